@@ -1,0 +1,168 @@
+// Package abi holds the facts of the ClawD plugin C ABI, version 1, as Go
+// values: the version constant, the ClawaError codes as Go errors, event
+// types, log levels, capability names, and Go mirrors of the two structs
+// that cross the boundary (ClawaPlugin and ClawaContext).
+//
+// The mirrors describe foreign memory; they are never allocated on the Go
+// heap and handed to C. Their layout is asserted in tests against the C
+// header include/clawd_plugin.h, compiled by a real C compiler.
+//
+// A ClawaError is a Code, and a Code is an error, so a host can write
+//
+//	if errors.Is(err, abi.CapabilityDenied) { ... }
+//
+// A value the host does not know (a later minor version may add some) is an
+// *UnknownCodeError; it is never treated as success.
+package abi
+
+import (
+	"strconv"
+)
+
+// Version is CLAWD_PLUGIN_ABI_VERSION: the only abi_version this host loads.
+const Version = 1
+
+// InitSymbol is the name of the one function a plugin exports.
+const InitSymbol = "clawd_plugin_init"
+
+// Reserved is the number of reserved slots at the end of each struct.
+const Reserved = 8
+
+// Code is a ClawaError: the 32-bit status every fallible callback returns.
+type Code int32
+
+// The ClawaError values of ABI v1.
+const (
+	None             Code = 0 // success
+	InitFailed       Code = 1 // plugin setup failed
+	CallbackError    Code = 2 // a callback failed
+	CapabilityDenied Code = 3 // operation not allowed for this plugin
+	NotFound         Code = 4 // resource does not exist
+	DaemonError      Code = 5 // host-side failure
+)
+
+// MaxKnownCode is the highest ClawaError value of ABI v1.
+const MaxKnownCode = DaemonError
+
+var codeNames = [...]string{"None", "InitFailed", "CallbackError", "CapabilityDenied", "NotFound", "DaemonError"}
+
+// Known reports whether c is a ClawaError value of ABI v1.
+func (c Code) Known() bool { return c >= None && c <= MaxKnownCode }
+
+// String returns the ClawaError's name, or "ClawaError(N)" for an unknown one.
+func (c Code) String() string {
+	if c.Known() {
+		return codeNames[c]
+	}
+	return "ClawaError(" + strconv.Itoa(int(c)) + ")"
+}
+
+// Error makes a Code usable as an error with errors.Is.
+func (c Code) Error() string { return "clawd: " + c.String() }
+
+// Err returns nil for None, c itself for a known code, and an
+// *UnknownCodeError for anything else: never nil for a failure.
+func (c Code) Err() error {
+	switch {
+	case c == None:
+		return nil
+	case c.Known():
+		return c
+	default:
+		return &UnknownCodeError{Code: int32(c)}
+	}
+}
+
+// UnknownCodeError is a ClawaError value that ABI v1 does not define. It is
+// an error, never success.
+type UnknownCodeError struct {
+	Code int32
+}
+
+func (e *UnknownCodeError) Error() string {
+	return "clawd: unknown ClawaError " + strconv.Itoa(int(e.Code))
+}
+
+// EventType enumerates the events of the ABI.
+type EventType uint32
+
+// The event types of ABI v1.
+const (
+	EventSessionStart EventType = 0
+	EventSessionEnd   EventType = 1
+	EventToolCall     EventType = 2
+	EventMessage      EventType = 3
+	EventTaskStatus   EventType = 4
+	EventGitCommit    EventType = 5
+	EventShutdown     EventType = 6
+)
+
+var eventNames = [...]string{"session_start", "session_end", "tool_call", "message", "task_status", "git_commit", "shutdown"}
+
+// String returns the event's snake_case name, as used in event scripts.
+func (e EventType) String() string {
+	if int(e) < len(eventNames) {
+		return eventNames[e]
+	}
+	return "event(" + strconv.Itoa(int(e)) + ")"
+}
+
+// LogLevel is the level argument of ClawaContext.log.
+type LogLevel uint8
+
+// The log levels of ABI v1. Any other value is logged at warn.
+const (
+	LogTrace LogLevel = 0
+	LogDebug LogLevel = 1
+	LogInfo  LogLevel = 2
+	LogWarn  LogLevel = 3
+	LogError LogLevel = 4
+)
+
+// Capability is a permission a plugin's manifest asks for.
+type Capability string
+
+// The capabilities of ABI v1.
+const (
+	CapFSRead       Capability = "fs.read"
+	CapFSWrite      Capability = "fs.write"
+	CapNetworkRelay Capability = "network.relay" // allows send_event
+	CapDaemonRPC    Capability = "daemon.rpc"
+)
+
+// Capabilities lists every capability of ABI v1, in a stable order.
+var Capabilities = []Capability{CapFSRead, CapFSWrite, CapNetworkRelay, CapDaemonRPC}
+
+// Known reports whether c is a capability of ABI v1.
+func (c Capability) Known() bool {
+	for _, k := range Capabilities {
+		if c == k {
+			return true
+		}
+	}
+	return false
+}
+
+// Callback names one entry of the ClawaPlugin table.
+type Callback uint8
+
+// The callbacks of ClawaPlugin, in table order.
+const (
+	OnLoad Callback = iota
+	OnUnload
+	OnSessionStart
+	OnSessionEnd
+	OnToolCall
+	OnMessage
+	NumCallbacks = 6
+)
+
+var callbackNames = [...]string{"on_load", "on_unload", "on_session_start", "on_session_end", "on_tool_call", "on_message"}
+
+// String returns the field name of the callback in the C header.
+func (c Callback) String() string {
+	if int(c) < len(callbackNames) {
+		return callbackNames[c]
+	}
+	return "callback(" + strconv.Itoa(int(c)) + ")"
+}

@@ -1,0 +1,113 @@
+// Package clawerr defines the stable error codes that every part of
+// clawd-go reports (open_failed ... closed) and the Error type that carries
+// them, so a host can branch on a failure without parsing messages:
+//
+//	p, err := loader.Open(path)
+//	if errors.Is(err, clawerr.ABIMismatch) { ... }
+//	var e *clawerr.Error
+//	if errors.As(err, &e) { log(e.Code, e.Plugin) }
+//
+// The codes are part of the command-line contract (inspect --json prints
+// them) and never change meaning.
+package clawerr
+
+import (
+	"errors"
+	"strings"
+)
+
+// Code is a stable, machine-readable error code. A Code is an error, so
+// errors.Is(err, clawerr.Timeout) works on any error that carries it.
+type Code string
+
+// Load-time codes.
+const (
+	OpenFailed         Code = "open_failed"         // the dynamic loader refused the file
+	MissingInit        Code = "missing_init"        // no clawd_plugin_init symbol
+	InitNull           Code = "init_null"           // clawd_plugin_init returned NULL
+	ABIMismatch        Code = "abi_mismatch"        // abi_version is not 1
+	ReservedSlotSet    Code = "reserved_slot_set"   // a reserved vtable slot is not NULL
+	BadName            Code = "bad_name"            // name unreadable, unterminated or not UTF-8
+	BadVersion         Code = "bad_version"         // version unreadable, unterminated or not UTF-8
+	OnLoadFailed       Code = "on_load_failed"      // on_load returned an error
+	ManifestInvalid    Code = "manifest_invalid"    // the manifest does not parse or validate
+	ChecksumMismatch   Code = "checksum_mismatch"   // the library's sha256 differs from the pin
+	SignatureInvalid   Code = "signature_invalid"   // the signature does not verify
+	Unsigned           Code = "unsigned"            // no signature where one is required
+	CapabilityUnknown  Code = "capability_unknown"  // the manifest names an unknown capability
+	RuntimeUnsupported Code = "runtime_unsupported" // a runtime this host does not run
+)
+
+// Call-time codes.
+const (
+	CallbackError   Code = "callback_error"   // the callback returned a ClawaError
+	UnknownCode     Code = "unknown_code"     // the callback returned a value ABI v1 does not define
+	InvalidArgument Code = "invalid_argument" // an argument cannot cross the boundary
+	Crashed         Code = "crashed"          // the plugin's process died
+	Timeout         Code = "timeout"          // the plugin did not answer in time
+	Unavailable     Code = "unavailable"      // the plugin cannot take calls now
+	Closed          Code = "closed"           // the plugin was closed
+)
+
+func (c Code) Error() string { return string(c) }
+
+// Error is a failure with a stable code, the plugin it concerns and the
+// operation that failed. It unwraps to its Code and to its cause, so both
+// errors.Is(err, clawerr.CallbackError) and errors.Is(err, abi.NotFound)
+// hold for a callback that returned CLAWA_ERROR_NOT_FOUND.
+type Error struct {
+	Code   Code   // stable code
+	Plugin string // plugin name, or the library path before the name is known
+	Op     string // what was being done: "open", "on_load", "on_tool_call", ...
+	Detail string // human-readable detail, may be empty
+	Err    error  // cause, may be nil
+}
+
+// New returns an *Error.
+func New(code Code, plugin, op, detail string, cause error) *Error {
+	return &Error{Code: code, Plugin: plugin, Op: op, Detail: detail, Err: cause}
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("clawd: ")
+	if e.Plugin != "" {
+		b.WriteString(e.Plugin)
+		b.WriteString(": ")
+	}
+	if e.Op != "" {
+		b.WriteString(e.Op)
+		b.WriteString(": ")
+	}
+	b.WriteString(string(e.Code))
+	if e.Detail != "" {
+		b.WriteString(": ")
+		b.WriteString(e.Detail)
+	}
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the code and the cause.
+func (e *Error) Unwrap() []error {
+	if e.Err == nil {
+		return []error{e.Code}
+	}
+	return []error{e.Code, e.Err}
+}
+
+// CodeOf returns the stable code carried by err, or "" if it has none.
+func CodeOf(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	var c Code
+	if errors.As(err, &c) {
+		return c
+	}
+	return ""
+}

@@ -1,0 +1,207 @@
+package clawctx
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"unicode/utf8"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/internal/foreign"
+	"github.com/clawd-go/clawd/internal/threadid"
+)
+
+// The trampolines' addresses, set once per process by the build's glue
+// (cgo //export functions, or purego callbacks).
+var logFn, sendEventFn uintptr
+
+var invalidContexts atomic.Uint64
+
+// InvalidContexts counts log and send_event calls whose context was NULL or
+// not one the host made; they cannot be attributed to any plugin.
+func InvalidContexts() uint64 { return invalidContexts.Load() }
+
+func zapLevel(l uint8) zapcore.Level {
+	switch abi.LogLevel(l) {
+	case abi.LogTrace, abi.LogDebug:
+		return zapcore.DebugLevel
+	case abi.LogInfo:
+		return zapcore.InfoLevel
+	case abi.LogWarn:
+		return zapcore.WarnLevel
+	case abi.LogError:
+		return zapcore.ErrorLevel
+	}
+	return zapcore.WarnLevel
+}
+
+// hostLog is ClawaContext.log. It must not panic: it may run on a plugin's
+// own thread, where a Go panic ends the process.
+func hostLog(ctxAddr uintptr, level uint8, msg uintptr) {
+	b, live, ok := resolve(ctxAddr)
+	if !ok {
+		invalidContexts.Add(1)
+		return
+	}
+	if !live {
+		b.staleLogs.Add(1)
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			b.panics.Add(1)
+		}
+	}()
+	lvl := zapLevel(level)
+	if !b.log.Core().Enabled(lvl) {
+		return // dropped by level: no string is read
+	}
+	if msg == 0 {
+		b.invalid.Add(1)
+		b.log.Warn("plugin called log with a NULL message", zap.Uint8("level", level))
+		return
+	}
+	n := foreign.Strlen(msg, MaxLogMessage)
+	truncated := n < 0
+	if truncated {
+		n = MaxLogMessage
+	}
+	raw := foreign.Bytes(msg, n)
+	if truncated { // cut at a rune boundary, not inside a character
+		for i := 0; i < utf8.UTFMax-1 && len(raw) > 0; i++ {
+			if r, size := utf8.DecodeLastRune(raw); r != utf8.RuneError || size > 1 {
+				break
+			}
+			raw = raw[:len(raw)-1]
+		}
+	}
+	var text string
+	valid := utf8.Valid(raw)
+	if valid {
+		text = string(raw) // copied: the plugin owns msg
+	} else {
+		b.invalid.Add(1)
+		text = strings.ToValidUTF8(string(raw), "\uFFFD")
+	}
+	ce := b.log.Check(lvl, text)
+	if ce == nil {
+		return
+	}
+	switch {
+	case abi.LogLevel(level) > abi.LogError:
+		ce.Write(zap.Uint8("level", level))
+	case truncated:
+		ce.Write(zap.Bool("truncated", true))
+	case !valid:
+		ce.Write(zap.Bool("invalid_utf8", true))
+	default:
+		ce.Write()
+	}
+}
+
+// nesting counts send_event calls in progress per OS thread: each one is a
+// C frame below a Go frame below a C frame, on that thread's stack.
+var nesting struct {
+	mu    sync.Mutex
+	depth map[uint64]int
+}
+
+func enterNesting(tid uint64) bool {
+	nesting.mu.Lock()
+	defer nesting.mu.Unlock()
+	if nesting.depth == nil {
+		nesting.depth = make(map[uint64]int)
+	}
+	if nesting.depth[tid] >= MaxDepth {
+		return false
+	}
+	nesting.depth[tid]++
+	return true
+}
+
+func leaveNesting(tid uint64) {
+	nesting.mu.Lock()
+	if nesting.depth[tid]--; nesting.depth[tid] == 0 {
+		delete(nesting.depth, tid)
+	}
+	nesting.mu.Unlock()
+}
+
+// hostSendEvent is ClawaContext.send_event. Every path returns a code the
+// plugin sees; none panics.
+func hostSendEvent(ctxAddr, method, params uintptr) (code int32) {
+	b, live, ok := resolve(ctxAddr)
+	if !ok {
+		invalidContexts.Add(1)
+		return int32(abi.DaemonError)
+	}
+	if !live {
+		b.staleEvents.Add(1)
+		return int32(abi.DaemonError)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			b.panics.Add(1)
+			b.refused.Add(1)
+			code = int32(abi.DaemonError)
+		}
+	}()
+	c := b.sendEvent(method, params)
+	if c == abi.None {
+		b.sent.Add(1)
+	} else {
+		b.refused.Add(1)
+	}
+	return int32(c)
+}
+
+func (b *Binding) sendEvent(method, params uintptr) abi.Code {
+	if !b.relay {
+		return abi.CapabilityDenied
+	}
+	m, err := foreign.String(method, MaxMethod)
+	if err == nil && m == "" {
+		err = fmt.Errorf("empty")
+	}
+	if err != nil {
+		return b.badArg("method", err)
+	}
+	p, err := foreign.String(params, MaxParams)
+	if err == nil && !isJSONObject(p) {
+		err = fmt.Errorf("not a JSON object")
+	}
+	if err != nil {
+		return b.badArg("params_json", err)
+	}
+	if b.sink == nil {
+		b.log.Warn("send_event refused: the host has no event sink", zap.String("method", m))
+		return abi.DaemonError
+	}
+	tid := threadid.Current()
+	if !enterNesting(tid) {
+		b.deep.Add(1)
+		b.log.Warn("send_event refused: calls nested too deep", zap.String("method", m), zap.Int("max_depth", MaxDepth))
+		return abi.DaemonError
+	}
+	defer leaveNesting(tid)
+	b.enterSink(tid)
+	defer b.leaveSink(tid)
+	return sinkCode(b.sink.Deliver(Event{Plugin: b.name, Version: b.version, Method: m, Params: json.RawMessage(p)}))
+}
+
+func (b *Binding) badArg(what string, err error) abi.Code {
+	b.invalid.Add(1)
+	b.log.Warn("send_event refused: invalid "+what, zap.Error(err))
+	return abi.DaemonError
+}
+
+// isJSONObject reports whether s is one valid JSON value that is an object.
+func isJSONObject(s string) bool {
+	t := strings.TrimLeft(s, " \t\r\n")
+	return len(t) > 0 && t[0] == '{' && json.Valid([]byte(s))
+}

@@ -1,0 +1,40 @@
+//go:build !cgo
+
+package benchfloor
+
+import "github.com/ebitengine/purego"
+
+// Path is the call path the floors use.
+const Path = "purego"
+
+// Call3 is the bare call: purego.SyscallN on the pointer, with the strings
+// copied into buf (C memory the caller reuses).
+func Call3(fn, ctx uintptr, buf []byte, s0, s1, s2 string) int32 {
+	base := addr(buf)
+	n := copy(buf, s0)
+	buf[n] = 0
+	a1 := n + 1
+	n = a1 + copy(buf[a1:], s1)
+	buf[n] = 0
+	a2 := n + 1
+	n = a2 + copy(buf[a2:], s2)
+	buf[n] = 0
+	r, _, _ := purego.SyscallN(fn, ctx, base, base+uintptr(a1), base+uintptr(a2))
+	return int32(r)
+}
+
+// Call3Ready is a bare purego.SyscallN with strings already in C memory.
+func Call3Ready(fn, ctx, a, b, c uintptr) int32 {
+	r, _, _ := purego.SyscallN(fn, ctx, a, b, c)
+	return int32(r)
+}
+
+var logFn = purego.NewCallback(func(ctx, level, msg uintptr) {})
+
+// LogFn is the address of a bare host log function that does nothing.
+func LogFn() uintptr { return logFn }
+
+// RunLoop calls loop(fn, ctx, n): a C loop in the plugin that calls fn n times.
+func RunLoop(loop, fn, ctx uintptr, n int) {
+	purego.SyscallN(loop, fn, ctx, uintptr(n))
+}

@@ -1,0 +1,364 @@
+// Package cbuild compiles C sources for tests: the plugins in testplugins/,
+// examples, and small C programs. It uses $CC (default "cc") so that
+// `go test ./...` needs no prior make step.
+//
+// Each distinct (source, kind, flags) is built once per test process into a
+// process-wide temporary directory. Builds with extra flags get a hash of the
+// flags in the file name (echo-1a2b3c4d.so), so one source can yield several
+// variants that the dynamic loader sees as different libraries; a build
+// without extra flags keeps the source's stem (echo.so), which is what a
+// host that falls back to the file stem will see.
+//
+// A missing compiler skips the test, unless REQUIRE_ALL_TOOLCHAINS is set
+// (to anything but "", "0" or "false"): then it fails it.
+//
+// Call Cleanup from TestMain to remove the directory; a directory left by a
+// test process that has exited is removed by the next one that builds:
+//
+//	func TestMain(m *testing.M) {
+//		code := m.Run()
+//		cbuild.Cleanup()
+//		os.Exit(code)
+//	}
+package cbuild
+
+import (
+	"bufio"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+)
+
+// Module is the module path RepoRoot looks for in go.mod.
+const Module = "github.com/clawd-go/clawd"
+
+// LibExt is the file extension of a shared library on this OS.
+var LibExt = libExt(runtime.GOOS)
+
+func libExt(goos string) string {
+	switch goos {
+	case "darwin", "ios":
+		return ".dylib"
+	case "windows":
+		return ".dll"
+	}
+	return ".so"
+}
+
+// exeExt is the extension of an executable on this OS.
+var exeExt = map[bool]string{true: ".exe", false: ""}[runtime.GOOS == "windows"]
+
+// RepoRoot returns the directory of the go.mod whose module is Module,
+// walking up from the working directory (go test runs in the package dir).
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if mod, err := modulePath(filepath.Join(dir, "go.mod")); err == nil && mod == Module {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("cbuild: no go.mod for module %s above the working directory", Module)
+		}
+		dir = parent
+	}
+}
+
+func modulePath(gomod string) (string, error) {
+	f, err := os.Open(gomod)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if rest, ok := strings.CutPrefix(line, "module"); ok && rest != "" && (rest[0] == ' ' || rest[0] == '\t') {
+			return strings.Trim(strings.TrimSpace(rest), `"`), nil
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return "", err
+	}
+	return "", errors.New("cbuild: no module line in " + gomod)
+}
+
+func repoRoot(tb testing.TB) string {
+	tb.Helper()
+	root, err := RepoRoot()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return root
+}
+
+// CC returns the C compiler command: $CC split on blanks (so "ccache gcc"
+// or "zig cc" work), or "cc".
+func CC() []string { return command("CC", "cc") }
+
+// CXX returns the C++ compiler command: $CXX split on blanks, or "c++".
+func CXX() []string { return command("CXX", "c++") }
+
+func command(env, def string) []string {
+	if f := strings.Fields(os.Getenv(env)); len(f) > 0 {
+		return f
+	}
+	return []string{def}
+}
+
+// RequireAllToolchains reports whether REQUIRE_ALL_TOOLCHAINS asks for every
+// toolchain to be present (CI sets it).
+func RequireAllToolchains() bool {
+	switch strings.ToLower(os.Getenv("REQUIRE_ALL_TOOLCHAINS")) {
+	case "", "0", "false":
+		return false
+	}
+	return true
+}
+
+// RequireTool skips tb when cmd[0] is not on PATH, or fails it when
+// RequireAllToolchains is true.
+func RequireTool(tb testing.TB, cmd []string) {
+	tb.Helper()
+	if _, err := exec.LookPath(cmd[0]); err != nil {
+		if RequireAllToolchains() {
+			tb.Fatalf("%s not found and REQUIRE_ALL_TOOLCHAINS is set: %v", cmd[0], err)
+		}
+		tb.Skipf("%s not found: %v", cmd[0], err)
+	}
+}
+
+// Base flags. -fvisibility=hidden leaves only CLAWD_PLUGIN_EXPORT symbols in
+// the dynamic symbol table, as a real plugin build should.
+func libFlags(root string) []string {
+	f := []string{"-shared"}
+	if runtime.GOOS == "darwin" {
+		f[0] = "-dynamiclib"
+	}
+	if runtime.GOOS != "windows" {
+		f = append(f, "-fPIC", "-pthread")
+	}
+	return append(f, "-fvisibility=hidden", "-O2", "-Wall", "-Wextra", "-Werror", "-I"+filepath.Join(root, "include"))
+}
+
+func progFlags(root string) []string {
+	f := []string{"-O2", "-Wall", "-Wextra", "-Werror", "-I" + filepath.Join(root, "include")}
+	if runtime.GOOS != "windows" {
+		f = append(f, "-pthread")
+	}
+	return f
+}
+
+// Build compiles the C source src into the shared library out with the base
+// flags plus flags. It is not cached; tb fails with the compiler's output.
+func Build(tb testing.TB, src, out string, flags ...string) {
+	tb.Helper()
+	RequireTool(tb, CC())
+	args := append(libFlags(repoRoot(tb)), flags...)
+	if err := compile(src, out, args); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+func compile(src, out string, flags []string) error {
+	cc := CC()
+	args := append(append(cc[1:len(cc):len(cc)], flags...), "-o", out, src)
+	cmd := exec.Command(cc[0], args...)
+	if output, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("cbuild: %s: %v\n%s", strings.Join(cmd.Args, " "), err, output)
+	}
+	return nil
+}
+
+// Plugin builds testplugins/<name>.c as a C99 shared library and returns its
+// path. extraFlags (typically -D defines) select a variant; each variant is
+// built once per process.
+func Plugin(tb testing.TB, name string, extraFlags ...string) string {
+	tb.Helper()
+	src := filepath.Join(repoRoot(tb), "testplugins", name+".c")
+	return cached(tb, kindLib, src, []string{"-std=c99"}, extraFlags)
+}
+
+// Library builds any C source as a shared library, cached like Plugin, and
+// returns its path. src is relative to the repository root unless absolute.
+func Library(tb testing.TB, src string, extraFlags ...string) string {
+	tb.Helper()
+	return cached(tb, kindLib, abs(tb, src), nil, extraFlags)
+}
+
+// Program builds the C source src as an executable, cached like Plugin, and
+// returns its path. src is relative to the repository root unless absolute.
+func Program(tb testing.TB, src string, extraFlags ...string) string {
+	tb.Helper()
+	return cached(tb, kindProg, abs(tb, src), nil, extraFlags)
+}
+
+func abs(tb testing.TB, src string) string {
+	tb.Helper()
+	if filepath.IsAbs(src) {
+		return filepath.Clean(src)
+	}
+	return filepath.Join(repoRoot(tb), src)
+}
+
+type kind int
+
+const (
+	kindLib kind = iota
+	kindProg
+)
+
+type entry struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+var (
+	mu      sync.Mutex
+	tmpDir  string
+	entries = map[string]*entry{}
+	claimed = map[string]string{} // output path -> cache key, to keep same-named sources apart
+)
+
+// dir returns the process-wide output directory, creating it on first use.
+// Its name carries our pid so that a later process can remove the
+// directories of test processes that died or never called Cleanup.
+func dir() (string, error) {
+	if tmpDir == "" {
+		sweepOrphans()
+		d, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", dirPrefix, os.Getpid()))
+		if err != nil {
+			return "", err
+		}
+		tmpDir = d
+	}
+	return tmpDir, nil
+}
+
+const dirPrefix = "clawd-cbuild-"
+
+// sweepOrphans removes output directories whose process is gone. A pid
+// that is alive (or reused) keeps its directory: when in doubt, keep.
+func sweepOrphans() {
+	if runtime.GOOS == "windows" {
+		return
+	}
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*-*"))
+	for _, d := range dirs {
+		pidStr, _, _ := strings.Cut(strings.TrimPrefix(filepath.Base(d), dirPrefix), "-")
+		pid, err := strconv.Atoi(pidStr)
+		if err != nil || pid <= 0 || pid == os.Getpid() {
+			continue
+		}
+		p, err := os.FindProcess(pid)
+		if err == nil {
+			err = p.Signal(syscall.Signal(0))
+			p.Release()
+		}
+		if errors.Is(err, os.ErrProcessDone) {
+			os.RemoveAll(d)
+		}
+	}
+}
+
+func hash8(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:8]
+}
+
+func cached(tb testing.TB, k kind, src string, fixed, extra []string) string {
+	tb.Helper()
+	RequireTool(tb, CC())
+	key := strings.Join(append(append([]string{fmt.Sprint(k), src}, fixed...), extra...), "\x00")
+
+	mu.Lock()
+	e, ok := entries[key]
+	if !ok {
+		e = &entry{}
+		entries[key] = e
+		d, err := dir()
+		if err != nil {
+			e.err = err
+		} else {
+			e.path = outPath(d, k, src, key, extra)
+		}
+	}
+	mu.Unlock()
+
+	e.once.Do(func() {
+		if e.err != nil {
+			return
+		}
+		root, err := RepoRoot()
+		if err != nil {
+			e.err = err
+			return
+		}
+		var flags []string
+		if k == kindLib {
+			flags = libFlags(root)
+		} else {
+			flags = progFlags(root)
+		}
+		flags = append(append(flags, fixed...), extra...)
+		e.err = compile(src, e.path, flags)
+	})
+	if e.err != nil {
+		tb.Fatal(e.err)
+	}
+	return e.path
+}
+
+// outPath names the output; called with mu held.
+func outPath(d string, k kind, src, key string, extra []string) string {
+	name := strings.TrimSuffix(filepath.Base(src), filepath.Ext(src))
+	if len(extra) > 0 {
+		name += "-" + hash8(extra...)
+	}
+	if k == kindLib {
+		name += LibExt
+	} else {
+		name += exeExt
+	}
+	p := filepath.Join(d, name)
+	if other, taken := claimed[p]; taken && other != key {
+		// Another source with the same file name: give this one its own
+		// directory so both keep their stems.
+		sub := filepath.Join(d, hash8(src))
+		_ = os.MkdirAll(sub, 0o755) // a failure shows up as the compiler's error
+		p = filepath.Join(sub, name)
+	}
+	claimed[p] = key
+	return p
+}
+
+// Cleanup removes every file built in this process. Call it from TestMain
+// after m.Run; libraries still mapped stay usable on Unix.
+func Cleanup() {
+	mu.Lock()
+	defer mu.Unlock()
+	if tmpDir != "" {
+		os.RemoveAll(tmpDir)
+	}
+	tmpDir = ""
+	entries = map[string]*entry{}
+	claimed = map[string]string{}
+}

@@ -1,0 +1,207 @@
+//go:build unix
+
+package child
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/clawd-go/clawd/clawerr"
+)
+
+// The test binary is its own child: TestMain runs the mode named in
+// envMode instead of the tests.
+const envMode = "CLAWD_CHILD_TEST_MODE"
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(envMode); mode != "" {
+		os.Exit(childMain(mode))
+	}
+	os.Exit(m.Run())
+}
+
+func childMain(mode string) int {
+	switch mode {
+	case "ok":
+		fmt.Println(`{"fake":"stdout is not the channel"}`)
+		fmt.Fprintln(os.Stderr, "a line on stderr")
+		if err := Report(map[string]any{"hello": "world"}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 9
+		}
+		return 0
+	case "exit3":
+		fmt.Fprintln(os.Stderr, "about to exit 3")
+		return 3
+	case "noreport":
+		return 0
+	case "report_then_fail":
+		_ = Report("x")
+		return 1
+	case "runtime_segv":
+		// Plugin log lines, then what the Go runtime prints when C code
+		// faults, then its exit status.
+		for i := range 200 {
+			fmt.Fprintf(os.Stderr, "INFO\tplugin line %d\n", i)
+		}
+		fmt.Fprint(os.Stderr, "SIGSEGV: segmentation violation\nPC=0x7f0000001000 m=0 sigcode=1 addr=0x0\nsignal arrived during cgo execution\n\n")
+		fmt.Fprint(os.Stderr, strings.Repeat("goroutine trace line\n", 1000))
+		return 2
+	case "killed":
+		syscall.Kill(os.Getpid(), syscall.SIGKILL)
+		time.Sleep(time.Minute)
+	case "hang":
+		// A grandchild in the same process group that also holds stdout.
+		cmd := exec.Command("sleep", "300")
+		cmd.Stdout = os.Stdout
+		if err := cmd.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 9
+		}
+		fmt.Fprintf(os.Stderr, "grandchild %d\n", cmd.Process.Pid)
+		time.Sleep(time.Hour)
+	}
+	return 99
+}
+
+func run(t *testing.T, mode string, timeout time.Duration) *Result {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), Spec{
+		Path: exe,
+		Args: []string{"-test.run=^$"},
+		// atexit_sleep_ms: a -race child otherwise sleeps 1s before exiting 0.
+		Env:     append(os.Environ(), envMode+"="+mode, "GORACE=atexit_sleep_ms=0"),
+		Timeout: timeout,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func TestOK(t *testing.T) {
+	res := run(t, "ok", 30*time.Second)
+	if res.Status != OK || string(res.Payload) != `{"hello":"world"}` {
+		t.Fatalf("status %v payload %q stderr %q", res.Status, res.Payload, res.Stderr)
+	}
+	if res.Stdout != "{\"fake\":\"stdout is not the channel\"}\n" || res.Stderr != "a line on stderr\n" {
+		t.Fatalf("stdout %q stderr %q", res.Stdout, res.Stderr)
+	}
+	if res.Err("p", "op") != nil {
+		t.Fatal(res.Err("p", "op"))
+	}
+}
+
+func TestCrashed(t *testing.T) {
+	for _, tc := range []struct {
+		mode, want string
+		exit       int
+	}{
+		{"exit3", "exited with status 3; last stderr lines:\nabout to exit 3", 3},
+		{"noreport", "exited with status 0 without reporting a result", 0},
+		{"report_then_fail", "exited with status 1", 1},
+		{"runtime_segv", "crashed with signal SIGSEGV (exit status 2)", 2},
+		{"killed", "killed by signal SIGKILL", -1},
+	} {
+		t.Run(tc.mode, func(t *testing.T) {
+			res := run(t, tc.mode, 30*time.Second)
+			if res.Status != Crashed || res.ExitCode != tc.exit {
+				t.Fatalf("status %v exit %d", res.Status, res.ExitCode)
+			}
+			err := res.Err("p", "inspect")
+			if clawerr.CodeOf(err) != clawerr.Crashed || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want code crashed and %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestStderrTailKeepsWhatExplainsTheCrash(t *testing.T) {
+	res := run(t, "runtime_segv", 30*time.Second)
+	want := "INFO\tplugin line 199\nSIGSEGV: segmentation violation\nPC=0x7f0000001000 m=0 sigcode=1 addr=0x0\n" +
+		"signal arrived during cgo execution\n[21001 bytes of Go runtime traceback omitted]\n"
+	if len(res.Stderr) > DefaultTailBytes || !strings.HasSuffix(res.Stderr, want) || !strings.HasPrefix(res.Stderr, "INFO\tplugin line ") {
+		t.Fatalf("tail of %d bytes:\n%s", len(res.Stderr), res.Stderr)
+	}
+	if res.Signal != "SIGSEGV" {
+		t.Fatalf("signal %q", res.Signal)
+	}
+}
+
+func TestTailFatalErrorForm(t *testing.T) {
+	tl := newTail(64)
+	tl.Write([]byte("log\nfatal error: unexpected signal during runtime execution\n[signal SIGB"))
+	tl.Write([]byte("US: bus error code=0x2 addr=0x0 pc=0x0]\n\nruntime stack:\nx\n"))
+	if tl.signal() != "SIGBUS" {
+		t.Fatalf("%q", tl.signal())
+	}
+	want := "fatal error: unexpected signal during runtime execution\n[signal SIGBUS: bus error code=0x2 addr=0x0 pc=0x0]\n[18 bytes of Go runtime traceback omitted]\n"
+	if got := tl.String(); got != want {
+		t.Fatalf("%q", got)
+	}
+}
+
+func TestTimeoutKillsTheGroup(t *testing.T) {
+	start := time.Now()
+	res := run(t, "hang", 500*time.Millisecond)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("Run took %v", d)
+	}
+	err := res.Err("p", "inspect")
+	if res.Status != TimedOut || clawerr.CodeOf(err) != clawerr.Timeout {
+		t.Fatalf("status %v err %v", res.Status, err)
+	}
+	if !strings.Contains(err.Error(), "did not finish within 500ms") {
+		t.Fatal(err)
+	}
+	if runtime.GOOS != "linux" {
+		return
+	}
+	var pid int
+	if _, err := fmt.Sscanf(res.Stderr, "grandchild %d", &pid); err != nil {
+		t.Fatalf("no grandchild pid in %q", res.Stderr)
+	}
+	// Dead means gone, or a zombie waiting for init to reap it.
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+		if err != nil || strings.Contains(string(stat), ") Z ") {
+			return
+		}
+		if time.Now().After(deadline) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("grandchild %d survived the timeout: %s", pid, stat)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestTailCutsAtLineBoundary(t *testing.T) {
+	tl := newTail(10)
+	tl.Write([]byte("aaaa\nbbbb\ncccc\n"))
+	if got := tl.String(); got != "bbbb\ncccc\n" {
+		t.Fatalf("%q", got)
+	}
+	tl = newTail(10)
+	tl.Write([]byte("ab\n"))
+	if got := tl.String(); got != "ab\n" {
+		t.Fatalf("%q", got)
+	}
+	tl = newTail(10)
+	tl.Write([]byte("no newline at the end"))
+	if got := tl.String(); got != "at the end" {
+		t.Fatalf("%q", got)
+	}
+}

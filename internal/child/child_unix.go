@@ -1,0 +1,62 @@
+//go:build unix
+
+package child
+
+import (
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+)
+
+// passPipe hands w to the child as fd 3.
+func passPipe(cmd *exec.Cmd, w *os.File) string {
+	cmd.ExtraFiles = []*os.File{w}
+	return strconv.Itoa(3)
+}
+
+// setGroup puts the child in its own process group, so that a timeout kills
+// whatever the plugin forked too.
+func setGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+}
+
+func killGroup(cmd *exec.Cmd) error {
+	pid := cmd.Process.Pid
+	if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil {
+		return cmd.Process.Kill()
+	}
+	return nil
+}
+
+func signalOf(ps *os.ProcessState) string {
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() {
+		return ""
+	}
+	return sigName(ws.Signal())
+}
+
+func sigName(s syscall.Signal) string {
+	switch s {
+	case syscall.SIGSEGV:
+		return "SIGSEGV"
+	case syscall.SIGBUS:
+		return "SIGBUS"
+	case syscall.SIGABRT:
+		return "SIGABRT"
+	case syscall.SIGILL:
+		return "SIGILL"
+	case syscall.SIGFPE:
+		return "SIGFPE"
+	case syscall.SIGKILL:
+		return "SIGKILL"
+	case syscall.SIGTERM:
+		return "SIGTERM"
+	case syscall.SIGTRAP:
+		return "SIGTRAP"
+	case syscall.SIGPIPE:
+		return "SIGPIPE"
+	}
+	return "signal " + strconv.Itoa(int(s)) + " (" + s.String() + ")"
+}

@@ -1,0 +1,54 @@
+// Package loader opens one ClawD ABI v1 plugin in this process and calls
+// it. It is the host-facing core: the host package builds on it.
+//
+//	p, err := loader.Open("./libhello.so",
+//		loader.WithLogger(logger),
+//		loader.WithEventSink(clawctx.SinkFunc(func(ev clawctx.Event) error { ... })),
+//		loader.WithCapabilities(abi.CapNetworkRelay))
+//	if err != nil { ... }          // a *clawerr.Error with a stable code
+//	defer p.Close()                // on_unload once, then the library is closed
+//	err = p.ToolCall(ctx, "s1", "grep", `{"pattern":"x"}`)
+//
+// # Loading
+//
+// Open opens the library (purego's Dlopen; LoadLibrary on Windows), calls
+// clawd_plugin_init once, copies and checks the table (package vtable) and
+// calls on_load. Each failure has its own code: open_failed, missing_init,
+// init_null, abi_mismatch, reserved_slot_set, bad_name, bad_version,
+// on_load_failed. What breaks no rule of the ABI but is not right loads
+// with a warning (Warnings, and the logger): a NULL name (the file's stem
+// is used, as the reference daemon does), a NULL or non-semver version.
+//
+// On Linux the process's signal actions are saved before the library is
+// opened and restored after init and on_load (and around on_unload and
+// close): a plugin that installs its own SIGSEGV handler would otherwise
+// break Go's nil-pointer panics and os/signal. A plugin that changed them
+// gets a warning naming the signals. Other systems do not have this guard yet.
+//
+// # Calling
+//
+// SessionStart, SessionEnd, ToolCall and Message copy their strings into C
+// memory owned by the call's context, NUL-terminated (a string holding a
+// NUL is invalid_argument), and call the plugin. A callback the plugin left
+// NULL is skipped and returns nil. A ClawaError comes back as a
+// *clawerr.Error with code callback_error that also matches the abi.Code
+// (errors.Is(err, abi.NotFound)); a value ABI v1 does not know is
+// unknown_code, never success. The hot path allocates nothing.
+//
+// Calls into one plugin are serialized unless WithConcurrent(true); calls
+// into different plugins run in parallel. A call made from inside the
+// plugin's own send_event (the sink calling back into the same plugin, on
+// the same thread) enters at once instead of waiting for the call that is
+// blocked in send_event: it is re-entry, not a second caller.
+//
+// The context.Context of a call is checked before the call is made; an
+// in-process call cannot be interrupted once the plugin runs. A plugin
+// that crashes takes the process with it: that is the price of native
+// speed. Run untrusted plugins in the process sandbox.
+//
+// # Closing
+//
+// Close refuses new calls (closed), waits for the calls in flight, calls
+// on_unload once and closes the library. Contexts the plugin kept are stale
+// from then on, and stay harmless.
+package loader

@@ -1,0 +1,128 @@
+package loader_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/clawd-go/clawd/abi"
+	clawctx "github.com/clawd-go/clawd/context"
+	"github.com/clawd-go/clawd/internal/cbuild"
+	"github.com/clawd-go/clawd/loader"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	cbuild.Cleanup()
+	os.Exit(code)
+}
+
+// rig is a plugin opened with an observed logger and a recording sink.
+type rig struct {
+	p    *loader.Plugin
+	logs *observer.ObservedLogs
+
+	mu     sync.Mutex
+	events []clawctx.Event
+	onSend func(clawctx.Event) error // optional: the sink's answer
+}
+
+func open(t *testing.T, so string, opts ...loader.Option) *rig {
+	t.Helper()
+	r := &rig{}
+	p, err := r.open(so, opts...)
+	require.NoError(t, err)
+	r.p = p
+	t.Cleanup(func() { _ = p.Close() })
+	return r
+}
+
+func (r *rig) open(so string, opts ...loader.Option) (*loader.Plugin, error) {
+	core, logs := observer.New(zapcore.DebugLevel)
+	r.logs = logs
+	sink := clawctx.SinkFunc(func(e clawctx.Event) error {
+		r.mu.Lock()
+		r.events = append(r.events, e)
+		f := r.onSend
+		r.mu.Unlock()
+		if f != nil {
+			return f(e)
+		}
+		return nil
+	})
+	base := []loader.Option{loader.WithLogger(zap.New(core)), loader.WithEventSink(sink)}
+	return loader.Open(so, append(base, opts...)...)
+}
+
+// lines returns the messages logged by the plugin, in order.
+func (r *rig) lines() []string {
+	var out []string
+	for _, e := range r.logs.All() {
+		if _, ok := e.ContextMap()["plugin"]; ok {
+			out = append(out, e.Message)
+		}
+	}
+	return out
+}
+
+func (r *rig) takeLines() []string {
+	l := r.lines()
+	r.logs.TakeAll()
+	return l
+}
+
+func (r *rig) takeEvents() []clawctx.Event {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	e := r.events
+	r.events = nil
+	return e
+}
+
+func params(t *testing.T, e clawctx.Event) map[string]any {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(e.Params, &m))
+	return m
+}
+
+var bg = context.Background()
+
+func relay() loader.Option { return loader.WithCapabilities(abi.CapNetworkRelay) }
+
+func contains(lines []string, s string) bool {
+	for _, l := range lines {
+		if l == s {
+			return true
+		}
+	}
+	return false
+}
+
+func withPrefix(lines []string, p string) []string {
+	var out []string
+	for _, l := range lines {
+		if strings.HasPrefix(l, p) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func withoutPrefix(lines []string, p string) []string {
+	var out []string
+	for _, l := range lines {
+		if !strings.HasPrefix(l, p) {
+			out = append(out, l)
+		}
+	}
+	return out
+}
