@@ -1,0 +1,43 @@
+package loader_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+
+	"go.uber.org/zap"
+
+	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/clawerr"
+	clawctx "github.com/clawd-go/clawd/context"
+	"github.com/clawd-go/clawd/loader"
+)
+
+// Open a plugin, drive a session through it and close it. The plugin's log
+// lines go to the zap logger; its events come to the sink.
+func Example() {
+	logger, _ := zap.NewDevelopment()
+	sink := clawctx.SinkFunc(func(ev clawctx.Event) error {
+		fmt.Printf("event from %s: %s %s\n", ev.Plugin, ev.Method, ev.Params)
+		return nil // the plugin's send_event returns CLAWA_ERROR_NONE
+	})
+	p, err := loader.Open("./libhello.so",
+		loader.WithLogger(logger),
+		loader.WithEventSink(sink),
+		loader.WithCapabilities(abi.CapNetworkRelay))
+	if errors.Is(err, clawerr.ABIMismatch) {
+		log.Fatalf("built against another ABI: %v", err)
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close()
+
+	ctx := context.Background()
+	_ = p.SessionStart(ctx, "s1")
+	if err := p.ToolCall(ctx, "s1", "grep", `{"pattern":"TODO"}`); errors.Is(err, abi.NotFound) {
+		fmt.Println("the plugin does not know this tool")
+	}
+	_ = p.SessionEnd(ctx, "s1")
+}
