@@ -1,0 +1,63 @@
+# clawd-go. `make demo` plays a session through the example plugin;
+# `make test` runs the tests (they compile their C plugins themselves).
+
+GO ?= go
+# CC defaults to cc (make's built-in); `make CC=clang examples` works.
+
+HELLO_DIR := examples/c/hello
+HELLO_LIB := $(HELLO_DIR)/libhello.so
+
+BENCH_FLAGS := -run '^$$' -bench . -benchmem -count 3
+
+CROSS_TARGETS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
+# purego's fake cgo runtime needs the -std flag on FreeBSD.
+FREEBSD_GCFLAGS := -gcflags=github.com/ebitengine/purego/internal/fakecgo=-std
+
+.PHONY: all build examples demo test bench lint cross clean
+
+all: build
+
+build:
+	$(GO) build ./...
+	$(GO) build -o bin/clawd-plugin ./cmd/clawd-plugin
+
+examples: $(HELLO_LIB)
+
+$(HELLO_LIB): $(HELLO_DIR)/hello.c include/clawd_plugin.h
+	$(CC) -shared -fPIC -fvisibility=hidden -Iinclude $(CFLAGS) $(HELLO_DIR)/hello.c -o $@
+
+demo: examples
+	$(GO) run ./examples/host -plugin $(HELLO_LIB)
+
+# -race needs cgo; the CGO_ENABLED=0 run covers the purego path;
+# cgocheck2 checks the Go pointers that cross into C.
+test:
+	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
+	CGO_ENABLED=0 $(GO) test -count=1 ./...
+	CGO_ENABLED=1 GOEXPERIMENT=cgocheck2 $(GO) test -count=1 ./loader/... ./context/...
+
+# bench/ is a module of its own (its peers must not become our
+# dependencies), so it runs from its own directory once it exists.
+bench:
+	CGO_ENABLED=1 $(GO) test $(BENCH_FLAGS) ./loader/... ./context/...
+	CGO_ENABLED=0 $(GO) test $(BENCH_FLAGS) ./loader/... ./context/...
+	if [ -f bench/go.mod ]; then \
+		cd bench && CGO_ENABLED=1 $(GO) test $(BENCH_FLAGS) ./... && \
+		CGO_ENABLED=0 $(GO) test $(BENCH_FLAGS) ./...; \
+	fi
+
+lint:
+	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l: not formatted:"; echo "$$out"; exit 1; fi
+	CGO_ENABLED=1 $(GO) vet ./...
+	CGO_ENABLED=0 $(GO) vet ./...
+
+cross:
+	@set -e; for t in $(CROSS_TARGETS); do \
+		echo "CGO_ENABLED=0 GOOS=$${t%/*} GOARCH=$${t#*/} go build ./..."; \
+		CGO_ENABLED=0 GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build ./...; \
+	done
+	CGO_ENABLED=0 GOOS=freebsd GOARCH=amd64 $(GO) build $(FREEBSD_GCFLAGS) ./...
+
+clean:
+	rm -rf bin tmp cmd/clawd-plugin/tmp
+	rm -f $(HELLO_LIB)

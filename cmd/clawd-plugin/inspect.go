@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/clawerr"
+	clawctx "github.com/clawd-go/clawd/context"
+	"github.com/clawd-go/clawd/internal/child"
+	"github.com/clawd-go/clawd/loader"
+	"github.com/clawd-go/clawd/vtable"
+)
+
+// inspectChildVerb is the hidden verb of the re-executed child.
+const inspectChildVerb = "__inspect-child"
+
+const defaultTimeout = 10 * time.Second
+
+// report is what the child sends back over the result pipe; the parent
+// turns it into one of the two shapes of DESIGN.md section 4.
+type report struct {
+	OK         bool       `json:"ok"`
+	Name       string     `json:"name,omitempty"`
+	Version    string     `json:"version,omitempty"`
+	ABIVersion uint32     `json:"abi_version,omitempty"`
+	Callbacks  []string   `json:"callbacks,omitempty"`
+	Warnings   []string   `json:"warnings,omitempty"`
+	Error      *errorJSON `json:"error,omitempty"`
+}
+
+type errorJSON struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// The --json shapes: exactly these fields, and [] rather than null.
+type okJSON struct {
+	OK         bool     `json:"ok"`
+	Name       string   `json:"name"`
+	Version    string   `json:"version"`
+	ABIVersion uint32   `json:"abi_version"`
+	Callbacks  []string `json:"callbacks"`
+	Warnings   []string `json:"warnings"`
+}
+
+type failJSON struct {
+	OK    bool      `json:"ok"`
+	Error errorJSON `json:"error"`
+}
+
+func inspect(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("inspect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	timeout := fs.Duration("timeout", defaultTimeout, "how long the plugin may take to load")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: clawd-plugin inspect [--json] [--timeout DUR] LIB")
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return exitUsage // flag has printed the error and the usage
+	}
+	if len(pos) != 1 || *timeout <= 0 {
+		switch {
+		case len(pos) == 0:
+			fmt.Fprintln(stderr, "clawd-plugin inspect: missing LIB")
+		case len(pos) > 1:
+			fmt.Fprintf(stderr, "clawd-plugin inspect: one LIB expected, got %d arguments\n", len(pos))
+		default:
+			fmt.Fprintln(stderr, "clawd-plugin inspect: --timeout must be positive")
+		}
+		fs.Usage()
+		return exitUsage
+	}
+	lib := pos[0]
+
+	rep := inspectInChild(lib, *timeout)
+	if *asJSON {
+		writeJSON(stdout, rep)
+	} else {
+		writeHuman(stdout, lib, rep)
+	}
+	if !rep.OK {
+		return exitInvalid
+	}
+	return exitOK
+}
+
+// inspectInChild opens lib in a child process and returns its report, or
+// a failure report (crashed, timeout, unavailable) when it gave none.
+func inspectInChild(lib string, timeout time.Duration) report {
+	fail := func(err error) report {
+		code := clawerr.CodeOf(err)
+		if code == "" {
+			code = clawerr.Unavailable
+		}
+		return report{Error: &errorJSON{Code: string(code), Message: err.Error()}}
+	}
+	// Absolute, so the dynamic loader does not search its path for a bare
+	// file name, and the child's view matches ours.
+	path, err := filepath.Abs(lib)
+	if err != nil {
+		return fail(clawerr.New(clawerr.OpenFailed, lib, "inspect", "", err))
+	}
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		return fail(clawerr.New(clawerr.OpenFailed, path, "inspect",
+			"is a directory; inspecting a plugin directory (its manifest) is not implemented yet in this version", nil))
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fail(clawerr.New(clawerr.Unavailable, lib, "inspect", "cannot find this executable to re-run it", err))
+	}
+	// Ctrl-C goes to our process group only: without this the child (in a
+	// group of its own) would outlive us, hanging forever on a hung plugin.
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := child.Run(ctx, child.Spec{
+		Path:    exe,
+		Args:    []string{inspectChildVerb, path},
+		Timeout: timeout,
+	})
+	if err != nil {
+		return fail(clawerr.New(clawerr.Unavailable, path, "inspect", "running the child process", err))
+	}
+	if err := res.Err(path, "inspect"); err != nil {
+		return fail(err)
+	}
+	var rep report
+	if err := json.Unmarshal(res.Payload, &rep); err != nil || (!rep.OK && rep.Error == nil) {
+		return fail(clawerr.New(clawerr.Unavailable, path, "inspect", "the child process sent an unreadable report", err))
+	}
+	return rep
+}
+
+func writeJSON(w io.Writer, rep report) {
+	var v any
+	if rep.OK {
+		v = okJSON{OK: true, Name: rep.Name, Version: rep.Version, ABIVersion: rep.ABIVersion,
+			Callbacks: nonNil(rep.Callbacks), Warnings: nonNil(rep.Warnings)}
+	} else {
+		v = failJSON{Error: *rep.Error}
+	}
+	data, _ := json.Marshal(v) // plain structs of strings: cannot fail
+	fmt.Fprintf(w, "%s\n", data)
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+func writeHuman(w io.Writer, lib string, rep report) {
+	if rep.OK {
+		fmt.Fprintf(w, "plugin:    %s %s\n", rep.Name, rep.Version)
+		fmt.Fprintf(w, "library:   %s\n", lib)
+		fmt.Fprintf(w, "abi:       %d\n", rep.ABIVersion)
+		cbs := "none"
+		if len(rep.Callbacks) > 0 {
+			cbs = strings.Join(rep.Callbacks, ", ")
+		}
+		fmt.Fprintf(w, "callbacks: %s\n", cbs)
+		if len(rep.Warnings) == 0 {
+			fmt.Fprintln(w, "warnings:  none")
+		}
+		for _, wn := range rep.Warnings {
+			fmt.Fprintf(w, "warning:   %s\n", wn)
+		}
+	} else {
+		fmt.Fprintf(w, "invalid:   %s\n", lib)
+		fmt.Fprintf(w, "error:     %s\n", rep.Error.Code)
+		// A crash report carries stderr lines: indent them under the message.
+		fmt.Fprintf(w, "message:   %s\n", strings.ReplaceAll(rep.Error.Message, "\n", "\n           "))
+	}
+	fmt.Fprintf(w, "host:      %s call path\n", vtable.Path)
+}
+
+// inspectChild runs in the re-executed child: it opens the plugin, reports
+// over the result pipe and exits 0. A crash or a hang in the plugin ends
+// this process, which the parent reports.
+func inspectChild(args []string) int {
+	if len(args) != 1 {
+		fmt.Fprintln(os.Stderr, "clawd-plugin: "+inspectChildVerb+": one LIB expected")
+		return exitUsage
+	}
+	// Plugin log lines go to stderr, where the parent keeps the last ones
+	// for a crash or timeout message.
+	enc := zap.NewDevelopmentEncoderConfig()
+	enc.TimeKey = ""
+	log := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.Lock(os.Stderr), zapcore.DebugLevel))
+
+	rep := inspectHere(args[0], log)
+	if err := child.Report(rep); err != nil {
+		fmt.Fprintln(os.Stderr, "clawd-plugin: reporting to the parent:", err)
+		return exitInvalid
+	}
+	return exitOK
+}
+
+// inspectHere opens the plugin in this process. It grants network.relay
+// with a sink that accepts and drops events, as a permissive daemon would,
+// so that a plugin whose on_load sends an event is not failed for it.
+func inspectHere(lib string, log *zap.Logger) report {
+	sink := clawctx.SinkFunc(func(ev clawctx.Event) error {
+		log.Debug("event (dropped by inspect)", zap.String("method", ev.Method))
+		return nil
+	})
+	p, err := loader.Open(lib, loader.WithLogger(log), loader.WithEventSink(sink),
+		loader.WithCapabilities(abi.CapNetworkRelay))
+	if err != nil {
+		code := clawerr.CodeOf(err)
+		if code == "" {
+			code = clawerr.OpenFailed
+		}
+		return report{Error: &errorJSON{Code: string(code), Message: err.Error()}}
+	}
+	rep := report{OK: true, Name: p.Name(), Version: p.Version(), ABIVersion: p.ABIVersion()}
+	for _, cb := range p.Callbacks() {
+		rep.Callbacks = append(rep.Callbacks, cb.String())
+	}
+	rep.Warnings = p.Warnings()
+	// Close too: on_unload is part of the plugin, and a crash there is a
+	// crash of this inspection.
+	if err := p.Close(); err != nil {
+		rep.Warnings = append(rep.Warnings, "closing: "+err.Error())
+	}
+	return rep
+}
