@@ -1,11 +1,9 @@
 package clawctx
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -226,9 +224,6 @@ func (c *Call) Addr() uintptr { return c.addr }
 // The plain store is seen by the plugin because the call into C follows.
 func (c *Call) Begin() { c.ctx.Inner = liveHandle(c.idx) }
 
-// ErrInteriorNUL reports a string that cannot cross as a C string.
-var ErrInteriorNUL = errors.New("string contains a NUL byte")
-
 // buffer returns n bytes of C memory for this call's arguments.
 func (c *Call) buffer(n int) ([]byte, error) {
 	if c.args != nil && n <= c.args.Len() {
@@ -253,52 +248,36 @@ func (c *Call) buffer(n int) ([]byte, error) {
 	return blk.Bytes(), nil
 }
 
-// Args1 copies s, NUL-terminated, into the call's C memory.
-func (c *Call) Args1(s string) (uintptr, error) {
-	if strings.IndexByte(s, 0) >= 0 {
-		return 0, ErrInteriorNUL
-	}
+// Stage1 copies s into the call's C memory, followed by one spare byte for
+// its terminator, and returns its address. The callers in package vtable
+// check for an interior NUL and write the terminator inside the call into
+// C: one scan there is cheaper than one here.
+func (c *Call) Stage1(s string) (uintptr, error) {
 	buf, err := c.buffer(len(s) + 1)
 	if err != nil {
 		return 0, err
 	}
 	copy(buf, s)
-	buf[len(s)] = 0
+	buf[len(s)] = 0xFF
 	return cmemAddr(buf), nil
 }
 
-// Args3 copies three strings, each NUL-terminated, into the call's C
-// memory. On ErrInteriorNUL, bad is the index (0 to 2) of the culprit.
-//
-// The strings are copied first with 0xFF where their terminators go, and
-// checked for NUL in one scan of the whole block: one SIMD pass instead of
-// three short ones.
-func (c *Call) Args3(s0, s1, s2 string) (p0, p1, p2 uintptr, bad int, err error) {
+// Stage3 lays out s0, s1 and s2 in the call's C memory, each followed by
+// one separator byte (0xFF, never NUL, so the check sees only the strings'
+// own bytes), and returns the block's address. See Stage1.
+func (c *Call) Stage3(s0, s1, s2 string) (uintptr, error) {
 	n0, n1, n2 := len(s0), len(s1), len(s2)
 	buf, err := c.buffer(n0 + n1 + n2 + 3)
 	if err != nil {
-		return 0, 0, 0, -1, err
+		return 0, err
 	}
 	copy(buf, s0)
 	buf[n0] = 0xFF
 	copy(buf[n0+1:], s1)
 	buf[n0+1+n1] = 0xFF
 	copy(buf[n0+n1+2:], s2)
-	end := n0 + n1 + n2 + 2
-	if i := bytes.IndexByte(buf[:end], 0); i >= 0 {
-		switch {
-		case i < n0:
-			return 0, 0, 0, 0, ErrInteriorNUL
-		case i < n0+1+n1:
-			return 0, 0, 0, 1, ErrInteriorNUL
-		}
-		return 0, 0, 0, 2, ErrInteriorNUL
-	}
-	buf[n0] = 0
-	buf[n0+1+n1] = 0
-	buf[end] = 0
-	base := cmemAddr(buf)
-	return base, base + uintptr(n0+1), base + uintptr(n0+n1+2), -1, nil
+	buf[n0+n1+n2+2] = 0xFF
+	return cmemAddr(buf), nil
 }
 
 // sinkCode maps the sink's answer to the code the plugin sees.

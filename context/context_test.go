@@ -88,32 +88,27 @@ func TestContextRotation(t *testing.T) {
 	assert.Len(t, distinct, n)
 }
 
-func TestArgs(t *testing.T) {
+func TestStaging(t *testing.T) {
 	b := NewBinding(Config{Name: "p", Version: "1"})
 	c, err := b.AcquireSerial()
 	require.NoError(t, err)
 	defer c.Release()
-	p0, p1, p2, bad, err := c.Args3("a", "", "héllo")
+	base, err := c.Stage3("a", "", "héllo")
 	require.NoError(t, err)
-	assert.Equal(t, -1, bad)
-	for p, want := range map[uintptr]string{p0: "a", p1: "", p2: "héllo"} {
-		s, err := foreign.String(p, 64)
-		require.NoError(t, err)
-		assert.Equal(t, want, s)
-	}
-	for i, args := range [][3]string{{"\x00", "", ""}, {"a", "b\x00", "c"}, {"a", "b", "c\x00"}} {
-		_, _, _, bad, err = c.Args3(args[0], args[1], args[2])
-		assert.ErrorIs(t, err, ErrInteriorNUL)
-		assert.Equal(t, i, bad)
-	}
+	assert.Equal(t, "a\xff\xffhéllo\xff", string(foreign.Bytes(base, len("a\xff\xffhéllo\xff"))),
+		"each string is followed by a separator that is not NUL")
+	base, err = c.Stage1("sid")
+	require.NoError(t, err)
+	assert.Equal(t, "sid\xff", string(foreign.Bytes(base, 4)))
+
+	// Arguments over keepArgs get a buffer of their own for this call.
 	big := strings.Repeat("x", keepArgs*2)
-	_, _, p2, _, err = c.Args3("s", "t", big)
+	base, err = c.Stage3("s", "t", big)
 	require.NoError(t, err)
-	s, err := foreign.String(p2, len(big)+1)
-	require.NoError(t, err)
-	assert.Equal(t, big, s)
-	_, err = c.Args1("s\x00")
-	assert.ErrorIs(t, err, ErrInteriorNUL)
+	assert.True(t, string(foreign.Bytes(base+4, len(big))) == big)
+	assert.NotNil(t, c.big)
+	c.Release()
+	assert.Nil(t, c.big, "freed when the call ends")
 }
 
 func TestTrampolinesResolveOnlyTheirOwnContexts(t *testing.T) {

@@ -282,11 +282,12 @@ func (p *Plugin) precheck(ctx context.Context, o op) error {
 	return nil
 }
 
-func (p *Plugin) argError(o op, arg string, err error) error {
-	if errors.Is(err, clawctx.ErrInteriorNUL) {
-		return clawerr.New(clawerr.InvalidArgument, p.name, opCallback[o].String(), arg, err)
-	}
-	return clawerr.New(clawerr.Unavailable, p.name, opCallback[o].String(), "no memory for the arguments", err)
+func (p *Plugin) memError(o op, err error) error {
+	return clawerr.New(clawerr.Unavailable, p.name, opCallback[o].String(), "no memory for the call", err)
+}
+
+func (p *Plugin) nulError(o op, arg string) error {
+	return clawerr.New(clawerr.InvalidArgument, p.name, opCallback[o].String(), arg, vtable.ErrInteriorNUL)
 }
 
 // call1 runs a callback that takes (ctx, session_id).
@@ -302,18 +303,21 @@ func (p *Plugin) call1(ctx context.Context, o op, s string) error {
 	c, err := p.acquire(re)
 	if err != nil {
 		p.leave(re)
-		return p.argError(o, "", err)
+		return p.memError(o, err)
 	}
-	a, err := c.Args1(s)
+	base, err := c.Stage1(s)
 	if err != nil {
 		c.Release()
 		p.leave(re)
-		return p.argError(o, "session_id", err)
+		return p.memError(o, err)
 	}
 	c.Begin()
-	r := vtable.Call1(fn, c.Addr(), a)
+	r, bad := vtable.Call1(fn, c.Addr(), base, len(s))
 	c.Release()
 	p.leave(re)
+	if bad >= 0 {
+		return p.nulError(o, "session_id")
+	}
 	return p.result(o, r)
 }
 
@@ -335,22 +339,21 @@ func (p *Plugin) call3(ctx context.Context, o op, s0, s1, s2 string) error {
 	c, err := p.acquire(re)
 	if err != nil {
 		p.leave(re)
-		return p.argError(o, "", err)
+		return p.memError(o, err)
 	}
-	a0, a1, a2, bad, err := c.Args3(s0, s1, s2)
+	base, err := c.Stage3(s0, s1, s2)
 	if err != nil {
 		c.Release()
 		p.leave(re)
-		name := ""
-		if bad >= 0 {
-			name = argNames[o][bad]
-		}
-		return p.argError(o, name, err)
+		return p.memError(o, err)
 	}
 	c.Begin()
-	r := vtable.Call3(fn, c.Addr(), a0, a1, a2)
+	r, bad := vtable.Call3(fn, c.Addr(), base, len(s0), len(s1), len(s2))
 	c.Release()
 	p.leave(re)
+	if bad >= 0 {
+		return p.nulError(o, argNames[o][bad])
+	}
 	return p.result(o, r)
 }
 

@@ -115,7 +115,7 @@ func TestInteriorNULIsInvalidArgument(t *testing.T) {
 		err := c.call()
 		require.Error(t, err)
 		assert.Equal(t, clawerr.InvalidArgument, clawerr.CodeOf(err))
-		assert.ErrorIs(t, err, clawctx.ErrInteriorNUL)
+		assert.ErrorIs(t, err, vtable.ErrInteriorNUL)
 		assert.Contains(t, err.Error(), c.arg)
 	}
 	assert.Empty(t, r.takeLines(), "the plugin must not be called")

@@ -4,6 +4,7 @@ package vtable
 
 /*
 #include <stdint.h>
+#include <string.h>
 
 // Fixed-arity shims: Go passes plain integers (no Go pointers cross), C
 // casts them back to the ABI's function types. ClawaError is a C enum, an
@@ -20,9 +21,28 @@ static void clawd_call_unload(uintptr_t fn, uintptr_t ctx) {
 static int32_t clawd_call1(uintptr_t fn, uintptr_t ctx, uintptr_t a) {
 	return ((int32_t (*)(void *, const char *))fn)((void *)ctx, (const char *)a);
 }
-static int32_t clawd_call3(uintptr_t fn, uintptr_t ctx, uintptr_t a, uintptr_t b, uintptr_t c) {
-	return ((int32_t (*)(void *, const char *, const char *, const char *))fn)(
-		(void *)ctx, (const char *)a, (const char *)b, (const char *)c);
+
+// The staged callers take arguments laid out by the host in one C buffer,
+// each followed by one separator byte. They check the whole block for a
+// NUL (memchr, inside the same cgo call), then turn the separators into
+// terminators and call. A negative result -1-i reports a NUL at offset i.
+static int64_t clawd_call1_staged(uintptr_t fn, uintptr_t ctx, uintptr_t base, long n0) {
+	char *b = (char *)base;
+	const char *z = memchr(b, 0, (size_t)n0);
+	if (z) return -1 - (z - b);
+	b[n0] = 0;
+	return (uint32_t)((int32_t (*)(void *, const char *))fn)((void *)ctx, b);
+}
+static int64_t clawd_call3_staged(uintptr_t fn, uintptr_t ctx, uintptr_t base, long n0, long n1, long n2) {
+	char *b = (char *)base;
+	long end = n0 + n1 + n2 + 2;
+	const char *z = memchr(b, 0, (size_t)end);
+	if (z) return -1 - (z - b);
+	b[n0] = 0;
+	b[n0 + 1 + n1] = 0;
+	b[end] = 0;
+	return (uint32_t)((int32_t (*)(void *, const char *, const char *, const char *))fn)(
+		(void *)ctx, b, b + n0 + 1, b + n0 + 1 + n1 + 1);
 }
 */
 import "C"
@@ -39,12 +59,23 @@ func Call0(fn, ctx uintptr) int32 { return int32(C.clawd_call0(C.uintptr_t(fn), 
 // CallUnload calls on_unload(ctx).
 func CallUnload(fn, ctx uintptr) { C.clawd_call_unload(C.uintptr_t(fn), C.uintptr_t(ctx)) }
 
-// Call1 calls a callback taking (ctx, session_id).
-func Call1(fn, ctx, a uintptr) int32 {
-	return int32(C.clawd_call1(C.uintptr_t(fn), C.uintptr_t(ctx), C.uintptr_t(a)))
+// Call1 calls a callback taking (ctx, s0), where s0 is staged at base:
+// n0 bytes and one spare byte. bad is -1, or 0 if s0 holds a NUL.
+func Call1(fn, ctx, base uintptr, n0 int) (r int32, bad int) {
+	v := int64(C.clawd_call1_staged(C.uintptr_t(fn), C.uintptr_t(ctx), C.uintptr_t(base), C.long(n0)))
+	if v < 0 {
+		return 0, 0
+	}
+	return int32(uint32(v)), -1
 }
 
-// Call3 calls a callback taking (ctx, session_id, s2, s3).
-func Call3(fn, ctx, a, b, c uintptr) int32 {
-	return int32(C.clawd_call3(C.uintptr_t(fn), C.uintptr_t(ctx), C.uintptr_t(a), C.uintptr_t(b), C.uintptr_t(c)))
+// Call3 calls a callback taking (ctx, s0, s1, s2), staged at base as
+// s0, one byte, s1, one byte, s2, one byte. bad is -1, or the index of
+// the first string that holds a NUL.
+func Call3(fn, ctx, base uintptr, n0, n1, n2 int) (r int32, bad int) {
+	v := int64(C.clawd_call3_staged(C.uintptr_t(fn), C.uintptr_t(ctx), C.uintptr_t(base), C.long(n0), C.long(n1), C.long(n2)))
+	if v < 0 {
+		return 0, culprit(int(-1-v), n0, n1)
+	}
+	return int32(uint32(v)), -1
 }

@@ -2,7 +2,13 @@
 
 package vtable
 
-import "github.com/ebitengine/purego"
+import (
+	"bytes"
+
+	"github.com/ebitengine/purego"
+
+	"github.com/clawd-go/clawd/internal/foreign"
+)
 
 // Path names the call path compiled in: "cgo" or "purego".
 const Path = "purego"
@@ -23,14 +29,28 @@ func Call0(fn, ctx uintptr) int32 {
 // CallUnload calls on_unload(ctx).
 func CallUnload(fn, ctx uintptr) { purego.SyscallN(fn, ctx) }
 
-// Call1 calls a callback taking (ctx, session_id).
-func Call1(fn, ctx, a uintptr) int32 {
-	r, _, _ := purego.SyscallN(fn, ctx, a)
-	return int32(r)
+// Call1 calls a callback taking (ctx, s0), where s0 is staged at base:
+// n0 bytes and one spare byte. bad is -1, or 0 if s0 holds a NUL.
+func Call1(fn, ctx, base uintptr, n0 int) (r int32, bad int) {
+	b := foreign.Bytes(base, n0+1)
+	if bytes.IndexByte(b[:n0], 0) >= 0 {
+		return 0, 0
+	}
+	b[n0] = 0
+	v, _, _ := purego.SyscallN(fn, ctx, base)
+	return int32(v), -1
 }
 
-// Call3 calls a callback taking (ctx, session_id, s2, s3).
-func Call3(fn, ctx, a, b, c uintptr) int32 {
-	r, _, _ := purego.SyscallN(fn, ctx, a, b, c)
-	return int32(r)
+// Call3 calls a callback taking (ctx, s0, s1, s2), staged at base as
+// s0, one byte, s1, one byte, s2, one byte. bad is -1, or the index of
+// the first string that holds a NUL.
+func Call3(fn, ctx, base uintptr, n0, n1, n2 int) (r int32, bad int) {
+	end := n0 + n1 + n2 + 2
+	b := foreign.Bytes(base, end+1)
+	if i := bytes.IndexByte(b[:end], 0); i >= 0 {
+		return 0, culprit(i, n0, n1)
+	}
+	b[n0], b[n0+1+n1], b[end] = 0, 0, 0
+	v, _, _ := purego.SyscallN(fn, ctx, base, base+uintptr(n0+1), base+uintptr(n0+n1+2))
+	return int32(v), -1
 }
