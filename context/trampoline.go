@@ -20,6 +20,10 @@ import (
 // (cgo //export functions, or purego callbacks).
 var logFn, sendEventFn uintptr
 
+// Trampolines returns the addresses of log and send_event that every
+// context carries: the same two for the life of the process.
+func Trampolines() [2]uintptr { return [2]uintptr{logFn, sendEventFn} }
+
 var invalidContexts atomic.Uint64
 
 // InvalidContexts counts log and send_event calls whose context was NULL or

@@ -520,13 +520,22 @@ func TestTwoPluginsIndependent(t *testing.T) {
 	assert.Equal(t, "2.0.0", eb[len(eb)-1].Version)
 }
 
-// Many opens and closes do not exhaust purego's callbacks: the trampolines
-// are made once per process.
+// Many opens, calls and closes do not exhaust purego's 2000 callbacks:
+// the trampolines are made once per process, and every context of every
+// open leads to the same two.
 func TestManyOpensShareTwoTrampolines(t *testing.T) {
-	so := cbuild.Plugin(t, "minimal")
+	so := cbuild.Plugin(t, "null_name") // on_load and on_tool_call log through the context
+	var first [2]uintptr
 	for i := 0; i < 2500; i++ {
 		p, err := loader.Open(so)
 		require.NoError(t, err)
+		require.NoError(t, p.ToolCall(bg, "s", "t", "{}"))
 		require.NoError(t, p.Close())
+		if i == 0 {
+			first = clawctx.Trampolines()
+		}
 	}
+	assert.Equal(t, first, clawctx.Trampolines())
+	assert.NotZero(t, first[0])
+	assert.NotZero(t, first[1])
 }
