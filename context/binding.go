@@ -136,6 +136,7 @@ type Call struct {
 	addr   uintptr      // the ClawaContext
 	ctx    *abi.Context // the same, as the Go mirror (C memory)
 	args   *cmem.Block  // kept between calls, up to keepArgs bytes
+	argBuf []byte       // args.Bytes(), or nil
 	big    *cmem.Block  // a larger buffer for this call only
 }
 
@@ -149,17 +150,23 @@ func (b *Binding) AcquireSerial() (*Call, error) {
 	s := &b.serial
 	c := s.ring[s.next&(initialPool-1)]
 	if c == nil {
-		for i := range s.ring {
-			idx, addr, err := newContext(b)
-			if err != nil {
-				return nil, err
-			}
-			s.ring[i] = &Call{b: b, serial: true, idx: idx, addr: addr, ctx: (*abi.Context)(foreign.Ptr(addr))}
-		}
-		c = s.ring[s.next&(initialPool-1)]
+		return b.fillSerial()
 	}
 	s.next++
 	return c, nil
+}
+
+// fillSerial makes the serial ring's contexts on first use.
+func (b *Binding) fillSerial() (*Call, error) {
+	s := &b.serial
+	for i := range s.ring {
+		idx, addr, err := newContext(b)
+		if err != nil {
+			return nil, err
+		}
+		s.ring[i] = &Call{b: b, serial: true, idx: idx, addr: addr, ctx: (*abi.Context)(foreign.Ptr(addr))}
+	}
+	return b.AcquireSerial()
 }
 
 // Acquire takes the least recently used free context of the shared pool,
@@ -200,9 +207,15 @@ func (b *Binding) grow() error {
 	return nil
 }
 
-// Release marks the context stale and returns it to the pool.
+// Release marks the context stale and returns it to its ring or pool.
 func (c *Call) Release() {
 	c.ctx.Inner = staleHandle(c.idx)
+	if c.big != nil || !c.serial {
+		c.releaseSlow()
+	}
+}
+
+func (c *Call) releaseSlow() {
 	if c.big != nil {
 		_ = c.big.Free()
 		c.big = nil
@@ -226,26 +239,26 @@ func (c *Call) Begin() { c.ctx.Inner = liveHandle(c.idx) }
 
 // buffer returns n bytes of C memory for this call's arguments.
 func (c *Call) buffer(n int) ([]byte, error) {
-	if c.args != nil && n <= c.args.Len() {
-		return c.args.Bytes(), nil
+	if n <= len(c.argBuf) {
+		return c.argBuf, nil
 	}
-	if n <= keepArgs {
-		blk, err := cmem.Alloc(n)
-		if err != nil {
-			return nil, err
-		}
-		if c.args != nil {
-			_ = c.args.Free()
-		}
-		c.args = blk
-		return blk.Bytes(), nil
-	}
+	return c.growBuffer(n)
+}
+
+func (c *Call) growBuffer(n int) ([]byte, error) {
 	blk, err := cmem.Alloc(n)
 	if err != nil {
 		return nil, err
 	}
-	c.big = blk
-	return blk.Bytes(), nil
+	if n > keepArgs {
+		c.big = blk // freed by Release
+		return blk.Bytes(), nil
+	}
+	if c.args != nil {
+		_ = c.args.Free()
+	}
+	c.args, c.argBuf = blk, blk.Bytes()
+	return c.argBuf, nil
 }
 
 // Stage1 copies s into the call's C memory, followed by one spare byte for

@@ -173,6 +173,10 @@ func (p *Plugin) result(o op, r int32) error {
 	if r == 0 {
 		return nil
 	}
+	return p.failure(o, r)
+}
+
+func (p *Plugin) failure(o op, r int32) error {
 	if c := abi.Code(r); c.Known() {
 		return p.errs[o][c]
 	}
@@ -219,6 +223,17 @@ func (p *Plugin) Concurrent() bool { return p.concurrent }
 // caller is re-entering from inside the plugin's own send_event; reentered
 // tells leave not to release what it did not take.
 func (p *Plugin) enter(o op) (reentered bool, err error) {
+	if !p.concurrent && p.mu.TryLock() {
+		if !p.closed {
+			return false, nil
+		}
+		p.mu.Unlock()
+		return false, p.closedErr(o)
+	}
+	return p.enterSlow(o)
+}
+
+func (p *Plugin) enterSlow(o op) (reentered bool, err error) {
 	if p.concurrent {
 		p.inflight.Add(1)
 		if p.closedFlag.Load() {
@@ -227,12 +242,10 @@ func (p *Plugin) enter(o op) (reentered bool, err error) {
 		}
 		return false, nil
 	}
-	if !p.mu.TryLock() {
-		if p.b.InSinkOn(threadid.Current()) {
-			return true, nil // the holder is blocked below us on this thread
-		}
-		p.mu.Lock()
+	if p.b.InSinkOn(threadid.Current()) {
+		return true, nil // the holder is blocked below us on this thread
 	}
+	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		return false, p.closedErr(o)
@@ -241,16 +254,16 @@ func (p *Plugin) enter(o op) (reentered bool, err error) {
 }
 
 func (p *Plugin) leave(reentered bool) {
-	if p.concurrent {
-		if p.inflight.Add(-1) == 0 && p.closedFlag.Load() {
-			p.drainMu.Lock()
-			p.drainCond.Broadcast()
-			p.drainMu.Unlock()
+	if !p.concurrent {
+		if !reentered {
+			p.mu.Unlock()
 		}
 		return
 	}
-	if !reentered {
-		p.mu.Unlock()
+	if p.inflight.Add(-1) == 0 && p.closedFlag.Load() {
+		p.drainMu.Lock()
+		p.drainCond.Broadcast()
+		p.drainMu.Unlock()
 	}
 }
 
@@ -269,17 +282,22 @@ func (p *Plugin) closedErr(o op) error {
 }
 
 func (p *Plugin) precheck(ctx context.Context, o op) error {
+	if p.closedFlag.Load() || ctx.Err() != nil {
+		return p.refuse(ctx, o)
+	}
+	return nil
+}
+
+func (p *Plugin) refuse(ctx context.Context, o op) error {
 	if p.closedFlag.Load() {
 		return p.closedErr(o)
 	}
-	if err := ctx.Err(); err != nil {
-		code := clawerr.Unavailable
-		if errors.Is(err, context.DeadlineExceeded) {
-			code = clawerr.Timeout
-		}
-		return clawerr.New(code, p.name, opCallback[o].String(), "not called", err)
+	err := ctx.Err()
+	code := clawerr.Unavailable
+	if errors.Is(err, context.DeadlineExceeded) {
+		code = clawerr.Timeout
 	}
-	return nil
+	return clawerr.New(code, p.name, opCallback[o].String(), "not called", err)
 }
 
 func (p *Plugin) memError(o op, err error) error {
