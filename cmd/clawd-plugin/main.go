@@ -56,6 +56,13 @@ exit status: 0 ok, 1 invalid, 2 usage
 
 var coming = map[string]bool{"check": true, "run": true, "keygen": true, "sign": true, "verify": true, "new": true}
 
+// verbFunc runs one verb: args exclude the verb; the result is the exit status.
+type verbFunc func(args []string, stdout, stderr io.Writer) int
+
+// verbs maps each implemented verb to its function. A verb in its own file
+// adds itself here from an init function.
+var verbs = map[string]verbFunc{"inspect": inspect}
+
 // run is the command line without the child hook: args exclude argv[0].
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -63,9 +70,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	}
 	verb, rest := args[0], args[1:]
+	if f, ok := verbs[verb]; ok {
+		return f(rest, stdout, stderr)
+	}
 	switch {
-	case verb == "inspect":
-		return inspect(rest, stdout, stderr)
 	case verb == "help" || verb == "-h" || verb == "--help" || verb == "-help":
 		fmt.Fprint(stdout, usageText)
 		return exitOK
