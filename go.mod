@@ -3,7 +3,9 @@ module github.com/clawd-go/clawd
 go 1.26.0
 
 require (
+	github.com/BurntSushi/toml v1.6.0
 	github.com/ebitengine/purego v0.11.3
+	github.com/fsnotify/fsnotify v1.10.1
 	github.com/stretchr/testify v1.8.1
 	go.uber.org/zap v1.28.0
 	golang.org/x/sys v0.49.0

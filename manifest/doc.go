@@ -1,0 +1,68 @@
+// Package manifest reads a plugin's manifest and decides whether its library
+// may be opened.
+//
+// # Two formats, one type
+//
+// A plugin directory holds one manifest: plugin.toml, the native format, or
+// clawd-plugin.json, the format of the reference daemon (Find prefers
+// plugin.toml). Both read into a Manifest:
+//
+//	name        = "echo"                  # required, at most 128 bytes
+//	version     = "1.0.0"                 # required; not checked for semver here
+//	description = "reports what it sees"
+//	author      = "Ada"
+//	runtime     = "dylib"                 # the default; "wasm" is runtime_unsupported
+//	entry       = "libecho.so"            # relative to the manifest, never outside it
+//	capabilities = ["network.relay"]
+//	signature   = "base64 Ed25519 over the entry's bytes"
+//	sha256      = "hex pin of the entry's bytes"  # optional
+//	sandbox     = "native"                # the default ("process" is not available yet)
+//	concurrent  = false
+//
+// entry may instead be a table with one library per GOOS:
+//
+//	[entry]
+//	linux  = "libecho.so"
+//	darwin = "libecho.dylib"
+//
+// The JSON file takes the same field names. The two differ on purpose in one
+// way: an unknown key in plugin.toml is an error (it is our format, and a
+// typo such as "capabilites" must not silently grant nothing), while an
+// unknown key in clawd-plugin.json is ignored, because a plugin written for
+// the reference daemon must load here unchanged, whatever the daemon adds to
+// its format later. A JSON null counts as an absent field.
+//
+// # Errors
+//
+// Load returns a *clawerr.Error whose Code is manifest_invalid,
+// capability_unknown or runtime_unsupported, whose Plugin is the plugin's
+// directory, and whose Detail names the file, the line (always for TOML,
+// and for JSON where it is known) and the field:
+//
+//	plugin.toml:7: capabilities[1]: unknown capability "net" (known: fs.read, fs.write, network.relay, daemon.rpc)
+//
+// so errors.Is(err, clawerr.CapabilityUnknown) selects one kind of failure.
+// The first problem found is reported; fields are checked in the order of
+// the example above.
+//
+// # Trust
+//
+// Trust.Verify decides whether the entry may be opened: it checks the sha256
+// pin and the Ed25519 signature under a Policy (require, warn or off; the
+// zero Policy is PolicyRequire, so a forgotten setting fails closed). It
+// reads the library once and writes the bytes it verified to a private copy
+// with a unique path, which is what the host must open: the file that was
+// checked can then not be swapped before it is opened, and the dynamic
+// loader, which caches libraries by path, cannot hand back the mapping of a
+// previous version on hot reload. The host removes the copy when it closes
+// the plugin (on Unix it may remove it as soon as the library is open).
+//
+// Keys are base64 (standard encoding) of the raw Ed25519 bytes: 32 for a
+// public key, 64 (seed then public key) for a private key, as written by
+// `clawd-plugin keygen`; a signature is base64 of the 64-byte Ed25519
+// signature over the entry file's bytes, as the reference daemon expects.
+//
+// WriteSignature puts a signature into a manifest file (what `clawd-plugin
+// sign` does), changing nothing else in a plugin.toml; key parsing errors
+// wrap ErrMalformedKey.
+package manifest

@@ -1,0 +1,96 @@
+package manifest
+
+import (
+	"crypto/ed25519"
+	"errors"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/clawd-go/clawd/clawerr"
+)
+
+// The parsers take untrusted files: whatever the bytes, they must return a
+// manifest that keeps the rules, or a *clawerr.Error with a manifest code,
+// and never panic. A manifest that parses must also take a signature
+// (WriteSignature's rewriting) and read back the same but for it. Run longer
+// with
+//
+//	go test -run '^$' -fuzz FuzzLoadTOML -fuzztime 30s ./manifest
+//
+// The committed seeds are in testdata/fuzz/; these are added to them.
+
+var manifestCodes = []clawerr.Code{clawerr.ManifestInvalid, clawerr.CapabilityUnknown, clawerr.RuntimeUnsupported}
+
+// fuzzSig is a well-formed signature for the rewrite check.
+var fuzzSig = Sign(ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)), []byte("entry"))
+
+func FuzzLoadTOML(f *testing.F) {
+	for _, s := range []string{
+		"name = \"echo\"\nversion = \"1.0.0\"\nentry = \"libecho.so\"\n",
+		"name = \"echo\"\nversion = \"1\"\nentry = \"x.so\"\ncapabilities = [\n  \"fs.read\", # c\n  \"net\",\n]\n",
+		"name='x'\nversion=\"\"\"\n1\"\"\"\nsignature = ''\n[entry]\nlinux = \"a.so\"\ndarwin = 'a.dylib'\n",
+		"name = \"x\"\nversion = \"1\"\nentry = { linux = \"a.so\", windows = \"a.dll\" }\nconcurrent = true\nsandbox = \"native\"\n",
+		"\"name\" = \"x\" # comment\nversion = \"1\"\r\nentry.linux = \"a.so\"\nentry.darwin = \"a.dylib\"\n[[capabilities]]\n",
+		"name = \"x\"\nversion = \"1\"\nentry = \"x.so\"\nsha256 = \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"\nd = 1979-05-27 07:32:00\n",
+		"name = \"x\nversion",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		indexTOML([]byte(s)) // also on documents the decoder refuses
+		checkParse(t, "/fuzz/"+TOMLName, s)
+	})
+}
+
+func FuzzLoadJSON(f *testing.F) {
+	for _, s := range []string{
+		`{"name":"echo","version":"1.0.0","description":"","author":"","runtime":"dylib","entry":"libecho.so","capabilities":[],"signature":""}`,
+		"{\n  \"name\": \"x\",\n  \"version\": \"1\",\n  \"entry\": {\"linux\": \"a.so\", \"darwin\": \"a.dylib\"},\n  \"capabilities\": [\"fs.read\", \"net\"]\n}",
+		`{"name":"x","version":"1","entry":"x.so","sha256":null,"sandbox":"process","concurrent":1,"extra":[{"a":{}}]}`,
+		`{"name":"x","name":"y","version":"1","entry":"../x.so","runtime":"wasm"}`,
+		`[1,2,3]`,
+		`{"name":"x",`,
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		indexJSON([]byte(s))
+		checkParse(t, "/fuzz/"+JSONName, s)
+	})
+}
+
+func checkParse(t *testing.T, path, s string) {
+	m, err := parse(path, []byte(s))
+	if err != nil {
+		var ce *clawerr.Error
+		if !errors.As(err, &ce) || !slices.Contains(manifestCodes, ce.Code) {
+			t.Fatalf("error is not a *clawerr.Error with a manifest code: %T %v", err, err)
+		}
+		return
+	}
+	switch {
+	case m.Name == "" || len(m.Name) > MaxNameLen || m.Version == "":
+		t.Fatalf("bad name or version accepted: %q %q", m.Name, m.Version)
+	case m.Entry == "" || filepath.IsAbs(m.Entry) || m.Entry[0] == '/' || m.Entry[0] == '\\':
+		t.Fatalf("bad entry accepted: %q", m.Entry)
+	case m.Runtime != RuntimeDylib || m.Sandbox != SandboxNative:
+		t.Fatalf("runtime %q sandbox %q accepted", m.Runtime, m.Sandbox)
+	case m.SHA256 != "" && len(m.SHA256) != 64:
+		t.Fatalf("bad pin accepted: %q", m.SHA256)
+	}
+	rel, err := filepath.Rel(m.Dir, m.EntryPath())
+	if err != nil || rel == ".." || len(rel) > 2 && rel[:3] == ".."+string(filepath.Separator) {
+		t.Fatalf("entry %q leaves the directory (%q)", m.Entry, rel)
+	}
+	for i, c := range m.Capabilities {
+		if !c.Known() || slices.Contains(m.Capabilities[:i], c) {
+			t.Fatalf("capability %q accepted", c)
+		}
+	}
+	// Setting the signature works and changes nothing else, which
+	// setSignature checks by parsing the result again.
+	if _, err := setSignature(m, []byte(s), fuzzSig); err != nil {
+		t.Fatalf("setSignature: %v", err)
+	}
+}

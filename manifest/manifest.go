@@ -1,0 +1,562 @@
+package manifest
+
+import (
+	"bytes"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/BurntSushi/toml"
+
+	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/clawerr"
+)
+
+// File names Find looks for, in order of preference.
+const (
+	TOMLName = "plugin.toml"
+	JSONName = "clawd-plugin.json"
+)
+
+// Runtime is how a plugin's entry is run.
+type Runtime string
+
+const (
+	RuntimeDylib Runtime = "dylib" // a native shared library, opened in process
+	RuntimeWasm  Runtime = "wasm"  // accepted by the reference daemon; not run by this host
+)
+
+// Sandbox is where a plugin runs.
+type Sandbox string
+
+const (
+	SandboxNative  Sandbox = "native"  // in the host's process: fastest, a crash takes the host down
+	SandboxProcess Sandbox = "process" // in a child process (not available in this version)
+)
+
+// Manifest is a parsed, validated plugin manifest.
+type Manifest struct {
+	Path         string // the manifest file, absolute
+	Dir          string // its directory, absolute
+	Format       string // "toml" or "json"
+	Name         string
+	Version      string
+	Description  string
+	Author       string
+	Runtime      Runtime
+	Entry        string            // the entry for this OS as written (relative to Dir)
+	Entries      map[string]string // per-OS entries as written, keyed by GOOS; nil if one entry
+	Capabilities []abi.Capability
+	Signature    string  // base64 Ed25519 over the entry's bytes; "" = unsigned
+	SHA256       string  // lowercase hex pin of the entry's bytes; "" = none
+	Sandbox      Sandbox // default native
+	Concurrent   bool
+}
+
+// maxManifestSize bounds what Load reads: a manifest is a few hundred bytes,
+// and a huge file is a mistake (or a pointer to the wrong file).
+const maxManifestSize = 1 << 20
+
+// MaxNameLen is the longest plugin name a manifest may give, in bytes.
+const MaxNameLen = 128
+
+// Find returns the absolute path of the manifest in dir: plugin.toml if it
+// exists, else clawd-plugin.json. With neither, the error is a
+// *clawerr.Error with code manifest_invalid.
+func Find(dir string) (string, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", clawerr.New(clawerr.ManifestInvalid, dir, "manifest", "", err)
+	}
+	for _, name := range []string{TOMLName, JSONName} {
+		p := filepath.Join(abs, name)
+		st, err := os.Stat(p)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			continue
+		case err != nil:
+			return "", clawerr.New(clawerr.ManifestInvalid, abs, "manifest", name, err)
+		case !st.Mode().IsRegular():
+			return "", clawerr.New(clawerr.ManifestInvalid, abs, "manifest", name+": not a regular file", nil)
+		}
+		return p, nil
+	}
+	if st, err := os.Stat(abs); err != nil {
+		return "", clawerr.New(clawerr.ManifestInvalid, abs, "manifest", "cannot read the plugin directory", err)
+	} else if !st.IsDir() {
+		return "", clawerr.New(clawerr.ManifestInvalid, abs, "manifest", "not a directory", nil)
+	}
+	return "", clawerr.New(clawerr.ManifestInvalid, abs, "manifest", "no "+TOMLName+" or "+JSONName, nil)
+}
+
+// LoadDir loads the manifest Find finds in dir.
+func LoadDir(dir string) (*Manifest, error) {
+	p, err := Find(dir)
+	if err != nil {
+		return nil, err
+	}
+	return Load(p)
+}
+
+// Load reads, parses and validates the manifest at path. The format follows
+// the extension: .toml or .json. See the package doc for the errors.
+func Load(path string) (*Manifest, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, clawerr.New(clawerr.ManifestInvalid, path, "manifest", "", err)
+	}
+	src, err := readLimited(abs)
+	if err != nil {
+		return nil, clawerr.New(clawerr.ManifestInvalid, filepath.Dir(abs), "manifest",
+			filepath.Base(abs)+": cannot read", err)
+	}
+	return parse(abs, src)
+}
+
+func readLimited(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	src, err := io.ReadAll(io.LimitReader(f, maxManifestSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(src) > maxManifestSize {
+		return nil, fmt.Errorf("larger than %d bytes", maxManifestSize)
+	}
+	return src, nil
+}
+
+// EntryPath returns the absolute path of the entry for runtime.GOOS.
+func (m *Manifest) EntryPath() string {
+	return filepath.Join(m.Dir, filepath.FromSlash(m.Entry))
+}
+
+// parse parses src, the content of the manifest at the absolute path abs.
+func parse(abs string, src []byte) (*Manifest, error) {
+	c := &checker{file: filepath.Base(abs), plugin: filepath.Dir(abs)}
+	m := &Manifest{Path: abs, Dir: filepath.Dir(abs)}
+	// Editors on Windows like to start UTF-8 files with a byte order mark;
+	// neither decoder accepts one.
+	src = bytes.TrimPrefix(src, []byte("\uFEFF"))
+	if !utf8.Valid(src) {
+		bad := 0
+		for bad < len(src) {
+			r, n := utf8.DecodeRune(src[bad:])
+			if r == utf8.RuneError && n <= 1 {
+				break
+			}
+			bad += n
+		}
+		c.line = func(string) int { return lineAt(src, bad) }
+		return nil, c.fail(clawerr.ManifestInvalid, "", "not valid UTF-8")
+	}
+	var (
+		vals map[string]any
+		err  error
+	)
+	switch strings.ToLower(filepath.Ext(abs)) {
+	case ".toml":
+		m.Format = "toml"
+		vals, err = c.decodeTOML(src)
+	case ".json":
+		m.Format = "json"
+		c.json = true
+		vals, err = c.decodeJSON(src)
+	default:
+		return nil, c.fail(clawerr.ManifestInvalid, "", "unknown manifest format (want "+TOMLName+" or "+JSONName+")")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := c.validate(vals, m); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// checker turns validation failures into errors that name the file, the
+// line and the field.
+type checker struct {
+	file   string                 // base name, for messages
+	plugin string                 // the plugin directory, for clawerr.Error.Plugin
+	line   func(field string) int // 0 when unknown
+	json   bool
+}
+
+func (c *checker) fail(code clawerr.Code, field, format string, args ...any) *clawerr.Error {
+	var b strings.Builder
+	b.WriteString(c.file)
+	if c.line != nil {
+		if n := c.line(field); n > 0 {
+			fmt.Fprintf(&b, ":%d", n)
+		}
+	}
+	b.WriteString(": ")
+	if field != "" {
+		b.WriteString(field)
+		b.WriteString(": ")
+	}
+	fmt.Fprintf(&b, format, args...)
+	return clawerr.New(code, c.plugin, "manifest", b.String(), nil)
+}
+
+// tomlFields receives the known keys. Every field is untyped so that a wrong
+// type is reported by validate, with the same words for both formats.
+type tomlFields struct {
+	Name         any `toml:"name"`
+	Version      any `toml:"version"`
+	Description  any `toml:"description"`
+	Author       any `toml:"author"`
+	Runtime      any `toml:"runtime"`
+	Entry        any `toml:"entry"`
+	Capabilities any `toml:"capabilities"`
+	Signature    any `toml:"signature"`
+	SHA256       any `toml:"sha256"`
+	Sandbox      any `toml:"sandbox"`
+	Concurrent   any `toml:"concurrent"`
+}
+
+// knownFields are the manifest's fields, in the order they are checked.
+var knownFields = []string{"name", "version", "description", "author", "runtime", "entry",
+	"capabilities", "signature", "sha256", "sandbox", "concurrent"}
+
+func (c *checker) decodeTOML(src []byte) (map[string]any, error) {
+	var f tomlFields
+	md, err := toml.Decode(string(src), &f)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			c.line = func(string) int { return pe.Position.Line }
+			return nil, c.fail(clawerr.ManifestInvalid, "", "invalid TOML: %s", pe.Message)
+		}
+		return nil, c.fail(clawerr.ManifestInvalid, "", "invalid TOML: %v", err)
+	}
+	idx := indexTOML(src)
+	c.line = func(field string) int { return idx[field].line }
+
+	// Undecoded catches unknown keys (keys under a known field, such as the
+	// [entry] table, are checked by validate); the exact-case check catches
+	// "Name", which the decoder matches to name case-insensitively.
+	for _, k := range md.Undecoded() {
+		if slices.Contains(knownFields, k[0]) {
+			continue
+		}
+		return nil, c.fail(clawerr.ManifestInvalid, tomlField(k), "unknown field (known: %s)", strings.Join(knownFields, ", "))
+	}
+	for _, k := range md.Keys() {
+		if !slices.Contains(knownFields, k[0]) {
+			return nil, c.fail(clawerr.ManifestInvalid, tomlField(k[:1]), "unknown field (known: %s)", strings.Join(knownFields, ", "))
+		}
+	}
+	vals := map[string]any{}
+	for k, v := range map[string]any{
+		"name": f.Name, "version": f.Version, "description": f.Description, "author": f.Author,
+		"runtime": f.Runtime, "entry": f.Entry, "capabilities": f.Capabilities, "signature": f.Signature,
+		"sha256": f.SHA256, "sandbox": f.Sandbox, "concurrent": f.Concurrent,
+	} {
+		if md.IsDefined(k) {
+			vals[k] = v
+		}
+	}
+	return vals, nil
+}
+
+// tomlField renders a TOML key the way messages and the position index name
+// it: pieces joined by dots.
+func tomlField(k toml.Key) string { return strings.Join(k, ".") }
+
+func (c *checker) decodeJSON(src []byte) (map[string]any, error) {
+	var v any
+	if err := json.Unmarshal(src, &v); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			c.line = func(string) int { return lineAt(src, int(se.Offset)) }
+		}
+		return nil, c.fail(clawerr.ManifestInvalid, "", "invalid JSON: %v", err)
+	}
+	obj, ok := v.(map[string]any)
+	if !ok {
+		c.line = func(string) int { return 1 }
+		return nil, c.fail(clawerr.ManifestInvalid, "", "want a JSON object, got %s", c.typeName(v))
+	}
+	idx := indexJSON(src)
+	c.line = func(field string) int { return idx[field] }
+	vals := map[string]any{}
+	for _, k := range knownFields {
+		if v, ok := obj[k]; ok && v != nil {
+			vals[k] = v
+		}
+	}
+	return vals, nil
+}
+
+// validate checks the decoded fields and fills m.
+func (c *checker) validate(vals map[string]any, m *Manifest) error {
+	str := func(field string, required bool) (string, error) {
+		v, ok := vals[field]
+		if !ok {
+			if required {
+				return "", c.fail(clawerr.ManifestInvalid, field, "missing (required)")
+			}
+			return "", nil
+		}
+		s, ok := v.(string)
+		if !ok {
+			return "", c.fail(clawerr.ManifestInvalid, field, "want a string, got %s", c.typeName(v))
+		}
+		if required && strings.TrimSpace(s) == "" {
+			return "", c.fail(clawerr.ManifestInvalid, field, "empty (required)")
+		}
+		return s, nil
+	}
+	var err error
+	if m.Name, err = str("name", true); err != nil {
+		return err
+	}
+	if len(m.Name) > MaxNameLen {
+		return c.fail(clawerr.ManifestInvalid, "name", "%d bytes long, at most %d allowed", len(m.Name), MaxNameLen)
+	}
+	if strings.ContainsFunc(m.Name, isControl) {
+		return c.fail(clawerr.ManifestInvalid, "name", "contains a control character")
+	}
+	if m.Version, err = str("version", true); err != nil {
+		return err
+	}
+	if m.Description, err = str("description", false); err != nil {
+		return err
+	}
+	if m.Author, err = str("author", false); err != nil {
+		return err
+	}
+
+	rt, err := str("runtime", false)
+	if err != nil {
+		return err
+	}
+	_, given := vals["runtime"]
+	switch Runtime(rt) {
+	case RuntimeDylib:
+	case "":
+		if given {
+			return c.fail(clawerr.ManifestInvalid, "runtime", "empty (want %q, or leave it out)", RuntimeDylib)
+		}
+		rt = string(RuntimeDylib)
+	case RuntimeWasm:
+		return c.fail(clawerr.RuntimeUnsupported, "runtime", "%q is not supported by this host: it runs native libraries only (runtime %q)", rt, RuntimeDylib)
+	default:
+		return c.fail(clawerr.ManifestInvalid, "runtime", "unknown runtime %q (want %q)", rt, RuntimeDylib)
+	}
+	m.Runtime = Runtime(rt)
+
+	if err := c.entry(vals, m); err != nil {
+		return err
+	}
+	if err := c.capabilities(vals, m); err != nil {
+		return err
+	}
+
+	if m.Signature, err = str("signature", false); err != nil {
+		return err
+	}
+	m.Signature = strings.TrimSpace(m.Signature)
+	if m.SHA256, err = str("sha256", false); err != nil {
+		return err
+	}
+	if _, given := vals["sha256"]; given {
+		if b, err := hex.DecodeString(m.SHA256); err != nil || len(b) != 32 {
+			return c.fail(clawerr.ManifestInvalid, "sha256", "want 64 hexadecimal digits, got %q", m.SHA256)
+		}
+		m.SHA256 = strings.ToLower(m.SHA256)
+	}
+
+	sb, err := str("sandbox", false)
+	if err != nil {
+		return err
+	}
+	_, given = vals["sandbox"]
+	switch Sandbox(sb) {
+	case SandboxNative:
+	case "":
+		if given {
+			return c.fail(clawerr.ManifestInvalid, "sandbox", "empty (want %q, or leave it out)", SandboxNative)
+		}
+		sb = string(SandboxNative)
+	case SandboxProcess:
+		return c.fail(clawerr.ManifestInvalid, "sandbox", "the %q sandbox is not available in this version (use %q)", SandboxProcess, SandboxNative)
+	default:
+		return c.fail(clawerr.ManifestInvalid, "sandbox", "unknown sandbox %q (want %q)", sb, SandboxNative)
+	}
+	m.Sandbox = Sandbox(sb)
+
+	if v, ok := vals["concurrent"]; ok {
+		b, ok := v.(bool)
+		if !ok {
+			return c.fail(clawerr.ManifestInvalid, "concurrent", "want a boolean, got %s", c.typeName(v))
+		}
+		m.Concurrent = b
+	}
+	return nil
+}
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
+
+// goosNames are the GOOS values an entry table may name (go tool dist list);
+// anything else is a typo that would otherwise surface only on that OS.
+var goosNames = []string{"aix", "android", "darwin", "dragonfly", "freebsd", "hurd", "illumos", "ios",
+	"js", "linux", "netbsd", "openbsd", "plan9", "solaris", "wasip1", "windows", "zos"}
+
+// goosFallback is the entry an OS uses when the table does not name it: Go
+// builds for these with the other's build tag, and their libraries are the
+// other's.
+var goosFallback = map[string]string{"android": "linux", "ios": "darwin", "illumos": "solaris"}
+
+func (c *checker) entry(vals map[string]any, m *Manifest) error {
+	v, ok := vals["entry"]
+	if !ok {
+		return c.fail(clawerr.ManifestInvalid, "entry", "missing (required)")
+	}
+	switch e := v.(type) {
+	case string:
+		if err := c.entryPath("entry", e); err != nil {
+			return err
+		}
+		m.Entry = e
+		return nil
+	case map[string]any:
+		if len(e) == 0 {
+			return c.fail(clawerr.ManifestInvalid, "entry", "empty table (want GOOS = path pairs)")
+		}
+		keys := make([]string, 0, len(e))
+		for k := range e {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		m.Entries = make(map[string]string, len(e))
+		for _, goos := range keys {
+			field := "entry." + goos
+			if !slices.Contains(goosNames, goos) {
+				return c.fail(clawerr.ManifestInvalid, field, "unknown GOOS %q (known: %s)", goos, strings.Join(goosNames, ", "))
+			}
+			p, ok := e[goos].(string)
+			if !ok {
+				return c.fail(clawerr.ManifestInvalid, field, "want a string, got %s", c.typeName(e[goos]))
+			}
+			if err := c.entryPath(field, p); err != nil {
+				return err
+			}
+			m.Entries[goos] = p
+		}
+		goos := runtime.GOOS
+		p, ok := m.Entries[goos]
+		if !ok {
+			p, ok = m.Entries[goosFallback[goos]]
+		}
+		if !ok {
+			return c.fail(clawerr.ManifestInvalid, "entry", "no entry for %s (entries for: %s)", goos, strings.Join(keys, ", "))
+		}
+		m.Entry = p
+		return nil
+	}
+	return c.fail(clawerr.ManifestInvalid, "entry", "want a path or a table of GOOS = path, got %s", c.typeName(v))
+}
+
+// entryPath refuses paths that leave the plugin directory. Both separators
+// count on every OS, because a manifest written on one OS is read on others.
+func (c *checker) entryPath(field, p string) error {
+	switch {
+	case strings.TrimSpace(p) == "":
+		return c.fail(clawerr.ManifestInvalid, field, "empty path")
+	case strings.ContainsFunc(p, isControl):
+		return c.fail(clawerr.ManifestInvalid, field, "path %q contains a control character", p)
+	case p[0] == '/' || p[0] == '\\' || filepath.IsAbs(p) || (len(p) >= 2 && p[1] == ':' && isLetter(p[0])):
+		return c.fail(clawerr.ManifestInvalid, field, "path %q is absolute (want a path relative to the manifest)", p)
+	case strings.HasSuffix(p, "/") || strings.HasSuffix(p, "\\"):
+		return c.fail(clawerr.ManifestInvalid, field, "path %q names a directory, not a library", p)
+	}
+	for _, part := range strings.FieldsFunc(p, func(r rune) bool { return r == '/' || r == '\\' }) {
+		if part == ".." {
+			return c.fail(clawerr.ManifestInvalid, field, "path %q leaves the plugin directory", p)
+		}
+	}
+	if filepath.Clean(filepath.FromSlash(p)) == "." {
+		return c.fail(clawerr.ManifestInvalid, field, "path %q names the plugin directory, not a library", p)
+	}
+	return nil
+}
+
+func isLetter(b byte) bool { return b|0x20 >= 'a' && b|0x20 <= 'z' }
+
+func (c *checker) capabilities(vals map[string]any, m *Manifest) error {
+	v, ok := vals["capabilities"]
+	if !ok {
+		return nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return c.fail(clawerr.ManifestInvalid, "capabilities", "want an array of strings, got %s", c.typeName(v))
+	}
+	known := make([]string, len(abi.Capabilities))
+	for i, k := range abi.Capabilities {
+		known[i] = string(k)
+	}
+	m.Capabilities = make([]abi.Capability, 0, len(list))
+	for i, e := range list {
+		field := fmt.Sprintf("capabilities[%d]", i)
+		s, ok := e.(string)
+		if !ok {
+			return c.fail(clawerr.ManifestInvalid, field, "want a string, got %s", c.typeName(e))
+		}
+		capab := abi.Capability(s)
+		if !capab.Known() {
+			return c.fail(clawerr.CapabilityUnknown, field, "unknown capability %q (known: %s)", s, strings.Join(known, ", "))
+		}
+		if j := slices.Index(m.Capabilities, capab); j >= 0 {
+			return c.fail(clawerr.ManifestInvalid, field, "capability %q repeated (first at capabilities[%d])", s, j)
+		}
+		m.Capabilities = append(m.Capabilities, capab)
+	}
+	return nil
+}
+
+// typeName names a decoded value's type in words a manifest author knows.
+func (c *checker) typeName(v any) string {
+	switch v.(type) {
+	case nil:
+		return "null"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case int64, float64, json.Number:
+		return "a number"
+	case []any, []map[string]any:
+		return "an array"
+	case map[string]any:
+		if c.json {
+			return "an object"
+		}
+		return "a table"
+	case time.Time:
+		return "a date or time"
+	}
+	return fmt.Sprintf("%T", v)
+}
+
+// lineAt returns the 1-based line holding byte offset off of src.
+func lineAt(src []byte, off int) int {
+	off = min(max(off, 0), len(src))
+	return bytes.Count(src[:off], []byte("\n")) + 1
+}

@@ -1,0 +1,212 @@
+package manifest
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strconv"
+
+	"github.com/clawd-go/clawd/clawerr"
+)
+
+// WriteSignature sets the signature field of the manifest at path to sig
+// and writes the file back atomically (a temporary file renamed over it).
+//
+// plugin.toml changes by one line: an existing top-level signature = ...
+// is replaced, comment after it kept; otherwise a line is inserted after
+// the version line. Every other byte stays as it was. clawd-plugin.json is
+// rewritten with its members in the same order and a 2-space indent; a
+// missing signature goes after the last of the reference daemon's fields
+// that precede it (name ... capabilities). Either way the result is parsed
+// again and must be the same manifest but for the signature, or nothing is
+// written. The manifest must be valid to begin with (the error is Load's).
+func WriteSignature(path, sig string) error {
+	m, err := Load(path)
+	if err != nil {
+		return err
+	}
+	target, err := filepath.EvalSymlinks(m.Path) // rewrite the file, not the link
+	if err != nil {
+		return clawerr.New(clawerr.ManifestInvalid, m.Dir, "sign", "", err)
+	}
+	src, err := readLimited(target)
+	if err != nil {
+		return clawerr.New(clawerr.ManifestInvalid, m.Dir, "sign", "", err)
+	}
+	out, err := setSignature(m, src, sig)
+	if err != nil {
+		return err
+	}
+	st, err := os.Stat(target)
+	if err != nil {
+		return clawerr.New(clawerr.ManifestInvalid, m.Dir, "sign", "", err)
+	}
+	if err := writeAtomic(target, out, st.Mode().Perm()); err != nil {
+		return clawerr.New(clawerr.ManifestInvalid, m.Dir, "sign", "writing "+filepath.Base(target), err)
+	}
+	return nil
+}
+
+// setSignature returns src with the signature set to sig, checked by
+// parsing it again: m is src parsed.
+func setSignature(m *Manifest, src []byte, sig string) ([]byte, error) {
+	if b, err := base64.StdEncoding.DecodeString(sig); err != nil || len(b) != ed25519.SignatureSize {
+		return nil, clawerr.New(clawerr.SignatureInvalid, m.Name, "sign", "not a signature: want base64 of 64 bytes", nil)
+	}
+	var (
+		out []byte
+		err error
+	)
+	if m.Format == "json" {
+		out, err = setSignatureJSON(src, sig)
+	} else {
+		out, err = setSignatureTOML(src, sig)
+	}
+	if err == nil {
+		var m2 *Manifest
+		m2, err = parse(m.Path, out)
+		if err == nil {
+			want := *m
+			want.Signature = sig
+			if !reflect.DeepEqual(&want, m2) {
+				err = fmt.Errorf("the rewritten manifest reads differently")
+			}
+		}
+	}
+	if err != nil {
+		return nil, clawerr.New(clawerr.ManifestInvalid, m.Dir, "sign",
+			filepath.Base(m.Path)+": cannot set the signature", err)
+	}
+	return out, nil
+}
+
+func setSignatureTOML(src []byte, sig string) ([]byte, error) {
+	line := "signature = " + strconv.Quote(sig) // base64 needs no TOML escapes
+	idx := indexTOML(src)
+	if sp, ok := idx["signature"]; ok && sp.end > sp.start {
+		return slices.Concat(src[:sp.start], []byte(line), src[sp.end:]), nil
+	}
+	sp, ok := idx["version"]
+	if !ok || sp.end <= sp.start {
+		return nil, fmt.Errorf("no top-level version line to put the signature after")
+	}
+	eol := "\n"
+	if bytes.Contains(src, []byte("\r\n")) {
+		eol = "\r\n"
+	}
+	nl := bytes.IndexByte(src[sp.end:], '\n')
+	if nl < 0 {
+		return slices.Concat(src, []byte(eol+line)), nil
+	}
+	at := sp.end + nl + 1
+	return slices.Concat(src[:at], []byte(line+eol), src[at:]), nil
+}
+
+// referenceOrder is the reference daemon's field order, which a new
+// signature member follows.
+var referenceOrder = []string{"name", "version", "description", "author", "runtime", "entry", "capabilities"}
+
+func setSignatureJSON(src []byte, sig string) ([]byte, error) {
+	type member struct {
+		key string
+		val json.RawMessage
+	}
+	dec := json.NewDecoder(bytes.NewReader(bytes.TrimPrefix(src, []byte("\uFEFF"))))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return nil, fmt.Errorf("not a JSON object")
+	}
+	var members []member
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		k, _ := tok.(string)
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, err
+		}
+		members = append(members, member{k, v})
+	}
+	sigJSON, _ := json.Marshal(sig) // a string: cannot fail
+	found, after := false, -1
+	for i := range members {
+		if members[i].key == "signature" {
+			members[i].val, found = sigJSON, true
+		}
+		if slices.Contains(referenceOrder, members[i].key) {
+			after = i
+		}
+	}
+	if !found {
+		members = slices.Insert(members, after+1, member{"signature", sigJSON})
+	}
+
+	var b bytes.Buffer
+	b.WriteString("{")
+	for i, mb := range members {
+		if i > 0 {
+			b.WriteString(",")
+		}
+		b.WriteString("\n  ")
+		k, err := marshalNoEscape(mb.key)
+		if err != nil {
+			return nil, err
+		}
+		b.Write(k)
+		b.WriteString(": ")
+		if err := json.Indent(&b, mb.val, "  ", "  "); err != nil {
+			return nil, err
+		}
+	}
+	if len(members) > 0 {
+		b.WriteString("\n")
+	}
+	b.WriteString("}\n")
+	return b.Bytes(), nil
+}
+
+// marshalNoEscape encodes s as JSON without turning <, > and & into \u
+// escapes, so keys come back as they were written.
+func marshalNoEscape(s string) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(s); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// writeAtomic replaces path with data: a reader sees the old file or the
+// new one, never half of it.
+func writeAtomic(path string, data []byte, perm os.FileMode) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, perm)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+	}
+	return err
+}
