@@ -1,0 +1,125 @@
+// Package host runs many ClawD plugins in this process: it finds them, checks
+// and loads each one, sends every event to all of them, keeps a registry of
+// their states and counters, and replaces a plugin whose files change while
+// the others, and the plugin itself, keep serving.
+//
+//	h, err := host.New(
+//		host.WithLogger(logger),
+//		host.WithEventSink(sink),                        // events of every plugin
+//		host.WithPluginDirs(userDir, projectDir),        // project overrides user
+//		host.WithTrust(manifest.Trust{Keys: keys, Policy: manifest.PolicyWarn}),
+//		host.WithWatch(true))                            // hot reload
+//	if err != nil { ... }
+//	defer h.Close()
+//	if err := h.Load(ctx); err != nil {
+//		log.Print(err) // the plugins that failed; the others are running
+//	}
+//	for _, o := range h.ToolCall(ctx, "s1", "grep", `{"pattern":"x"}`) {
+//		fmt.Println(o.Plugin, o.Version, o.Err, o.Duration)
+//	}
+//
+// # Discovery and precedence
+//
+// Each plugin directory (WithPluginDirs) holds one subdirectory per plugin
+// with a plugin.toml or a clawd-plugin.json (package manifest). A plugin is
+// known by its manifest's name. When two directories hold the same name, the
+// later directory wins (user directory, then project directory: the project
+// overrides); within one directory the subdirectory that sorts first wins.
+// The loser is not loaded and the winner carries a warning naming it. Add
+// loads a directory explicitly; an added plugin beats a discovered one.
+//
+// # Lifecycle
+//
+// Every plugin has one row in the registry (Plugins), in one of these states:
+//
+//	none ──► resolved ──► loaded ──► active ──► stopped
+//	  │          │                    ↺ reload (active to active)
+//	  └──────────┴──► failed
+//
+// A plugin that failed or stopped goes back to resolved when it is tried
+// again (by Load, Reload, Add or a change on disk).
+//
+// resolved: the manifest was read. loaded: the library was verified (the
+// sha256 pin and the Ed25519 signature under the trust policy), copied to a
+// unique private path, opened from that copy, and its on_load succeeded.
+// active: it receives dispatches. failed: one of those steps failed; Reason
+// is the *clawerr.Error with its stable code (manifest_invalid,
+// signature_invalid, abi_mismatch, on_load_failed, ...). A manifest that
+// cannot be read names its row after the directory. stopped: the plugin was
+// closed (its directory vanished, or Close) after its on_unload ran. One
+// plugin failing never keeps another from loading; Load retries the ones
+// that failed.
+//
+// Capabilities are granted per plugin: each one its manifest asks for is
+// granted unless the host's policy (WithCapabilityPolicy) refuses it. A
+// refused capability is logged and listed in PluginInfo.Refused; the plugin
+// loads without it (without network.relay its send_event returns
+// CapabilityDenied).
+//
+// Subscribe shows every transition, in order, to each subscriber through its
+// own unbounded queue: publishing never blocks the host and nothing is
+// dropped (transitions are rare; a subscriber that stops reading should
+// cancel).
+//
+// # Dispatch
+//
+// SessionStart, SessionEnd, ToolCall and Message go to every active plugin
+// that set the callback, and return one Outcome per plugin called, sorted by
+// plugin name, each with the version of the instance that took the call, its
+// error (a *clawerr.Error: a failing plugin fails only its own outcome) and
+// its duration. Different plugins may run in parallel: a plugin whose last
+// call was slow (WithParallelThreshold, 50 us by default) is called on a
+// goroutine of its own, while quick ones are called one after the other on
+// the dispatching goroutine, where a goroutine would cost more than the
+// call. A dispatch returns when every call has returned, so dispatches made
+// one after the other reach each plugin in that order. A sink may dispatch again from inside a
+// plugin's send_event: such a nested dispatch runs on the calling thread, so
+// it re-enters that plugin instead of waiting for itself. Calls into one
+// plugin are still serialized, so two sinks that dispatch at the same time
+// from inside two plugins, each into the other, wait for each other forever:
+// a sink that dispatches should hand the work to another goroutine unless it
+// knows no other plugin does the same.
+//
+// Counting a call costs a few atomic adds and never allocates: calls, errors
+// by code, latency (total, max and a histogram by decade). Stats also carry
+// what the plugin did through its contexts (events sent and refused, stale
+// context uses), summed over all its instances across reloads.
+//
+// # Hot reload
+//
+// With WithWatch(true) the host watches (fsnotify) the plugin directories,
+// each plugin's directory and the added ones. A change to a manifest or to a
+// library an entry names waits for the files to be quiet for the debounce
+// time (WithDebounce), then the plugin is reloaded; Reload does the same at
+// once. The protocol:
+//
+//  1. Read the manifest again and verify the library into a NEW unique copy
+//     (the dynamic loader caches by path: a new path cannot return the old
+//     mapping, and the bytes verified are the bytes opened).
+//  2. Open that copy; its on_load runs. The old instance serves meanwhile.
+//  3. If any step failed, delete the new copy and stop here: the old
+//     instance keeps serving, the state stays active, the failure goes to
+//     the log, to PluginInfo.Reason and to subscribers (a Transition from
+//     active to active with Reload and Reason set).
+//  4. Swap the entry's current instance pointer atomically: from now on
+//     every dispatch picks the new one.
+//  5. Drain the old one: every instance counts the dispatches holding it,
+//     plus one for being current. A dispatch takes its reference before it
+//     calls (and checks that the instance is still current, else retries),
+//     so after the swap only calls already running hold the old one; when
+//     the count reaches zero no one can take it again.
+//  6. Close it (on_unload, then the library is closed) and delete its copy,
+//     then report the transition (active to active, Reload, the new
+//     Version).
+//
+// No dispatch fails because of a reload and each call reaches exactly one
+// version. A new directory appearing is loaded; a plugin whose directory is
+// removed is stopped (drained, on_unload, closed).
+//
+// Because lifecycle work waits for the calls in flight, Load, Add, Reload and
+// Close must not be called from inside an event sink.
+//
+// # Native means trusted
+//
+// The plugins run in this process: a plugin that crashes takes the host down.
+package host

@@ -1,0 +1,162 @@
+package host
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/clawd-go/clawd/clawerr"
+	clawctx "github.com/clawd-go/clawd/context"
+)
+
+// Stats are the counters of one plugin, summed over every instance it had
+// (reloads keep counting).
+type Stats struct {
+	Calls   uint64                  // callbacks called through the host
+	Errors  map[clawerr.Code]uint64 // failed calls by code (only codes seen); "" for an error without one
+	Latency Latency
+	// Context holds what the plugin did through its contexts: events sent
+	// and refused, stale-context uses (StaleLogs, StaleEvents), invalid
+	// arguments, recovered panics.
+	Context        clawctx.Stats
+	Reloads        uint64 // successful swaps
+	ReloadFailures uint64 // reloads that kept the old instance
+}
+
+// StaleUses is the number of calls the plugin made on a context whose
+// callback had returned.
+func (s Stats) StaleUses() uint64 { return s.Context.StaleLogs + s.Context.StaleEvents }
+
+// latencyBounds are the upper bounds of Latency.Buckets: 1us, 10us, 100us,
+// 1ms, 10ms, 100ms, 1s; the last bucket has none.
+var latencyBounds = [numBuckets - 1]time.Duration{
+	time.Microsecond, 10 * time.Microsecond, 100 * time.Microsecond,
+	time.Millisecond, 10 * time.Millisecond, 100 * time.Millisecond, time.Second,
+}
+
+const numBuckets = 8
+
+// Latency of the calls, measured around the loader's call (it includes the
+// wait for the plugin's lock when calls are serialized).
+type Latency struct {
+	Total time.Duration
+	Max   time.Duration
+	// Buckets counts calls by decade: shorter than 1us, 10us, 100us, 1ms,
+	// 10ms, 100ms, 1s, and the rest (Bound gives the bounds).
+	Buckets [numBuckets]uint64
+}
+
+// Bound is the upper bound of Buckets[i] (exclusive); 0 for the last bucket,
+// which has none.
+func (Latency) Bound(i int) time.Duration {
+	if i >= 0 && i < len(latencyBounds) {
+		return latencyBounds[i]
+	}
+	return 0
+}
+
+// Mean is Total over n calls (0 if n is 0).
+func (l Latency) Mean(n uint64) time.Duration {
+	if n == 0 {
+		return 0
+	}
+	return l.Total / time.Duration(n)
+}
+
+// codes lists every code a call can count, in a fixed order: counting
+// indexes a fixed array instead of a map, so it never allocates.
+var codes = [...]clawerr.Code{
+	clawerr.CallbackError, clawerr.UnknownCode, clawerr.InvalidArgument, clawerr.Crashed,
+	clawerr.Timeout, clawerr.Unavailable, clawerr.Closed,
+	"", // anything else
+}
+
+func codeIndex(c clawerr.Code) int {
+	switch c {
+	case clawerr.CallbackError:
+		return 0
+	case clawerr.UnknownCode:
+		return 1
+	case clawerr.InvalidArgument:
+		return 2
+	case clawerr.Crashed:
+		return 3
+	case clawerr.Timeout:
+		return 4
+	case clawerr.Unavailable:
+		return 5
+	case clawerr.Closed:
+		return 6
+	}
+	return len(codes) - 1
+}
+
+// counters are updated by every call: atomics only, no allocation.
+type counters struct {
+	calls   atomic.Uint64
+	errs    [len(codes)]atomic.Uint64
+	total   atomic.Int64
+	max     atomic.Int64
+	buckets [numBuckets]atomic.Uint64
+}
+
+func (c *counters) record(err error, d time.Duration) {
+	c.calls.Add(1)
+	if err != nil {
+		c.errs[codeIndex(codeOf(err))].Add(1)
+	}
+	ns := int64(d)
+	c.total.Add(ns)
+	for {
+		m := c.max.Load()
+		if ns <= m || c.max.CompareAndSwap(m, ns) {
+			break
+		}
+	}
+	b := 0
+	for b < len(latencyBounds) && d >= latencyBounds[b] {
+		b++
+	}
+	c.buckets[b].Add(1)
+}
+
+// codeOf is clawerr.CodeOf without errors.As (which allocates) for the
+// loader's errors, which are always a bare *clawerr.Error.
+func codeOf(err error) clawerr.Code {
+	switch e := err.(type) {
+	case *clawerr.Error:
+		return e.Code
+	case clawerr.Code:
+		return e
+	}
+	return clawerr.CodeOf(err) // wrapped: errors.As may allocate; the loader never wraps
+}
+
+func (c *counters) snapshot() Stats {
+	s := Stats{Calls: c.calls.Load()}
+	for i := range c.errs {
+		if n := c.errs[i].Load(); n != 0 {
+			if s.Errors == nil {
+				s.Errors = make(map[clawerr.Code]uint64)
+			}
+			s.Errors[codes[i]] = n
+		}
+	}
+	s.Latency.Total = time.Duration(c.total.Load())
+	s.Latency.Max = time.Duration(c.max.Load())
+	for i := range c.buckets {
+		s.Latency.Buckets[i] = c.buckets[i].Load()
+	}
+	return s
+}
+
+func addContextStats(a, b clawctx.Stats) clawctx.Stats {
+	return clawctx.Stats{
+		EventsSent:    a.EventsSent + b.EventsSent,
+		EventsRefused: a.EventsRefused + b.EventsRefused,
+		StaleLogs:     a.StaleLogs + b.StaleLogs,
+		StaleEvents:   a.StaleEvents + b.StaleEvents,
+		InvalidArgs:   a.InvalidArgs + b.InvalidArgs,
+		Panics:        a.Panics + b.Panics,
+		DepthExceeded: a.DepthExceeded + b.DepthExceeded,
+	}
+}
