@@ -28,6 +28,7 @@ $(HELLO_LIB): $(HELLO_DIR)/hello.c include/clawd_plugin.h
 
 demo: examples
 	$(GO) run ./examples/host -plugin $(HELLO_LIB)
+	$(GO) run ./cmd/clawd-plugin run --plugins examples/c --events examples/scripts/session.jsonl
 
 # -race needs cgo; the CGO_ENABLED=0 run covers the purego path;
 # cgocheck2 checks the Go pointers that cross into C.

@@ -1,8 +1,10 @@
-// Command clawd-plugin inspects ClawD ABI v1 plugins (see DESIGN.md,
-// section 4). This version implements inspect; check, run, keygen, sign,
-// verify and new are listed in the usage and exit 2.
+// Command clawd-plugin inspects, runs and signs ClawD ABI v1 plugins (see
+// DESIGN.md, section 4). This version implements inspect, run, keygen,
+// sign and verify; check and new are listed in the usage and exit 2.
 //
 //	clawd-plugin inspect [--json] [--timeout DUR] LIB
+//	clawd-plugin run [--plugins DIR]... [--events FILE] [--json] [--watch]
+//	clawd-plugin keygen | sign | verify
 //
 // inspect opens the plugin in a child process (this binary re-executed with
 // a hidden verb), so a plugin that crashes, exits or hangs while loading is
@@ -44,17 +46,30 @@ verbs:
   inspect [--json] [--timeout DUR] LIB
         open the plugin in a child process and print its name, version,
         ABI version, callbacks and warnings (exit 0 valid, 1 invalid)
+  run [--plugins DIR]... [--events FILE] [--json] [--watch]
+      [--trust require|warn|off] [--pub FILE]... [-v]
+        load the plugins of each DIR (default ./plugins), play the event
+        script (JSON lines; stdin by default) and print plugin logs,
+        events, each event's outcome and a summary (exit 1 if a plugin
+        failed to load)
+  keygen [--out PREFIX]
+        write an Ed25519 key pair: PREFIX.key (private, mode 0600) and
+        PREFIX.pub (default prefix clawd-plugin); print the public key
+  sign --key FILE [--print] DIR|MANIFEST
+        sign the manifest's entry for this OS and write the signature into
+        the manifest (--print: only print it)
+  verify --pub FILE [--pub FILE]... DIR|MANIFEST
+        check the manifest's signature against the trusted keys, and its
+        sha256 pin (exit 0 ok, 1 bad)
 
 coming (not implemented yet in this version):
   check [--json] [--junit FILE] LIB|DIR   run the conformance suite
-  run [--plugins DIR]... [--events FILE] [--sandbox native|process] [--watch]
-  keygen, sign, verify                    Ed25519 keys and signatures
   new --lang c|cpp|rust|zig NAME          scaffold a plugin project
 
 exit status: 0 ok, 1 invalid, 2 usage
 `
 
-var coming = map[string]bool{"check": true, "run": true, "keygen": true, "sign": true, "verify": true, "new": true}
+var coming = map[string]bool{"check": true, "new": true}
 
 // verbFunc runs one verb: args exclude the verb; the result is the exit status.
 type verbFunc func(args []string, stdout, stderr io.Writer) int

@@ -216,7 +216,8 @@ func TestUsage(t *testing.T) {
 		{[]string{"inspect", "--bogus", "a.so"}, "flag provided but not defined: -bogus"},
 		{[]string{"inspect", "--timeout", "0s", "a.so"}, "--timeout must be positive"},
 		{[]string{"check", "x.so"}, "check: not implemented yet in this version"},
-		{[]string{"run"}, "run: not implemented yet in this version"},
+		{[]string{"new", "x"}, "new: not implemented yet in this version"},
+		{[]string{"run", "--sandbox", "process"}, "--sandbox process is not available in this version"},
 	} {
 		r := cli(t, tc.args...)
 		if r.exit != 2 || r.stdout != "" || !strings.Contains(r.stderr, tc.stderr) {

@@ -1,0 +1,166 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+
+	"go.uber.org/zap/zapcore"
+)
+
+// printer writes what `run` shows: plugin log lines, events, the outcome
+// of each scripted event and a summary, as lines a person reads or, with
+// --json, as one JSON object per line. Plugins log from their own threads,
+// so every line is written whole under a lock.
+type printer struct {
+	mu   sync.Mutex
+	w    io.Writer
+	json bool
+}
+
+// record is one output line; Type says which fields matter.
+type record struct {
+	Type    string          `json:"type"` // log, event, step, outcome, plugin, error, summary
+	Plugin  string          `json:"plugin,omitempty"`
+	Version string          `json:"version,omitempty"`
+	Level   string          `json:"level,omitempty"`
+	Msg     string          `json:"msg,omitempty"`
+	Fields  map[string]any  `json:"fields,omitempty"`
+	Method  string          `json:"method,omitempty"`
+	Params  json.RawMessage `json:"params,omitempty"`
+	Line    int             `json:"line,omitempty"`
+	Event   string          `json:"event,omitempty"`
+	Session string          `json:"session,omitempty"`
+	OK      *bool           `json:"ok,omitempty"`
+	Code    string          `json:"code,omitempty"`
+	Error   string          `json:"error,omitempty"`
+	Micros  *int64          `json:"micros,omitempty"`
+	State   string          `json:"state,omitempty"`
+	Summary *summary        `json:"summary,omitempty"`
+}
+
+type summary struct {
+	Events      int `json:"events"`
+	BadLines    int `json:"bad_lines"`
+	Plugins     int `json:"plugins"`
+	Failed      int `json:"failed_plugins"`
+	CallsOK     int `json:"calls_ok"`
+	CallsFailed int `json:"calls_failed"`
+	EventsSent  int `json:"events_sent"`
+}
+
+func (p *printer) print(r record) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.json {
+		b, _ := json.Marshal(r)
+		p.w.Write(append(b, '\n'))
+		return
+	}
+	fmt.Fprintln(p.w, human(r))
+}
+
+func human(r record) string {
+	who := r.Plugin
+	if r.Version != "" {
+		who += " " + r.Version
+	}
+	switch r.Type {
+	case "log":
+		if who == "" {
+			who = "host"
+		}
+		return fmt.Sprintf("log    %-5s %s: %s%s", r.Level, who, r.Msg, kv(r.Fields))
+	case "event":
+		return fmt.Sprintf("event  %s: %s %s", who, r.Method, r.Params)
+	case "step":
+		return fmt.Sprintf("> %s %s%s", r.Event, r.Session, r.Msg)
+	case "outcome":
+		t := ""
+		if r.Micros != nil {
+			t = fmt.Sprintf(" (%dµs)", *r.Micros)
+		}
+		if r.OK != nil && *r.OK {
+			return fmt.Sprintf("  %s: ok%s", who, t)
+		}
+		return fmt.Sprintf("  %s: %s%s: %s", who, r.Code, t, r.Error)
+	case "plugin":
+		if r.Error != "" {
+			return fmt.Sprintf("plugin %s: %s: %s", who, r.State, r.Error)
+		}
+		return fmt.Sprintf("plugin %s: %s", who, r.State)
+	case "error":
+		if r.Line > 0 {
+			return fmt.Sprintf("error  script line %d: %s", r.Line, r.Error)
+		}
+		return "error  " + r.Error
+	case "summary":
+		s := r.Summary
+		return fmt.Sprintf("summary: %d events (%d bad lines), %d plugins (%d failed), %d calls ok, %d failed, %d events sent",
+			s.Events, s.BadLines, s.Plugins, s.Failed, s.CallsOK, s.CallsFailed, s.EventsSent)
+	}
+	return fmt.Sprintf("%+v", r)
+}
+
+func kv(m map[string]any) string {
+	if len(m) == 0 {
+		return ""
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, " %s=%v", k, m[k])
+	}
+	return b.String()
+}
+
+// core is a zapcore.Core that turns log entries into printer lines. The
+// plugin and version fields the loader attaches become the line's owner.
+type core struct {
+	p      *printer
+	level  zapcore.LevelEnabler
+	fields []zapcore.Field
+}
+
+func (c *core) Enabled(l zapcore.Level) bool { return c.level.Enabled(l) }
+
+func (c *core) With(fs []zapcore.Field) zapcore.Core {
+	return &core{p: c.p, level: c.level, fields: append(append([]zapcore.Field(nil), c.fields...), fs...)}
+}
+
+func (c *core) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if c.Enabled(e.Level) {
+		return ce.AddCore(e, c)
+	}
+	return ce
+}
+
+func (c *core) Write(e zapcore.Entry, fs []zapcore.Field) error {
+	enc := zapcore.NewMapObjectEncoder()
+	for _, f := range c.fields {
+		f.AddTo(enc)
+	}
+	for _, f := range fs {
+		f.AddTo(enc)
+	}
+	r := record{Type: "log", Level: e.Level.String(), Msg: e.Message, Fields: enc.Fields}
+	if s, ok := enc.Fields["plugin"].(string); ok {
+		r.Plugin = s
+		delete(enc.Fields, "plugin")
+	}
+	if s, ok := enc.Fields["version"].(string); ok {
+		r.Version = s
+		delete(enc.Fields, "version")
+	}
+	c.p.print(r)
+	return nil
+}
+
+func (c *core) Sync() error { return nil }

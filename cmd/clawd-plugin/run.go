@@ -1,0 +1,222 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/clawd-go/clawd/clawerr"
+	clawctx "github.com/clawd-go/clawd/context"
+	"github.com/clawd-go/clawd/host"
+	"github.com/clawd-go/clawd/manifest"
+)
+
+func init() { verbs["run"] = runVerb }
+
+// stdin is where run reads its script by default; a variable for tests.
+var stdin io.Reader = os.Stdin
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// runVerb is `clawd-plugin run`: a host that loads the plugins of the
+// given directories, plays an event script through them and prints their
+// logs, their events and each event's outcome, then a summary.
+func runVerb(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var dirs multiFlag
+	fs.Var(&dirs, "plugins", "a directory of plugin directories (repeatable)")
+	events := fs.String("events", "", "the event script (JSON lines); default stdin")
+	sandbox := fs.String("sandbox", "native", "native (in this process) or process")
+	watch := fs.Bool("watch", false, "reload plugins when their files change; run until interrupted")
+	asJSON := fs.Bool("json", false, "print one JSON object per line")
+	policy := fs.String("trust", "warn", "signature policy: require, warn or off")
+	var pubs multiFlag
+	fs.Var(&pubs, "pub", "a trusted public key file (repeatable)")
+	verbose := fs.Bool("v", false, "show debug log lines")
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
+		return exitUsage
+	}
+	if len(pos) > 0 {
+		fmt.Fprintf(stderr, "clawd-plugin run: unexpected argument %q\n", pos[0])
+		return exitUsage
+	}
+	if *sandbox != "native" {
+		if *sandbox == "process" {
+			fmt.Fprintln(stderr, "clawd-plugin run: --sandbox process is not available in this version")
+		} else {
+			fmt.Fprintf(stderr, "clawd-plugin run: --sandbox must be native or process, not %q\n", *sandbox)
+		}
+		return exitUsage
+	}
+	if len(dirs) == 0 {
+		dirs = multiFlag{"plugins"}
+	}
+	trust := manifest.Trust{}
+	if trust.Policy, err = manifest.ParsePolicy(*policy); err != nil {
+		fmt.Fprintf(stderr, "clawd-plugin run: --trust: %v\n", err)
+		return exitUsage
+	}
+	for _, f := range pubs {
+		k, err := manifest.ReadPublicKeyFile(f)
+		if err != nil {
+			fmt.Fprintf(stderr, "clawd-plugin run: --pub %s: %v\n", f, err)
+			return exitUsage
+		}
+		trust.Keys = append(trust.Keys, k)
+	}
+	script := stdin
+	if *events != "" {
+		f, err := os.Open(*events)
+		if err != nil {
+			fmt.Fprintf(stderr, "clawd-plugin run: --events: %v\n", err)
+			return exitUsage
+		}
+		defer f.Close()
+		script = f
+	}
+
+	pr := &printer{w: stdout, json: *asJSON}
+	level := zapcore.InfoLevel
+	if *verbose {
+		level = zapcore.DebugLevel
+	}
+	sum := &summary{}
+	sink := clawctx.SinkFunc(func(ev clawctx.Event) error {
+		pr.print(record{Type: "event", Plugin: ev.Plugin, Version: ev.Version, Method: ev.Method, Params: ev.Params})
+		return nil
+	})
+	h, err := host.New(
+		host.WithLogger(zap.New(&core{p: pr, level: level})),
+		host.WithEventSink(sink),
+		host.WithPluginDirs(dirs...),
+		host.WithTrust(trust),
+		host.WithWatch(*watch),
+	)
+	if err != nil {
+		pr.print(record{Type: "error", Error: err.Error()})
+		return exitInvalid
+	}
+	defer h.Close()
+	ctx := context.Background()
+	loadErr := h.Load(ctx)
+	infos := h.Plugins()
+	sum.Plugins = len(infos)
+	for _, in := range infos {
+		r := record{Type: "plugin", Plugin: in.Name, Version: in.Version, State: in.State.String()}
+		if in.State == host.StateFailed {
+			sum.Failed++
+		}
+		if in.Reason != nil {
+			r.Code, r.Error = string(clawerr.CodeOf(in.Reason)), in.Reason.Error()
+		}
+		pr.print(r)
+	}
+	if sum.Plugins == 0 {
+		pr.print(record{Type: "error", Error: fmt.Sprintf("no plugins found in %s", strings.Join(dirs, ", "))})
+	}
+	if *watch { // from now on, show every reload and stop as it happens
+		trans, cancel := h.Subscribe()
+		defer cancel()
+		go printTransitions(pr, trans)
+	}
+
+	err = readScript(script, func(s *step, err error) {
+		if err != nil {
+			sum.BadLines++
+			r := record{Type: "error", Error: err.Error()}
+			if se, ok := err.(*scriptError); ok {
+				r.Line, r.Error = se.Line, se.Msg
+			}
+			pr.print(r)
+			return
+		}
+		sum.Events++
+		play(ctx, h, pr, s, sum)
+	})
+	if err != nil {
+		pr.print(record{Type: "error", Error: "reading the script: " + err.Error()})
+	}
+	if *watch {
+		ch := make(chan os.Signal, 1)
+		signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+		<-ch
+		signal.Stop(ch)
+	}
+	for _, in := range h.Plugins() {
+		sum.EventsSent += int(in.Stats.Context.EventsSent)
+	}
+	if err := h.Close(); err != nil { // on_unload of each plugin, before the summary
+		pr.print(record{Type: "error", Error: "closing: " + err.Error()})
+	}
+	pr.print(record{Type: "summary", Summary: sum})
+	if loadErr != nil || sum.Failed > 0 {
+		return exitInvalid
+	}
+	return exitOK
+}
+
+// play dispatches one scripted event to every plugin and prints each
+// plugin's outcome.
+func play(ctx context.Context, h *host.Host, pr *printer, s *step, sum *summary) {
+	detail := ""
+	switch s.Event {
+	case "tool_call":
+		detail = " " + s.Tool
+	case "message":
+		detail = " " + s.Role
+	}
+	pr.print(record{Type: "step", Line: s.Line, Event: s.Event, Session: s.Session, Msg: detail})
+	var outs []host.Outcome
+	switch s.Event {
+	case "session_start":
+		outs = h.SessionStart(ctx, s.Session)
+	case "session_end":
+		outs = h.SessionEnd(ctx, s.Session)
+	case "tool_call":
+		outs = h.ToolCall(ctx, s.Session, s.Tool, s.Input)
+	case "message":
+		outs = h.Message(ctx, s.Session, s.Role, s.Content)
+	}
+	for _, o := range outs {
+		us := o.Duration.Round(time.Microsecond).Microseconds()
+		ok := o.Err == nil
+		r := record{Type: "outcome", Plugin: o.Plugin, Version: o.Version, OK: &ok, Micros: &us, Event: s.Event, Line: s.Line}
+		if ok {
+			sum.CallsOK++
+		} else {
+			sum.CallsFailed++
+			r.Code, r.Error = string(clawerr.CodeOf(o.Err)), o.Err.Error()
+		}
+		pr.print(r)
+	}
+}
+
+func printTransitions(pr *printer, trans <-chan host.Transition) {
+	for t := range trans {
+		r := record{Type: "plugin", Plugin: t.Plugin, Version: t.Version, State: t.To.String()}
+		if t.Reload {
+			r.State = "reloaded"
+		}
+		if t.Reason != nil {
+			r.Code, r.Error = string(clawerr.CodeOf(t.Reason)), t.Reason.Error()
+			if t.Reload {
+				r.State = "reload failed"
+			}
+		}
+		pr.print(r)
+	}
+}
