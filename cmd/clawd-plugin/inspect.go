@@ -21,6 +21,7 @@ import (
 	clawctx "github.com/clawd-go/clawd/context"
 	"github.com/clawd-go/clawd/internal/child"
 	"github.com/clawd-go/clawd/loader"
+	"github.com/clawd-go/clawd/manifest"
 	"github.com/clawd-go/clawd/vtable"
 )
 
@@ -32,13 +33,14 @@ const defaultTimeout = 10 * time.Second
 // report is what the child sends back over the result pipe; the parent
 // turns it into one of the two shapes of DESIGN.md section 4.
 type report struct {
-	OK         bool       `json:"ok"`
-	Name       string     `json:"name,omitempty"`
-	Version    string     `json:"version,omitempty"`
-	ABIVersion uint32     `json:"abi_version,omitempty"`
-	Callbacks  []string   `json:"callbacks,omitempty"`
-	Warnings   []string   `json:"warnings,omitempty"`
-	Error      *errorJSON `json:"error,omitempty"`
+	OK         bool          `json:"ok"`
+	Name       string        `json:"name,omitempty"`
+	Version    string        `json:"version,omitempty"`
+	ABIVersion uint32        `json:"abi_version,omitempty"`
+	Callbacks  []string      `json:"callbacks,omitempty"`
+	Warnings   []string      `json:"warnings,omitempty"`
+	Manifest   *manifestJSON `json:"manifest,omitempty"`
+	Error      *errorJSON    `json:"error,omitempty"`
 }
 
 type errorJSON struct {
@@ -48,12 +50,26 @@ type errorJSON struct {
 
 // The --json shapes: exactly these fields, and [] rather than null.
 type okJSON struct {
-	OK         bool     `json:"ok"`
-	Name       string   `json:"name"`
-	Version    string   `json:"version"`
-	ABIVersion uint32   `json:"abi_version"`
-	Callbacks  []string `json:"callbacks"`
-	Warnings   []string `json:"warnings"`
+	OK         bool          `json:"ok"`
+	Name       string        `json:"name"`
+	Version    string        `json:"version"`
+	ABIVersion uint32        `json:"abi_version"`
+	Callbacks  []string      `json:"callbacks"`
+	Warnings   []string      `json:"warnings"`
+	Manifest   *manifestJSON `json:"manifest,omitempty"`
+}
+
+// manifestJSON is what inspect shows of a plugin directory's manifest.
+type manifestJSON struct {
+	Path         string   `json:"path"`
+	Name         string   `json:"name"`
+	Version      string   `json:"version"`
+	Runtime      string   `json:"runtime"`
+	Entry        string   `json:"entry"`
+	Capabilities []string `json:"capabilities"`
+	Signed       bool     `json:"signed"` // a signature is present (verify checks it)
+	Sandbox      string   `json:"sandbox"`
+	Concurrent   bool     `json:"concurrent"`
 }
 
 type failJSON struct {
@@ -116,9 +132,12 @@ func inspectInChild(lib string, timeout time.Duration) report {
 	if err != nil {
 		return fail(clawerr.New(clawerr.OpenFailed, lib, "inspect", "", err))
 	}
+	var m *manifest.Manifest
 	if st, err := os.Stat(path); err == nil && st.IsDir() {
-		return fail(clawerr.New(clawerr.OpenFailed, path, "inspect",
-			"is a directory; inspecting a plugin directory (its manifest) is not implemented yet in this version", nil))
+		if m, err = manifest.LoadDir(path); err != nil {
+			return fail(err)
+		}
+		path = m.EntryPath()
 	}
 	exe, err := os.Executable()
 	if err != nil {
@@ -143,14 +162,32 @@ func inspectInChild(lib string, timeout time.Duration) report {
 	if err := json.Unmarshal(res.Payload, &rep); err != nil || (!rep.OK && rep.Error == nil) {
 		return fail(clawerr.New(clawerr.Unavailable, path, "inspect", "the child process sent an unreadable report", err))
 	}
+	if m != nil && rep.OK {
+		rep.Manifest = describeManifest(m)
+		if m.Name != rep.Name {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("the manifest names the plugin %q, the library %q", m.Name, rep.Name))
+		}
+		if m.Version != rep.Version {
+			rep.Warnings = append(rep.Warnings, fmt.Sprintf("the manifest says version %q, the library %q", m.Version, rep.Version))
+		}
+	}
 	return rep
+}
+
+func describeManifest(m *manifest.Manifest) *manifestJSON {
+	caps := make([]string, len(m.Capabilities))
+	for i, c := range m.Capabilities {
+		caps[i] = string(c)
+	}
+	return &manifestJSON{Path: m.Path, Name: m.Name, Version: m.Version, Runtime: string(m.Runtime),
+		Entry: m.Entry, Capabilities: caps, Signed: m.Signature != "", Sandbox: string(m.Sandbox), Concurrent: m.Concurrent}
 }
 
 func writeJSON(w io.Writer, rep report) {
 	var v any
 	if rep.OK {
 		v = okJSON{OK: true, Name: rep.Name, Version: rep.Version, ABIVersion: rep.ABIVersion,
-			Callbacks: nonNil(rep.Callbacks), Warnings: nonNil(rep.Warnings)}
+			Callbacks: nonNil(rep.Callbacks), Warnings: nonNil(rep.Warnings), Manifest: rep.Manifest}
 	} else {
 		v = failJSON{Error: *rep.Error}
 	}
@@ -168,6 +205,9 @@ func nonNil(s []string) []string {
 func writeHuman(w io.Writer, lib string, rep report) {
 	if rep.OK {
 		fmt.Fprintf(w, "plugin:    %s %s\n", rep.Name, rep.Version)
+		if rep.Manifest != nil {
+			lib = filepath.Join(filepath.Dir(rep.Manifest.Path), rep.Manifest.Entry)
+		}
 		fmt.Fprintf(w, "library:   %s\n", lib)
 		fmt.Fprintf(w, "abi:       %d\n", rep.ABIVersion)
 		cbs := "none"
@@ -180,6 +220,19 @@ func writeHuman(w io.Writer, lib string, rep report) {
 		}
 		for _, wn := range rep.Warnings {
 			fmt.Fprintf(w, "warning:   %s\n", wn)
+		}
+		if m := rep.Manifest; m != nil {
+			fmt.Fprintf(w, "manifest:  %s (%s %s, runtime %s, sandbox %s)\n", m.Path, m.Name, m.Version, m.Runtime, m.Sandbox)
+			caps := "none"
+			if len(m.Capabilities) > 0 {
+				caps = strings.Join(m.Capabilities, ", ")
+			}
+			sig := "none"
+			if m.Signed {
+				sig = "present (check it with clawd-plugin verify)"
+			}
+			fmt.Fprintf(w, "asks for:  %s\n", caps)
+			fmt.Fprintf(w, "signature: %s\n", sig)
 		}
 	} else {
 		fmt.Fprintf(w, "invalid:   %s\n", lib)

@@ -173,8 +173,9 @@ func TestInspectNotALibrary(t *testing.T) {
 	obj, _ := inspectJSON(t, 1, path)
 	wantError(t, obj, "open_failed")
 
+	// A directory is a plugin directory: without a manifest it is invalid.
 	obj, _ = inspectJSON(t, 1, t.TempDir())
-	if msg := wantError(t, obj, "open_failed"); !strings.Contains(msg, "is a directory") {
+	if msg := wantError(t, obj, "manifest_invalid"); !strings.Contains(msg, "no plugin.toml or clawd-plugin.json") {
 		t.Fatal(msg)
 	}
 }
