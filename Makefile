@@ -6,6 +6,20 @@ GO ?= go
 
 HELLO_DIR := examples/c/hello
 HELLO_LIB := $(HELLO_DIR)/libhello.so
+# The plugin directories `make examples` builds; `make test` checks each.
+EXAMPLE_PLUGINS := $(HELLO_DIR)
+
+# The examples in C++, Rust and Zig, each built by its own build file.
+# `make examples` builds those whose toolchain is here; under
+# REQUIRE_ALL_TOOLCHAINS (CI) all of them, so that a missing one fails.
+# Zig: zig on PATH, else the one the Python package ziglang ships.
+ZIG ?= $(shell command -v zig >/dev/null 2>&1 && echo zig || echo python3 -m ziglang)
+REQUIRE_ALL := $(filter-out 0 false False FALSE,$(REQUIRE_ALL_TOOLCHAINS))
+EXAMPLE_LANGS := $(strip \
+	$(if $(or $(REQUIRE_ALL),$(shell command -v $(firstword $(CXX)))),cpp) \
+	$(if $(or $(REQUIRE_ALL),$(shell command -v cargo)),rust) \
+	$(if $(or $(REQUIRE_ALL),$(shell $(ZIG) version 2>/dev/null)),zig))
+EXAMPLE_PLUGINS += $(foreach l,$(EXAMPLE_LANGS),examples/$(l)/hello)
 
 BENCH_FLAGS := -run '^$$' -bench . -benchmem -count 3
 
@@ -26,16 +40,30 @@ examples: $(HELLO_LIB)
 $(HELLO_LIB): $(HELLO_DIR)/hello.c include/clawd_plugin.h
 	$(CC) -shared -fPIC -fvisibility=hidden -Iinclude $(CFLAGS) $(HELLO_DIR)/hello.c -o $@
 
+# More prerequisites of examples (and so of demo and test).
+examples: $(addprefix example-,$(EXAMPLE_LANGS))
+
+.PHONY: example-cpp example-rust example-zig clean-examples
+example-cpp:
+	$(MAKE) -C examples/cpp/hello
+example-rust:
+	cd examples/rust/hello && cargo build --release --offline
+example-zig:
+	$(MAKE) -C examples/zig/hello ZIG="$(ZIG)"
+
 demo: examples
 	$(GO) run ./examples/host -plugin $(HELLO_LIB)
 	$(GO) run ./cmd/clawd-plugin run --plugins examples/c --events examples/scripts/session.jsonl
 
 # -race needs cgo; the CGO_ENABLED=0 run covers the purego path;
-# cgocheck2 checks the Go pointers that cross into C.
-test:
+# cgocheck2 checks the Go pointers that cross into C. Then every example
+# must pass the conformance suite (a warning does not fail it).
+test: examples
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
 	CGO_ENABLED=0 $(GO) test -count=1 ./...
 	CGO_ENABLED=1 GOEXPERIMENT=cgocheck2 $(GO) test -count=1 ./loader/... ./context/...
+	$(GO) build -o bin/clawd-plugin ./cmd/clawd-plugin
+	@set -e; for d in $(EXAMPLE_PLUGINS); do echo "bin/clawd-plugin check $$d"; bin/clawd-plugin check $$d; done
 
 # bench/ is a module of its own (its peers must not become our
 # dependencies), so it runs from its own directory once it exists.
@@ -62,3 +90,9 @@ cross:
 clean:
 	rm -rf bin tmp cmd/clawd-plugin/tmp
 	rm -f $(HELLO_LIB)
+
+clean: clean-examples
+clean-examples:
+	$(MAKE) -C examples/cpp/hello clean
+	$(MAKE) -C examples/zig/hello clean
+	rm -rf examples/rust/hello/target

@@ -1,8 +1,9 @@
-// Tests of include/clawd_plugin.h against a real C (and C++) compiler: the
-// struct layout the compiler produces must match the Go mirrors in package
-// abi line for line, the header must compile warning-free in every language
-// mode it promises, and CLAWD_PLUGIN_EXPORT must survive -fvisibility=hidden.
-// The C sources live in testdata/ because the go tool refuses .c files in a
+// Tests of the ABI's declarations against real compilers: the struct layout
+// that C, Rust (include/clawd_plugin.rs) and Zig (its translation of the
+// header) produce must be include.Layout, and so must the Go mirrors in
+// package abi; the header must compile warning-free in every language mode
+// it promises, and CLAWD_PLUGIN_EXPORT must survive -fvisibility=hidden.
+// The printers live in testdata/ because the go tool refuses .c files in a
 // package directory that does not use cgo.
 package include_test
 
@@ -19,6 +20,7 @@ import (
 	"unsafe"
 
 	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/include"
 	"github.com/clawd-go/clawd/internal/cbuild"
 )
 
@@ -28,7 +30,8 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// goLayout is what layout_print.c must print, computed from the Go mirrors.
+// goLayout is the layout the Go mirrors in package abi have, in the keys
+// of include.Layout.
 func goLayout() map[string]uintptr {
 	var p abi.Plugin
 	var c abi.Context
@@ -66,43 +69,96 @@ func goLayout() map[string]uintptr {
 	return m
 }
 
+// TestLayoutMatchesGo: the one list of expected values, include.Layout,
+// is what the Go mirrors in package abi say, key for key.
 func TestLayoutMatchesGo(t *testing.T) {
-	prog := cbuild.Program(t, "include/testdata/layout_print.c", "-std=c99", "-pedantic")
+	skipUnless64Bit(t)
+	got := goLayout()
+	for _, f := range include.Layout {
+		if g, ok := got[f.Key]; !ok {
+			t.Errorf("include.Layout has %s, which the test does not map to Go", f.Key)
+		} else if uint64(g) != f.Value {
+			t.Errorf("%s: include.Layout says %d, Go says %d", f.Key, f.Value, g)
+		}
+		delete(got, f.Key)
+	}
+	for key := range got {
+		t.Errorf("include.Layout lacks %s", key)
+	}
+	// The exported size constants must agree too.
+	if abi.SizeofPlugin != unsafe.Sizeof(abi.Plugin{}) || abi.SizeofContext != unsafe.Sizeof(abi.Context{}) {
+		t.Errorf("abi.SizeofPlugin=%d abi.SizeofContext=%d, mirrors are %d and %d", abi.SizeofPlugin,
+			abi.SizeofContext, unsafe.Sizeof(abi.Plugin{}), unsafe.Sizeof(abi.Context{}))
+	}
+}
+
+// The layout printers, one per language whose declarations plugins compile
+// against. Each prints "<key> <n>" lines that must be include.Layout.
+
+func TestLayoutC(t *testing.T) {
+	skipUnless64Bit(t)
+	checkPrinted(t, "C", cbuild.Program(t, "include/testdata/layout_print.c", "-std=c99", "-pedantic"))
+}
+
+// TestLayoutRust checks include/clawd_plugin.rs, which the Rust example and
+// `clawd-plugin new --lang rust` use.
+func TestLayoutRust(t *testing.T) {
+	skipUnless64Bit(t)
+	checkPrinted(t, "Rust", cbuild.RustProgram(t, "include/testdata/layout_print.rs"))
+}
+
+// TestLayoutZig checks Zig's translation of clawd_plugin.h, which the Zig
+// example and `clawd-plugin new --lang zig` import.
+func TestLayoutZig(t *testing.T) {
+	skipUnless64Bit(t)
+	checkPrinted(t, "Zig", cbuild.ZigProgram(t, "include/testdata/layout_print.zig"))
+}
+
+// The list is for 8-byte pointers (LP64 and Win64), like the header's
+// static asserts.
+func skipUnless64Bit(t *testing.T) {
+	if unsafe.Sizeof(uintptr(0)) != 8 {
+		t.Skip("include.Layout describes 64-bit targets")
+	}
+}
+
+// checkPrinted runs prog and compares its output with include.Layout: every
+// key once, with its value, and nothing else.
+func checkPrinted(t *testing.T, lang, prog string) {
+	t.Helper()
 	out, err := exec.Command(prog).Output()
 	if err != nil {
 		t.Fatalf("%s: %v", prog, err)
 	}
-	want := goLayout()
+	want := map[string]uint64{}
+	for _, f := range include.Layout {
+		want[f.Key] = f.Value
+	}
 	seen := map[string]bool{}
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	for sc.Scan() {
 		key, val, ok := strings.Cut(sc.Text(), " ")
 		n, err := strconv.ParseUint(val, 10, 64)
 		if !ok || err != nil {
-			t.Errorf("malformed line %q", sc.Text())
+			t.Errorf("%s: malformed line %q", lang, sc.Text())
 			continue
 		}
 		w, known := want[key]
 		switch {
 		case !known:
-			t.Errorf("C prints %s %d, which the test does not map to Go", key, n)
-		case uint64(w) != n:
-			t.Errorf("%s: C says %d, Go says %d", key, n, w)
+			t.Errorf("%s prints %s %d, which include.Layout does not have", lang, key, n)
+		case w != n:
+			t.Errorf("%s: %s is %d, include.Layout says %d", lang, key, n, w)
 		}
 		if seen[key] {
-			t.Errorf("%s printed twice", key)
+			t.Errorf("%s prints %s twice", lang, key)
 		}
 		seen[key] = true
 	}
-	for key := range want {
-		if !seen[key] {
-			t.Errorf("C did not print %s", key)
+	for _, f := range include.Layout {
+		if !seen[f.Key] {
+			t.Errorf("%s does not print %s", lang, f.Key)
 		}
-	}
-	// The exported size constants must agree with the compiler too.
-	if want["ClawaPlugin.size"] != abi.SizeofPlugin || want["ClawaContext.size"] != abi.SizeofContext {
-		t.Errorf("abi.SizeofPlugin=%d abi.SizeofContext=%d, structs are %d and %d",
-			abi.SizeofPlugin, abi.SizeofContext, want["ClawaPlugin.size"], want["ClawaContext.size"])
 	}
 }
 

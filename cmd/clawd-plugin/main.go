@@ -1,14 +1,16 @@
 // Command clawd-plugin inspects, runs and signs ClawD ABI v1 plugins (see
-// DESIGN.md, section 4). This version implements inspect, run, keygen,
-// sign and verify; check and new are listed in the usage and exit 2.
+// DESIGN.md, section 4): inspect, check, run, keygen, sign, verify and new.
 //
 //	clawd-plugin inspect [--json] [--timeout DUR] LIB
+//	clawd-plugin check [--json] [--junit FILE] [--only RE] [--skip RE] LIB|DIR
 //	clawd-plugin run [--plugins DIR]... [--events FILE] [--json] [--watch]
 //	clawd-plugin keygen | sign | verify
+//	clawd-plugin new --lang c|cpp|rust|zig NAME [DIR]
 //
 // inspect opens the plugin in a child process (this binary re-executed with
 // a hidden verb), so a plugin that crashes, exits or hangs while loading is
-// reported as crashed or timeout instead of taking the command down. The
+// reported as crashed or timeout instead of taking the command down; check
+// runs each conformance check in a child of its own the same way. The
 // child answers over a dedicated pipe (internal/child), so whatever the
 // plugin prints to stdout never reaches ours.
 //
@@ -21,6 +23,7 @@ import (
 	"io"
 	"os"
 
+	"github.com/clawd-go/clawd/conformance"
 	"github.com/clawd-go/clawd/internal/child"
 )
 
@@ -37,6 +40,10 @@ func main() {
 	if len(os.Args) > 1 && os.Args[1] == inspectChildVerb && child.IsChild() {
 		os.Exit(inspectChild(os.Args[2:]))
 	}
+	if len(os.Args) > 1 && os.Args[1] == conformance.ChildVerb && child.IsChild() {
+		conformance.ChildMain() // runs one check and exits
+		os.Exit(exitUsage)      // started without a check to run
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -46,6 +53,11 @@ verbs:
   inspect [--json] [--timeout DUR] LIB
         open the plugin in a child process and print its name, version,
         ABI version, callbacks and warnings (exit 0 valid, 1 invalid)
+  check [--json] [--junit FILE] [--only RE] [--skip RE] [--timeout DUR]
+        [--pub FILE]... LIB|DIR
+        run the conformance suite, each check in a child process of its
+        own; print a table, JSON (--json) and JUnit XML (--junit FILE);
+        --list lists the checks (exit 0 no check failed, 1 any failed)
   run [--plugins DIR]... [--events FILE] [--json] [--watch]
       [--trust require|warn|off] [--pub FILE]... [-v]
         load the plugins of each DIR (default ./plugins), play the event
@@ -61,15 +73,14 @@ verbs:
   verify --pub FILE [--pub FILE]... DIR|MANIFEST
         check the manifest's signature against the trusted keys, and its
         sha256 pin (exit 0 ok, 1 bad)
-
-coming (not implemented yet in this version):
-  check [--json] [--junit FILE] LIB|DIR   run the conformance suite
-  new --lang c|cpp|rust|zig NAME          scaffold a plugin project
+  new --lang c|cpp|rust|zig NAME [DIR]
+        write a plugin project into DIR (default ./NAME): source, build
+        file, plugin.toml and a README with the build and check commands
 
 exit status: 0 ok, 1 invalid, 2 usage
 `
 
-var coming = map[string]bool{"check": true, "new": true}
+var coming = map[string]bool{}
 
 // verbFunc runs one verb: args exclude the verb; the result is the exit status.
 type verbFunc func(args []string, stdout, stderr io.Writer) int

@@ -216,8 +216,8 @@ func TestUsage(t *testing.T) {
 		{[]string{"inspect", "a.so", "b.so"}, "one LIB expected"},
 		{[]string{"inspect", "--bogus", "a.so"}, "flag provided but not defined: -bogus"},
 		{[]string{"inspect", "--timeout", "0s", "a.so"}, "--timeout must be positive"},
-		{[]string{"check", "x.so"}, "check: not implemented yet in this version"},
-		{[]string{"new", "x"}, "new: not implemented yet in this version"},
+		{[]string{"check"}, "missing LIB or DIR"},
+		{[]string{"new", "x"}, "new: missing --lang"},
 		{[]string{"run", "--sandbox", "process"}, "--sandbox process is not available in this version"},
 	} {
 		r := cli(t, tc.args...)

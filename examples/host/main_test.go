@@ -17,21 +17,28 @@ func TestMain(m *testing.M) {
 }
 
 func TestHelloSession(t *testing.T) {
-	lib := cbuild.Library(t, "examples/c/hello/hello.c")
+	playSession(t, cbuild.Library(t, "examples/c/hello/hello.c"), "hello")
+}
+
+// playSession plays the demo session through the plugin at lib with run
+// and checks every line: the examples in every language log the same lines
+// and send the same event, under their own name.
+func playSession(t *testing.T, lib, name string) {
+	t.Helper()
 	var out bytes.Buffer
 	if err := run([]string{"-plugin", lib}, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	fields := "\t{\"plugin\": \"hello\", \"version\": \"1.0.0\"}"
+	fields := "\t{\"plugin\": \"" + name + "\", \"version\": \"1.0.0\"}"
 	want := []string{
 		"INFO\thello plugin loaded" + fields,
-		"loaded hello 1.0.0 (ABI 1), callbacks: on_load, on_unload, on_session_start, on_session_end, on_tool_call, on_message",
+		"loaded " + name + " 1.0.0 (ABI 1), callbacks: on_load, on_unload, on_session_start, on_session_end, on_tool_call, on_message",
 		"INFO\tsession s1 started" + fields,
 		"session_start s1: ok",
 		`INFO	message from user: {"text":"find TODOs"}` + fields,
 		"message s1 user: ok",
 		`INFO	tool grep called with {"pattern":"TODO","path":"."}` + fields,
-		`event hello hello.tool_called {"tool":"grep"}`,
+		"event " + name + ` hello.tool_called {"tool":"grep"}`,
 		"tool_call s1 grep: ok",
 		"INFO\tsession s1 ended" + fields,
 		"session_end s1: ok",

@@ -1,8 +1,9 @@
 /*
  * layout_print: prints the size, alignment and every field's offset and size
  * of the ABI structs as this C compiler lays them out, one "<key> <n>" per
- * line. include/layout_test.go compares each line with the Go mirrors in
- * package abi, so a drift on either side fails the test.
+ * line. include/layout_test.go compares the output with include.Layout
+ * (include/include.go), the one list that the Rust and Zig printers beside
+ * this file and the Go mirrors in package abi are checked against too.
  */
 #include "clawd_plugin.h"
 

@@ -9,6 +9,10 @@
 // without extra flags keeps the source's stem (echo.so), which is what a
 // host that falls back to the file stem will see.
 //
+// The examples in C++, Rust and Zig, and the layout printers, are built the
+// same way (langs.go): Make, Cargo, RustProgram, ZigProgram, or Once for
+// any other build.
+//
 // A missing compiler skips the test, unless REQUIRE_ALL_TOOLCHAINS is set
 // (to anything but "", "0" or "false"): then it fails it.
 //

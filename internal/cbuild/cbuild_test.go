@@ -31,6 +31,7 @@ var variants = map[string][][]string{
 	"signals":               {{"-DSIGNALS_IN_CONSTRUCTOR"}},
 	"null_name":             {{"-DNULL_VERSION"}},
 	"bad_name_unterminated": {{"-DTERMINATE_AT=255"}, {"-DTERMINATE_AT=256"}},
+	"fragile":               {{"-DFRAGILE_EMPTY"}, {"-DFRAGILE_UTF8"}, {"-DFRAGILE_DEEP"}},
 }
 
 // TestAllTestPluginsCompile builds every testplugins/*.c, and each variant,

@@ -1,0 +1,190 @@
+package conformance
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/clawd-go/clawd/abi"
+	clawctx "github.com/clawd-go/clawd/context"
+	"github.com/clawd-go/clawd/internal/child"
+	"github.com/clawd-go/clawd/loader"
+	"github.com/clawd-go/clawd/manifest"
+)
+
+// ChildVerb is the argument a check's child process is started with. It
+// is a hint for people reading ps; ChildMain goes by its environment.
+const ChildVerb = "__conformance-child"
+
+// envSpec carries the child's orders (a JSON childSpec).
+const envSpec = "CLAWD_CONFORMANCE_CHILD"
+
+// probeID names the first child of a run, which finds how far the plugin
+// loads; it is not a check.
+const probeID = "probe"
+
+// ChildMain runs a check when this process is one of the suite's child
+// processes, and exits; otherwise it returns at once and does nothing.
+// Every program that calls Run (or RunT) must call it first thing: the
+// suite re-executes the running program for each check.
+//
+//	func main() {
+//		conformance.ChildMain()
+//		...
+//	}
+//
+//	func TestMain(m *testing.M) {
+//		conformance.ChildMain()
+//		os.Exit(m.Run())
+//	}
+func ChildMain() {
+	raw := os.Getenv(envSpec)
+	if raw == "" || !child.IsChild() {
+		return
+	}
+	os.Exit(childMain(raw))
+}
+
+// childSpec is what the parent tells a child.
+type childSpec struct {
+	Check    string   `json:"check"`
+	Lib      string   `json:"lib,omitempty"`
+	Manifest string   `json:"manifest,omitempty"` // the manifest file; "" if none was found
+	Dir      string   `json:"dir,omitempty"`      // the plugin directory, if one was given
+	Keys     []string `json:"keys,omitempty"`     // base64 Ed25519 public keys
+	Progress string   `json:"progress,omitempty"` // file the child writes where it is
+}
+
+// childResult is what a child reports.
+type childResult struct {
+	Status  Status       `json:"status"`
+	Message string       `json:"message"`
+	Probe   *probeResult `json:"probe,omitempty"`
+}
+
+// probeResult is how far the plugin loads.
+type probeResult struct {
+	Reached   stage    `json:"reached"`
+	Code      string   `json:"code,omitempty"` // why it got no further: a clawerr code
+	Callbacks []string `json:"callbacks,omitempty"`
+}
+
+func childMain(raw string) int {
+	var spec childSpec
+	if err := json.Unmarshal([]byte(raw), &spec); err != nil {
+		fmt.Fprintln(os.Stderr, "conformance: bad child spec:", err)
+		return 2
+	}
+	c := &cenv{spec: spec}
+	if spec.Progress != "" {
+		c.prog, _ = os.OpenFile(spec.Progress, os.O_WRONLY, 0)
+	}
+	// Plugin log lines go to stderr: the parent quotes the last one when
+	// the plugin crashes. Nothing of ours goes to stdout (hygiene.stdout).
+	enc := zap.NewDevelopmentEncoderConfig()
+	enc.TimeKey = ""
+	c.core = zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.Lock(os.Stderr), zapcore.DebugLevel)
+	// manifest.valid loads the manifest itself: it is the check that may
+	// find it broken. The others run only when it loaded in the parent.
+	if spec.Manifest != "" && spec.Check != "manifest.valid" {
+		m, err := manifest.Load(spec.Manifest)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "conformance: the manifest no longer loads:", err)
+			return 2
+		}
+		c.man = m
+	}
+	var res childResult
+	if spec.Check == probeID {
+		res = probe(c)
+	} else if f := childChecks[spec.Check]; f != nil {
+		res = f(c)
+	} else {
+		fmt.Fprintln(os.Stderr, "conformance: unknown check", spec.Check)
+		return 2
+	}
+	c.at("after the check finished")
+	if err := child.Report(res); err != nil {
+		fmt.Fprintln(os.Stderr, "conformance: reporting to the parent:", err)
+		return 2
+	}
+	return 0
+}
+
+// cenv is the child's side of one check.
+type cenv struct {
+	spec childSpec
+	man  *manifest.Manifest
+	prog *os.File
+	note string // a second progress line: what the probe learnt, should it crash later
+	core zapcore.Core
+}
+
+// at records where the child is, so that a crash or a hang can be told
+// apart: "crashed: SIGSEGV in on_tool_call (1 MiB input_json)". The file
+// survives the process; one write per step, no fsync needed.
+func (c *cenv) at(where string) {
+	if c.prog != nil {
+		line := where + "\n" + c.note
+		_, _ = c.prog.WriteAt([]byte(line), 0)
+		_ = c.prog.Truncate(int64(len(line)))
+	}
+}
+
+// observe adds an in-memory copy of the plugin's log lines.
+func (c *cenv) observe() *observer.ObservedLogs {
+	obs, logs := observer.New(zapcore.DebugLevel)
+	c.core = zapcore.NewTee(c.core, obs)
+	return logs
+}
+
+// relay reports whether a host would grant network.relay: a manifest's
+// capabilities decide; without a manifest, it is granted, so that code that
+// sends events is exercised.
+func (c *cenv) relay() bool {
+	if c.man == nil {
+		return true
+	}
+	for _, cp := range c.man.Capabilities {
+		if cp == abi.CapNetworkRelay {
+			return true
+		}
+	}
+	return false
+}
+
+// open loads the plugin as a host would: the manifest's capabilities and
+// concurrency, and a sink that accepts every event.
+func (c *cenv) open(extra ...loader.Option) (*loader.Plugin, error) {
+	opts := []loader.Option{
+		loader.WithLogger(zap.New(c.core)),
+		loader.WithEventSink(clawctx.SinkFunc(func(clawctx.Event) error { return nil })),
+	}
+	if c.relay() {
+		opts = append(opts, loader.WithCapabilities(abi.CapNetworkRelay))
+	}
+	if c.man != nil && c.man.Concurrent {
+		opts = append(opts, loader.WithConcurrent(true))
+	}
+	return loader.Open(c.spec.Lib, append(opts, extra...)...)
+}
+
+func pass(format string, args ...any) childResult {
+	return childResult{Status: StatusPass, Message: fmt.Sprintf(format, args...)}
+}
+
+func fail(format string, args ...any) childResult {
+	return childResult{Status: StatusFail, Message: fmt.Sprintf(format, args...)}
+}
+
+func warn(format string, args ...any) childResult {
+	return childResult{Status: StatusWarn, Message: fmt.Sprintf(format, args...)}
+}
+
+func skip(format string, args ...any) childResult {
+	return childResult{Status: StatusSkip, Message: fmt.Sprintf(format, args...)}
+}

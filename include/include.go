@@ -1,0 +1,80 @@
+// Package include holds the declarations of the ClawD plugin C ABI v1 that
+// plugin authors compile against, and the one list of layout facts every
+// language's declarations must produce.
+//
+//   - clawd_plugin.h: the C header, for C, C++ and Zig (through translate-c).
+//   - clawd_plugin.rs: the same declarations for Rust (#[repr(C)] types).
+//
+// Both are embedded (Header, RustBindings) so that `clawd-plugin new` can
+// copy them into a fresh project without the repository at hand.
+//
+// Layout is the size, alignment and offset of every field of ClawaPlugin and
+// ClawaContext on LP64 and Win64. It is written once, here: the tests in this
+// directory compare it with the Go mirrors in package abi and with what a C,
+// a Rust and a Zig program (testdata/layout_print.*) print, all in the same
+// "<key> <value>" line format. A language whose declarations drift fails
+// there, not in a host at run time.
+package include
+
+import _ "embed" // for the headers
+
+// Header is include/clawd_plugin.h.
+//
+//go:embed clawd_plugin.h
+var Header []byte
+
+// RustBindings is include/clawd_plugin.rs.
+//
+//go:embed clawd_plugin.rs
+var RustBindings []byte
+
+// Fact is one line of the layout printers' output: "<Key> <Value>".
+type Fact struct {
+	Key   string
+	Value uint64
+}
+
+// Layout is what every layout printer must print on a 64-bit target, each
+// key exactly once, in any order. Keys: "<Struct>.size" and ".align";
+// "<Struct>.<field>" is the field's offset and "<Struct>.<field>.size" its
+// size; the ClawaError enum's size and alignment; the two constants.
+var Layout = []Fact{
+	{"ClawaPlugin.size", 136},
+	{"ClawaPlugin.align", 8},
+	{"ClawaPlugin.abi_version", 0},
+	{"ClawaPlugin.abi_version.size", 4},
+	{"ClawaPlugin.name", 8},
+	{"ClawaPlugin.name.size", 8},
+	{"ClawaPlugin.version", 16},
+	{"ClawaPlugin.version.size", 8},
+	{"ClawaPlugin.on_load", 24},
+	{"ClawaPlugin.on_load.size", 8},
+	{"ClawaPlugin.on_unload", 32},
+	{"ClawaPlugin.on_unload.size", 8},
+	{"ClawaPlugin.on_session_start", 40},
+	{"ClawaPlugin.on_session_start.size", 8},
+	{"ClawaPlugin.on_session_end", 48},
+	{"ClawaPlugin.on_session_end.size", 8},
+	{"ClawaPlugin.on_tool_call", 56},
+	{"ClawaPlugin.on_tool_call.size", 8},
+	{"ClawaPlugin.on_message", 64},
+	{"ClawaPlugin.on_message.size", 8},
+	{"ClawaPlugin._reserved", 72},
+	{"ClawaPlugin._reserved.size", 64},
+
+	{"ClawaContext.size", 88},
+	{"ClawaContext.align", 8},
+	{"ClawaContext._inner", 0},
+	{"ClawaContext._inner.size", 8},
+	{"ClawaContext.send_event", 8},
+	{"ClawaContext.send_event.size", 8},
+	{"ClawaContext.log", 16},
+	{"ClawaContext.log.size", 8},
+	{"ClawaContext._reserved", 24},
+	{"ClawaContext._reserved.size", 64},
+
+	{"ClawaError.size", 4},
+	{"ClawaError.align", 4},
+	{"CLAWD_PLUGIN_ABI_VERSION", 1},
+	{"CLAWD_PLUGIN_RESERVED", 8},
+}

@@ -1,0 +1,216 @@
+// Builders for the other languages plugins are written in (C++, Rust, Zig),
+// for the tests of the examples, of the layout cross-check and of
+// `clawd-plugin new`. They share the C builds' rules: each build runs once
+// per test process into the process-wide directory that Cleanup removes,
+// and a missing toolchain skips the test unless RequireAllToolchains.
+
+package cbuild
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+)
+
+// Once runs build once per test process for key and returns the path it
+// returned. build gets a fresh, empty directory of its own under the
+// process-wide output directory. A failed build fails every caller.
+func Once(tb testing.TB, key string, build func(dir string) (string, error)) string {
+	tb.Helper()
+	key = "once\x00" + key
+	mu.Lock()
+	e, ok := entries[key]
+	if !ok {
+		e = &entry{}
+		entries[key] = e
+		d, err := dir()
+		if err != nil {
+			e.err = err
+		} else {
+			e.path = filepath.Join(d, "b-"+hash8(key))
+		}
+	}
+	mu.Unlock()
+	e.once.Do(func() {
+		if e.err != nil {
+			return
+		}
+		if e.err = os.MkdirAll(e.path, 0o755); e.err != nil {
+			return
+		}
+		e.path, e.err = build(e.path)
+	})
+	if e.err != nil {
+		tb.Fatal(e.err)
+	}
+	return e.path
+}
+
+// Run runs cmd (an argv) in dir with extra environment variables and
+// returns its combined output; the error carries the command and output.
+// Make's own variables are dropped from the environment, so that a make
+// started by a test never joins the jobserver of a `make test` above it.
+func Run(dir string, env []string, cmd ...string) ([]byte, error) {
+	c := exec.Command(cmd[0], cmd[1:]...)
+	c.Dir = dir
+	for _, kv := range os.Environ() {
+		switch k, _, _ := strings.Cut(kv, "="); k {
+		case "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES":
+			continue
+		}
+		c.Env = append(c.Env, kv)
+	}
+	c.Env = append(c.Env, env...)
+	out, err := c.CombinedOutput()
+	if err != nil {
+		where := ""
+		if dir != "" {
+			where = " (in " + dir + ")"
+		}
+		return out, fmt.Errorf("%s%s: %v\n%s", strings.Join(cmd, " "), where, err, out)
+	}
+	return out, nil
+}
+
+// LibName is the file name a build tool gives the shared library of a
+// target called name on this OS: libNAME.so, libNAME.dylib, NAME.dll.
+func LibName(name string) string {
+	if runtime.GOOS == "windows" {
+		return name + LibExt
+	}
+	return "lib" + name + LibExt
+}
+
+var (
+	zigOnce sync.Once
+	zigCmd  []string
+)
+
+// Zig returns the command that runs the Zig compiler, or nil: $ZIG split on
+// blanks if set; else zig on PATH; else `python3 -m ziglang` (the Zig
+// toolchain packaged on PyPI as ziglang) if that runs.
+func Zig() []string {
+	zigOnce.Do(func() {
+		if f := strings.Fields(os.Getenv("ZIG")); len(f) > 0 {
+			zigCmd = f
+			return
+		}
+		if _, err := exec.LookPath("zig"); err == nil {
+			zigCmd = []string{"zig"}
+			return
+		}
+		py := []string{"python3", "-m", "ziglang"}
+		if _, err := exec.LookPath(py[0]); err == nil {
+			if err := exec.Command(py[0], append(py[1:], "version")...).Run(); err == nil {
+				zigCmd = py
+			}
+		}
+	})
+	return zigCmd
+}
+
+// RequireZig returns Zig(), or skips tb (fails it if RequireAllToolchains).
+func RequireZig(tb testing.TB) []string {
+	tb.Helper()
+	z := Zig()
+	if z == nil {
+		const why = "no Zig toolchain: neither $ZIG, zig on PATH nor `python3 -m ziglang` (pip install ziglang)"
+		if RequireAllToolchains() {
+			tb.Fatal(why + " and REQUIRE_ALL_TOOLCHAINS is set")
+		}
+		tb.Skip(why)
+	}
+	return z
+}
+
+// ZigModule is the name Zig sources import the header's translation by:
+// `const c = @import("clawd_plugin");`.
+const ZigModule = "clawd_plugin"
+
+// ZigTranslateHeader writes Zig's translation of include/clawd_plugin.h
+// (`zig translate-c`, what @cImport did before Zig 0.17 removed it) to
+// dir/clawd_plugin.zig and returns its path.
+func ZigTranslateHeader(zig []string, root, dir string) (string, error) {
+	inc := filepath.Join(root, "include")
+	out, err := Run(dir, nil, append(zig, "translate-c", "-lc", "-I"+inc, filepath.Join(inc, "clawd_plugin.h"))...)
+	if err != nil {
+		return "", err
+	}
+	p := filepath.Join(dir, ZigModule+".zig")
+	return p, os.WriteFile(p, out, 0o644)
+}
+
+// ZigProgram builds the Zig source src (relative to the repository root
+// unless absolute) as an executable with the header's translation as the
+// module "clawd_plugin", once per process, and returns its path.
+func ZigProgram(tb testing.TB, src string) string {
+	tb.Helper()
+	zig := RequireZig(tb)
+	root := repoRoot(tb)
+	src = abs(tb, src)
+	return Once(tb, "zig-program\x00"+src, func(dir string) (string, error) {
+		mod, err := ZigTranslateHeader(zig, root, dir)
+		if err != nil {
+			return "", err
+		}
+		out := filepath.Join(dir, strings.TrimSuffix(filepath.Base(src), ".zig")+exeExt)
+		// ReleaseFast: a layout printer needs no safety checks, and it
+		// spares compiling the full panic handler (seconds with LLVM).
+		_, err = Run(dir, nil, append(zig, "build-exe", "-OReleaseFast", "-lc",
+			"--cache-dir", filepath.Join(dir, "zig-cache"),
+			"--dep", ZigModule, "-Mroot="+src, "-M"+ZigModule+"="+mod,
+			"-femit-bin="+out)...)
+		return out, err
+	})
+}
+
+// RustProgram builds the Rust source src (relative to the repository root
+// unless absolute) with plain rustc, once per process, and returns its path.
+func RustProgram(tb testing.TB, src string) string {
+	tb.Helper()
+	RequireTool(tb, []string{"rustc"})
+	src = abs(tb, src)
+	return Once(tb, "rust-program\x00"+src, func(dir string) (string, error) {
+		out := filepath.Join(dir, strings.TrimSuffix(filepath.Base(src), ".rs")+exeExt)
+		_, err := Run(dir, nil, "rustc", "--edition", "2021", "-O", "-o", out, src)
+		return out, err
+	})
+}
+
+// Cargo builds the crate in crateDir (relative to the repository root
+// unless absolute) with `cargo build --release --offline`, its target
+// directory in the process-wide directory, once per process, and returns
+// the path of the shared library of lib target libName.
+func Cargo(tb testing.TB, crateDir, libName string) string {
+	tb.Helper()
+	RequireTool(tb, []string{"cargo"})
+	crateDir = abs(tb, crateDir)
+	return Once(tb, "cargo\x00"+crateDir, func(dir string) (string, error) {
+		_, err := Run(crateDir, []string{"CARGO_TARGET_DIR=" + dir}, "cargo", "build", "--release", "--offline", "--quiet")
+		return filepath.Join(dir, "release", LibName(libName)), err
+	})
+}
+
+// Make runs `make -C projDir BUILD=<dir>` once per process and returns
+// <dir>/<output>: how the tests build the C++ and Zig examples, with the
+// Makefile a user runs (their Makefiles take BUILD as the output directory).
+func Make(tb testing.TB, projDir, output string) string {
+	tb.Helper()
+	RequireTool(tb, []string{"make"})
+	projDir = abs(tb, projDir)
+	return Once(tb, "make\x00"+projDir, func(dir string) (string, error) {
+		out, err := Run(projDir, nil, "make", "--no-print-directory", "BUILD="+dir)
+		p := filepath.Join(dir, output)
+		if err == nil {
+			if _, serr := os.Stat(p); serr != nil {
+				err = fmt.Errorf("make in %s succeeded without writing %s: %v\n%s", projDir, output, serr, out)
+			}
+		}
+		return p, err
+	})
+}

@@ -1,0 +1,305 @@
+// Package scaffold writes a new plugin project: what `clawd-plugin new`
+// does. A project is a plugin in C, C++, Rust or Zig that builds as
+// written with its language's usual tool (make, cargo), a plugin.toml whose
+// entry is what that build writes, a README with the build, check, run and
+// sign commands, and the ABI's declarations (clawd_plugin.h, or
+// clawd_plugin.rs for Rust) copied from package include, so the project
+// needs nothing from this repository.
+//
+// The templates are embedded (templates/), rendered with text/template
+// using [[ and ]] as delimiters: C, Rust and Zig sources are full of {{.
+//
+// Names: lowercase ASCII letters, digits, '-' and '_', starting with a
+// letter, at most 64 bytes: a name that is also a valid file name, crate
+// name and (with '-' turned into '_') C identifier. The library is
+// lib<ident>.so, where ident is the name with '-' turned into '_'.
+package scaffold
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strings"
+	"text/template"
+
+	"github.com/clawd-go/clawd/include"
+)
+
+//go:embed all:templates
+var templates embed.FS
+
+// Langs are the languages a project can be written in.
+var Langs = []string{"c", "cpp", "rust", "zig"}
+
+// Version is the version a new plugin starts at.
+const Version = "0.1.0"
+
+// ZigVersion is the Zig release the Zig template is written for (Zig's
+// language and standard library still change between releases); .ci/run
+// installs the same one.
+const ZigVersion = "0.17.1"
+
+// ErrName is wrapped by the errors of ValidName.
+var ErrName = errors.New("invalid plugin name")
+
+// ErrNotEmpty is returned by Write for a directory that holds files.
+var ErrNotEmpty = errors.New("directory is not empty")
+
+var nameRE = regexp.MustCompile(`^[a-z][a-z0-9_-]*$`)
+
+// MaxNameLen is the longest name New accepts, in bytes.
+const MaxNameLen = 64
+
+// rustReserved are names cargo refuses for a package or a library: Rust's
+// keywords and the crates of its standard library.
+var rustReserved = []string{
+	"as", "async", "await", "break", "const", "continue", "crate", "dyn", "else", "enum", "extern",
+	"false", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub",
+	"ref", "return", "self", "static", "struct", "super", "trait", "true", "type", "unsafe", "use",
+	"where", "while", "abstract", "become", "box", "do", "final", "gen", "macro", "override", "priv",
+	"try", "typeof", "unsized", "virtual", "yield",
+	"alloc", "core", "proc_macro", "std", "test",
+}
+
+// ValidName returns nil if name can name a plugin in lang, or an error that
+// wraps ErrName and says why.
+func ValidName(lang, name string) error {
+	switch {
+	case name == "":
+		return fmt.Errorf("%w: empty", ErrName)
+	case len(name) > MaxNameLen:
+		return fmt.Errorf("%w: %q is %d bytes long, at most %d allowed", ErrName, name, len(name), MaxNameLen)
+	case !nameRE.MatchString(name):
+		return fmt.Errorf("%w: %q: use lowercase letters, digits, '-' and '_', starting with a letter", ErrName, name)
+	case lang == "rust" && slices.Contains(rustReserved, Ident(name)):
+		return fmt.Errorf("%w: %q is reserved in Rust (cargo refuses it as a crate name)", ErrName, name)
+	}
+	return nil
+}
+
+// Ident is name as a C (and Rust, Zig) identifier: '-' becomes '_'.
+func Ident(name string) string { return strings.ReplaceAll(name, "-", "_") }
+
+// Project is a project as Write wrote it.
+type Project struct {
+	Lang  string
+	Name  string
+	Dir   string   // as given to Write
+	Files []string // the files written, relative to Dir, slash-separated
+	// Build is the command that builds the library, run in Dir.
+	Build []string
+	// Library is the path, relative to Dir, of the library Build writes on
+	// this OS (plugin.toml's entry for it).
+	Library string
+}
+
+// lang describes one language's project.
+type lang struct {
+	name    string               // for humans
+	build   []string             // the build command
+	entry   func(string) fileMap // ident -> GOOS -> library path
+	header  string               // where the ABI declarations go
+	headerB []byte
+	files   map[string]string // output path -> what it is (README's table)
+}
+
+type fileMap = map[string]string
+
+func makeEntries(dir string) func(string) fileMap {
+	return func(ident string) fileMap {
+		return fileMap{"linux": dir + "/lib" + ident + ".so", "darwin": dir + "/lib" + ident + ".dylib"}
+	}
+}
+
+var langs = map[string]*lang{
+	"c": {name: "C", build: []string{"make"}, entry: makeEntries("build"),
+		header: "clawd_plugin.h", headerB: include.Header,
+		files: fileMap{"plugin.c": "the plugin", "Makefile": "its build"}},
+	"cpp": {name: "C++", build: []string{"make"}, entry: makeEntries("build"),
+		header: "clawd_plugin.h", headerB: include.Header,
+		files: fileMap{"plugin.cpp": "the plugin", "Makefile": "its build"}},
+	"rust": {name: "Rust", build: []string{"cargo", "build", "--release"},
+		entry: func(ident string) fileMap {
+			m := makeEntries("target/release")(ident)
+			m["windows"] = "target/release/" + ident + ".dll"
+			return m
+		},
+		header: "src/clawd_plugin.rs", headerB: include.RustBindings,
+		files: fileMap{"src/lib.rs": "the plugin", "Cargo.toml": "its build (no dependencies)"}},
+	"zig": {name: "Zig", build: []string{"make"}, entry: makeEntries("zig-out"),
+		header: "clawd_plugin.h", headerB: include.Header,
+		files: fileMap{"plugin.zig": "the plugin", "Makefile": "its build: translate-c of the header, then zig build-lib"}},
+}
+
+// fileDoc is one row of the README's table of files.
+type fileDoc struct{ Path, What string }
+
+// data is what the templates see.
+type data struct {
+	Lang, LangName       string // "cpp", "C++"
+	Name, Ident, Version string
+	ZigVersion, BuildCmd string
+	Entry                fileMap // GOOS -> library path, as in plugin.toml
+	Files                []fileDoc
+}
+
+// Write writes a project for a plugin called name, in lang, into dir. dir
+// may exist if it is an empty directory; Write never overwrites a file.
+func Write(langName, name, dir string) (*Project, error) {
+	l, ok := langs[langName]
+	if !ok {
+		return nil, fmt.Errorf("unknown language %q (want one of %s)", langName, strings.Join(Langs, ", "))
+	}
+	if err := ValidName(langName, name); err != nil {
+		return nil, err
+	}
+	if err := emptyDir(dir); err != nil {
+		return nil, err
+	}
+	ident := Ident(name)
+	d := data{Lang: langName, LangName: l.name, Name: name, Ident: ident, Version: Version,
+		ZigVersion: ZigVersion, BuildCmd: strings.Join(l.build, " "), Entry: l.entry(ident)}
+
+	// Render everything before writing anything: a template error leaves
+	// no half-written project.
+	tmpls, err := templateFiles(langName)
+	if err != nil {
+		return nil, err
+	}
+	files := append(slices.Collect(maps.Keys(tmpls)), l.header)
+	slices.Sort(files)
+	for _, p := range files {
+		d.Files = append(d.Files, fileDoc{p, l.describe(p)})
+	}
+	out := map[string][]byte{l.header: l.headerB}
+	for rel, tmpl := range tmpls {
+		if out[rel], err = render(tmpl, d); err != nil {
+			return nil, err
+		}
+	}
+
+	for _, p := range files {
+		if err := writeNew(filepath.Join(dir, filepath.FromSlash(p)), out[p]); err != nil {
+			return nil, err
+		}
+	}
+	return &Project{Lang: langName, Name: name, Dir: dir, Files: files, Build: l.build, Library: libraryFor(d.Entry)}, nil
+}
+
+// templateFiles maps each file of a project in lang to its template: the
+// common ones and the language's own. A template called _name writes .name:
+// a real .gitignore under templates/ would apply to this repository. (The
+// embed directive says all: because embed leaves out _ files otherwise.)
+func templateFiles(lang string) (map[string]string, error) {
+	m := map[string]string{}
+	for _, root := range []string{"templates/common", "templates/" + lang} {
+		err := fs.WalkDir(templates, root, func(p string, de fs.DirEntry, err error) error {
+			if err != nil || de.IsDir() {
+				return err
+			}
+			rel := strings.TrimSuffix(strings.TrimPrefix(p, root+"/"), ".tmpl")
+			if base := path.Base(rel); strings.HasPrefix(base, "_") {
+				rel = path.Join(path.Dir(rel), "."+base[1:])
+			}
+			m[rel] = p
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// describe says what file p of a project is, for the README.
+func (l *lang) describe(p string) string {
+	switch {
+	case l.files[p] != "":
+		return l.files[p]
+	case p == l.header:
+		return "the ABI's declarations, copied from clawd-go: do not edit"
+	case p == "plugin.toml":
+		return "the manifest: name, version, entry, capabilities, signature"
+	case p == "README.md":
+		return "this file"
+	case p == ".gitignore":
+		return "keeps the build's output out of git"
+	}
+	return ""
+}
+
+// libraryFor picks this OS's entry, as the manifest package does.
+func libraryFor(e fileMap) string {
+	if p, ok := e[runtime.GOOS]; ok {
+		return p
+	}
+	return e[map[string]string{"android": "linux", "ios": "darwin"}[runtime.GOOS]]
+}
+
+func render(name string, d data) ([]byte, error) {
+	src, err := templates.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	t, err := template.New(path.Base(name)).Delims("[[", "]]").Option("missingkey=error").Parse(string(src))
+	if err != nil {
+		return nil, err
+	}
+	var b bytes.Buffer
+	if err := t.Execute(&b, d); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+// emptyDir refuses a dir that exists and is not an empty directory.
+// (writeNew creates it.)
+func emptyDir(dir string) error {
+	f, err := os.Open(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if !st.IsDir() {
+		return fmt.Errorf("%s exists and is not a directory", dir)
+	}
+	if _, err := f.Readdirnames(1); err == nil {
+		return fmt.Errorf("%s: %w: refusing to write a project over it", dir, ErrNotEmpty)
+	} else if err != io.EOF {
+		return err
+	}
+	return nil
+}
+
+// writeNew creates p (and its directory) and writes b; it fails if p exists.
+func writeNew(p string, b []byte) error {
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(b); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,77 @@
+/*
+ * keep_context: a plugin that keeps the context of a callback and uses it
+ * after the callback returned, from a thread of its own: the bug the
+ * conformance check context.stale exists for. Name "keep_context",
+ * version "1.0.0".
+ *
+ * on_tool_call stores ctx and starts a thread that sleeps 20 ms, then calls
+ * the kept ctx->log(ctx, 2, "late log") and ctx->send_event(ctx,
+ * "keep_context.late", "{}"): both on a stale context, which the host must
+ * drop and count without crashing. The thread is joined before the next
+ * on_tool_call starts another and in on_unload, so it never outlives the
+ * library. on_load, on_unload and on_message only log their names.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include "clawd_plugin.h"
+
+#include <pthread.h>
+#include <time.h>
+
+static ClawaContext *kept;
+static pthread_t late;
+static int running;
+
+static void *late_use(void *arg) {
+    struct timespec ts = {0, 20 * 1000000L};
+    (void)arg;
+    nanosleep(&ts, 0);
+    kept->log(kept, 2, "late log");
+    kept->send_event(kept, "keep_context.late", "{}");
+    return 0;
+}
+
+static void join_late(void) {
+    if (running) {
+        pthread_join(late, 0);
+        running = 0;
+    }
+}
+
+static ClawaError on_load(ClawaContext *ctx) {
+    ctx->log(ctx, 2, "on_load");
+    return CLAWA_ERROR_NONE;
+}
+
+static void on_unload(ClawaContext *ctx) {
+    join_late();
+    ctx->log(ctx, 2, "on_unload");
+}
+
+static ClawaError on_tool_call(ClawaContext *ctx, const char *session, const char *tool,
+                               const char *input) {
+    (void)session;
+    (void)tool;
+    (void)input;
+    join_late();
+    kept = ctx; /* the bug: ctx is valid only until we return */
+    if (pthread_create(&late, 0, late_use, 0) == 0)
+        running = 1;
+    return CLAWA_ERROR_NONE;
+}
+
+static ClawaError on_message(ClawaContext *ctx, const char *session, const char *role,
+                             const char *content) {
+    (void)session;
+    (void)role;
+    (void)content;
+    ctx->log(ctx, 2, "on_message");
+    return CLAWA_ERROR_NONE;
+}
+
+static ClawaPlugin table = {
+    CLAWD_PLUGIN_ABI_VERSION, "keep_context", "1.0.0", on_load, on_unload, 0, 0, on_tool_call,
+    on_message, {0, 0, 0, 0, 0, 0, 0, 0},
+};
+
+CLAWD_PLUGIN_EXPORT ClawaPlugin *clawd_plugin_init(void) { return &table; }
