@@ -342,18 +342,28 @@ func (c *checker) validate(vals map[string]any, m *Manifest) error {
 		return err
 	}
 
-	rt, err := str("runtime", false)
+	// choice reads an optional enumerated field: absent means def, given
+	// but empty is an error.
+	choice := func(field, def string) (string, error) {
+		v, err := str(field, false)
+		if err != nil {
+			return "", err
+		}
+		if v == "" {
+			if _, given := vals[field]; given {
+				return "", c.fail(clawerr.ManifestInvalid, field, "empty (want %q, or leave it out)", def)
+			}
+			return def, nil
+		}
+		return v, nil
+	}
+
+	rt, err := choice("runtime", string(RuntimeDylib))
 	if err != nil {
 		return err
 	}
-	_, given := vals["runtime"]
 	switch Runtime(rt) {
 	case RuntimeDylib:
-	case "":
-		if given {
-			return c.fail(clawerr.ManifestInvalid, "runtime", "empty (want %q, or leave it out)", RuntimeDylib)
-		}
-		rt = string(RuntimeDylib)
 	case RuntimeWasm:
 		return c.fail(clawerr.RuntimeUnsupported, "runtime", "%q is not supported by this host: it runs native libraries only (runtime %q)", rt, RuntimeDylib)
 	default:
@@ -382,18 +392,12 @@ func (c *checker) validate(vals map[string]any, m *Manifest) error {
 		m.SHA256 = strings.ToLower(m.SHA256)
 	}
 
-	sb, err := str("sandbox", false)
+	sb, err := choice("sandbox", string(SandboxNative))
 	if err != nil {
 		return err
 	}
-	_, given = vals["sandbox"]
 	switch Sandbox(sb) {
 	case SandboxNative:
-	case "":
-		if given {
-			return c.fail(clawerr.ManifestInvalid, "sandbox", "empty (want %q, or leave it out)", SandboxNative)
-		}
-		sb = string(SandboxNative)
 	case SandboxProcess:
 		return c.fail(clawerr.ManifestInvalid, "sandbox", "the %q sandbox is not available in this version (use %q)", SandboxProcess, SandboxNative)
 	default:
