@@ -10,6 +10,7 @@ import (
 	"github.com/clawd-go/clawd/abi"
 	clawctx "github.com/clawd-go/clawd/context"
 	"github.com/clawd-go/clawd/internal/threadid"
+	"github.com/clawd-go/clawd/isolate"
 	"github.com/clawd-go/clawd/loader"
 )
 
@@ -32,19 +33,40 @@ func Errors(outs []Outcome) error {
 	return errors.Join(errs...)
 }
 
+// plugin is what the host needs of an open plugin: a *loader.Plugin in
+// this process, or an *isolate.Plugin in a child process.
+type plugin interface {
+	Name() string
+	Version() string
+	Has(abi.Callback) bool
+	Callbacks() []abi.Callback
+	Warnings() []string
+	Stats() clawctx.Stats
+	SessionStart(ctx context.Context, sessionID string) error
+	SessionEnd(ctx context.Context, sessionID string) error
+	ToolCall(ctx context.Context, sessionID, toolName, inputJSON string) error
+	Message(ctx context.Context, sessionID, role, contentJSON string) error
+	Close() error
+}
+
+var (
+	_ plugin = (*loader.Plugin)(nil)
+	_ plugin = (*isolate.Plugin)(nil)
+)
+
 // instance is one open copy of a plugin. refs counts the dispatches using
 // it plus one for being current (the entry's cur); when the count reaches
 // zero nobody can pick it again and drained is closed.
 type instance struct {
 	e       *entry
-	p       *loader.Plugin
+	p       plugin
 	path    string // the verified copy it was opened from
 	version string
 	refs    atomic.Int64
 	drained chan struct{}
 }
 
-func newInstance(e *entry, p *loader.Plugin, path, version string) *instance {
+func newInstance(e *entry, p plugin, path, version string) *instance {
 	in := &instance{e: e, p: p, path: path, version: version, drained: make(chan struct{})}
 	in.refs.Store(1)
 	return in

@@ -17,6 +17,7 @@ import (
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	clawctx "github.com/clawd-go/clawd/context"
+	"github.com/clawd-go/clawd/isolate"
 	"github.com/clawd-go/clawd/loader"
 	"github.com/clawd-go/clawd/manifest"
 )
@@ -77,6 +78,8 @@ type entry struct {
 	base           clawctx.Stats // context stats of the instances already closed
 	reloads        uint64
 	reloadFailures uint64
+	crashes        uint64 // sandbox children lost
+	sandbox        manifest.Sandbox
 }
 
 // New returns a host. It loads nothing: call Load (and Add).
@@ -288,6 +291,14 @@ func (h *Host) Plugins() []PluginInfo {
 		}
 		info.Stats.Context = cs
 		info.Stats.Reloads, info.Stats.ReloadFailures = e.reloads, e.reloadFailures
+		info.Stats.Crashes = e.crashes
+		info.Sandbox = e.sandbox
+		if in := e.cur.Load(); in != nil {
+			if ip, ok := in.p.(*isolate.Plugin); ok {
+				c := ip.Containment()
+				info.Containment = &c
+			}
+		}
 		out = append(out, info)
 	}
 	return out
@@ -511,7 +522,7 @@ func (h *Host) start(c *candidate) error {
 		h.log.Error("plugin failed", zap.String("plugin", e.name), zap.String("dir", c.dir), zap.String("code", string(clawerr.CodeOf(err))), zap.Error(err))
 		return err
 	}
-	e.version, e.signed = in.version, lo.signed
+	e.version, e.signed, e.sandbox = in.version, lo.signed, lo.sandbox
 	h.setState(e, StateLoaded, nil, false)
 	e.cur.Store(in)
 	h.setState(e, StateActive, nil, false)
@@ -548,7 +559,7 @@ func (h *Host) swap(e *entry, c *candidate) error {
 	h.mu.Lock()
 	old := e.cur.Swap(in) // from here new dispatches pick in
 	e.retiring = append(e.retiring, old)
-	e.dir, e.manifest, e.version, e.signed = c.dir, c.m.Path, in.version, lo.signed
+	e.dir, e.manifest, e.version, e.signed, e.sandbox = c.dir, c.m.Path, in.version, lo.signed, lo.sandbox
 	e.granted, e.refused = lo.granted, lo.refused
 	e.warnings = lo.warnings
 	e.reason = nil
@@ -606,6 +617,7 @@ func (h *Host) retire(e *entry, old *instance) error {
 }
 
 type openInfo struct {
+	sandbox          manifest.Sandbox
 	granted, refused []abi.Capability
 	warnings         []string
 	signed           bool
@@ -627,9 +639,6 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 	if m.Runtime != "" && m.Runtime != manifest.RuntimeDylib {
 		return nil, lo, clawerr.New(clawerr.RuntimeUnsupported, e.name, "load", fmt.Sprintf("runtime %q", m.Runtime), nil)
 	}
-	if m.Sandbox != "" && m.Sandbox != manifest.SandboxNative {
-		return nil, lo, clawerr.New(clawerr.RuntimeUnsupported, e.name, "load", fmt.Sprintf("sandbox %q is not available in this host", m.Sandbox), nil)
-	}
 	copyDir := filepath.Join(h.cacheDir, safeName(e.name))
 	if err := os.MkdirAll(copyDir, 0o700); err != nil {
 		return nil, lo, clawerr.New(clawerr.OpenFailed, e.name, "load", "cache directory", err)
@@ -640,11 +649,34 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 	}
 	lo.signed = v.Signed
 	lo.warnings = append(lo.warnings, v.Warnings...)
-	p, err := loader.Open(v.Path,
-		loader.WithLogger(h.o.logger),
-		loader.WithEventSink(h.sinkFor(e.name)),
-		loader.WithCapabilities(lo.granted...),
-		loader.WithConcurrent(m.Concurrent))
+	var p plugin
+	var in *instance
+	lo.sandbox = manifest.SandboxNative
+	if h.sandboxed(m) {
+		lo.sandbox = manifest.SandboxProcess
+		opts := []isolate.Option{
+			isolate.WithLogger(h.o.logger),
+			isolate.WithEventSink(h.sinkFor(e.name)),
+			isolate.WithCapabilities(lo.granted...),
+			isolate.WithPluginDir(m.Dir),
+			isolate.WithProjectDir(h.o.project),
+			isolate.WithCallTimeout(m.CallTimeout),
+			// The instance does not exist yet when the child can first
+			// crash; the state function finds it through the entry.
+			isolate.WithStateFunc(func(s isolate.State, why error) { h.sandboxState(e, &in, s, why) }),
+		}
+		var ip *isolate.Plugin
+		ip, err = isolate.Open(v.Path, append(opts, h.o.isolate...)...)
+		if ip != nil {
+			p = ip
+		}
+	} else {
+		p, err = loader.Open(v.Path,
+			loader.WithLogger(h.o.logger),
+			loader.WithEventSink(h.sinkFor(e.name)),
+			loader.WithCapabilities(lo.granted...),
+			loader.WithConcurrent(m.Concurrent))
+	}
 	if err != nil {
 		os.Remove(v.Path)
 		return nil, lo, asClawErr(err, e.name, "open")
@@ -662,7 +694,39 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 	for _, w := range lo.warnings {
 		h.log.Warn("plugin loads with a warning: "+w, zap.String("plugin", e.name))
 	}
-	return newInstance(e, p, v.Path, version), lo, nil
+	h.mu.Lock() // in is read by the state function under mu
+	in = newInstance(e, p, v.Path, version)
+	h.mu.Unlock()
+	return in, lo, nil
+}
+
+// sandboxed reports whether the plugin runs in the process sandbox.
+func (h *Host) sandboxed(m *manifest.Manifest) bool {
+	return h.o.sandbox == manifest.SandboxProcess || m.Sandbox == manifest.SandboxProcess
+}
+
+// sandboxState follows a sandboxed plugin's child: while it is down the
+// plugin is failed (its calls return unavailable at once, its Reason is the
+// crash); when the child is back it is active again. Only the instance that
+// serves counts: one being retired or not yet swapped in changes nothing.
+func (h *Host) sandboxState(e *entry, in **instance, s isolate.State, why error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if *in == nil || e.cur.Load() != *in || h.closed {
+		return
+	}
+	switch s {
+	case isolate.StateDown, isolate.StateFailed:
+		e.reason = why
+		e.crashes++
+		if s == isolate.StateFailed {
+			e.crashes-- // the same crash, now given up on
+		}
+		h.setState(e, StateFailed, why, false)
+	case isolate.StateUp:
+		e.reason = nil
+		h.setState(e, StateActive, nil, false)
+	}
 }
 
 // asClawErr makes sure a reason carries a stable code.

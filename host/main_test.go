@@ -21,9 +21,11 @@ import (
 	clawctx "github.com/clawd-go/clawd/context"
 	"github.com/clawd-go/clawd/host"
 	"github.com/clawd-go/clawd/internal/cbuild"
+	"github.com/clawd-go/clawd/isolate"
 )
 
 func TestMain(m *testing.M) {
+	isolate.Main() // the sandbox tests run their children from this binary
 	code := m.Run()
 	cbuild.Cleanup()
 	os.Exit(code)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/clawd-go/clawd/abi"
 	clawctx "github.com/clawd-go/clawd/context"
+	"github.com/clawd-go/clawd/isolate"
 	"github.com/clawd-go/clawd/manifest"
 )
 
@@ -23,6 +24,9 @@ type options struct {
 	debounce time.Duration
 	watch    bool
 	parallel time.Duration
+	sandbox  manifest.Sandbox
+	project  string
+	isolate  []isolate.Option
 }
 
 // DefaultDebounce is how long the watcher waits after the last change to a
@@ -119,4 +123,23 @@ func WithParallelThreshold(d time.Duration) Option {
 			o.parallel = d
 		}
 	}
+}
+
+// WithSandbox sets where plugins run. manifest.SandboxProcess runs every
+// plugin in its own child process (package isolate), whatever its manifest
+// says. The default, "" or manifest.SandboxNative, lets each manifest
+// decide: a plugin whose manifest asks for the process sandbox always gets
+// it; the host never moves it into its own process.
+func WithSandbox(s manifest.Sandbox) Option { return func(o *options) { o.sandbox = s } }
+
+// WithProjectDir names the project directory: a sandboxed plugin granted
+// fs.read may read it, one granted fs.write may also write it, and neither
+// may touch other files (Linux, with Landlock). Default: none.
+func WithProjectDir(dir string) Option { return func(o *options) { o.project = dir } }
+
+// WithSandboxOptions adds options for every sandboxed plugin, after the
+// host's own (logger, sink, capabilities, directories, the manifest's call
+// timeout): limits, restarts, the child executable.
+func WithSandboxOptions(opts ...isolate.Option) Option {
+	return func(o *options) { o.isolate = append(o.isolate, opts...) }
 }

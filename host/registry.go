@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/isolate"
+	"github.com/clawd-go/clawd/manifest"
 )
 
 // State is where a plugin is in its lifecycle.
@@ -62,6 +64,11 @@ type PluginInfo struct {
 	Signed    bool     // the library's signature verified against a trusted key
 	Warnings  []string // from the manifest check, the loader, and discovery
 	Stats     Stats
+	// Sandbox is where the plugin runs: native (this process) or process.
+	Sandbox manifest.Sandbox
+	// Containment says what the operating system enforces on a sandboxed
+	// plugin's child; nil for a native plugin.
+	Containment *isolate.Containment
 }
 
 // subscriber receives every transition through an unbounded queue drained

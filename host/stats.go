@@ -20,6 +20,7 @@ type Stats struct {
 	Context        clawctx.Stats
 	Reloads        uint64 // successful swaps
 	ReloadFailures uint64 // reloads that kept the old instance
+	Crashes        uint64 // process sandbox: children that died or were killed
 }
 
 // StaleUses is the number of calls the plugin made on a context whose

@@ -16,8 +16,9 @@
 //	capabilities = ["network.relay"]
 //	signature   = "base64 Ed25519 over the entry's bytes"
 //	sha256      = "hex pin of the entry's bytes"  # optional
-//	sandbox     = "native"                # the default ("process" is not available yet)
+//	sandbox     = "native"                # the default; "process": a child process (package isolate)
 //	concurrent  = false
+//	call_timeout_ms = 5000                # in the process sandbox: the longest one call may take
 //
 // entry may instead be a table with one library per GOOS:
 //

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -41,7 +42,7 @@ type Sandbox string
 
 const (
 	SandboxNative  Sandbox = "native"  // in the host's process: fastest, a crash takes the host down
-	SandboxProcess Sandbox = "process" // in a child process (not available in this version)
+	SandboxProcess Sandbox = "process" // in a child process (package isolate): a crash or a hang is contained
 )
 
 // Manifest is a parsed, validated plugin manifest.
@@ -61,7 +62,14 @@ type Manifest struct {
 	SHA256       string  // lowercase hex pin of the entry's bytes; "" = none
 	Sandbox      Sandbox // default native
 	Concurrent   bool
+	// CallTimeout is the longest one call may take in the process sandbox
+	// (call_timeout_ms); past it the child is killed. 0: no limit but the
+	// caller's context.
+	CallTimeout time.Duration
 }
+
+// MaxCallTimeout bounds call_timeout_ms: one hour.
+const MaxCallTimeout = time.Hour
 
 // maxManifestSize bounds what Load reads: a manifest is a few hundred bytes,
 // and a huge file is a mistake (or a pointer to the wrong file).
@@ -227,11 +235,12 @@ type tomlFields struct {
 	SHA256       any `toml:"sha256"`
 	Sandbox      any `toml:"sandbox"`
 	Concurrent   any `toml:"concurrent"`
+	CallTimeout  any `toml:"call_timeout_ms"`
 }
 
 // knownFields are the manifest's fields, in the order they are checked.
 var knownFields = []string{"name", "version", "description", "author", "runtime", "entry",
-	"capabilities", "signature", "sha256", "sandbox", "concurrent"}
+	"capabilities", "signature", "sha256", "sandbox", "concurrent", "call_timeout_ms"}
 
 func (c *checker) decodeTOML(src []byte) (map[string]any, error) {
 	var f tomlFields
@@ -266,6 +275,7 @@ func (c *checker) decodeTOML(src []byte) (map[string]any, error) {
 		"name": f.Name, "version": f.Version, "description": f.Description, "author": f.Author,
 		"runtime": f.Runtime, "entry": f.Entry, "capabilities": f.Capabilities, "signature": f.Signature,
 		"sha256": f.SHA256, "sandbox": f.Sandbox, "concurrent": f.Concurrent,
+		"call_timeout_ms": f.CallTimeout,
 	} {
 		if md.IsDefined(k) {
 			vals[k] = v
@@ -397,13 +407,19 @@ func (c *checker) validate(vals map[string]any, m *Manifest) error {
 		return err
 	}
 	switch Sandbox(sb) {
-	case SandboxNative:
-	case SandboxProcess:
-		return c.fail(clawerr.ManifestInvalid, "sandbox", "the %q sandbox is not available in this version (use %q)", SandboxProcess, SandboxNative)
+	case SandboxNative, SandboxProcess:
 	default:
-		return c.fail(clawerr.ManifestInvalid, "sandbox", "unknown sandbox %q (want %q)", sb, SandboxNative)
+		return c.fail(clawerr.ManifestInvalid, "sandbox", "unknown sandbox %q (want %q or %q)", sb, SandboxNative, SandboxProcess)
 	}
 	m.Sandbox = Sandbox(sb)
+
+	if v, ok := vals["call_timeout_ms"]; ok {
+		ms, ok := wholeNumber(v)
+		if !ok || ms < 1 || ms > MaxCallTimeout.Milliseconds() {
+			return c.fail(clawerr.ManifestInvalid, "call_timeout_ms", "want whole milliseconds from 1 to %d, got %v", MaxCallTimeout.Milliseconds(), v)
+		}
+		m.CallTimeout = time.Duration(ms) * time.Millisecond
+	}
 
 	if v, ok := vals["concurrent"]; ok {
 		b, ok := v.(bool)
@@ -413,6 +429,19 @@ func (c *checker) validate(vals map[string]any, m *Manifest) error {
 		m.Concurrent = b
 	}
 	return nil
+}
+
+// wholeNumber accepts an integer as TOML (int64) or JSON (float64) gives it.
+func wholeNumber(v any) (int64, bool) {
+	switch n := v.(type) {
+	case int64:
+		return n, true
+	case float64:
+		if n == math.Trunc(n) && math.Abs(n) < 1<<53 {
+			return int64(n), true
+		}
+	}
+	return 0, false
 }
 
 func isControl(r rune) bool { return r < 0x20 || r == 0x7f }

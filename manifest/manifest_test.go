@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -47,8 +48,9 @@ entry = "lib/libecho.so"
 capabilities = ["network.relay", "fs.read"]
 signature = "c2ln"
 sha256 = "ABCDEF0123456789abcdef0123456789ABCDEF0123456789abcdef0123456789"
-sandbox = "native"
+sandbox = "process"
 concurrent = true
+call_timeout_ms = 2500
 `)
 	m, err := manifest.LoadDir(dir)
 	require.NoError(t, err)
@@ -65,8 +67,9 @@ concurrent = true
 		Capabilities: []abi.Capability{abi.CapNetworkRelay, abi.CapFSRead},
 		Signature:    "c2ln",
 		SHA256:       "abcdef0123456789abcdef0123456789abcdef0123456789abcdef0123456789",
-		Sandbox:      manifest.SandboxNative,
+		Sandbox:      manifest.SandboxProcess,
 		Concurrent:   true,
+		CallTimeout:  2500 * time.Millisecond,
 	}, m)
 	assert.Equal(t, filepath.Join(dir, "lib", "libecho.so"), m.EntryPath())
 }
@@ -140,7 +143,7 @@ func TestLoadJSONExtensionsAndNull(t *testing.T) {
 
 const knownCaps = "(known: fs.read, fs.write, network.relay, daemon.rpc)"
 
-const knownFields = "(known: name, version, description, author, runtime, entry, capabilities, signature, sha256, sandbox, concurrent)"
+const knownFields = "(known: name, version, description, author, runtime, entry, capabilities, signature, sha256, sandbox, concurrent, call_timeout_ms)"
 
 // Every validation error: its exact code and its exact detail, which names
 // the file, the line and the field.
@@ -241,10 +244,14 @@ func TestLoadErrors(t *testing.T) {
 			"plugin.toml:4: sha256: want 64 hexadecimal digits, got \"abc\""},
 		{"sha256 not hex", manifest.TOMLName, head + entry + "sha256 = \"" + strings.Repeat("g", 64) + "\"\n", clawerr.ManifestInvalid,
 			"plugin.toml:4: sha256: want 64 hexadecimal digits, got \"" + strings.Repeat("g", 64) + "\""},
-		{"sandbox process", manifest.TOMLName, head + entry + "sandbox = \"process\"\n", clawerr.ManifestInvalid,
-			"plugin.toml:4: sandbox: the \"process\" sandbox is not available in this version (use \"native\")"},
 		{"sandbox unknown", manifest.TOMLName, head + entry + "sandbox = \"vm\"\n", clawerr.ManifestInvalid,
-			"plugin.toml:4: sandbox: unknown sandbox \"vm\" (want \"native\")"},
+			"plugin.toml:4: sandbox: unknown sandbox \"vm\" (want \"native\" or \"process\")"},
+		{"call_timeout_ms zero", manifest.TOMLName, head + entry + "call_timeout_ms = 0\n", clawerr.ManifestInvalid,
+			"plugin.toml:4: call_timeout_ms: want whole milliseconds from 1 to 3600000, got 0"},
+		{"call_timeout_ms fraction", manifest.JSONName, `{"name":"echo","version":"1","entry":"x.so","call_timeout_ms":1.5}`, clawerr.ManifestInvalid,
+			"clawd-plugin.json:1: call_timeout_ms: want whole milliseconds from 1 to 3600000, got 1.5"},
+		{"call_timeout_ms string", manifest.TOMLName, head + entry + "call_timeout_ms = \"5s\"\n", clawerr.ManifestInvalid,
+			"plugin.toml:4: call_timeout_ms: want whole milliseconds from 1 to 3600000, got 5s"},
 		{"concurrent not a boolean", manifest.TOMLName, head + entry + "concurrent = \"yes\"\n", clawerr.ManifestInvalid,
 			"plugin.toml:4: concurrent: want a boolean, got a string"},
 

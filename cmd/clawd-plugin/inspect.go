@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -20,6 +21,8 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	clawctx "github.com/clawd-go/clawd/context"
 	"github.com/clawd-go/clawd/internal/child"
+	"github.com/clawd-go/clawd/internal/contain"
+	"github.com/clawd-go/clawd/isolate"
 	"github.com/clawd-go/clawd/loader"
 	"github.com/clawd-go/clawd/manifest"
 	"github.com/clawd-go/clawd/vtable"
@@ -41,6 +44,9 @@ type report struct {
 	Warnings   []string      `json:"warnings,omitempty"`
 	Manifest   *manifestJSON `json:"manifest,omitempty"`
 	Error      *errorJSON    `json:"error,omitempty"`
+	// Sandbox is what the operating system enforced on the child that
+	// opened the plugin: the process sandbox's confinement.
+	Sandbox *isolate.Containment `json:"sandbox,omitempty"`
 }
 
 type errorJSON struct {
@@ -151,6 +157,7 @@ func inspectInChild(lib string, timeout time.Duration) report {
 		Path:    exe,
 		Args:    []string{inspectChildVerb, path},
 		Timeout: timeout,
+		Contain: inspectPolicy(path, m),
 	})
 	if err != nil {
 		return fail(clawerr.New(clawerr.Unavailable, path, "inspect", "running the child process", err))
@@ -172,6 +179,31 @@ func inspectInChild(lib string, timeout time.Duration) report {
 		}
 	}
 	return rep
+}
+
+// inspectPolicy confines the inspecting child as the process sandbox would
+// confine the plugin: its own directories read-only, the working directory
+// as the project under the manifest's fs grants, no TCP, the default
+// limits. inspect then shows what this system enforced.
+func inspectPolicy(lib string, m *manifest.Manifest) *contain.Policy {
+	p := &contain.Policy{
+		Landlock: true, DenyTCP: true, ScopeSignals: true, NoCoreDumps: true,
+		AddressSpace: isolate.DefaultLimits.AddressSpace,
+		ReadOnly:     []string{filepath.Dir(lib)},
+	}
+	if m == nil {
+		return p
+	}
+	p.ReadOnly = append(p.ReadOnly, m.Dir)
+	if wd, err := os.Getwd(); err == nil {
+		switch {
+		case slices.Contains(m.Capabilities, abi.CapFSWrite):
+			p.ReadWrite = append(p.ReadWrite, wd)
+		case slices.Contains(m.Capabilities, abi.CapFSRead):
+			p.ReadOnly = append(p.ReadOnly, wd)
+		}
+	}
+	return p
 }
 
 func describeManifest(m *manifest.Manifest) *manifestJSON {
@@ -240,6 +272,9 @@ func writeHuman(w io.Writer, lib string, rep report) {
 		// A crash report carries stderr lines: indent them under the message.
 		fmt.Fprintf(w, "message:   %s\n", strings.ReplaceAll(rep.Error.Message, "\n", "\n           "))
 	}
+	if rep.Sandbox != nil {
+		fmt.Fprintf(w, "sandbox:   %s\n", rep.Sandbox)
+	}
 	fmt.Fprintf(w, "host:      %s call path\n", vtable.Path)
 }
 
@@ -258,6 +293,9 @@ func inspectChild(args []string) int {
 	log := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.Lock(os.Stderr), zapcore.DebugLevel))
 
 	rep := inspectHere(args[0], log)
+	if c, ok := contain.Applied(); ok {
+		rep.Sandbox = &c
+	}
 	if err := child.Report(rep); err != nil {
 		fmt.Fprintln(os.Stderr, "clawd-plugin: reporting to the parent:", err)
 		return exitInvalid

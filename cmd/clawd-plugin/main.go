@@ -25,6 +25,7 @@ import (
 
 	"github.com/clawd-go/clawd/conformance"
 	"github.com/clawd-go/clawd/internal/child"
+	"github.com/clawd-go/clawd/isolate"
 )
 
 // Exit statuses.
@@ -35,6 +36,9 @@ const (
 )
 
 func main() {
+	// A process sandbox child (run --sandbox process, or a manifest's
+	// sandbox = "process"), and the confinement of inspect's child: first.
+	isolate.Main()
 	// The re-executed child: it must run before anything else, and only
 	// when started by internal/child (the hidden verb alone is not enough).
 	if len(os.Args) > 1 && os.Args[1] == inspectChildVerb && child.IsChild() {

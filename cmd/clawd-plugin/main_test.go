@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/clawd-go/clawd/internal/cbuild"
+	"github.com/clawd-go/clawd/internal/contain"
+	"github.com/clawd-go/clawd/isolate"
 	"github.com/clawd-go/clawd/vtable"
 )
 
@@ -24,6 +26,7 @@ import (
 var bin string
 
 func TestMain(m *testing.M) {
+	isolate.Main() // run --sandbox process, called in this test binary, re-executes it
 	bin = filepath.Join("tmp", "clawd-plugin")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
 	if err != nil {
@@ -188,6 +191,7 @@ func TestInspectHuman(t *testing.T) {
 		"abi:       1\n" +
 		"callbacks: on_load, on_unload, on_session_start, on_session_end, on_tool_call, on_message\n" +
 		"warnings:  none\n" +
+		"sandbox:   " + contain.Probe(contain.Policy{Landlock: true, DenyTCP: true, ScopeSignals: true, NoCoreDumps: true, AddressSpace: 1}).String() + "\n" +
 		"host:      " + vtable.Path + " call path\n"
 	if r.exit != 0 || r.stdout != want {
 		t.Fatalf("exit %d\ngot:\n%s\nwant:\n%s", r.exit, r.stdout, want)
@@ -218,7 +222,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"inspect", "--timeout", "0s", "a.so"}, "--timeout must be positive"},
 		{[]string{"check"}, "missing LIB or DIR"},
 		{[]string{"new", "x"}, "new: missing --lang"},
-		{[]string{"run", "--sandbox", "process"}, "--sandbox process is not available in this version"},
+		{[]string{"run", "--sandbox", "vm"}, `--sandbox must be native or process, not "vm"`},
 	} {
 		r := cli(t, tc.args...)
 		if r.exit != 2 || r.stdout != "" || !strings.Contains(r.stderr, tc.stderr) {

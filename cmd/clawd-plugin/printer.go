@@ -39,6 +39,7 @@ type record struct {
 	Error   string          `json:"error,omitempty"`
 	Micros  *int64          `json:"micros,omitempty"`
 	State   string          `json:"state,omitempty"`
+	Sandbox string          `json:"sandbox,omitempty"` // plugin: "native", or "process: " and what the OS enforces
 	Summary *summary        `json:"summary,omitempty"`
 }
 
@@ -90,6 +91,9 @@ func human(r record) string {
 	case "plugin":
 		if r.Error != "" {
 			return fmt.Sprintf("plugin %s: %s: %s", who, r.State, r.Error)
+		}
+		if strings.HasPrefix(r.Sandbox, "process") {
+			return fmt.Sprintf("plugin %s: %s (sandbox %s)", who, r.State, r.Sandbox)
 		}
 		return fmt.Sprintf("plugin %s: %s", who, r.State)
 	case "error":

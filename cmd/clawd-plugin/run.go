@@ -39,7 +39,8 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 	var dirs multiFlag
 	fs.Var(&dirs, "plugins", "a directory of plugin directories (repeatable)")
 	events := fs.String("events", "", "the event script (JSON lines); default stdin")
-	sandbox := fs.String("sandbox", "native", "native (in this process) or process")
+	sandbox := fs.String("sandbox", "native", "process: every plugin in a child process of its own; native: as each manifest says")
+	project := fs.String("project", ".", "the project directory fs.read and fs.write grant to sandboxed plugins")
 	watch := fs.Bool("watch", false, "reload plugins when their files change; run until interrupted")
 	asJSON := fs.Bool("json", false, "print one JSON object per line")
 	policy := fs.String("trust", "warn", "signature policy: require, warn or off")
@@ -54,12 +55,8 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "clawd-plugin run: unexpected argument %q\n", pos[0])
 		return exitUsage
 	}
-	if *sandbox != "native" {
-		if *sandbox == "process" {
-			fmt.Fprintln(stderr, "clawd-plugin run: --sandbox process is not available in this version")
-		} else {
-			fmt.Fprintf(stderr, "clawd-plugin run: --sandbox must be native or process, not %q\n", *sandbox)
-		}
+	if *sandbox != string(manifest.SandboxNative) && *sandbox != string(manifest.SandboxProcess) {
+		fmt.Fprintf(stderr, "clawd-plugin run: --sandbox must be native or process, not %q\n", *sandbox)
 		return exitUsage
 	}
 	if len(dirs) == 0 {
@@ -105,6 +102,8 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 		host.WithPluginDirs(dirs...),
 		host.WithTrust(trust),
 		host.WithWatch(*watch),
+		host.WithSandbox(manifest.Sandbox(*sandbox)),
+		host.WithProjectDir(*project), // this program is the sandbox child: isolate.Main runs first in main
 	)
 	if err != nil {
 		pr.print(record{Type: "error", Error: err.Error()})
@@ -116,7 +115,10 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 	infos := h.Plugins()
 	sum.Plugins = len(infos)
 	for _, in := range infos {
-		r := record{Type: "plugin", Plugin: in.Name, Version: in.Version, State: in.State.String()}
+		r := record{Type: "plugin", Plugin: in.Name, Version: in.Version, State: in.State.String(), Sandbox: string(in.Sandbox)}
+		if in.Containment != nil {
+			r.Sandbox += ": " + in.Containment.String()
+		}
 		if in.State == host.StateFailed {
 			sum.Failed++
 		}

@@ -98,11 +98,31 @@ func TestRunJSONAndAFailedPlugin(t *testing.T) {
 	assert.Equal(t, float64(0), summary["events_sent"], "echo has no network.relay: every send is refused")
 }
 
+// The same script in the process sandbox: the same lines, and each plugin
+// says what the operating system enforces on its child.
+func TestRunInTheProcessSandbox(t *testing.T) {
+	root := t.TempDir()
+	pluginDir(t, root, "echo", cbuild.Plugin(t, "echo"), `"network.relay"`)
+	pluginDir(t, root, "hostile", cbuild.Plugin(t, "hostile"), "")
+	f := filepath.Join(t.TempDir(), "script.jsonl")
+	require.NoError(t, os.WriteFile(f, []byte(`{"event":"tool_call","session":"s1","tool":"ok","input":{}}
+{"event":"tool_call","session":"s1","tool":"segv","input":{}}
+{"event":"tool_call","session":"s1","tool":"grep","input":{"q":"x"}}
+`), 0o644))
+	var out, errb bytes.Buffer
+	code := runVerb([]string{"--plugins", root, "--sandbox", "process", "--events", f}, &out, &errb)
+	require.Empty(t, errb.String())
+	assert.Equal(t, exitOK, code)
+	text := out.String()
+	assert.Contains(t, text, "plugin echo 1.0.0: active (sandbox process: ")
+	assert.Contains(t, text, "log    info  echo 1.0.0: input:{\"q\":\"x\"}")
+	assert.Regexp(t, `hostile 1.0.0: crashed \([^)]*\): .*SIGSEGV`, text)
+	lines := strings.Split(strings.TrimSpace(text), "\n")
+	assert.Regexp(t, `^summary: 3 events \(0 bad lines\), 2 plugins \(0 failed\), [45] calls ok, [12] failed, 4 events sent$`, lines[len(lines)-1])
+}
+
 func TestRunUsage(t *testing.T) {
 	var out, errb bytes.Buffer
-	assert.Equal(t, exitUsage, runVerb([]string{"--sandbox", "process"}, &out, &errb))
-	assert.Contains(t, errb.String(), "not available in this version")
-	errb.Reset()
 	assert.Equal(t, exitUsage, runVerb([]string{"--trust", "maybe"}, &out, &errb))
 	assert.Equal(t, exitUsage, runVerb([]string{"extra"}, &out, &errb))
 }

@@ -39,6 +39,7 @@ import (
 	"time"
 
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/contain"
 )
 
 // EnvResult names the environment variable that tells a child where its
@@ -82,6 +83,10 @@ type Spec struct {
 	Timeout   time.Duration // 0: no limit but ctx's
 	TailBytes int           // how much of stdout and stderr to keep; 0: DefaultTailBytes
 	MaxResult int           // bound on the result; 0: DefaultMaxResult
+	// Contain confines the child before it loads anything (internal/contain;
+	// the child must call contain.Enter first, as isolate.Main does). nil:
+	// the child only gets its own process group and dies with this process.
+	Contain *contain.Policy
 }
 
 // Result is what Run saw.
@@ -129,13 +134,21 @@ func Run(ctx context.Context, s Spec) (*Result, error) {
 	stdout, stderr := newTail(s.TailBytes), newTail(s.TailBytes)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	setGroup(cmd)
-	cmd.Cancel = func() error { return killGroup(cmd) }
+	if s.Contain != nil {
+		if err := contain.Prepare(cmd, *s.Contain); err != nil {
+			w.Close()
+			return nil, err
+		}
+	}
+	cmd.Cancel = func() error { return contain.KillGroup(cmd) }
 	// A grandchild the plugin forked may keep stdout or stderr open; do not
 	// wait for it forever once the child itself is gone.
 	cmd.WaitDelay = time.Second
 
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	// From contain's spawner thread: the parent-death signal follows this
+	// process, not the thread that happened to fork.
+	if err := contain.Start(cmd); err != nil {
 		w.Close()
 		return nil, err
 	}
@@ -418,3 +431,18 @@ func lastLines(b []byte, n int) []byte {
 	}
 	return b[start:]
 }
+
+// Tail is the bounded keeper of a child's stdout or stderr that Run uses,
+// for callers that supervise a long-lived child of their own (package
+// isolate): write the stream to it, read the last lines and the signal a Go
+// crash report named.
+type Tail = tail
+
+// NewTail returns a Tail that keeps about n bytes.
+func NewTail(n int) *Tail { return newTail(n) }
+
+// Signal is the last signal a Go runtime crash report in the stream named.
+func (t *tail) Signal() string { return t.signal() }
+
+// ExitSignal names the signal that ended ps, "" if it exited normally.
+func ExitSignal(ps *os.ProcessState) string { return signalOf(ps) }

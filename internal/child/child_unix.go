@@ -16,17 +16,10 @@ func passPipe(cmd *exec.Cmd, w *os.File) string {
 }
 
 // setGroup puts the child in its own process group, so that a timeout kills
-// whatever the plugin forked too.
+// whatever the plugin forked too, and has it die with this process.
 func setGroup(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-}
-
-func killGroup(cmd *exec.Cmd) error {
-	pid := cmd.Process.Pid
-	if err := syscall.Kill(-pid, syscall.SIGKILL); err != nil {
-		return cmd.Process.Kill()
-	}
-	return nil
+	setDeathSignal(cmd.SysProcAttr)
 }
 
 func signalOf(ps *os.ProcessState) string {

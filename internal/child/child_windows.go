@@ -22,6 +22,4 @@ func passPipe(cmd *exec.Cmd, w *os.File) string {
 // setGroup: no process group to kill on Windows; the child alone is killed.
 func setGroup(cmd *exec.Cmd) {}
 
-func killGroup(cmd *exec.Cmd) error { return cmd.Process.Kill() }
-
 func signalOf(ps *os.ProcessState) string { return "" }

@@ -1,0 +1,284 @@
+// Package contain confines a child process before it loads a plugin:
+// rlimits, no_new_privs, Landlock, death with its parent.
+//
+// The plugin sandbox (package isolate) starts a child that is its own
+// executable run again. The parent calls Prepare and Start; the child calls
+// Enter at the very top of main, before it opens anything, and only then
+// dlopens the untrusted plugin.
+//
+// # Why the child confines itself and then executes itself again
+//
+// landlock_restrict_self(2) and prctl(PR_SET_NO_NEW_PRIVS) apply to the
+// calling thread only, and a Go program already has several threads before
+// main runs. go-landlock solves that with psx / syscall.AllThreadsSyscall,
+// but AllThreadsSyscall returns ENOTSUP in any binary where the runtime
+// believes cgo is present, which includes CGO_ENABLED=0 builds that use
+// purego (its fakecgo sets runtime.iscgo): exactly the binaries this module
+// builds. So Enter uses golang.org/x/sys/unix directly. On one thread,
+// locked with runtime.LockOSThread, it sets the rlimits (those are per
+// process), PR_SET_PDEATHSIG, no_new_privs and landlock_restrict_self, and
+// then calls execve on the same executable from that same thread. execve
+// builds the new image from the calling thread's credentials (which carry
+// the Landlock domain) and task flags (no_new_privs, the parent-death
+// signal), and every thread of the new image descends from that thread, so
+// the whole new process is confined; the old, unconfined threads are gone.
+// The tests check this from several threads of the new image.
+//
+// The hand-off between the two images goes through the environment:
+// EnvPolicy carries the Policy into the first image, EnvReport carries the
+// Report of what was applied into the second, and EnvParent names the
+// parent's pid so the second image can tell whether its parent died before
+// the parent-death signal was armed. Without EnvPolicy or EnvReport in the
+// environment, Enter returns at once.
+//
+// (Newer kernels add LANDLOCK_RESTRICT_SELF_TSYNC to confine all threads
+// at once. It is not used: older kernels lack it, no_new_privs would still
+// be per thread, and execve works wherever Landlock does.)
+//
+// On Linux the Landlock part is best effort: rights the running kernel's
+// Landlock ABI does not know are not requested, and a kernel without
+// Landlock (or a seccomp filter that refuses its system calls) is reported
+// in Report.Notes, not treated as an error. Every other step either works
+// or stops the child with exit status 125 before the plugin is loaded.
+// Elsewhere a child gets crash isolation only (its own process, and its own
+// process group on Unix); Report says so.
+//
+// What Landlock as used here does not restrict: file descriptors the child
+// inherited (stdin, stdout, stderr, ExtraFiles stay usable, which is how the
+// parent talks to it); stat, readlink and path lookup; connecting to named
+// unix sockets and UDP (later ABIs have rights for those, not handled yet);
+// anything outside the file system, TCP, signals and abstract sockets.
+// The Go runtime and the dynamic loader of the second image get what they
+// need to start: the executable, SystemLibraryDirs, a few devices,
+// /proc/<pid> and /sys/kernel/mm/transparent_hugepage, read-only, and
+// /dev/null read-write.
+package contain
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// The environment variables that carry the hand-off between parent, first
+// image and second image of the child.
+const (
+	EnvPolicy = "CLAWD_CONTAIN_POLICY" // the Policy as JSON, set by Prepare
+	EnvParent = "CLAWD_CONTAIN_PARENT" // the parent's pid, set by Prepare
+	EnvReport = "CLAWD_CONTAIN_REPORT" // the Report as JSON, set by Enter for the second image
+)
+
+// exitFailed is the exit status of a child that could not be confined.
+const exitFailed = 125
+
+// Policy says what a confined child may do. Paths must be absolute.
+type Policy struct {
+	ReadOnly     []string // files or directories: read, list, execute
+	ReadWrite    []string // files or directories: everything ReadOnly allows plus write, create, remove, truncate
+	DenyTCP      bool     // no TCP connect or bind at all (Landlock ABI >= 4)
+	ScopeSignals bool     // the child cannot signal processes outside its domain (Landlock ABI >= 6), nor connect to abstract unix sockets outside
+	AddressSpace uint64   // RLIMIT_AS in bytes; 0 leaves it
+	CPUSeconds   uint64   // RLIMIT_CPU (soft = hard) in seconds; 0 leaves it
+	NoCoreDumps  bool     // RLIMIT_CORE = 0
+	Landlock     bool     // apply Landlock at all (best effort: a kernel without it is reported, not an error)
+}
+
+// Report says what was actually applied (filled in by the child, read back
+// by the parent).
+type Report struct {
+	OS            string   `json:"os"`
+	LandlockABI   int      `json:"landlock_abi"`    // 0: not applied
+	Filesystem    bool     `json:"filesystem"`      // file access restricted to the policy's paths
+	TCP           bool     `json:"tcp"`             // TCP connect and bind denied
+	Signals       bool     `json:"signals"`         // signal scoping applied
+	NoNewPrivs    bool     `json:"no_new_privs"`    // PR_SET_NO_NEW_PRIVS set
+	Rlimits       bool     `json:"rlimits"`         // the policy asked for rlimits and all are in force
+	DieWithParent bool     `json:"die_with_parent"` // SIGKILL when the parent dies
+	Notes         []string `json:"notes,omitempty"` // what could not be enforced and why, one sentence each
+}
+
+// noteNoLandlock is the note for a kernel without Landlock; String looks
+// for it to tell "kernel lacks it" from "not requested".
+const noteNoLandlock = "the kernel has no Landlock: file and network access are not restricted"
+
+// String is one line for humans, such as
+// "landlock v7 (filesystem, tcp, signals), no_new_privs, rlimits, dies with parent".
+func (r Report) String() string {
+	if r.OS != "linux" {
+		var missing []string
+		if r.LandlockABI == 0 {
+			missing = append(missing, "no file, network or signal confinement")
+		}
+		if !r.NoNewPrivs {
+			missing = append(missing, "no no_new_privs")
+		}
+		if !r.Rlimits {
+			missing = append(missing, "no rlimits")
+		}
+		if !r.DieWithParent {
+			missing = append(missing, "does not die with its parent")
+		}
+		on := r.OS
+		if on == "" {
+			on = "unknown OS"
+		}
+		return "crash isolation only: " + strings.Join(missing, ", ") + " on " + on
+	}
+	var parts []string
+	if r.LandlockABI > 0 {
+		var what []string
+		if r.Filesystem {
+			what = append(what, "filesystem")
+		}
+		if r.TCP {
+			what = append(what, "tcp")
+		}
+		if r.Signals {
+			what = append(what, "signals")
+		}
+		parts = append(parts, fmt.Sprintf("landlock v%d (%s)", r.LandlockABI, strings.Join(what, ", ")))
+	} else {
+		why := "not requested"
+		for _, n := range r.Notes {
+			if n == noteNoLandlock {
+				why = "kernel lacks it"
+			}
+		}
+		parts = append(parts, "no landlock ("+why+")")
+	}
+	if r.NoNewPrivs {
+		parts = append(parts, "no_new_privs")
+	}
+	if r.Rlimits {
+		parts = append(parts, "rlimits")
+	}
+	if r.DieWithParent {
+		parts = append(parts, "dies with parent")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// Prepare configures cmd to run confined by p: it appends the policy to
+// cmd.Env (EnvPolicy, and EnvParent = os.Getpid()), puts the child in its own
+// process group, and on Linux sets SysProcAttr.Pdeathsig = SIGKILL. Other
+// SysProcAttr fields are kept. A nil cmd.Env means os.Environ().
+func Prepare(cmd *exec.Cmd, p Policy) error {
+	if cmd.Process != nil {
+		return fmt.Errorf("contain: command %s already started", cmd.Path)
+	}
+	if err := p.validate(); err != nil {
+		return err
+	}
+	js, err := json.Marshal(p)
+	if err != nil {
+		return fmt.Errorf("contain: encode policy: %w", err)
+	}
+	env := cmd.Env
+	if env == nil {
+		env = os.Environ()
+	}
+	// Drop values inherited from a confined parent of ours: the child must
+	// see only the ones for this hand-off.
+	env = withoutVars(env, EnvPolicy, EnvParent, EnvReport)
+	cmd.Env = append(env, EnvPolicy+"="+string(js), EnvParent+"="+strconv.Itoa(os.Getpid()))
+	return setProcAttr(cmd)
+}
+
+// Applied returns the Report of this process if Enter confined it. It reads
+// EnvReport, which a descendant inherits unless its starter removes it.
+func Applied() (Report, bool) {
+	js, ok := os.LookupEnv(EnvReport)
+	if !ok {
+		return Report{}, false
+	}
+	var r Report
+	if err := json.Unmarshal([]byte(js), &r); err != nil {
+		return Report{}, false
+	}
+	return r, true
+}
+
+// validate checks that every path is absolute.
+func (p Policy) validate() error {
+	for _, list := range [][]string{p.ReadOnly, p.ReadWrite} {
+		for _, path := range list {
+			if !filepath.IsAbs(path) {
+				return fmt.Errorf("contain: policy path %q is not absolute", path)
+			}
+		}
+	}
+	return nil
+}
+
+// rlimits tells whether p asks for any resource limit.
+func (p Policy) rlimits() bool {
+	return p.AddressSpace != 0 || p.CPUSeconds != 0 || p.NoCoreDumps
+}
+
+// policyFromEnv decodes the policy that Prepare put in the environment.
+func policyFromEnv(js string) (Policy, error) {
+	var p Policy
+	if err := json.Unmarshal([]byte(js), &p); err != nil {
+		return Policy{}, fmt.Errorf("bad %s: %v", EnvPolicy, err)
+	}
+	if err := p.validate(); err != nil {
+		return Policy{}, err
+	}
+	return p, nil
+}
+
+// checkParent exits with status 125 if the process named by EnvParent is no
+// longer our parent: it died before the parent-death signal was armed, and
+// nobody would kill us when it goes. EnvParent is then removed, so that a
+// descendant that inherits EnvReport is not held to our parent.
+func checkParent() {
+	v, ok := os.LookupEnv(EnvParent)
+	if !ok {
+		return // EnvReport inherited from a confined ancestor: nothing to check
+	}
+	want, err := strconv.Atoi(v)
+	if err != nil {
+		die("bad %s %q", EnvParent, v)
+	}
+	if got := os.Getppid(); got != want {
+		die("parent %d exited before the child was confined (parent is now %d)", want, got)
+	}
+	_ = os.Unsetenv(EnvParent)
+}
+
+// withoutVars returns env without the variables named.
+func withoutVars(env []string, names ...string) []string {
+	out := make([]string, 0, len(env))
+next:
+	for _, kv := range env {
+		for _, n := range names {
+			if strings.HasPrefix(kv, n+"=") {
+				continue next
+			}
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// die reports a failed step on stderr and exits with status 125, before
+// anything of the plugin runs.
+func die(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "clawd contain: "+format+"\n", args...)
+	os.Exit(exitFailed)
+}
+
+// existing keeps the paths that exist.
+func existing(paths []string) []string {
+	var out []string
+	for _, p := range paths {
+		if _, err := os.Stat(p); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}

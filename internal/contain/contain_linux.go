@@ -1,0 +1,390 @@
+package contain
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"sync"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Landlock access rights by the ABI version that introduced them; the
+// values are those of linux/landlock.h, which golang.org/x/sys/unix mirrors.
+const (
+	// ABI 1: LANDLOCK_ACCESS_FS_EXECUTE (1<<0) through MAKE_SYM (1<<12).
+	fsRightsV1 = unix.LANDLOCK_ACCESS_FS_MAKE_SYM<<1 - 1
+
+	// The rights that apply to a file; the kernel refuses a rule on a file
+	// that grants anything else (linux/landlock.h, "ACCESS_FILE" in
+	// security/landlock/fs.c).
+	fsFileRights = unix.LANDLOCK_ACCESS_FS_EXECUTE | unix.LANDLOCK_ACCESS_FS_WRITE_FILE |
+		unix.LANDLOCK_ACCESS_FS_READ_FILE | unix.LANDLOCK_ACCESS_FS_TRUNCATE |
+		unix.LANDLOCK_ACCESS_FS_IOCTL_DEV
+
+	fsReadOnly = unix.LANDLOCK_ACCESS_FS_EXECUTE | unix.LANDLOCK_ACCESS_FS_READ_FILE |
+		unix.LANDLOCK_ACCESS_FS_READ_DIR
+
+	netTCP = unix.LANDLOCK_ACCESS_NET_BIND_TCP | unix.LANDLOCK_ACCESS_NET_CONNECT_TCP
+
+	scopes = unix.LANDLOCK_SCOPE_SIGNAL | unix.LANDLOCK_SCOPE_ABSTRACT_UNIX_SOCKET
+)
+
+// rulesetAttrSize is the size of struct landlock_ruleset_attr up to and
+// including scoped (handled_access_fs, handled_access_net, scoped: three
+// u64). unix.LandlockRulesetAttr also has the later quiet_* fields, which
+// this package does not use and older kernels do not know.
+const rulesetAttrSize = unsafe.Offsetof(unix.LandlockRulesetAttr{}.Quiet_access_fs)
+
+// Enter must be called at the very top of main, before anything else opens
+// files. With EnvPolicy in the environment it confines this process and
+// executes it again (it never returns then; a step that fails writes one
+// line "clawd contain: ..." to stderr and exits with status 125). In the
+// image executed again, EnvReport holds the Report; Enter checks that the
+// parent that started the child is still its parent (else exit 125) and
+// returns. With neither variable set it returns at once.
+func Enter() {
+	if js, ok := os.LookupEnv(EnvPolicy); ok {
+		confineAndExec(js) // does not return
+	}
+	if _, ok := os.LookupEnv(EnvReport); ok {
+		checkParent()
+	}
+}
+
+// Probe reports what this kernel would apply for p without applying
+// anything.
+func Probe(p Policy) Report {
+	abi, abiErr := landlockABI()
+	r := expect(p, abi, abiErr)
+	if err := p.validate(); err != nil {
+		r.Notes = append(r.Notes, err.Error())
+	}
+	if r.Filesystem {
+		for _, path := range append(append([]string(nil), p.ReadOnly...), p.ReadWrite...) {
+			if _, err := os.Stat(path); err != nil {
+				r.Notes = append(r.Notes, fmt.Sprintf("policy path %s is skipped: %v", path, errors.Unwrap(err)))
+			}
+		}
+	}
+	return r
+}
+
+// SystemLibraryDirs lists the existing directories (and the loader's cache
+// files) from which the dynamic loader loads system libraries.
+func SystemLibraryDirs() []string {
+	candidates := []string{
+		"/lib", "/lib64", "/lib32", "/libx32",
+		"/usr/lib", "/usr/lib64", "/usr/lib32", "/usr/libx32",
+		"/usr/local/lib", "/usr/local/lib64",
+		"/etc/ld.so.cache", "/etc/ld.so.preload",
+	}
+	// musl's loader reads its search path from /etc/ld-musl-ARCH.path.
+	musl, _ := filepath.Glob("/etc/ld-musl-*.path")
+	return existing(append(candidates, musl...))
+}
+
+// Start starts cmd from one dedicated OS thread that is locked and never
+// exits: the parent-death signal fires when the thread that forked the child
+// exits, not the process, and Go retires threads (golang/go#27505).
+func Start(cmd *exec.Cmd) error {
+	spawner.once.Do(func() {
+		spawner.reqs = make(chan spawnRequest)
+		go spawnLoop(spawner.reqs)
+	})
+	done := make(chan error, 1)
+	spawner.reqs <- spawnRequest{cmd: cmd, done: done}
+	return <-done
+}
+
+// spawner is the one thread every confined child is forked from.
+var spawner struct {
+	once sync.Once
+	reqs chan spawnRequest
+}
+
+type spawnRequest struct {
+	cmd  *exec.Cmd
+	done chan<- error
+}
+
+func spawnLoop(reqs <-chan spawnRequest) {
+	// Never unlocked and never returns: the thread lives as long as the
+	// process, so no child sees its "parent" thread exit early.
+	runtime.LockOSThread()
+	for r := range reqs {
+		r.done <- r.cmd.Start()
+	}
+}
+
+// setProcAttr puts the child in its own process group and arms SIGKILL for
+// when its parent thread dies.
+func setProcAttr(cmd *exec.Cmd) error {
+	if cmd.SysProcAttr == nil {
+		cmd.SysProcAttr = &syscall.SysProcAttr{}
+	}
+	a := cmd.SysProcAttr
+	if !a.Setsid { // a session leader already leads its own group
+		if a.Setpgid && a.Pgid != 0 {
+			return fmt.Errorf("contain: SysProcAttr.Pgid %d conflicts with a process group of the child's own", a.Pgid)
+		}
+		a.Setpgid = true
+	}
+	a.Pdeathsig = syscall.SIGKILL
+	return nil
+}
+
+// expect is the Report that p gets on a kernel with Landlock ABI abi
+// (abiErr: why there is none), before the paths are looked at.
+func expect(p Policy, abi int, abiErr error) Report {
+	r := Report{OS: "linux", NoNewPrivs: true, DieWithParent: true, Rlimits: p.rlimits()}
+	switch {
+	case !p.Landlock:
+		if p.DenyTCP || p.ScopeSignals {
+			r.Notes = append(r.Notes, "TCP and signal restrictions need Landlock, which the policy turns off")
+		}
+	case abiErr != nil:
+		if errors.Is(abiErr, unix.ENOSYS) || errors.Is(abiErr, unix.EOPNOTSUPP) {
+			r.Notes = append(r.Notes, noteNoLandlock)
+		} else {
+			r.Notes = append(r.Notes, fmt.Sprintf("the Landlock version query failed (%v): file and network access are not restricted", abiErr))
+		}
+	default:
+		r.LandlockABI, r.Filesystem = abi, true
+		if p.DenyTCP {
+			r.TCP = abi >= 4
+			if !r.TCP {
+				r.Notes = append(r.Notes, fmt.Sprintf("Landlock ABI v%d cannot restrict TCP (needs v4)", abi))
+			}
+		}
+		if p.ScopeSignals {
+			r.Signals = abi >= 6
+			if !r.Signals {
+				r.Notes = append(r.Notes, fmt.Sprintf("Landlock ABI v%d cannot scope signals and abstract unix sockets (needs v6)", abi))
+			}
+		}
+	}
+	return r
+}
+
+// confineAndExec is the first image of the child: it confines the process
+// and executes it again. Every step that fails ends the process (die).
+func confineAndExec(policyJSON string) {
+	p, err := policyFromEnv(policyJSON)
+	if err != nil {
+		die("%v", err)
+	}
+	if _, err := strconv.Atoi(os.Getenv(EnvParent)); err != nil {
+		die("bad %s %q: the child was not started by Prepare", EnvParent, os.Getenv(EnvParent))
+	}
+	exe, err := os.Executable()
+	if err == nil {
+		exe, err = filepath.EvalSymlinks(exe)
+	}
+	if err != nil {
+		die("find own executable: %v", err)
+	}
+
+	// Every per-thread step below, and execve, must run on this one thread.
+	// It is never unlocked: the process image is replaced or exits.
+	runtime.LockOSThread()
+
+	abi, abiErr := 0, error(nil)
+	if p.Landlock {
+		abi, abiErr = landlockABI()
+	}
+	r := expect(p, abi, abiErr)
+
+	if err := setRlimits(p); err != nil {
+		die("%v", err)
+	}
+	// Per thread: armed for this thread, which becomes the whole process at
+	// execve. (The thread Go's fork started on had it from SysProcAttr.)
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(unix.SIGKILL), 0, 0, 0); err != nil {
+		die("prctl(PR_SET_PDEATHSIG): %v", err)
+	}
+	// Per thread; needed by landlock_restrict_self without CAP_SYS_ADMIN.
+	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+		die("prctl(PR_SET_NO_NEW_PRIVS): %v", err)
+	}
+	if r.LandlockABI > 0 {
+		ro, rw := childPaths(p, exe)
+		notes, err := restrictThread(r, ro, rw)
+		if err != nil {
+			die("%v", err)
+		}
+		r.Notes = append(r.Notes, notes...)
+	}
+
+	js, err := json.Marshal(r)
+	if err != nil {
+		die("encode report: %v", err)
+	}
+	env := append(withoutVars(os.Environ(), EnvPolicy, EnvReport), EnvReport+"="+string(js))
+	err = syscall.Exec(exe, os.Args, env)
+	die("execute %s again: %v", exe, err)
+}
+
+// setRlimits applies p's resource limits, soft = hard, so the plugin cannot
+// raise them again. They are per process and survive execve. A limit above
+// the current hard limit is lowered to it (raising it needs privilege, and
+// lower is stricter).
+func setRlimits(p Policy) error {
+	set := func(name string, res int, v uint64) error {
+		var cur unix.Rlimit
+		if err := unix.Getrlimit(res, &cur); err != nil {
+			return fmt.Errorf("getrlimit(%s): %v", name, err)
+		}
+		v = min(v, cur.Max)
+		if err := unix.Setrlimit(res, &unix.Rlimit{Cur: v, Max: v}); err != nil {
+			return fmt.Errorf("setrlimit(%s, %d): %v", name, v, err)
+		}
+		return nil
+	}
+	if p.AddressSpace != 0 {
+		if err := set("RLIMIT_AS", unix.RLIMIT_AS, p.AddressSpace); err != nil {
+			return err
+		}
+	}
+	if p.CPUSeconds != 0 {
+		if err := set("RLIMIT_CPU", unix.RLIMIT_CPU, p.CPUSeconds); err != nil {
+			return err
+		}
+	}
+	if p.NoCoreDumps {
+		if err := set("RLIMIT_CORE", unix.RLIMIT_CORE, 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// A grant is one path and whether the caller named it (a caller's path
+// that is missing is noted; a system path that is missing is not).
+type grant struct {
+	path   string
+	caller bool
+}
+
+// childPaths is p's paths plus what the second image itself needs: its
+// executable, the dynamic loader's files, a few devices, its /proc entry
+// and what the Go runtime reads at start.
+func childPaths(p Policy, exe string) (ro, rw []grant) {
+	for _, path := range p.ReadOnly {
+		ro = append(ro, grant{path, true})
+	}
+	for _, path := range p.ReadWrite {
+		rw = append(rw, grant{path, true})
+	}
+	system := append([]string{exe}, SystemLibraryDirs()...)
+	system = append(system,
+		"/dev/zero", "/dev/urandom", "/dev/random",
+		// /proc/self is a symlink to /proc/<pid>; execve keeps the pid.
+		"/proc/"+strconv.Itoa(os.Getpid()),
+		"/sys/kernel/mm/transparent_hugepage", // the Go runtime reads the huge page size
+	)
+	for _, path := range system {
+		ro = append(ro, grant{path, false})
+	}
+	rw = append(rw, grant{"/dev/null", false})
+	return ro, rw
+}
+
+// landlockABI returns the running kernel's Landlock ABI version.
+func landlockABI() (int, error) {
+	// landlock_create_ruleset(NULL, 0, LANDLOCK_CREATE_RULESET_VERSION)
+	// returns the version instead of a ruleset.
+	v, _, e := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, 0, 0, unix.LANDLOCK_CREATE_RULESET_VERSION)
+	if e != 0 {
+		return 0, e
+	}
+	return int(v), nil
+}
+
+// handledFS is the file system rights Landlock ABI abi knows.
+func handledFS(abi int) uint64 {
+	h := uint64(fsRightsV1)
+	if abi >= 2 {
+		h |= unix.LANDLOCK_ACCESS_FS_REFER
+	}
+	if abi >= 3 {
+		h |= unix.LANDLOCK_ACCESS_FS_TRUNCATE
+	}
+	if abi >= 5 {
+		h |= unix.LANDLOCK_ACCESS_FS_IOCTL_DEV
+	}
+	return h
+}
+
+// restrictThread builds a Landlock ruleset that allows the grants and
+// applies it to the calling thread (the caller has locked it and set
+// no_new_privs). r says which kinds of access to handle. It returns notes
+// for the caller's paths that it skipped.
+func restrictThread(r Report, ro, rw []grant) (notes []string, err error) {
+	attr := unix.LandlockRulesetAttr{Handled_access_fs: handledFS(r.LandlockABI)}
+	if r.TCP {
+		attr.Handled_access_net = netTCP // and no rule allows any port
+	}
+	if r.Signals {
+		attr.Scoped = scopes
+	}
+	// The pointer is converted to uintptr in the call expression itself, so
+	// attr stays alive and in place for the duration of the syscall.
+	fd, _, e := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, uintptr(unsafe.Pointer(&attr)), rulesetAttrSize, 0)
+	if e != 0 {
+		return nil, fmt.Errorf("landlock_create_ruleset: %v", e)
+	}
+	ruleset := int(fd)
+	defer unix.Close(ruleset)
+
+	add := func(g grant, dirRights uint64) error {
+		pfd, err := unix.Open(g.path, unix.O_PATH|unix.O_CLOEXEC, 0)
+		if err != nil {
+			if g.caller {
+				notes = append(notes, fmt.Sprintf("policy path %s is skipped: %v", g.path, err))
+			}
+			return nil
+		}
+		defer unix.Close(pfd)
+		var st unix.Stat_t
+		if err := unix.Fstat(pfd, &st); err != nil {
+			return fmt.Errorf("stat %s: %v", g.path, err)
+		}
+		rights := dirRights & attr.Handled_access_fs
+		if st.Mode&unix.S_IFMT != unix.S_IFDIR {
+			rights &= fsFileRights // directory rights on a file are EINVAL
+		}
+		// struct landlock_path_beneath_attr is packed (12 bytes); the Go
+		// struct has the same offsets plus tail padding the kernel ignores.
+		pb := unix.LandlockPathBeneathAttr{Allowed_access: rights, Parent_fd: int32(pfd)}
+		// Pointer converted in the call expression: valid for the syscall.
+		_, _, e := unix.Syscall6(unix.SYS_LANDLOCK_ADD_RULE, uintptr(ruleset),
+			unix.LANDLOCK_RULE_PATH_BENEATH, uintptr(unsafe.Pointer(&pb)), 0, 0, 0)
+		if e != 0 {
+			return fmt.Errorf("landlock_add_rule(%s): %v", g.path, e)
+		}
+		return nil
+	}
+	for _, g := range ro {
+		if err := add(g, fsReadOnly); err != nil {
+			return nil, err
+		}
+	}
+	for _, g := range rw {
+		if err := add(g, attr.Handled_access_fs); err != nil {
+			return nil, err
+		}
+	}
+	// Per thread: this thread gets the new domain, the others do not.
+	if _, _, e := unix.Syscall(unix.SYS_LANDLOCK_RESTRICT_SELF, uintptr(ruleset), 0, 0); e != 0 {
+		return nil, fmt.Errorf("landlock_restrict_self: %v", e)
+	}
+	return notes, nil
+}

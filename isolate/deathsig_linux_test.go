@@ -1,0 +1,3 @@
+package isolate_test
+
+const supportsDeathSignal = true

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package isolate_test
+
+const supportsDeathSignal = false

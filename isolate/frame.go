@@ -1,0 +1,145 @@
+package isolate
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// The wire protocol between a host and its sandbox child.
+//
+// Two channels, each a pair of pipes the child inherits (never its stdout,
+// which the plugin may write to):
+//
+//   - the call channel carries the host's calls and the child's answers, and
+//     whatever the plugin logs or sends from inside a call, on the thread
+//     that serves it, in order: the call's logs arrive before its result;
+//   - the async channel carries what the plugin's own threads log or send
+//     outside a call, and the host's answers to those events.
+//
+// Every frame is an 8-byte header, then the body:
+//
+//	[0:4] body length, little-endian uint32 (at most maxBody)
+//	[4]   kind
+//	[5]   op (for kCall: which callback)
+//	[6:8] zero
+//
+// The hot frames (kCall, kResult, kLog, kEvent, kReply) are fixed binary
+// layouts; the rare ones (kHello, kOpenFailed, kStatsReply, kClosed) are
+// JSON.
+const headerSize = 8
+
+// maxBody bounds one frame's body: a larger string is refused before it is
+// sent, and a larger frame from the child is a protocol violation.
+const maxBody = 16 << 20
+
+type kind uint8
+
+const (
+	// host -> child
+	kCall  kind = 1 + iota // body: 3 x u32 lengths, then the strings
+	kReply                 // body: u32 seq, i32 code (answer to kEvent)
+	kStats                 // no body
+	kClose                 // no body: on_unload, then exit
+
+	// child -> host
+	kHello      // JSON hello
+	kOpenFailed // JSON wireError
+	kResult     // body: u8 status, 3 zero, i32 rc [, wireError strings]
+	kLog        // body: i8 zap level, u8 flags, u8 raw level, 1 zero, message
+	kEvent      // body: u32 seq, u32 method length, method, params
+	kStatsReply // JSON clawctx.Stats
+	kClosed     // JSON closed
+)
+
+// Result statuses.
+const (
+	stOK       = 0 // the callback returned CLAWA_ERROR_NONE
+	stCallback = 1 // the callback returned rc
+	stError    = 2 // the loader refused the call: code, detail, cause follow
+)
+
+// kLog flags.
+const (
+	logTruncated   = 1 << 0
+	logInvalidUTF8 = 1 << 1
+	logRawLevel    = 1 << 2 // the plugin's level was not one ABI v1 defines
+)
+
+// seqSync marks an event sent from inside a call, on the call channel.
+const seqSync = 0
+
+var errProtocol = errors.New("protocol violation")
+
+// putHeader writes a header for a body of n bytes at b[0:8].
+func putHeader(b []byte, k kind, op uint8, n int) {
+	binary.LittleEndian.PutUint32(b, uint32(n))
+	b[4], b[5], b[6], b[7] = byte(k), op, 0, 0
+}
+
+// appendFrame appends a header and body to dst.
+func appendFrame(dst []byte, k kind, op uint8, body []byte) []byte {
+	var h [headerSize]byte
+	putHeader(h[:], k, op, len(body))
+	return append(append(dst, h[:]...), body...)
+}
+
+// appendCall appends a kCall frame with three strings.
+func appendCall(dst []byte, op uint8, s0, s1, s2 string) []byte {
+	n := 12 + len(s0) + len(s1) + len(s2)
+	var h [headerSize + 12]byte
+	putHeader(h[:], kCall, op, n)
+	binary.LittleEndian.PutUint32(h[8:], uint32(len(s0)))
+	binary.LittleEndian.PutUint32(h[12:], uint32(len(s1)))
+	binary.LittleEndian.PutUint32(h[16:], uint32(len(s2)))
+	dst = append(dst, h[:]...)
+	dst = append(dst, s0...)
+	dst = append(dst, s1...)
+	return append(dst, s2...)
+}
+
+// splitCall returns the three strings of a kCall body, aliasing body.
+func splitCall(body []byte) (a, b, c []byte, err error) {
+	if len(body) < 12 {
+		return nil, nil, nil, errProtocol
+	}
+	n0 := uint64(binary.LittleEndian.Uint32(body))
+	n1 := uint64(binary.LittleEndian.Uint32(body[4:]))
+	n2 := uint64(binary.LittleEndian.Uint32(body[8:]))
+	if 12+n0+n1+n2 != uint64(len(body)) {
+		return nil, nil, nil, errProtocol
+	}
+	rest := body[12:]
+	return rest[:n0], rest[n0 : n0+n1], rest[n0+n1:], nil
+}
+
+// appendStrings appends each string with a u32 length.
+func appendStrings(dst []byte, ss ...string) []byte {
+	for _, s := range ss {
+		dst = binary.LittleEndian.AppendUint32(dst, uint32(len(s)))
+		dst = append(dst, s...)
+	}
+	return dst
+}
+
+// readStrings splits n length-prefixed strings off b (copies).
+func readStrings(b []byte, n int) ([]string, error) {
+	out := make([]string, 0, n)
+	for range n {
+		if len(b) < 4 {
+			return nil, errProtocol
+		}
+		l := uint64(binary.LittleEndian.Uint32(b))
+		if uint64(len(b)-4) < l {
+			return nil, errProtocol
+		}
+		out = append(out, string(b[4:4+l]))
+		b = b[4+l:]
+	}
+	return out, nil
+}
+
+// frameError says what was wrong with a frame, for the crash report.
+func frameError(k kind, what string) error {
+	return fmt.Errorf("%w: frame kind %d: %s", errProtocol, k, what)
+}

@@ -1,0 +1,72 @@
+package isolate_test
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/clawd-go/clawd/internal/cbuild"
+	"github.com/clawd-go/clawd/isolate"
+)
+
+// envHostMode makes the test binary a host that opens the plugin it names,
+// prints its child's pid and waits to be killed.
+const envHostMode = "CLAWD_ISOLATE_TEST_HOST"
+
+func hostMode() {
+	var pids []string
+	for _, lib := range strings.Split(os.Getenv(envHostMode), string(os.PathListSeparator)) {
+		p, err := isolate.Open(lib)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		pids = append(pids, strconv.Itoa(p.PID()))
+	}
+	fmt.Println(strings.Join(pids, " "))
+	time.Sleep(time.Minute)
+	os.Exit(0)
+}
+
+func TestChildrenDieWithTheHost(t *testing.T) {
+	if !supportsDeathSignal {
+		t.Skip("the child dies with its parent on Linux")
+	}
+	libs := cbuild.Plugin(t, "hostile") + string(os.PathListSeparator) + cbuild.Plugin(t, "echo")
+	cmd := exec.Command(os.Args[0])
+	cmd.Env = append(os.Environ(), envHostMode+"="+libs)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	defer cmd.Process.Kill()
+	line, err := bufio.NewReader(out).ReadString('\n')
+	require.NoError(t, err)
+	var pids []int
+	for _, f := range strings.Fields(line) {
+		pid, err := strconv.Atoi(f)
+		require.NoError(t, err)
+		require.True(t, alive(pid))
+		pids = append(pids, pid)
+	}
+	require.Len(t, pids, 2)
+
+	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+	killed := time.Now()
+	cmd.Wait()
+	for _, pid := range pids {
+		for alive(pid) {
+			require.Less(t, time.Since(killed), time.Second, "child %d outlived its host by a second", pid)
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+	t.Logf("children gone %s after the host was killed", time.Since(killed).Round(time.Millisecond))
+}

@@ -1,0 +1,137 @@
+package isolate_test
+
+import (
+	"context"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/clawerr"
+	clawctx "github.com/clawd-go/clawd/context"
+	"github.com/clawd-go/clawd/internal/cbuild"
+	"github.com/clawd-go/clawd/isolate"
+)
+
+func TestMain(m *testing.M) {
+	isolate.Main() // this test binary is also the sandbox child
+	if os.Getenv(envHostMode) != "" {
+		hostMode() // TestHostKilled's host
+		return
+	}
+	code := m.Run()
+	cbuild.Cleanup()
+	os.Exit(code)
+}
+
+var bg = context.Background()
+
+// rig is a sandboxed plugin with an observed logger and a recording sink.
+type rig struct {
+	p    *isolate.Plugin
+	logs *observer.ObservedLogs
+
+	mu      sync.Mutex
+	events  []clawctx.Event
+	states  []isolate.State
+	onEvent func(clawctx.Event) error
+}
+
+func open(t *testing.T, lib string, opts ...isolate.Option) *rig {
+	t.Helper()
+	r, err := tryOpen(t, lib, opts...)
+	require.NoError(t, err)
+	return r
+}
+
+func tryOpen(t *testing.T, lib string, opts ...isolate.Option) (*rig, error) {
+	t.Helper()
+	r := &rig{}
+	core, logs := observer.New(zapcore.DebugLevel)
+	r.logs = logs
+	sink := clawctx.SinkFunc(func(e clawctx.Event) error {
+		r.mu.Lock()
+		r.events = append(r.events, e)
+		f := r.onEvent
+		r.mu.Unlock()
+		if f != nil {
+			return f(e)
+		}
+		return nil
+	})
+	base := []isolate.Option{
+		isolate.WithLogger(zap.New(core)),
+		isolate.WithEventSink(sink),
+		isolate.WithStateFunc(func(s isolate.State, _ error) {
+			r.mu.Lock()
+			r.states = append(r.states, s)
+			r.mu.Unlock()
+		}),
+	}
+	p, err := isolate.Open(lib, append(base, opts...)...)
+	if err != nil {
+		return nil, err
+	}
+	r.p = p
+	t.Cleanup(func() { p.Close() })
+	return r, nil
+}
+
+// messages lists the plugin's log lines so far.
+func (r *rig) messages() []string {
+	var out []string
+	for _, e := range r.logs.All() {
+		out = append(out, e.Message)
+	}
+	return out
+}
+
+// logged waits until a log line starting with prefix arrives and returns it.
+func (r *rig) logged(t *testing.T, prefix string) string {
+	t.Helper()
+	var line string
+	require.Eventually(t, func() bool {
+		for _, m := range r.messages() {
+			if strings.HasPrefix(m, prefix) {
+				line = m
+				return true
+			}
+		}
+		return false
+	}, 5*time.Second, 5*time.Millisecond, "no log line %q in %q", prefix, r.messages())
+	return line
+}
+
+func (r *rig) sawStates() []isolate.State {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]isolate.State(nil), r.states...)
+}
+
+func requireCode(t *testing.T, err error, code clawerr.Code) *clawerr.Error {
+	t.Helper()
+	require.Error(t, err)
+	require.Equal(t, code, clawerr.CodeOf(err), "%v", err)
+	var ce *clawerr.Error
+	require.ErrorAs(t, err, &ce)
+	return ce
+}
+
+func requireCallbackCode(t *testing.T, err error, want abi.Code) {
+	t.Helper()
+	requireCode(t, err, clawerr.CallbackError)
+	require.ErrorIs(t, err, want)
+}
+
+// waitUp waits for the plugin's child to be serving again.
+func waitUp(t *testing.T, p *isolate.Plugin) {
+	t.Helper()
+	require.Eventually(t, func() bool { return p.State() == isolate.StateUp }, 10*time.Second, 5*time.Millisecond)
+}

@@ -1,0 +1,543 @@
+package isolate
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/clawerr"
+	clawctx "github.com/clawd-go/clawd/context"
+	"github.com/clawd-go/clawd/internal/child"
+	"github.com/clawd-go/clawd/internal/contain"
+)
+
+// Why the host killed a child; the first reason wins.
+const (
+	killNone int32 = iota
+	killTimeout
+	killProtocol
+	killClose
+	killLost
+)
+
+// proc is one child process and the host's ends of its channels.
+type proc struct {
+	cmd            *exec.Cmd
+	callW, callR   *os.File // owned by whoever holds Plugin.mu
+	asyncW, asyncR *os.File // owned by the async goroutine
+	rd             *fdReader
+	stdout, stderr *child.Tail
+	exited         chan struct{} // closed once the child was reaped
+	reason         atomic.Int32
+	asyncMu        sync.Mutex // asyncW
+	floors         []*os.File // benchmark: the raw echo channels, host ends
+}
+
+// kill ends the child and everything in its process group.
+func (pr *proc) kill(reason int32) {
+	pr.reason.CompareAndSwap(killNone, reason)
+	select {
+	case <-pr.exited: // reaped: its group id may belong to another process now
+	default:
+		contain.KillGroup(pr.cmd)
+	}
+}
+
+func (pr *proc) closeCall() {
+	pr.callW.Close()
+	pr.callR.Close()
+	for _, f := range pr.floors {
+		f.Close()
+	}
+}
+
+func (p *Plugin) resolveExecutable() error {
+	if p.o.exe != "" {
+		p.exe = p.o.exe
+		return nil
+	}
+	if !mainCalled.Load() {
+		return clawerr.New(clawerr.OpenFailed, p.path, "open",
+			"this program cannot serve as its own sandbox child: call isolate.Main first thing in main, "+
+				"or name a program that does with isolate.WithExecutable (clawd-plugin does)", nil)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return clawerr.New(clawerr.OpenFailed, p.path, "open", "cannot find this program to run it as the sandbox child", err)
+	}
+	p.exe = exe
+	return nil
+}
+
+func (p *Plugin) makePolicy() contain.Policy {
+	pol := contain.Policy{
+		Landlock:     !p.o.noLandlock,
+		DenyTCP:      true,
+		ScopeSignals: true,
+		NoCoreDumps:  true,
+		AddressSpace: p.o.limits.AddressSpace,
+		CPUSeconds:   uint64(math.Ceil(p.o.limits.CPUTime.Seconds())),
+	}
+	if dir, err := filepath.Abs(filepath.Dir(p.path)); err == nil {
+		pol.ReadOnly = append(pol.ReadOnly, dir)
+	}
+	if p.o.pluginDir != "" {
+		if dir, err := filepath.Abs(p.o.pluginDir); err == nil {
+			pol.ReadOnly = append(pol.ReadOnly, dir)
+		}
+	}
+	if p.o.projectDir != "" {
+		if dir, err := filepath.Abs(p.o.projectDir); err == nil {
+			switch {
+			case slices.Contains(p.o.caps, abi.CapFSWrite):
+				pol.ReadWrite = append(pol.ReadWrite, dir)
+			case slices.Contains(p.o.caps, abi.CapFSRead):
+				pol.ReadOnly = append(pol.ReadOnly, dir)
+			}
+		}
+	}
+	return pol
+}
+
+// spawn starts a child with its channels; it does not wait for its hello.
+func (p *Plugin) spawn() (*proc, error) {
+	var hostEnds, childEnds []*os.File
+	closeAll := func() {
+		for _, f := range append(hostEnds, childEnds...) {
+			f.Close()
+		}
+	}
+	for i := 0; i < 4; i++ {
+		r, w, err := pipe()
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		if i%2 == 0 { // host -> child
+			hostEnds, childEnds = append(hostEnds, w), append(childEnds, r)
+		} else {
+			hostEnds, childEnds = append(hostEnds, r), append(childEnds, w)
+		}
+	}
+	pr := &proc{
+		callW: hostEnds[0], callR: hostEnds[1], asyncW: hostEnds[2], asyncR: hostEnds[3],
+		stdout: child.NewTail(child.DefaultTailBytes), stderr: child.NewTail(child.DefaultTailBytes),
+		exited: make(chan struct{}),
+	}
+	if p.o.floors > 0 {
+		fl, cl, err := floorFiles()
+		if err != nil {
+			closeAll()
+			return nil, err
+		}
+		pr.floors, childEnds = fl, append(childEnds, cl...)
+	}
+	spec, err := json.Marshal(childSpec{
+		Path:         p.path,
+		Capabilities: p.o.caps,
+		LogLevel:     int8(zapcore.LevelOf(p.o.logger.Core())),
+		Floor:        len(pr.floors),
+	})
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	cmd := exec.Command(p.exe, "clawd-sandbox", p.path)
+	cmd.Env = append(os.Environ(), envChild+"="+string(spec))
+	cmd.ExtraFiles = childEnds
+	cmd.Stdout, cmd.Stderr = pr.stdout, pr.stderr
+	// A grandchild outside the group may hold stdout; do not wait for it.
+	cmd.WaitDelay = time.Second
+	if err := contain.Prepare(cmd, p.policy); err != nil {
+		closeAll()
+		return nil, err
+	}
+	if err := contain.Start(cmd); err != nil {
+		closeAll()
+		return nil, err
+	}
+	for _, f := range childEnds {
+		f.Close() // the child holds them now: its death is our EOF
+	}
+	pr.cmd = cmd
+	pr.rd = newReader(pr.callR.Fd())
+	go func() {
+		cmd.Wait()
+		close(pr.exited)
+	}()
+	go p.asyncLoop(pr)
+	return pr, nil
+}
+
+// start spawns a child and waits for its hello.
+func (p *Plugin) start() (*proc, *hello, error) {
+	pr, err := p.spawn()
+	if err != nil {
+		return nil, nil, clawerr.New(clawerr.OpenFailed, p.path, "open", "cannot start the sandbox child", err)
+	}
+	t := time.AfterFunc(p.o.openTimeout, func() { pr.kill(killTimeout) })
+	k, body, err := p.await(pr, kHello)
+	t.Stop()
+	if err == nil && k == kOpenFailed {
+		var w wireError
+		if json.Unmarshal(body, &w) != nil || w.Code == "" {
+			w = wireError{Code: clawerr.OpenFailed, Detail: "the child refused the plugin without saying why"}
+		}
+		pr.kill(killClose)
+		<-pr.exited
+		pr.closeCall()
+		var cause error
+		if w.Cause != "" {
+			cause = errors.New(w.Cause)
+		}
+		if w.Plugin == "" {
+			w.Plugin = p.path
+		}
+		return nil, nil, clawerr.New(w.Code, w.Plugin, w.Op, w.Detail, cause)
+	}
+	var h hello
+	if err == nil {
+		if jerr := json.Unmarshal(body, &h); jerr != nil {
+			err = frameError(kHello, jerr.Error())
+		}
+	}
+	if err != nil {
+		e := p.failure(pr, "open", err, pr.reason.Load() == killTimeout, p.o.openTimeout, nil)
+		pr.closeCall()
+		return nil, nil, e
+	}
+	p.setIdent(&h)
+	return pr, &h, nil
+}
+
+// lost handles a call whose child died, hung or broke the protocol: it makes
+// sure the child is gone, marks the plugin down and says why.
+func (p *Plugin) lost(pr *proc, op string, cause error, expired bool, ctx context.Context) error {
+	d := p.o.callTimeout
+	if dl, ok := ctx.Deadline(); ok && (d == 0 || time.Until(dl) < d) {
+		d = 0 // the context's own deadline: say so by its error
+	}
+	err := p.failure(pr, op, cause, expired, d, ctx.Err())
+	p.down(pr, err)
+	return err
+}
+
+// failure kills what is left of the child, waits for it and describes how
+// it ended.
+func (p *Plugin) failure(pr *proc, op string, cause error, expired bool, timeout time.Duration, ctxErr error) error {
+	if errors.Is(cause, errProtocol) {
+		pr.kill(killProtocol)
+	} else {
+		pr.kill(killLost)
+	}
+	<-pr.exited
+	name := p.name()
+	if expired || pr.reason.Load() == killTimeout {
+		detail := "the plugin did not answer in time; its process was killed"
+		switch {
+		case errors.Is(ctxErr, context.Canceled):
+			detail = "the call was cancelled; the plugin's process was killed"
+		case timeout > 0:
+			detail = fmt.Sprintf("the plugin did not answer within %s; its process was killed", timeout)
+		}
+		return clawerr.New(clawerr.Timeout, name, op, detail, ctxErr)
+	}
+	res := child.Result{Status: child.Crashed, ExitCode: -1, Stderr: pr.stderr.String()}
+	if ps := pr.cmd.ProcessState; ps != nil {
+		res.ExitCode = ps.ExitCode()
+		res.Signal = child.ExitSignal(ps)
+		if lim := p.o.limits.CPUTime; lim > 0 && ps.UserTime()+ps.SystemTime() >= lim-time.Second {
+			res.Stderr = strings.TrimSpace(res.Stderr + "\n[the plugin reached its CPU time limit of " + lim.String() + "]")
+		}
+	}
+	if res.Signal == "" {
+		res.Signal = pr.stderr.Signal()
+	}
+	err := res.Err(name, op)
+	if errors.Is(cause, errProtocol) {
+		var ce *clawerr.Error
+		if errors.As(err, &ce) {
+			ce.Detail = "the plugin's process broke the protocol (" + cause.Error() + "); " + ce.Detail
+		}
+	}
+	return err
+}
+
+// down takes a lost child out of service and schedules its restart. The
+// caller holds mu.
+func (p *Plugin) down(pr *proc, why error) {
+	p.pr = nil
+	p.cur.Store(nil)
+	pr.closeCall()
+	p.statsMu.Lock() // what the lost child was last seen to have done
+	p.base = addStats(p.base, p.live)
+	p.live = clawctx.Stats{}
+	p.statsMu.Unlock()
+	p.crashes.Add(1)
+	p.why.Store(&why)
+	p.state.Store(int32(StateDown))
+	p.id.Load().log.Warn("the plugin's process is down", zap.Error(why))
+	p.notify(StateDown, why)
+	select {
+	case <-p.closing:
+		return
+	default:
+	}
+	p.wg.Add(1)
+	go p.restart(p.streak)
+}
+
+// restart starts a new child after a pause that doubles with each
+// consecutive failure, or gives up after maxRestarts in a row.
+func (p *Plugin) restart(n int) {
+	defer p.wg.Done()
+	for {
+		if n >= p.o.maxRestarts {
+			p.state.CompareAndSwap(int32(StateDown), int32(StateFailed))
+			why := *p.why.Load()
+			p.id.Load().log.Error("the plugin's process is not restarted any more", zap.Int("restarts_in_a_row", n), zap.Error(why))
+			p.notify(StateFailed, why)
+			return
+		}
+		pause := p.o.backoff << n
+		if pause > p.o.maxBackoff || pause <= 0 {
+			pause = p.o.maxBackoff
+		}
+		n++
+		t := time.NewTimer(pause)
+		select {
+		case <-t.C:
+		case <-p.closing:
+			t.Stop()
+			return
+		}
+		pr, _, err := p.start()
+		if err != nil {
+			p.why.Store(&err)
+			p.id.Load().log.Warn("restarting the plugin's process failed", zap.Int("attempt", n), zap.Error(err))
+			continue
+		}
+		p.mu.Lock()
+		select {
+		case <-p.closing:
+			p.mu.Unlock()
+			pr.kill(killClose)
+			<-pr.exited
+			pr.closeCall()
+			return
+		default:
+		}
+		p.pr = pr
+		p.cur.Store(pr)
+		p.streak = n
+		p.state.Store(int32(StateUp))
+		p.mu.Unlock()
+		p.restarts.Add(1)
+		p.id.Load().log.Info("the plugin's process was restarted", zap.Int("attempt", n))
+		p.notify(StateUp, nil)
+		return
+	}
+}
+
+func (p *Plugin) notify(s State, err error) {
+	if p.o.onState == nil {
+		return
+	}
+	select {
+	case p.events <- stateEvent{s, err}:
+	default:
+		p.id.Load().log.Warn("a state change was not reported: the state function is too slow", zap.Stringer("state", s))
+	}
+}
+
+func (p *Plugin) notifier() {
+	defer p.wg.Done()
+	for {
+		select {
+		case ev := <-p.events:
+			if p.o.onState != nil {
+				p.o.onState(ev.s, ev.err)
+			}
+		case <-p.closing:
+			return
+		}
+	}
+}
+
+// asyncLoop serves the async channel of one child: logs and events from
+// the plugin's own threads. It owns the async descriptors.
+func (p *Plugin) asyncLoop(pr *proc) {
+	defer pr.asyncR.Close()
+	defer pr.asyncW.Close()
+	rd := newReader(pr.asyncR.Fd())
+	for {
+		k, _, body, err := rd.next()
+		if err != nil {
+			return
+		}
+		switch k {
+		case kLog:
+			p.emit(body)
+		case kEvent:
+			e, err := p.decodeEvent(body)
+			if err != nil {
+				pr.kill(killProtocol)
+				return
+			}
+			seq := binary.LittleEndian.Uint32(body)
+			code := p.deliver(e)
+			var r [headerSize + 8]byte
+			putHeader(r[:], kReply, 0, 8)
+			binary.LittleEndian.PutUint32(r[8:], seq)
+			binary.LittleEndian.PutUint32(r[12:], uint32(code))
+			pr.asyncMu.Lock()
+			err = writeAll(pr.asyncW.Fd(), r[:])
+			pr.asyncMu.Unlock()
+			if err != nil {
+				return
+			}
+		default:
+			pr.kill(killProtocol)
+			return
+		}
+	}
+}
+
+// Stats returns the counters of the plugin's contexts, summed over its
+// children (of a child that crashed, what it had done when last asked).
+func (p *Plugin) Stats() clawctx.Stats {
+	if p.reentered() {
+		p.statsMu.Lock()
+		defer p.statsMu.Unlock()
+		return p.base
+	}
+	// A call in flight holds mu, and its sink may be waiting for whoever
+	// asks for stats (a registry snapshot under the host's lock): never
+	// wait for it; give the last counts instead.
+	if !p.mu.TryLock() {
+		p.statsMu.Lock()
+		defer p.statsMu.Unlock()
+		return addStats(p.base, p.live)
+	}
+	defer p.mu.Unlock()
+	p.statsMu.Lock()
+	s := p.base
+	p.statsMu.Unlock()
+	pr := p.pr
+	if pr == nil {
+		return s
+	}
+	var h [headerSize]byte
+	putHeader(h[:], kStats, 0, 0)
+	err := writeAll(pr.callW.Fd(), h[:])
+	var body []byte
+	if err == nil {
+		_, body, err = p.await(pr, kStatsReply)
+	}
+	var live clawctx.Stats
+	if err == nil {
+		err = json.Unmarshal(body, &live)
+	}
+	if err != nil {
+		p.lost(pr, "stats", err, false, context.Background())
+		return s
+	}
+	p.statsMu.Lock()
+	p.live = live
+	p.statsMu.Unlock()
+	return addStats(s, live)
+}
+
+func addStats(a, b clawctx.Stats) clawctx.Stats {
+	a.EventsSent += b.EventsSent
+	a.EventsRefused += b.EventsRefused
+	a.StaleLogs += b.StaleLogs
+	a.StaleEvents += b.StaleEvents
+	a.InvalidArgs += b.InvalidArgs
+	a.Panics += b.Panics
+	a.DepthExceeded += b.DepthExceeded
+	return a
+}
+
+// Close asks the child to run on_unload and exit, waits for it (killing it
+// after the close timeout) and stops restarting it. Later calls return the
+// first Close's result; calls after it return closed. Calling Close from
+// inside the plugin's own send_event is an error (invalid_argument).
+func (p *Plugin) Close() error {
+	if p.reentered() {
+		return clawerr.New(clawerr.InvalidArgument, p.name(), "close", "Close called from inside the plugin's own send_event", nil)
+	}
+	p.closeOnce.Do(func() { p.closeErr = p.close() })
+	return p.closeErr
+}
+
+func (p *Plugin) close() error {
+	close(p.closing)
+	p.mu.Lock()
+	p.state.Store(int32(StateClosed))
+	pr := p.pr
+	p.pr = nil
+	p.cur.Store(nil)
+	var err error
+	if pr != nil {
+		err = p.closeChild(pr)
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+	return err
+}
+
+func (p *Plugin) closeChild(pr *proc) error {
+	t := time.AfterFunc(p.o.closeTimeout, func() { pr.kill(killTimeout) })
+	defer t.Stop()
+	var h [headerSize]byte
+	putHeader(h[:], kClose, 0, 0)
+	err := writeAll(pr.callW.Fd(), h[:])
+	var body []byte
+	if err == nil {
+		_, body, err = p.await(pr, kClosed)
+	}
+	var c closed
+	if err == nil {
+		err = json.Unmarshal(body, &c)
+	}
+	if err != nil {
+		e := p.failure(pr, "on_unload", err, false, p.o.closeTimeout, nil)
+		pr.closeCall()
+		return e
+	}
+	p.statsMu.Lock()
+	p.base = addStats(p.base, c.Stats)
+	p.live = clawctx.Stats{}
+	p.statsMu.Unlock()
+	select { // it exits by itself; do not wait long for one that does not
+	case <-pr.exited:
+	case <-time.After(2 * time.Second):
+		pr.kill(killClose)
+		<-pr.exited
+	}
+	pr.closeCall()
+	if c.Err == nil {
+		return nil
+	}
+	var cause error
+	if c.Err.Cause != "" {
+		cause = errors.New(c.Err.Cause)
+	}
+	return clawerr.New(c.Err.Code, p.name(), c.Err.Op, c.Err.Detail, cause)
+}

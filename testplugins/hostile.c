@@ -1,0 +1,185 @@
+/*
+ * hostile: a plugin that misbehaves on request, for the process sandbox's
+ * tests. Every callback first prints "hostile: <callback>" to stdout (a
+ * plugin that writes to stdout must not disturb the host's channel) and
+ * logs (level 2) the callback's name. on_tool_call then acts on the tool:
+ *
+ *   ok             returns 0
+ *   segv           writes through a NULL pointer
+ *   abort          calls abort()
+ *   exit0          calls exit(0)
+ *   loop           spins forever
+ *   alloc          mallocs and touches 16 MiB blocks until malloc fails,
+ *                  logs "alloc: refused after <N> MiB", frees them all and
+ *                  returns DaemonError
+ *   read:PATH      opens PATH for reading; logs "read: ok" (returns 0) or
+ *                  "read: errno <E> (<name>)" and returns CapabilityDenied
+ *                  for EACCES/EPERM, NotFound for ENOENT, DaemonError else
+ *   write:PATH     same, opening PATH for writing (created, truncated)
+ *   connect:PORT   TCP connect to 127.0.0.1:PORT; logs "connect: ok" or
+ *                  "connect: errno <E> (<name>)", codes as for read
+ *   bind:PORT      TCP bind to 127.0.0.1:PORT; logs as connect
+ *   send:METHOD    send_event(METHOD, input); returns its result
+ *   kill_parent    kill(getppid(), SIGKILL); logs "kill_parent: errno <E>"
+ *                  on failure and returns CapabilityDenied
+ *
+ * Name "hostile", version "1.0.0".
+ */
+#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE
+
+#include "clawd_plugin.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+static void say(ClawaContext *ctx, const char *what) {
+    printf("hostile: %s\n", what);
+    fflush(stdout);
+    ctx->log(ctx, 2, what);
+}
+
+static ClawaError errno_code(int e) {
+    if (e == EACCES || e == EPERM)
+        return CLAWA_ERROR_CAPABILITY_DENIED;
+    if (e == ENOENT)
+        return CLAWA_ERROR_NOT_FOUND;
+    return CLAWA_ERROR_DAEMON_ERROR;
+}
+
+static ClawaError report(ClawaContext *ctx, const char *what, int rc, int e) {
+    char line[160];
+    if (rc >= 0) {
+        snprintf(line, sizeof line, "%s: ok", what);
+        ctx->log(ctx, 2, line);
+        return CLAWA_ERROR_NONE;
+    }
+    snprintf(line, sizeof line, "%s: errno %d (%s)", what, e, e == EACCES ? "EACCES" : strerror(e));
+    ctx->log(ctx, 2, line);
+    return errno_code(e);
+}
+
+static ClawaError tcp(ClawaContext *ctx, const char *what, const char *port, int do_bind) {
+    struct sockaddr_in a;
+    int fd, rc, e;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((unsigned short)atoi(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return report(ctx, what, -1, errno);
+    rc = do_bind ? bind(fd, (struct sockaddr *)&a, sizeof a) : connect(fd, (struct sockaddr *)&a, sizeof a);
+    e = errno;
+    close(fd);
+    return report(ctx, what, rc, e);
+}
+
+static ClawaError alloc_until_refused(ClawaContext *ctx) {
+    enum { BLOCK = 16 << 20, MAXBLOCKS = 4096 };
+    static void *blocks[MAXBLOCKS];
+    int n = 0, i;
+    char line[96];
+    while (n < MAXBLOCKS) {
+        void *p = malloc(BLOCK);
+        if (p == NULL)
+            break;
+        memset(p, 0xA5, BLOCK); /* touched: really in use */
+        blocks[n++] = p;
+    }
+    snprintf(line, sizeof line, "alloc: refused after %d MiB", n * 16);
+    for (i = 0; i < n; i++)
+        free(blocks[i]);
+    ctx->log(ctx, 2, line);
+    return CLAWA_ERROR_DAEMON_ERROR;
+}
+
+static int has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
+
+static ClawaError on_tool_call(ClawaContext *ctx, const char *session, const char *tool,
+                               const char *input) {
+    (void)session;
+    say(ctx, "on_tool_call");
+    if (strcmp(tool, "ok") == 0)
+        return CLAWA_ERROR_NONE;
+    if (strcmp(tool, "segv") == 0) {
+        static int *volatile nowhere; /* volatile: a real fault, not a trap */
+        *nowhere = 1;
+    }
+    if (strcmp(tool, "abort") == 0)
+        abort();
+    if (strcmp(tool, "exit0") == 0)
+        exit(0);
+    if (strcmp(tool, "loop") == 0) {
+        volatile unsigned long spin = 0;
+        for (;;)
+            spin++;
+    }
+    if (strcmp(tool, "alloc") == 0)
+        return alloc_until_refused(ctx);
+    if (has_prefix(tool, "read:")) {
+        int fd = open(tool + 5, O_RDONLY);
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return report(ctx, "read", fd, e);
+    }
+    if (has_prefix(tool, "write:")) {
+        int fd = open(tool + 6, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        int e = errno;
+        if (fd >= 0) {
+            if (write(fd, "written\n", 8) != 8)
+                e = errno, close(fd), fd = -1;
+            else
+                close(fd);
+        }
+        return report(ctx, "write", fd, e);
+    }
+    if (has_prefix(tool, "connect:"))
+        return tcp(ctx, "connect", tool + 8, 0);
+    if (has_prefix(tool, "bind:"))
+        return tcp(ctx, "bind", tool + 5, 1);
+    if (has_prefix(tool, "send:"))
+        return ctx->send_event(ctx, tool + 5, input);
+    if (strcmp(tool, "kill_parent") == 0) {
+        int rc = kill(getppid(), SIGKILL);
+        return report(ctx, "kill_parent", rc, errno);
+    }
+    return CLAWA_ERROR_NOT_FOUND;
+}
+
+static ClawaError on_load(ClawaContext *ctx) {
+    say(ctx, "on_load");
+    return CLAWA_ERROR_NONE;
+}
+
+static void on_unload(ClawaContext *ctx) { say(ctx, "on_unload"); }
+
+static ClawaError on_session_start(ClawaContext *ctx, const char *session) {
+    (void)session;
+    say(ctx, "on_session_start");
+    return CLAWA_ERROR_NONE;
+}
+
+static ClawaPlugin table = {
+    CLAWD_PLUGIN_ABI_VERSION,
+    "hostile",
+    "1.0.0",
+    on_load,
+    on_unload,
+    on_session_start,
+    NULL,
+    on_tool_call,
+    NULL,
+    {NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+CLAWD_PLUGIN_EXPORT ClawaPlugin *clawd_plugin_init(void) { return &table; }
