@@ -53,6 +53,7 @@ example-zig:
 
 demo: examples
 	$(GO) run ./examples/host -plugin $(HELLO_LIB)
+	$(GO) run ./examples/host -plugin $(HELLO_LIB) -sandbox
 	$(GO) run ./cmd/clawd-plugin run --plugins examples/c --events examples/scripts/session.jsonl
 
 # -race needs cgo; the CGO_ENABLED=0 run covers the purego path;
@@ -68,8 +69,8 @@ test: examples
 # bench/ is a module of its own (its peers must not become our
 # dependencies), so it runs from its own directory once it exists.
 bench:
-	CGO_ENABLED=1 $(GO) test $(BENCH_FLAGS) ./loader/... ./context/... ./host/...
-	CGO_ENABLED=0 $(GO) test $(BENCH_FLAGS) ./loader/... ./context/... ./host/...
+	CGO_ENABLED=1 $(GO) test $(BENCH_FLAGS) ./loader/... ./context/... ./host/... ./isolate/...
+	CGO_ENABLED=0 $(GO) test $(BENCH_FLAGS) ./loader/... ./context/... ./host/... ./isolate/...
 	if [ -f bench/go.mod ]; then \
 		cd bench && CGO_ENABLED=1 $(GO) test $(BENCH_FLAGS) ./... && \
 		CGO_ENABLED=0 $(GO) test $(BENCH_FLAGS) ./...; \

@@ -26,6 +26,11 @@ import (
 
 func TestMain(m *testing.M) {
 	isolate.Main() // the sandbox tests run their children from this binary
+	// Under -race a child sleeps a second at exit before reporting; the
+	// sandbox tests start and stop dozens of children.
+	if os.Getenv("GORACE") == "" {
+		os.Setenv("GORACE", "atexit_sleep_ms=0")
+	}
 	code := m.Run()
 	cbuild.Cleanup()
 	os.Exit(code)

@@ -50,6 +50,7 @@ const (
 	kEvent      // body: u32 seq, u32 method length, method, params
 	kStatsReply // JSON clawctx.Stats
 	kClosed     // JSON closed
+	kIdent      // body: name, version (u32-prefixed): who logs before the hello
 )
 
 // Result statuses.

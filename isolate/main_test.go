@@ -26,6 +26,11 @@ func TestMain(m *testing.M) {
 		hostMode() // TestHostKilled's host
 		return
 	}
+	// Under -race a child sleeps a second at exit before reporting; the
+	// sandbox tests start and stop dozens of children.
+	if os.Getenv("GORACE") == "" {
+		os.Setenv("GORACE", "atexit_sleep_ms=0")
+	}
 	code := m.Run()
 	cbuild.Cleanup()
 	os.Exit(code)

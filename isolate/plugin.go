@@ -382,6 +382,8 @@ func (p *Plugin) await(pr *proc, want kind) (kind, []byte, error) {
 			return k, body, nil
 		case k == kLog:
 			p.emit(body)
+		case k == kIdent:
+			p.ident(body)
 		case k == kEvent:
 			code, err := p.event(body)
 			if err != nil {
@@ -427,6 +429,13 @@ func (p *Plugin) emit(body []byte) {
 type ident struct {
 	name, version string
 	log           *zap.Logger
+}
+
+// ident takes the name and version the child announces before its hello.
+func (p *Plugin) ident(body []byte) {
+	if ss, err := readStrings(body, 2); err == nil {
+		p.setIdent(&hello{Name: ss[0], Version: ss[1]})
+	}
 }
 
 func (p *Plugin) setIdent(h *hello) {

@@ -393,6 +393,8 @@ func (p *Plugin) asyncLoop(pr *proc) {
 		switch k {
 		case kLog:
 			p.emit(body)
+		case kIdent:
+			p.ident(body)
 		case kEvent:
 			e, err := p.decodeEvent(body)
 			if err != nil {

@@ -118,19 +118,20 @@ func Main() {
 
 // server is the child's side of one plugin.
 type server struct {
-	p        *loader.Plugin
-	callIn   *fdReader
-	callOut  uintptr
-	wbuf     []byte // the serving thread's frames
-	tid      uint64 // the serving thread: its logs and events go on the call channel
-	depth    int    // nested calls from inside the plugin's own send_event
-	asyncOut uintptr
-	asyncMu  sync.Mutex // asyncOut and abuf
-	abuf     []byte
-	seq      atomic.Uint32
-	waitMu   sync.Mutex
-	waiters  map[uint32]chan int32
-	parted   bool // async channel gone (under waitMu)
+	p         *loader.Plugin
+	callIn    *fdReader
+	callOut   uintptr
+	wbuf      []byte // the serving thread's frames
+	tid       uint64 // the serving thread: its logs and events go on the call channel
+	depth     int    // nested calls from inside the plugin's own send_event
+	asyncOut  uintptr
+	asyncMu   sync.Mutex // asyncOut and abuf
+	abuf      []byte
+	seq       atomic.Uint32
+	waitMu    sync.Mutex
+	waiters   map[uint32]chan int32
+	parted    bool // async channel gone (under waitMu)
+	identSent atomic.Bool
 }
 
 func serveChild(raw string) int {
@@ -392,13 +393,26 @@ func (s *server) log(lvl zapcore.Level, flags, raw uint8, msg string) {
 // fwdCore is the zap core of the child's loader: it sends each line to the
 // host, which logs it with its own logger and fields.
 type fwdCore struct {
-	s   *server
-	min zapcore.Level
+	s             *server
+	min           zapcore.Level
+	name, version string // from the loader's With: sent once before the first line
 }
 
-func (c *fwdCore) Enabled(l zapcore.Level) bool      { return l >= c.min }
-func (c *fwdCore) With([]zapcore.Field) zapcore.Core { return c }
-func (c *fwdCore) Sync() error                       { return nil }
+func (c *fwdCore) Enabled(l zapcore.Level) bool { return l >= c.min }
+func (c *fwdCore) Sync() error                  { return nil }
+
+func (c *fwdCore) With(fields []zapcore.Field) zapcore.Core {
+	d := *c
+	for _, f := range fields {
+		switch f.Key {
+		case "plugin":
+			d.name = f.String
+		case "version":
+			d.version = f.String
+		}
+	}
+	return &d
+}
 
 func (c *fwdCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
 	if c.Enabled(e.Level) {
@@ -420,6 +434,24 @@ func (c *fwdCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
 			raw = uint8(f.Integer)
 		}
 	}
+	if c.name != "" && !c.s.identSent.Swap(true) {
+		// on_load logs before the hello names the plugin: name it now.
+		c.s.sendIdent(c.name, c.version)
+	}
 	c.s.log(e.Level, flags, raw, e.Message)
 	return nil
+}
+
+// sendIdent writes kIdent on the channel of the calling thread.
+func (s *server) sendIdent(name, version string) {
+	body := appendStrings(nil, name, version)
+	if threadid.Current() == s.tid {
+		s.wbuf = appendFrame(s.wbuf[:0], kIdent, 0, body)
+		writeAll(s.callOut, s.wbuf)
+		return
+	}
+	s.asyncMu.Lock()
+	s.abuf = appendFrame(s.abuf[:0], kIdent, 0, body)
+	writeAll(s.asyncOut, s.abuf)
+	s.asyncMu.Unlock()
 }

@@ -1,8 +1,10 @@
 // Command host is a small Go host for ClawD plugins, built on package
 // loader directly: it opens one plugin, plays a session through it and
-// prints what happens.
+// prints what happens. With -sandbox the plugin runs in a child process
+// (package isolate) behind the same calls.
 //
 //	go run ./examples/host -plugin examples/c/hello/libhello.so
+//	go run ./examples/host -plugin examples/c/hello/libhello.so -sandbox
 //
 // Plugin log lines go to a zap console logger on stdout; events the plugin
 // sends are printed as "event <plugin> <method> <params>".
@@ -23,21 +25,39 @@ import (
 
 	"github.com/clawd-go/clawd/abi"
 	clawctx "github.com/clawd-go/clawd/context"
+	"github.com/clawd-go/clawd/isolate"
 	"github.com/clawd-go/clawd/loader"
 	"github.com/clawd-go/clawd/vtable"
 )
 
 func main() {
+	isolate.Main() // first: with -sandbox this program is also the plugin's child
 	if err := run(os.Args[1:], os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "host:", err)
 		os.Exit(1)
 	}
 }
 
+// plugin is what this host uses of a plugin, in process or sandboxed.
+type plugin interface {
+	Name() string
+	Version() string
+	ABIVersion() uint32
+	Callbacks() []abi.Callback
+	Warnings() []string
+	Stats() clawctx.Stats
+	SessionStart(ctx context.Context, sessionID string) error
+	SessionEnd(ctx context.Context, sessionID string) error
+	ToolCall(ctx context.Context, sessionID, toolName, inputJSON string) error
+	Message(ctx context.Context, sessionID, role, contentJSON string) error
+	Close() error
+}
+
 func run(args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("host", flag.ContinueOnError)
 	fs.SetOutput(io.Discard) // errors are returned, not printed twice
 	path := fs.String("plugin", "", "path of the plugin library")
+	sandbox := fs.Bool("sandbox", false, "run the plugin in a child process")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w (usage: host -plugin PATH)", err)
 	}
@@ -65,12 +85,26 @@ func run(args []string, stdout io.Writer) error {
 	})
 
 	fmt.Fprintf(out, "host: call path %s, trampolines %s\n", vtable.Path, clawctx.TrampolinePath)
-	p, err := loader.Open(lib,
-		loader.WithLogger(logger),
-		loader.WithEventSink(sink),
-		loader.WithCapabilities(abi.CapNetworkRelay)) // allows send_event
-	if err != nil {
-		return err // a *clawerr.Error: clawerr.CodeOf(err) is its stable code
+	var p plugin
+	if *sandbox {
+		sp, err := isolate.Open(lib,
+			isolate.WithLogger(logger),
+			isolate.WithEventSink(sink),
+			isolate.WithCapabilities(abi.CapNetworkRelay))
+		if err != nil {
+			return err // crashed or timeout if the child died or hung while loading
+		}
+		fmt.Fprintf(out, "sandbox: child %d, %s\n", sp.PID(), sp.Containment())
+		p = sp
+	} else {
+		lp, err := loader.Open(lib,
+			loader.WithLogger(logger),
+			loader.WithEventSink(sink),
+			loader.WithCapabilities(abi.CapNetworkRelay)) // allows send_event
+		if err != nil {
+			return err // a *clawerr.Error: clawerr.CodeOf(err) is its stable code
+		}
+		p = lp
 	}
 	names := make([]string, 0, abi.NumCallbacks)
 	for _, cb := range p.Callbacks() {

@@ -8,9 +8,11 @@ import (
 
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/cbuild"
+	"github.com/clawd-go/clawd/isolate"
 )
 
 func TestMain(m *testing.M) {
+	isolate.Main() // -sandbox re-executes this test binary as the child
 	code := m.Run()
 	cbuild.Cleanup()
 	os.Exit(code)
@@ -20,13 +22,19 @@ func TestHelloSession(t *testing.T) {
 	playSession(t, cbuild.Library(t, "examples/c/hello/hello.c"), "hello")
 }
 
+// The same session through the process sandbox prints the same lines, and
+// one more that says which child runs the plugin and how it is confined.
+func TestHelloSessionSandboxed(t *testing.T) {
+	playSession(t, cbuild.Library(t, "examples/c/hello/hello.c"), "hello", "-sandbox")
+}
+
 // playSession plays the demo session through the plugin at lib with run
 // and checks every line: the examples in every language log the same lines
 // and send the same event, under their own name.
-func playSession(t *testing.T, lib, name string) {
+func playSession(t *testing.T, lib, name string, flags ...string) {
 	t.Helper()
 	var out bytes.Buffer
-	if err := run([]string{"-plugin", lib}, &out); err != nil {
+	if err := run(append([]string{"-plugin", lib}, flags...), &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	fields := "\t{\"plugin\": \"" + name + "\", \"version\": \"1.0.0\"}"
@@ -51,6 +59,12 @@ func playSession(t *testing.T, lib, name string) {
 		t.Fatalf("first line %q", lines[0])
 	}
 	lines = lines[1:]
+	if len(flags) > 0 { // -sandbox: after on_load's line, the child's
+		if len(lines) < 2 || !strings.HasPrefix(lines[1], "sandbox: child ") {
+			t.Fatalf("no sandbox line:\n%s", out.String())
+		}
+		lines = append(lines[:1:1], lines[2:]...)
+	}
 	if len(lines) != len(want) {
 		t.Fatalf("got %d lines, want %d:\n%s", len(lines), len(want), out.String())
 	}

@@ -1,0 +1,93 @@
+// Package isolate runs a plugin in a child process behind the call surface
+// of loader.Plugin, so that a plugin that crashes, hangs or misbehaves
+// cannot take the host with it, and the operating system enforces what its
+// manifest was granted.
+//
+// A native plugin (package loader) runs in the host's process: a NULL
+// dereference in it kills the host, an endless loop blocks the caller, and
+// it can read any file the host can. Here the plugin runs in a child:
+//
+//	func main() {
+//		isolate.Main() // first thing: this program also serves as the child
+//		...
+//		p, err := isolate.Open("plugins/grep/libgrep.so",
+//			isolate.WithLogger(logger),
+//			isolate.WithEventSink(sink),
+//			isolate.WithCapabilities(abi.CapNetworkRelay, abi.CapFSRead),
+//			isolate.WithProjectDir(projectDir),
+//			isolate.WithCallTimeout(5*time.Second))
+//		if err != nil { ... }            // abi_mismatch, on_load_failed, crashed, ...
+//		defer p.Close()
+//		err = p.ToolCall(ctx, "s1", "grep", `{"pattern":"x"}`)
+//	}
+//
+// The child is this program run again (Main, called first in main, makes
+// it serve and never return), or any program that calls Main, such as the
+// clawd-plugin command (WithExecutable). Package host does all this for a
+// plugin whose manifest says sandbox = "process".
+//
+// # The channel
+//
+// Host and child talk over two pairs of pipes the child inherits, never
+// its stdout: a plugin may print anything. The call channel carries each
+// call, whatever the plugin logs or sends from inside it, on the thread
+// that serves it, and the result, in that order; the async channel carries
+// what the plugin's own threads log or send. Frames are length-prefixed
+// binary in reused buffers, and reads block in the kernel rather than go
+// through the netpoller: a ToolCall round trip allocates nothing and costs
+// about what a bare pipe round trip between the same two processes costs
+// (make bench measures both in one run).
+//
+// send_event from the plugin reaches the host's sink, and the sink's answer
+// is what send_event returns, as in process; the sink may call back into
+// the same plugin. Log lines reach the host's logger with the plugin's name
+// and version. Lines logged from the plugin's own threads travel on the
+// async channel and may reach the logger just after the call returns.
+//
+// # Failures
+//
+// A call whose child dies returns crashed, with the signal or the exit
+// status and the last lines the child wrote to stderr (the Go runtime's
+// report of a fault in C code keeps its header, not its goroutine dump).
+// The plugin is then down: calls return unavailable at once, without
+// waiting, while the child is started again after 100ms, then twice as
+// long each time (WithRestart); after five failures in a row it is given up
+// (StateFailed). A call that succeeds resets the count. WithStateFunc
+// reports each change; package host marks the plugin failed while it is
+// down and active when it is back.
+//
+// A call past its deadline (the context's, or WithCallTimeout, which host
+// takes from the manifest's call_timeout_ms) kills the child and returns
+// timeout; so does a cancelled context. The next call finds the plugin down
+// and restarting.
+//
+// # Containment
+//
+// On Linux the child, before it loads the plugin (package
+// internal/contain):
+//
+//   - dies with the host (PR_SET_PDEATHSIG, plus a check that its parent is
+//     still the process that started it) and runs in a process group of its
+//     own, killed as a whole;
+//   - has no_new_privs, no core dumps, and limits on address space and CPU
+//     time (WithLimits; the Go runtime alone reserves about 1.5 GiB of
+//     address space);
+//   - is confined by Landlock where the kernel has it: it may read its own
+//     library's directory, the plugin's directory (WithPluginDir) and the
+//     system's library directories; the project directory (WithProjectDir)
+//     read-only with fs.read, read-write with fs.write; nothing else. TCP
+//     connect and bind are refused (Landlock ABI 4), and so are signals to
+//     processes outside the sandbox (ABI 6). The plugin sees EACCES.
+//
+// Landlock is best effort: on a kernel without it, or with an older ABI,
+// the child still runs and Containment says what was not enforced (so does
+// clawd-plugin inspect). On other systems the sandbox isolates crashes and
+// hangs only, and says so. Windows is not supported in this version: Open
+// returns an error there.
+//
+// # Cost and limits
+//
+// Calls into one child are serialized, whatever the manifest's concurrent
+// says. The context counters (Stats) of a child that crashed are those it
+// had when last asked.
+package isolate
