@@ -716,12 +716,11 @@ func (h *Host) sandboxState(e *entry, in **instance, s isolate.State, why error)
 		return
 	}
 	switch s {
-	case isolate.StateDown, isolate.StateFailed:
-		e.reason = why
-		e.crashes++
-		if s == isolate.StateFailed {
-			e.crashes-- // the same crash, now given up on
+	case isolate.StateDown, isolate.StateFailed: // Failed: the same crash, given up on
+		if s == isolate.StateDown {
+			e.crashes++
 		}
+		e.reason = why
 		h.setState(e, StateFailed, why, false)
 	case isolate.StateUp:
 		e.reason = nil
