@@ -10,8 +10,8 @@ import (
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/foreign"
+	"github.com/clawd-go/clawd/internal/vtable"
 	"github.com/clawd-go/clawd/manifest"
-	"github.com/clawd-go/clawd/vtable"
 )
 
 // childChecks are the child sides of the checks, by id.

@@ -9,7 +9,7 @@ import (
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/foreign"
-	"github.com/clawd-go/clawd/vtable"
+	"github.com/clawd-go/clawd/internal/vtable"
 )
 
 // direct is the library opened without the loader, for the checks that

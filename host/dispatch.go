@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/clawd-go/clawd/abi"
-	clawctx "github.com/clawd-go/clawd/context"
+	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/internal/threadid"
 	"github.com/clawd-go/clawd/isolate"
 	"github.com/clawd-go/clawd/loader"

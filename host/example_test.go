@@ -10,8 +10,8 @@ import (
 
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
-	clawctx "github.com/clawd-go/clawd/context"
 	"github.com/clawd-go/clawd/host"
+	"github.com/clawd-go/clawd/internal/clawctx"
 )
 
 // A host over a user and a project plugin directory. The project holds one

@@ -15,9 +15,9 @@ import (
 
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
-	clawctx "github.com/clawd-go/clawd/context"
 	"github.com/clawd-go/clawd/host"
 	"github.com/clawd-go/clawd/internal/cbuild"
+	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/manifest"
 )
 

@@ -6,7 +6,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/clawd-go/clawd/abi"
-	clawctx "github.com/clawd-go/clawd/context"
+	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/isolate"
 	"github.com/clawd-go/clawd/manifest"
 )

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/clawd-go/clawd/clawerr"
-	clawctx "github.com/clawd-go/clawd/context"
+	"github.com/clawd-go/clawd/internal/clawctx"
 )
 
 // Stats are the counters of one plugin, summed over every instance it had

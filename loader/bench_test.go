@@ -14,8 +14,8 @@ import (
 	"github.com/clawd-go/clawd/internal/benchfloor"
 	"github.com/clawd-go/clawd/internal/cbuild"
 	"github.com/clawd-go/clawd/internal/cmem"
+	"github.com/clawd-go/clawd/internal/vtable"
 	"github.com/clawd-go/clawd/loader"
-	"github.com/clawd-go/clawd/vtable"
 )
 
 // The arguments of DESIGN.md section 7: a 21-byte session id, a 10-byte

@@ -13,9 +13,9 @@ import (
 
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
-	clawctx "github.com/clawd-go/clawd/context"
+	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/internal/threadid"
-	"github.com/clawd-go/clawd/vtable"
+	"github.com/clawd-go/clawd/internal/vtable"
 )
 
 // Plugin is one open plugin. Its methods are safe for concurrent use.

@@ -17,10 +17,10 @@ import (
 
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
-	clawctx "github.com/clawd-go/clawd/context"
 	"github.com/clawd-go/clawd/internal/cbuild"
+	"github.com/clawd-go/clawd/internal/clawctx"
+	"github.com/clawd-go/clawd/internal/vtable"
 	"github.com/clawd-go/clawd/loader"
-	"github.com/clawd-go/clawd/vtable"
 )
 
 func TestCallPathMatchesBuild(t *testing.T) {

@@ -14,8 +14,8 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/clawd-go/clawd/abi"
-	clawctx "github.com/clawd-go/clawd/context"
 	"github.com/clawd-go/clawd/internal/cbuild"
+	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/loader"
 )
 

@@ -4,7 +4,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/clawd-go/clawd/abi"
-	clawctx "github.com/clawd-go/clawd/context"
+	"github.com/clawd-go/clawd/internal/clawctx"
 )
 
 // Option configures Open.

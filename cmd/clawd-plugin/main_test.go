@@ -17,8 +17,8 @@ import (
 
 	"github.com/clawd-go/clawd/internal/cbuild"
 	"github.com/clawd-go/clawd/internal/contain"
+	"github.com/clawd-go/clawd/internal/vtable"
 	"github.com/clawd-go/clawd/isolate"
-	"github.com/clawd-go/clawd/vtable"
 )
 
 // bin is the command built once by TestMain: inspect re-executes itself,

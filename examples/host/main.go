@@ -24,10 +24,10 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/clawd-go/clawd/abi"
-	clawctx "github.com/clawd-go/clawd/context"
+	"github.com/clawd-go/clawd/internal/clawctx"
+	"github.com/clawd-go/clawd/internal/vtable"
 	"github.com/clawd-go/clawd/isolate"
 	"github.com/clawd-go/clawd/loader"
-	"github.com/clawd-go/clawd/vtable"
 )
 
 func main() {
