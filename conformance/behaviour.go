@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/base64"
 	"fmt"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/clawctx"
@@ -215,7 +217,7 @@ func checkThreads(c *cenv) childResult {
 func checkLogLevels(c *cenv) childResult {
 	logs := c.observe()
 	// Relay granted, so that a refused event means bad arguments (below).
-	p, err := c.open(loader.WithCapabilities(abi.CapNetworkRelay))
+	p, err := c.open(clawd.WithCapabilities(abi.CapNetworkRelay))
 	if err != nil {
 		return loadErr(err)
 	}
@@ -260,7 +262,7 @@ func checkLogLevels(c *cenv) childResult {
 	return pass("every log call used a level 0 to 4 and a valid message")
 }
 
-func sendArgProblems(s clawctx.Stats) int {
+func sendArgProblems(s clawd.Stats) int {
 	return int(s.EventsRefused) - int(s.DepthExceeded) - int(s.Panics)
 }
 
@@ -268,7 +270,7 @@ func checkParams(c *cenv) childResult {
 	// Relay is granted whatever the manifest says: without it send_event
 	// is refused before its arguments are looked at (context.relay's
 	// business).
-	p, err := c.open(loader.WithCapabilities(abi.CapNetworkRelay))
+	p, err := c.open(clawd.WithCapabilities(abi.CapNetworkRelay))
 	if err != nil {
 		return loadErr(err)
 	}
@@ -328,12 +330,12 @@ func checkSignals(c *cenv) childResult {
 	if onLoad := t.Callbacks[abi.OnLoad]; onLoad != 0 {
 		c.at("on_load")
 		b := clawctx.NewBinding(clawctx.Config{Name: t.Name, Version: t.Version, Relay: c.relay(),
-			Sink: clawctx.SinkFunc(func(clawctx.Event) error { return nil })})
+			Sink: clawd.SinkFunc(func(context.Context, clawd.Event) error { return nil })})
 		call, err := b.Acquire()
 		if err != nil {
 			return fail("no context memory: %v", err)
 		}
-		call.Begin()
+		call.Begin(context.Background())
 		r := vtable.Call0(onLoad, call.Addr())
 		call.Release()
 		if r != 0 {
@@ -462,7 +464,7 @@ func checkStdout(c *cenv) childResult {
 }
 
 func checkConcurrency(c *cenv) childResult {
-	p, err := c.open(loader.WithConcurrent(true))
+	p, err := c.open(clawd.WithConcurrent(true))
 	if err != nil {
 		return loadErr(err)
 	}

@@ -1,6 +1,7 @@
 package conformance
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -9,9 +10,9 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/internal/child"
-	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/loader"
 	"github.com/clawd-go/clawd/manifest"
 )
@@ -159,16 +160,16 @@ func (c *cenv) relay() bool {
 
 // open loads the plugin as a host would: the manifest's capabilities and
 // concurrency, and a sink that accepts every event.
-func (c *cenv) open(extra ...loader.Option) (*loader.Plugin, error) {
-	opts := []loader.Option{
-		loader.WithLogger(zap.New(c.core)),
-		loader.WithEventSink(clawctx.SinkFunc(func(clawctx.Event) error { return nil })),
+func (c *cenv) open(extra ...clawd.Option) (*loader.Plugin, error) {
+	opts := []clawd.Option{
+		clawd.WithLogger(zap.New(c.core)),
+		clawd.WithEventSink(clawd.SinkFunc(func(context.Context, clawd.Event) error { return nil })),
 	}
 	if c.relay() {
-		opts = append(opts, loader.WithCapabilities(abi.CapNetworkRelay))
+		opts = append(opts, clawd.WithCapabilities(abi.CapNetworkRelay))
 	}
 	if c.man != nil && c.man.Concurrent {
-		opts = append(opts, loader.WithConcurrent(true))
+		opts = append(opts, clawd.WithConcurrent(true))
 	}
 	return loader.Open(c.spec.Lib, append(opts, extra...)...)
 }

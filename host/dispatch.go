@@ -7,11 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/clawd-go/clawd/abi"
-	"github.com/clawd-go/clawd/internal/clawctx"
-	"github.com/clawd-go/clawd/internal/threadid"
-	"github.com/clawd-go/clawd/isolate"
-	"github.com/clawd-go/clawd/loader"
+	"github.com/clawd-go/clawd"
+	"github.com/clawd-go/clawd/internal/reentry"
 )
 
 // Outcome is what one plugin did with one dispatch.
@@ -33,40 +30,19 @@ func Errors(outs []Outcome) error {
 	return errors.Join(errs...)
 }
 
-// plugin is what the host needs of an open plugin: a *loader.Plugin in
-// this process, or an *isolate.Plugin in a child process.
-type plugin interface {
-	Name() string
-	Version() string
-	Has(abi.Callback) bool
-	Callbacks() []abi.Callback
-	Warnings() []string
-	Stats() clawctx.Stats
-	SessionStart(ctx context.Context, sessionID string) error
-	SessionEnd(ctx context.Context, sessionID string) error
-	ToolCall(ctx context.Context, sessionID, toolName, inputJSON string) error
-	Message(ctx context.Context, sessionID, role, contentJSON string) error
-	Close() error
-}
-
-var (
-	_ plugin = (*loader.Plugin)(nil)
-	_ plugin = (*isolate.Plugin)(nil)
-)
-
 // instance is one open copy of a plugin. refs counts the dispatches using
 // it plus one for being current (the entry's cur); when the count reaches
 // zero nobody can pick it again and drained is closed.
 type instance struct {
 	e       *entry
-	p       plugin
+	p       clawd.Plugin
 	path    string // the verified copy it was opened from
 	version string
 	refs    atomic.Int64
 	drained chan struct{}
 }
 
-func newInstance(e *entry, p plugin, path, version string) *instance {
+func newInstance(e *entry, p clawd.Plugin, path, version string) *instance {
 	in := &instance{e: e, p: p, path: path, version: version, drained: make(chan struct{})}
 	in.refs.Store(1)
 	return in
@@ -111,36 +87,25 @@ func (e *entry) pick() *instance {
 	}
 }
 
-type op uint8
-
-const (
-	opSessionStart op = iota
-	opSessionEnd
-	opToolCall
-	opMessage
-)
-
-var opCallback = [...]abi.Callback{abi.OnSessionStart, abi.OnSessionEnd, abi.OnToolCall, abi.OnMessage}
-
 // SessionStart calls on_session_start of every active plugin that has it.
 func (h *Host) SessionStart(ctx context.Context, sessionID string) []Outcome {
-	return h.dispatch(ctx, opSessionStart, sessionID, "", "")
+	return h.dispatch(ctx, clawd.SessionStart(sessionID))
 }
 
 // SessionEnd calls on_session_end of every active plugin that has it.
 func (h *Host) SessionEnd(ctx context.Context, sessionID string) []Outcome {
-	return h.dispatch(ctx, opSessionEnd, sessionID, "", "")
+	return h.dispatch(ctx, clawd.SessionEnd(sessionID))
 }
 
 // ToolCall calls on_tool_call of every active plugin that has it.
 func (h *Host) ToolCall(ctx context.Context, sessionID, toolName, inputJSON string) []Outcome {
-	return h.dispatch(ctx, opToolCall, sessionID, toolName, inputJSON)
+	return h.dispatch(ctx, clawd.ToolCall(sessionID, toolName, inputJSON))
 }
 
 // Message calls on_message of every active plugin that has it. role is
 // "user" or "assistant" by the ABI; it is passed as given.
 func (h *Host) Message(ctx context.Context, sessionID, role, contentJSON string) []Outcome {
-	return h.dispatch(ctx, opMessage, sessionID, role, contentJSON)
+	return h.dispatch(ctx, clawd.Message(sessionID, role, contentJSON))
 }
 
 // maxInline is how many plugins a dispatch tracks without a heap slice.
@@ -150,8 +115,8 @@ const maxInline = 16
 // (in name order, a reference held on each), calls them (the slow ones in
 // parallel, see WithParallelThreshold) and returns their outcomes in that
 // order once every call returned.
-func (h *Host) dispatch(ctx context.Context, o op, a, b, c string) []Outcome {
-	cb := opCallback[o]
+func (h *Host) dispatch(ctx context.Context, c clawd.Call) []Outcome {
+	cb := c.Op.Callback()
 	var buf [maxInline]*instance
 	picked := buf[:0]
 	for _, e := range *h.order.Load() {
@@ -173,9 +138,9 @@ func (h *Host) dispatch(ctx context.Context, o op, a, b, c string) []Outcome {
 	// call into the plugin whose send_event is running must nest on the
 	// same C stack (the loader lets it re-enter) instead of waiting on
 	// another thread for the lock that this very call holds.
-	if len(picked) == 1 || h.sinks.nested() {
+	if len(picked) == 1 || reentry.Nested() {
 		for i, in := range picked {
-			outs[i] = in.call(h.epoch, ctx, o, a, b, c)
+			outs[i] = in.call(h.epoch, ctx, c)
 		}
 		return outs
 	}
@@ -198,12 +163,12 @@ func (h *Host) dispatch(ctx context.Context, o op, a, b, c string) []Outcome {
 			if wg == nil {
 				wg = new(sync.WaitGroup)
 			}
-			wg.Go(func() { outs[i] = in.call(h.epoch, ctx, o, a, b, c) })
+			wg.Go(func() { outs[i] = in.call(h.epoch, ctx, c) })
 		}
 	}
 	for i, in := range picked {
 		if !forked[i] {
-			outs[i] = in.call(h.epoch, ctx, o, a, b, c)
+			outs[i] = in.call(h.epoch, ctx, c)
 		}
 	}
 	if wg != nil {
@@ -214,77 +179,26 @@ func (h *Host) dispatch(ctx context.Context, o op, a, b, c string) []Outcome {
 
 // call makes one call on an instance picked by dispatch, counts it and
 // releases the reference.
-func (in *instance) call(epoch time.Time, ctx context.Context, o op, a, b, c string) Outcome {
+func (in *instance) call(epoch time.Time, ctx context.Context, c clawd.Call) Outcome {
 	defer in.release()
 	start := time.Since(epoch) // one monotonic clock read; time.Now reads two clocks
-	var err error
-	switch o {
-	case opSessionStart:
-		err = in.p.SessionStart(ctx, a)
-	case opSessionEnd:
-		err = in.p.SessionEnd(ctx, a)
-	case opToolCall:
-		err = in.p.ToolCall(ctx, a, b, c)
-	case opMessage:
-		err = in.p.Message(ctx, a, b, c)
-	}
+	err := in.p.Call(ctx, c)
 	d := time.Since(epoch) - start
 	in.e.stats.record(err, d)
 	in.e.last.Store(int64(d))
 	return Outcome{Plugin: in.e.name, Version: in.version, Err: err, Duration: d}
 }
 
-// sinkThreads records the OS threads that are running the host's sink for
-// some plugin. The count keeps the common case (no sink running anywhere)
-// to one atomic load.
-type sinkThreads struct {
-	n       atomic.Int64
-	mu      sync.Mutex
-	threads map[uint64]int
-}
-
-func (s *sinkThreads) enter(tid uint64) {
-	s.n.Add(1)
-	s.mu.Lock()
-	if s.threads == nil {
-		s.threads = make(map[uint64]int)
-	}
-	s.threads[tid]++
-	s.mu.Unlock()
-}
-
-func (s *sinkThreads) leave(tid uint64) {
-	s.mu.Lock()
-	if s.threads[tid]--; s.threads[tid] == 0 {
-		delete(s.threads, tid)
-	}
-	s.mu.Unlock()
-	s.n.Add(-1)
-}
-
-// nested reports whether the calling thread is inside a sink.
-func (s *sinkThreads) nested() bool {
-	if s.n.Load() == 0 {
-		return false
-	}
-	tid := threadid.Current()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.threads[tid] > 0
-}
-
-// sinkFor is the sink given to one plugin's loader: it names the event
-// after the plugin's name in the host and marks the thread as inside a sink.
-func (h *Host) sinkFor(name string) clawctx.Sink {
+// sinkFor is the sink given to one plugin: it names the event after the
+// plugin's name in the host (the runtime records the thread as inside a
+// sink, for a nested dispatch to find).
+func (h *Host) sinkFor(name string) clawd.Sink {
 	s := h.o.sink
 	if s == nil {
 		return nil // the loader then refuses every event with DaemonError
 	}
-	return clawctx.SinkFunc(func(ev clawctx.Event) error {
+	return clawd.SinkFunc(func(ctx context.Context, ev clawd.Event) error {
 		ev.Plugin = name
-		tid := threadid.Current()
-		h.sinks.enter(tid)
-		defer h.sinks.leave(tid)
-		return s.Deliver(ev)
+		return s.Deliver(ctx, ev)
 	})
 }

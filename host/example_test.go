@@ -8,10 +8,10 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/host"
-	"github.com/clawd-go/clawd/internal/clawctx"
 )
 
 // A host over a user and a project plugin directory. The project holds one
@@ -28,7 +28,7 @@ func Example() {
 
 	h, err := host.New(
 		host.WithLogger(zap.NewNop()),
-		host.WithEventSink(clawctx.SinkFunc(func(ev clawctx.Event) error {
+		host.WithEventSink(clawd.SinkFunc(func(_ context.Context, ev clawd.Event) error {
 			fmt.Println("event", ev.Plugin, ev.Method, string(ev.Params))
 			return nil // the plugin's send_event returns CLAWA_ERROR_NONE
 		})),

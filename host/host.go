@@ -14,17 +14,17 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
-	"github.com/clawd-go/clawd/internal/clawctx"
-	"github.com/clawd-go/clawd/isolate"
-	"github.com/clawd-go/clawd/loader"
+	"github.com/clawd-go/clawd/internal/reentry"
 	"github.com/clawd-go/clawd/manifest"
 )
 
-// Host runs many plugins. Its methods are safe for concurrent use, except
-// that Load, Add, Reload and Close must not be called from inside an event
-// sink: they wait for the calls in flight, one of which is running the sink.
+// Host runs many plugins. Its methods are safe for concurrent use. Load,
+// Add, Reload and Close called from inside an event sink return
+// invalid_argument: they wait for the calls in flight, one of which is
+// running the sink.
 type Host struct {
 	o        options
 	log      *zap.Logger
@@ -47,9 +47,8 @@ type Host struct {
 	// it without a lock.
 	order atomic.Pointer[[]*entry]
 
-	sinks sinkThreads // threads running a sink, to spot a nested dispatch
-	epoch time.Time   // latencies are read as time.Since(epoch): monotonic only
-	w     *watcher    // nil unless WithWatch(true)
+	epoch time.Time // latencies are read as time.Since(epoch): monotonic only
+	w     *watcher  // nil unless WithWatch(true)
 
 	closing   atomic.Bool
 	closeOnce sync.Once
@@ -74,8 +73,8 @@ type entry struct {
 	refused        []abi.Capability
 	warnings       []string
 	signed         bool
-	retiring       []*instance   // swapped out, still draining: their stats still count
-	base           clawctx.Stats // context stats of the instances already closed
+	retiring       []*instance // swapped out, still draining: their stats still count
+	base           clawd.Stats // context stats of the instances already closed
 	reloads        uint64
 	reloadFailures uint64
 	crashes        uint64 // sandbox children lost
@@ -138,6 +137,17 @@ func New(opts ...Option) (*Host, error) {
 // CacheDir is the directory the verified copies are written to.
 func (h *Host) CacheDir() string { return h.cacheDir }
 
+// inSink refuses lifecycle work on a thread that runs a plugin's event
+// sink: it waits for the calls in flight, and one of them is waiting for
+// the sink to return.
+func inSink(op string) error {
+	if reentry.Nested() {
+		return clawerr.New(clawerr.InvalidArgument, "", op,
+			"called from inside an event sink: it would wait for the call that runs the sink; do it after the dispatch returns", nil)
+	}
+	return nil
+}
+
 func (h *Host) closedErr(op string) error {
 	return clawerr.New(clawerr.Closed, "", op, "the host is closed", nil)
 }
@@ -152,6 +162,9 @@ var ErrUnknownPlugin = errors.New("host: no plugin of that name")
 // all joined (nil if every plugin is active). ctx stops Load between two
 // plugins.
 func (h *Host) Load(ctx context.Context) error {
+	if err := inSink("load"); err != nil {
+		return err
+	}
 	h.life.Lock()
 	defer h.life.Unlock()
 	if h.closing.Load() {
@@ -176,6 +189,9 @@ func (h *Host) Load(ctx context.Context) error {
 // one); adding a directory again reloads it. With WithWatch it is watched
 // like the others. The error is the plugin's failure, also in the registry.
 func (h *Host) Add(dir string) error {
+	if err := inSink("add"); err != nil {
+		return err
+	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return err
@@ -203,6 +219,9 @@ func (h *Host) Add(dir string) error {
 // registry and as a transition). A plugin that is not active is loaded; one
 // whose directory is gone is stopped.
 func (h *Host) Reload(name string) error {
+	if err := inSink("reload"); err != nil {
+		return err
+	}
 	h.life.Lock()
 	defer h.life.Unlock()
 	if h.closing.Load() {
@@ -231,6 +250,9 @@ func (h *Host) Reload(name string) error {
 // and removes the cache directory New made. It returns the errors of
 // closing the libraries, if any.
 func (h *Host) Close() error {
+	if err := inSink("close"); err != nil {
+		return err
+	}
 	h.closeOnce.Do(func() {
 		h.closing.Store(true)
 		if h.w != nil {
@@ -265,10 +287,17 @@ func (h *Host) Close() error {
 
 // Plugins lists the registry, sorted by name.
 func (h *Host) Plugins() []PluginInfo {
+	// The registry is copied under mu; the plugins are asked for their
+	// stats after it is released: a sandboxed plugin answers over its
+	// channel, which may wait for a call in flight.
+	type asked struct {
+		base clawd.Stats
+		ps   []clawd.Plugin // retiring ones, then the current one
+	}
 	h.mu.Lock()
-	defer h.mu.Unlock()
 	order := *h.order.Load()
 	out := make([]PluginInfo, 0, len(order))
+	ask := make([]asked, 0, len(order))
 	for _, e := range order {
 		info := PluginInfo{
 			Name: e.name, Version: e.version, Dir: e.dir, Manifest: e.manifest,
@@ -277,29 +306,35 @@ func (h *Host) Plugins() []PluginInfo {
 			Refused:  slices.Clone(e.refused),
 			Warnings: slices.Clone(e.warnings),
 			Stats:    e.stats.snapshot(),
+			Sandbox:  e.sandbox,
 		}
-		cs := e.base
+		info.Stats.Reloads, info.Stats.ReloadFailures = e.reloads, e.reloadFailures
+		info.Stats.Crashes = e.crashes
+		a := asked{base: e.base}
 		for _, r := range e.retiring {
-			cs = addContextStats(cs, r.p.Stats())
+			a.ps = append(a.ps, r.p)
 		}
 		// cur changes only under mu (swap, stop), so this is consistent
 		// with retiring and base.
 		if in := e.cur.Load(); in != nil {
-			cs = addContextStats(cs, in.p.Stats())
+			a.ps = append(a.ps, in.p)
 			info.Library = in.path
 			info.Callbacks = in.p.Callbacks()
-		}
-		info.Stats.Context = cs
-		info.Stats.Reloads, info.Stats.ReloadFailures = e.reloads, e.reloadFailures
-		info.Stats.Crashes = e.crashes
-		info.Sandbox = e.sandbox
-		if in := e.cur.Load(); in != nil {
-			if ip, ok := in.p.(*isolate.Plugin); ok {
-				c := ip.Containment()
-				info.Containment = &c
+			if c, ok := in.p.(clawd.Contained); ok {
+				cm := c.Containment()
+				info.Containment = &cm
 			}
 		}
 		out = append(out, info)
+		ask = append(ask, a)
+	}
+	h.mu.Unlock()
+	for i, a := range ask {
+		cs := a.base
+		for _, p := range a.ps {
+			cs = cs.Add(p.Stats())
+		}
+		out[i].Stats.Context = cs
 	}
 	return out
 }
@@ -608,7 +643,7 @@ func (h *Host) retire(e *entry, old *instance) error {
 		h.log.Warn("cannot remove the verified copy", zap.String("path", old.path), zap.Error(rerr))
 	}
 	h.mu.Lock()
-	e.base = addContextStats(e.base, old.p.Stats())
+	e.base = e.base.Add(old.p.Stats())
 	if i := slices.Index(e.retiring, old); i >= 0 {
 		e.retiring = slices.Delete(e.retiring, i, i+1)
 	}
@@ -636,8 +671,9 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 			h.log.Warn("capability refused by the host's policy", zap.String("plugin", e.name), zap.String("capability", string(cp)))
 		}
 	}
-	if m.Runtime != "" && m.Runtime != manifest.RuntimeDylib {
-		return nil, lo, clawerr.New(clawerr.RuntimeUnsupported, e.name, "load", fmt.Sprintf("runtime %q", m.Runtime), nil)
+	rt, sandbox, err := h.runtimeFor(m)
+	if err != nil {
+		return nil, lo, err
 	}
 	copyDir := filepath.Join(h.cacheDir, safeName(e.name))
 	if err := os.MkdirAll(copyDir, 0o700); err != nil {
@@ -649,34 +685,24 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 	}
 	lo.signed = v.Signed
 	lo.warnings = append(lo.warnings, v.Warnings...)
-	var p plugin
 	var in *instance
-	lo.sandbox = manifest.SandboxNative
-	if h.sandboxed(m) {
-		lo.sandbox = manifest.SandboxProcess
-		opts := []isolate.Option{
-			isolate.WithLogger(h.o.logger),
-			isolate.WithEventSink(h.sinkFor(e.name)),
-			isolate.WithCapabilities(lo.granted...),
-			isolate.WithPluginDir(m.Dir),
-			isolate.WithProjectDir(h.o.project),
-			isolate.WithCallTimeout(m.CallTimeout),
-			// The instance does not exist yet when the child can first
-			// crash; the state function finds it through the entry.
-			isolate.WithStateFunc(func(s isolate.State, why error) { h.sandboxState(e, &in, s, why) }),
-		}
-		var ip *isolate.Plugin
-		ip, err = isolate.Open(v.Path, append(opts, h.o.isolate...)...)
-		if ip != nil {
-			p = ip
-		}
-	} else {
-		p, err = loader.Open(v.Path,
-			loader.WithLogger(h.o.logger),
-			loader.WithEventSink(h.sinkFor(e.name)),
-			loader.WithCapabilities(lo.granted...),
-			loader.WithConcurrent(m.Concurrent))
+	lo.sandbox = sandbox
+	opts := []clawd.Option{
+		clawd.WithLogger(h.o.logger),
+		clawd.WithEventSink(h.sinkFor(e.name)),
+		clawd.WithCapabilities(lo.granted...),
+		clawd.WithConcurrent(m.Concurrent),
+		clawd.WithPluginDir(m.Dir),
+		clawd.WithProjectDir(h.o.project),
+		clawd.WithCallTimeout(m.CallTimeout),
+		// The instance does not exist yet when a sandboxed child can first
+		// crash; the state function finds it through the entry.
+		clawd.WithStateFunc(func(s clawd.State, why error) { h.sandboxState(e, &in, s, why) }),
 	}
+	if sandbox == manifest.SandboxProcess {
+		opts = append(opts, h.o.isolate...)
+	}
+	p, err := clawd.Open(rt, v.Path, opts...)
 	if err != nil {
 		os.Remove(v.Path)
 		return nil, lo, asClawErr(err, e.name, "open")
@@ -700,29 +726,39 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 	return in, lo, nil
 }
 
-// sandboxed reports whether the plugin runs in the process sandbox.
-func (h *Host) sandboxed(m *manifest.Manifest) bool {
-	return h.o.sandbox == manifest.SandboxProcess || m.Sandbox == manifest.SandboxProcess
+// runtimeFor names the runtime that opens the plugin of m, and its sandbox:
+// the manifest's runtime, and the process sandbox if the manifest or the
+// host asks for it (the host never moves a plugin whose manifest asks for
+// the sandbox back into its own process).
+func (h *Host) runtimeFor(m *manifest.Manifest) (string, manifest.Sandbox, error) {
+	switch m.Runtime {
+	case "", manifest.RuntimeDylib:
+		if h.o.sandbox == manifest.SandboxProcess || m.Sandbox == manifest.SandboxProcess {
+			return clawd.RuntimeProcess, manifest.SandboxProcess, nil
+		}
+		return clawd.RuntimeNative, manifest.SandboxNative, nil
+	}
+	return "", "", clawerr.New(clawerr.RuntimeUnsupported, m.Name, "load", fmt.Sprintf("runtime %q", m.Runtime), nil)
 }
 
 // sandboxState follows a sandboxed plugin's child: while it is down the
 // plugin is failed (its calls return unavailable at once, its Reason is the
 // crash); when the child is back it is active again. Only the instance that
 // serves counts: one being retired or not yet swapped in changes nothing.
-func (h *Host) sandboxState(e *entry, in **instance, s isolate.State, why error) {
+func (h *Host) sandboxState(e *entry, in **instance, s clawd.State, why error) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if *in == nil || e.cur.Load() != *in || h.closed {
 		return
 	}
 	switch s {
-	case isolate.StateDown, isolate.StateFailed: // Failed: the same crash, given up on
-		if s == isolate.StateDown {
+	case clawd.StateDown, clawd.StateFailed: // Failed: the same crash, given up on
+		if s == clawd.StateDown {
 			e.crashes++
 		}
 		e.reason = why
 		h.setState(e, StateFailed, why, false)
-	case isolate.StateUp:
+	case clawd.StateUp:
 		e.reason = nil
 		h.setState(e, StateActive, nil, false)
 	}

@@ -13,11 +13,11 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/host"
 	"github.com/clawd-go/clawd/internal/cbuild"
-	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/manifest"
 )
 
@@ -140,8 +140,8 @@ func TestCapabilityRefusedByPolicy(t *testing.T) {
 	assert.Equal(t, []string{"on_load", "loads:1", "send_event:3", "on_tool_call", "session:s1", "tool:grep", "input:{}", "send_event:3"}, r.lines("denied"))
 	assert.Equal(t, []string{"send_event:3", "send_event:3"}, filter(r.lines("unasked"), "send_event:"))
 	assert.Equal(t, []string{"send_event:0", "send_event:0"}, filter(r.lines("granted"), "send_event:"))
-	assert.Equal(t, clawctx.Stats{EventsRefused: 2}, denied.Stats.Context)
-	assert.Equal(t, clawctx.Stats{EventsSent: 2}, granted.Stats.Context)
+	assert.Equal(t, clawd.Stats{EventsRefused: 2}, denied.Stats.Context)
+	assert.Equal(t, clawd.Stats{EventsSent: 2}, granted.Stats.Context)
 
 	var from []string
 	for _, e := range r.takeEvents() {
@@ -245,7 +245,7 @@ func TestDispatchOutcomes(t *testing.T) {
 	assert.Equal(t, alpha.Stats.Calls, inBuckets)
 	assert.Positive(t, alpha.Stats.Latency.Max)
 	assert.GreaterOrEqual(t, alpha.Stats.Latency.Total, alpha.Stats.Latency.Max)
-	assert.Equal(t, clawctx.Stats{EventsSent: 1 + 56}, alpha.Stats.Context) // on_load and each call that entered
+	assert.Equal(t, clawd.Stats{EventsSent: 1 + 56}, alpha.Stats.Context) // on_load and each call that entered
 	assert.Equal(t, uint64(54), nn.Stats.Calls)
 	assert.Equal(t, map[clawerr.Code]uint64{clawerr.InvalidArgument: 1}, nn.Stats.Errors)
 	assert.Zero(t, min.Stats.Calls)
@@ -272,7 +272,7 @@ func TestNestedDispatchFromSink(t *testing.T) {
 	plugin(t, root, "beta", "1.0.0", echo(t, "beta", "1.0.0"), "network.relay")
 	r := newRig(t, host.WithPluginDirs(root))
 	var nested [][]host.Outcome
-	r.onEvent = func(e clawctx.Event) error {
+	r.onEvent = func(e clawd.Event) error {
 		if e.Plugin == "alpha" && e.Method == "echo.reenter" {
 			nested = append(nested, r.h.SessionStart(bg, "nested"))
 		}

@@ -17,10 +17,10 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/host"
 	"github.com/clawd-go/clawd/internal/cbuild"
-	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/isolate"
 )
 
@@ -46,8 +46,8 @@ type rig struct {
 	tr   <-chan host.Transition
 
 	mu      sync.Mutex
-	events  []clawctx.Event
-	onEvent func(clawctx.Event) error // optional: runs in the sink, its answer is returned
+	events  []clawd.Event
+	onEvent func(clawd.Event) error // optional: runs in the sink, its answer is returned
 }
 
 func newRig(t *testing.T, opts ...host.Option) *rig {
@@ -55,7 +55,7 @@ func newRig(t *testing.T, opts ...host.Option) *rig {
 	r := &rig{}
 	core, logs := observer.New(zapcore.DebugLevel)
 	r.logs = logs
-	sink := clawctx.SinkFunc(func(e clawctx.Event) error {
+	sink := clawd.SinkFunc(func(_ context.Context, e clawd.Event) error {
 		r.mu.Lock()
 		r.events = append(r.events, e)
 		f := r.onEvent
@@ -125,7 +125,7 @@ func show(tr host.Transition) string {
 	return s
 }
 
-func (r *rig) takeEvents() []clawctx.Event {
+func (r *rig) takeEvents() []clawd.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e := r.events
@@ -281,7 +281,7 @@ type echoParams struct {
 	Version string `json:"version"`
 }
 
-func decode(t testing.TB, e clawctx.Event) echoParams {
+func decode(t testing.TB, e clawd.Event) echoParams {
 	var p echoParams
 	if err := json.Unmarshal(e.Params, &p); err != nil {
 		t.Errorf("params of %s: %v", e.Method, err)

@@ -5,9 +5,8 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
-	"github.com/clawd-go/clawd/internal/clawctx"
-	"github.com/clawd-go/clawd/isolate"
 	"github.com/clawd-go/clawd/manifest"
 )
 
@@ -16,7 +15,7 @@ type Option func(*options)
 
 type options struct {
 	logger   *zap.Logger
-	sink     clawctx.Sink
+	sink     clawd.Sink
 	dirs     []string
 	trust    manifest.Trust
 	policy   func(plugin string, c abi.Capability) bool
@@ -26,7 +25,7 @@ type options struct {
 	parallel time.Duration
 	sandbox  manifest.Sandbox
 	project  string
-	isolate  []isolate.Option
+	isolate  []clawd.Option
 }
 
 // DefaultDebounce is how long the watcher waits after the last change to a
@@ -58,7 +57,7 @@ func WithLogger(l *zap.Logger) Option {
 // WithEventSink sets where the events of every plugin go. Event.Plugin is the
 // plugin's name in the host (its manifest name). Without a sink every
 // send_event is refused with DaemonError, as in package loader.
-func WithEventSink(s clawctx.Sink) Option { return func(o *options) { o.sink = s } }
+func WithEventSink(s clawd.Sink) Option { return func(o *options) { o.sink = s } }
 
 // WithPluginDirs sets the directories searched for plugins, each holding one
 // subdirectory per plugin (DIR/NAME/plugin.toml or DIR/NAME/clawd-plugin.json).
@@ -140,6 +139,6 @@ func WithProjectDir(dir string) Option { return func(o *options) { o.project = d
 // WithSandboxOptions adds options for every sandboxed plugin, after the
 // host's own (logger, sink, capabilities, directories, the manifest's call
 // timeout): limits, restarts, the child executable.
-func WithSandboxOptions(opts ...isolate.Option) Option {
+func WithSandboxOptions(opts ...clawd.Option) Option {
 	return func(o *options) { o.isolate = append(o.isolate, opts...) }
 }

@@ -4,8 +4,8 @@ import (
 	"strconv"
 	"sync"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
-	"github.com/clawd-go/clawd/isolate"
 	"github.com/clawd-go/clawd/manifest"
 )
 
@@ -68,7 +68,7 @@ type PluginInfo struct {
 	Sandbox manifest.Sandbox
 	// Containment says what the operating system enforces on a sandboxed
 	// plugin's child; nil for a native plugin.
-	Containment *isolate.Containment
+	Containment *clawd.Containment
 }
 
 // subscriber receives every transition through an unbounded queue drained

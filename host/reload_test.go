@@ -13,10 +13,10 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/host"
 	"github.com/clawd-go/clawd/internal/cbuild"
-	"github.com/clawd-go/clawd/internal/clawctx"
 )
 
 // The reload test of the issue. One goroutine per plugin dispatches without
@@ -38,9 +38,9 @@ func TestReloadUnderLoad(t *testing.T) {
 	// The sink files each tool call's event under (session, plugin); the
 	// dispatcher that made the call checks it against the outcome.
 	var evMu sync.Mutex
-	evs := map[string][]clawctx.Event{}
+	evs := map[string][]clawd.Event{}
 	r := newRig(t, host.WithPluginDirs(root), host.WithWatch(true), host.WithDebounce(10*time.Millisecond))
-	r.onEvent = func(e clawctx.Event) error {
+	r.onEvent = func(e clawd.Event) error {
 		if e.Method == "echo.on_tool_call" {
 			p := decode(t, e)
 			evMu.Lock()
@@ -166,7 +166,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	assert.Zero(t, p.Stats.ReloadFailures)
 	// Every event of every instance was delivered: on_load of 24 instances,
 	// on_unload of the 23 retired ones, and one per call.
-	assert.Equal(t, clawctx.Stats{EventsSent: 24 + 23 + p.Stats.Calls}, p.Stats.Context)
+	assert.Equal(t, clawd.Stats{EventsSent: 24 + 23 + p.Stats.Calls}, p.Stats.Context)
 	assert.Equal(t, map[clawerr.Code]uint64(nil), p.Stats.Errors)
 
 	// One copy left, and it is the one open.
@@ -319,7 +319,7 @@ func TestReloadDrainsCallsInFlight(t *testing.T) {
 	dir := plugin(t, root, "echo", "1.0.0", echo(t, "echo", "1.0.0"), "network.relay")
 	r := newRig(t, host.WithPluginDirs(root))
 	inside := make(chan struct{}, 1)
-	r.onEvent = func(e clawctx.Event) error {
+	r.onEvent = func(e clawd.Event) error {
 		if e.Method == "echo.on_tool_call" && decode(t, e).Tool == "sleep:400" {
 			inside <- struct{}{}
 		}

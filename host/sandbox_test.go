@@ -12,11 +12,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/host"
 	"github.com/clawd-go/clawd/internal/cbuild"
-	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/isolate"
 	"github.com/clawd-go/clawd/manifest"
 )
@@ -97,7 +97,7 @@ func TestWithSandboxProcessRunsEveryPluginInAChild(t *testing.T) {
 	r := newRig(t, host.WithPluginDirs(root), host.WithSandbox(manifest.SandboxProcess))
 	var nested atomic.Int32
 	var once sync.Once
-	r.onEvent = func(e clawctx.Event) error {
+	r.onEvent = func(e clawd.Event) error {
 		if e.Method == "echo.reenter" {
 			once.Do(func() {
 				nested.Add(1)

@@ -4,8 +4,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/clawerr"
-	"github.com/clawd-go/clawd/internal/clawctx"
 )
 
 // Stats are the counters of one plugin, summed over every instance it had
@@ -17,7 +17,7 @@ type Stats struct {
 	// Context holds what the plugin did through its contexts: events sent
 	// and refused, stale-context uses (StaleLogs, StaleEvents), invalid
 	// arguments, recovered panics.
-	Context        clawctx.Stats
+	Context        clawd.Stats
 	Reloads        uint64 // successful swaps
 	ReloadFailures uint64 // reloads that kept the old instance
 	Crashes        uint64 // process sandbox: children that died or were killed
@@ -148,16 +148,4 @@ func (c *counters) snapshot() Stats {
 		s.Latency.Buckets[i] = c.buckets[i].Load()
 	}
 	return s
-}
-
-func addContextStats(a, b clawctx.Stats) clawctx.Stats {
-	return clawctx.Stats{
-		EventsSent:    a.EventsSent + b.EventsSent,
-		EventsRefused: a.EventsRefused + b.EventsRefused,
-		StaleLogs:     a.StaleLogs + b.StaleLogs,
-		StaleEvents:   a.StaleEvents + b.StaleEvents,
-		InvalidArgs:   a.InvalidArgs + b.InvalidArgs,
-		Panics:        a.Panics + b.Panics,
-		DepthExceeded: a.DepthExceeded + b.DepthExceeded,
-	}
 }

@@ -46,9 +46,9 @@ const (
 	kHello      // JSON hello
 	kOpenFailed // JSON wireError
 	kResult     // body: u8 status, 3 zero, i32 rc [, wireError strings]
-	kLog        // body: i8 zap level, u8 flags, u8 raw level, 1 zero, message
+	kLog        // body: u8 ABI log level (as the plugin gave it), u8 flags, 2 zero, message
 	kEvent      // body: u32 seq, u32 method length, method, params
-	kStatsReply // JSON clawctx.Stats
+	kStatsReply // JSON clawd.Stats
 	kClosed     // JSON closed
 	kIdent      // body: name, version (u32-prefixed): who logs before the hello
 )
@@ -64,7 +64,7 @@ const (
 const (
 	logTruncated   = 1 << 0
 	logInvalidUTF8 = 1 << 1
-	logRawLevel    = 1 << 2 // the plugin's level was not one ABI v1 defines
+	logFlags       = logTruncated | logInvalidUTF8
 )
 
 // seqSync marks an event sent from inside a call, on the call channel.

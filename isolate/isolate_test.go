@@ -17,17 +17,17 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/cbuild"
-	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/isolate"
 	"github.com/clawd-go/clawd/loader"
 )
 
 func TestCallsLogsAndEventsCrossTheBoundary(t *testing.T) {
 	lib := cbuild.Plugin(t, "echo")
-	r := open(t, lib, isolate.WithCapabilities(abi.CapNetworkRelay))
+	r := open(t, lib, clawd.WithCapabilities(abi.CapNetworkRelay))
 	p := r.p
 	require.Equal(t, "echo", p.Name())
 	require.Equal(t, "1.0.0", p.Version())
@@ -77,8 +77,8 @@ func TestCallsLogsAndEventsCrossTheBoundary(t *testing.T) {
 }
 
 func TestSinkAnswerReachesThePlugin(t *testing.T) {
-	r := open(t, cbuild.Plugin(t, "echo"), isolate.WithCapabilities(abi.CapNetworkRelay))
-	r.onEvent = func(clawctx.Event) error { return abi.NotFound }
+	r := open(t, cbuild.Plugin(t, "echo"), clawd.WithCapabilities(abi.CapNetworkRelay))
+	r.onEvent = func(clawd.Event) error { return abi.NotFound }
 	require.NoError(t, r.p.ToolCall(bg, "s1", "t", "{}"))
 	r.logged(t, "send_event:4")
 	// Without network.relay the loader in the child refuses the event.
@@ -88,9 +88,9 @@ func TestSinkAnswerReachesThePlugin(t *testing.T) {
 }
 
 func TestSinkMayCallBackIntoThePlugin(t *testing.T) {
-	r := open(t, cbuild.Plugin(t, "echo"), isolate.WithCapabilities(abi.CapNetworkRelay))
+	r := open(t, cbuild.Plugin(t, "echo"), clawd.WithCapabilities(abi.CapNetworkRelay))
 	var nested atomic.Int32
-	r.onEvent = func(e clawctx.Event) error {
+	r.onEvent = func(e clawd.Event) error {
 		if e.Method == "echo.reenter" {
 			nested.Add(1)
 			return r.p.ToolCall(bg, "s1", "inner", "{}")
@@ -102,7 +102,7 @@ func TestSinkMayCallBackIntoThePlugin(t *testing.T) {
 	r.logged(t, "reenter_send_event:0")
 	require.Contains(t, r.messages(), "tool:inner")
 	// Close from inside the sink is refused, as in process.
-	r.onEvent = func(e clawctx.Event) error {
+	r.onEvent = func(e clawd.Event) error {
 		requireCode(t, r.p.Close(), clawerr.InvalidArgument)
 		return nil
 	}
@@ -110,9 +110,9 @@ func TestSinkMayCallBackIntoThePlugin(t *testing.T) {
 }
 
 func TestEventsFromPluginThreads(t *testing.T) {
-	r := open(t, cbuild.Plugin(t, "echo"), isolate.WithCapabilities(abi.CapNetworkRelay))
+	r := open(t, cbuild.Plugin(t, "echo"), clawd.WithCapabilities(abi.CapNetworkRelay))
 	var fromThreads atomic.Int32
-	r.onEvent = func(e clawctx.Event) error {
+	r.onEvent = func(e clawd.Event) error {
 		if strings.HasPrefix(e.Method, "echo.thread") {
 			fromThreads.Add(1)
 		}
@@ -157,7 +157,7 @@ func TestCrashIsContainedAndRestarted(t *testing.T) {
 			require.Equal(t, uint64(1), r.p.Restarts())
 			require.Eventually(t, func() bool {
 				s := r.sawStates()
-				return len(s) == 2 && s[0] == isolate.StateDown && s[1] == isolate.StateUp
+				return len(s) == 2 && s[0] == clawd.StateDown && s[1] == clawd.StateUp
 			}, 5*time.Second, 5*time.Millisecond, "states %v", r.sawStates())
 		})
 	}
@@ -168,7 +168,7 @@ func TestHangIsKilledAtTheDeadline(t *testing.T) {
 	lib := cbuild.Plugin(t, "hostile")
 	others := startBystanders(t)
 
-	r := open(t, lib, isolate.WithCallTimeout(300*time.Millisecond), isolate.WithRestart(5, 10*time.Millisecond, time.Second))
+	r := open(t, lib, clawd.WithCallTimeout(300*time.Millisecond), isolate.WithRestart(5, 10*time.Millisecond, time.Second))
 	start := time.Now()
 	ce := requireCode(t, r.p.ToolCall(bg, "s1", "loop", "{}"), clawerr.Timeout)
 	require.Less(t, time.Since(start), 5*time.Second)
@@ -196,7 +196,7 @@ func TestHangIsKilledAtTheDeadline(t *testing.T) {
 func TestCallsWhileDownAreRefusedAtOnce(t *testing.T) {
 	r := open(t, cbuild.Plugin(t, "hostile"), isolate.WithRestart(5, 2*time.Second, 2*time.Second))
 	requireCode(t, r.p.ToolCall(bg, "s1", "segv", "{}"), clawerr.Crashed)
-	require.Equal(t, isolate.StateDown, r.p.State())
+	require.Equal(t, clawd.StateDown, r.p.State())
 	start := time.Now()
 	err := r.p.ToolCall(bg, "s1", "ok", "{}")
 	require.Less(t, time.Since(start), 100*time.Millisecond)
@@ -216,12 +216,12 @@ func TestRestartsAreGivenUp(t *testing.T) {
 	r := open(t, lib, isolate.WithRestart(2, 10*time.Millisecond, 20*time.Millisecond))
 	require.NoError(t, os.Remove(lib))
 	requireCode(t, r.p.ToolCall(bg, "s1", "abort", "{}"), clawerr.Crashed)
-	require.Eventually(t, func() bool { return r.p.State() == isolate.StateFailed }, 10*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return r.p.State() == clawd.StateFailed }, 10*time.Second, 5*time.Millisecond)
 	err = r.p.ToolCall(bg, "s1", "ok", "{}")
 	ce := requireCode(t, err, clawerr.Unavailable)
 	require.Contains(t, ce.Detail, "not restarted any more")
 	require.ErrorIs(t, err, clawerr.OpenFailed, "the reason is the last restart's failure")
-	require.Equal(t, []isolate.State{isolate.StateDown, isolate.StateFailed}, r.sawStates())
+	require.Equal(t, []isolate.State{clawd.StateDown, clawd.StateFailed}, r.sawStates())
 }
 
 func TestAddressSpaceLimit(t *testing.T) {
@@ -251,21 +251,21 @@ func TestFilesOutsideTheGrantAreRefusedByTheKernel(t *testing.T) {
 	lib := cbuild.Plugin(t, "hostile")
 
 	t.Run("no grant", func(t *testing.T) {
-		r := open(t, lib, isolate.WithProjectDir(project))
+		r := open(t, lib, clawd.WithProjectDir(project))
 		requireCallbackCode(t, r.p.ToolCall(bg, "s1", "read:"+outside, "{}"), abi.CapabilityDenied)
 		require.Contains(t, r.logged(t, "read: "), "EACCES")
 		requireCallbackCode(t, r.p.ToolCall(bg, "s1", "read:"+inside, "{}"), abi.CapabilityDenied)
 		requireCallbackCode(t, r.p.ToolCall(bg, "s1", "read:/etc/passwd", "{}"), abi.CapabilityDenied)
 	})
 	t.Run("fs.read", func(t *testing.T) {
-		r := open(t, lib, isolate.WithProjectDir(project), isolate.WithCapabilities(abi.CapFSRead))
+		r := open(t, lib, clawd.WithProjectDir(project), clawd.WithCapabilities(abi.CapFSRead))
 		require.NoError(t, r.p.ToolCall(bg, "s1", "read:"+inside, "{}"))
 		requireCallbackCode(t, r.p.ToolCall(bg, "s1", "write:"+inside, "{}"), abi.CapabilityDenied)
 		require.Contains(t, r.logged(t, "write: "), "EACCES")
 		requireCallbackCode(t, r.p.ToolCall(bg, "s1", "read:"+outside, "{}"), abi.CapabilityDenied)
 	})
 	t.Run("fs.write", func(t *testing.T) {
-		r := open(t, lib, isolate.WithProjectDir(project), isolate.WithCapabilities(abi.CapFSWrite))
+		r := open(t, lib, clawd.WithProjectDir(project), clawd.WithCapabilities(abi.CapFSWrite))
 		require.NoError(t, r.p.ToolCall(bg, "s1", "write:"+filepath.Join(project, "new.txt"), "{}"))
 		data, err := os.ReadFile(filepath.Join(project, "new.txt"))
 		require.NoError(t, err)
@@ -335,7 +335,7 @@ func TestOpenFailures(t *testing.T) {
 	cases := []struct {
 		plugin string
 		code   clawerr.Code
-		opts   []isolate.Option
+		opts   []clawd.Option
 	}{
 		{"bad_abi", clawerr.ABIMismatch, nil},
 		{"reserved_slot", clawerr.ReservedSlotSet, nil},
@@ -343,7 +343,7 @@ func TestOpenFailures(t *testing.T) {
 		{"missing_init", clawerr.MissingInit, nil},
 		{"crash_init", clawerr.Crashed, nil},
 		{"exit_init", clawerr.Crashed, nil},
-		{"hang_init", clawerr.Timeout, []isolate.Option{isolate.WithOpenTimeout(500 * time.Millisecond)}},
+		{"hang_init", clawerr.Timeout, []clawd.Option{isolate.WithOpenTimeout(500 * time.Millisecond)}},
 	}
 	for _, c := range cases {
 		t.Run(c.plugin, func(t *testing.T) {
@@ -363,7 +363,7 @@ func TestCloseRunsOnUnloadOnce(t *testing.T) {
 	require.NoError(t, r.p.Close())
 	require.Len(t, r.logs.FilterMessage("on_unload").All(), 1)
 	requireCode(t, r.p.ToolCall(bg, "s1", "ok", "{}"), clawerr.Closed)
-	require.Equal(t, isolate.StateClosed, r.p.State())
+	require.Equal(t, clawd.StateClosed, r.p.State())
 	require.Eventually(t, func() bool { return !alive(pid) }, 2*time.Second, 10*time.Millisecond)
 }
 

@@ -13,10 +13,10 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/cbuild"
-	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/isolate"
 )
 
@@ -44,24 +44,24 @@ type rig struct {
 	logs *observer.ObservedLogs
 
 	mu      sync.Mutex
-	events  []clawctx.Event
+	events  []clawd.Event
 	states  []isolate.State
-	onEvent func(clawctx.Event) error
+	onEvent func(clawd.Event) error
 }
 
-func open(t *testing.T, lib string, opts ...isolate.Option) *rig {
+func open(t *testing.T, lib string, opts ...clawd.Option) *rig {
 	t.Helper()
 	r, err := tryOpen(t, lib, opts...)
 	require.NoError(t, err)
 	return r
 }
 
-func tryOpen(t *testing.T, lib string, opts ...isolate.Option) (*rig, error) {
+func tryOpen(t *testing.T, lib string, opts ...clawd.Option) (*rig, error) {
 	t.Helper()
 	r := &rig{}
 	core, logs := observer.New(zapcore.DebugLevel)
 	r.logs = logs
-	sink := clawctx.SinkFunc(func(e clawctx.Event) error {
+	sink := clawd.SinkFunc(func(_ context.Context, e clawd.Event) error {
 		r.mu.Lock()
 		r.events = append(r.events, e)
 		f := r.onEvent
@@ -71,10 +71,10 @@ func tryOpen(t *testing.T, lib string, opts ...isolate.Option) (*rig, error) {
 		}
 		return nil
 	})
-	base := []isolate.Option{
-		isolate.WithLogger(zap.New(core)),
-		isolate.WithEventSink(sink),
-		isolate.WithStateFunc(func(s isolate.State, _ error) {
+	base := []clawd.Option{
+		clawd.WithLogger(zap.New(core)),
+		clawd.WithEventSink(sink),
+		clawd.WithStateFunc(func(s isolate.State, _ error) {
 			r.mu.Lock()
 			r.states = append(r.states, s)
 			r.mu.Unlock()
@@ -138,5 +138,5 @@ func requireCallbackCode(t *testing.T, err error, want abi.Code) {
 // waitUp waits for the plugin's child to be serving again.
 func waitUp(t *testing.T, p *isolate.Plugin) {
 	t.Helper()
-	require.Eventually(t, func() bool { return p.State() == isolate.StateUp }, 10*time.Second, 5*time.Millisecond)
+	require.Eventually(t, func() bool { return p.State() == clawd.StateUp }, 10*time.Second, 5*time.Millisecond)
 }

@@ -7,53 +7,37 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/internal/contain"
-	"github.com/clawd-go/clawd/internal/threadid"
+	"github.com/clawd-go/clawd/internal/outcome"
+	"github.com/clawd-go/clawd/internal/reentry"
+	"github.com/clawd-go/clawd/internal/vtable"
 )
 
-// State is where a sandboxed plugin's child stands.
-type State int32
-
-const (
-	StateUp     State = iota // serving calls
-	StateDown                // crashed or killed; a restart is pending, calls return unavailable
-	StateFailed              // restarts given up; calls return unavailable
-	StateClosed              // Close was called
-)
-
-func (s State) String() string {
-	switch s {
-	case StateUp:
-		return "up"
-	case StateDown:
-		return "down"
-	case StateFailed:
-		return "failed"
-	case StateClosed:
-		return "closed"
-	}
-	return fmt.Sprintf("state(%d)", int32(s))
+func init() {
+	clawd.Register(clawd.RuntimeProcess, clawd.RuntimeFunc(func(path string, opts ...clawd.Option) (clawd.Plugin, error) {
+		p, err := Open(path, opts...)
+		if err != nil {
+			return nil, err // an untyped nil: never a nil *Plugin in the interface
+		}
+		return p, nil
+	}))
 }
 
-const (
-	opSessionStart = iota
-	opSessionEnd
-	opToolCall
-	opMessage
-	numOps
-)
-
-var opCallback = [numOps]abi.Callback{abi.OnSessionStart, abi.OnSessionEnd, abi.OnToolCall, abi.OnMessage}
+// State is where a sandboxed plugin's child stands: clawd.StateUp,
+// clawd.StateDown, clawd.StateFailed or clawd.StateClosed.
+type State = clawd.State
 
 // Plugin is a plugin running in a child process. It has the call surface of
 // loader.Plugin; its methods are safe for concurrent use. Calls into one
@@ -67,8 +51,7 @@ type Plugin struct {
 	id      atomic.Pointer[ident]
 	callbks uint32
 
-	// mu serializes calls and owns pr, wbuf and the call channel.
-	mu    sync.Mutex
+	// lock (below) serializes calls and owns pr, wbuf and the call channel.
 	pr    *proc
 	wbuf  []byte
 	state atomic.Int32
@@ -87,16 +70,20 @@ type Plugin struct {
 	// afterStop undoes the context.AfterFunc of the call in flight.
 	afterStop func() bool
 
-	// A sink running on this thread may call back into the plugin: the
+	// owner is the plugin in the re-entry record: a sink running on the
+	// thread of the call in flight may call back into the plugin, and the
 	// call channel is then already ours.
-	sinkTid   atomic.Uint64
-	sinkDepth atomic.Int32
+	owner *reentry.Owner
+	lock  *reentry.Mutex
 
-	errs [numOps][abi.MaxKnownCode + 1]error
+	// Events the host refused itself, whatever the child claims.
+	hostRefused, hostInvalid atomic.Uint64
+
+	errs *outcome.Errors
 
 	statsMu sync.Mutex
-	base    clawctx.Stats // of children that closed
-	live    clawctx.Stats // the serving child's, as last asked
+	base    clawd.Stats // of children that closed
+	live    clawd.Stats // the serving child's, as last asked
 
 	events    chan stateEvent
 	closing   chan struct{}
@@ -108,7 +95,7 @@ type Plugin struct {
 }
 
 type stateEvent struct {
-	s   State
+	s   clawd.State
 	err error
 }
 
@@ -117,27 +104,23 @@ type stateEvent struct {
 // with the loader's code (abi_mismatch, on_load_failed, ...); a child that
 // dies or hangs while loading gives crashed or timeout. The error is a
 // *clawerr.Error.
-func Open(path string, opts ...Option) (*Plugin, error) {
-	o := defaults()
-	for _, opt := range opts {
-		opt(&o)
-	}
+func Open(path string, opts ...clawd.Option) (*Plugin, error) {
+	o := newOptions(opts)
 	p := &Plugin{o: o, path: path, events: make(chan stateEvent, 16), closing: make(chan struct{})}
-	p.id.Store(&ident{log: o.logger.With(zap.String("library", path))})
+	p.id.Store(&ident{log: o.Logger.With(zap.String("library", path))})
 	if err := p.resolveExecutable(); err != nil {
 		return nil, err
 	}
 	p.policy = p.makePolicy()
+	p.owner = &reentry.Owner{Name: path} // named after the plugin once its hello says who it is
 	pr, h, err := p.start()
 	if err != nil {
 		return nil, err
 	}
 	p.hello, p.callbks = *h, h.Callbacks
-	for op := 0; op < numOps; op++ {
-		for c := abi.InitFailed; c <= abi.MaxKnownCode; c++ {
-			p.errs[op][c] = clawerr.New(clawerr.CallbackError, h.Name, opCallback[op].String(), "", c)
-		}
-	}
+	p.errs = outcome.NewErrors(h.Name)
+	p.owner = &reentry.Owner{Name: h.Name}
+	p.lock = reentry.NewMutex(p.owner)
 	p.timer = time.AfterFunc(time.Hour, p.expire)
 	p.timer.Stop()
 	p.pr = pr
@@ -190,133 +173,166 @@ func (p *Plugin) Concurrent() bool { return false }
 func (p *Plugin) Containment() Containment { return p.hello.Containment }
 
 // State is the child's state now.
-func (p *Plugin) State() State { return State(p.state.Load()) }
+func (p *Plugin) State() clawd.State { return clawd.State(p.state.Load()) }
 
 // Crashes counts the children that died or were killed; Restarts the
 // children started again after one.
 func (p *Plugin) Crashes() uint64  { return p.crashes.Load() }
 func (p *Plugin) Restarts() uint64 { return p.restarts.Load() }
 
+// Call runs one callback in the child. See the package doc.
+func (p *Plugin) Call(ctx context.Context, c clawd.Call) error {
+	if c.Op >= clawd.NumOps {
+		return p.errs.BadOp(c.Op)
+	}
+	return p.call(ctx, c.Op, c.Args[0], c.Args[1], c.Args[2])
+}
+
 // SessionStart calls on_session_start.
 func (p *Plugin) SessionStart(ctx context.Context, sessionID string) error {
-	return p.call(ctx, opSessionStart, sessionID, "", "")
+	return p.call(ctx, clawd.OpSessionStart, sessionID, "", "")
 }
 
 // SessionEnd calls on_session_end.
 func (p *Plugin) SessionEnd(ctx context.Context, sessionID string) error {
-	return p.call(ctx, opSessionEnd, sessionID, "", "")
+	return p.call(ctx, clawd.OpSessionEnd, sessionID, "", "")
 }
 
 // ToolCall calls on_tool_call. inputJSON is passed as it is.
 func (p *Plugin) ToolCall(ctx context.Context, sessionID, toolName, inputJSON string) error {
-	return p.call(ctx, opToolCall, sessionID, toolName, inputJSON)
+	return p.call(ctx, clawd.OpToolCall, sessionID, toolName, inputJSON)
 }
 
 // Message calls on_message.
 func (p *Plugin) Message(ctx context.Context, sessionID, role, contentJSON string) error {
-	return p.call(ctx, opMessage, sessionID, role, contentJSON)
+	return p.call(ctx, clawd.OpMessage, sessionID, role, contentJSON)
 }
 
 // reentered reports whether the caller runs inside this plugin's sink, on
-// the call that holds mu: it may use the call channel without taking mu.
-func (p *Plugin) reentered() bool {
-	return p.sinkDepth.Load() > 0 && p.sinkTid.Load() == threadid.Current()
-}
+// the call that holds the lock: it may use the call channel without it.
+func (p *Plugin) reentered() bool { return reentry.Inside(p.owner) }
 
-func (p *Plugin) call(ctx context.Context, op int, a, b, c string) error {
-	if !p.Has(opCallback[op]) {
+func (p *Plugin) call(ctx context.Context, op clawd.Op, a, b, c string) error {
+	if !p.Has(op.Callback()) {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
-		return p.refused(op, err)
+		return p.errs.NotCalled(op, err)
 	}
-	if State(p.state.Load()) != StateUp {
-		return p.unavailable(op)
+	if clawd.State(p.state.Load()) != clawd.StateUp {
+		return p.unavailable(op.String())
 	}
 	if 12+len(a)+len(b)+len(c) > maxBody {
-		return clawerr.New(clawerr.InvalidArgument, p.name(), opCallback[op].String(),
-			fmt.Sprintf("the arguments are larger than %d bytes", maxBody), nil)
+		return p.errs.TooLarge(op, maxBody)
 	}
-	re := p.reentered()
+	re, err := p.lock.Lock()
+	if err != nil {
+		return p.errs.Deadlock(op.String(), err)
+	}
 	if !re {
-		p.mu.Lock()
-		defer p.mu.Unlock()
+		defer p.lock.Unlock()
 	}
 	pr := p.pr
 	if pr == nil {
-		return p.unavailable(op)
+		return p.unavailable(op.String())
 	}
 	var no uint64
 	if !re {
 		no = p.arm(ctx)
 	}
 	p.wbuf = appendCall(p.wbuf[:0], uint8(op), a, b, c)
-	err := writeAll(pr.callW.Fd(), p.wbuf)
+	err = writeAll(pr.callW.Fd(), p.wbuf)
 	var body []byte
 	if err == nil {
-		_, body, err = p.await(pr, kResult)
+		_, body, err = p.await(ctx, pr, kResult)
 	}
 	expired := !re && p.disarm(no)
-	if err != nil || expired {
-		return p.lost(pr, opCallback[op].String(), err, expired, ctx)
+	if err == nil && !expired {
+		var res error
+		if res, err = p.result(op, body); err == nil {
+			if res == nil && p.streak != 0 {
+				p.streak = 0
+			}
+			return res
+		}
 	}
-	if len(body) < 8 {
-		return p.lost(pr, opCallback[op].String(), frameError(kResult, "short"), false, ctx)
+	return p.lost(pr, op.String(), err, expired, ctx)
+}
+
+// callCodes are the codes a child may report for a call its loader
+// refused; anything else is a protocol violation.
+var callCodes = map[clawerr.Code]bool{clawerr.InvalidArgument: true, clawerr.Unavailable: true, clawerr.Closed: true}
+
+// maxDetail bounds the text of a refusal that a child reports.
+const maxDetail = 1 << 10
+
+// result decodes a kResult body. The child writes it, so the plugin may
+// have: a status, a code or a text outside the contract is a protocol
+// violation (the second error), never an error the host passes on.
+func (p *Plugin) result(op clawd.Op, body []byte) (res, violation error) {
+	if len(body) < 8 || body[1] != 0 || body[2] != 0 || body[3] != 0 {
+		return nil, frameError(kResult, "bad header")
 	}
 	rc := int32(binary.LittleEndian.Uint32(body[4:]))
 	switch body[0] {
 	case stOK:
-		if p.streak != 0 {
-			p.streak = 0
+		if len(body) != 8 || rc != 0 {
+			return nil, frameError(kResult, "success with a code")
 		}
-		return nil
+		return nil, nil
 	case stCallback:
-		if code := abi.Code(rc); code.Known() {
-			return p.errs[op][code]
+		if len(body) != 8 || rc == 0 {
+			return nil, frameError(kResult, "a callback error without a code")
 		}
-		return clawerr.New(clawerr.UnknownCode, p.name(), opCallback[op].String(),
-			"the plugin returned a ClawaError this host does not know", &abi.UnknownCodeError{Code: rc})
+		return p.errs.Result(op, rc), nil
+	case stError:
+	default:
+		return nil, frameError(kResult, fmt.Sprintf("status %d", body[0]))
 	}
 	ss, err := readStrings(body[8:], 3)
 	if err != nil {
-		return p.lost(pr, opCallback[op].String(), frameError(kResult, "bad error"), false, ctx)
+		return nil, frameError(kResult, "bad refusal")
+	}
+	code := clawerr.Code(ss[0])
+	if !callCodes[code] {
+		return nil, frameError(kResult, fmt.Sprintf("refusal code %.40q is not one a call can have", ss[0]))
 	}
 	var cause error
 	if ss[2] != "" {
-		cause = errors.New(ss[2])
+		cause = errors.New(clip(ss[2]))
 	}
-	return clawerr.New(clawerr.Code(ss[0]), p.name(), opCallback[op].String(), ss[1], cause)
+	return clawerr.New(code, p.name(), op.String(), clip(ss[1]), cause), nil
 }
 
-func (p *Plugin) refused(op int, err error) error {
-	code := clawerr.Unavailable
-	if errors.Is(err, context.DeadlineExceeded) {
-		code = clawerr.Timeout
+// clip bounds a text from the child and makes it valid UTF-8.
+func clip(s string) string {
+	if len(s) > maxDetail {
+		s = s[:maxDetail] + "…"
 	}
-	return clawerr.New(code, p.name(), opCallback[op].String(), "not called", err)
+	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
-func (p *Plugin) unavailable(op int) error {
+func (p *Plugin) unavailable(op string) error {
 	why := "the plugin's process is down"
 	var cause error
 	if e := p.why.Load(); e != nil {
 		cause = *e
 	}
-	switch State(p.state.Load()) {
-	case StateFailed:
+	switch clawd.State(p.state.Load()) {
+	case clawd.StateFailed:
 		why = "the plugin's process kept crashing and is not restarted any more"
-	case StateClosed:
-		return clawerr.New(clawerr.Closed, p.name(), opCallback[op].String(), "the plugin is closed", nil)
-	case StateDown:
+	case clawd.StateClosed:
+		return p.errs.Closed(op)
+	case clawd.StateDown:
 		why = "the plugin's process crashed and is being restarted"
 	}
-	return clawerr.New(clawerr.Unavailable, p.name(), opCallback[op].String(), why, cause)
+	return clawerr.New(clawerr.Unavailable, p.name(), op, why, cause)
 }
 
 // arm starts the call's deadline: the earlier of the context's and the
 // call timeout. It returns the call's number for disarm.
 func (p *Plugin) arm(ctx context.Context) uint64 {
-	d := p.o.callTimeout
+	d := p.o.CallTimeout
 	if dl, ok := ctx.Deadline(); ok {
 		if left := time.Until(dl); d == 0 || left < d {
 			d = max(left, time.Nanosecond)
@@ -369,9 +385,9 @@ func (p *Plugin) expire() {
 }
 
 // await reads the call channel until a frame of kind want, logging what the
-// plugin logs and answering its events on the way. For the handshake want
-// is kHello, and kOpenFailed ends it too.
-func (p *Plugin) await(pr *proc, want kind) (kind, []byte, error) {
+// plugin logs and answering its events on the way; ctx is the call's, for
+// the sink. For the handshake want is kHello, and kOpenFailed ends it too.
+func (p *Plugin) await(ctx context.Context, pr *proc, want kind) (kind, []byte, error) {
 	for {
 		k, _, body, err := pr.rd.next()
 		if err != nil {
@@ -381,11 +397,15 @@ func (p *Plugin) await(pr *proc, want kind) (kind, []byte, error) {
 		case k == want, want == kHello && k == kOpenFailed:
 			return k, body, nil
 		case k == kLog:
-			p.emit(body)
+			if err := p.emit(body); err != nil {
+				return k, nil, err
+			}
 		case k == kIdent:
-			p.ident(body)
+			if err := p.ident(body); err != nil {
+				return k, nil, err
+			}
 		case k == kEvent:
-			code, err := p.event(body)
+			code, err := p.event(ctx, body)
 			if err != nil {
 				return k, nil, err
 			}
@@ -401,20 +421,26 @@ func (p *Plugin) await(pr *proc, want kind) (kind, []byte, error) {
 	}
 }
 
-// emit logs one kLog body with the host's logger.
-func (p *Plugin) emit(body []byte) {
-	if len(body) < 4 {
-		return
+// emit logs one kLog body with the host's logger. The level is the
+// plugin's ABI level, mapped as in process: never above Error, so no frame
+// can reach zap's DPanic, Panic or Fatal.
+func (p *Plugin) emit(body []byte) error {
+	if len(body) < 4 || body[3] != 0 || body[1]&^logFlags != 0 {
+		return frameError(kLog, "bad header")
 	}
-	lvl := zapcore.Level(int8(body[0]))
-	ce := p.id.Load().log.Check(lvl, string(body[4:]))
+	if len(body)-4 > clawctx.MaxLogMessage {
+		return frameError(kLog, "message too long")
+	}
+	raw := body[0]
+	lvl := clawctx.ZapLevel(raw)
+	ce := p.id.Load().log.Check(lvl, strings.ToValidUTF8(string(body[4:]), "\uFFFD"))
 	if ce == nil {
-		return
+		return nil
 	}
 	flags := body[1]
 	switch {
-	case flags&logRawLevel != 0:
-		ce.Write(zap.Uint8("level", body[2]))
+	case abi.LogLevel(raw) > abi.LogError:
+		ce.Write(zap.Uint8("level", raw))
 	case flags&logTruncated != 0:
 		ce.Write(zap.Bool("truncated", true))
 	case flags&logInvalidUTF8 != 0:
@@ -422,6 +448,7 @@ func (p *Plugin) emit(body []byte) {
 	default:
 		ce.Write()
 	}
+	return nil
 }
 
 // ident is who the plugin is, for what the async goroutine logs and sends
@@ -431,78 +458,81 @@ type ident struct {
 	log           *zap.Logger
 }
 
-// ident takes the name and version the child announces before its hello.
-func (p *Plugin) ident(body []byte) {
-	if ss, err := readStrings(body, 2); err == nil {
-		p.setIdent(&hello{Name: ss[0], Version: ss[1]})
+// ident takes the name and version the child announces before its hello,
+// bounded as the loader bounds them.
+func (p *Plugin) ident(body []byte) error {
+	ss, err := readStrings(body, 2)
+	if err != nil || len(ss[0]) >= vtable.MaxString || len(ss[1]) >= vtable.MaxString {
+		return frameError(kIdent, "bad name or version")
 	}
+	p.setIdent(&hello{Name: clip(ss[0]), Version: clip(ss[1])})
+	return nil
 }
 
 func (p *Plugin) setIdent(h *hello) {
 	p.id.Store(&ident{name: h.Name, version: h.Version,
-		log: p.o.logger.With(zap.String("plugin", h.Name), zap.String("version", h.Version))})
+		log: p.o.Logger.With(zap.String("plugin", h.Name), zap.String("version", h.Version))})
 }
 
-// decodeEvent copies a kEvent body out of the read buffer.
-func (p *Plugin) decodeEvent(body []byte) (clawctx.Event, error) {
+// decodeEvent checks and copies a kEvent body out of the read buffer. A
+// malformed frame is a protocol violation; an event that the in-process
+// loader would refuse (no network.relay, a bad method or params) is
+// refused here too, with the code the plugin would have seen: the child's
+// own checks ran in the plugin's address space and count for nothing.
+func (p *Plugin) decodeEvent(body []byte) (e clawd.Event, refuse abi.Code, err error) {
 	if len(body) < 8 {
-		return clawctx.Event{}, frameError(kEvent, "short")
+		return e, 0, frameError(kEvent, "short")
 	}
 	n := uint64(binary.LittleEndian.Uint32(body[4:]))
 	if n > uint64(len(body)-8) {
-		return clawctx.Event{}, frameError(kEvent, "bad method length")
+		return e, 0, frameError(kEvent, "bad method length")
+	}
+	method, params := body[8:8+n], body[8+n:]
+	if !p.o.Granted(abi.CapNetworkRelay) {
+		p.hostRefused.Add(1)
+		return e, abi.CapabilityDenied, nil
+	}
+	if n == 0 || n >= clawctx.MaxMethod || !utf8.Valid(method) ||
+		len(params) >= clawctx.MaxParams || !clawctx.IsJSONObject(params) {
+		p.hostRefused.Add(1)
+		p.hostInvalid.Add(1)
+		p.id.Load().log.Warn("send_event refused: invalid method or params_json", zap.Int("method_bytes", int(n)), zap.Int("params_bytes", len(params)))
+		return e, abi.DaemonError, nil
 	}
 	id := p.id.Load()
-	return clawctx.Event{
+	return clawd.Event{
 		Plugin:  id.name,
 		Version: id.version,
-		Method:  string(body[8 : 8+n]),
-		Params:  json.RawMessage(append([]byte(nil), body[8+n:]...)),
-	}, nil
+		Method:  string(method),
+		Params:  json.RawMessage(append([]byte(nil), params...)),
+	}, 0, nil
 }
 
 // event hands one kEvent from the call channel to the sink and returns the
-// plugin's answer. The loader in the child already checked the capability
-// and the arguments.
-func (p *Plugin) event(body []byte) (int32, error) {
-	e, err := p.decodeEvent(body)
-	if err != nil {
-		return 0, err
+// plugin's answer.
+func (p *Plugin) event(ctx context.Context, body []byte) (int32, error) {
+	e, refuse, err := p.decodeEvent(body)
+	if err != nil || refuse != 0 {
+		return int32(refuse), err
 	}
 	// The sink may call back into this plugin from this goroutine: lock it
-	// to its thread so that reentered recognises it.
+	// to its thread so that the re-entry record recognises it.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	tid := threadid.Current()
-	prev := p.sinkTid.Swap(tid)
-	p.sinkDepth.Add(1)
-	defer func() {
-		p.sinkDepth.Add(-1)
-		p.sinkTid.Store(prev)
-	}()
-	return p.deliver(e), nil
+	f, err := reentry.Enter(p.owner)
+	if err != nil {
+		p.hostRefused.Add(1)
+		return int32(abi.DaemonError), nil
+	}
+	defer f.Leave()
+	return p.deliver(ctx, e), nil
 }
 
 // deliver runs the sink; every outcome is a code the plugin sees.
-func (p *Plugin) deliver(e clawctx.Event) (code int32) {
-	if p.o.sink == nil {
-		return int32(abi.DaemonError)
-	}
-	defer func() {
-		if r := recover(); r != nil {
-			p.id.Load().log.Error("the event sink panicked", zap.Any("panic", r))
-			code = int32(abi.DaemonError)
-		}
-	}()
-	err := p.o.sink.Deliver(e)
-	if err == nil {
-		return 0
-	}
-	var c abi.Code
-	if errors.As(err, &c) && c != abi.None {
-		return int32(c)
-	}
-	return int32(abi.DaemonError)
+func (p *Plugin) deliver(ctx context.Context, e clawd.Event) int32 {
+	return int32(outcome.Deliver(ctx, p.o.Sink, e, func(r any) {
+		p.id.Load().log.Error("the event sink panicked", zap.Any("panic", r))
+	}))
 }
 
 // PID is the process id of the child serving now, 0 while it is down.
@@ -516,4 +546,4 @@ func (p *Plugin) PID() int {
 // Containment says what the operating system enforces on a sandbox child:
 // Landlock's ABI level and what it restricts, no_new_privs, rlimits, death
 // with the parent, and Notes on what could not be enforced here.
-type Containment = contain.Report
+type Containment = clawd.Containment

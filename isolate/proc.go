@@ -19,10 +19,10 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/child"
-	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/internal/contain"
 )
 
@@ -96,17 +96,17 @@ func (p *Plugin) makePolicy() contain.Policy {
 	if dir, err := filepath.Abs(filepath.Dir(p.path)); err == nil {
 		pol.ReadOnly = append(pol.ReadOnly, dir)
 	}
-	if p.o.pluginDir != "" {
-		if dir, err := filepath.Abs(p.o.pluginDir); err == nil {
+	if p.o.PluginDir != "" {
+		if dir, err := filepath.Abs(p.o.PluginDir); err == nil {
 			pol.ReadOnly = append(pol.ReadOnly, dir)
 		}
 	}
-	if p.o.projectDir != "" {
-		if dir, err := filepath.Abs(p.o.projectDir); err == nil {
+	if p.o.ProjectDir != "" {
+		if dir, err := filepath.Abs(p.o.ProjectDir); err == nil {
 			switch {
-			case slices.Contains(p.o.caps, abi.CapFSWrite):
+			case slices.Contains(p.o.Capabilities, abi.CapFSWrite):
 				pol.ReadWrite = append(pol.ReadWrite, dir)
-			case slices.Contains(p.o.caps, abi.CapFSRead):
+			case slices.Contains(p.o.Capabilities, abi.CapFSRead):
 				pol.ReadOnly = append(pol.ReadOnly, dir)
 			}
 		}
@@ -149,8 +149,8 @@ func (p *Plugin) spawn() (*proc, error) {
 	}
 	spec, err := json.Marshal(childSpec{
 		Path:         p.path,
-		Capabilities: p.o.caps,
-		LogLevel:     int8(zapcore.LevelOf(p.o.logger.Core())),
+		Capabilities: p.o.Capabilities,
+		LogLevel:     int8(zapcore.LevelOf(p.o.Logger.Core())),
 		Floor:        len(pr.floors),
 	})
 	if err != nil {
@@ -191,7 +191,7 @@ func (p *Plugin) start() (*proc, *hello, error) {
 		return nil, nil, clawerr.New(clawerr.OpenFailed, p.path, "open", "cannot start the sandbox child", err)
 	}
 	t := time.AfterFunc(p.o.openTimeout, func() { pr.kill(killTimeout) })
-	k, body, err := p.await(pr, kHello)
+	k, body, err := p.await(context.Background(), pr, kHello)
 	t.Stop()
 	if err == nil && k == kOpenFailed {
 		var w wireError
@@ -228,7 +228,7 @@ func (p *Plugin) start() (*proc, *hello, error) {
 // lost handles a call whose child died, hung or broke the protocol: it makes
 // sure the child is gone, marks the plugin down and says why.
 func (p *Plugin) lost(pr *proc, op string, cause error, expired bool, ctx context.Context) error {
-	d := p.o.callTimeout
+	d := p.o.CallTimeout
 	if dl, ok := ctx.Deadline(); ok && (d == 0 || time.Until(dl) < d) {
 		d = 0 // the context's own deadline: say so by its error
 	}
@@ -285,14 +285,14 @@ func (p *Plugin) down(pr *proc, why error) {
 	p.cur.Store(nil)
 	pr.closeCall()
 	p.statsMu.Lock() // what the lost child was last seen to have done
-	p.base = addStats(p.base, p.live)
-	p.live = clawctx.Stats{}
+	p.base = p.base.Add(p.live)
+	p.live = clawd.Stats{}
 	p.statsMu.Unlock()
 	p.crashes.Add(1)
 	p.why.Store(&why)
-	p.state.Store(int32(StateDown))
+	p.state.Store(int32(clawd.StateDown))
 	p.id.Load().log.Warn("the plugin's process is down", zap.Error(why))
-	p.notify(StateDown, why)
+	p.notify(clawd.StateDown, why)
 	select {
 	case <-p.closing:
 		return
@@ -308,10 +308,10 @@ func (p *Plugin) restart(n int) {
 	defer p.wg.Done()
 	for {
 		if n >= p.o.maxRestarts {
-			p.state.CompareAndSwap(int32(StateDown), int32(StateFailed))
+			p.state.CompareAndSwap(int32(clawd.StateDown), int32(clawd.StateFailed))
 			why := *p.why.Load()
 			p.id.Load().log.Error("the plugin's process is not restarted any more", zap.Int("restarts_in_a_row", n), zap.Error(why))
-			p.notify(StateFailed, why)
+			p.notify(clawd.StateFailed, why)
 			return
 		}
 		pause := p.o.backoff << n
@@ -332,10 +332,10 @@ func (p *Plugin) restart(n int) {
 			p.id.Load().log.Warn("restarting the plugin's process failed", zap.Int("attempt", n), zap.Error(err))
 			continue
 		}
-		p.mu.Lock()
+		p.lock.LockPlain()
 		select {
 		case <-p.closing:
-			p.mu.Unlock()
+			p.lock.Unlock()
 			pr.kill(killClose)
 			<-pr.exited
 			pr.closeCall()
@@ -345,17 +345,17 @@ func (p *Plugin) restart(n int) {
 		p.pr = pr
 		p.cur.Store(pr)
 		p.streak = n
-		p.state.Store(int32(StateUp))
-		p.mu.Unlock()
+		p.state.Store(int32(clawd.StateUp))
+		p.lock.Unlock()
 		p.restarts.Add(1)
 		p.id.Load().log.Info("the plugin's process was restarted", zap.Int("attempt", n))
-		p.notify(StateUp, nil)
+		p.notify(clawd.StateUp, nil)
 		return
 	}
 }
 
-func (p *Plugin) notify(s State, err error) {
-	if p.o.onState == nil {
+func (p *Plugin) notify(s clawd.State, err error) {
+	if p.o.OnState == nil {
 		return
 	}
 	select {
@@ -370,8 +370,8 @@ func (p *Plugin) notifier() {
 	for {
 		select {
 		case ev := <-p.events:
-			if p.o.onState != nil {
-				p.o.onState(ev.s, ev.err)
+			if p.o.OnState != nil {
+				p.o.OnState(ev.s, ev.err)
 			}
 		case <-p.closing:
 			return
@@ -392,17 +392,18 @@ func (p *Plugin) asyncLoop(pr *proc) {
 		}
 		switch k {
 		case kLog:
-			p.emit(body)
+			err = p.emit(body)
 		case kIdent:
-			p.ident(body)
+			err = p.ident(body)
 		case kEvent:
-			e, err := p.decodeEvent(body)
-			if err != nil {
-				pr.kill(killProtocol)
-				return
+			e, code, derr := p.decodeEvent(body)
+			if err = derr; err != nil {
+				break
 			}
 			seq := binary.LittleEndian.Uint32(body)
-			code := p.deliver(e)
+			if code == 0 {
+				code = abi.Code(p.deliver(context.Background(), e))
+			}
 			var r [headerSize + 8]byte
 			putHeader(r[:], kReply, 0, 8)
 			binary.LittleEndian.PutUint32(r[8:], seq)
@@ -414,6 +415,10 @@ func (p *Plugin) asyncLoop(pr *proc) {
 				return
 			}
 		default:
+			err = frameError(k, "unexpected on the async channel")
+		}
+		if err != nil {
+			p.id.Load().log.Warn("the plugin's process broke the protocol; it is killed", zap.Error(err))
 			pr.kill(killProtocol)
 			return
 		}
@@ -422,58 +427,55 @@ func (p *Plugin) asyncLoop(pr *proc) {
 
 // Stats returns the counters of the plugin's contexts, summed over its
 // children (of a child that crashed, what it had done when last asked).
-func (p *Plugin) Stats() clawctx.Stats {
+func (p *Plugin) Stats() clawd.Stats {
 	if p.reentered() {
 		p.statsMu.Lock()
 		defer p.statsMu.Unlock()
-		return p.base
+		return p.withHost(p.base)
 	}
-	// A call in flight holds mu, and its sink may be waiting for whoever
+	// A call in flight holds the lock, and its sink may be waiting for whoever
 	// asks for stats (a registry snapshot under the host's lock): never
 	// wait for it; give the last counts instead.
-	if !p.mu.TryLock() {
+	if !p.lock.TryLock() {
 		p.statsMu.Lock()
 		defer p.statsMu.Unlock()
-		return addStats(p.base, p.live)
+		return p.withHost(p.base.Add(p.live))
 	}
-	defer p.mu.Unlock()
+	defer p.lock.Unlock()
 	p.statsMu.Lock()
 	s := p.base
 	p.statsMu.Unlock()
 	pr := p.pr
 	if pr == nil {
-		return s
+		return p.withHost(s)
 	}
 	var h [headerSize]byte
 	putHeader(h[:], kStats, 0, 0)
 	err := writeAll(pr.callW.Fd(), h[:])
 	var body []byte
 	if err == nil {
-		_, body, err = p.await(pr, kStatsReply)
+		_, body, err = p.await(context.Background(), pr, kStatsReply)
 	}
-	var live clawctx.Stats
+	var live clawd.Stats
 	if err == nil {
 		err = json.Unmarshal(body, &live)
 	}
 	if err != nil {
 		p.lost(pr, "stats", err, false, context.Background())
-		return s
+		return p.withHost(s)
 	}
 	p.statsMu.Lock()
 	p.live = live
 	p.statsMu.Unlock()
-	return addStats(s, live)
+	return p.withHost(s.Add(live))
 }
 
-func addStats(a, b clawctx.Stats) clawctx.Stats {
-	a.EventsSent += b.EventsSent
-	a.EventsRefused += b.EventsRefused
-	a.StaleLogs += b.StaleLogs
-	a.StaleEvents += b.StaleEvents
-	a.InvalidArgs += b.InvalidArgs
-	a.Panics += b.Panics
-	a.DepthExceeded += b.DepthExceeded
-	return a
+// withHost adds what the host itself refused to what the children counted.
+func (p *Plugin) withHost(s clawd.Stats) clawd.Stats {
+	r := p.hostRefused.Load()
+	s.EventsRefused += r
+	s.InvalidArgs += p.hostInvalid.Load()
+	return s
 }
 
 // Close asks the child to run on_unload and exit, waits for it (killing it
@@ -490,8 +492,8 @@ func (p *Plugin) Close() error {
 
 func (p *Plugin) close() error {
 	close(p.closing)
-	p.mu.Lock()
-	p.state.Store(int32(StateClosed))
+	p.lock.LockPlain()
+	p.state.Store(int32(clawd.StateClosed))
 	pr := p.pr
 	p.pr = nil
 	p.cur.Store(nil)
@@ -499,7 +501,7 @@ func (p *Plugin) close() error {
 	if pr != nil {
 		err = p.closeChild(pr)
 	}
-	p.mu.Unlock()
+	p.lock.Unlock()
 	p.wg.Wait()
 	return err
 }
@@ -512,7 +514,7 @@ func (p *Plugin) closeChild(pr *proc) error {
 	err := writeAll(pr.callW.Fd(), h[:])
 	var body []byte
 	if err == nil {
-		_, body, err = p.await(pr, kClosed)
+		_, body, err = p.await(context.Background(), pr, kClosed)
 	}
 	var c closed
 	if err == nil {
@@ -524,8 +526,8 @@ func (p *Plugin) closeChild(pr *proc) error {
 		return e
 	}
 	p.statsMu.Lock()
-	p.base = addStats(p.base, c.Stats)
-	p.live = clawctx.Stats{}
+	p.base = p.base.Add(c.Stats)
+	p.live = clawd.Stats{}
 	p.statsMu.Unlock()
 	select { // it exits by itself; do not wait long for one that does not
 	case <-pr.exited:

@@ -14,9 +14,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
-	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/internal/contain"
 	"github.com/clawd-go/clawd/internal/threadid"
 	"github.com/clawd-go/clawd/loader"
@@ -69,8 +69,8 @@ type wireError struct {
 
 // closed is the child's answer to kClose.
 type closed struct {
-	Err   *wireError    `json:"error,omitempty"`
-	Stats clawctx.Stats `json:"stats"`
+	Err   *wireError  `json:"error,omitempty"`
+	Stats clawd.Stats `json:"stats"`
 }
 
 func toWire(err error) *wireError {
@@ -159,9 +159,9 @@ func serveChild(raw string) int {
 	}
 	logger := zap.New(&fwdCore{s: s, min: zapcore.Level(spec.LogLevel)})
 	p, err := loader.Open(spec.Path,
-		loader.WithLogger(logger),
-		loader.WithEventSink(clawctx.SinkFunc(s.deliver)),
-		loader.WithCapabilities(spec.Capabilities...))
+		clawd.WithLogger(logger),
+		clawd.WithEventSink(clawd.SinkFunc(s.deliver)),
+		clawd.WithCapabilities(spec.Capabilities...))
 	if err != nil {
 		s.sendJSON(kOpenFailed, toWire(err))
 		return exitOpenFailed
@@ -207,21 +207,12 @@ func serveChild(raw string) int {
 // runs, so a nested call that reuses the buffer cannot change them.
 func (s *server) serveCall(op uint8, body []byte) bool {
 	a, b, c, err := splitCall(body)
-	if err != nil || op >= numOps {
+	if err != nil || op >= clawd.NumOps {
 		fmt.Fprintf(os.Stderr, "clawd sandbox: malformed call frame\n")
 		return false
 	}
-	ctx := context.Background()
-	switch op {
-	case opSessionStart:
-		err = s.p.SessionStart(ctx, aliasString(a))
-	case opSessionEnd:
-		err = s.p.SessionEnd(ctx, aliasString(a))
-	case opToolCall:
-		err = s.p.ToolCall(ctx, aliasString(a), aliasString(b), aliasString(c))
-	case opMessage:
-		err = s.p.Message(ctx, aliasString(a), aliasString(b), aliasString(c))
-	}
+	err = s.p.Call(context.Background(), clawd.Call{Op: clawd.Op(op),
+		Args: [3]string{aliasString(a), aliasString(b), aliasString(c)}})
 	s.writeResult(err)
 	return true
 }
@@ -266,14 +257,14 @@ func (s *server) sendJSON(k kind, v any) error {
 // serving thread the event goes on the call channel and the host answers
 // there, possibly after calling back into this plugin first; from another
 // thread it goes on the async channel and waits for its answer.
-func (s *server) deliver(e clawctx.Event) error {
+func (s *server) deliver(_ context.Context, e clawd.Event) error {
 	if threadid.Current() == s.tid {
 		return s.syncEvent(e)
 	}
 	return s.asyncEvent(e)
 }
 
-func (s *server) syncEvent(e clawctx.Event) error {
+func (s *server) syncEvent(e clawd.Event) error {
 	s.wbuf = appendEvent(s.wbuf[:0], seqSync, e)
 	if err := writeAll(s.callOut, s.wbuf); err != nil {
 		return abi.DaemonError
@@ -305,7 +296,7 @@ func (s *server) syncEvent(e clawctx.Event) error {
 	}
 }
 
-func (s *server) asyncEvent(e clawctx.Event) error {
+func (s *server) asyncEvent(e clawd.Event) error {
 	seq := s.seq.Add(1)
 	if seq == seqSync {
 		seq = s.seq.Add(1)
@@ -356,7 +347,7 @@ func (s *server) asyncReplies(rd *fdReader) {
 	s.waitMu.Unlock()
 }
 
-func appendEvent(dst []byte, seq uint32, e clawctx.Event) []byte {
+func appendEvent(dst []byte, seq uint32, e clawd.Event) []byte {
 	n := 8 + len(e.Method) + len(e.Params)
 	var h [headerSize + 8]byte
 	putHeader(h[:], kEvent, 0, n)
@@ -374,11 +365,11 @@ func codeErr(c int32) error {
 }
 
 // log forwards one plugin log line.
-func (s *server) log(lvl zapcore.Level, flags, raw uint8, msg string) {
+func (s *server) log(level, flags uint8, msg string) {
 	n := 4 + len(msg)
 	var h [headerSize + 4]byte
 	putHeader(h[:], kLog, 0, n)
-	h[8], h[9], h[10] = byte(int8(lvl)), flags, raw
+	h[8], h[9] = level, flags
 	if threadid.Current() == s.tid {
 		s.wbuf = append(append(s.wbuf[:0], h[:]...), msg...)
 		writeAll(s.callOut, s.wbuf)
@@ -422,23 +413,23 @@ func (c *fwdCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.Chec
 }
 
 func (c *fwdCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
-	var flags, raw uint8
+	var flags uint8
+	level := abiLevel(e.Level)
 	for _, f := range fields {
 		switch f.Key {
 		case "truncated":
 			flags |= logTruncated
 		case "invalid_utf8":
 			flags |= logInvalidUTF8
-		case "level":
-			flags |= logRawLevel
-			raw = uint8(f.Integer)
+		case "level": // a level ABI v1 does not define: the host maps it again
+			level = uint8(f.Integer)
 		}
 	}
 	if c.name != "" && !c.s.identSent.Swap(true) {
 		// on_load logs before the hello names the plugin: name it now.
 		c.s.sendIdent(c.name, c.version)
 	}
-	c.s.log(e.Level, flags, raw, e.Message)
+	c.s.log(level, flags, e.Message)
 	return nil
 }
 
@@ -454,4 +445,18 @@ func (s *server) sendIdent(name, version string) {
 	s.abuf = appendFrame(s.abuf[:0], kIdent, 0, body)
 	writeAll(s.asyncOut, s.abuf)
 	s.asyncMu.Unlock()
+}
+
+// abiLevel is the ABI level of a line the child's loader logged at l: the
+// host maps it back with clawctx.ZapLevel.
+func abiLevel(l zapcore.Level) uint8 {
+	switch {
+	case l <= zapcore.DebugLevel:
+		return uint8(abi.LogDebug)
+	case l == zapcore.InfoLevel:
+		return uint8(abi.LogInfo)
+	case l == zapcore.WarnLevel:
+		return uint8(abi.LogWarn)
+	}
+	return uint8(abi.LogError)
 }

@@ -10,6 +10,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/internal/benchfloor"
 	"github.com/clawd-go/clawd/internal/cbuild"
@@ -40,7 +41,7 @@ func newBenchRig(b *testing.B, level zapcore.Level) *benchRig {
 	}
 	so := cbuild.Plugin(b, "bench")
 	lg := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(discard{}), level))
-	p, err := loader.Open(so, loader.WithLogger(lg))
+	p, err := loader.Open(so, clawd.WithLogger(lg))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -8,9 +8,9 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
-	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/loader"
 )
 
@@ -18,14 +18,14 @@ import (
 // lines go to the zap logger; its events come to the sink.
 func Example() {
 	logger, _ := zap.NewDevelopment()
-	sink := clawctx.SinkFunc(func(ev clawctx.Event) error {
+	sink := clawd.SinkFunc(func(_ context.Context, ev clawd.Event) error {
 		fmt.Printf("event from %s: %s %s\n", ev.Plugin, ev.Method, ev.Params)
 		return nil // the plugin's send_event returns CLAWA_ERROR_NONE
 	})
 	p, err := loader.Open("./libhello.so",
-		loader.WithLogger(logger),
-		loader.WithEventSink(sink),
-		loader.WithCapabilities(abi.CapNetworkRelay))
+		clawd.WithLogger(logger),
+		clawd.WithEventSink(sink),
+		clawd.WithCapabilities(abi.CapNetworkRelay))
 	if errors.Is(err, clawerr.ABIMismatch) {
 		log.Fatalf("built against another ABI: %v", err)
 	}

@@ -2,7 +2,6 @@ package loader
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -11,12 +10,24 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/clawctx"
-	"github.com/clawd-go/clawd/internal/threadid"
+	"github.com/clawd-go/clawd/internal/outcome"
+	"github.com/clawd-go/clawd/internal/reentry"
 	"github.com/clawd-go/clawd/internal/vtable"
 )
+
+func init() {
+	clawd.Register(clawd.RuntimeNative, clawd.RuntimeFunc(func(path string, opts ...clawd.Option) (clawd.Plugin, error) {
+		p, err := Open(path, opts...)
+		if err != nil {
+			return nil, err // an untyped nil: never a nil *Plugin in the interface
+		}
+		return p, nil
+	}))
+}
 
 // Plugin is one open plugin. Its methods are safe for concurrent use.
 type Plugin struct {
@@ -30,12 +41,13 @@ type Plugin struct {
 	log        *zap.Logger
 	concurrent bool
 	warnings   []string
+	errs       *outcome.Errors
 
 	closedFlag atomic.Bool // set first thing in Close: a cheap early refusal
 
-	// Serialized plugins: mu is held for the whole of each call; closed is
-	// guarded by it.
-	mu     sync.Mutex
+	// Serialized plugins: lock is held for the whole of each call; closed
+	// is guarded by it.
+	lock   *reentry.Mutex
 	closed bool
 
 	// Concurrent plugins: calls in flight are counted; Close waits for zero.
@@ -43,38 +55,19 @@ type Plugin struct {
 	drainMu   sync.Mutex
 	drainCond *sync.Cond
 
-	closeOnce sync.Once
+	closeMu   sync.Mutex // serializes Close; guards closeDone and closeErr
+	closeDone bool
 	closeErr  error
-
-	// Errors for each ClawaError of each call, made once so that a failing
-	// callback costs no allocation.
-	errs [numOps][abi.MaxKnownCode + 1]error
 }
 
-type op uint8
-
-const (
-	opSessionStart op = iota
-	opSessionEnd
-	opToolCall
-	opMessage
-	numOps
-)
-
-var opCallback = [numOps]abi.Callback{abi.OnSessionStart, abi.OnSessionEnd, abi.OnToolCall, abi.OnMessage}
+var _ clawd.Plugin = (*Plugin)(nil)
 
 // Open loads the plugin at path. See the package doc for what it checks.
 // The error is a *clawerr.Error.
-func Open(path string, opts ...Option) (*Plugin, error) {
-	var o options
-	for _, opt := range opts {
-		opt(&o)
-	}
-	log := o.logger
-	if log == nil {
-		log = zap.NewNop()
-	}
-	p := &Plugin{path: path, concurrent: o.concurrent}
+func Open(path string, opts ...clawd.Option) (*Plugin, error) {
+	cfg := clawd.NewConfig(opts)
+	log := cfg.Logger
+	p := &Plugin{path: path, concurrent: cfg.Concurrent}
 	p.drainCond = sync.NewCond(&p.drainMu)
 
 	sigs := saveSignals()
@@ -108,23 +101,21 @@ func Open(path string, opts ...Option) (*Plugin, error) {
 		p.warnings = append(p.warnings, fmt.Sprintf("using the file stem %q as the name", p.name))
 	}
 
-	relay := false
-	for _, c := range o.caps {
-		relay = relay || c == abi.CapNetworkRelay
-	}
-	p.b = clawctx.NewBinding(clawctx.Config{Name: p.name, Version: p.version, Logger: log, Sink: o.sink, Relay: relay})
+	p.b = clawctx.NewBinding(clawctx.Config{Name: p.name, Version: p.version, Logger: log,
+		Sink: cfg.Sink, Relay: cfg.Granted(abi.CapNetworkRelay)})
+	p.lock = reentry.NewMutex(p.b.Owner())
 	p.log = p.b.Logger()
 	for _, w := range p.warnings {
 		p.log.Warn("plugin loads with a warning: " + w)
 	}
-	p.makeErrors()
+	p.errs = outcome.NewErrors(p.name)
 
 	if fn := p.fns[abi.OnLoad]; fn != 0 {
 		c, err := p.b.Acquire()
 		if err != nil {
 			return fail(clawerr.New(clawerr.OnLoadFailed, p.name, "on_load", "no context memory", err))
 		}
-		c.Begin()
+		c.Begin(context.Background())
 		r := vtable.Call0(fn, c.Addr())
 		c.Release()
 		if r != 0 {
@@ -159,31 +150,6 @@ func stem(path string) string {
 	return base
 }
 
-func (p *Plugin) makeErrors() {
-	for o := op(0); o < numOps; o++ {
-		for c := abi.InitFailed; c <= abi.MaxKnownCode; c++ {
-			p.errs[o][c] = clawerr.New(clawerr.CallbackError, p.name, opCallback[o].String(), "", c)
-		}
-	}
-}
-
-// result turns a callback's return value into an error without allocating
-// for any code ABI v1 knows.
-func (p *Plugin) result(o op, r int32) error {
-	if r == 0 {
-		return nil
-	}
-	return p.failure(o, r)
-}
-
-func (p *Plugin) failure(o op, r int32) error {
-	if c := abi.Code(r); c.Known() {
-		return p.errs[o][c]
-	}
-	return clawerr.New(clawerr.UnknownCode, p.name, opCallback[o].String(),
-		"the plugin returned a ClawaError this host does not know", &abi.UnknownCodeError{Code: r})
-}
-
 // Name is the plugin's name (the file stem if the plugin left it NULL).
 func (p *Plugin) Name() string { return p.name }
 
@@ -200,63 +166,44 @@ func (p *Plugin) ABIVersion() uint32 { return p.table.ABIVersion }
 func (p *Plugin) Has(cb abi.Callback) bool { return p.table.Has(cb) }
 
 // Callbacks lists the callbacks the plugin set, in table order.
-func (p *Plugin) Callbacks() []abi.Callback {
-	var cbs []abi.Callback
-	for c := abi.Callback(0); c < abi.NumCallbacks; c++ {
-		if p.Has(c) {
-			cbs = append(cbs, c)
-		}
-	}
-	return cbs
-}
+func (p *Plugin) Callbacks() []abi.Callback { return p.table.List() }
 
 // Warnings lists what loads but is not right about the plugin.
 func (p *Plugin) Warnings() []string { return append([]string(nil), p.warnings...) }
 
 // Stats returns the counters of the plugin's contexts.
-func (p *Plugin) Stats() clawctx.Stats { return p.b.Stats() }
+func (p *Plugin) Stats() clawd.Stats { return p.b.Stats() }
 
 // Concurrent reports whether calls into the plugin may run in parallel.
 func (p *Plugin) Concurrent() bool { return p.concurrent }
 
-// enter admits one call. For a serialized plugin it takes mu, unless the
-// caller is re-entering from inside the plugin's own send_event; reentered
-// tells leave not to release what it did not take.
-func (p *Plugin) enter(o op) (reentered bool, err error) {
-	if !p.concurrent && p.mu.TryLock() {
-		if !p.closed {
-			return false, nil
-		}
-		p.mu.Unlock()
-		return false, p.closedErr(o)
-	}
-	return p.enterSlow(o)
-}
-
-func (p *Plugin) enterSlow(o op) (reentered bool, err error) {
+// enter admits one call. For a serialized plugin it takes the lock, unless
+// the caller is re-entering from inside the plugin's own send_event;
+// reentered tells leave not to release what it did not take.
+func (p *Plugin) enter(o clawd.Op) (reentered bool, err error) {
 	if p.concurrent {
 		p.inflight.Add(1)
 		if p.closedFlag.Load() {
 			p.leave(false)
-			return false, p.closedErr(o)
+			return false, p.errs.Closed(o.String())
 		}
 		return false, nil
 	}
-	if p.b.InSinkOn(threadid.Current()) {
-		return true, nil // the holder is blocked below us on this thread
+	re, err := p.lock.Lock()
+	if err != nil {
+		return false, p.errs.Deadlock(o.String(), err)
 	}
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return false, p.closedErr(o)
+	if !re && p.closed {
+		p.lock.Unlock()
+		return false, p.errs.Closed(o.String())
 	}
-	return false, nil
+	return re, nil
 }
 
 func (p *Plugin) leave(reentered bool) {
 	if !p.concurrent {
 		if !reentered {
-			p.mu.Unlock()
+			p.lock.Unlock()
 		}
 		return
 	}
@@ -270,47 +217,41 @@ func (p *Plugin) leave(reentered bool) {
 // acquire takes a context for a call admitted by enter: from the lock-free
 // serial ring when this call holds the plugin's lock, from the shared pool
 // otherwise.
-func (p *Plugin) acquire(reentered bool) (*clawctx.Call, error) {
+func (p *Plugin) acquire(reentered bool) (*clawctx.Slot, error) {
 	if p.concurrent || reentered {
 		return p.b.Acquire()
 	}
 	return p.b.AcquireSerial()
 }
 
-func (p *Plugin) closedErr(o op) error {
-	return clawerr.New(clawerr.Closed, p.name, opCallback[o].String(), "the plugin is closed", nil)
-}
-
-func (p *Plugin) precheck(ctx context.Context, o op) error {
-	if p.closedFlag.Load() || ctx.Err() != nil {
-		return p.refuse(ctx, o)
+func (p *Plugin) precheck(ctx context.Context, o clawd.Op) error {
+	if p.closedFlag.Load() {
+		return p.errs.Closed(o.String())
+	}
+	if err := ctx.Err(); err != nil {
+		return p.errs.NotCalled(o, err)
 	}
 	return nil
 }
 
-func (p *Plugin) refuse(ctx context.Context, o op) error {
-	if p.closedFlag.Load() {
-		return p.closedErr(o)
-	}
-	err := ctx.Err()
-	code := clawerr.Unavailable
-	if errors.Is(err, context.DeadlineExceeded) {
-		code = clawerr.Timeout
-	}
-	return clawerr.New(code, p.name, opCallback[o].String(), "not called", err)
+func (p *Plugin) memError(o clawd.Op, err error) error {
+	return clawerr.New(clawerr.Unavailable, p.name, o.String(), "no memory for the call", err)
 }
 
-func (p *Plugin) memError(o op, err error) error {
-	return clawerr.New(clawerr.Unavailable, p.name, opCallback[o].String(), "no memory for the call", err)
-}
-
-func (p *Plugin) nulError(o op, arg string) error {
-	return clawerr.New(clawerr.InvalidArgument, p.name, opCallback[o].String(), arg, vtable.ErrInteriorNUL)
+// Call runs one callback. See the package doc.
+func (p *Plugin) Call(ctx context.Context, c clawd.Call) error {
+	if c.Op >= clawd.NumOps {
+		return p.errs.BadOp(c.Op)
+	}
+	if c.Op.Arity() == 1 {
+		return p.call1(ctx, c.Op, c.Args[0])
+	}
+	return p.call3(ctx, c.Op, c.Args[0], c.Args[1], c.Args[2])
 }
 
 // call1 runs a callback that takes (ctx, session_id).
-func (p *Plugin) call1(ctx context.Context, o op, s string) error {
-	fn := p.fns[opCallback[o]]
+func (p *Plugin) call1(ctx context.Context, o clawd.Op, s string) error {
+	fn := p.fns[o.Callback()]
 	if err := p.precheck(ctx, o); err != nil || fn == 0 {
 		return err
 	}
@@ -329,24 +270,19 @@ func (p *Plugin) call1(ctx context.Context, o op, s string) error {
 		p.leave(re)
 		return p.memError(o, err)
 	}
-	c.Begin()
+	c.Begin(ctx)
 	r, bad := vtable.Call1(fn, c.Addr(), base, len(s))
 	c.Release()
 	p.leave(re)
 	if bad >= 0 {
-		return p.nulError(o, "session_id")
+		return p.errs.NUL(o, 0)
 	}
-	return p.result(o, r)
-}
-
-var argNames = [numOps][3]string{
-	opToolCall: {"session_id", "tool_name", "input_json"},
-	opMessage:  {"session_id", "role", "content_json"},
+	return p.errs.Result(o, r)
 }
 
 // call3 runs a callback that takes (ctx, session_id, s1, s2).
-func (p *Plugin) call3(ctx context.Context, o op, s0, s1, s2 string) error {
-	fn := p.fns[opCallback[o]]
+func (p *Plugin) call3(ctx context.Context, o clawd.Op, s0, s1, s2 string) error {
+	fn := p.fns[o.Callback()]
 	if err := p.precheck(ctx, o); err != nil || fn == 0 {
 		return err
 	}
@@ -365,35 +301,35 @@ func (p *Plugin) call3(ctx context.Context, o op, s0, s1, s2 string) error {
 		p.leave(re)
 		return p.memError(o, err)
 	}
-	c.Begin()
+	c.Begin(ctx)
 	r, bad := vtable.Call3(fn, c.Addr(), base, len(s0), len(s1), len(s2))
 	c.Release()
 	p.leave(re)
 	if bad >= 0 {
-		return p.nulError(o, argNames[o][bad])
+		return p.errs.NUL(o, bad)
 	}
-	return p.result(o, r)
+	return p.errs.Result(o, r)
 }
 
 // SessionStart calls on_session_start.
 func (p *Plugin) SessionStart(ctx context.Context, sessionID string) error {
-	return p.call1(ctx, opSessionStart, sessionID)
+	return p.call1(ctx, clawd.OpSessionStart, sessionID)
 }
 
 // SessionEnd calls on_session_end.
 func (p *Plugin) SessionEnd(ctx context.Context, sessionID string) error {
-	return p.call1(ctx, opSessionEnd, sessionID)
+	return p.call1(ctx, clawd.OpSessionEnd, sessionID)
 }
 
 // ToolCall calls on_tool_call. inputJSON is passed as it is.
 func (p *Plugin) ToolCall(ctx context.Context, sessionID, toolName, inputJSON string) error {
-	return p.call3(ctx, opToolCall, sessionID, toolName, inputJSON)
+	return p.call3(ctx, clawd.OpToolCall, sessionID, toolName, inputJSON)
 }
 
 // Message calls on_message. role is "user" or "assistant" by the ABI; the
 // loader passes what it is given.
 func (p *Plugin) Message(ctx context.Context, sessionID, role, contentJSON string) error {
-	return p.call3(ctx, opMessage, sessionID, role, contentJSON)
+	return p.call3(ctx, clawd.OpMessage, sessionID, role, contentJSON)
 }
 
 // Close refuses new calls, waits for the calls in flight, calls on_unload
@@ -401,14 +337,23 @@ func (p *Plugin) Message(ctx context.Context, sessionID, role, contentJSON strin
 // Calling Close from inside the plugin's own send_event is an error
 // (invalid_argument): it would wait for the call that is running it.
 func (p *Plugin) Close() error {
-	if p.b.InSinkOn(threadid.Current()) {
+	if reentry.Inside(p.b.Owner()) {
 		return clawerr.New(clawerr.InvalidArgument, p.name, "close", "Close called from inside the plugin's own send_event", nil)
 	}
-	p.closeOnce.Do(func() { p.closeErr = p.close() })
+	p.closeMu.Lock()
+	defer p.closeMu.Unlock()
+	if !p.closeDone {
+		var again bool
+		again, p.closeErr = p.close()
+		p.closeDone = !again
+	}
 	return p.closeErr
 }
 
-func (p *Plugin) close() error {
+// close runs Close once. again is true when it could not even begin: called
+// from inside another plugin's sink while this plugin's call waits for that
+// one, it is refused (unavailable) and may be tried again.
+func (p *Plugin) close() (again bool, err error) {
 	p.closedFlag.Store(true)
 	if p.concurrent {
 		p.drainMu.Lock()
@@ -417,22 +362,25 @@ func (p *Plugin) close() error {
 		}
 		p.drainMu.Unlock()
 	} else {
-		p.mu.Lock()
+		// Never re-entry: Close refused that already.
+		if _, err := p.lock.Lock(); err != nil {
+			return true, p.errs.Deadlock("close", err)
+		}
 		p.closed = true
-		p.mu.Unlock()
+		p.lock.Unlock()
 	}
 	sigs := saveSignals()
 	defer p.checkSignals(sigs, p.log)
 	if fn := p.fns[abi.OnUnload]; fn != 0 {
 		c, err := p.b.Acquire()
 		if err == nil {
-			c.Begin()
+			c.Begin(context.Background())
 			vtable.CallUnload(fn, c.Addr())
 			c.Release()
 		}
 	}
 	if err := dlclose(p.lib); err != nil {
-		return clawerr.New(clawerr.Unavailable, p.name, "close", "closing the library", err)
+		return false, clawerr.New(clawerr.Unavailable, p.name, "close", "closing the library", err)
 	}
-	return nil
+	return false, nil
 }

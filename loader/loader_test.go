@@ -15,10 +15,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/cbuild"
 	"github.com/clawd-go/clawd/internal/clawctx"
+	"github.com/clawd-go/clawd/internal/outcome"
 	"github.com/clawd-go/clawd/internal/vtable"
 	"github.com/clawd-go/clawd/loader"
 )
@@ -115,7 +117,7 @@ func TestInteriorNULIsInvalidArgument(t *testing.T) {
 		err := c.call()
 		require.Error(t, err)
 		assert.Equal(t, clawerr.InvalidArgument, clawerr.CodeOf(err))
-		assert.ErrorIs(t, err, vtable.ErrInteriorNUL)
+		assert.ErrorIs(t, err, outcome.ErrInteriorNUL)
 		assert.Contains(t, err.Error(), c.arg)
 	}
 	assert.Empty(t, r.takeLines(), "the plugin must not be called")
@@ -296,13 +298,13 @@ func TestSendEventNeedsNetworkRelay(t *testing.T) {
 
 func TestSinkAnswerReachesThePlugin(t *testing.T) {
 	r := open(t, cbuild.Plugin(t, "echo"), relay())
-	r.onSend = func(clawctx.Event) error { return abi.NotFound }
+	r.onSend = func(clawd.Event) error { return abi.NotFound }
 	require.NoError(t, r.p.ToolCall(bg, "s", "send:custom.m", `{"k":"v"}`))
 	assert.Contains(t, r.takeLines(), "send_event_custom:4")
-	r.onSend = func(clawctx.Event) error { return errors.New("disk full") }
+	r.onSend = func(clawd.Event) error { return errors.New("disk full") }
 	require.NoError(t, r.p.ToolCall(bg, "s", "send:custom.m", `{"k":"v"}`))
 	assert.Contains(t, r.takeLines(), "send_event_custom:5")
-	r.onSend = func(clawctx.Event) error { panic("sink bug") }
+	r.onSend = func(clawd.Event) error { panic("sink bug") }
 	require.NoError(t, r.p.ToolCall(bg, "s", "send:custom.m", `{"k":"v"}`))
 	assert.Contains(t, r.takeLines(), "send_event_custom:5")
 	assert.Equal(t, uint64(2), r.p.Stats().Panics, "echo sends echo.on_tool_call first, then the custom event")
@@ -369,7 +371,7 @@ func TestSinkReentersSamePlugin(t *testing.T) {
 	r := open(t, cbuild.Plugin(t, "echo"), relay())
 	r.takeLines()
 	var inner error
-	r.onSend = func(e clawctx.Event) error {
+	r.onSend = func(e clawd.Event) error {
 		if e.Method == "echo.reenter" {
 			inner = r.p.ToolCall(bg, "s-inner", "nested", "{}")
 			return inner
@@ -390,7 +392,7 @@ func TestSinkReentersSamePlugin(t *testing.T) {
 	assert.Contains(t, lines, "reenter_send_event:0")
 	// Close from inside the sink is refused instead of waiting on itself.
 	var closeErr error
-	r.onSend = func(e clawctx.Event) error {
+	r.onSend = func(e clawd.Event) error {
 		if e.Method == "echo.reenter" {
 			closeErr = r.p.Close()
 		}
@@ -406,7 +408,7 @@ func TestSinkReentersSamePlugin(t *testing.T) {
 func TestReentryDepthIsCapped(t *testing.T) {
 	r := open(t, cbuild.Plugin(t, "echo"), relay())
 	depth := 0
-	r.onSend = func(e clawctx.Event) error {
+	r.onSend = func(e clawd.Event) error {
 		if e.Method == "echo.reenter" {
 			depth++
 			return r.p.ToolCall(bg, "s", "reenter", "{}")
@@ -425,7 +427,7 @@ func TestReentryDepthIsCapped(t *testing.T) {
 func TestSerializedAndConcurrent(t *testing.T) {
 	for _, concurrent := range []bool{false, true} {
 		t.Run(fmt.Sprintf("concurrent=%v", concurrent), func(t *testing.T) {
-			r := open(t, cbuild.Plugin(t, "echo"), relay(), loader.WithConcurrent(concurrent))
+			r := open(t, cbuild.Plugin(t, "echo"), relay(), clawd.WithConcurrent(concurrent))
 			const n = 4
 			start := time.Now()
 			var wg sync.WaitGroup
@@ -466,7 +468,7 @@ func TestCloseCallsOnUnloadOnceAndRefusesCalls(t *testing.T) {
 func TestCloseWaitsForCallsInFlight(t *testing.T) {
 	for _, concurrent := range []bool{false, true} {
 		t.Run(fmt.Sprintf("concurrent=%v", concurrent), func(t *testing.T) {
-			r := open(t, cbuild.Plugin(t, "echo"), relay(), loader.WithConcurrent(concurrent))
+			r := open(t, cbuild.Plugin(t, "echo"), relay(), clawd.WithConcurrent(concurrent))
 			r.takeLines()
 			done := make(chan error, 1)
 			go func() { done <- r.p.ToolCall(bg, "s", "sleep:200", "{}") }()

@@ -13,9 +13,9 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/internal/cbuild"
-	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/loader"
 )
 
@@ -31,11 +31,11 @@ type rig struct {
 	logs *observer.ObservedLogs
 
 	mu     sync.Mutex
-	events []clawctx.Event
-	onSend func(clawctx.Event) error // optional: the sink's answer
+	events []clawd.Event
+	onSend func(clawd.Event) error // optional: the sink's answer
 }
 
-func open(t *testing.T, so string, opts ...loader.Option) *rig {
+func open(t *testing.T, so string, opts ...clawd.Option) *rig {
 	t.Helper()
 	r := &rig{}
 	p, err := r.open(so, opts...)
@@ -45,10 +45,10 @@ func open(t *testing.T, so string, opts ...loader.Option) *rig {
 	return r
 }
 
-func (r *rig) open(so string, opts ...loader.Option) (*loader.Plugin, error) {
+func (r *rig) open(so string, opts ...clawd.Option) (*loader.Plugin, error) {
 	core, logs := observer.New(zapcore.DebugLevel)
 	r.logs = logs
-	sink := clawctx.SinkFunc(func(e clawctx.Event) error {
+	sink := clawd.SinkFunc(func(_ context.Context, e clawd.Event) error {
 		r.mu.Lock()
 		r.events = append(r.events, e)
 		f := r.onSend
@@ -58,7 +58,7 @@ func (r *rig) open(so string, opts ...loader.Option) (*loader.Plugin, error) {
 		}
 		return nil
 	})
-	base := []loader.Option{loader.WithLogger(zap.New(core)), loader.WithEventSink(sink)}
+	base := []clawd.Option{clawd.WithLogger(zap.New(core)), clawd.WithEventSink(sink)}
 	return loader.Open(so, append(base, opts...)...)
 }
 
@@ -79,7 +79,7 @@ func (r *rig) takeLines() []string {
 	return l
 }
 
-func (r *rig) takeEvents() []clawctx.Event {
+func (r *rig) takeEvents() []clawd.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	e := r.events
@@ -87,7 +87,7 @@ func (r *rig) takeEvents() []clawctx.Event {
 	return e
 }
 
-func params(t *testing.T, e clawctx.Event) map[string]any {
+func params(t *testing.T, e clawd.Event) map[string]any {
 	t.Helper()
 	var m map[string]any
 	require.NoError(t, json.Unmarshal(e.Params, &m))
@@ -96,7 +96,7 @@ func params(t *testing.T, e clawctx.Event) map[string]any {
 
 var bg = context.Background()
 
-func relay() loader.Option { return loader.WithCapabilities(abi.CapNetworkRelay) }
+func relay() clawd.Option { return clawd.WithCapabilities(abi.CapNetworkRelay) }
 
 func contains(lines []string, s string) bool {
 	for _, l := range lines {

@@ -1,35 +1,20 @@
 package loader
 
 import (
-	"go.uber.org/zap"
-
-	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/internal/clawctx"
+	"github.com/clawd-go/clawd/internal/vtable"
 )
 
-// Option configures Open.
-type Option func(*options)
+// The loader takes the options of package clawd: clawd.WithLogger (the
+// plugin's lines, with fields plugin and version, and the loader's
+// warnings), clawd.WithEventSink, clawd.WithCapabilities (network.relay
+// allows send_event) and clawd.WithConcurrent. It has no use for the
+// directories, the call timeout or the state function (a native call
+// cannot be interrupted, and nothing restarts it) and ignores them.
 
-type options struct {
-	logger     *zap.Logger
-	sink       clawctx.Sink
-	caps       []abi.Capability
-	concurrent bool
-}
-
-// WithLogger sets the logger that receives the plugin's log lines (with
-// fields plugin and version) and the loader's warnings. Default: none.
-func WithLogger(l *zap.Logger) Option { return func(o *options) { o.logger = l } }
-
-// WithEventSink sets where the plugin's send_event calls go. Without a sink
-// every event is refused with DaemonError.
-func WithEventSink(s clawctx.Sink) Option { return func(o *options) { o.sink = s } }
-
-// WithCapabilities grants capabilities; network.relay allows send_event.
-func WithCapabilities(caps ...abi.Capability) Option {
-	return func(o *options) { o.caps = append(o.caps, caps...) }
-}
-
-// WithConcurrent lets calls into the plugin run in parallel. Only for a
-// plugin whose manifest says concurrent = true.
-func WithConcurrent(on bool) Option { return func(o *options) { o.concurrent = on } }
+// How this build reaches plugins: "cgo" (a C shim for calls, //export
+// trampolines) or "purego" (no C compiler needed, at a higher cost).
+const (
+	CallPath       = vtable.Path
+	TrampolinePath = clawctx.TrampolinePath
+)

@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/cbuild"
@@ -85,7 +86,7 @@ func TestVerifySignedEndToEnd(t *testing.T) {
 	assert.Empty(t, v.Warnings)
 	assert.Equal(t, hexSum(lib), v.SHA256)
 
-	p, err := loader.Open(v.Path, loader.WithCapabilities(m.Capabilities...))
+	p, err := loader.Open(v.Path, clawd.WithCapabilities(m.Capabilities...))
 	require.NoError(t, err)
 	defer p.Close()
 	assert.Equal(t, "echo", p.Name())
@@ -270,7 +271,7 @@ func TestVerifyReferenceDaemonManifest(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []string{"unsigned (policy warn)"}, v.Warnings)
 	assert.False(t, v.Signed)
-	p, err := loader.Open(v.Path, loader.WithCapabilities(m.Capabilities...))
+	p, err := loader.Open(v.Path, clawd.WithCapabilities(m.Capabilities...))
 	require.NoError(t, err)
 	assert.Equal(t, "echo", p.Name())
 	require.NoError(t, p.Close())

@@ -17,10 +17,10 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/child"
-	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/internal/contain"
 	"github.com/clawd-go/clawd/internal/vtable"
 	"github.com/clawd-go/clawd/isolate"
@@ -307,12 +307,12 @@ func inspectChild(args []string) int {
 // with a sink that accepts and drops events, as a permissive daemon would,
 // so that a plugin whose on_load sends an event is not failed for it.
 func inspectHere(lib string, log *zap.Logger) report {
-	sink := clawctx.SinkFunc(func(ev clawctx.Event) error {
+	sink := clawd.SinkFunc(func(_ context.Context, ev clawd.Event) error {
 		log.Debug("event (dropped by inspect)", zap.String("method", ev.Method))
 		return nil
 	})
-	p, err := loader.Open(lib, loader.WithLogger(log), loader.WithEventSink(sink),
-		loader.WithCapabilities(abi.CapNetworkRelay))
+	p, err := loader.Open(lib, clawd.WithLogger(log), clawd.WithEventSink(sink),
+		clawd.WithCapabilities(abi.CapNetworkRelay))
 	if err != nil {
 		code := clawerr.CodeOf(err)
 		if code == "" {

@@ -13,9 +13,9 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/internal/cbuild"
-	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/internal/scaffold"
 	"github.com/clawd-go/clawd/loader"
 	"github.com/clawd-go/clawd/manifest"
@@ -89,14 +89,14 @@ func playEveryCallback(t *testing.T, lib, name string) {
 	core, logs := observer.New(zapcore.DebugLevel)
 	var mu sync.Mutex
 	var events []string
-	sink := clawctx.SinkFunc(func(ev clawctx.Event) error {
+	sink := clawd.SinkFunc(func(_ context.Context, ev clawd.Event) error {
 		mu.Lock()
 		defer mu.Unlock()
 		events = append(events, ev.Method+" "+string(ev.Params))
 		return nil
 	})
-	p, err := loader.Open(lib, loader.WithLogger(zap.New(core)), loader.WithEventSink(sink),
-		loader.WithCapabilities(abi.CapNetworkRelay))
+	p, err := loader.Open(lib, clawd.WithLogger(zap.New(core)), clawd.WithEventSink(sink),
+		clawd.WithCapabilities(abi.CapNetworkRelay))
 	if err != nil {
 		t.Fatal(err)
 	}

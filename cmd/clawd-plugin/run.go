@@ -14,9 +14,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/host"
-	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/manifest"
 )
 
@@ -92,7 +92,7 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 		level = zapcore.DebugLevel
 	}
 	sum := &summary{}
-	sink := clawctx.SinkFunc(func(ev clawctx.Event) error {
+	sink := clawd.SinkFunc(func(_ context.Context, ev clawd.Event) error {
 		pr.print(record{Type: "event", Plugin: ev.Plugin, Version: ev.Version, Method: ev.Method, Params: ev.Params})
 		return nil
 	})

@@ -23,9 +23,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
-	"github.com/clawd-go/clawd/internal/clawctx"
-	"github.com/clawd-go/clawd/internal/vtable"
 	"github.com/clawd-go/clawd/isolate"
 	"github.com/clawd-go/clawd/loader"
 )
@@ -36,21 +35,6 @@ func main() {
 		fmt.Fprintln(os.Stderr, "host:", err)
 		os.Exit(1)
 	}
-}
-
-// plugin is what this host uses of a plugin, in process or sandboxed.
-type plugin interface {
-	Name() string
-	Version() string
-	ABIVersion() uint32
-	Callbacks() []abi.Callback
-	Warnings() []string
-	Stats() clawctx.Stats
-	SessionStart(ctx context.Context, sessionID string) error
-	SessionEnd(ctx context.Context, sessionID string) error
-	ToolCall(ctx context.Context, sessionID, toolName, inputJSON string) error
-	Message(ctx context.Context, sessionID, role, contentJSON string) error
-	Close() error
 }
 
 func run(args []string, stdout io.Writer) error {
@@ -78,33 +62,30 @@ func run(args []string, stdout io.Writer) error {
 	enc.TimeKey = "" // stable output
 	logger := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(enc), out, zapcore.DebugLevel))
 
-	sink := clawctx.SinkFunc(func(ev clawctx.Event) error {
+	sink := clawd.SinkFunc(func(_ context.Context, ev clawd.Event) error {
 		// ev is a copy: it may be kept or handed to another goroutine.
 		fmt.Fprintf(out, "event %s %s %s\n", ev.Plugin, ev.Method, ev.Params)
 		return nil // nil: the plugin's send_event returns CLAWA_ERROR_NONE
 	})
 
-	fmt.Fprintf(out, "host: call path %s, trampolines %s\n", vtable.Path, clawctx.TrampolinePath)
-	var p plugin
+	fmt.Fprintf(out, "host: call path %s, trampolines %s\n", loader.CallPath, loader.TrampolinePath)
+	runtime := clawd.RuntimeNative
 	if *sandbox {
-		sp, err := isolate.Open(lib,
-			isolate.WithLogger(logger),
-			isolate.WithEventSink(sink),
-			isolate.WithCapabilities(abi.CapNetworkRelay))
-		if err != nil {
-			return err // crashed or timeout if the child died or hung while loading
-		}
-		fmt.Fprintf(out, "sandbox: child %d, %s\n", sp.PID(), sp.Containment())
-		p = sp
-	} else {
-		lp, err := loader.Open(lib,
-			loader.WithLogger(logger),
-			loader.WithEventSink(sink),
-			loader.WithCapabilities(abi.CapNetworkRelay)) // allows send_event
-		if err != nil {
-			return err // a *clawerr.Error: clawerr.CodeOf(err) is its stable code
-		}
-		p = lp
+		runtime = clawd.RuntimeProcess
+	}
+	// One call for every runtime: the registry picks loader or isolate.
+	p, err := clawd.Open(runtime, lib,
+		clawd.WithLogger(logger),
+		clawd.WithEventSink(sink),
+		clawd.WithCapabilities(abi.CapNetworkRelay)) // allows send_event
+	if err != nil {
+		// A *clawerr.Error: clawerr.CodeOf(err) is its stable code (crashed
+		// or timeout if a sandbox child died or hung while loading).
+		return err
+	}
+	if s, ok := p.(clawd.Supervised); ok {
+		c, _ := p.(clawd.Contained)
+		fmt.Fprintf(out, "sandbox: child %d, %s\n", s.PID(), c.Containment())
 	}
 	names := make([]string, 0, abi.NumCallbacks)
 	for _, cb := range p.Callbacks() {
@@ -125,10 +106,10 @@ func run(args []string, stdout io.Writer) error {
 		}
 		fmt.Fprintf(out, "%s: ok\n", what)
 	}
-	step("session_start s1", p.SessionStart(ctx, "s1"))
-	step("message s1 user", p.Message(ctx, "s1", "user", `{"text":"find TODOs"}`))
-	step("tool_call s1 grep", p.ToolCall(ctx, "s1", "grep", `{"pattern":"TODO","path":"."}`))
-	step("session_end s1", p.SessionEnd(ctx, "s1"))
+	step("session_start s1", p.Call(ctx, clawd.SessionStart("s1")))
+	step("message s1 user", p.Call(ctx, clawd.Message("s1", "user", `{"text":"find TODOs"}`)))
+	step("tool_call s1 grep", p.Call(ctx, clawd.ToolCall("s1", "grep", `{"pattern":"TODO","path":"."}`)))
+	step("session_end s1", p.Call(ctx, clawd.SessionEnd("s1")))
 
 	fmt.Fprintf(out, "stats: %+v\n", p.Stats())
 	step("close", p.Close()) // on_unload, then the library is closed

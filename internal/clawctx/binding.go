@@ -1,8 +1,7 @@
 package clawctx
 
 import (
-	"encoding/json"
-	"errors"
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -10,61 +9,27 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/internal/cmem"
-	"github.com/clawd-go/clawd/internal/foreign"
+	"github.com/clawd-go/clawd/internal/reentry"
 )
 
 // Bounds on what a plugin may pass to the host.
 const (
-	MaxLogMessage = 64 << 10 // longer lines are logged truncated
-	MaxMethod     = 256      // send_event method, bytes with its NUL
-	MaxParams     = 16 << 20 // send_event params_json, bytes with its NUL
-	MaxDepth      = 64       // nested send_event calls on one thread
+	MaxLogMessage = 64 << 10         // longer lines are logged truncated
+	MaxMethod     = 256              // send_event method, bytes with its NUL
+	MaxParams     = 16 << 20         // send_event params_json, bytes with its NUL
+	MaxDepth      = reentry.MaxDepth // nested send_event calls on one thread
 )
-
-// Event is what a plugin sent with send_event. Everything in it is a copy:
-// the sink may keep it.
-type Event struct {
-	Plugin  string          // the plugin's name
-	Version string          // the plugin's version
-	Method  string          // non-empty UTF-8
-	Params  json.RawMessage // a JSON object
-}
-
-// Sink receives the events of a plugin. It runs on the thread that called
-// send_event, which may be the plugin's own; it may call back into the
-// host, including into the same plugin. Its answer is what the plugin's
-// send_event returns: nil is CLAWA_ERROR_NONE, an abi.Code is that code,
-// any other error is DaemonError.
-type Sink interface {
-	Deliver(Event) error
-}
-
-// SinkFunc adapts a function to Sink.
-type SinkFunc func(Event) error
-
-// Deliver calls f.
-func (f SinkFunc) Deliver(e Event) error { return f(e) }
 
 // Config describes the plugin a Binding serves.
 type Config struct {
 	Name    string
 	Version string
 	Logger  *zap.Logger // nil logs nothing
-	Sink    Sink        // nil refuses every event with DaemonError
+	Sink    clawd.Sink  // nil refuses every event with DaemonError
 	Relay   bool        // network.relay granted: send_event allowed
-}
-
-// Stats counts what a plugin did through its contexts.
-type Stats struct {
-	EventsSent    uint64 // delivered to the sink and accepted
-	EventsRefused uint64 // refused: capability, arguments, depth, or the sink's answer
-	StaleLogs     uint64 // log calls on a context whose callback had returned
-	StaleEvents   uint64 // send_event calls on such a context
-	InvalidArgs   uint64 // NULL, non-UTF-8, oversize or malformed arguments
-	Panics        uint64 // Go panics recovered in a trampoline
-	DepthExceeded uint64 // send_event refused for nesting too deep
 }
 
 // Binding is the host-side state of one open plugin: what its contexts
@@ -72,15 +37,16 @@ type Stats struct {
 type Binding struct {
 	name, version string
 	log           *zap.Logger
-	sink          Sink
+	sink          clawd.Sink
 	relay         bool
+	owner         *reentry.Owner
 
 	sent, refused, staleLogs, staleEvents, invalid, panics, deep atomic.Uint64
 
 	// serial is the ring of contexts for calls that the caller serializes
 	// (AcquireSerial): no lock, the caller's own exclusion covers it.
 	serial struct {
-		ring [initialPool]*Call
+		ring [initialPool]*Slot
 		next uint32
 	}
 
@@ -88,20 +54,16 @@ type Binding struct {
 	// calls that re-enter a serialized plugin from its own send_event.
 	pool struct {
 		mu   sync.Mutex
-		free []*Call // FIFO ring: least recently used first
+		free []*Slot // FIFO ring: least recently used first
 		head int
 		n    int
-	}
-
-	sinks struct {
-		mu      sync.Mutex
-		threads map[uint64]int // thread -> send_event calls in progress on it
 	}
 }
 
 // NewBinding returns the state for one plugin.
 func NewBinding(cfg Config) *Binding {
-	b := &Binding{name: cfg.Name, version: cfg.Version, sink: cfg.Sink, relay: cfg.Relay}
+	b := &Binding{name: cfg.Name, version: cfg.Version, sink: cfg.Sink, relay: cfg.Relay,
+		owner: &reentry.Owner{Name: cfg.Name}}
 	lg := cfg.Logger
 	if lg == nil {
 		lg = zap.NewNop()
@@ -113,9 +75,13 @@ func NewBinding(cfg Config) *Binding {
 // Logger is the plugin's logger, with its plugin and version fields.
 func (b *Binding) Logger() *zap.Logger { return b.log }
 
+// Owner is the plugin's identity in the re-entry record: its sink frames
+// carry it, and the caller's reentry.Mutex should too.
+func (b *Binding) Owner() *reentry.Owner { return b.owner }
+
 // Stats returns a snapshot of the counters.
-func (b *Binding) Stats() Stats {
-	return Stats{
+func (b *Binding) Stats() clawd.Stats {
+	return clawd.Stats{
 		EventsSent: b.sent.Load(), EventsRefused: b.refused.Load(),
 		StaleLogs: b.staleLogs.Load(), StaleEvents: b.staleEvents.Load(),
 		InvalidArgs: b.invalid.Load(), Panics: b.panics.Load(), DepthExceeded: b.deep.Load(),
@@ -128,8 +94,8 @@ func (b *Binding) Stats() Stats {
 // call. A power of two.
 const initialPool = 8
 
-// Call is one context and its argument buffer, held for one callback.
-type Call struct {
+// Slot is one context and its argument buffer, held for one callback.
+type Slot struct {
 	b      *Binding
 	serial bool // from the serial ring: Release does not touch the pool
 	idx    uint32
@@ -138,6 +104,11 @@ type Call struct {
 	args   *cmem.Block  // kept between calls, up to keepArgs bytes
 	argBuf []byte       // args.Bytes(), or nil
 	big    *cmem.Block  // a larger buffer for this call only
+	// goctx is the context.Context of the call in progress, handed to the
+	// sink of the events sent during it. Written before the call into C
+	// and cleared after it; cgo calls and callbacks order it for the race
+	// detector, the call itself for the plugin's threads.
+	goctx context.Context
 }
 
 // keepArgs is the largest argument buffer a context keeps between calls.
@@ -146,7 +117,7 @@ const keepArgs = 64 << 10
 // AcquireSerial takes the next context of the serial ring. The caller must
 // guarantee that no two AcquireSerial calls of b overlap (the loader holds
 // the plugin's lock) and must Release the context before the next one.
-func (b *Binding) AcquireSerial() (*Call, error) {
+func (b *Binding) AcquireSerial() (*Slot, error) {
 	s := &b.serial
 	c := s.ring[s.next&(initialPool-1)]
 	if c == nil {
@@ -157,21 +128,21 @@ func (b *Binding) AcquireSerial() (*Call, error) {
 }
 
 // fillSerial makes the serial ring's contexts on first use.
-func (b *Binding) fillSerial() (*Call, error) {
+func (b *Binding) fillSerial() (*Slot, error) {
 	s := &b.serial
 	for i := range s.ring {
-		idx, addr, err := newContext(b)
+		c, err := newSlot(b, true)
 		if err != nil {
 			return nil, err
 		}
-		s.ring[i] = &Call{b: b, serial: true, idx: idx, addr: addr, ctx: (*abi.Context)(foreign.Ptr(addr))}
+		s.ring[i] = c
 	}
 	return b.AcquireSerial()
 }
 
 // Acquire takes the least recently used free context of the shared pool,
 // creating contexts if all are in use. Release gives it back.
-func (b *Binding) Acquire() (*Call, error) {
+func (b *Binding) Acquire() (*Slot, error) {
 	p := &b.pool
 	p.mu.Lock()
 	if p.n == 0 {
@@ -195,27 +166,28 @@ func (b *Binding) grow() error {
 	if add == 0 {
 		add = initialPool
 	}
-	ring := make([]*Call, len(p.free)+add)
+	ring := make([]*Slot, len(p.free)+add)
 	for i := 0; i < add; i++ {
-		idx, addr, err := newContext(b)
+		c, err := newSlot(b, false)
 		if err != nil {
 			return err
 		}
-		ring[i] = &Call{b: b, idx: idx, addr: addr, ctx: (*abi.Context)(foreign.Ptr(addr))}
+		ring[i] = c
 	}
 	p.free, p.head, p.n = ring, 0, add
 	return nil
 }
 
 // Release marks the context stale and returns it to its ring or pool.
-func (c *Call) Release() {
+func (c *Slot) Release() {
 	c.ctx.Inner = staleHandle(c.idx)
+	c.goctx = nil
 	if c.big != nil || !c.serial {
 		c.releaseSlow()
 	}
 }
 
-func (c *Call) releaseSlow() {
+func (c *Slot) releaseSlow() {
 	if c.big != nil {
 		_ = c.big.Free()
 		c.big = nil
@@ -231,21 +203,33 @@ func (c *Call) releaseSlow() {
 }
 
 // Addr is the ClawaContext's address, to pass to the callback.
-func (c *Call) Addr() uintptr { return c.addr }
+func (c *Slot) Addr() uintptr { return c.addr }
 
-// Begin marks the context live: from now on its log and send_event work.
-// The plain store is seen by the plugin because the call into C follows.
-func (c *Call) Begin() { c.ctx.Inner = liveHandle(c.idx) }
+// Begin marks the context live for the call that ctx belongs to: from now
+// on its log and send_event work. The plain store is seen by the plugin
+// because the call into C follows.
+func (c *Slot) Begin(ctx context.Context) {
+	c.goctx = ctx
+	c.ctx.Inner = liveHandle(c.idx)
+}
+
+// callCtx is the context of the call the slot serves; Background if none.
+func (c *Slot) callCtx() context.Context {
+	if ctx := c.goctx; ctx != nil {
+		return ctx
+	}
+	return context.Background()
+}
 
 // buffer returns n bytes of C memory for this call's arguments.
-func (c *Call) buffer(n int) ([]byte, error) {
+func (c *Slot) buffer(n int) ([]byte, error) {
 	if n <= len(c.argBuf) {
 		return c.argBuf, nil
 	}
 	return c.growBuffer(n)
 }
 
-func (c *Call) growBuffer(n int) ([]byte, error) {
+func (c *Slot) growBuffer(n int) ([]byte, error) {
 	blk, err := cmem.Alloc(n)
 	if err != nil {
 		return nil, err
@@ -265,7 +249,7 @@ func (c *Call) growBuffer(n int) ([]byte, error) {
 // its terminator, and returns its address. The callers in package vtable
 // check for an interior NUL and write the terminator inside the call into
 // C: one scan there is cheaper than one here.
-func (c *Call) Stage1(s string) (uintptr, error) {
+func (c *Slot) Stage1(s string) (uintptr, error) {
 	buf, err := c.buffer(len(s) + 1)
 	if err != nil {
 		return 0, err
@@ -278,7 +262,7 @@ func (c *Call) Stage1(s string) (uintptr, error) {
 // Stage3 lays out s0, s1 and s2 in the call's C memory, each followed by
 // one separator byte (0xFF, never NUL, so the check sees only the strings'
 // own bytes), and returns the block's address. See Stage1.
-func (c *Call) Stage3(s0, s1, s2 string) (uintptr, error) {
+func (c *Slot) Stage3(s0, s1, s2 string) (uintptr, error) {
 	n0, n1, n2 := len(s0), len(s1), len(s2)
 	buf, err := c.buffer(n0 + n1 + n2 + 3)
 	if err != nil {
@@ -291,44 +275,6 @@ func (c *Call) Stage3(s0, s1, s2 string) (uintptr, error) {
 	copy(buf[n0+n1+2:], s2)
 	buf[n0+n1+n2+2] = 0xFF
 	return cmemAddr(buf), nil
-}
-
-// sinkCode maps the sink's answer to the code the plugin sees.
-func sinkCode(err error) abi.Code {
-	if err == nil {
-		return abi.None
-	}
-	var c abi.Code
-	if errors.As(err, &c) && c.Known() && c != abi.None {
-		return c
-	}
-	return abi.DaemonError
-}
-
-// enterSink records that thread tid runs b's sink; leaveSink undoes it.
-func (b *Binding) enterSink(tid uint64) {
-	b.sinks.mu.Lock()
-	if b.sinks.threads == nil {
-		b.sinks.threads = make(map[uint64]int)
-	}
-	b.sinks.threads[tid]++
-	b.sinks.mu.Unlock()
-}
-
-func (b *Binding) leaveSink(tid uint64) {
-	b.sinks.mu.Lock()
-	if b.sinks.threads[tid]--; b.sinks.threads[tid] == 0 {
-		delete(b.sinks.threads, tid)
-	}
-	b.sinks.mu.Unlock()
-}
-
-// InSinkOn reports whether thread tid is inside this plugin's send_event,
-// running the sink: a call into the plugin from there is a re-entry.
-func (b *Binding) InSinkOn(tid uint64) bool {
-	b.sinks.mu.Lock()
-	defer b.sinks.mu.Unlock()
-	return b.sinks.threads[tid] > 0
 }
 
 func (b *Binding) String() string { return fmt.Sprintf("%s %s", b.name, b.version) }

@@ -1,6 +1,7 @@
 package clawctx
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"unsafe"
@@ -11,6 +12,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/internal/cmem"
 	"github.com/clawd-go/clawd/internal/foreign"
@@ -34,7 +36,7 @@ func TestContextMemoryLayout(t *testing.T) {
 	assert.NotZero(t, ctx.Log)
 	assert.Equal(t, [abi.Reserved]uintptr{}, ctx.Reserved)
 	assert.Zero(t, ctx.Inner&1, "stale until Begin")
-	c.Begin()
+	c.Begin(context.Background())
 	assert.Equal(t, uintptr(1), ctx.Inner&1)
 	c.Release()
 	assert.Zero(t, ctx.Inner&1)
@@ -56,7 +58,7 @@ func TestContextRotation(t *testing.T) {
 	assert.Len(t, seen, initialPool)
 	assert.Equal(t, order[:initialPool], order[initialPool:])
 
-	var held []*Call
+	var held []*Slot
 	for i := 0; i < initialPool+3; i++ { // more than the pool: it grows
 		c, err := b.Acquire()
 		require.NoError(t, err)
@@ -114,10 +116,10 @@ func TestStaging(t *testing.T) {
 func TestTrampolinesResolveOnlyTheirOwnContexts(t *testing.T) {
 	core, logs := observer.New(zapcore.DebugLevel)
 	b := NewBinding(Config{Name: "p", Version: "1", Logger: zap.New(core), Relay: true,
-		Sink: SinkFunc(func(Event) error { return nil })})
+		Sink: clawd.SinkFunc(func(context.Context, clawd.Event) error { return nil })})
 	c, err := b.AcquireSerial()
 	require.NoError(t, err)
-	c.Begin()
+	c.Begin(context.Background())
 	msg := cstr(t, "hello")
 	hostLog(c.Addr(), 2, msg)
 	require.Equal(t, 1, logs.Len())
@@ -149,7 +151,7 @@ func TestLogBoundsAndLevels(t *testing.T) {
 	core, logs := observer.New(zapcore.InfoLevel)
 	b := NewBinding(Config{Name: "p", Version: "1", Logger: zap.New(core)})
 	c, _ := b.AcquireSerial()
-	c.Begin()
+	c.Begin(context.Background())
 	defer c.Release()
 	hostLog(c.Addr(), 1, 0) // debug is dropped by level before msg is read: no NULL warning
 	assert.Equal(t, 0, logs.Len())
@@ -160,13 +162,13 @@ func TestLogBoundsAndLevels(t *testing.T) {
 	want := "a" + strings.Repeat("é", MaxLogMessage/2-1)
 	assert.True(t, e.Message == want, "cut at a rune boundary: got %d bytes, want %d", len(e.Message), len(want))
 	for lvl, want := range map[uint8]zapcore.Level{0: zapcore.DebugLevel, 1: zapcore.DebugLevel, 2: zapcore.InfoLevel, 3: zapcore.WarnLevel, 4: zapcore.ErrorLevel, 5: zapcore.WarnLevel, 255: zapcore.WarnLevel} {
-		assert.Equal(t, want, zapLevel(lvl))
+		assert.Equal(t, want, ZapLevel(lvl))
 	}
 }
 
 func TestIsJSONObject(t *testing.T) {
 	for s, want := range map[string]bool{`{}`: true, ` {"a":1} `: true, "\n{\"a\":{}}": true, `[]`: false,
 		`"s"`: false, `1`: false, `{`: false, `{} {}`: false, ``: false, `null`: false} {
-		assert.Equal(t, want, isJSONObject(s), s)
+		assert.Equal(t, want, IsJSONObject(s), s)
 	}
 }

@@ -16,8 +16,8 @@ import (
 // Its fields are atomic because trampolines on plugin threads read them
 // with no Go synchronization in between.
 type entry struct {
-	addr    atomic.Uintptr // the ClawaContext in C memory
-	binding atomic.Pointer[Binding]
+	addr atomic.Uintptr // the ClawaContext in C memory
+	slot atomic.Pointer[Slot]
 }
 
 const chunkSize = 256
@@ -31,15 +31,14 @@ var table struct {
 	arena  []byte // the rest of the current block of context memory
 }
 
-// newContext allocates one ClawaContext for b in C memory, registers it
-// and returns its index and address.
-func newContext(b *Binding) (uint32, uintptr, error) {
+// newSlot allocates one ClawaContext for b in C memory and registers it.
+func newSlot(b *Binding, serial bool) (*Slot, error) {
 	table.mu.Lock()
 	defer table.mu.Unlock()
 	if len(table.arena) < abi.SizeofContext {
 		blk, err := cmem.Alloc(64 << 10)
 		if err != nil {
-			return 0, 0, fmt.Errorf("allocating context memory: %w", err)
+			return nil, fmt.Errorf("allocating context memory: %w", err)
 		}
 		table.arena = blk.Bytes() // never freed: contexts outlive their plugin
 	}
@@ -61,22 +60,22 @@ func newContext(b *Binding) (uint32, uintptr, error) {
 	}
 	e := &chunks[idx/chunkSize][idx%chunkSize]
 	e.addr.Store(addr)
-	e.binding.Store(b)
+	s := &Slot{b: b, serial: serial, idx: uint32(idx), addr: addr, ctx: (*abi.Context)(foreign.Ptr(addr))}
+	e.slot.Store(s)
 	table.n++
 
-	c := (*abi.Context)(foreign.Ptr(addr))
-	c.Inner = staleHandle(uint32(idx))
-	c.SendEvent = sendEventFn
-	c.Log = logFn
-	return uint32(idx), addr, nil
+	s.ctx.Inner = staleHandle(uint32(idx))
+	s.ctx.SendEvent = sendEventFn
+	s.ctx.Log = logFn
+	return s, nil
 }
 
 func liveHandle(idx uint32) uintptr  { return uintptr(idx+1)<<1 | 1 }
 func staleHandle(idx uint32) uintptr { return uintptr(idx+1) << 1 }
 
-// resolve finds the binding of the context at addr and whether the call it
+// resolve finds the slot of the context at addr and whether the call it
 // was made for is still running. ok is false for a NULL or forged context.
-func resolve(addr uintptr) (b *Binding, live, ok bool) {
+func resolve(addr uintptr) (s *Slot, live, ok bool) {
 	if addr == 0 {
 		return nil, false, false
 	}
@@ -95,5 +94,5 @@ func resolve(addr uintptr) (b *Binding, live, ok bool) {
 	if e.addr.Load() != addr { // a context copied elsewhere, or garbage
 		return nil, false, false
 	}
-	return e.binding.Load(), h&1 == 1, true
+	return e.slot.Load(), h&1 == 1, true
 }

@@ -1,19 +1,21 @@
 package clawctx
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/internal/foreign"
-	"github.com/clawd-go/clawd/internal/threadid"
+	"github.com/clawd-go/clawd/internal/outcome"
+	"github.com/clawd-go/clawd/internal/reentry"
 )
 
 // The trampolines' addresses, set once per process by the build's glue
@@ -30,7 +32,10 @@ var invalidContexts atomic.Uint64
 // not one the host made; they cannot be attributed to any plugin.
 func InvalidContexts() uint64 { return invalidContexts.Load() }
 
-func zapLevel(l uint8) zapcore.Level {
+// ZapLevel maps a plugin's log level to zap's: 0 and 1 Debug, 2 Info, 3 Warn,
+// 4 Error, anything else Warn. Never above Error: zap's DPanic, Panic and
+// Fatal would panic or exit the host.
+func ZapLevel(l uint8) zapcore.Level {
 	switch abi.LogLevel(l) {
 	case abi.LogTrace, abi.LogDebug:
 		return zapcore.DebugLevel
@@ -47,11 +52,12 @@ func zapLevel(l uint8) zapcore.Level {
 // hostLog is ClawaContext.log. It must not panic: it may run on a plugin's
 // own thread, where a Go panic ends the process.
 func hostLog(ctxAddr uintptr, level uint8, msg uintptr) {
-	b, live, ok := resolve(ctxAddr)
+	s, live, ok := resolve(ctxAddr)
 	if !ok {
 		invalidContexts.Add(1)
 		return
 	}
+	b := s.b
 	if !live {
 		b.staleLogs.Add(1)
 		return
@@ -61,7 +67,7 @@ func hostLog(ctxAddr uintptr, level uint8, msg uintptr) {
 			b.panics.Add(1)
 		}
 	}()
-	lvl := zapLevel(level)
+	lvl := ZapLevel(level)
 	if !b.log.Core().Enabled(lvl) {
 		return // dropped by level: no string is read
 	}
@@ -108,42 +114,15 @@ func hostLog(ctxAddr uintptr, level uint8, msg uintptr) {
 	}
 }
 
-// nesting counts send_event calls in progress per OS thread: each one is a
-// C frame below a Go frame below a C frame, on that thread's stack.
-var nesting struct {
-	mu    sync.Mutex
-	depth map[uint64]int
-}
-
-func enterNesting(tid uint64) bool {
-	nesting.mu.Lock()
-	defer nesting.mu.Unlock()
-	if nesting.depth == nil {
-		nesting.depth = make(map[uint64]int)
-	}
-	if nesting.depth[tid] >= MaxDepth {
-		return false
-	}
-	nesting.depth[tid]++
-	return true
-}
-
-func leaveNesting(tid uint64) {
-	nesting.mu.Lock()
-	if nesting.depth[tid]--; nesting.depth[tid] == 0 {
-		delete(nesting.depth, tid)
-	}
-	nesting.mu.Unlock()
-}
-
 // hostSendEvent is ClawaContext.send_event. Every path returns a code the
 // plugin sees; none panics.
 func hostSendEvent(ctxAddr, method, params uintptr) (code int32) {
-	b, live, ok := resolve(ctxAddr)
+	s, live, ok := resolve(ctxAddr)
 	if !ok {
 		invalidContexts.Add(1)
 		return int32(abi.DaemonError)
 	}
+	b := s.b
 	if !live {
 		b.staleEvents.Add(1)
 		return int32(abi.DaemonError)
@@ -155,7 +134,7 @@ func hostSendEvent(ctxAddr, method, params uintptr) (code int32) {
 			code = int32(abi.DaemonError)
 		}
 	}()
-	c := b.sendEvent(method, params)
+	c := b.sendEvent(s, method, params)
 	if c == abi.None {
 		b.sent.Add(1)
 	} else {
@@ -164,7 +143,7 @@ func hostSendEvent(ctxAddr, method, params uintptr) (code int32) {
 	return int32(c)
 }
 
-func (b *Binding) sendEvent(method, params uintptr) abi.Code {
+func (b *Binding) sendEvent(s *Slot, method, params uintptr) abi.Code {
 	if !b.relay {
 		return abi.CapabilityDenied
 	}
@@ -176,7 +155,7 @@ func (b *Binding) sendEvent(method, params uintptr) abi.Code {
 		return b.badArg("method", err)
 	}
 	p, err := foreign.String(params, MaxParams)
-	if err == nil && !isJSONObject(p) {
+	if err == nil && !IsJSONObject(p) {
 		err = fmt.Errorf("not a JSON object")
 	}
 	if err != nil {
@@ -186,16 +165,14 @@ func (b *Binding) sendEvent(method, params uintptr) abi.Code {
 		b.log.Warn("send_event refused: the host has no event sink", zap.String("method", m))
 		return abi.DaemonError
 	}
-	tid := threadid.Current()
-	if !enterNesting(tid) {
+	f, err := reentry.Enter(b.owner)
+	if err != nil {
 		b.deep.Add(1)
 		b.log.Warn("send_event refused: calls nested too deep", zap.String("method", m), zap.Int("max_depth", MaxDepth))
 		return abi.DaemonError
 	}
-	defer leaveNesting(tid)
-	b.enterSink(tid)
-	defer b.leaveSink(tid)
-	return sinkCode(b.sink.Deliver(Event{Plugin: b.name, Version: b.version, Method: m, Params: json.RawMessage(p)}))
+	defer f.Leave()
+	return outcome.SinkCode(b.sink.Deliver(s.callCtx(), clawd.Event{Plugin: b.name, Version: b.version, Method: m, Params: json.RawMessage(p)}))
 }
 
 func (b *Binding) badArg(what string, err error) abi.Code {
@@ -204,8 +181,8 @@ func (b *Binding) badArg(what string, err error) abi.Code {
 	return abi.DaemonError
 }
 
-// isJSONObject reports whether s is one valid JSON value that is an object.
-func isJSONObject(s string) bool {
-	t := strings.TrimLeft(s, " \t\r\n")
-	return len(t) > 0 && t[0] == '{' && json.Valid([]byte(s))
+// IsJSONObject reports whether s is one valid JSON value that is an object.
+func IsJSONObject[T string | []byte](s T) bool {
+	t := bytes.TrimLeft([]byte(s), " \t\r\n")
+	return len(t) > 0 && t[0] == '{' && json.Valid(t)
 }

@@ -17,7 +17,6 @@
 package vtable
 
 import (
-	"errors"
 	"fmt"
 	"unsafe"
 
@@ -25,9 +24,6 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/foreign"
 )
-
-// ErrInteriorNUL reports a string that cannot cross as a C string.
-var ErrInteriorNUL = errors.New("string contains a NUL byte")
 
 // MaxString bounds the name and version: their NUL must be within the
 // first MaxString bytes, so each has at most MaxString-1 bytes.
@@ -88,4 +84,15 @@ func Read(addr uintptr, who string) (*Table, error) {
 		t.Warnings = append(t.Warnings, fmt.Sprintf("version %q is not semver 2.0", t.Version))
 	}
 	return t, nil
+}
+
+// List is the callbacks that are set, in table order.
+func (t *Table) List() []abi.Callback {
+	var cbs []abi.Callback
+	for c := abi.Callback(0); c < abi.NumCallbacks; c++ {
+		if t.Has(c) {
+			cbs = append(cbs, c)
+		}
+	}
+	return cbs
 }

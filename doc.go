@@ -1,0 +1,58 @@
+// Package clawd is what a Go program sees of a ClawD plugin, whatever runs
+// it: the Plugin interface, the calls it takes, the events it sends back,
+// and the registry of runtimes that open plugins.
+//
+// A plugin speaks the ClawD plugin C ABI v1 (package abi). A runtime opens
+// it and hands back a Plugin:
+//
+//   - "native" (package loader): the library in this process, the fastest
+//     and the least safe: a crash in the plugin is a crash of the host;
+//   - "process" (package isolate): the library in a sandboxed child
+//     process; a crash, hang or hostile act is contained and reported.
+//
+// Programs that run many plugins use package host, which reads each
+// plugin's manifest, picks its runtime through this package's registry and
+// never names a runtime's concrete type. A program that runs one plugin may
+// call a runtime's Open directly, or Open here by runtime name.
+//
+// # Calls
+//
+// Every event reaches a plugin through Plugin.Call with a Call value that
+// names the callback and carries its string arguments:
+//
+//	err := p.Call(ctx, clawd.ToolCall("s1", "grep", `{"pattern":"TODO"}`))
+//
+// A callback the plugin did not set is skipped (nil error). A failing
+// callback returns a *clawerr.Error with code callback_error that also
+// matches the abi.Code the plugin returned (errors.Is(err, abi.NotFound)),
+// or unknown_code for a value ABI v1 does not define. The context's
+// deadline and cancellation bound the call where the runtime can enforce
+// them (the process sandbox kills a child that overruns; a native call
+// cannot be interrupted and is only refused before it starts), and the
+// same context reaches the Sink of every event the plugin sends during the
+// call.
+//
+// # Events
+//
+// A plugin's send_event reaches the Sink given with WithEventSink, on the
+// thread that sent it. The sink's answer is what send_event returns to the
+// plugin: nil is CLAWA_ERROR_NONE, an abi.Code is that code, any other
+// error is DaemonError. Without the network.relay capability the runtime
+// refuses the event with CapabilityDenied before any sink sees it. A sink
+// may call back into the host, including into the plugin that is sending.
+//
+// # Options
+//
+// The options every runtime takes (logger, sink, capabilities, directories,
+// timeouts) are defined once, here. A runtime's own options (such as
+// isolate.WithRestart) are clawd.Options too, so one list can be handed to
+// whichever runtime a manifest names; a runtime ignores the options of
+// another.
+//
+// # Optional interfaces
+//
+// What only some runtimes have is found by type assertion, as
+// database/sql/driver does: Contained (what the operating system enforces
+// on the plugin) and Supervised (a child process that is restarted after
+// a crash).
+package clawd

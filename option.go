@@ -1,0 +1,106 @@
+package clawd
+
+import (
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/clawd-go/clawd/abi"
+)
+
+// Option configures the opening of a plugin, by any runtime.
+type Option interface {
+	apply(*Config)
+}
+
+// Config is what the shared options set. Runtimes read it with
+// NewConfig; a setting that a runtime has no use for is ignored by it (and
+// its doc says so).
+type Config struct {
+	Logger       *zap.Logger        // never nil after NewConfig: zap.NewNop by default
+	Sink         Sink               // nil: every event is refused with DaemonError
+	Capabilities []abi.Capability   // granted to the plugin
+	PluginDir    string             // the plugin's own directory (its manifest's)
+	ProjectDir   string             // the directory that fs.read and fs.write open
+	Concurrent   bool               // calls may run in parallel (the native runtime)
+	CallTimeout  time.Duration      // the longest a call may take when ctx has no earlier deadline
+	OnState      func(State, error) // told of a supervised plugin's state changes
+}
+
+// Granted reports whether capability c is granted.
+func (c *Config) Granted(cap abi.Capability) bool {
+	for _, g := range c.Capabilities {
+		if g == cap {
+			return true
+		}
+	}
+	return false
+}
+
+// NewConfig applies opts in order to the defaults.
+func NewConfig(opts []Option) Config {
+	var c Config
+	for _, o := range opts {
+		if o != nil {
+			o.apply(&c)
+		}
+	}
+	if c.Logger == nil {
+		c.Logger = zap.NewNop()
+	}
+	return c
+}
+
+type optionFunc func(*Config)
+
+func (f optionFunc) apply(c *Config) { f(c) }
+
+// RuntimeOption is embedded in a runtime's own option types, which makes
+// them Options: NewConfig skips them, and the runtime finds its own by
+// type assertion.
+type RuntimeOption struct{}
+
+func (RuntimeOption) apply(*Config) {}
+
+// WithLogger sets the logger of the plugin's log lines (with fields
+// plugin and version) and of the runtime's own messages.
+func WithLogger(l *zap.Logger) Option { return optionFunc(func(c *Config) { c.Logger = l }) }
+
+// WithEventSink sets where the plugin's send_event calls go.
+func WithEventSink(s Sink) Option { return optionFunc(func(c *Config) { c.Sink = s }) }
+
+// WithCapabilities grants capabilities: network.relay allows send_event;
+// in the process sandbox fs.read opens the project directory read-only to
+// the plugin and fs.write read-write. Repeated, the lists add up.
+func WithCapabilities(caps ...abi.Capability) Option {
+	return optionFunc(func(c *Config) { c.Capabilities = append(c.Capabilities, caps...) })
+}
+
+// WithPluginDir names the plugin's own directory, which a sandboxed plugin
+// may read. The directory of the library itself is always readable.
+func WithPluginDir(dir string) Option { return optionFunc(func(c *Config) { c.PluginDir = dir }) }
+
+// WithProjectDir names the project directory that fs.read and fs.write
+// open to a sandboxed plugin. Default: none.
+func WithProjectDir(dir string) Option { return optionFunc(func(c *Config) { c.ProjectDir = dir }) }
+
+// WithConcurrent lets calls into the plugin run in parallel (a manifest's
+// concurrent = true). Default: calls into one plugin are serialized. The
+// process sandbox always serializes.
+func WithConcurrent(on bool) Option { return optionFunc(func(c *Config) { c.Concurrent = on }) }
+
+// WithCallTimeout sets the longest a call may take when its context has no
+// earlier deadline (a manifest's call_timeout_ms). The process sandbox
+// kills a child that overruns and returns timeout; a native call cannot be
+// interrupted, so the native runtime ignores it. 0: only the context's.
+func WithCallTimeout(d time.Duration) Option {
+	return optionFunc(func(c *Config) { c.CallTimeout = d })
+}
+
+// WithStateFunc sets a function told of every state change of a
+// supervised plugin: StateDown with the crash, StateUp after a restart,
+// StateFailed when restarts are given up. It runs on a goroutine of its
+// own, never inside a call. Runtimes that do not supervise ignore it.
+func WithStateFunc(f func(State, error)) Option {
+	return optionFunc(func(c *Config) { c.OnState = f })
+}

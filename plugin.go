@@ -1,0 +1,161 @@
+package clawd
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/internal/contain"
+)
+
+// Plugin is one open plugin. Its methods are safe for concurrent use.
+type Plugin interface {
+	// Name is the plugin's name (the file stem if the plugin left it NULL).
+	Name() string
+	// Version is the plugin's version string ("" if it left it NULL).
+	Version() string
+	// ABIVersion is the abi_version the plugin declared.
+	ABIVersion() uint32
+	// Has reports whether the plugin set callback cb.
+	Has(cb abi.Callback) bool
+	// Callbacks lists the callbacks the plugin set, in table order.
+	Callbacks() []abi.Callback
+	// Warnings lists what loads but is not right (a NULL name, a version
+	// that is not semver, a signal handler the plugin installed).
+	Warnings() []string
+	// Call runs one callback; see the package doc for what it returns.
+	Call(ctx context.Context, c Call) error
+	// Stats counts what the plugin did through its contexts.
+	Stats() Stats
+	// Close calls on_unload once, after the calls in flight, and releases
+	// the plugin. Later calls return closed; a second Close returns the
+	// first one's result.
+	Close() error
+}
+
+// Op names one of the callbacks that Call runs.
+type Op uint8
+
+// The ops, one per event callback of ClawaPlugin.
+const (
+	OpSessionStart Op = iota // on_session_start(ctx, session_id)
+	OpSessionEnd             // on_session_end(ctx, session_id)
+	OpToolCall               // on_tool_call(ctx, session_id, tool_name, input_json)
+	OpMessage                // on_message(ctx, session_id, role, content_json)
+	NumOps       = 4
+)
+
+var opCallbacks = [NumOps]abi.Callback{abi.OnSessionStart, abi.OnSessionEnd, abi.OnToolCall, abi.OnMessage}
+
+var opArgs = [NumOps][3]string{
+	{"session_id"}, {"session_id"},
+	{"session_id", "tool_name", "input_json"},
+	{"session_id", "role", "content_json"},
+}
+
+// Callback is the ClawaPlugin entry the op calls.
+func (o Op) Callback() abi.Callback {
+	if o < NumOps {
+		return opCallbacks[o]
+	}
+	return abi.NumCallbacks
+}
+
+// Arity is how many strings the callback takes after its context: 1 or 3.
+func (o Op) Arity() int {
+	if o == OpToolCall || o == OpMessage {
+		return 3
+	}
+	return 1
+}
+
+// ArgName is the C parameter name of argument i ("session_id", ...).
+func (o Op) ArgName(i int) string {
+	if o < NumOps && i >= 0 && i < 3 {
+		return opArgs[o][i]
+	}
+	return ""
+}
+
+// String is the callback's field name, such as "on_tool_call".
+func (o Op) String() string {
+	if o < NumOps {
+		return opCallbacks[o].String()
+	}
+	return fmt.Sprintf("op(%d)", uint8(o))
+}
+
+// Call describes one callback and its arguments. The strings are passed as
+// they are, each as a NUL-terminated C string: one that contains a NUL is
+// refused with invalid_argument. The plugin sees copies, valid only while
+// its callback runs.
+type Call struct {
+	Op   Op
+	Args [3]string // in C order; Args[1:] are unused by the one-string ops
+}
+
+// SessionStart is the call of on_session_start.
+func SessionStart(sessionID string) Call {
+	return Call{Op: OpSessionStart, Args: [3]string{sessionID}}
+}
+
+// SessionEnd is the call of on_session_end.
+func SessionEnd(sessionID string) Call {
+	return Call{Op: OpSessionEnd, Args: [3]string{sessionID}}
+}
+
+// ToolCall is the call of on_tool_call; inputJSON is passed as it is.
+func ToolCall(sessionID, toolName, inputJSON string) Call {
+	return Call{Op: OpToolCall, Args: [3]string{sessionID, toolName, inputJSON}}
+}
+
+// Message is the call of on_message. role is "user" or "assistant" by the
+// ABI; it is passed as given.
+func Message(sessionID, role, contentJSON string) Call {
+	return Call{Op: OpMessage, Args: [3]string{sessionID, role, contentJSON}}
+}
+
+// Containment says what the operating system enforces on a plugin: the
+// Landlock ABI level and what it restricts, no_new_privs, rlimits, death
+// with the parent, and Notes on what could not be enforced.
+type Containment = contain.Report
+
+// Contained is implemented by runtimes that confine the plugin (the
+// process sandbox).
+type Contained interface {
+	Containment() Containment
+}
+
+// State is where a supervised plugin's process stands.
+type State int32
+
+// The states of a supervised plugin.
+const (
+	StateUp     State = iota // serving calls
+	StateDown                // crashed or killed; a restart is pending, calls return unavailable
+	StateFailed              // restarts given up; calls return unavailable
+	StateClosed              // Close was called
+)
+
+func (s State) String() string {
+	switch s {
+	case StateUp:
+		return "up"
+	case StateDown:
+		return "down"
+	case StateFailed:
+		return "failed"
+	case StateClosed:
+		return "closed"
+	}
+	return fmt.Sprintf("state(%d)", int32(s))
+}
+
+// Supervised is implemented by runtimes whose plugin lives in a process
+// that is restarted after a crash (the process sandbox).
+type Supervised interface {
+	State() State
+	Crashes() uint64  // processes that died or were killed
+	Restarts() uint64 // processes started again after one
+	PID() int         // the process serving now, 0 while it is down
+}
