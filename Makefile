@@ -21,6 +21,9 @@ EXAMPLE_LANGS := $(strip \
 	$(if $(or $(REQUIRE_ALL),$(shell $(ZIG) version 2>/dev/null)),zig))
 EXAMPLE_PLUGINS += $(foreach l,$(EXAMPLE_LANGS),examples/$(l)/hello)
 
+# staticcheck from the Go module proxy, pinned: a new release may add checks.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2026.2.2
+
 BENCH_FLAGS := -run '^$$' -bench . -benchmem -count 3
 
 CROSS_TARGETS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64 windows/arm64
@@ -80,6 +83,8 @@ lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l: not formatted:"; echo "$$out"; exit 1; fi
 	CGO_ENABLED=1 $(GO) vet ./...
 	CGO_ENABLED=0 $(GO) vet ./...
+	CGO_ENABLED=1 $(GO) run $(STATICCHECK) ./...
+	CGO_ENABLED=0 $(GO) run $(STATICCHECK) ./...
 
 cross:
 	@set -e; for t in $(CROSS_TARGETS); do \

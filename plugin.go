@@ -42,7 +42,7 @@ const (
 	OpSessionEnd             // on_session_end(ctx, session_id)
 	OpToolCall               // on_tool_call(ctx, session_id, tool_name, input_json)
 	OpMessage                // on_message(ctx, session_id, role, content_json)
-	NumOps       = 4
+	NumOps         = 4
 )
 
 var opCallbacks = [NumOps]abi.Callback{abi.OnSessionStart, abi.OnSessionEnd, abi.OnToolCall, abi.OnMessage}

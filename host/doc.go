@@ -75,10 +75,12 @@
 // one after the other reach each plugin in that order. A sink may dispatch again from inside a
 // plugin's send_event: such a nested dispatch runs on the calling thread, so
 // it re-enters that plugin instead of waiting for itself. Calls into one
-// plugin are still serialized, so two sinks that dispatch at the same time
-// from inside two plugins, each into the other, wait for each other forever:
-// a sink that dispatches should hand the work to another goroutine unless it
-// knows no other plugin does the same.
+// plugin are still serialized; two sinks that dispatch at the same time
+// from inside two plugins, each into the other, would wait for each other
+// forever: the later of the two waits is refused instead (its outcome is
+// unavailable, naming the cycle, and the plugin whose sink
+// made it sees its send_event return what the sink returns), and the other
+// goes on once it unwinds.
 //
 // Counting a call costs a few atomic adds and never allocates: calls, errors
 // by code, latency (total, max and a histogram by decade). Stats also carry
@@ -117,7 +119,9 @@
 // removed is stopped (drained, on_unload, closed).
 //
 // Because lifecycle work waits for the calls in flight, Load, Add, Reload and
-// Close must not be called from inside an event sink.
+// Close called from inside an event sink return invalid_argument at once
+// (the sink may hand the work to another goroutine, which then waits for
+// the dispatch to return).
 //
 // # Native means trusted
 //

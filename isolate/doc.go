@@ -1,5 +1,5 @@
-// Package isolate runs a plugin in a child process behind the call surface
-// of loader.Plugin, so that a plugin that crashes, hangs or misbehaves
+// Package isolate is the "process" runtime: it runs a plugin in a child
+// process behind the clawd.Plugin interface, so that a plugin that crashes, hangs or misbehaves
 // cannot take the host with it, and the operating system enforces what its
 // manifest was granted.
 //
@@ -11,14 +11,15 @@
 //		isolate.Main() // first thing: this program also serves as the child
 //		...
 //		p, err := isolate.Open("plugins/grep/libgrep.so",
-//			isolate.WithLogger(logger),
-//			isolate.WithEventSink(sink),
-//			isolate.WithCapabilities(abi.CapNetworkRelay, abi.CapFSRead),
-//			isolate.WithProjectDir(projectDir),
-//			isolate.WithCallTimeout(5*time.Second))
+//			clawd.WithLogger(logger),
+//			clawd.WithEventSink(sink),
+//			clawd.WithCapabilities(abi.CapNetworkRelay, abi.CapFSRead),
+//			clawd.WithProjectDir(projectDir),
+//			clawd.WithCallTimeout(5*time.Second),
+//			isolate.WithRestart(3, 100*time.Millisecond, 5*time.Second))
 //		if err != nil { ... }            // abi_mismatch, on_load_failed, crashed, ...
 //		defer p.Close()
-//		err = p.ToolCall(ctx, "s1", "grep", `{"pattern":"x"}`)
+//		err = p.Call(ctx, clawd.ToolCall("s1", "grep", `{"pattern":"x"}`))
 //	}
 //
 // The child is this program run again (Main, called first in main, makes

@@ -221,7 +221,7 @@ func TestRestartsAreGivenUp(t *testing.T) {
 	ce := requireCode(t, err, clawerr.Unavailable)
 	require.Contains(t, ce.Detail, "not restarted any more")
 	require.ErrorIs(t, err, clawerr.OpenFailed, "the reason is the last restart's failure")
-	require.Equal(t, []isolate.State{clawd.StateDown, clawd.StateFailed}, r.sawStates())
+	require.Equal(t, []clawd.State{clawd.StateDown, clawd.StateFailed}, r.sawStates())
 }
 
 func TestAddressSpaceLimit(t *testing.T) {

@@ -45,7 +45,7 @@ type rig struct {
 
 	mu      sync.Mutex
 	events  []clawd.Event
-	states  []isolate.State
+	states  []clawd.State
 	onEvent func(clawd.Event) error
 }
 
@@ -74,7 +74,7 @@ func tryOpen(t *testing.T, lib string, opts ...clawd.Option) (*rig, error) {
 	base := []clawd.Option{
 		clawd.WithLogger(zap.New(core)),
 		clawd.WithEventSink(sink),
-		clawd.WithStateFunc(func(s isolate.State, _ error) {
+		clawd.WithStateFunc(func(s clawd.State, _ error) {
 			r.mu.Lock()
 			r.states = append(r.states, s)
 			r.mu.Unlock()
@@ -114,10 +114,10 @@ func (r *rig) logged(t *testing.T, prefix string) string {
 	return line
 }
 
-func (r *rig) sawStates() []isolate.State {
+func (r *rig) sawStates() []clawd.State {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]isolate.State(nil), r.states...)
+	return append([]clawd.State(nil), r.states...)
 }
 
 func requireCode(t *testing.T, err error, code clawerr.Code) *clawerr.Error {

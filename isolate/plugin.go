@@ -35,10 +35,6 @@ func init() {
 	}))
 }
 
-// State is where a sandboxed plugin's child stands: clawd.StateUp,
-// clawd.StateDown, clawd.StateFailed or clawd.StateClosed.
-type State = clawd.State
-
 // Plugin is a plugin running in a child process. It has the call surface of
 // loader.Plugin; its methods are safe for concurrent use. Calls into one
 // child are serialized.

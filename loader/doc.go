@@ -1,18 +1,21 @@
-// Package loader opens one ClawD ABI v1 plugin in this process and calls
-// it. It is the host-facing core: the host package builds on it.
+// Package loader is the "native" runtime: it opens one ClawD ABI v1 plugin
+// in this process and calls it, behind the clawd.Plugin interface.
 //
 //	p, err := loader.Open("./libhello.so",
-//		loader.WithLogger(logger),
-//		loader.WithEventSink(clawctx.SinkFunc(func(ev clawctx.Event) error { ... })),
-//		loader.WithCapabilities(abi.CapNetworkRelay))
+//		clawd.WithLogger(logger),
+//		clawd.WithEventSink(clawd.SinkFunc(func(ctx context.Context, ev clawd.Event) error { ... })),
+//		clawd.WithCapabilities(abi.CapNetworkRelay))
 //	if err != nil { ... }          // a *clawerr.Error with a stable code
 //	defer p.Close()                // on_unload once, then the library is closed
-//	err = p.ToolCall(ctx, "s1", "grep", `{"pattern":"x"}`)
+//	err = p.Call(ctx, clawd.ToolCall("s1", "grep", `{"pattern":"x"}`))
+//
+// Importing the package registers it with package clawd as
+// clawd.RuntimeNative, so clawd.Open and package host find it by name.
 //
 // # Loading
 //
 // Open opens the library (purego's Dlopen; LoadLibrary on Windows), calls
-// clawd_plugin_init once, copies and checks the table (package vtable) and
+// clawd_plugin_init once, copies and checks the table and
 // calls on_load. Each failure has its own code: open_failed, missing_init,
 // init_null, abi_mismatch, reserved_slot_set, bad_name, bad_version,
 // on_load_failed. What breaks no rule of the ABI but is not right loads
@@ -35,7 +38,7 @@
 // (errors.Is(err, abi.NotFound)); a value ABI v1 does not know is
 // unknown_code, never success. The hot path allocates nothing.
 //
-// Calls into one plugin are serialized unless WithConcurrent(true); calls
+// Calls into one plugin are serialized unless clawd.WithConcurrent(true); calls
 // into different plugins run in parallel. A call made from inside the
 // plugin's own send_event (the sink calling back into the same plugin, on
 // the same thread) enters at once instead of waiting for the call that is

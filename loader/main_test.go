@@ -98,15 +98,6 @@ var bg = context.Background()
 
 func relay() clawd.Option { return clawd.WithCapabilities(abi.CapNetworkRelay) }
 
-func contains(lines []string, s string) bool {
-	for _, l := range lines {
-		if l == s {
-			return true
-		}
-	}
-	return false
-}
-
 func withPrefix(lines []string, p string) []string {
 	var out []string
 	for _, l := range lines {

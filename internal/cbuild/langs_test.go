@@ -1,6 +1,7 @@
 package cbuild_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +14,12 @@ import (
 
 // Once builds once per key, whoever asks first, and every caller gets the
 // same path in a directory of its own.
+// onceRuns gives each run of TestOnce keys of its own: the cache is
+// process-wide, and go test -count=N runs the test N times in one process.
+var onceRuns atomic.Int32
+
 func TestOnce(t *testing.T) {
+	key := fmt.Sprintf("TestOnce %d", onceRuns.Add(1))
 	var builds atomic.Int32
 	build := func(dir string) (string, error) {
 		builds.Add(1)
@@ -26,7 +32,7 @@ func TestOnce(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			paths[i] = cbuild.Once(t, "TestOnce", build)
+			paths[i] = cbuild.Once(t, key, build)
 		}()
 	}
 	wg.Wait()
@@ -38,7 +44,7 @@ func TestOnce(t *testing.T) {
 			t.Fatalf("paths differ: %q", paths)
 		}
 	}
-	if other := cbuild.Once(t, "TestOnce other", build); filepath.Dir(other) == filepath.Dir(paths[0]) {
+	if other := cbuild.Once(t, key+" other", build); filepath.Dir(other) == filepath.Dir(paths[0]) {
 		t.Fatalf("two keys share the directory %s", filepath.Dir(other))
 	}
 }
