@@ -85,20 +85,60 @@ type Policy struct {
 	CPUSeconds   uint64   // RLIMIT_CPU (soft = hard) in seconds; 0 leaves it
 	NoCoreDumps  bool     // RLIMIT_CORE = 0
 	Landlock     bool     // apply Landlock at all (best effort: a kernel without it is reported, not an error)
+
+	// Env is what the child's environment holds besides the allowlist
+	// (env.go): "NAME=VALUE" sets NAME, "NAME" passes the value cmd.Env
+	// (nil: os.Environ()) has, if any. Later entries win. The caller's own
+	// hand-off variables go here too; nothing else of cmd.Env reaches the
+	// child.
+	Env []string `json:",omitempty"`
+	// KeepFDs lists descriptors the child keeps open besides 0-2 and the
+	// ones cmd.ExtraFiles gives it (3 on), which Prepare adds (so set
+	// ExtraFiles first). Every other descriptor is closed at the execve
+	// that starts the second image, before anything of the plugin runs.
+	KeepFDs []int `json:",omitempty"`
+	// PrivateHome points HOME at a directory of the child's own: Prepare
+	// creates it (owned by UID/GID), grants it read-write, and Cleanup
+	// removes it. Without it HOME is /nonexistent.
+	PrivateHome bool `json:",omitempty"`
+	// DenySockets leaves the child no socket of its own: a seccomp filter
+	// refuses socket(2) for every family and socketpair(2) for all but
+	// AF_UNIX (EACCES), and io_uring (ENOSYS), and the child starts in an
+	// empty network namespace where the host may create one.
+	DenySockets bool `json:",omitempty"`
+	// UID and GID, when not 0, are the unprivileged ids the child switches
+	// to (no supplementary groups) before it executes itself again; the
+	// host must be root (CAP_SETUID, CAP_SETGID). Landlock only subtracts
+	// from what the ids may reach: the executable, the library and every
+	// path of the policy must be readable (and their directories
+	// searchable) by UID/GID, which a root-owned 0700 directory such as a
+	// private cache copy of the library is not.
+	UID int `json:",omitempty"`
+	GID int `json:",omitempty"`
+	// NetNS is set by Prepare: the child starts in a network namespace of
+	// its own (DenySockets and the host holds CAP_SYS_ADMIN).
+	NetNS bool `json:",omitempty"`
 }
 
 // Report says what was actually applied (filled in by the child, read back
 // by the parent).
 type Report struct {
-	OS            string   `json:"os"`
-	LandlockABI   int      `json:"landlock_abi"`    // 0: not applied
-	Filesystem    bool     `json:"filesystem"`      // file access restricted to the policy's paths
-	TCP           bool     `json:"tcp"`             // TCP connect and bind denied
-	Signals       bool     `json:"signals"`         // signal scoping applied
-	NoNewPrivs    bool     `json:"no_new_privs"`    // PR_SET_NO_NEW_PRIVS set
-	Rlimits       bool     `json:"rlimits"`         // the policy asked for rlimits and all are in force
-	DieWithParent bool     `json:"die_with_parent"` // SIGKILL when the parent dies
-	Notes         []string `json:"notes,omitempty"` // what could not be enforced and why, one sentence each
+	OS             string   `json:"os"`
+	LandlockABI    int      `json:"landlock_abi"`    // 0: not applied
+	Filesystem     bool     `json:"filesystem"`      // file access restricted to the policy's paths
+	TCP            bool     `json:"tcp"`             // TCP connect and bind denied
+	Signals        bool     `json:"signals"`         // signal scoping applied
+	NoNewPrivs     bool     `json:"no_new_privs"`    // PR_SET_NO_NEW_PRIVS set
+	Rlimits        bool     `json:"rlimits"`         // the policy asked for rlimits and all are in force
+	DieWithParent  bool     `json:"die_with_parent"` // SIGKILL when the parent dies
+	FDs            bool     `json:"fds"`             // inherited descriptors other than 0-2 and the kept ones closed
+	Env            bool     `json:"env"`             // the environment is the allowlist plus Policy.Env
+	NoCapabilities bool     `json:"no_capabilities"` // every capability set empty: effective, permitted, inheritable, ambient, bounding
+	UID            int      `json:"uid"`             // the uid and gid the plugin runs as
+	GID            int      `json:"gid"`
+	NetNS          bool     `json:"netns"`           // an empty network namespace of its own
+	Sockets        bool     `json:"sockets"`         // the seccomp filter refuses socket families (Policy.DenySockets)
+	Notes          []string `json:"notes,omitempty"` // what could not be enforced and why, one sentence each
 }
 
 // noteNoLandlock is the note for a kernel without Landlock; String looks
@@ -159,6 +199,7 @@ func (r Report) String() string {
 	if r.DieWithParent {
 		parts = append(parts, "dies with parent")
 	}
+	parts = append(parts, r.confinedParts()...)
 	return strings.Join(parts, ", ")
 }
 
@@ -173,19 +214,32 @@ func Prepare(cmd *exec.Cmd, p Policy) error {
 	if err := p.validate(); err != nil {
 		return err
 	}
+	p, home, err := prepareChild(cmd, p) // kept fds, network namespace, private home
+	if err != nil {
+		return err
+	}
 	js, err := json.Marshal(p)
 	if err != nil {
+		removeHome(home)
 		return fmt.Errorf("contain: encode policy: %w", err)
 	}
 	env := cmd.Env
 	if env == nil {
 		env = os.Environ()
 	}
-	// Drop values inherited from a confined parent of ours: the child must
-	// see only the ones for this hand-off.
-	env = withoutVars(env, EnvPolicy, EnvParent, EnvReport)
+	// The allowlist and p.Env only; values inherited from a confined parent
+	// of ours are dropped: the child sees only the ones for this hand-off.
+	env = childEnv(env, p, home)
 	cmd.Env = append(env, EnvPolicy+"="+string(js), EnvParent+"="+strconv.Itoa(os.Getpid()))
-	return setProcAttr(cmd)
+	if err := setProcAttr(cmd); err != nil {
+		removeHome(home)
+		return err
+	}
+	if p.NetNS {
+		setNetNS(cmd)
+	}
+	keepHome(cmd, home)
+	return nil
 }
 
 // Applied returns the Report of this process if Enter confined it. It reads
@@ -204,6 +258,9 @@ func Applied() (Report, bool) {
 
 // validate checks that every path is absolute.
 func (p Policy) validate() error {
+	if err := p.validateConfine(); err != nil {
+		return err
+	}
 	for _, list := range [][]string{p.ReadOnly, p.ReadWrite} {
 		for _, path := range list {
 			if !filepath.IsAbs(path) {
