@@ -58,7 +58,7 @@ func platformChild(verb, arg string) (result, bool) {
 	case "spawner": // start a "sleep" child from a thread that then exits
 		res = spawner(arg)
 	default:
-		return result{}, false
+		return confineChild(verb, arg)
 	}
 	return res, true
 }

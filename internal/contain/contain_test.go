@@ -43,6 +43,7 @@ type result struct {
 	Report  *contain.Report   `json:"report,omitempty"`
 	Applied bool              `json:"applied,omitempty"`
 	String  string            `json:"string,omitempty"`
+	Lines   []string          `json:"lines,omitempty"`
 }
 
 // runChild runs a child action and returns the exit status.

@@ -36,8 +36,10 @@ type insn struct {
 	label  string
 }
 
-func ld(off uint32) insn { return insn{f: unix.SockFilter{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: off}} }
-func ret(k uint32) insn  { return insn{f: unix.SockFilter{Code: unix.BPF_RET | unix.BPF_K, K: k}} }
+func ld(off uint32) insn {
+	return insn{f: unix.SockFilter{Code: unix.BPF_LD | unix.BPF_W | unix.BPF_ABS, K: off}}
+}
+func ret(k uint32) insn { return insn{f: unix.SockFilter{Code: unix.BPF_RET | unix.BPF_K, K: k}} }
 func jeq(k uint32, jt, jf string) insn {
 	return insn{f: unix.SockFilter{Code: unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, K: k}, jt: jt, jf: jf}
 }
@@ -100,11 +102,12 @@ func socketFilter() ([]unix.SockFilter, error) {
 		jeq(unix.SYS_IO_URING_SETUP, "enosys", ""),
 		jeq(unix.SYS_IO_URING_ENTER, "enosys", ""),
 		jeq(unix.SYS_IO_URING_REGISTER, "enosys", ""),
-		labelled("allow", ret(unix.SECCOMP_RET_ALLOW)),
+		ret(unix.SECCOMP_RET_ALLOW),
 		// socketpair(AF_UNIX) makes two connected sockets that reach nothing
 		// outside the process: allowed, as a pipe would be.
 		labelled("pair", ld(offArg0)),
-		jeq(unix.AF_UNIX, "allow", "eacces"),
+		jeq(unix.AF_UNIX, "", "eacces"),
+		ret(unix.SECCOMP_RET_ALLOW),
 		labelled("eacces", ret(secRetErrno|uint32(unix.EACCES))),
 		labelled("enosys", ret(secRetErrno|uint32(unix.ENOSYS))),
 		labelled("eperm", ret(secRetErrno|uint32(unix.EPERM))),
