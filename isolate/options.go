@@ -27,6 +27,7 @@ type options struct {
 	pluginDir    string
 	projectDir   string
 	noLandlock   bool
+	env          []string
 	onState      func(State, error)
 	floors       int // benchmark: raw echo channels in the child
 }
@@ -109,6 +110,14 @@ func WithPluginDir(dir string) Option { return func(o *options) { o.pluginDir = 
 // WithProjectDir names the project directory that fs.read and fs.write
 // open to the plugin. Default: none.
 func WithProjectDir(dir string) Option { return func(o *options) { o.projectDir = dir } }
+
+// WithEnv passes environment variables to the child, which otherwise gets
+// only PATH, LANG, LC_*, TZ, the Go runtime's settings and HOME (a private
+// directory, removed with the child): "NAME=VALUE" sets NAME, "NAME"
+// passes the host's value if it has one (a manifest's env).
+func WithEnv(entries ...string) Option {
+	return func(o *options) { o.env = append(o.env, entries...) }
+}
 
 // WithoutLandlock keeps the child's file and network access unrestricted
 // (the other limits still apply): for plugins that need more than their
