@@ -1,5 +1,7 @@
 // Package contain confines a child process before it loads a plugin:
-// rlimits, no_new_privs, Landlock, death with its parent.
+// rlimits, no_new_privs, Landlock, death with its parent, and a start with
+// nothing it was not given (descriptors, environment, capabilities,
+// sockets).
 //
 // The plugin sandbox (package isolate) starts a child that is its own
 // executable run again. The parent calls Prepare and Start; the child calls
@@ -43,11 +45,45 @@
 // Elsewhere a child gets crash isolation only (its own process, and its own
 // process group on Unix); Report says so.
 //
+// # What the child starts with
+//
+// Environment (everywhere): Prepare replaces cmd.Env with an allowlist
+// (PATH, LANG, LANGUAGE, LC_*, TZ, the Go runtime's GODEBUG, GOTRACEBACK,
+// GOMAXPROCS, GOGC, GOMEMLIMIT, GORACE), HOME and Policy.Env; the caller
+// passes its own hand-off variables in Policy.Env. HOME is a private
+// directory with Policy.PrivateHome (Cleanup removes it), else
+// /nonexistent.
+//
+// On Linux, in the first image, on the locked thread, before execve:
+//   - descriptors: all but 0-2, cmd.ExtraFiles and Policy.KeepFDs are made
+//     close-on-exec (close_range, else a loop over /proc/self/fd), so the
+//     execve closes whatever the host leaked without O_CLOEXEC. stdin is
+//     what cmd.Stdin gives (nil: /dev/null).
+//   - sockets (Policy.DenySockets): a seccomp filter, inherited by the new
+//     image and all its threads, fails socket(2) for every family and
+//     socketpair(2) for all but AF_UNIX with EACCES, io_uring with ENOSYS
+//     (amd64 and arm64; elsewhere Report notes it); and where the host
+//     holds CAP_SYS_ADMIN the child starts in an empty network namespace.
+//     Landlock alone does not stop UDP, raw or packet sockets, netlink or
+//     connect to a named unix socket; a namespace alone does not stop the
+//     last.
+//   - privileges, last: locked securebits (no root privilege at execve),
+//     the bounding set emptied (needs CAP_SETPCAP, which a root host has;
+//     otherwise Report notes it), ambient cleared, optionally
+//     setgroups/setresgid/setresuid to Policy.UID/GID, then capset(none)
+//     and the parent-death signal armed again (a credential change clears
+//     it). The new image, root or not, has no effective, permitted,
+//     inheritable or ambient capability, and an empty bounding set where
+//     CAP_SETPCAP was at hand.
+//     Under Policy.UID the file system's own permissions apply on top of
+//     Landlock: the executable, the library and the policy's paths must be
+//     readable by that uid.
+//
 // What Landlock as used here does not restrict: file descriptors the child
 // inherited (stdin, stdout, stderr, ExtraFiles stay usable, which is how the
 // parent talks to it); stat, readlink and path lookup; connecting to named
-// unix sockets and UDP (later ABIs have rights for those, not handled yet);
-// anything outside the file system, TCP, signals and abstract sockets.
+// unix sockets and UDP (DenySockets covers those); anything outside the
+// file system, TCP, signals and abstract sockets.
 // The Go runtime and the dynamic loader of the second image get what they
 // need to start: the executable, SystemLibraryDirs, a few devices,
 // /proc/<pid> and /sys/kernel/mm/transparent_hugepage, read-only, and
@@ -203,10 +239,14 @@ func (r Report) String() string {
 	return strings.Join(parts, ", ")
 }
 
-// Prepare configures cmd to run confined by p: it appends the policy to
-// cmd.Env (EnvPolicy, and EnvParent = os.Getpid()), puts the child in its own
-// process group, and on Linux sets SysProcAttr.Pdeathsig = SIGKILL. Other
-// SysProcAttr fields are kept. A nil cmd.Env means os.Environ().
+// Prepare configures cmd to run confined by p: it replaces cmd.Env by the
+// allowlist, HOME and p.Env resolved against it (nil: os.Environ()), then
+// appends the policy (EnvPolicy, and EnvParent = os.Getpid()), puts the
+// child in its own process group, and on Linux sets SysProcAttr.Pdeathsig =
+// SIGKILL and, with p.DenySockets where the host may, CLONE_NEWNET. Other
+// SysProcAttr fields are kept. Set cmd.ExtraFiles before: those
+// descriptors are kept. With p.PrivateHome, call Cleanup once the child
+// has ended.
 func Prepare(cmd *exec.Cmd, p Policy) error {
 	if cmd.Process != nil {
 		return fmt.Errorf("contain: command %s already started", cmd.Path)
