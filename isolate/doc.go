@@ -79,11 +79,24 @@
 //     read-only with fs.read, read-write with fs.write; nothing else. TCP
 //     connect and bind are refused (Landlock ABI 4), and so are signals to
 //     processes outside the sandbox (ABI 6). The plugin sees EACCES.
+//   - starts with nothing it was not given: only descriptors 0 (/dev/null),
+//     1, 2 and its channel (3-6), whatever the host leaked without
+//     O_CLOEXEC closed; an environment of PATH, LANG, LC_*, TZ, the Go
+//     runtime's settings, HOME (a private directory, removed with the
+//     child) and what WithEnv passes; no capability in any set, the
+//     bounding set included, even under a root host;
+//   - has no socket of its own: a seccomp filter fails socket(2) for every
+//     family (EACCES; socketpair(AF_UNIX) stays) and io_uring (ENOSYS), on
+//     amd64 and arm64, and a root host starts the child in an empty
+//     network namespace. UDP, raw and packet sockets, netlink, TCP and
+//     connect to a named unix socket of the host all fail.
 //
-// Landlock is best effort: on a kernel without it, or with an older ABI,
-// the child still runs and Containment says what was not enforced (so does
-// clawd-plugin inspect). On other systems the sandbox isolates crashes and
-// hangs only, and says so. Windows is not supported in this version: Open
+// Landlock, the socket filter and the network namespace are best effort:
+// on a kernel without them, an older Landlock ABI or a host without
+// CAP_SYS_ADMIN, the child still runs and Containment says what was not
+// enforced (so does clawd-plugin inspect). On other systems the sandbox
+// isolates crashes and hangs only (and gets the environment allowlist),
+// and says so. Windows is not supported in this version: Open
 // returns an error there.
 //
 // # Cost and limits

@@ -92,6 +92,11 @@ func (p *Plugin) makePolicy() contain.Policy {
 		NoCoreDumps:  true,
 		AddressSpace: p.o.limits.AddressSpace,
 		CPUSeconds:   uint64(math.Ceil(p.o.limits.CPUTime.Seconds())),
+		// The host's variables the plugin was given, then the child spec
+		// (last: it wins over an entry of the same name).
+		Env:         append(slices.Clip(p.o.env), envChild),
+		PrivateHome: true,
+		DenySockets: true,
 	}
 	if dir, err := filepath.Abs(filepath.Dir(p.path)); err == nil {
 		pol.ReadOnly = append(pol.ReadOnly, dir)
@@ -169,6 +174,7 @@ func (p *Plugin) spawn() (*proc, error) {
 	}
 	if err := contain.Start(cmd); err != nil {
 		closeAll()
+		contain.Cleanup(cmd)
 		return nil, err
 	}
 	for _, f := range childEnds {
@@ -178,6 +184,7 @@ func (p *Plugin) spawn() (*proc, error) {
 	pr.rd = newReader(pr.callR.Fd())
 	go func() {
 		cmd.Wait()
+		contain.Cleanup(cmd) // the private home goes with the child
 		close(pr.exited)
 	}()
 	go p.asyncLoop(pr)

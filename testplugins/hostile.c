@@ -22,6 +22,17 @@
  *   send:METHOD    send_event(METHOD, input); returns its result
  *   kill_parent    kill(getppid(), SIGKILL); logs "kill_parent: errno <E>"
  *                  on failure and returns CapabilityDenied
+ *   udp:PORT       UDP sendto 127.0.0.1:PORT; logs "udp: ok" or "udp: errno
+ *                  <E> (<name>)", codes as for read
+ *   raw            socket(AF_INET, SOCK_RAW, IPPROTO_ICMP); logs as udp ("raw")
+ *   unix:PATH      connect to the named unix socket PATH; logs as udp ("unix")
+ *   fds            logs "fds: 0:T 1:T ..." for every open descriptor but the
+ *                  listing's own, T its /proc/self/fd target ("pipe" for a
+ *                  pipe); returns 0
+ *   env            logs "env: NAME NAME ..." (the names of its environment,
+ *                  sorted); returns 0
+ *   caps           logs "caps: " and the Cap*, NoNewPrivs and Seccomp lines
+ *                  of /proc/self/status, "; "-separated; returns 0
  *
  * Name "hostile", version "1.0.0".
  */
@@ -38,7 +49,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 static void say(ClawaContext *ctx, const char *what) {
@@ -83,6 +96,112 @@ static ClawaError tcp(ClawaContext *ctx, const char *what, const char *port, int
     return report(ctx, what, rc, e);
 }
 
+static int has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
+
+static ClawaError udp(ClawaContext *ctx, const char *port) {
+    struct sockaddr_in a;
+    int fd, rc, e;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons((unsigned short)atoi(port));
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    fd = socket(AF_INET, SOCK_DGRAM, 0);
+    if (fd < 0)
+        return report(ctx, "udp", -1, errno);
+    rc = (int)sendto(fd, "leak", 4, 0, (struct sockaddr *)&a, sizeof a);
+    e = errno;
+    close(fd);
+    return report(ctx, "udp", rc, e);
+}
+
+static ClawaError unix_connect(ClawaContext *ctx, const char *path) {
+    struct sockaddr_un a;
+    int fd, rc, e;
+    memset(&a, 0, sizeof a);
+    a.sun_family = AF_UNIX;
+    strncpy(a.sun_path, path, sizeof a.sun_path - 1);
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    if (fd < 0)
+        return report(ctx, "unix", -1, errno);
+    rc = connect(fd, (struct sockaddr *)&a, sizeof a);
+    e = errno;
+    close(fd);
+    return report(ctx, "unix", rc, e);
+}
+
+static ClawaError list_fds(ClawaContext *ctx) {
+    char line[4096] = "fds:", path[64], target[256];
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *de;
+    int fds[256], n = 0, i, j;
+    if (d == NULL)
+        return report(ctx, "fds", -1, errno);
+    while ((de = readdir(d)) != NULL && n < 256) {
+        if (de->d_name[0] != '.' && atoi(de->d_name) != dirfd(d))
+            fds[n++] = atoi(de->d_name);
+    }
+    for (i = 1; i < n; i++) /* insertion sort: readdir has no order */
+        for (j = i; j > 0 && fds[j - 1] > fds[j]; j--) {
+            int t = fds[j];
+            fds[j] = fds[j - 1];
+            fds[j - 1] = t;
+        }
+    for (i = 0; i < n; i++) {
+        ssize_t len;
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fds[i]);
+        len = readlink(path, target, sizeof target - 1);
+        target[len < 0 ? 0 : len] = 0;
+        if (has_prefix(target, "pipe:"))
+            target[4] = 0;
+        snprintf(line + strlen(line), sizeof line - strlen(line), " %d:%s", fds[i], target);
+    }
+    closedir(d);
+    ctx->log(ctx, 2, line);
+    return CLAWA_ERROR_NONE;
+}
+
+extern char **environ;
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static ClawaError list_env(ClawaContext *ctx) {
+    char line[8192] = "env:", *names[512];
+    int n = 0, i;
+    for (char **e = environ; *e != NULL && n < 512; e++) {
+        size_t len = strcspn(*e, "=");
+        names[n] = strndup(*e, len);
+        if (names[n] != NULL)
+            n++;
+    }
+    qsort(names, (size_t)n, sizeof names[0], cmp_str);
+    for (i = 0; i < n; i++) {
+        snprintf(line + strlen(line), sizeof line - strlen(line), " %s", names[i]);
+        free(names[i]);
+    }
+    ctx->log(ctx, 2, line);
+    return CLAWA_ERROR_NONE;
+}
+
+static ClawaError caps_status(ClawaContext *ctx) {
+    char line[1024] = "caps:", buf[256];
+    FILE *f = fopen("/proc/self/status", "r");
+    int first = 1;
+    if (f == NULL)
+        return report(ctx, "caps", -1, errno);
+    while (fgets(buf, sizeof buf, f) != NULL) {
+        if (!has_prefix(buf, "Cap") && !has_prefix(buf, "NoNewPrivs:") && !has_prefix(buf, "Seccomp:"))
+            continue;
+        buf[strcspn(buf, "\n")] = 0;
+        for (char *t = strchr(buf, '\t'); t != NULL; t = strchr(t, '\t'))
+            *t = ' ';
+        snprintf(line + strlen(line), sizeof line - strlen(line), "%s %s", first ? "" : ";", buf);
+        first = 0;
+    }
+    fclose(f);
+    ctx->log(ctx, 2, line);
+    return CLAWA_ERROR_NONE;
+}
+
 static ClawaError alloc_until_refused(ClawaContext *ctx) {
     enum { BLOCK = 16 << 20, MAXBLOCKS = 4096 };
     static void *blocks[MAXBLOCKS];
@@ -101,8 +220,6 @@ static ClawaError alloc_until_refused(ClawaContext *ctx) {
     ctx->log(ctx, 2, line);
     return CLAWA_ERROR_DAEMON_ERROR;
 }
-
-static int has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
 
 static ClawaError on_tool_call(ClawaContext *ctx, const char *session, const char *tool,
                                const char *input) {
@@ -149,6 +266,23 @@ static ClawaError on_tool_call(ClawaContext *ctx, const char *session, const cha
         return tcp(ctx, "bind", tool + 5, 1);
     if (has_prefix(tool, "send:"))
         return ctx->send_event(ctx, tool + 5, input);
+    if (has_prefix(tool, "udp:"))
+        return udp(ctx, tool + 4);
+    if (strcmp(tool, "raw") == 0) {
+        int fd = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return report(ctx, "raw", fd, e);
+    }
+    if (has_prefix(tool, "unix:"))
+        return unix_connect(ctx, tool + 5);
+    if (strcmp(tool, "fds") == 0)
+        return list_fds(ctx);
+    if (strcmp(tool, "env") == 0)
+        return list_env(ctx);
+    if (strcmp(tool, "caps") == 0)
+        return caps_status(ctx);
     if (strcmp(tool, "kill_parent") == 0) {
         int rc = kill(getppid(), SIGKILL);
         return report(ctx, "kill_parent", rc, errno);

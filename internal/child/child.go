@@ -33,6 +33,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -135,7 +136,9 @@ func Run(ctx context.Context, s Spec) (*Result, error) {
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	setGroup(cmd)
 	if s.Contain != nil {
-		if err := contain.Prepare(cmd, *s.Contain); err != nil {
+		pol := *s.Contain
+		pol.Env = append(slices.Clip(pol.Env), EnvResult) // the result pipe's hand-off
+		if err := contain.Prepare(cmd, pol); err != nil {
 			w.Close()
 			return nil, err
 		}

@@ -1,5 +1,7 @@
 // Package contain confines a child process before it loads a plugin:
-// rlimits, no_new_privs, Landlock, death with its parent.
+// rlimits, no_new_privs, Landlock, death with its parent, and a start with
+// nothing it was not given (descriptors, environment, capabilities,
+// sockets).
 //
 // The plugin sandbox (package isolate) starts a child that is its own
 // executable run again. The parent calls Prepare and Start; the child calls
@@ -43,11 +45,45 @@
 // Elsewhere a child gets crash isolation only (its own process, and its own
 // process group on Unix); Report says so.
 //
+// # What the child starts with
+//
+// Environment (everywhere): Prepare replaces cmd.Env with an allowlist
+// (PATH, LANG, LANGUAGE, LC_*, TZ, the Go runtime's GODEBUG, GOTRACEBACK,
+// GOMAXPROCS, GOGC, GOMEMLIMIT, GORACE), HOME and Policy.Env; the caller
+// passes its own hand-off variables in Policy.Env. HOME is a private
+// directory with Policy.PrivateHome (Cleanup removes it), else
+// /nonexistent.
+//
+// On Linux, in the first image, on the locked thread, before execve:
+//   - descriptors: all but 0-2, cmd.ExtraFiles and Policy.KeepFDs are made
+//     close-on-exec (close_range, else a loop over /proc/self/fd), so the
+//     execve closes whatever the host leaked without O_CLOEXEC. stdin is
+//     what cmd.Stdin gives (nil: /dev/null).
+//   - sockets (Policy.DenySockets): a seccomp filter, inherited by the new
+//     image and all its threads, fails socket(2) for every family and
+//     socketpair(2) for all but AF_UNIX with EACCES, io_uring with ENOSYS
+//     (amd64 and arm64; elsewhere Report notes it); and where the host
+//     holds CAP_SYS_ADMIN the child starts in an empty network namespace.
+//     Landlock alone does not stop UDP, raw or packet sockets, netlink or
+//     connect to a named unix socket; a namespace alone does not stop the
+//     last.
+//   - privileges, last: locked securebits (no root privilege at execve),
+//     the bounding set emptied (needs CAP_SETPCAP, which a root host has;
+//     otherwise Report notes it), ambient cleared, optionally
+//     setgroups/setresgid/setresuid to Policy.UID/GID, then capset(none)
+//     and the parent-death signal armed again (a credential change clears
+//     it). The new image, root or not, has no effective, permitted,
+//     inheritable or ambient capability, and an empty bounding set where
+//     CAP_SETPCAP was at hand.
+//     Under Policy.UID the file system's own permissions apply on top of
+//     Landlock: the executable, the library and the policy's paths must be
+//     readable by that uid.
+//
 // What Landlock as used here does not restrict: file descriptors the child
 // inherited (stdin, stdout, stderr, ExtraFiles stay usable, which is how the
 // parent talks to it); stat, readlink and path lookup; connecting to named
-// unix sockets and UDP (later ABIs have rights for those, not handled yet);
-// anything outside the file system, TCP, signals and abstract sockets.
+// unix sockets and UDP (DenySockets covers those); anything outside the
+// file system, TCP, signals and abstract sockets.
 // The Go runtime and the dynamic loader of the second image get what they
 // need to start: the executable, SystemLibraryDirs, a few devices,
 // /proc/<pid> and /sys/kernel/mm/transparent_hugepage, read-only, and
@@ -85,20 +121,60 @@ type Policy struct {
 	CPUSeconds   uint64   // RLIMIT_CPU (soft = hard) in seconds; 0 leaves it
 	NoCoreDumps  bool     // RLIMIT_CORE = 0
 	Landlock     bool     // apply Landlock at all (best effort: a kernel without it is reported, not an error)
+
+	// Env is what the child's environment holds besides the allowlist
+	// (env.go): "NAME=VALUE" sets NAME, "NAME" passes the value cmd.Env
+	// (nil: os.Environ()) has, if any. Later entries win. The caller's own
+	// hand-off variables go here too; nothing else of cmd.Env reaches the
+	// child.
+	Env []string `json:",omitempty"`
+	// KeepFDs lists descriptors the child keeps open besides 0-2 and the
+	// ones cmd.ExtraFiles gives it (3 on), which Prepare adds (so set
+	// ExtraFiles first). Every other descriptor is closed at the execve
+	// that starts the second image, before anything of the plugin runs.
+	KeepFDs []int `json:",omitempty"`
+	// PrivateHome points HOME at a directory of the child's own: Prepare
+	// creates it (owned by UID/GID), grants it read-write, and Cleanup
+	// removes it. Without it HOME is /nonexistent.
+	PrivateHome bool `json:",omitempty"`
+	// DenySockets leaves the child no socket of its own: a seccomp filter
+	// refuses socket(2) for every family and socketpair(2) for all but
+	// AF_UNIX (EACCES), and io_uring (ENOSYS), and the child starts in an
+	// empty network namespace where the host may create one.
+	DenySockets bool `json:",omitempty"`
+	// UID and GID, when not 0, are the unprivileged ids the child switches
+	// to (no supplementary groups) before it executes itself again; the
+	// host must be root (CAP_SETUID, CAP_SETGID). Landlock only subtracts
+	// from what the ids may reach: the executable, the library and every
+	// path of the policy must be readable (and their directories
+	// searchable) by UID/GID, which a root-owned 0700 directory such as a
+	// private cache copy of the library is not.
+	UID int `json:",omitempty"`
+	GID int `json:",omitempty"`
+	// NetNS is set by Prepare: the child starts in a network namespace of
+	// its own (DenySockets and the host holds CAP_SYS_ADMIN).
+	NetNS bool `json:",omitempty"`
 }
 
 // Report says what was actually applied (filled in by the child, read back
 // by the parent).
 type Report struct {
-	OS            string   `json:"os"`
-	LandlockABI   int      `json:"landlock_abi"`    // 0: not applied
-	Filesystem    bool     `json:"filesystem"`      // file access restricted to the policy's paths
-	TCP           bool     `json:"tcp"`             // TCP connect and bind denied
-	Signals       bool     `json:"signals"`         // signal scoping applied
-	NoNewPrivs    bool     `json:"no_new_privs"`    // PR_SET_NO_NEW_PRIVS set
-	Rlimits       bool     `json:"rlimits"`         // the policy asked for rlimits and all are in force
-	DieWithParent bool     `json:"die_with_parent"` // SIGKILL when the parent dies
-	Notes         []string `json:"notes,omitempty"` // what could not be enforced and why, one sentence each
+	OS             string   `json:"os"`
+	LandlockABI    int      `json:"landlock_abi"`    // 0: not applied
+	Filesystem     bool     `json:"filesystem"`      // file access restricted to the policy's paths
+	TCP            bool     `json:"tcp"`             // TCP connect and bind denied
+	Signals        bool     `json:"signals"`         // signal scoping applied
+	NoNewPrivs     bool     `json:"no_new_privs"`    // PR_SET_NO_NEW_PRIVS set
+	Rlimits        bool     `json:"rlimits"`         // the policy asked for rlimits and all are in force
+	DieWithParent  bool     `json:"die_with_parent"` // SIGKILL when the parent dies
+	FDs            bool     `json:"fds"`             // inherited descriptors other than 0-2 and the kept ones closed
+	Env            bool     `json:"env"`             // the environment is the allowlist plus Policy.Env
+	NoCapabilities bool     `json:"no_capabilities"` // every capability set empty: effective, permitted, inheritable, ambient, bounding
+	UID            int      `json:"uid"`             // the uid and gid the plugin runs as
+	GID            int      `json:"gid"`
+	NetNS          bool     `json:"netns"`           // an empty network namespace of its own
+	Sockets        bool     `json:"sockets"`         // the seccomp filter refuses socket families (Policy.DenySockets)
+	Notes          []string `json:"notes,omitempty"` // what could not be enforced and why, one sentence each
 }
 
 // noteNoLandlock is the note for a kernel without Landlock; String looks
@@ -159,13 +235,18 @@ func (r Report) String() string {
 	if r.DieWithParent {
 		parts = append(parts, "dies with parent")
 	}
+	parts = append(parts, r.confinedParts()...)
 	return strings.Join(parts, ", ")
 }
 
-// Prepare configures cmd to run confined by p: it appends the policy to
-// cmd.Env (EnvPolicy, and EnvParent = os.Getpid()), puts the child in its own
-// process group, and on Linux sets SysProcAttr.Pdeathsig = SIGKILL. Other
-// SysProcAttr fields are kept. A nil cmd.Env means os.Environ().
+// Prepare configures cmd to run confined by p: it replaces cmd.Env by the
+// allowlist, HOME and p.Env resolved against it (nil: os.Environ()), then
+// appends the policy (EnvPolicy, and EnvParent = os.Getpid()), puts the
+// child in its own process group, and on Linux sets SysProcAttr.Pdeathsig =
+// SIGKILL and, with p.DenySockets where the host may, CLONE_NEWNET. Other
+// SysProcAttr fields are kept. Set cmd.ExtraFiles before: those
+// descriptors are kept. With p.PrivateHome, call Cleanup once the child
+// has ended.
 func Prepare(cmd *exec.Cmd, p Policy) error {
 	if cmd.Process != nil {
 		return fmt.Errorf("contain: command %s already started", cmd.Path)
@@ -173,19 +254,32 @@ func Prepare(cmd *exec.Cmd, p Policy) error {
 	if err := p.validate(); err != nil {
 		return err
 	}
+	p, home, err := prepareChild(cmd, p) // kept fds, network namespace, private home
+	if err != nil {
+		return err
+	}
 	js, err := json.Marshal(p)
 	if err != nil {
+		removeHome(home)
 		return fmt.Errorf("contain: encode policy: %w", err)
 	}
 	env := cmd.Env
 	if env == nil {
 		env = os.Environ()
 	}
-	// Drop values inherited from a confined parent of ours: the child must
-	// see only the ones for this hand-off.
-	env = withoutVars(env, EnvPolicy, EnvParent, EnvReport)
+	// The allowlist and p.Env only; values inherited from a confined parent
+	// of ours are dropped: the child sees only the ones for this hand-off.
+	env = childEnv(env, p, home)
 	cmd.Env = append(env, EnvPolicy+"="+string(js), EnvParent+"="+strconv.Itoa(os.Getpid()))
-	return setProcAttr(cmd)
+	if err := setProcAttr(cmd); err != nil {
+		removeHome(home)
+		return err
+	}
+	if p.NetNS {
+		setNetNS(cmd)
+	}
+	keepHome(cmd, home)
+	return nil
 }
 
 // Applied returns the Report of this process if Enter confined it. It reads
@@ -204,6 +298,9 @@ func Applied() (Report, bool) {
 
 // validate checks that every path is absolute.
 func (p Policy) validate() error {
+	if err := p.validateConfine(); err != nil {
+		return err
+	}
 	for _, list := range [][]string{p.ReadOnly, p.ReadWrite} {
 		for _, path := range list {
 			if !filepath.IsAbs(path) {

@@ -64,6 +64,7 @@ func Enter() {
 func Probe(p Policy) Report {
 	abi, abiErr := landlockABI()
 	r := expect(p, abi, abiErr)
+	expectConfine(&r, p, p.DenySockets && canNewNet())
 	if err := p.validate(); err != nil {
 		r.Notes = append(r.Notes, err.Error())
 	}
@@ -201,8 +202,12 @@ func confineAndExec(policyJSON string) {
 		abi, abiErr = landlockABI()
 	}
 	r := expect(p, abi, abiErr)
+	expectConfine(&r, p, p.NetNS)
 
 	if err := setRlimits(p); err != nil {
+		die("%v", err)
+	}
+	if err := closeInherited(p.KeepFDs); err != nil {
 		die("%v", err)
 	}
 	// Per thread: armed for this thread, which becomes the whole process at
@@ -221,6 +226,16 @@ func confineAndExec(policyJSON string) {
 			die("%v", err)
 		}
 		r.Notes = append(r.Notes, notes...)
+	}
+	if r.Sockets {
+		if err := denySockets(&r); err != nil {
+			die("%v", err)
+		}
+	}
+	// Last: the steps above need no capability, but they may need root
+	// to read what they grant (O_PATH opens of the policy paths).
+	if err := dropPrivileges(p, &r); err != nil {
+		die("%v", err)
 	}
 
 	js, err := json.Marshal(r)

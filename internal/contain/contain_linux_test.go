@@ -58,7 +58,7 @@ func platformChild(verb, arg string) (result, bool) {
 	case "spawner": // start a "sleep" child from a thread that then exits
 		res = spawner(arg)
 	default:
-		return result{}, false
+		return confineChild(verb, arg)
 	}
 	return res, true
 }
@@ -167,7 +167,7 @@ func perThread(path string) result {
 func spawner(mode string) result {
 	cmd := child("sleep")
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := contain.Prepare(cmd, contain.Policy{Landlock: true}); err != nil {
+	if err := contain.Prepare(cmd, contain.Policy{Landlock: true, Env: []string{envChild}}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return result{Errno: -1}
 	}
@@ -358,7 +358,10 @@ func TestReport(t *testing.T) {
 	require.True(t, r.DieWithParent)
 	require.Len(t, r.Notes, 1)
 	require.Contains(t, r.Notes[0], "/does/not/exist")
-	require.Equal(t, fmt.Sprintf("landlock v%d (filesystem, tcp, signals), no_new_privs, rlimits, dies with parent", r.LandlockABI), res.String)
+	require.True(t, r.FDs)
+	require.True(t, r.Env)
+	require.True(t, r.NoCapabilities, "the host runs as root here")
+	require.Equal(t, fmt.Sprintf("landlock v%d (filesystem, tcp, signals), no_new_privs, rlimits, dies with parent, no capabilities, fds closed, env allowlist", r.LandlockABI), res.String)
 
 	probe := contain.Probe(p)
 	require.Equal(t, r, probe, "Probe foresees what Enter applies")
@@ -490,7 +493,7 @@ func TestPlainStartFromRetiredThread(t *testing.T) {
 
 func TestKillGroup(t *testing.T) {
 	cmd := child("sleep")
-	require.NoError(t, contain.Prepare(cmd, contain.Policy{}))
+	require.NoError(t, contain.Prepare(cmd, contain.Policy{Env: []string{envChild}}))
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, contain.Start(cmd))

@@ -39,7 +39,13 @@ func Start(cmd *exec.Cmd) error { return cmd.Start() }
 // Probe reports what this OS would apply for p: nothing but a process of
 // the child's own.
 func Probe(p Policy) Report {
-	r := Report{OS: runtime.GOOS}
+	r := Report{OS: runtime.GOOS, Env: true} // Prepare builds the environment everywhere
+	if runtime.GOOS != "windows" {           // no uids there
+		r.UID, r.GID = os.Getuid(), os.Getgid()
+	}
+	if p.DenySockets {
+		r.Notes = append(r.Notes, "sockets are not restricted on "+runtime.GOOS)
+	}
 	if p.Landlock || p.DenyTCP || p.ScopeSignals {
 		r.Notes = append(r.Notes, runtime.GOOS+" has no Landlock: file and network access are not restricted")
 	}

@@ -43,6 +43,7 @@ type result struct {
 	Report  *contain.Report   `json:"report,omitempty"`
 	Applied bool              `json:"applied,omitempty"`
 	String  string            `json:"string,omitempty"`
+	Lines   []string          `json:"lines,omitempty"`
 }
 
 // runChild runs a child action and returns the exit status.
@@ -106,6 +107,7 @@ func child(action string) *exec.Cmd {
 func runConfined(t *testing.T, p contain.Policy, action string) result {
 	t.Helper()
 	cmd := child(action)
+	p.Env = append(p.Env, envChild) // the child action is a hand-off variable
 	require.NoError(t, contain.Prepare(cmd, p))
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -136,8 +138,9 @@ func TestReportString(t *testing.T) {
 
 func TestPrepare(t *testing.T) {
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = []string{"A=1", contain.EnvReport + "=stale", contain.EnvParent + "=1"}
-	p := contain.Policy{ReadOnly: []string{filepath.Join(t.TempDir(), "x")}, Landlock: true, NoCoreDumps: true}
+	cmd.Env = []string{"A=1", "SECRET=s", "PATH=/bin", "LC_ALL=C", contain.EnvReport + "=stale", contain.EnvParent + "=1"}
+	p := contain.Policy{ReadOnly: []string{filepath.Join(t.TempDir(), "x")}, Landlock: true, NoCoreDumps: true,
+		Env: []string{"A", "B=2", "MISSING"}}
 	require.NoError(t, contain.Prepare(cmd, p))
 
 	vars := map[string]string{}
@@ -148,6 +151,13 @@ func TestPrepare(t *testing.T) {
 		vars[k] = v
 	}
 	require.Equal(t, "1", vars["A"])
+	require.Equal(t, "2", vars["B"])
+	require.Equal(t, "/bin", vars["PATH"])
+	require.Equal(t, "C", vars["LC_ALL"])
+	require.Equal(t, "/nonexistent", vars["HOME"])
+	require.NotContains(t, vars, "SECRET")
+	require.NotContains(t, vars, "MISSING")
+	require.Len(t, vars, 7, "%q", cmd.Env)
 	require.Equal(t, fmt.Sprint(os.Getpid()), vars[contain.EnvParent])
 	require.NotContains(t, vars, contain.EnvReport)
 	var got contain.Policy

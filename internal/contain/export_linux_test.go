@@ -21,3 +21,6 @@ var (
 	Expect    = expect
 	HandledFS = handledFS
 )
+
+// SocketFilter is the assembled seccomp program.
+var SocketFilter = socketFilter
