@@ -14,6 +14,8 @@ import (
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	clawctx "github.com/clawd-go/clawd/context"
+	"github.com/clawd-go/clawd/internal/dl"
+	"github.com/clawd-go/clawd/internal/sigaction"
 	"github.com/clawd-go/clawd/internal/threadid"
 	"github.com/clawd-go/clawd/vtable"
 )
@@ -77,19 +79,19 @@ func Open(path string, opts ...Option) (*Plugin, error) {
 	p := &Plugin{path: path, concurrent: o.concurrent}
 	p.drainCond = sync.NewCond(&p.drainMu)
 
-	sigs := saveSignals()
-	lib, err := dlopen(path)
+	sigs := sigaction.Save()
+	lib, err := dl.Open(path)
 	if err != nil {
 		p.checkSignals(sigs, log)
 		return nil, clawerr.New(clawerr.OpenFailed, path, "open", "", err)
 	}
 	p.lib = lib
 	fail := func(err error) (*Plugin, error) {
-		_ = dlclose(lib)
+		_ = dl.Close(lib)
 		p.checkSignals(sigs, log)
 		return nil, err
 	}
-	init, err := dlsym(lib, abi.InitSymbol)
+	init, err := dl.Sym(lib, abi.InitSymbol)
 	if err != nil || init == 0 {
 		return fail(clawerr.New(clawerr.MissingInit, path, "open", "the library does not export "+abi.InitSymbol, err))
 	}
@@ -137,8 +139,8 @@ func Open(path string, opts ...Option) (*Plugin, error) {
 
 // checkSignals restores the signal actions saved in s and warns about any
 // the plugin changed.
-func (p *Plugin) checkSignals(s *signalState, log *zap.Logger) {
-	changed := s.restore()
+func (p *Plugin) checkSignals(s *sigaction.Set, log *zap.Logger) {
+	changed := s.Restore()
 	if len(changed) == 0 {
 		return
 	}
@@ -421,7 +423,7 @@ func (p *Plugin) close() error {
 		p.closed = true
 		p.mu.Unlock()
 	}
-	sigs := saveSignals()
+	sigs := sigaction.Save()
 	defer p.checkSignals(sigs, p.log)
 	if fn := p.fns[abi.OnUnload]; fn != 0 {
 		c, err := p.b.Acquire()
@@ -431,7 +433,7 @@ func (p *Plugin) close() error {
 			c.Release()
 		}
 	}
-	if err := dlclose(p.lib); err != nil {
+	if err := dl.Close(p.lib); err != nil {
 		return clawerr.New(clawerr.Unavailable, p.name, "close", "closing the library", err)
 	}
 	return nil
