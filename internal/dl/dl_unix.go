@@ -4,7 +4,6 @@ package dl
 
 import (
 	"errors"
-	"fmt"
 
 	"github.com/ebitengine/purego"
 )
@@ -39,8 +38,5 @@ func Sym(lib uintptr, name string) (uintptr, error) {
 // Close releases lib. The system may keep the library mapped (a library
 // with live threads or TLS destructors stays), so unloading is best effort.
 func Close(lib uintptr) error {
-	if err := purego.Dlclose(lib); err != nil {
-		return fmt.Errorf("dlclose: %w", err)
-	}
-	return nil
+	return purego.Dlclose(lib)
 }

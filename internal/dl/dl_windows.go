@@ -44,8 +44,5 @@ func Sym(lib uintptr, name string) (uintptr, error) {
 
 // Close releases lib.
 func Close(lib uintptr) error {
-	if err := windows.FreeLibrary(windows.Handle(lib)); err != nil {
-		return fmt.Errorf("FreeLibrary: %w", err)
-	}
-	return nil
+	return windows.FreeLibrary(windows.Handle(lib))
 }
