@@ -16,6 +16,8 @@ import (
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/clawctx"
+	"github.com/clawd-go/clawd/internal/dl"
+	"github.com/clawd-go/clawd/internal/sigaction"
 	"github.com/clawd-go/clawd/internal/vtable"
 	"github.com/clawd-go/clawd/loader"
 	"github.com/clawd-go/clawd/manifest"
@@ -305,19 +307,19 @@ func checkRelay(c *cenv) childResult {
 }
 
 func checkSignals(c *cenv) childResult {
-	if !signalsSupported {
+	if !sigaction.Supported {
 		return skip("signal actions are read on Linux only")
 	}
-	before := readSignals()
-	defer before.restore() // the plugin's handlers must not outlive the check
+	before := sigaction.Save()
+	defer before.Restore() // the plugin's handlers must not outlive the check
 	c.at(probeSteps[0].where)
 	// No guard here: the point is to see what the plugin changes.
-	lib, err := dlopen(c.spec.Lib)
+	lib, err := dl.Open(c.spec.Lib)
 	if err != nil {
 		return loadErr(clawerr.New(clawerr.OpenFailed, c.spec.Lib, "open", "", err))
 	}
-	defer dlclose(lib)
-	fn, err := dlsym(lib, abi.InitSymbol)
+	defer dl.Close(lib)
+	fn, err := dl.Sym(lib, abi.InitSymbol)
 	if err != nil || fn == 0 {
 		return skip("plugin does not load: %s", clawerr.MissingInit)
 	}
@@ -342,19 +344,19 @@ func checkSignals(c *cenv) childResult {
 			return loadErr(clawerr.New(clawerr.OnLoadFailed, t.Name, "on_load", "", abi.Code(r).Err()))
 		}
 	}
-	changed := before.changes(readSignals())
-	before.restore()
+	changed := before.Diff(sigaction.Save())
+	before.Restore()
 	if len(changed) == 0 {
 		return pass("signal actions unchanged by dlopen, %s and on_load", abi.InitSymbol)
 	}
 	var parts []string
 	noStack := false
 	for _, s := range changed {
-		if s.noStack {
-			parts = append(parts, s.name+" (a handler without SA_ONSTACK)")
+		if s.NoStack {
+			parts = append(parts, s.Name+" (a handler without SA_ONSTACK)")
 			noStack = true
 		} else {
-			parts = append(parts, s.name)
+			parts = append(parts, s.Name)
 		}
 	}
 	msg := "the plugin changed the action of " + strings.Join(parts, ", ") + ": leave signal handling to the host"

@@ -8,7 +8,9 @@ import (
 
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/dl"
 	"github.com/clawd-go/clawd/internal/foreign"
+	"github.com/clawd-go/clawd/internal/sigaction"
 	"github.com/clawd-go/clawd/internal/vtable"
 )
 
@@ -18,13 +20,13 @@ import (
 // plugin's handler cannot turn a later fault into its own exit.
 type direct struct {
 	lib  uintptr
-	sigs *sigActions
+	sigs *sigaction.Set
 }
 
 func openDirect(path string) (*direct, error) {
-	d := &direct{sigs: readSignals()}
-	lib, err := dlopen(path)
-	d.sigs.restore()
+	d := &direct{sigs: sigaction.Save()}
+	lib, err := dl.Open(path)
+	d.sigs.Restore()
 	if err != nil {
 		return nil, err
 	}
@@ -33,7 +35,7 @@ func openDirect(path string) (*direct, error) {
 }
 
 func (d *direct) initFn() (uintptr, error) {
-	fn, err := dlsym(d.lib, abi.InitSymbol)
+	fn, err := dl.Sym(d.lib, abi.InitSymbol)
 	if err == nil && fn == 0 {
 		err = errors.New("the symbol's address is NULL")
 	}
@@ -43,13 +45,13 @@ func (d *direct) initFn() (uintptr, error) {
 // callInit calls clawd_plugin_init once.
 func (d *direct) callInit(fn uintptr) uintptr {
 	addr := vtable.CallInit(fn)
-	d.sigs.restore()
+	d.sigs.Restore()
 	return addr
 }
 
 func (d *direct) close() {
-	_ = dlclose(d.lib)
-	d.sigs.restore()
+	_ = dl.Close(d.lib)
+	d.sigs.Restore()
 }
 
 func readTable(addr uintptr) (*abi.Plugin, error) {

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ebitengine/purego"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -15,6 +14,7 @@ import (
 	"github.com/clawd-go/clawd/internal/benchfloor"
 	"github.com/clawd-go/clawd/internal/cbuild"
 	"github.com/clawd-go/clawd/internal/cmem"
+	"github.com/clawd-go/clawd/internal/dl"
 	"github.com/clawd-go/clawd/internal/vtable"
 	"github.com/clawd-go/clawd/loader"
 )
@@ -48,12 +48,12 @@ func newBenchRig(b *testing.B, level zapcore.Level) *benchRig {
 	b.Cleanup(func() { _ = p.Close() })
 	// The floor opens the same library again (the loader hands back the same
 	// mapping) and takes the callback pointer straight from the table.
-	lib, err := purego.Dlopen(so, purego.RTLD_NOW|purego.RTLD_LOCAL)
+	lib, err := dl.Open(so)
 	if err != nil {
 		b.Fatal(err)
 	}
-	b.Cleanup(func() { _ = purego.Dlclose(lib) })
-	initFn, err := purego.Dlsym(lib, abi.InitSymbol)
+	b.Cleanup(func() { _ = dl.Close(lib) })
+	initFn, err := dl.Sym(lib, abi.InitSymbol)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func newBenchRig(b *testing.B, level zapcore.Level) *benchRig {
 	if err != nil {
 		b.Fatal(err)
 	}
-	loop, err := purego.Dlsym(lib, "bench_log_loop")
+	loop, err := dl.Sym(lib, "bench_log_loop")
 	if err != nil {
 		b.Fatal(err)
 	}

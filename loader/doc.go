@@ -14,7 +14,8 @@
 //
 // # Loading
 //
-// Open opens the library (purego's Dlopen; LoadLibrary on Windows), calls
+// Open opens the library (dlopen through purego; on Windows LoadLibraryExW
+// with the absolute path, never searching the current directory), calls
 // clawd_plugin_init once, copies and checks the table and
 // calls on_load. Each failure has its own code: open_failed, missing_init,
 // init_null, abi_mismatch, reserved_slot_set, bad_name, bad_version,

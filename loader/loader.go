@@ -14,8 +14,10 @@ import (
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/clawctx"
+	"github.com/clawd-go/clawd/internal/dl"
 	"github.com/clawd-go/clawd/internal/outcome"
 	"github.com/clawd-go/clawd/internal/reentry"
+	"github.com/clawd-go/clawd/internal/sigaction"
 	"github.com/clawd-go/clawd/internal/vtable"
 )
 
@@ -70,19 +72,19 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	p := &Plugin{path: path, concurrent: cfg.Concurrent}
 	p.drainCond = sync.NewCond(&p.drainMu)
 
-	sigs := saveSignals()
-	lib, err := dlopen(path)
+	sigs := sigaction.Save()
+	lib, err := dl.Open(path)
 	if err != nil {
 		p.checkSignals(sigs, log)
 		return nil, clawerr.New(clawerr.OpenFailed, path, "open", "", err)
 	}
 	p.lib = lib
 	fail := func(err error) (*Plugin, error) {
-		_ = dlclose(lib)
+		_ = dl.Close(lib)
 		p.checkSignals(sigs, log)
 		return nil, err
 	}
-	init, err := dlsym(lib, abi.InitSymbol)
+	init, err := dl.Sym(lib, abi.InitSymbol)
 	if err != nil || init == 0 {
 		return fail(clawerr.New(clawerr.MissingInit, path, "open", "the library does not export "+abi.InitSymbol, err))
 	}
@@ -128,8 +130,8 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 
 // checkSignals restores the signal actions saved in s and warns about any
 // the plugin changed.
-func (p *Plugin) checkSignals(s *signalState, log *zap.Logger) {
-	changed := s.restore()
+func (p *Plugin) checkSignals(s *sigaction.Set, log *zap.Logger) {
+	changed := s.Restore()
 	if len(changed) == 0 {
 		return
 	}
@@ -369,7 +371,7 @@ func (p *Plugin) close() (again bool, err error) {
 		p.closed = true
 		p.lock.Unlock()
 	}
-	sigs := saveSignals()
+	sigs := sigaction.Save()
 	defer p.checkSignals(sigs, p.log)
 	if fn := p.fns[abi.OnUnload]; fn != 0 {
 		c, err := p.b.Acquire()
@@ -379,7 +381,7 @@ func (p *Plugin) close() (again bool, err error) {
 			c.Release()
 		}
 	}
-	if err := dlclose(p.lib); err != nil {
+	if err := dl.Close(p.lib); err != nil {
 		return false, clawerr.New(clawerr.Unavailable, p.name, "close", "closing the library", err)
 	}
 	return false, nil

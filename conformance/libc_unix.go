@@ -7,22 +7,14 @@ import (
 
 	"github.com/ebitengine/purego"
 
+	"github.com/clawd-go/clawd/internal/dl"
 	"github.com/clawd-go/clawd/internal/foreign"
 )
-
-// The loader's flags: symbols resolved now and kept local.
-func dlopen(path string) (uintptr, error) {
-	return purego.Dlopen(path, purego.RTLD_NOW|purego.RTLD_LOCAL)
-}
-
-func dlsym(lib uintptr, name string) (uintptr, error) { return purego.Dlsym(lib, name) }
-
-func dlclose(lib uintptr) error { return purego.Dlclose(lib) }
 
 // cEnviron reads libc's environment, which a plugin's setenv changes; Go's
 // os.Environ is a copy taken at start-up and never sees it.
 func cEnviron() ([]string, bool) {
-	addr, err := purego.Dlsym(purego.RTLD_DEFAULT, "environ")
+	addr, err := dl.Sym(dl.Default, "environ")
 	if err != nil || addr == 0 {
 		return nil, false
 	}
@@ -45,7 +37,7 @@ func cEnviron() ([]string, bool) {
 // flushStdio flushes C's stdio buffers: a plugin's printf into a pipe
 // sits in a buffer that exit_group, which Go's exit uses, never flushes.
 func flushStdio() {
-	if fn, err := purego.Dlsym(purego.RTLD_DEFAULT, "fflush"); err == nil && fn != 0 {
+	if fn, err := dl.Sym(dl.Default, "fflush"); err == nil && fn != 0 {
 		purego.SyscallN(fn, 0)
 	}
 }

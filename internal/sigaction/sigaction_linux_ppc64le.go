@@ -1,0 +1,13 @@
+package sigaction
+
+// kernelSigaction is struct sigaction as rt_sigaction takes it on
+// linux/ppc64le (arch/powerpc: the generic layout with sa_restorer).
+type kernelSigaction struct {
+	handler  uintptr
+	flags    uint64
+	restorer uintptr
+	mask     uint64
+}
+
+// nsig is _NSIG+1: signals are numbered 1 to 64.
+const nsig = 65
