@@ -14,6 +14,7 @@ import (
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	clawctx "github.com/clawd-go/clawd/context"
+	"github.com/clawd-go/clawd/internal/libfile"
 	"github.com/clawd-go/clawd/internal/threadid"
 	"github.com/clawd-go/clawd/vtable"
 )
@@ -69,6 +70,11 @@ func Open(path string, opts ...Option) (*Plugin, error) {
 	var o options
 	for _, opt := range opts {
 		opt(&o)
+	}
+	// dlopen would block on a FIFO and take SIGBUS on a truncated file: refuse
+	// what it cannot map safely first.
+	if err := libfile.Check(path, libfile.Options{MaxSize: o.maxFileSize, Plugin: path, Op: "open"}); err != nil {
+		return nil, err
 	}
 	log := o.logger
 	if log == nil {

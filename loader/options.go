@@ -11,10 +11,11 @@ import (
 type Option func(*options)
 
 type options struct {
-	logger     *zap.Logger
-	sink       clawctx.Sink
-	caps       []abi.Capability
-	concurrent bool
+	logger      *zap.Logger
+	sink        clawctx.Sink
+	caps        []abi.Capability
+	concurrent  bool
+	maxFileSize int64
 }
 
 // WithLogger sets the logger that receives the plugin's log lines (with
@@ -33,3 +34,8 @@ func WithCapabilities(caps ...abi.Capability) Option {
 // WithConcurrent lets calls into the plugin run in parallel. Only for a
 // plugin whose manifest says concurrent = true.
 func WithConcurrent(on bool) Option { return func(o *options) { o.concurrent = on } }
+
+// WithMaxFileSize sets the largest library file Open accepts, in bytes
+// (0, the default: 256 MiB). A larger file is refused with open_failed
+// before it is read.
+func WithMaxFileSize(n int64) Option { return func(o *options) { o.maxFileSize = n } }
