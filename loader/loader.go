@@ -15,6 +15,7 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/internal/dl"
+	"github.com/clawd-go/clawd/internal/libfile"
 	"github.com/clawd-go/clawd/internal/outcome"
 	"github.com/clawd-go/clawd/internal/reentry"
 	"github.com/clawd-go/clawd/internal/sigaction"
@@ -67,7 +68,12 @@ var _ clawd.Plugin = (*Plugin)(nil)
 // Open loads the plugin at path. See the package doc for what it checks.
 // The error is a *clawerr.Error.
 func Open(path string, opts ...clawd.Option) (*Plugin, error) {
-	cfg := clawd.NewConfig(opts)
+	cfg, own := clawd.NewConfig(opts), ownOptions(opts)
+	// dlopen would block on a FIFO and take SIGBUS on a truncated file: refuse
+	// what it cannot map safely first.
+	if err := libfile.Check(path, libfile.Options{MaxSize: own.maxFileSize, Plugin: path, Op: "open"}); err != nil {
+		return nil, err
+	}
 	log := cfg.Logger
 	p := &Plugin{path: path, concurrent: cfg.Concurrent}
 	p.drainCond = sync.NewCond(&p.drainMu)

@@ -19,12 +19,25 @@
 //	sandbox     = "native"                # the default; "process": a child process (package isolate)
 //	concurrent  = false
 //	call_timeout_ms = 5000                # in the process sandbox: the longest one call may take
+//	max_processes = 16                    # in the process sandbox: most processes+threads; 0 or absent: the host's default
+//	env = ["LANG", "MODE=fast"]           # in the process sandbox: NAME=VALUE, or NAME for the host's value
 //
 // entry may instead be a table with one library per GOOS:
 //
 //	[entry]
 //	linux  = "libecho.so"
 //	darwin = "libecho.dylib"
+//
+// entry, like every path of a manifest, stays inside the plugin directory:
+// a path with "..", an absolute path, or (checked by Trust.Verify when it
+// opens the file) a symlink that resolves outside the directory is
+// manifest_invalid. A symlink inside it is followed.
+//
+// max_processes and env are for the process sandbox (package isolate): the
+// most processes and threads the plugin may run, and what its environment
+// gets besides the sandbox's allowlist. Each env name is a valid
+// environment variable name (letters, digits and _, not starting with a
+// digit) and appears once; a value holds no NUL.
 //
 // The JSON file takes the same field names. The two differ on purpose in one
 // way: an unknown key in plugin.toml is an error (it is our format, and a
@@ -51,8 +64,13 @@
 // Trust.Verify decides whether the entry may be opened: it checks the sha256
 // pin and the Ed25519 signature under a Policy (require, warn or off; the
 // zero Policy is PolicyRequire, so a forgotten setting fails closed). It
-// reads the library once and writes the bytes it verified to a private copy
-// with a unique path, which is what the host must open: the file that was
+// refuses an entry that is not a regular file (a FIFO or a device, without
+// blocking on it) or is larger than Trust.MaxEntrySize (256 MiB by default)
+// before reading it, then reads the library once, streaming (hashes,
+// signature and copy in constant memory), writes the bytes it verified to a
+// private copy with a unique path and checks that copy's format (a
+// truncated, foreign or malformed library is open_failed before anything
+// maps it). The copy is what the host must open: the file that was
 // checked can then not be swapped before it is opened, and the dynamic
 // loader, which caches libraries by path, cannot hand back the mapping of a
 // previous version on hot reload. The host removes the copy when it closes

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/clawd-go/clawd/clawerr"
@@ -33,6 +34,7 @@ func FuzzLoadTOML(f *testing.F) {
 		"name = \"x\"\nversion = \"1\"\nentry = { linux = \"a.so\", windows = \"a.dll\" }\nconcurrent = true\nsandbox = \"native\"\n",
 		"\"name\" = \"x\" # comment\nversion = \"1\"\r\nentry.linux = \"a.so\"\nentry.darwin = \"a.dylib\"\n[[capabilities]]\n",
 		"name = \"x\"\nversion = \"1\"\nentry = \"x.so\"\nsha256 = \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"\nd = 1979-05-27 07:32:00\n",
+		"name = \"x\"\nversion = \"1\"\nentry = \"x.so\"\nsandbox = \"process\"\ncall_timeout_ms = 100\nmax_processes = 16\nenv = [\"LANG\", \"MODE=fast=yes\"]\n",
 		"name = \"x\nversion",
 	} {
 		f.Add(s)
@@ -49,6 +51,7 @@ func FuzzLoadJSON(f *testing.F) {
 		"{\n  \"name\": \"x\",\n  \"version\": \"1\",\n  \"entry\": {\"linux\": \"a.so\", \"darwin\": \"a.dylib\"},\n  \"capabilities\": [\"fs.read\", \"net\"]\n}",
 		`{"name":"x","version":"1","entry":"x.so","sha256":null,"sandbox":"process","concurrent":1,"extra":[{"a":{}}]}`,
 		`{"name":"x","name":"y","version":"1","entry":"../x.so","runtime":"wasm"}`,
+		`{"name":"x","version":"1","entry":"x.so","sandbox":"process","max_processes":0,"env":["HOME","A_B=c d"]}`,
 		`[1,2,3]`,
 		`{"name":"x",`,
 	} {
@@ -74,14 +77,24 @@ func checkParse(t *testing.T, path, s string) {
 		t.Fatalf("bad name or version accepted: %q %q", m.Name, m.Version)
 	case m.Entry == "" || filepath.IsAbs(m.Entry) || m.Entry[0] == '/' || m.Entry[0] == '\\':
 		t.Fatalf("bad entry accepted: %q", m.Entry)
-	case m.Runtime != RuntimeDylib || m.Sandbox != SandboxNative:
+	case m.Runtime != RuntimeDylib || m.Sandbox != SandboxNative && m.Sandbox != SandboxProcess:
 		t.Fatalf("runtime %q sandbox %q accepted", m.Runtime, m.Sandbox)
 	case m.SHA256 != "" && len(m.SHA256) != 64:
 		t.Fatalf("bad pin accepted: %q", m.SHA256)
+	case m.MaxProcesses < 0 || m.MaxProcesses > MaxProcessesLimit:
+		t.Fatalf("max_processes %d accepted", m.MaxProcesses)
 	}
 	rel, err := filepath.Rel(m.Dir, m.EntryPath())
 	if err != nil || rel == ".." || len(rel) > 2 && rel[:3] == ".."+string(filepath.Separator) {
 		t.Fatalf("entry %q leaves the directory (%q)", m.Entry, rel)
+	}
+	names := map[string]bool{}
+	for _, e := range m.Env {
+		name, value, _ := strings.Cut(e, "=")
+		if !validEnvName(name) || strings.ContainsRune(value, 0) || names[name] {
+			t.Fatalf("env entry %q accepted", e)
+		}
+		names[name] = true
 	}
 	for i, c := range m.Capabilities {
 		if !c.Known() || slices.Contains(m.Capabilities[:i], c) {

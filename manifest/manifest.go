@@ -66,10 +66,20 @@ type Manifest struct {
 	// (call_timeout_ms); past it the child is killed. 0: no limit but the
 	// caller's context.
 	CallTimeout time.Duration
+	// MaxProcesses is the most processes and threads the plugin may run
+	// in the process sandbox (max_processes); 0: the host's default.
+	MaxProcesses int
+	// Env is what the plugin's sandbox environment gets besides the
+	// host's allowlist (env), as written: "NAME=VALUE", or "NAME" for the
+	// host's value of NAME. Names are unique; nil if none.
+	Env []string
 }
 
 // MaxCallTimeout bounds call_timeout_ms: one hour.
 const MaxCallTimeout = time.Hour
+
+// MaxProcessesLimit bounds max_processes: the most PIDs Linux allows.
+const MaxProcessesLimit = 1 << 22
 
 // maxManifestSize bounds what Load reads: a manifest is a few hundred bytes,
 // and a huge file is a mistake (or a pointer to the wrong file).
@@ -132,6 +142,12 @@ func Load(path string) (*Manifest, error) {
 }
 
 func readLimited(path string) ([]byte, error) {
+	// Opening a FIFO for reading blocks: look before opening.
+	if st, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -236,11 +252,14 @@ type tomlFields struct {
 	Sandbox      any `toml:"sandbox"`
 	Concurrent   any `toml:"concurrent"`
 	CallTimeout  any `toml:"call_timeout_ms"`
+	MaxProcesses any `toml:"max_processes"`
+	Env          any `toml:"env"`
 }
 
 // knownFields are the manifest's fields, in the order they are checked.
 var knownFields = []string{"name", "version", "description", "author", "runtime", "entry",
-	"capabilities", "signature", "sha256", "sandbox", "concurrent", "call_timeout_ms"}
+	"capabilities", "signature", "sha256", "sandbox", "concurrent", "call_timeout_ms",
+	"max_processes", "env"}
 
 func (c *checker) decodeTOML(src []byte) (map[string]any, error) {
 	var f tomlFields
@@ -275,7 +294,7 @@ func (c *checker) decodeTOML(src []byte) (map[string]any, error) {
 		"name": f.Name, "version": f.Version, "description": f.Description, "author": f.Author,
 		"runtime": f.Runtime, "entry": f.Entry, "capabilities": f.Capabilities, "signature": f.Signature,
 		"sha256": f.SHA256, "sandbox": f.Sandbox, "concurrent": f.Concurrent,
-		"call_timeout_ms": f.CallTimeout,
+		"call_timeout_ms": f.CallTimeout, "max_processes": f.MaxProcesses, "env": f.Env,
 	} {
 		if md.IsDefined(k) {
 			vals[k] = v
@@ -428,7 +447,62 @@ func (c *checker) validate(vals map[string]any, m *Manifest) error {
 		}
 		m.Concurrent = b
 	}
+
+	if v, ok := vals["max_processes"]; ok {
+		n, ok := wholeNumber(v)
+		if !ok || n < 0 || n > MaxProcessesLimit {
+			return c.fail(clawerr.ManifestInvalid, "max_processes", "want a whole number from 1 to %d (or 0 or nothing for the host's default), got %v", MaxProcessesLimit, v)
+		}
+		m.MaxProcesses = int(n)
+	}
+	return c.env(vals, m)
+}
+
+// env checks the env field: NAME=VALUE or NAME, each name once. A value
+// may hold anything but NUL, which no environment can carry.
+func (c *checker) env(vals map[string]any, m *Manifest) error {
+	v, ok := vals["env"]
+	if !ok {
+		return nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return c.fail(clawerr.ManifestInvalid, "env", "want an array of strings \"NAME=VALUE\" or \"NAME\", got %s", c.typeName(v))
+	}
+	seen := map[string]int{}
+	for i, e := range list {
+		field := fmt.Sprintf("env[%d]", i)
+		s, ok := e.(string)
+		if !ok {
+			return c.fail(clawerr.ManifestInvalid, field, "want a string \"NAME=VALUE\" or \"NAME\", got %s", c.typeName(e))
+		}
+		name, value, _ := strings.Cut(s, "=")
+		if !validEnvName(name) {
+			return c.fail(clawerr.ManifestInvalid, field, "%q: the name %q is not an environment variable name (letters, digits and _, not starting with a digit)", s, name)
+		}
+		if strings.ContainsRune(value, 0) {
+			return c.fail(clawerr.ManifestInvalid, field, "the value of %s contains a NUL byte", name)
+		}
+		if j, dup := seen[name]; dup {
+			return c.fail(clawerr.ManifestInvalid, field, "%s given twice (first at env[%d])", name, j)
+		}
+		seen[name] = i
+		m.Env = append(m.Env, s)
+	}
 	return nil
+}
+
+func validEnvName(s string) bool {
+	if s == "" || s[0] >= '0' && s[0] <= '9' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		b := s[i]
+		if !(b == '_' || b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9') {
+			return false
+		}
+	}
+	return true
 }
 
 // wholeNumber accepts an integer as TOML (int64) or JSON (float64) gives it.

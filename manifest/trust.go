@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/libfile"
 )
 
 // Policy says what Verify does about signatures.
@@ -55,6 +56,9 @@ func ParsePolicy(s string) (Policy, error) {
 type Trust struct {
 	Keys   []ed25519.PublicKey
 	Policy Policy
+	// MaxEntrySize is the largest entry file Verify reads, in bytes (0:
+	// 256 MiB). A larger entry is open_failed, refused before it is read.
+	MaxEntrySize int64
 }
 
 // Verified is an entry that passed Verify.
@@ -66,9 +70,17 @@ type Verified struct {
 }
 
 // Verify reads the entry's bytes once, checks the sha256 pin
-// (checksum_mismatch) and the signature under the policy, then writes
-// exactly those bytes to a new file with a unique name inside copyDir and
-// returns its path, which is what the host must open.
+// (checksum_mismatch) and the signature under the policy, then checks the
+// format of exactly those bytes, written as it read them to a new file
+// with a unique name inside copyDir, and returns that file's path, which
+// is what the host must open.
+//
+// The entry must be a regular file inside the plugin directory, symlinks
+// resolved (a path that leaves it is manifest_invalid), no larger than
+// MaxEntrySize; a FIFO or a device is refused without blocking on it, and
+// the bytes are streamed, never held in memory. A file the dynamic loader
+// cannot map safely (another format or machine, truncated, malformed) is
+// refused with open_failed before anything maps it.
 //
 // Signatures: one that is not base64 of 64 bytes, or that verifies with
 // none of the keys, is signature_invalid under require and warn; an empty
@@ -83,7 +95,7 @@ type Verified struct {
 // keeps the entry's extension and carries the plugin's name; on hot reload
 // each Verify gives a new path, so the dynamic loader, which caches
 // libraries by path, cannot return the previous mapping. The caller removes
-// the copy when done with it.
+// the copy when done with it; a refused entry leaves none.
 //
 // Errors are *clawerr.Error with Plugin set to the manifest's name; reading
 // the entry or writing the copy fails with open_failed.
@@ -94,16 +106,55 @@ func (t Trust) Verify(m *Manifest, copyDir string) (*Verified, error) {
 	fail := func(code clawerr.Code, cause error, format string, args ...any) (*Verified, error) {
 		return nil, clawerr.New(code, m.Name, "verify", fmt.Sprintf(format, args...), cause)
 	}
-	data, err := readEntry(m.EntryPath())
+	fileOpts := libfile.Options{MaxSize: t.MaxEntrySize, Dir: m.Dir, Name: m.Entry, Plugin: m.Name, Op: "verify"}
+	src, err := libfile.Open(m.EntryPath(), fileOpts)
 	if err != nil {
-		return fail(clawerr.OpenFailed, err, "reading entry %s", m.Entry)
+		return nil, err
 	}
-	sum := sha256.Sum256(data)
-	v := &Verified{SHA256: hex.EncodeToString(sum[:])}
+	defer src.Close()
+
+	// What the signature needs is known before reading, so one pass
+	// hashes, verifies and copies.
+	var (
+		sig       []byte
+		sigErr    bool
+		sigChecks []*sigCheck
+	)
+	checkSig := (t.Policy == PolicyRequire || t.Policy == PolicyWarn) && m.Signature != ""
+	if checkSig {
+		sig, err = base64.StdEncoding.DecodeString(strings.TrimSpace(m.Signature))
+		sigErr = err != nil || len(sig) != ed25519.SignatureSize
+		if !sigErr {
+			for _, k := range t.Keys {
+				sigChecks = append(sigChecks, newSigCheck(k, sig))
+			}
+		}
+	}
+
+	cp, err := createCopy(copyDir, m)
+	if err != nil {
+		return fail(clawerr.OpenFailed, err, "writing the verified copy")
+	}
+	keep := false
+	defer func() {
+		if !keep {
+			cp.Close()
+			os.Remove(cp.Name())
+		}
+	}()
+	sum := sha256.New()
+	sinks := []io.Writer{cp, sum}
+	for _, s := range sigChecks {
+		sinks = append(sinks, s)
+	}
+	if err := src.CopyTo(io.MultiWriter(sinks...)); err != nil {
+		return nil, err
+	}
+
+	v := &Verified{SHA256: hex.EncodeToString(sum.Sum(nil))}
 	if m.SHA256 != "" && !strings.EqualFold(m.SHA256, v.SHA256) {
 		return fail(clawerr.ChecksumMismatch, nil, "%s: sha256 is %s, the manifest pins %s", m.Entry, v.SHA256, m.SHA256)
 	}
-
 	switch {
 	case t.Policy == PolicyOff:
 		if m.Signature != "" {
@@ -116,20 +167,16 @@ func (t Trust) Verify(m *Manifest, copyDir string) (*Verified, error) {
 			return fail(clawerr.Unsigned, nil, "the manifest has no signature and the policy requires one")
 		}
 		v.Warnings = append(v.Warnings, "unsigned (policy warn)")
+	case sigErr:
+		return fail(clawerr.SignatureInvalid, nil, "the signature is not base64 of %d bytes", ed25519.SignatureSize)
+	case len(t.Keys) == 0:
+		if t.Policy == PolicyRequire {
+			return fail(clawerr.SignatureInvalid, nil, "no trusted keys to verify the signature with")
+		}
+		v.Warnings = append(v.Warnings, "signature not checked: no trusted keys (policy warn)")
 	default:
-		sig, err := base64.StdEncoding.DecodeString(strings.TrimSpace(m.Signature))
-		if err != nil || len(sig) != ed25519.SignatureSize {
-			return fail(clawerr.SignatureInvalid, nil, "the signature is not base64 of %d bytes", ed25519.SignatureSize)
-		}
-		if len(t.Keys) == 0 {
-			if t.Policy == PolicyRequire {
-				return fail(clawerr.SignatureInvalid, nil, "no trusted keys to verify the signature with")
-			}
-			v.Warnings = append(v.Warnings, "signature not checked: no trusted keys (policy warn)")
-			break
-		}
-		for _, k := range t.Keys {
-			if len(k) == ed25519.PublicKeySize && ed25519.Verify(k, data, sig) {
+		for _, s := range sigChecks {
+			if s.valid() {
 				v.Signed = true
 				break
 			}
@@ -139,59 +186,47 @@ func (t Trust) Verify(m *Manifest, copyDir string) (*Verified, error) {
 		}
 	}
 
-	path, err := writeCopy(copyDir, m, data)
+	// The format is checked on the copy: the bytes that will be mapped.
+	if err := libfile.CheckFormat(cp, src.Size(), fileOpts); err != nil {
+		return nil, err
+	}
+	path, err := finishCopy(cp)
 	if err != nil {
 		return fail(clawerr.OpenFailed, err, "writing the verified copy")
 	}
+	keep = true
 	v.Path = path
 	return v, nil
 }
 
-// readEntry reads a regular file whole. A FIFO or device in place of the
-// library would otherwise block or never end.
-func readEntry(path string) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
-	if !st.Mode().IsRegular() {
-		return nil, fmt.Errorf("%s: not a regular file", path)
-	}
-	return io.ReadAll(f)
-}
-
-// writeCopy writes data to a new file in dir and returns its path.
-func writeCopy(dir string, m *Manifest, data []byte) (string, error) {
+// createCopy creates a new file for the verified copy in dir.
+func createCopy(dir string, m *Manifest) (*os.File, error) {
 	if dir == "" {
-		return "", fmt.Errorf("no directory for verified copies")
+		return nil, fmt.Errorf("no directory for verified copies")
 	}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return "", err
+		return nil, err
 	}
 	st, err := os.Stat(dir)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if !st.IsDir() {
-		return "", fmt.Errorf("%s: not a directory", dir)
+		return nil, fmt.Errorf("%s: not a directory", dir)
 	}
 	// Windows reports every directory as 0777: its ACLs are not modes.
 	if runtime.GOOS != "windows" && st.Mode().Perm()&0o022 != 0 && st.Mode()&os.ModeSticky == 0 {
-		return "", fmt.Errorf("%s: writable by others (mode %v): verified copies need a private directory", dir, st.Mode().Perm())
+		return nil, fmt.Errorf("%s: writable by others (mode %v): verified copies need a private directory", dir, st.Mode().Perm())
 	}
-	f, err := os.CreateTemp(dir, copyPattern(m))
-	if err != nil {
-		return "", err
-	}
+	return os.CreateTemp(dir, copyPattern(m))
+}
+
+// finishCopy closes the copy, makes it read-only and returns its absolute
+// path. On error the caller removes it.
+func finishCopy(f *os.File) (string, error) {
 	path := f.Name()
-	_, err = f.Write(data)
-	if cerr := f.Close(); err == nil {
-		err = cerr
+	if err := f.Close(); err != nil {
+		return "", err
 	}
 	// Read and execute only: nothing of ours writes it again. Windows
 	// cannot remove a read-only file, so there it stays writable by us.
@@ -199,19 +234,10 @@ func writeCopy(dir string, m *Manifest, data []byte) (string, error) {
 	if runtime.GOOS == "windows" {
 		mode = 0o700
 	}
-	if err == nil {
-		err = os.Chmod(path, mode)
-	}
-	if err != nil {
-		os.Remove(path)
+	if err := os.Chmod(path, mode); err != nil {
 		return "", err
 	}
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		os.Remove(path)
-		return "", err
-	}
-	return abs, nil
+	return filepath.Abs(path)
 }
 
 // copyPattern is the os.CreateTemp pattern of a copy: the plugin's name made
