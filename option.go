@@ -25,6 +25,8 @@ type Config struct {
 	Concurrent   bool               // calls may run in parallel (the native runtime)
 	CallTimeout  time.Duration      // the longest a call may take when ctx has no earlier deadline
 	OnState      func(State, error) // told of a supervised plugin's state changes
+	Env          []string           // for a sandboxed plugin: "NAME=VALUE", or "NAME" for the host's value
+	MaxProcesses int                // for a sandboxed plugin: processes and threads; 0: the runtime's default
 }
 
 // Granted reports whether capability c is granted.
@@ -104,3 +106,17 @@ func WithCallTimeout(d time.Duration) Option {
 func WithStateFunc(f func(State, error)) Option {
 	return optionFunc(func(c *Config) { c.OnState = f })
 }
+
+// WithEnv passes environment variables to a sandboxed plugin, which
+// otherwise sees only an allowlist (PATH, LANG, LC_*, TZ, the Go runtime's
+// settings and a private HOME): "NAME=VALUE" sets NAME, "NAME" passes the
+// host's value if it has one (a manifest's env). A native plugin shares
+// the host's environment and ignores it.
+func WithEnv(entries ...string) Option {
+	return optionFunc(func(c *Config) { c.Env = append(c.Env, entries...) })
+}
+
+// WithMaxProcesses bounds the processes and threads a sandboxed plugin may
+// run (a manifest's max_processes); 0 keeps the runtime's default. A native
+// plugin ignores it.
+func WithMaxProcesses(n int) Option { return optionFunc(func(c *Config) { c.MaxProcesses = n }) }

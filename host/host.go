@@ -695,6 +695,8 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 		clawd.WithPluginDir(m.Dir),
 		clawd.WithProjectDir(h.o.project),
 		clawd.WithCallTimeout(m.CallTimeout),
+		clawd.WithEnv(m.Env...),
+		clawd.WithMaxProcesses(m.MaxProcesses),
 		// The instance does not exist yet when a sandboxed child can first
 		// crash; the state function finds it through the entry.
 		clawd.WithStateFunc(func(s clawd.State, why error) { h.sandboxState(e, &in, s, why) }),

@@ -106,7 +106,7 @@ func TestConfinedFDs(t *testing.T) {
 func TestConfinedEnv(t *testing.T) {
 	t.Setenv("CLAWD_TEST_SECRET", "hunter2")
 	t.Setenv("CLAWD_TEST_GIVEN", "from the host")
-	p, logs := confinedHostile(t, isolate.WithEnv("CLAWD_TEST_GIVEN", "CLAWD_TEST_SET=1", "CLAWD_TEST_ABSENT"))
+	p, logs := confinedHostile(t, clawd.WithEnv("CLAWD_TEST_GIVEN", "CLAWD_TEST_SET=1", "CLAWD_TEST_ABSENT"))
 	line, err := probe(t, p, logs, "env", "env:")
 	require.NoError(t, err)
 

@@ -33,7 +33,6 @@ type options struct {
 	maxBackoff   time.Duration
 	limits       Limits
 	noLandlock   bool
-	env          []string
 	floors       int // benchmark: raw echo channels in the child
 }
 
@@ -89,14 +88,6 @@ func WithRestart(max int, first, most time.Duration) Option {
 
 // WithLimits sets the child's resource limits (DefaultLimits otherwise).
 func WithLimits(l Limits) Option { return Option{set: func(o *options) { o.limits = l }} }
-
-// WithEnv passes environment variables to the child, which otherwise gets
-// only PATH, LANG, LC_*, TZ, the Go runtime's settings and HOME (a private
-// directory, removed with the child): "NAME=VALUE" sets NAME, "NAME"
-// passes the host's value if it has one (a manifest's env).
-func WithEnv(entries ...string) Option {
-	return Option{set: func(o *options) { o.env = append(o.env, entries...) }}
-}
 
 // WithoutLandlock keeps the child's file and network access unrestricted
 // (the other limits still apply): for plugins that need more than their

@@ -94,7 +94,7 @@ func (p *Plugin) makePolicy() contain.Policy {
 		CPUSeconds:   uint64(math.Ceil(p.o.limits.CPUTime.Seconds())),
 		// The host's variables the plugin was given, then the child spec
 		// (last: it wins over an entry of the same name).
-		Env:         append(slices.Clip(p.o.env), envChild),
+		Env:         append(slices.Clip(p.o.Env), envChild),
 		PrivateHome: true,
 		DenySockets: true,
 	}
