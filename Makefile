@@ -21,8 +21,9 @@ EXAMPLE_LANGS := $(strip \
 	$(if $(or $(REQUIRE_ALL),$(shell $(ZIG) version 2>/dev/null)),zig))
 EXAMPLE_PLUGINS += $(foreach l,$(EXAMPLE_LANGS),examples/$(l)/hello)
 
-# staticcheck from the Go module proxy, pinned: a new release may add checks.
-STATICCHECK := honnef.co/go/tools/cmd/staticcheck@2026.2.2
+# staticcheck (release 2026.2.2) from the Go module proxy, pinned: a new
+# release may add checks.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 BENCH_FLAGS := -run '^$$' -bench . -benchmem -count 3
 
