@@ -318,10 +318,10 @@ func TestReloadDrainsCallsInFlight(t *testing.T) {
 	root := t.TempDir()
 	dir := plugin(t, root, "echo", "1.0.0", echo(t, "echo", "1.0.0"), "network.relay")
 	r := newRig(t, host.WithPluginDirs(root))
-	inside := make(chan struct{}, 1)
+	inside := make(chan time.Time, 1)
 	r.onEvent = func(e clawd.Event) error {
 		if e.Method == "echo.on_tool_call" && decode(t, e).Tool == "sleep:400" {
-			inside <- struct{}{}
+			inside <- time.Now()
 		}
 		return nil
 	}
@@ -334,14 +334,14 @@ func TestReloadDrainsCallsInFlight(t *testing.T) {
 		slowDone.Store(time.Now().UnixNano())
 		slow <- outs
 	}()
-	<-inside // the call is in the plugin, before its sleep
+	sleepFrom := <-inside // the call is in the plugin, before its sleep
 
 	replace(t, filepath.Join(dir, libName("echo")), read(t, echo(t, "echo", "2.0.0")))
 	reloaded := make(chan error, 1)
-	var reloadDone atomic.Int64
+	var reloadTook time.Duration // from the start of the plugin's sleep
 	go func() {
 		err := r.h.Reload("echo")
-		reloadDone.Store(time.Now().UnixNano())
+		reloadTook = time.Since(sleepFrom)
 		reloaded <- err
 	}()
 	// The registry shows the new version as soon as it is swapped in (a
@@ -362,7 +362,9 @@ func TestReloadDrainsCallsInFlight(t *testing.T) {
 	require.Len(t, outs, 1)
 	assert.NoError(t, outs[0].Err)
 	assert.Equal(t, "1.0.0", outs[0].Version, "the call in flight finished on the old instance")
-	assert.GreaterOrEqual(t, reloadDone.Load(), slowDone.Load(), "Reload waited for the drain")
+	// The old instance drains when its call returns, after the plugin slept
+	// 400 ms: Reload cannot have returned before.
+	assert.GreaterOrEqual(t, reloadTook, 400*time.Millisecond, "Reload waited for the drain")
 	assert.Equal(t, 1, count(r.lines("echo"), "slept:400"))
 	assert.Len(t, copies(t, r.h, "echo"), 1)
 }
