@@ -7,6 +7,7 @@ import (
 
 	"github.com/clawd-go/clawd/abi"
 	clawctx "github.com/clawd-go/clawd/context"
+	"github.com/clawd-go/clawd/internal/contain"
 )
 
 // Option configures Open.
@@ -27,6 +28,7 @@ type options struct {
 	pluginDir    string
 	projectDir   string
 	noLandlock   bool
+	maxProcesses int
 	onState      func(State, error)
 	floors       int // benchmark: raw echo channels in the child
 }
@@ -40,6 +42,7 @@ func defaults() options {
 		backoff:      100 * time.Millisecond,
 		maxBackoff:   30 * time.Second,
 		limits:       DefaultLimits,
+		maxProcesses: DefaultMaxProcesses,
 	}
 }
 
@@ -100,6 +103,20 @@ func WithRestart(max int, first, most time.Duration) Option {
 
 // WithLimits sets the child's resource limits (DefaultLimits otherwise).
 func WithLimits(l Limits) Option { return func(o *options) { o.limits = l } }
+
+// DefaultMaxProcesses is how many processes and threads a plugin may
+// create by default (WithMaxProcesses).
+const DefaultMaxProcesses = contain.DefaultMaxProcesses
+
+// WithMaxProcesses bounds the processes and threads the plugin may create
+// (its forks and their threads, its own threads), also under a root host:
+// on Linux a pids cgroup made for the child whose pids.max is n plus
+// contain.RuntimeTasks, the allowance for the child's own Go runtime and
+// protocol threads (the cgroup counts every task of the child). A fork past
+// the bound fails with EAGAIN in the plugin. Where no cgroup can be made
+// (no writable pids hierarchy), nothing bounds it and Containment says so.
+// Default DefaultMaxProcesses; 0: no bound.
+func WithMaxProcesses(n int) Option { return func(o *options) { o.maxProcesses = max(n, 0) } }
 
 // WithPluginDir names the plugin's own directory (its manifest's), which
 // the child may read. The directory of the library itself is always

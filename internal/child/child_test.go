@@ -4,6 +4,7 @@ package child
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -17,14 +18,18 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 )
 
-// The test binary is its own child: TestMain runs the mode named in
-// envMode instead of the tests.
-const envMode = "CLAWD_CHILD_TEST_MODE"
-
+// The test binary is its own child: the role "test" runs the mode it is
+// given instead of the tests.
 func TestMain(m *testing.M) {
-	if mode := os.Getenv(envMode); mode != "" {
-		os.Exit(childMain(mode))
-	}
+	Register("test", func(args json.RawMessage) int {
+		var mode string
+		if err := json.Unmarshal(args, &mode); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 9
+		}
+		return childMain(mode)
+	})
+	Main()
 	os.Exit(m.Run())
 }
 
@@ -79,10 +84,12 @@ func run(t *testing.T, mode string, timeout time.Duration) *Result {
 		t.Fatal(err)
 	}
 	res, err := Run(context.Background(), Spec{
-		Path: exe,
-		Args: []string{"-test.run=^$"},
+		Path:     exe,
+		Args:     []string{"-test.run=^$"},
+		Role:     "test",
+		RoleArgs: mode,
 		// atexit_sleep_ms: a -race child otherwise sleeps 1s before exiting 0.
-		Env:     append(os.Environ(), envMode+"="+mode, "GORACE=atexit_sleep_ms=0"),
+		Env:     append(os.Environ(), "GORACE=atexit_sleep_ms=0"),
 		Timeout: timeout,
 	})
 	if err != nil {
