@@ -40,6 +40,7 @@ func newTree(maxProcesses int) *Tree {
 	name := fmt.Sprintf("clawd-%d-%d", os.Getpid(), treeSeq.Add(1))
 	max := maxProcesses + RuntimeTasks
 	for _, c := range pidsCgroups() {
+		sweep(c.dir)
 		dir := filepath.Join(c.dir, name)
 		if err := os.Mkdir(dir, 0o755); err != nil {
 			continue
@@ -220,5 +221,17 @@ func (t *Tree) Release() error {
 			return fmt.Errorf("contain: remove the pids cgroup %s: %v", t.Dir, err)
 		}
 		time.Sleep(pause)
+	}
+}
+
+// sweep removes the empty cgroups of hosts that died without Release (a
+// SIGKILL): clawd-PID-N in dir whose PID no longer runs.
+func sweep(dir string) {
+	stale, _ := filepath.Glob(filepath.Join(dir, "clawd-*-*"))
+	for _, d := range stale {
+		f := strings.Split(filepath.Base(d), "-")
+		if pid, err := strconv.Atoi(f[1]); err == nil && pid != os.Getpid() && syscall.Kill(pid, 0) == syscall.ESRCH {
+			syscall.Rmdir(d) // fails, harmlessly, while it still holds tasks
+		}
 	}
 }
