@@ -1,10 +1,31 @@
 // Package contain confines a child process before it loads a plugin:
-// rlimits, no_new_privs, Landlock, death with its parent.
+// rlimits, no_new_privs, Landlock, death with its parent, and a hold on
+// every process it starts.
 //
 // The plugin sandbox (package isolate) starts a child that is its own
-// executable run again. The parent calls Prepare and Start; the child calls
-// Enter at the very top of main, before it opens anything, and only then
-// dlopens the untrusted plugin.
+// executable run again. The parent calls Prepare and Start (package
+// internal/child does, and carries the Stage Prepare returns to the child);
+// the child calls Enter at the very top of main, before it opens anything,
+// and only then dlopens the untrusted plugin.
+//
+// # The process tree
+//
+// On Linux Prepare clones the child into a PID namespace of its own
+// (CLONE_NEWPID): it is the namespace's init, and when it dies the kernel
+// kills every process in it, setsid daemons included. Where the kernel
+// refuses one (an unprivileged host without user namespaces), Start retries
+// without it and the child makes itself a subreaper instead: orphans stay
+// below it, in its process group, which KillGroup kills; a descendant that
+// leaves the group may then outlive it. With Policy.MaxProcesses, Prepare
+// also makes a pids cgroup (Tree): cgroup v2 where our cgroup's children
+// get the pids controller, else a v1 pids hierarchy, whichever the host may
+// write, found at run time from /proc/self/cgroup and mountinfo. The first
+// image joins it before anything else runs; pids.max is MaxProcesses plus
+// RuntimeTasks for the child's own threads; Tree.Kill kills it whole (v2
+// cgroup.kill, v1 SIGKILL to each of cgroup.procs until empty) and
+// Tree.Release removes it. Without a cgroup nothing bounds the number of
+// processes of a root host (RLIMIT_NPROC does not bind root); Report says
+// so.
 //
 // # Why the child confines itself and then executes itself again
 //
