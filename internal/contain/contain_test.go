@@ -135,8 +135,9 @@ func handoff(js string) *exec.Cmd {
 // runConfined runs action in a child confined by p and returns its result.
 func runConfined(t *testing.T, p contain.Policy, action string) result {
 	t.Helper()
-	cmd, err := confined(action, &p)
+	cmd, tree, err := child.Command(os.Args[0], []string{"-test.run=^$"}, childEnv(), testRole, action, &p)
 	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, tree.Release()) })
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	require.NoError(t, contain.Start(cmd))
