@@ -117,6 +117,7 @@ func WithEnv(entries ...string) Option {
 }
 
 // WithMaxProcesses bounds the processes and threads a sandboxed plugin may
-// run (a manifest's max_processes); 0 keeps the runtime's default. A native
-// plugin ignores it.
+// run (a manifest's max_processes): 0 keeps the runtime's default (64 for
+// the process sandbox), a negative n sets no bound. A native plugin
+// ignores it.
 func WithMaxProcesses(n int) Option { return optionFunc(func(c *Config) { c.MaxProcesses = n }) }

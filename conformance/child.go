@@ -18,18 +18,23 @@ import (
 )
 
 // ChildVerb is the argument a check's child process is started with. It
-// is a hint for people reading ps; ChildMain goes by its environment.
+// is a hint for people reading ps; ChildMain goes by the hand-off.
 const ChildVerb = "__conformance-child"
 
-// envSpec carries the child's orders (a JSON childSpec).
-const envSpec = "CLAWD_CONFORMANCE_CHILD"
+// roleCheck is the child role (internal/child) that runs one check; its
+// arguments are a childSpec.
+const roleCheck = "conformance-check"
+
+func init() { child.Register(roleCheck, childMain) }
 
 // probeID names the first child of a run, which finds how far the plugin
 // loads; it is not a check.
 const probeID = "probe"
 
 // ChildMain runs a check when this process is one of the suite's child
-// processes, and exits; otherwise it returns at once and does nothing.
+// processes, and exits; otherwise it returns at once and does nothing. It is
+// the one child entry of this module (internal/child's Main, which
+// isolate.Main also calls): it serves every child role the program links.
 // Every program that calls Run (or RunT) must call it first thing: the
 // suite re-executes the running program for each check.
 //
@@ -42,13 +47,7 @@ const probeID = "probe"
 //		conformance.ChildMain()
 //		os.Exit(m.Run())
 //	}
-func ChildMain() {
-	raw := os.Getenv(envSpec)
-	if raw == "" || !child.IsChild() {
-		return
-	}
-	os.Exit(childMain(raw))
-}
+func ChildMain() { child.Main() }
 
 // childSpec is what the parent tells a child.
 type childSpec struct {
@@ -74,9 +73,9 @@ type probeResult struct {
 	Callbacks []string `json:"callbacks,omitempty"`
 }
 
-func childMain(raw string) int {
+func childMain(raw json.RawMessage) int {
 	var spec childSpec
-	if err := json.Unmarshal([]byte(raw), &spec); err != nil {
+	if err := json.Unmarshal(raw, &spec); err != nil {
 		fmt.Fprintln(os.Stderr, "conformance: bad child spec:", err)
 		return 2
 	}

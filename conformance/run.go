@@ -19,6 +19,7 @@ import (
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/child"
+	"github.com/clawd-go/clawd/internal/contain"
 	"github.com/clawd-go/clawd/manifest"
 )
 
@@ -108,7 +109,7 @@ func RunContext(ctx context.Context, path string, opts ...Option) (*Report, erro
 	for _, opt := range opts {
 		opt(&o)
 	}
-	if os.Getenv(envSpec) != "" {
+	if child.Role() == roleCheck {
 		return nil, errors.New("conformance: Run called inside a conformance child process: call conformance.ChildMain() first thing in main or TestMain")
 	}
 	if o.timeout <= 0 {
@@ -405,12 +406,8 @@ func (r *runner) spawn(id string) (*outcome, error) {
 	}
 	f.Close()
 	spec := childSpec{Check: id, Lib: r.lib, Manifest: r.manPath, Dir: r.dir, Keys: r.keysB64, Progress: f.Name()}
-	data, err := json.Marshal(spec)
-	if err != nil {
-		return nil, err
-	}
-	env := append(childEnv(), envSpec+"="+string(data))
-	res, err := child.Run(r.ctx, child.Spec{Path: r.exe, Args: r.args, Env: env, Timeout: r.o.timeout})
+	res, err := child.Run(r.ctx, child.Spec{Path: r.exe, Args: r.args, Role: roleCheck, RoleArgs: spec,
+		Env: childEnv(), Timeout: r.o.timeout, Contain: r.policy()})
 	if err != nil {
 		return nil, err
 	}
@@ -504,4 +501,27 @@ func childEnv() []string {
 		}
 	}
 	return append(env, "GORACE=atexit_sleep_ms=0")
+}
+
+// policy confines a check's child with the definition isolate uses for a
+// sandboxed plugin (contain.Sandbox): its process tree (PID namespace,
+// pids cgroup), no_new_privs, no core dumps. Not Landlock (nor signal
+// scoping, which needs it): the
+// checks themselves read and write outside the plugin's grants (the
+// manifest's verified copy in a temporary directory), and the checks
+// judge the plugin, not the sandbox. No address-space limit either: a
+// race-enabled test binary reserves far more. The scratch directory stays
+// in the grants for when Landlock applies.
+func (r *runner) policy() *contain.Policy {
+	caps := []abi.Capability(nil)
+	if r.man != nil {
+		caps = r.man.Capabilities
+	}
+	p := contain.Sandbox{
+		Library: r.lib, PluginDir: r.dir, Capabilities: caps,
+		MaxProcesses: contain.DefaultMaxProcesses,
+		NoLandlock:   true,
+	}.Policy()
+	p.ReadWrite = append(p.ReadWrite, r.tmp)
+	return &p
 }

@@ -57,6 +57,12 @@
 // reports each change; package host marks the plugin failed while it is
 // down and active when it is back.
 //
+// The host learns of the child's death from the process (waitid on
+// Linux), not from its pipes closing: a descendant of the plugin may hold
+// them open. It then writes a wake-up frame into its own copy of the
+// child's write ends, which ends a read blocked in the kernel; the same
+// frame from a child that still runs is a protocol violation.
+//
 // A call past its deadline (the context's, or WithCallTimeout, which host
 // takes from the manifest's call_timeout_ms) kills the child and returns
 // timeout; so does a cancelled context. The next call finds the plugin down
@@ -73,6 +79,20 @@
 //   - has no_new_privs, no core dumps, and limits on address space and CPU
 //     time (WithLimits; the Go runtime alone reserves about 1.5 GiB of
 //     address space);
+//   - is the init of a PID namespace of its own: when it exits, crashes,
+//     is killed for a timeout or by Close, or dies with the host, the
+//     kernel kills everything the plugin started, setsid daemons and
+//     grandchildren included (where the kernel refuses a namespace, the
+//     child is a subreaper and only its process group is killed; the
+//     Containment says which applied);
+//   - with everything it starts, is in a pids cgroup made for it where the
+//     host may make one (cgroup v2 with pids enabled, else a writable v1
+//     pids hierarchy; detected at run time): the plugin may create
+//     WithMaxProcesses processes and threads (default 64), also under a
+//     root host, and a fork past that fails with EAGAIN. The cgroup counts
+//     the child's own Go runtime and protocol threads too (about 10), so
+//     its pids.max is the bound plus contain.RuntimeTasks (24); the cgroup
+//     is killed as a whole and removed once the child was reaped;
 //   - is confined by Landlock where the kernel has it: it may read its own
 //     library's directory, the plugin's directory (WithPluginDir) and the
 //     system's library directories; the project directory (WithProjectDir)

@@ -51,6 +51,11 @@ const (
 	kStatsReply // JSON clawd.Stats
 	kClosed     // JSON closed
 	kIdent      // body: name, version (u32-prefixed): who logs before the hello
+
+	// host -> host: written by the host into its own copy of the child's
+	// write end once the child exited, to end a blocked read; from a child
+	// that still lives it is a protocol violation.
+	kWake
 )
 
 // Result statuses.

@@ -6,11 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,7 +39,9 @@ type proc struct {
 	asyncW, asyncR *os.File // owned by the async goroutine
 	rd             *fdReader
 	stdout, stderr *child.Tail
-	exited         chan struct{} // closed once the child was reaped
+	exited         chan struct{} // closed once the child was reaped (and its cgroup removed)
+	dead           chan struct{} // closed once the child exited, before it is reaped
+	tree           *contain.Tree // its pids cgroup; nil if none
 	reason         atomic.Int32
 	asyncMu        sync.Mutex // asyncW
 	floors         []*os.File // benchmark: the raw echo channels, host ends
@@ -55,6 +54,7 @@ func (pr *proc) kill(reason int32) {
 	case <-pr.exited: // reaped: its group id may belong to another process now
 	default:
 		contain.KillGroup(pr.cmd)
+		pr.tree.Kill()
 	}
 }
 
@@ -85,38 +85,11 @@ func (p *Plugin) resolveExecutable() error {
 }
 
 func (p *Plugin) makePolicy() contain.Policy {
-	pol := contain.Policy{
-		Landlock:     !p.o.noLandlock,
-		DenyTCP:      true,
-		ScopeSignals: true,
-		NoCoreDumps:  true,
-		AddressSpace: p.o.limits.AddressSpace,
-		CPUSeconds:   uint64(math.Ceil(p.o.limits.CPUTime.Seconds())),
-		// The host's variables the plugin was given, then the child spec
-		// (last: it wins over an entry of the same name).
-		Env:         append(slices.Clip(p.o.Env), envChild),
-		PrivateHome: true,
-		DenySockets: true,
-	}
-	if dir, err := filepath.Abs(filepath.Dir(p.path)); err == nil {
-		pol.ReadOnly = append(pol.ReadOnly, dir)
-	}
-	if p.o.PluginDir != "" {
-		if dir, err := filepath.Abs(p.o.PluginDir); err == nil {
-			pol.ReadOnly = append(pol.ReadOnly, dir)
-		}
-	}
-	if p.o.ProjectDir != "" {
-		if dir, err := filepath.Abs(p.o.ProjectDir); err == nil {
-			switch {
-			case slices.Contains(p.o.Capabilities, abi.CapFSWrite):
-				pol.ReadWrite = append(pol.ReadWrite, dir)
-			case slices.Contains(p.o.Capabilities, abi.CapFSRead):
-				pol.ReadOnly = append(pol.ReadOnly, dir)
-			}
-		}
-	}
-	return pol
+	return contain.Sandbox{
+		Library: p.path, PluginDir: p.o.PluginDir, ProjectDir: p.o.ProjectDir, Capabilities: p.o.Capabilities,
+		AddressSpace: p.o.limits.AddressSpace, CPUTime: p.o.limits.CPUTime,
+		MaxProcesses: p.o.maxProcesses(), NoLandlock: p.o.noLandlock, Env: p.o.Env,
+	}.Policy()
 }
 
 // spawn starts a child with its channels; it does not wait for its hello.
@@ -142,7 +115,7 @@ func (p *Plugin) spawn() (*proc, error) {
 	pr := &proc{
 		callW: hostEnds[0], callR: hostEnds[1], asyncW: hostEnds[2], asyncR: hostEnds[3],
 		stdout: child.NewTail(child.DefaultTailBytes), stderr: child.NewTail(child.DefaultTailBytes),
-		exited: make(chan struct{}),
+		exited: make(chan struct{}), dead: make(chan struct{}),
 	}
 	if p.o.floors > 0 {
 		fl, cl, err := floorFiles()
@@ -152,43 +125,62 @@ func (p *Plugin) spawn() (*proc, error) {
 		}
 		pr.floors, childEnds = fl, append(childEnds, cl...)
 	}
-	spec, err := json.Marshal(childSpec{
+	cmd, tree, err := child.Command(p.exe, []string{"clawd-sandbox", p.path}, nil, roleSandbox, childSpec{
 		Path:         p.path,
 		Capabilities: p.o.Capabilities,
 		LogLevel:     int8(zapcore.LevelOf(p.o.Logger.Core())),
 		Floor:        len(pr.floors),
-	})
+	}, &p.policy, childEnds...)
 	if err != nil {
 		closeAll()
 		return nil, err
 	}
-	cmd := exec.Command(p.exe, "clawd-sandbox", p.path)
-	cmd.Env = append(os.Environ(), envChild+"="+string(spec))
-	cmd.ExtraFiles = childEnds
 	cmd.Stdout, cmd.Stderr = pr.stdout, pr.stderr
 	// A grandchild outside the group may hold stdout; do not wait for it.
 	cmd.WaitDelay = time.Second
-	if err := contain.Prepare(cmd, p.policy); err != nil {
-		closeAll()
-		return nil, err
-	}
 	if err := contain.Start(cmd); err != nil {
+		tree.Release()
 		closeAll()
 		contain.Cleanup(cmd)
 		return nil, err
 	}
-	for _, f := range childEnds {
-		f.Close() // the child holds them now: its death is our EOF
+	// The host keeps its own copy of the child's write ends (fdCallOut,
+	// fdAsyncOut), for the wake-up frame; the read ends stay with the child.
+	wakes := []*os.File{childEnds[fdCallOut-3], childEnds[fdAsyncOut-3]}
+	for i, f := range childEnds {
+		if i != fdCallOut-3 && i != fdAsyncOut-3 {
+			f.Close()
+		}
 	}
-	pr.cmd = cmd
+	pr.cmd, pr.tree = cmd, tree
 	pr.rd = newReader(pr.callR.Fd())
+	pr.rd.dead = pr.dead
 	go func() {
-		cmd.Wait()
+		// Learn of the death from the process, not from the pipes: a
+		// descendant may hold them open. The wake-up frame then ends a
+		// read blocked in the kernel on the call or the async channel.
+		reap(cmd, func() {
+			close(pr.dead)
+			go wake(wakes)
+		})
+		tree.Release()
 		contain.Cleanup(cmd) // the private home goes with the child
 		close(pr.exited)
 	}()
 	go p.asyncLoop(pr)
 	return pr, nil
+}
+
+// wake writes one wake-up frame into each of the host's copies of the
+// child's write ends and closes them. A write blocks only while the pipe is
+// full; closing the read end (closeCall, asyncLoop) ends it.
+func wake(ends []*os.File) {
+	var h [headerSize]byte
+	putHeader(h[:], kWake, 0, 0)
+	for _, f := range ends {
+		writeAll(f.Fd(), h[:])
+		f.Close()
+	}
 }
 
 // start spawns a child and waits for its hello.
@@ -392,6 +384,7 @@ func (p *Plugin) asyncLoop(pr *proc) {
 	defer pr.asyncR.Close()
 	defer pr.asyncW.Close()
 	rd := newReader(pr.asyncR.Fd())
+	rd.dead = pr.dead
 	for {
 		k, _, body, err := rd.next()
 		if err != nil {

@@ -17,13 +17,17 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/child"
 	"github.com/clawd-go/clawd/internal/contain"
 	"github.com/clawd-go/clawd/internal/threadid"
 	"github.com/clawd-go/clawd/loader"
 )
 
-// envChild carries the childSpec (JSON) to a sandbox child.
-const envChild = "CLAWD_ISOLATE_CHILD"
+// roleSandbox is the child role (internal/child) that serves one plugin;
+// its arguments are a childSpec.
+const roleSandbox = "sandbox"
+
+func init() { child.Register(roleSandbox, serveChild) }
 
 // The child's inherited descriptors: os/exec ExtraFiles start at 3.
 const (
@@ -104,16 +108,13 @@ var mainCalled atomic.Bool
 //	}
 //
 // In a child it confines the process (internal/contain), loads the plugin,
-// serves the host's calls and exits: it never returns. Anywhere else it
-// returns at once. A test binary calls it from TestMain.
+// serves the host's calls and exits: it never returns. It serves the other
+// child roles this program links too (inspect's, conformance checks'): one
+// entry, internal/child's Main. Anywhere else it returns at once. A test
+// binary calls it from TestMain.
 func Main() {
-	contain.Enter()
-	raw, ok := os.LookupEnv(envChild)
-	if !ok {
-		mainCalled.Store(true)
-		return
-	}
-	os.Exit(serveChild(raw))
+	child.Main() // in a child: never returns
+	mainCalled.Store(true)
 }
 
 // server is the child's side of one plugin.
@@ -134,10 +135,10 @@ type server struct {
 	identSent atomic.Bool
 }
 
-func serveChild(raw string) int {
+func serveChild(raw json.RawMessage) int {
 	var spec childSpec
-	if err := json.Unmarshal([]byte(raw), &spec); err != nil {
-		fmt.Fprintf(os.Stderr, "clawd sandbox: bad %s: %v\n", envChild, err)
+	if err := json.Unmarshal(raw, &spec); err != nil {
+		fmt.Fprintf(os.Stderr, "clawd sandbox: bad arguments of role %s: %v\n", roleSandbox, err)
 		return exitProtocol
 	}
 	for _, fd := range []uintptr{fdCallIn, fdCallOut, fdAsyncIn, fdAsyncOut} {

@@ -10,6 +10,7 @@ import (
 // allocation unless a frame is larger than any before it.
 type fdReader struct {
 	fd   uintptr
+	dead <-chan struct{} // closed once the child exited: kWake is then the end
 	buf  []byte
 	r, w int // unread bytes are buf[r:w]
 }
@@ -27,6 +28,14 @@ func (rd *fdReader) next() (k kind, op uint8, body []byte, err error) {
 	k, op = kind(h[4]), h[5]
 	if n > maxBody || h[6] != 0 || h[7] != 0 {
 		return k, op, nil, frameError(k, "bad header")
+	}
+	if k == kWake && rd.dead != nil {
+		select {
+		case <-rd.dead:
+			return k, op, nil, io.EOF // the host's own frame: the child is gone
+		default:
+			return k, op, nil, frameError(k, "a wake-up frame from a child that still runs")
+		}
 	}
 	if err := rd.fill(headerSize + n); err != nil {
 		if err == io.EOF {

@@ -20,8 +20,12 @@
  *                  "connect: errno <E> (<name>)", codes as for read
  *   bind:PORT      TCP bind to 127.0.0.1:PORT; logs as connect
  *   send:METHOD    send_event(METHOD, input); returns its result
- *   kill_parent    kill(getppid(), SIGKILL); logs "kill_parent: errno <E>"
- *                  on failure and returns CapabilityDenied
+ *   kill_parent    kill(PARENT, SIGKILL), PARENT being getppid(), or in a PID
+ *                  namespace (getppid() is 0) the host's pid from
+ *                  /proc/self/status; logs "kill_parent: errno <E>"
+ *                  on failure and returns its code as for read (EPERM:
+ *                  CapabilityDenied; ESRCH, the host outside the namespace:
+ *                  DaemonError)
  *   udp:PORT       UDP sendto 127.0.0.1:PORT; logs "udp: ok" or "udp: errno
  *                  <E> (<name>)", codes as for read
  *   raw            socket(AF_INET, SOCK_RAW, IPPROTO_ICMP); logs as udp ("raw")
@@ -78,6 +82,21 @@ static ClawaError report(ClawaContext *ctx, const char *what, int rc, int e) {
     snprintf(line, sizeof line, "%s: errno %d (%s)", what, e, e == EACCES ? "EACCES" : strerror(e));
     ctx->log(ctx, 2, line);
     return errno_code(e);
+}
+
+/* The parent's pid: in a PID namespace getppid() is 0, but the host's
+ * /proc still names it. */
+static pid_t host_pid(void) {
+    pid_t p = getppid();
+    char line[128];
+    FILE *f;
+    if (p != 0 || (f = fopen("/proc/self/status", "r")) == NULL)
+        return p;
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "PPid:", 5) == 0)
+            p = (pid_t)atoi(line + 5);
+    fclose(f);
+    return p;
 }
 
 static ClawaError tcp(ClawaContext *ctx, const char *what, const char *port, int do_bind) {
@@ -284,7 +303,7 @@ static ClawaError on_tool_call(ClawaContext *ctx, const char *session, const cha
     if (strcmp(tool, "caps") == 0)
         return caps_status(ctx);
     if (strcmp(tool, "kill_parent") == 0) {
-        int rc = kill(getppid(), SIGKILL);
+        int rc = kill(host_pid(), SIGKILL);
         return report(ctx, "kill_parent", rc, errno);
     }
     return CLAWA_ERROR_NOT_FOUND;

@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -28,8 +27,15 @@ import (
 	"github.com/clawd-go/clawd/manifest"
 )
 
-// inspectChildVerb is the hidden verb of the re-executed child.
+// inspectChildVerb is the hidden verb of the re-executed child: a hint for
+// ps; the child goes by its hand-off (internal/child), role roleInspect.
 const inspectChildVerb = "__inspect-child"
+
+// roleInspect is the child role that opens one plugin; its argument is the
+// library's absolute path.
+const roleInspect = "inspect"
+
+func init() { child.Register(roleInspect, inspectChild) }
 
 const defaultTimeout = 10 * time.Second
 
@@ -154,10 +160,12 @@ func inspectInChild(lib string, timeout time.Duration) report {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	res, err := child.Run(ctx, child.Spec{
-		Path:    exe,
-		Args:    []string{inspectChildVerb, path},
-		Timeout: timeout,
-		Contain: inspectPolicy(path, m),
+		Path:     exe,
+		Args:     []string{inspectChildVerb, path},
+		Role:     roleInspect,
+		RoleArgs: path,
+		Timeout:  timeout,
+		Contain:  inspectPolicy(path, m),
 	})
 	if err != nil {
 		return fail(clawerr.New(clawerr.Unavailable, path, "inspect", "running the child process", err))
@@ -184,26 +192,18 @@ func inspectInChild(lib string, timeout time.Duration) report {
 // inspectPolicy confines the inspecting child as the process sandbox would
 // confine the plugin: its own directories read-only, the working directory
 // as the project under the manifest's fs grants, no TCP, the default
-// limits. inspect then shows what this system enforced.
+// limits (contain.Sandbox, the definition isolate uses). inspect then shows
+// what this system enforced.
 func inspectPolicy(lib string, m *manifest.Manifest) *contain.Policy {
-	p := &contain.Policy{
-		Landlock: true, DenyTCP: true, ScopeSignals: true, NoCoreDumps: true,
-		AddressSpace: isolate.DefaultLimits.AddressSpace,
-		ReadOnly:     []string{filepath.Dir(lib)},
-	}
-	if m == nil {
-		return p
-	}
-	p.ReadOnly = append(p.ReadOnly, m.Dir)
-	if wd, err := os.Getwd(); err == nil {
-		switch {
-		case slices.Contains(m.Capabilities, abi.CapFSWrite):
-			p.ReadWrite = append(p.ReadWrite, wd)
-		case slices.Contains(m.Capabilities, abi.CapFSRead):
-			p.ReadOnly = append(p.ReadOnly, wd)
+	s := contain.Sandbox{Library: lib, AddressSpace: isolate.DefaultLimits.AddressSpace, MaxProcesses: isolate.DefaultMaxProcesses}
+	if m != nil {
+		s.PluginDir, s.Capabilities = m.Dir, m.Capabilities
+		if wd, err := os.Getwd(); err == nil {
+			s.ProjectDir = wd
 		}
 	}
-	return p
+	p := s.Policy()
+	return &p
 }
 
 func describeManifest(m *manifest.Manifest) *manifestJSON {
@@ -281,9 +281,10 @@ func writeHuman(w io.Writer, lib string, rep report) {
 // inspectChild runs in the re-executed child: it opens the plugin, reports
 // over the result pipe and exits 0. A crash or a hang in the plugin ends
 // this process, which the parent reports.
-func inspectChild(args []string) int {
-	if len(args) != 1 {
-		fmt.Fprintln(os.Stderr, "clawd-plugin: "+inspectChildVerb+": one LIB expected")
+func inspectChild(raw json.RawMessage) int {
+	var lib string
+	if err := json.Unmarshal(raw, &lib); err != nil || lib == "" {
+		fmt.Fprintln(os.Stderr, "clawd-plugin: "+inspectChildVerb+": the hand-off names no LIB")
 		return exitUsage
 	}
 	// Plugin log lines go to stderr, where the parent keeps the last ones
@@ -292,7 +293,7 @@ func inspectChild(args []string) int {
 	enc.TimeKey = ""
 	log := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.Lock(os.Stderr), zapcore.DebugLevel))
 
-	rep := inspectHere(args[0], log)
+	rep := inspectHere(lib, log)
 	if c, ok := contain.Applied(); ok {
 		rep.Sandbox = &c
 	}

@@ -23,8 +23,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/clawd-go/clawd/conformance"
-	"github.com/clawd-go/clawd/internal/child"
 	"github.com/clawd-go/clawd/isolate"
 )
 
@@ -36,18 +34,10 @@ const (
 )
 
 func main() {
-	// A process sandbox child (run --sandbox process, or a manifest's
-	// sandbox = "process"), and the confinement of inspect's child: first.
+	// The one child entry, first: a process sandbox child (run --sandbox
+	// process, or a manifest's sandbox = "process"), inspect's child and
+	// each conformance check's child, told apart by their hand-off.
 	isolate.Main()
-	// The re-executed child: it must run before anything else, and only
-	// when started by internal/child (the hidden verb alone is not enough).
-	if len(os.Args) > 1 && os.Args[1] == inspectChildVerb && child.IsChild() {
-		os.Exit(inspectChild(os.Args[2:]))
-	}
-	if len(os.Args) > 1 && os.Args[1] == conformance.ChildVerb && child.IsChild() {
-		conformance.ChildMain() // runs one check and exits
-		os.Exit(exitUsage)      // started without a check to run
-	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 

@@ -191,7 +191,7 @@ func TestInspectHuman(t *testing.T) {
 		"abi:       1\n" +
 		"callbacks: on_load, on_unload, on_session_start, on_session_end, on_tool_call, on_message\n" +
 		"warnings:  none\n" +
-		"sandbox:   " + contain.Probe(contain.Policy{Landlock: true, DenyTCP: true, ScopeSignals: true, NoCoreDumps: true, AddressSpace: 1}).String() + "\n" +
+		"sandbox:   " + contain.Probe(contain.Policy{Landlock: true, DenyTCP: true, ScopeSignals: true, NoCoreDumps: true, AddressSpace: 1, MaxProcesses: isolate.DefaultMaxProcesses, DenySockets: true, PrivateHome: true}).String() + "\n" +
 		"host:      " + vtable.Path + " call path\n"
 	if r.exit != 0 || r.stdout != want {
 		t.Fatalf("exit %d\ngot:\n%s\nwant:\n%s", r.exit, r.stdout, want)

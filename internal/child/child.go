@@ -5,9 +5,20 @@
 // The result travels over a dedicated pipe, never the child's stdout: a
 // plugin may print anything to stdout, including text that looks like a
 // reply. The pipe is fd 3 on Unix (os/exec ExtraFiles) and an inherited
-// handle on Windows; the child learns which from the environment variable
-// EnvResult and writes with Report. stdout and stderr are captured
-// separately, keeping only their last TailBytes.
+// handle on Windows; the child learns which from its hand-off and writes
+// with Report. stdout and stderr are captured separately, keeping only
+// their last TailBytes.
+//
+// # One hand-off
+//
+// Every child process of this module (isolate's sandbox server, inspect's
+// child, each conformance check) is the host's program run again, and is
+// told what to do by one environment variable, Env, holding one JSON
+// Handoff: the role and its arguments, the result pipe, and contain's
+// Stage (the containment policy and the host's pid; in the second image,
+// the Report of what was applied). Main, called first in main, reads it,
+// confines the process and runs the role; the package that owns a role
+// registers it (Register).
 //
 // Run classifies the outcome:
 //
@@ -15,7 +26,8 @@
 //   - Crashed: it exited with another status, died of a signal, or exited
 //     without a result (a plugin calling exit(0) in its init looks like this);
 //   - TimedOut: it was still running after Spec.Timeout and was killed,
-//     with its whole process group on Unix.
+//     with its whole process group on Unix (and its PID namespace and
+//     pids cgroup, when confined on Linux).
 //
 // A Go child that faults inside C code does not die of the signal: the Go
 // runtime prints a crash report ("SIGSEGV: segmentation violation", then a
@@ -33,7 +45,6 @@ import (
 	"io"
 	"os"
 	"os/exec"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -42,10 +53,6 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/contain"
 )
-
-// EnvResult names the environment variable that tells a child where its
-// result pipe is (a file descriptor or handle number).
-const EnvResult = "CLAWD_CHILD_RESULT_FD"
 
 // Defaults for Spec.
 const (
@@ -77,16 +84,18 @@ func (s Status) String() string {
 
 // Spec describes the child to run.
 type Spec struct {
-	Path      string        // executable
-	Args      []string      // arguments after argv[0]
-	Env       []string      // nil: this process's environment; EnvResult is added
+	Path      string        // executable: a program whose main calls Main first
+	Args      []string      // arguments after argv[0] (a hint for ps; Main goes by the hand-off)
+	Role      string        // the role the child plays (Register)
+	RoleArgs  any           // the role's arguments, encoded as JSON; nil: none
+	Env       []string      // nil: this process's environment; the hand-off (Env) is added
 	Dir       string        // working directory; "" inherits ours
 	Timeout   time.Duration // 0: no limit but ctx's
 	TailBytes int           // how much of stdout and stderr to keep; 0: DefaultTailBytes
 	MaxResult int           // bound on the result; 0: DefaultMaxResult
-	// Contain confines the child before it loads anything (internal/contain;
-	// the child must call contain.Enter first, as isolate.Main does). nil:
-	// the child only gets its own process group and dies with this process.
+	// Contain confines the child before its role runs (internal/contain,
+	// applied by Main). nil: the child only gets its own process group and
+	// dies with this process.
 	Contain *contain.Policy
 }
 
@@ -124,26 +133,17 @@ func Run(ctx context.Context, s Spec) (*Result, error) {
 	}
 	defer r.Close()
 
-	cmd := exec.CommandContext(runCtx, s.Path, s.Args...)
-	cmd.Dir = s.Dir
-	env := s.Env
-	if env == nil {
-		env = os.Environ()
+	cmd, tree, err := command(s.Path, s.Args, s.Env, Handoff{Role: s.Role, Result: pipeRef(w)}, s.RoleArgs, s.Contain,
+		func(cmd *exec.Cmd) { attachPipe(cmd, w) })
+	if err != nil {
+		w.Close()
+		return nil, err
 	}
-	fd := passPipe(cmd, w)
-	cmd.Env = append(env[:len(env):len(env)], EnvResult+"="+fd)
+	defer tree.Release()
+	defer contain.Cleanup(cmd) // the private home, if the policy asked for one
+	cmd.Dir = s.Dir
 	stdout, stderr := newTail(s.TailBytes), newTail(s.TailBytes)
 	cmd.Stdout, cmd.Stderr = stdout, stderr
-	setGroup(cmd)
-	if s.Contain != nil {
-		pol := *s.Contain
-		pol.Env = append(slices.Clip(pol.Env), EnvResult) // the result pipe's hand-off
-		if err := contain.Prepare(cmd, pol); err != nil {
-			w.Close()
-			return nil, err
-		}
-	}
-	cmd.Cancel = func() error { return contain.KillGroup(cmd) }
 	// A grandchild the plugin forked may keep stdout or stderr open; do not
 	// wait for it forever once the child itself is gone.
 	cmd.WaitDelay = time.Second
@@ -160,7 +160,18 @@ func Run(ctx context.Context, s Spec) (*Result, error) {
 	payload := make(chan []byte, 1)
 	go func() { payload <- readReport(r, s.MaxResult) }()
 
+	// The deadline or a cancellation kills the child, its group and its tree.
+	reaped := make(chan struct{})
+	go func() {
+		select {
+		case <-runCtx.Done():
+			contain.KillGroup(cmd)
+			tree.Kill()
+		case <-reaped:
+		}
+	}()
 	waitErr := cmd.Wait()
+	close(reaped)
 	res := &Result{Duration: time.Since(start), ExitCode: -1, timeout: s.Timeout}
 	// The child is gone; a forked grandchild may still hold the pipe, but a
 	// complete report ends with a newline, so only a partial one waits here.
@@ -258,17 +269,18 @@ func Report(v any) error {
 	return err
 }
 
-// IsChild reports whether this process was started by Run.
-func IsChild() bool { return os.Getenv(EnvResult) != "" }
+// IsChild reports whether this process was started by Run (and Main read
+// its hand-off).
+func IsChild() bool { return current != nil && current.Result != "" }
 
 func resultFile() (*os.File, error) {
-	v := os.Getenv(EnvResult)
-	if v == "" {
-		return nil, errors.New("child: " + EnvResult + " is not set: not started by child.Run")
+	if !IsChild() {
+		return nil, errors.New("child: no result pipe: not started by child.Run")
 	}
+	v := current.Result
 	n, err := strconv.ParseUint(v, 10, 64)
 	if err != nil {
-		return nil, fmt.Errorf("child: bad %s=%q", EnvResult, v)
+		return nil, fmt.Errorf("child: bad result pipe %q in the hand-off", v)
 	}
 	return os.NewFile(uintptr(n), "clawd-child-result"), nil
 }

@@ -4,6 +4,7 @@ package child
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -15,16 +16,21 @@ import (
 	"time"
 
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/contain"
 )
 
-// The test binary is its own child: TestMain runs the mode named in
-// envMode instead of the tests.
-const envMode = "CLAWD_CHILD_TEST_MODE"
-
+// The test binary is its own child: the role "test" runs the mode it is
+// given instead of the tests.
 func TestMain(m *testing.M) {
-	if mode := os.Getenv(envMode); mode != "" {
-		os.Exit(childMain(mode))
-	}
+	Register("test", func(args json.RawMessage) int {
+		var mode string
+		if err := json.Unmarshal(args, &mode); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 9
+		}
+		return childMain(mode)
+	})
+	Main()
 	os.Exit(m.Run())
 }
 
@@ -42,6 +48,14 @@ func childMain(mode string) int {
 		fmt.Fprintln(os.Stderr, "about to exit 3")
 		return 3
 	case "noreport":
+		return 0
+	case "handoff": // what the role sees of its hand-off
+		_, visible := os.LookupEnv(Env)
+		rep, applied := contain.Applied()
+		if err := Report(map[string]any{"role": Role(), "visible": visible, "applied": applied, "pidns": rep.PIDNamespace}); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 9
+		}
 		return 0
 	case "report_then_fail":
 		_ = Report("x")
@@ -79,10 +93,12 @@ func run(t *testing.T, mode string, timeout time.Duration) *Result {
 		t.Fatal(err)
 	}
 	res, err := Run(context.Background(), Spec{
-		Path: exe,
-		Args: []string{"-test.run=^$"},
+		Path:     exe,
+		Args:     []string{"-test.run=^$"},
+		Role:     "test",
+		RoleArgs: mode,
 		// atexit_sleep_ms: a -race child otherwise sleeps 1s before exiting 0.
-		Env:     append(os.Environ(), envMode+"="+mode, "GORACE=atexit_sleep_ms=0"),
+		Env:     append(os.Environ(), "GORACE=atexit_sleep_ms=0"),
 		Timeout: timeout,
 	})
 	if err != nil {
@@ -203,5 +219,48 @@ func TestTailCutsAtLineBoundary(t *testing.T) {
 	tl.Write([]byte("no newline at the end"))
 	if got := tl.String(); got != "at the end" {
 		t.Fatalf("%q", got)
+	}
+}
+
+// TestHandoff: the role runs with its arguments, the hand-off variable is
+// gone from its environment (the plugin never sees it), and a confined
+// child knows what was applied.
+func TestHandoff(t *testing.T) {
+	for _, tc := range []struct {
+		pol  *contain.Policy
+		want string
+	}{
+		{nil, `{"applied":false,"pidns":false,"role":"test","visible":false}`},
+		{&contain.Policy{}, `{"applied":true,"pidns":` + strconv.FormatBool(runtime.GOOS == "linux") + `,"role":"test","visible":false}`},
+	} {
+		exe, err := os.Executable()
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Run(context.Background(), Spec{Path: exe, Args: []string{"-test.run=^$"}, Role: "test", RoleArgs: "handoff",
+			Env: append(os.Environ(), "GORACE=atexit_sleep_ms=0"), Timeout: 30 * time.Second, Contain: tc.pol})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Status != OK || string(res.Payload) != tc.want {
+			t.Fatalf("policy %v: status %v payload %s, want %s; stderr %q", tc.pol, res.Status, res.Payload, tc.want, res.Stderr)
+		}
+	}
+}
+
+// TestUnknownRole: a hand-off naming a role this program does not serve
+// stops the child with status 125 and says which roles it serves.
+func TestUnknownRole(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Run(context.Background(), Spec{Path: exe, Args: []string{"-test.run=^$"}, Role: "nope", Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `this program does not serve the role "nope" (it serves: test)`
+	if res.Status != Crashed || res.ExitCode != 125 || !strings.Contains(res.Stderr, want) {
+		t.Fatalf("status %v exit %d stderr %q", res.Status, res.ExitCode, res.Stderr)
 	}
 }

@@ -9,11 +9,11 @@ import (
 	"syscall"
 )
 
-// passPipe hands w to the child as fd 3.
-func passPipe(cmd *exec.Cmd, w *os.File) string {
-	cmd.ExtraFiles = []*os.File{w}
-	return strconv.Itoa(3)
-}
+// pipeRef is how the child finds w: fd 3, the first of ExtraFiles.
+func pipeRef(*os.File) string { return "3" }
+
+// attachPipe hands w to the child as fd 3.
+func attachPipe(cmd *exec.Cmd, w *os.File) { cmd.ExtraFiles = []*os.File{w} }
 
 // setGroup puts the child in its own process group, so that a timeout kills
 // whatever the plugin forked too, and has it die with this process.

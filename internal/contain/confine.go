@@ -21,7 +21,7 @@ func (p Policy) validateConfine() error {
 			return fmt.Errorf("contain: policy env entry %q has no name", kv)
 		case strings.ContainsRune(kv, 0):
 			return fmt.Errorf("contain: policy env entry %q contains a NUL byte", kv)
-		case name == EnvPolicy || name == EnvParent || name == EnvReport:
+		case name == EnvHandoff:
 			return fmt.Errorf("contain: policy env entry %q sets a variable of the sandbox's own hand-off", kv)
 		}
 	}

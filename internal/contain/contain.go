@@ -1,12 +1,32 @@
 // Package contain confines a child process before it loads a plugin:
-// rlimits, no_new_privs, Landlock, death with its parent, and a start with
-// nothing it was not given (descriptors, environment, capabilities,
-// sockets).
+// rlimits, no_new_privs, Landlock, death with its parent, a hold on every
+// process it starts, and a start with nothing it was not given
+// (descriptors, environment, capabilities, sockets).
 //
 // The plugin sandbox (package isolate) starts a child that is its own
-// executable run again. The parent calls Prepare and Start; the child calls
-// Enter at the very top of main, before it opens anything, and only then
-// dlopens the untrusted plugin.
+// executable run again. The parent calls Prepare and Start (package
+// internal/child does, and carries the Stage Prepare returns to the child);
+// the child calls Enter at the very top of main, before it opens anything,
+// and only then dlopens the untrusted plugin.
+//
+// # The process tree
+//
+// On Linux Prepare clones the child into a PID namespace of its own
+// (CLONE_NEWPID): it is the namespace's init, and when it dies the kernel
+// kills every process in it, setsid daemons included. Where the kernel
+// refuses one (an unprivileged host without user namespaces), Start retries
+// without it and the child makes itself a subreaper instead: orphans stay
+// below it, in its process group, which KillGroup kills; a descendant that
+// leaves the group may then outlive it. With Policy.MaxProcesses, Prepare
+// also makes a pids cgroup (Tree): cgroup v2 where our cgroup's children
+// get the pids controller, else a v1 pids hierarchy, whichever the host may
+// write, found at run time from /proc/self/cgroup and mountinfo. The first
+// image joins it before anything else runs; pids.max is MaxProcesses plus
+// RuntimeTasks for the child's own threads; Tree.Kill kills it whole (v2
+// cgroup.kill, v1 SIGKILL to each of cgroup.procs until empty) and
+// Tree.Release removes it. Without a cgroup nothing bounds the number of
+// processes of a root host (RLIMIT_NPROC does not bind root); Report says
+// so.
 //
 // # Why the child confines itself and then executes itself again
 //
@@ -26,12 +46,13 @@
 // the whole new process is confined; the old, unconfined threads are gone.
 // The tests check this from several threads of the new image.
 //
-// The hand-off between the two images goes through the environment:
-// EnvPolicy carries the Policy into the first image, EnvReport carries the
-// Report of what was applied into the second, and EnvParent names the
-// parent's pid so the second image can tell whether its parent died before
-// the parent-death signal was armed. Without EnvPolicy or EnvReport in the
-// environment, Enter returns at once.
+// The hand-off between host, first image and second image is a Stage,
+// which package internal/child carries inside its one environment variable
+// (EnvHandoff): the Policy and the host's pid go to the first image; the
+// Report of what was applied, and the host's pid again, go to the second,
+// so it can tell whether its parent died before the parent-death signal was
+// armed. With neither a Policy nor a Report in the Stage, Enter returns at
+// once.
 //
 // (Newer kernels add LANDLOCK_RESTRICT_SELF_TSYNC to confine all threads
 // at once. It is not used: older kernels lack it, no_new_privs would still
@@ -91,22 +112,25 @@
 package contain
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 )
 
-// The environment variables that carry the hand-off between parent, first
-// image and second image of the child.
-const (
-	EnvPolicy = "CLAWD_CONTAIN_POLICY" // the Policy as JSON, set by Prepare
-	EnvParent = "CLAWD_CONTAIN_PARENT" // the parent's pid, set by Prepare
-	EnvReport = "CLAWD_CONTAIN_REPORT" // the Report as JSON, set by Enter for the second image
-)
+// EnvHandoff names the one environment variable that carries a child's
+// hand-off (a JSON object; package internal/child owns it and embeds a
+// Stage in it). confineAndExec rewrites it for the second image.
+const EnvHandoff = "CLAWD_CHILD"
+
+// Stage is contain's part of the hand-off from a host to its child.
+type Stage struct {
+	Policy *Policy `json:"policy,omitempty"` // first image: confine by it, then execute again
+	Parent int     `json:"parent,omitempty"` // the host's pid, as the host sees it
+	Tree   *Tree   `json:"tree,omitempty"`   // the process tree's bound, joined by the first image
+	Report *Report `json:"report,omitempty"` // second image: what the first applied
+}
 
 // exitFailed is the exit status of a child that could not be confined.
 const exitFailed = 125
@@ -121,6 +145,9 @@ type Policy struct {
 	CPUSeconds   uint64   // RLIMIT_CPU (soft = hard) in seconds; 0 leaves it
 	NoCoreDumps  bool     // RLIMIT_CORE = 0
 	Landlock     bool     // apply Landlock at all (best effort: a kernel without it is reported, not an error)
+	// MaxProcesses bounds the processes and threads the plugin may create
+	// (a pids cgroup, where the host may make one; see Tree); 0: no bound.
+	MaxProcesses int
 
 	// Env is what the child's environment holds besides the allowlist
 	// (env.go): "NAME=VALUE" sets NAME, "NAME" passes the value cmd.Env
@@ -172,9 +199,13 @@ type Report struct {
 	NoCapabilities bool     `json:"no_capabilities"` // every capability set empty: effective, permitted, inheritable, ambient, bounding
 	UID            int      `json:"uid"`             // the uid and gid the plugin runs as
 	GID            int      `json:"gid"`
-	NetNS          bool     `json:"netns"`           // an empty network namespace of its own
-	Sockets        bool     `json:"sockets"`         // the seccomp filter refuses socket families (Policy.DenySockets)
-	Notes          []string `json:"notes,omitempty"` // what could not be enforced and why, one sentence each
+	NetNS          bool     `json:"netns"`                   // an empty network namespace of its own
+	Sockets        bool     `json:"sockets"`                 // the seccomp filter refuses socket families (Policy.DenySockets)
+	PIDNamespace   bool     `json:"pid_namespace"`           // the child is the init of a PID namespace: its death kills every descendant
+	Cgroup         int      `json:"cgroup,omitempty"`        // 1 or 2: the pids cgroup version that bounds and kills the tree; 0: none
+	MaxProcesses   int      `json:"max_processes,omitempty"` // the plugin's share of the cgroup's pids.max
+	Subreaper      bool     `json:"subreaper"`               // no PID namespace: the child adopts the orphans of its descendants
+	Notes          []string `json:"notes,omitempty"`         // what could not be enforced and why, one sentence each
 }
 
 // noteNoLandlock is the note for a kernel without Landlock; String looks
@@ -235,66 +266,66 @@ func (r Report) String() string {
 	if r.DieWithParent {
 		parts = append(parts, "dies with parent")
 	}
-	parts = append(parts, r.confinedParts()...)
-	return strings.Join(parts, ", ")
+	parts = append(parts, r.treeParts()...)
+	return strings.Join(append(parts, r.confinedParts()...), ", ")
 }
 
-// Prepare configures cmd to run confined by p: it replaces cmd.Env by the
-// allowlist, HOME and p.Env resolved against it (nil: os.Environ()), then
-// appends the policy (EnvPolicy, and EnvParent = os.Getpid()), puts the
-// child in its own process group, and on Linux sets SysProcAttr.Pdeathsig =
-// SIGKILL and, with p.DenySockets where the host may, CLONE_NEWNET. Other
-// SysProcAttr fields are kept. Set cmd.ExtraFiles before: those
-// descriptors are kept. With p.PrivateHome, call Cleanup once the child
-// has ended.
-func Prepare(cmd *exec.Cmd, p Policy) error {
+// Prepare configures cmd to run confined by p and returns the Stage to hand
+// to the child (the caller, package internal/child, puts it in EnvHandoff
+// after Prepare returns). It puts the child in its own process group, and
+// on Linux in a PID namespace of its own (Cloneflags) with
+// SysProcAttr.Pdeathsig = SIGKILL, and, when p.MaxProcesses is set, makes
+// the pids cgroup the child joins (Stage.Tree; the caller must Release it
+// once the child was reaped). Other SysProcAttr fields are kept. A nil
+// cmd.Env means os.Environ(). The child's environment is the allowlist,
+// HOME and p.Env resolved against cmd.Env. With p.DenySockets, where the
+// host may, the child also gets an empty network namespace (CLONE_NEWNET).
+// Set cmd.ExtraFiles before: those descriptors are kept, every other one
+// is closed before the plugin loads. With p.PrivateHome, call Cleanup once
+// the child has ended.
+func Prepare(cmd *exec.Cmd, p Policy) (Stage, error) {
 	if cmd.Process != nil {
-		return fmt.Errorf("contain: command %s already started", cmd.Path)
+		return Stage{}, fmt.Errorf("contain: command %s already started", cmd.Path)
 	}
 	if err := p.validate(); err != nil {
-		return err
+		return Stage{}, err
 	}
 	p, home, err := prepareChild(cmd, p) // kept fds, network namespace, private home
 	if err != nil {
-		return err
-	}
-	js, err := json.Marshal(p)
-	if err != nil {
-		removeHome(home)
-		return fmt.Errorf("contain: encode policy: %w", err)
+		return Stage{}, err
 	}
 	env := cmd.Env
 	if env == nil {
 		env = os.Environ()
 	}
-	// The allowlist and p.Env only; values inherited from a confined parent
-	// of ours are dropped: the child sees only the ones for this hand-off.
-	env = childEnv(env, p, home)
-	cmd.Env = append(env, EnvPolicy+"="+string(js), EnvParent+"="+strconv.Itoa(os.Getpid()))
+	// The allowlist and p.Env only: a hand-off inherited from a confined
+	// parent of ours is dropped with the rest; the caller adds the child's.
+	cmd.Env = childEnv(env, p, home)
 	if err := setProcAttr(cmd); err != nil {
 		removeHome(home)
-		return err
+		return Stage{}, err
 	}
 	if p.NetNS {
 		setNetNS(cmd)
 	}
 	keepHome(cmd, home)
-	return nil
+	s := Stage{Policy: &p, Parent: os.Getpid()}
+	if p.MaxProcesses > 0 {
+		s.Tree = newTree(p.MaxProcesses) // nil where the host cannot make one
+	}
+	return s, nil
 }
 
-// Applied returns the Report of this process if Enter confined it. It reads
-// EnvReport, which a descendant inherits unless its starter removes it.
+// Applied returns the Report of this process if Enter confined it.
 func Applied() (Report, bool) {
-	js, ok := os.LookupEnv(EnvReport)
-	if !ok {
+	if applied == nil {
 		return Report{}, false
 	}
-	var r Report
-	if err := json.Unmarshal([]byte(js), &r); err != nil {
-		return Report{}, false
-	}
-	return r, true
+	return *applied, true
 }
+
+// applied is the Report Enter found in the second image's Stage.
+var applied *Report
 
 // validate checks that every path is absolute.
 func (p Policy) validate() error {
@@ -316,35 +347,16 @@ func (p Policy) rlimits() bool {
 	return p.AddressSpace != 0 || p.CPUSeconds != 0 || p.NoCoreDumps
 }
 
-// policyFromEnv decodes the policy that Prepare put in the environment.
-func policyFromEnv(js string) (Policy, error) {
-	var p Policy
-	if err := json.Unmarshal([]byte(js), &p); err != nil {
-		return Policy{}, fmt.Errorf("bad %s: %v", EnvPolicy, err)
+// checkParent exits with status 125 if want (the host's pid) is no longer
+// our parent: it died before the parent-death signal was armed, and nobody
+// would kill us when it goes.
+func checkParent(want int) {
+	if want == 0 {
+		return
 	}
-	if err := p.validate(); err != nil {
-		return Policy{}, err
-	}
-	return p, nil
-}
-
-// checkParent exits with status 125 if the process named by EnvParent is no
-// longer our parent: it died before the parent-death signal was armed, and
-// nobody would kill us when it goes. EnvParent is then removed, so that a
-// descendant that inherits EnvReport is not held to our parent.
-func checkParent() {
-	v, ok := os.LookupEnv(EnvParent)
-	if !ok {
-		return // EnvReport inherited from a confined ancestor: nothing to check
-	}
-	want, err := strconv.Atoi(v)
-	if err != nil {
-		die("bad %s %q", EnvParent, v)
-	}
-	if got := os.Getppid(); got != want {
+	if got := parentPID(); got != want {
 		die("parent %d exited before the child was confined (parent is now %d)", want, got)
 	}
-	_ = os.Unsetenv(EnvParent)
 }
 
 // withoutVars returns env without the variables named.
@@ -379,3 +391,21 @@ func existing(paths []string) []string {
 	}
 	return out
 }
+
+// treeParts names what holds the child's process tree.
+func (r Report) treeParts() []string {
+	var parts []string
+	if r.PIDNamespace {
+		parts = append(parts, "pid namespace")
+	}
+	if r.Subreaper {
+		parts = append(parts, "subreaper")
+	}
+	if r.Cgroup > 0 {
+		parts = append(parts, fmt.Sprintf("pids cgroup v%d (max %d)", r.Cgroup, r.MaxProcesses))
+	}
+	return parts
+}
+
+// noteNoCgroup is the note for a bound the host could not enforce.
+const noteNoCgroup = "no pids cgroup could be made: the number of processes and threads is not bounded"

@@ -1,7 +1,6 @@
 package contain
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -9,7 +8,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -44,18 +45,21 @@ const (
 const rulesetAttrSize = unsafe.Offsetof(unix.LandlockRulesetAttr{}.Quiet_access_fs)
 
 // Enter must be called at the very top of main, before anything else opens
-// files. With EnvPolicy in the environment it confines this process and
-// executes it again (it never returns then; a step that fails writes one
-// line "clawd contain: ..." to stderr and exits with status 125). In the
-// image executed again, EnvReport holds the Report; Enter checks that the
-// parent that started the child is still its parent (else exit 125) and
-// returns. With neither variable set it returns at once.
-func Enter() {
-	if js, ok := os.LookupEnv(EnvPolicy); ok {
-		confineAndExec(js) // does not return
+// files, with the Stage of the child's hand-off. With a Policy it confines
+// this process and executes it again, with the hand-off that encode
+// returns once s holds the Report instead (it never returns then; a step
+// that fails writes one line "clawd contain: ..." to stderr and exits with
+// status 125). In the image executed again s holds the Report: Enter checks
+// that the parent that started the child is still its parent (else exit
+// 125), records the Report for Applied and returns. With neither it
+// returns at once.
+func Enter(s *Stage, encode func() ([]byte, error)) {
+	if s.Policy != nil {
+		confineAndExec(s, encode) // does not return
 	}
-	if _, ok := os.LookupEnv(EnvReport); ok {
-		checkParent()
+	if s.Report != nil {
+		checkParent(s.Parent)
+		applied = s.Report
 	}
 }
 
@@ -65,6 +69,17 @@ func Probe(p Policy) Report {
 	abi, abiErr := landlockABI()
 	r := expect(p, abi, abiErr)
 	expectConfine(&r, p, p.DenySockets && canNewNet())
+	r.PIDNamespace = pidNamespaces.Load()
+	r.Subreaper = !r.PIDNamespace
+	if p.MaxProcesses > 0 {
+		// Foreseen by making one and removing it again.
+		if t := newTree(p.MaxProcesses); t != nil {
+			r.Cgroup, r.MaxProcesses = t.Version, p.MaxProcesses
+			t.Release()
+		} else {
+			r.Notes = append(r.Notes, noteNoCgroup)
+		}
+	}
 	if err := p.validate(); err != nil {
 		r.Notes = append(r.Notes, err.Error())
 	}
@@ -102,8 +117,26 @@ func Start(cmd *exec.Cmd) error {
 	})
 	done := make(chan error, 1)
 	spawner.reqs <- spawnRequest{cmd: cmd, done: done}
-	return <-done
+	err := <-done
+	if a := cmd.SysProcAttr; err != nil && a != nil && a.Cloneflags&syscall.CLONE_NEWPID != 0 &&
+		(errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOSPC)) {
+		// No PID namespace for us (not privileged, or none left): from now
+		// on the child makes itself a subreaper instead (confineAndExec).
+		pidNamespaces.Store(false)
+		a.Cloneflags &^= syscall.CLONE_NEWPID
+		spawner.reqs <- spawnRequest{cmd: cmd, done: done}
+		err = <-done
+	}
+	return err
 }
+
+// pidNamespaces is whether children get a PID namespace of their own: true
+// until the kernel refuses one.
+var pidNamespaces = func() *atomic.Bool {
+	var b atomic.Bool
+	b.Store(true)
+	return &b
+}()
 
 // spawner is the one thread every confined child is forked from.
 var spawner struct {
@@ -139,6 +172,12 @@ func setProcAttr(cmd *exec.Cmd) error {
 		a.Setpgid = true
 	}
 	a.Pdeathsig = syscall.SIGKILL
+	// The child is the init of a PID namespace: when it dies, the kernel
+	// kills everything it started, setsid daemons included. (Go's fork
+	// then finds getppid() == 0 and signals itself; init ignores that.)
+	if pidNamespaces.Load() {
+		a.Cloneflags |= syscall.CLONE_NEWPID
+	}
 	return nil
 }
 
@@ -177,13 +216,19 @@ func expect(p Policy, abi int, abiErr error) Report {
 
 // confineAndExec is the first image of the child: it confines the process
 // and executes it again. Every step that fails ends the process (die).
-func confineAndExec(policyJSON string) {
-	p, err := policyFromEnv(policyJSON)
-	if err != nil {
+func confineAndExec(s *Stage, encode func() ([]byte, error)) {
+	p := *s.Policy
+	if err := p.validate(); err != nil {
 		die("%v", err)
 	}
-	if _, err := strconv.Atoi(os.Getenv(EnvParent)); err != nil {
-		die("bad %s %q: the child was not started by Prepare", EnvParent, os.Getenv(EnvParent))
+	if s.Parent <= 0 {
+		die("the hand-off names no parent: the child was not started by Prepare")
+	}
+	// First, before anything else runs: every task from here on is counted.
+	if s.Tree != nil {
+		if err := s.Tree.join(); err != nil {
+			die("%v", err)
+		}
 	}
 	exe, err := os.Executable()
 	if err == nil {
@@ -203,6 +248,20 @@ func confineAndExec(policyJSON string) {
 	}
 	r := expect(p, abi, abiErr)
 	expectConfine(&r, p, p.NetNS)
+	r.PIDNamespace = os.Getpid() == 1
+	if !r.PIDNamespace {
+		// Orphans of the plugin's processes are reparented to the child
+		// rather than to init, so they stay within its process group's reach.
+		if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+			die("prctl(PR_SET_CHILD_SUBREAPER): %v", err)
+		}
+		r.Subreaper = true
+	}
+	if s.Tree != nil {
+		r.Cgroup, r.MaxProcesses = s.Tree.Version, p.MaxProcesses
+	} else if p.MaxProcesses > 0 {
+		r.Notes = append(r.Notes, noteNoCgroup)
+	}
 
 	if err := setRlimits(p); err != nil {
 		die("%v", err)
@@ -238,11 +297,12 @@ func confineAndExec(policyJSON string) {
 		die("%v", err)
 	}
 
-	js, err := json.Marshal(r)
+	s.Policy, s.Report = nil, &r
+	js, err := encode()
 	if err != nil {
-		die("encode report: %v", err)
+		die("encode the hand-off: %v", err)
 	}
-	env := append(withoutVars(os.Environ(), EnvPolicy, EnvReport), EnvReport+"="+string(js))
+	env := append(withoutVars(os.Environ(), EnvHandoff), EnvHandoff+"="+string(js))
 	err = syscall.Exec(exe, os.Args, env)
 	die("execute %s again: %v", exe, err)
 }
@@ -301,8 +361,9 @@ func childPaths(p Policy, exe string) (ro, rw []grant) {
 	system := append([]string{exe}, SystemLibraryDirs()...)
 	system = append(system,
 		"/dev/zero", "/dev/urandom", "/dev/random",
-		// /proc/self is a symlink to /proc/<pid>; execve keeps the pid.
-		"/proc/"+strconv.Itoa(os.Getpid()),
+		// /proc/self is a symlink to /proc/<pid>; execve keeps the pid. The
+		// pid as /proc numbers it: in a PID namespace Getpid says 1.
+		"/proc/"+procPID(),
 		"/sys/kernel/mm/transparent_hugepage", // the Go runtime reads the huge page size
 	)
 	for _, path := range system {
@@ -402,4 +463,32 @@ func restrictThread(r Report, ro, rw []grant) (notes []string, err error) {
 		return nil, fmt.Errorf("landlock_restrict_self: %v", e)
 	}
 	return notes, nil
+}
+
+// procPID is this process's pid as the mounted /proc numbers it.
+func procPID() string {
+	if s, err := os.Readlink("/proc/self"); err == nil {
+		return s
+	}
+	return strconv.Itoa(os.Getpid())
+}
+
+// parentPID is the parent's pid as the host sees it: in a PID namespace
+// getppid says 0 (the parent is outside it), but the mounted /proc, the
+// host's, still names it.
+func parentPID() int {
+	if ppid := os.Getppid(); ppid != 0 {
+		return ppid
+	}
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "PPid:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
 }

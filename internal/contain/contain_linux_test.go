@@ -165,12 +165,12 @@ func perThread(path string) result {
 // "plain": with cmd.Start). It prints the child's pid, then its signal once
 // it ends.
 func spawner(mode string) result {
-	cmd := child("sleep")
-	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	if err := contain.Prepare(cmd, contain.Policy{Landlock: true, Env: []string{envChild}}); err != nil {
+	cmd, err := confined("sleep", &contain.Policy{Landlock: true})
+	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return result{Errno: -1}
 	}
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	started := make(chan error)
 	go func() {
 		// Not unlocked: the thread exits with this goroutine.
@@ -228,13 +228,15 @@ func checkProcAttr(t *testing.T, cmd *exec.Cmd) {
 func TestPrepareKeepsSysProcAttr(t *testing.T) {
 	cmd := exec.Command(os.Args[0])
 	cmd.SysProcAttr = &syscall.SysProcAttr{Noctty: true, Pdeathsig: syscall.SIGTERM}
-	require.NoError(t, contain.Prepare(cmd, contain.Policy{}))
+	_, err := contain.Prepare(cmd, contain.Policy{})
+	require.NoError(t, err)
 	require.True(t, cmd.SysProcAttr.Noctty)
 	checkProcAttr(t, cmd)
 
 	cmd = exec.Command(os.Args[0])
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pgid: 1}
-	require.ErrorContains(t, contain.Prepare(cmd, contain.Policy{}), "Pgid 1")
+	_, err = contain.Prepare(cmd, contain.Policy{})
+	require.ErrorContains(t, err, "Pgid 1")
 }
 
 // dirs makes the three places of the file system tests: a file outside any
@@ -330,7 +332,8 @@ func TestAllThreadsConfined(t *testing.T) {
 func TestLandlockIsPerThreadWithoutExec(t *testing.T) {
 	requireLandlock(t)
 	outside, _, _ := dirs(t)
-	cmd := child("perthread " + outside)
+	cmd, err := confined("perthread "+outside, nil)
+	require.NoError(t, err)
 	out, err := cmd.Output()
 	require.NoError(t, err)
 	var res result
@@ -358,10 +361,13 @@ func TestReport(t *testing.T) {
 	require.True(t, r.DieWithParent)
 	require.Len(t, r.Notes, 1)
 	require.Contains(t, r.Notes[0], "/does/not/exist")
+	require.True(t, r.PIDNamespace, "the child is the init of its own PID namespace")
+	require.False(t, r.Subreaper)
+	require.Zero(t, r.Cgroup, "no MaxProcesses: no cgroup")
 	require.True(t, r.FDs)
 	require.True(t, r.Env)
 	require.True(t, r.NoCapabilities, "the host runs as root here")
-	require.Equal(t, fmt.Sprintf("landlock v%d (filesystem, tcp, signals), no_new_privs, rlimits, dies with parent, no capabilities, fds closed, env allowlist", r.LandlockABI), res.String)
+	require.Equal(t, fmt.Sprintf("landlock v%d (filesystem, tcp, signals), no_new_privs, rlimits, dies with parent, pid namespace, no capabilities, fds closed, env allowlist", r.LandlockABI), res.String)
 
 	probe := contain.Probe(p)
 	require.Equal(t, r, probe, "Probe foresees what Enter applies")
@@ -393,7 +399,8 @@ func TestWithoutLandlock(t *testing.T) {
 // channel of the JSON lines it and its child print.
 func startSpawner(t *testing.T, mode string) (*exec.Cmd, <-chan result) {
 	t.Helper()
-	cmd := child("spawner " + mode)
+	cmd, err := confined("spawner "+mode, nil)
+	require.NoError(t, err)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	cmd.Stderr = os.Stderr
@@ -492,8 +499,8 @@ func TestPlainStartFromRetiredThread(t *testing.T) {
 }
 
 func TestKillGroup(t *testing.T) {
-	cmd := child("sleep")
-	require.NoError(t, contain.Prepare(cmd, contain.Policy{Env: []string{envChild}}))
+	cmd, err := confined("sleep", &contain.Policy{})
+	require.NoError(t, err)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, contain.Start(cmd))

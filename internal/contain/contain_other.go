@@ -3,35 +3,34 @@
 package contain
 
 import (
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 )
 
-// Enter must be called at the very top of main. Outside Linux there is
-// nothing to apply: with EnvPolicy in the environment it records the Report
-// (crash isolation only) for Applied and checks that the parent that started
-// the child is still its parent (else exit 125). With neither EnvPolicy nor
-// EnvReport set it returns at once.
-func Enter() {
-	if js, ok := os.LookupEnv(EnvPolicy); ok {
-		p, err := policyFromEnv(js)
-		if err != nil {
+// Enter must be called at the very top of main, with the Stage of the
+// child's hand-off. Outside Linux there is nothing to apply: with a Policy
+// it records the Report (crash isolation only) for Applied; with a Report
+// (or after the Policy) it checks that the parent that started the child is
+// still its parent (else exit 125). With neither it returns at once.
+func Enter(s *Stage, encode func() ([]byte, error)) {
+	if s.Policy != nil {
+		p := *s.Policy
+		if err := p.validate(); err != nil {
 			die("%v", err)
 		}
-		rep, err := json.Marshal(Probe(p))
-		if err != nil {
-			die("encode report: %v", err)
-		}
-		_ = os.Unsetenv(EnvPolicy)
-		_ = os.Setenv(EnvReport, string(rep))
+		r := Probe(p)
+		s.Policy, s.Report = nil, &r
 	}
-	if _, ok := os.LookupEnv(EnvReport); ok {
-		checkParent()
+	if s.Report != nil {
+		checkParent(s.Parent)
+		applied = s.Report
 	}
 }
+
+// parentPID is the parent's pid.
+func parentPID() int { return os.Getppid() }
 
 // Start starts cmd (cmd.Start: only Linux ties a child to its parent thread).
 func Start(cmd *exec.Cmd) error { return cmd.Start() }

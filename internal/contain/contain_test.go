@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -16,18 +17,24 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/clawd-go/clawd/internal/child"
 	"github.com/clawd-go/clawd/internal/contain"
 )
 
-// envChild tells the test binary to run one child action instead of the
-// tests: "VERB ARG", for example "open /tmp/x".
-const envChild = "CONTAIN_TEST_CHILD"
+// testRole makes the test binary run one child action instead of the
+// tests: its argument is "VERB ARG", for example "open /tmp/x".
+const testRole = "contain-test"
 
 func TestMain(m *testing.M) {
-	contain.Enter()
-	if action, ok := os.LookupEnv(envChild); ok {
-		os.Exit(runChild(action))
-	}
+	child.Register(testRole, func(args json.RawMessage) int {
+		var action string
+		if err := json.Unmarshal(args, &action); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		return runChild(action)
+	})
+	child.Main() // confines a child (contain.Enter) and runs its action
 	os.Exit(m.Run())
 }
 
@@ -63,7 +70,7 @@ func runChild(action string) int {
 		r, ok := contain.Applied()
 		res.Report, res.Applied, res.String = &r, ok, r.String()
 	case "sleep": // print the pid, then wait to be killed
-		res.PID = os.Getpid()
+		res.PID = hostPID()
 		emit(res)
 		time.Sleep(time.Hour)
 		return 1
@@ -76,6 +83,17 @@ func runChild(action string) int {
 	}
 	emit(res)
 	return 0
+}
+
+// hostPID is our pid as the host sees it: in a PID namespace of our own
+// Getpid says 1, and the mounted /proc (the host's) names the real one.
+func hostPID() int {
+	if s, err := os.Readlink("/proc/self"); err == nil {
+		if pid, err := strconv.Atoi(s); err == nil {
+			return pid
+		}
+	}
+	return os.Getpid()
 }
 
 func emit(res result) {
@@ -94,21 +112,33 @@ func errnoOf(err error) int {
 	return -1
 }
 
-// child is the test binary, run as a child that performs action.
-func child(action string) *exec.Cmd {
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	// Under -race a child that exits with goroutines alive sleeps 1 s first.
+// childEnv is the environment of a child: under -race a child that exits
+// with goroutines alive sleeps 1 s first.
+func childEnv() []string {
 	gorace := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
-	cmd.Env = append(os.Environ(), envChild+"="+action, "GORACE="+gorace)
+	return append(os.Environ(), "GORACE="+gorace)
+}
+
+// confined is the test binary, run as a child that performs action,
+// confined by p through the one hand-off (nil: not confined).
+func confined(action string, p *contain.Policy) (*exec.Cmd, error) {
+	cmd, _, err := child.Command(os.Args[0], []string{"-test.run=^$"}, childEnv(), testRole, action, p)
+	return cmd, err
+}
+
+// handoff is the test binary with a hand-off written by hand.
+func handoff(js string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(childEnv(), child.Env+"="+js)
 	return cmd
 }
 
 // runConfined runs action in a child confined by p and returns its result.
 func runConfined(t *testing.T, p contain.Policy, action string) result {
 	t.Helper()
-	cmd := child(action)
-	p.Env = append(p.Env, envChild) // the child action is a hand-off variable
-	require.NoError(t, contain.Prepare(cmd, p))
+	cmd, tree, err := child.Command(os.Args[0], []string{"-test.run=^$"}, childEnv(), testRole, action, &p)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, tree.Release()) })
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	require.NoError(t, contain.Start(cmd))
@@ -138,47 +168,37 @@ func TestReportString(t *testing.T) {
 
 func TestPrepare(t *testing.T) {
 	cmd := exec.Command(os.Args[0])
-	cmd.Env = []string{"A=1", "SECRET=s", "PATH=/bin", "LC_ALL=C", contain.EnvReport + "=stale", contain.EnvParent + "=1"}
+	cmd.Env = []string{"A=1", "SECRET=s", "PATH=/bin", "LC_ALL=C", contain.EnvHandoff + "=stale"}
 	p := contain.Policy{ReadOnly: []string{filepath.Join(t.TempDir(), "x")}, Landlock: true, NoCoreDumps: true,
 		Env: []string{"A", "B=2", "MISSING"}}
-	require.NoError(t, contain.Prepare(cmd, p))
-
-	vars := map[string]string{}
-	for _, kv := range cmd.Env {
-		k, v, _ := strings.Cut(kv, "=")
-		_, dup := vars[k]
-		require.False(t, dup, "%s twice in %q", k, cmd.Env)
-		vars[k] = v
-	}
-	require.Equal(t, "1", vars["A"])
-	require.Equal(t, "2", vars["B"])
-	require.Equal(t, "/bin", vars["PATH"])
-	require.Equal(t, "C", vars["LC_ALL"])
-	require.Equal(t, "/nonexistent", vars["HOME"])
-	require.NotContains(t, vars, "SECRET")
-	require.NotContains(t, vars, "MISSING")
-	require.Len(t, vars, 7, "%q", cmd.Env)
-	require.Equal(t, fmt.Sprint(os.Getpid()), vars[contain.EnvParent])
-	require.NotContains(t, vars, contain.EnvReport)
-	var got contain.Policy
-	require.NoError(t, json.Unmarshal([]byte(vars[contain.EnvPolicy]), &got))
-	require.Equal(t, p, got)
+	st, err := contain.Prepare(cmd, p)
+	require.NoError(t, err)
+	// The allowlist and p.Env only: an inherited hand-off is dropped with the
+	// secret; the caller adds its own.
+	require.ElementsMatch(t, []string{"A=1", "B=2", "PATH=/bin", "LC_ALL=C", "HOME=/nonexistent"}, cmd.Env)
+	require.Equal(t, os.Getpid(), st.Parent)
+	require.Equal(t, p.ReadOnly, st.Policy.ReadOnly)
+	require.Nil(t, st.Report)
+	require.Nil(t, st.Tree, "no MaxProcesses: no cgroup")
 	checkProcAttr(t, cmd)
 }
 
 func TestPrepareNilEnv(t *testing.T) {
 	cmd := exec.Command(os.Args[0])
-	require.NoError(t, contain.Prepare(cmd, contain.Policy{}))
-	require.Greater(t, len(cmd.Env), 2, "os.Environ() and the two variables")
+	_, err := contain.Prepare(cmd, contain.Policy{})
+	require.NoError(t, err)
+	if v, ok := os.LookupEnv("PATH"); ok {
+		require.Contains(t, cmd.Env, "PATH="+v, "nil Env: the allowlist of os.Environ()")
+	}
 }
 
 func TestPrepareRejectsRelativePath(t *testing.T) {
-	err := contain.Prepare(exec.Command(os.Args[0]), contain.Policy{ReadWrite: []string{"rel/dir"}})
+	_, err := contain.Prepare(exec.Command(os.Args[0]), contain.Policy{ReadWrite: []string{"rel/dir"}})
 	require.ErrorContains(t, err, `"rel/dir" is not absolute`)
 }
 
 func TestEnterWithoutPolicy(t *testing.T) {
-	// TestMain called Enter without EnvPolicy and got here: it returned.
+	// TestMain called Main (and so Enter) without a hand-off and got here.
 	_, ok := contain.Applied()
 	require.False(t, ok)
 }
@@ -204,10 +224,9 @@ func TestChildReport(t *testing.T) {
 }
 
 // TestParentCheck: a second image whose parent is not the one named in
-// EnvParent exits with status 125 before doing anything.
+// hand-off exits with status 125 before doing anything.
 func TestParentCheck(t *testing.T) {
-	cmd := child("report")
-	cmd.Env = append(cmd.Env, contain.EnvReport+`={"os":"`+runtime.GOOS+`"}`, contain.EnvParent+"=1")
+	cmd := handoff(`{"role":"` + testRole + `","args":"report","parent":1,"report":{"os":"` + runtime.GOOS + `"}}`)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
@@ -219,15 +238,23 @@ func TestParentCheck(t *testing.T) {
 }
 
 func TestBadPolicyExits125(t *testing.T) {
-	cmd := child("report")
-	cmd.Env = append(cmd.Env, contain.EnvPolicy+"={not json", contain.EnvParent+fmt.Sprintf("=%d", os.Getpid()))
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	var ee *exec.ExitError
-	require.ErrorAs(t, err, &ee)
-	require.Equal(t, 125, ee.ExitCode())
-	require.True(t, strings.HasPrefix(stderr.String(), "clawd contain: "), stderr.String())
+	for _, tc := range []struct{ handoff, want string }{
+		{fmt.Sprintf(`{"role":"%s","args":"report","parent":%d,"policy":{"ReadOnly":["rel/dir"]}}`, testRole, os.Getpid()),
+			`clawd contain: contain: policy path "rel/dir" is not absolute`},
+		{fmt.Sprintf(`{"role":"%s","args":"report","policy":{}}`, testRole),
+			"clawd contain: the hand-off names no parent"},
+		{`{not json`, "clawd child: bad " + child.Env},
+		{`{"role":"no-such-role"}`, `clawd child: this program does not serve the role "no-such-role" (it serves: contain-test)`},
+	} {
+		cmd := handoff(tc.handoff)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		var ee *exec.ExitError
+		require.ErrorAs(t, err, &ee, tc.handoff)
+		require.Equal(t, 125, ee.ExitCode(), tc.handoff)
+		require.True(t, strings.HasPrefix(stderr.String(), tc.want), "%s: %s", tc.handoff, stderr.String())
+	}
 }
 
 func TestKillGroupNotStarted(t *testing.T) {

@@ -74,7 +74,7 @@ func childEnv(base []string, p Policy, home string) []string {
 	}
 	out := make([]string, 0, len(order))
 	for _, name := range order {
-		if name == EnvPolicy || name == EnvParent || name == EnvReport {
+		if name == EnvHandoff {
 			continue
 		}
 		out = append(out, name+"="+lookup[name])
