@@ -62,35 +62,3 @@ func pipe() (r, w *os.File, err error) {
 // setCloexec keeps the child's inherited channel out of whatever the plugin
 // executes.
 func setCloexec(fd uintptr) { syscall.CloseOnExec(int(fd)) }
-
-// floorFiles makes the benchmark's raw channels: a pipe pair and a
-// socketpair. host and child ends are in the child's descriptor order
-// (fdFloor: request pipe, reply pipe, socket).
-func floorFiles() (host, child []*os.File, err error) {
-	reqR, reqW, err := pipe()
-	if err != nil {
-		return nil, nil, err
-	}
-	repR, repW, err := pipe()
-	if err != nil {
-		reqR.Close()
-		reqW.Close()
-		return nil, nil, err
-	}
-	syscall.ForkLock.RLock()
-	sp, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
-	if err == nil {
-		syscall.CloseOnExec(sp[0])
-		syscall.CloseOnExec(sp[1])
-	}
-	syscall.ForkLock.RUnlock()
-	if err != nil {
-		for _, f := range []*os.File{reqR, reqW, repR, repW} {
-			f.Close()
-		}
-		return nil, nil, os.NewSyscallError("socketpair", err)
-	}
-	host = []*os.File{reqW, repR, os.NewFile(uintptr(sp[0]), "socket")}
-	child = []*os.File{reqR, repW, os.NewFile(uintptr(sp[1]), "socket")}
-	return host, child, nil
-}

@@ -15,6 +15,3 @@ func readFD(fd uintptr, b []byte) (int, error)  { return 0, errNoSandbox }
 func writeFD(fd uintptr, b []byte) (int, error) { return 0, errNoSandbox }
 func pipe() (r, w *os.File, err error)          { return nil, nil, errNoSandbox }
 func setCloexec(fd uintptr)                     {}
-func floorFiles() (host, child []*os.File, err error) {
-	return nil, nil, errNoSandbox
-}

@@ -1,6 +1,7 @@
 package isolate
 
 import (
+	"os"
 	"time"
 
 	"github.com/clawd-go/clawd"
@@ -114,4 +115,12 @@ func (o *options) maxProcesses() int {
 		return 0
 	}
 	return DefaultMaxProcesses
+}
+
+// benchFloor is set by the package's benchmarks (a test file) and nil in
+// every program: the raw transports that the sandbox's round trip is
+// measured against, between the same two processes.
+var benchFloor interface {
+	files() (host, child []*os.File, err error) // the host's ends and the child's, in the child's descriptor order
+	serve(n int)                                // in the child: echo on the first n floors
 }

@@ -117,8 +117,8 @@ func (p *Plugin) spawn() (*proc, error) {
 		stdout: child.NewTail(child.DefaultTailBytes), stderr: child.NewTail(child.DefaultTailBytes),
 		exited: make(chan struct{}), dead: make(chan struct{}),
 	}
-	if p.o.floors > 0 {
-		fl, cl, err := floorFiles()
+	if p.o.floors > 0 && benchFloor != nil {
+		fl, cl, err := benchFloor.files()
 		if err != nil {
 			closeAll()
 			return nil, err

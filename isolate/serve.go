@@ -155,8 +155,8 @@ func serveChild(raw json.RawMessage) int {
 		waiters:  make(map[uint32]chan int32),
 	}
 	go s.asyncReplies(newReader(fdAsyncIn))
-	if spec.Floor > 0 {
-		startFloors(spec.Floor)
+	if spec.Floor > 0 && benchFloor != nil {
+		benchFloor.serve(spec.Floor)
 	}
 	logger := zap.New(&fwdCore{s: s, min: zapcore.Level(spec.LogLevel)})
 	p, err := loader.Open(spec.Path,

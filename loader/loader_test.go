@@ -470,9 +470,16 @@ func TestCloseWaitsForCallsInFlight(t *testing.T) {
 		t.Run(fmt.Sprintf("concurrent=%v", concurrent), func(t *testing.T) {
 			r := open(t, cbuild.Plugin(t, "echo"), relay(), clawd.WithConcurrent(concurrent))
 			r.takeLines()
+			inside := make(chan struct{}, 1)
+			r.onSend = func(e clawd.Event) error {
+				if e.Method == "echo.on_tool_call" {
+					inside <- struct{}{} // sent before the plugin sleeps
+				}
+				return nil
+			}
 			done := make(chan error, 1)
 			go func() { done <- r.p.ToolCall(bg, "s", "sleep:200", "{}") }()
-			time.Sleep(50 * time.Millisecond)
+			<-inside // the call is in the plugin
 			require.NoError(t, r.p.Close())
 			require.NoError(t, <-done)
 			lines := r.lines()
