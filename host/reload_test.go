@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/host"
 	"github.com/clawd-go/clawd/internal/cbuild"
+	"github.com/clawd-go/clawd/internal/libfile/libfiletest"
 )
 
 // The reload test of the issue. One goroutine per plugin dispatches without
@@ -211,6 +213,21 @@ func TestFailedReloadKeepsServing(t *testing.T) {
 		{"pin mismatch", func() {
 			replace(t, manifestPath, append(goodManifest, []byte("sha256 = \"0000000000000000000000000000000000000000000000000000000000000000\"\n")...))
 		}, clawerr.ChecksumMismatch},
+		// Files that would take SIGBUS in dlopen or block the host: refused
+		// before anything maps them, the old copy serving.
+		{"truncated library", func() {
+			cut := filepath.Join(t.TempDir(), "cut.so")
+			libfiletest.Truncated(t, echo(t, "echo", "1.0.0"), cut)
+			replace(t, entry, read(t, cut))
+		}, clawerr.OpenFailed},
+		{"entry is a FIFO", func() {
+			require.NoError(t, os.Remove(entry))
+			require.NoError(t, syscall.Mkfifo(entry, 0o644))
+		}, clawerr.OpenFailed},
+		{"entry is a directory", func() {
+			require.NoError(t, os.Remove(entry))
+			require.NoError(t, os.Mkdir(entry, 0o755))
+		}, clawerr.OpenFailed},
 	}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -236,6 +253,9 @@ func TestFailedReloadKeepsServing(t *testing.T) {
 
 			// Repair for the next case.
 			replace(t, manifestPath, goodManifest)
+			if st, err := os.Lstat(entry); err == nil && !st.Mode().IsRegular() {
+				require.NoError(t, os.Remove(entry))
+			}
 			replace(t, entry, read(t, echo(t, "echo", "1.0.0")))
 		})
 	}

@@ -15,3 +15,5 @@ func readFD(fd uintptr, b []byte) (int, error)  { return 0, errNoSandbox }
 func writeFD(fd uintptr, b []byte) (int, error) { return 0, errNoSandbox }
 func pipe() (r, w *os.File, err error)          { return nil, nil, errNoSandbox }
 func setCloexec(fd uintptr)                     {}
+
+func pending(uintptr) (int, error) { return 0, errNoSandbox }

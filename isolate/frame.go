@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+
+	"github.com/clawd-go/clawd/internal/clawctx"
 )
 
 // The wire protocol between a host and its sandbox child.
@@ -31,7 +33,10 @@ const headerSize = 8
 
 // maxBody bounds one frame's body: a larger string is refused before it is
 // sent, and a larger frame from the child is a protocol violation.
-const maxBody = 16 << 20
+// It is the one limit of both paths: the largest send_event the in-process
+// path accepts (clawctx.MaxMethod, clawctx.MaxParams) fits in one kEvent,
+// and a log line is cut at clawctx.MaxLogMessage as in process.
+const maxBody = clawctx.MaxParams + clawctx.MaxMethod + 64
 
 type kind uint8
 

@@ -72,8 +72,12 @@ type Plugin struct {
 	owner *reentry.Owner
 	lock  *reentry.Mutex
 
-	// Events the host refused itself, whatever the child claims.
-	hostRefused, hostInvalid atomic.Uint64
+	// What the host refused itself, whatever the child claims.
+	hostRefused, hostInvalid, hostStaleLogs, hostStaleEvents atomic.Uint64
+
+	// calling counts the exchanges in progress (calls, the hello, the
+	// close): while it is not zero the plugin's threads may log and send.
+	calling atomic.Int32
 
 	errs *outcome.Errors
 
@@ -237,11 +241,13 @@ func (p *Plugin) call(ctx context.Context, op clawd.Op, a, b, c string) error {
 		no = p.arm(ctx)
 	}
 	p.wbuf = appendCall(p.wbuf[:0], uint8(op), a, b, c)
+	p.beginCall()
 	err = writeAll(pr.callW.Fd(), p.wbuf)
 	var body []byte
 	if err == nil {
 		_, body, err = p.await(ctx, pr, kResult)
 	}
+	p.endCall(pr)
 	expired := !re && p.disarm(no)
 	if err == nil && !expired {
 		var res error

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/exec"
 	"strings"
@@ -35,8 +36,16 @@ const (
 // proc is one child process and the host's ends of its channels.
 type proc struct {
 	cmd            *exec.Cmd
-	callW, callR   *os.File // owned by whoever holds Plugin.mu
-	asyncW, asyncR *os.File // owned by the async goroutine
+	callW, callR   *os.File  // owned by whoever holds Plugin.mu
+	asyncW, asyncR *os.File  // owned by the async goroutine
+	asyncRd        *fdReader // the async channel's reader (the async goroutine's)
+	// liveUntil is the async stream offset below which a frame was sent
+	// while a call ran (see endCall): a later one is stale.
+	liveUntil atomic.Uint64
+	// asyncRMu guards asyncR's closing by the async goroutine against
+	// endCall's question to it: a closed descriptor's number may be reused.
+	asyncRMu       sync.Mutex
+	asyncRGone     bool
 	rd             *fdReader
 	stdout, stderr *child.Tail
 	exited         chan struct{} // closed once the child was reaped (and its cgroup removed)
@@ -154,6 +163,7 @@ func (p *Plugin) spawn() (*proc, error) {
 	}
 	pr.cmd, pr.tree = cmd, tree
 	pr.rd = newReader(pr.callR.Fd())
+	pr.asyncRd = newReader(pr.asyncR.Fd())
 	pr.rd.dead = pr.dead
 	go func() {
 		// Learn of the death from the process, not from the pipes: a
@@ -185,12 +195,15 @@ func wake(ends []*os.File) {
 
 // start spawns a child and waits for its hello.
 func (p *Plugin) start() (*proc, *hello, error) {
+	p.beginCall() // on_load runs: the plugin's threads may already log
 	pr, err := p.spawn()
 	if err != nil {
+		p.calling.Add(-1)
 		return nil, nil, clawerr.New(clawerr.OpenFailed, p.path, "open", "cannot start the sandbox child", err)
 	}
 	t := time.AfterFunc(p.o.openTimeout, func() { pr.kill(killTimeout) })
 	k, body, err := p.await(context.Background(), pr, kHello)
+	p.endCall(pr)
 	t.Stop()
 	if err == nil && k == kOpenFailed {
 		var w wireError
@@ -381,17 +394,30 @@ func (p *Plugin) notifier() {
 // asyncLoop serves the async channel of one child: logs and events from
 // the plugin's own threads. It owns the async descriptors.
 func (p *Plugin) asyncLoop(pr *proc) {
-	defer pr.asyncR.Close()
+	defer func() {
+		pr.asyncRMu.Lock() // endCall may be asking the pipe how much it holds
+		pr.asyncR.Close()
+		pr.asyncRGone = true
+		pr.asyncRMu.Unlock()
+	}()
 	defer pr.asyncW.Close()
-	rd := newReader(pr.asyncR.Fd())
+	rd := pr.asyncRd
 	rd.dead = pr.dead
 	for {
 		k, _, body, err := rd.next()
 		if err != nil {
 			return
 		}
+		// A plugin thread may use a context only while its callback runs, as
+		// in process: what it sends outside every call is stale, whatever the
+		// child's own loader (in the plugin's address space) decided.
+		live := p.calling.Load() > 0 || rd.start < pr.liveUntil.Load()
 		switch k {
 		case kLog:
+			if !live {
+				p.hostStaleLogs.Add(1)
+				break
+			}
 			err = p.emit(body)
 		case kIdent:
 			err = p.ident(body)
@@ -401,7 +427,12 @@ func (p *Plugin) asyncLoop(pr *proc) {
 				break
 			}
 			seq := binary.LittleEndian.Uint32(body)
-			if code == 0 {
+			switch {
+			case code != 0:
+			case !live:
+				p.hostStaleEvents.Add(1)
+				code = abi.DaemonError
+			default:
 				code = abi.Code(p.deliver(context.Background(), e))
 			}
 			var r [headerSize + 8]byte
@@ -475,6 +506,8 @@ func (p *Plugin) withHost(s clawd.Stats) clawd.Stats {
 	r := p.hostRefused.Load()
 	s.EventsRefused += r
 	s.InvalidArgs += p.hostInvalid.Load()
+	s.StaleLogs += p.hostStaleLogs.Load()
+	s.StaleEvents += p.hostStaleEvents.Load()
 	return s
 }
 
@@ -511,11 +544,13 @@ func (p *Plugin) closeChild(pr *proc) error {
 	defer t.Stop()
 	var h [headerSize]byte
 	putHeader(h[:], kClose, 0, 0)
+	p.beginCall() // on_unload runs
 	err := writeAll(pr.callW.Fd(), h[:])
 	var body []byte
 	if err == nil {
 		_, body, err = p.await(context.Background(), pr, kClosed)
 	}
+	p.endCall(pr)
 	var c closed
 	if err == nil {
 		err = json.Unmarshal(body, &c)
@@ -544,4 +579,32 @@ func (p *Plugin) closeChild(pr *proc) error {
 		cause = errors.New(c.Err.Cause)
 	}
 	return clawerr.New(c.Err.Code, p.name(), c.Err.Op, c.Err.Detail, cause)
+}
+
+// beginCall opens the window in which the plugin's threads may log and send
+// (the async channel): a call, the hello or the close is under way.
+func (p *Plugin) beginCall() { p.calling.Add(1) }
+
+// endCall closes it. What the child wrote to the async channel before the
+// exchange ended (a plugin thread's send while the callback ran) may not be
+// read yet: the reader's offset plus what the pipe still holds marks the
+// end of what counts as live. The pipe is read first, so a read that
+// happens in between can only widen the window, never cut a frame of the
+// call off.
+func (p *Plugin) endCall(pr *proc) {
+	end := uint64(math.MaxUint64) // unknown here: the child's loader judges, as before
+	pr.asyncRMu.Lock()
+	if !pr.asyncRGone {
+		if n, err := pending(pr.asyncR.Fd()); err == nil {
+			end = pr.asyncRd.got.Load() + uint64(n)
+		}
+	}
+	pr.asyncRMu.Unlock()
+	for {
+		cur := pr.liveUntil.Load()
+		if end <= cur || pr.liveUntil.CompareAndSwap(cur, end) {
+			break
+		}
+	}
+	p.calling.Add(-1)
 }

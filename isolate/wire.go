@@ -3,6 +3,7 @@ package isolate
 import (
 	"encoding/binary"
 	"io"
+	"sync/atomic"
 )
 
 // fdReader reads frames from a blocking file descriptor into one reused
@@ -13,6 +14,11 @@ type fdReader struct {
 	dead <-chan struct{} // closed once the child exited: kWake is then the end
 	buf  []byte
 	r, w int // unread bytes are buf[r:w]
+	// The stream offset of the frame next returns (off) and of the one it
+	// returned last (start), and how many bytes were read from fd (got,
+	// which another goroutine may read).
+	off, start uint64
+	got        atomic.Uint64
 }
 
 func newReader(fd uintptr) *fdReader { return &fdReader{fd: fd, buf: make([]byte, 64<<10)} }
@@ -45,6 +51,8 @@ func (rd *fdReader) next() (k kind, op uint8, body []byte, err error) {
 	}
 	body = rd.buf[rd.r+headerSize : rd.r+headerSize+n]
 	rd.r += headerSize + n
+	rd.start = rd.off
+	rd.off += uint64(headerSize + n)
 	return k, op, body, nil
 }
 
@@ -74,6 +82,7 @@ func (rd *fdReader) fill(n int) error {
 		if m == 0 {
 			return io.EOF
 		}
+		rd.got.Add(uint64(m))
 		rd.w += m
 	}
 	return nil
