@@ -125,5 +125,10 @@
 //
 // # Native means trusted
 //
-// The plugins run in this process: a plugin that crashes takes the host down.
+// A plugin runs in this process (the "native" runtime) unless its manifest
+// says sandbox = "process" or the host was made WithSandbox: a native plugin
+// that crashes takes the host down. A sandboxed one runs in a child process
+// (package isolate, the "process" runtime): its crash, hang or hostile act
+// fails its own calls only, and the host restarts it. The host opens either
+// through package clawd's registry and knows it only as a clawd.Plugin.
 package host
