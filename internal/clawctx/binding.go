@@ -124,7 +124,7 @@ type Slot struct {
 	big    *cmem.Block // a larger buffer for this call only
 }
 
-// keepArgs is the largest argument buffer a context keeps between calls.
+// keepArgs is the largest argument buffer a call record keeps between calls.
 const keepArgs = 64 << 10
 
 // AcquireSerial takes the next context of the serial ring. The caller must

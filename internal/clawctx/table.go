@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/internal/cmem"
@@ -58,7 +57,7 @@ func newChunk(b *Binding) (*chunk, error) {
 	if p := table.chunks.Load(); p != nil {
 		chunks = *p
 	}
-	ch := &chunk{b: b, base: uintptr(unsafe.Pointer(unsafe.SliceData(mem))), first: uint32(len(chunks) * chunkLen)}
+	ch := &chunk{b: b, base: cmemAddr(mem), first: uint32(len(chunks) * chunkLen)}
 	for i := uint32(0); i < chunkLen; i++ {
 		c := ch.at(i)
 		c.Inner = staleHandle(ch.first + i)
