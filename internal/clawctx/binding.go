@@ -12,6 +12,7 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/internal/cmem"
+	"github.com/clawd-go/clawd/internal/foreign"
 	"github.com/clawd-go/clawd/internal/reentry"
 )
 
@@ -43,20 +44,23 @@ type Binding struct {
 
 	sent, refused, staleLogs, staleEvents, invalid, panics, deep atomic.Uint64
 
-	// serial is the ring of contexts for calls that the caller serializes
-	// (AcquireSerial): no lock, the caller's own exclusion covers it.
+	// serial serves the calls that the caller serializes (AcquireSerial):
+	// no lock, the caller's own exclusion covers it.
 	serial struct {
-		ring [initialPool]*Slot
-		next uint32
+		slot  Slot     // the one call record: serialized calls never overlap
+		ring  []*chunk // up to quarantine/chunkLen chunks, in the order used
+		chunk int      // the ring's chunk in use; -1 before the first call
 	}
 
-	// pool holds the contexts of all other calls: concurrent plugins, and
-	// calls that re-enter a serialized plugin from its own send_event.
+	// pool serves all other calls: concurrent plugins, and calls that
+	// re-enter a serialized plugin from its own send_event.
 	pool struct {
-		mu   sync.Mutex
-		free []*Slot // FIFO ring: least recently used first
-		head int
-		n    int
+		mu      sync.Mutex
+		slots   []*Slot  // free call records, last released first
+		queue   []ctxRef // released contexts, a FIFO ring: oldest first
+		head, n int
+		fresh   *chunk // the newest chunk; contexts from next on never used
+		next    uint32
 	}
 }
 
@@ -69,6 +73,9 @@ func NewBinding(cfg Config) *Binding {
 		lg = zap.NewNop()
 	}
 	b.log = lg.With(zap.String("plugin", cfg.Name), zap.String("version", cfg.Version))
+	b.serial.slot = Slot{b: b, serial: true, i: chunkLen - 1}
+	b.serial.chunk = -1
+	b.pool.next = chunkLen
 	return b
 }
 
@@ -88,100 +95,121 @@ func (b *Binding) Stats() clawd.Stats {
 	}
 }
 
-// initialPool is how many contexts each ring of a plugin starts with.
-// Rotating through several delays the reuse of a context a plugin wrongly
-// kept, so that its use is seen as stale rather than as a use of a later
-// call. A power of two.
-const initialPool = 8
+// quarantine is how many calls a ring serves before it hands a context out
+// again: the serial ring has this many contexts, and the pool reuses a
+// released context only once quarantine-1 others were released after it. A
+// plugin thread that uses a kept context at a random moment of continuous
+// calls finds it live for a later call about once in quarantine uses. A
+// multiple of chunkLen.
+const quarantine = 4096
 
-// Slot is one context and its argument buffer, held for one callback.
-type Slot struct {
-	b      *Binding
-	serial bool // from the serial ring: Release does not touch the pool
-	idx    uint32
-	addr   uintptr      // the ClawaContext
-	ctx    *abi.Context // the same, as the Go mirror (C memory)
-	args   *cmem.Block  // kept between calls, up to keepArgs bytes
-	argBuf []byte       // args.Bytes(), or nil
-	big    *cmem.Block  // a larger buffer for this call only
-	// goctx is the context.Context of the call in progress, handed to the
-	// sink of the events sent during it. Written before the call into C
-	// and cleared after it; cgo calls and callbacks order it for the race
-	// detector, the call itself for the plugin's threads.
-	goctx context.Context
+// ctxRef names one context: its chunk and index there.
+type ctxRef struct {
+	ch *chunk
+	i  uint32
 }
 
-// keepArgs is the largest argument buffer a context keeps between calls.
+// Slot is the record of one callback: the context it runs with and its
+// argument buffer.
+type Slot struct {
+	b      *Binding
+	serial bool // the serial ring's record: Release does not touch the pool
+	// The context of the call: context i of ch, at addr, table index idx.
+	ch     *chunk
+	i      uint32
+	idx    uint32
+	addr   uintptr
+	args   *cmem.Block // kept between calls, up to keepArgs bytes
+	argBuf []byte      // args.Bytes(), or nil
+	big    *cmem.Block // a larger buffer for this call only
+}
+
+// keepArgs is the largest argument buffer a call record keeps between calls.
 const keepArgs = 64 << 10
 
 // AcquireSerial takes the next context of the serial ring. The caller must
 // guarantee that no two AcquireSerial calls of b overlap (the loader holds
 // the plugin's lock) and must Release the context before the next one.
 func (b *Binding) AcquireSerial() (*Slot, error) {
-	s := &b.serial
-	c := s.ring[s.next&(initialPool-1)]
-	if c == nil {
-		return b.fillSerial()
+	c := &b.serial.slot
+	if c.i == chunkLen-1 {
+		return b.nextSerialChunk()
 	}
-	s.next++
+	c.i++
+	c.idx++
+	c.addr += abi.SizeofContext
 	return c, nil
 }
 
-// fillSerial makes the serial ring's contexts on first use.
-func (b *Binding) fillSerial() (*Slot, error) {
+// nextSerialChunk moves the serial ring to its next chunk, making it while
+// the ring is shorter than the quarantine: contexts are made as calls come,
+// so a plugin that makes few calls has few.
+func (b *Binding) nextSerialChunk() (*Slot, error) {
 	s := &b.serial
-	for i := range s.ring {
-		c, err := newSlot(b, true)
-		if err != nil {
-			return nil, err
+	n := s.chunk + 1
+	if n == len(s.ring) {
+		if len(s.ring) < quarantine/chunkLen {
+			ch, err := newChunk(b)
+			if err != nil {
+				return nil, err
+			}
+			s.ring = append(s.ring, ch)
+		} else {
+			n = 0
 		}
-		s.ring[i] = c
 	}
-	return b.AcquireSerial()
+	s.chunk = n
+	s.slot.use(ctxRef{s.ring[n], 0})
+	return &s.slot, nil
 }
 
-// Acquire takes the least recently used free context of the shared pool,
-// creating contexts if all are in use. Release gives it back.
+// use points c at context r.
+func (c *Slot) use(r ctxRef) {
+	c.ch, c.i = r.ch, r.i
+	c.idx = r.ch.first + r.i
+	c.addr = r.ch.base + uintptr(r.i)*abi.SizeofContext
+}
+
+// Acquire takes a context of the shared pool: the least recently released
+// if at least quarantine-1 others were released after it, a new one
+// otherwise. Release gives it back.
 func (b *Binding) Acquire() (*Slot, error) {
 	p := &b.pool
 	p.mu.Lock()
-	if p.n == 0 {
-		if err := b.grow(); err != nil {
-			p.mu.Unlock()
-			return nil, err
+	defer p.mu.Unlock()
+	var r ctxRef
+	if p.n >= quarantine {
+		r = p.queue[p.head]
+		p.queue[p.head] = ctxRef{}
+		p.head = (p.head + 1) % len(p.queue)
+		p.n--
+	} else {
+		if p.next == chunkLen {
+			ch, err := newChunk(b)
+			if err != nil {
+				return nil, err
+			}
+			p.fresh, p.next = ch, 0
 		}
+		r = ctxRef{p.fresh, p.next}
+		p.next++
 	}
-	c := p.free[p.head]
-	p.free[p.head] = nil
-	p.head = (p.head + 1) % len(p.free)
-	p.n--
-	p.mu.Unlock()
+	var c *Slot
+	if k := len(p.slots); k > 0 {
+		c = p.slots[k-1]
+		p.slots[k-1] = nil
+		p.slots = p.slots[:k-1]
+	} else {
+		c = &Slot{b: b}
+	}
+	c.use(r)
 	return c, nil
-}
-
-// grow adds contexts; called with pool.mu held and no context free.
-func (b *Binding) grow() error {
-	p := &b.pool
-	add := len(p.free)
-	if add == 0 {
-		add = initialPool
-	}
-	ring := make([]*Slot, len(p.free)+add)
-	for i := 0; i < add; i++ {
-		c, err := newSlot(b, false)
-		if err != nil {
-			return err
-		}
-		ring[i] = c
-	}
-	p.free, p.head, p.n = ring, 0, add
-	return nil
 }
 
 // Release marks the context stale and returns it to its ring or pool.
 func (c *Slot) Release() {
-	c.ctx.Inner = staleHandle(c.idx)
-	c.goctx = nil
+	c.ctx().Inner = staleHandle(c.idx)
+	c.ch.goctx[c.i] = nil
 	if c.big != nil || !c.serial {
 		c.releaseSlow()
 	}
@@ -197,25 +225,37 @@ func (c *Slot) releaseSlow() {
 	}
 	p := &c.b.pool
 	p.mu.Lock()
-	p.free[(p.head+p.n)%len(p.free)] = c
+	if p.n == len(p.queue) {
+		q := make([]ctxRef, max(2*len(p.queue), chunkLen))
+		for k := 0; k < p.n; k++ {
+			q[k] = p.queue[(p.head+k)%len(p.queue)]
+		}
+		p.queue, p.head = q, 0
+	}
+	p.queue[(p.head+p.n)%len(p.queue)] = ctxRef{c.ch, c.i}
 	p.n++
+	p.slots = append(p.slots, c)
 	p.mu.Unlock()
 }
 
 // Addr is the ClawaContext's address, to pass to the callback.
 func (c *Slot) Addr() uintptr { return c.addr }
 
+// ctx is the call's ClawaContext, as the Go mirror of C memory.
+func (c *Slot) ctx() *abi.Context { return (*abi.Context)(foreign.Ptr(c.addr)) }
+
 // Begin marks the context live for the call that ctx belongs to: from now
 // on its log and send_event work. The plain store is seen by the plugin
 // because the call into C follows.
 func (c *Slot) Begin(ctx context.Context) {
-	c.goctx = ctx
-	c.ctx.Inner = liveHandle(c.idx)
+	c.ch.goctx[c.i] = ctx
+	c.ctx().Inner = liveHandle(c.idx)
 }
 
-// callCtx is the context of the call the slot serves; Background if none.
-func (c *Slot) callCtx() context.Context {
-	if ctx := c.goctx; ctx != nil {
+// callCtx is the context.Context of the call context i of ch serves;
+// Background if none.
+func (ch *chunk) callCtx(i uint32) context.Context {
+	if ctx := ch.goctx[i%chunkLen]; ctx != nil {
 		return ctx
 	}
 	return context.Background()

@@ -42,52 +42,116 @@ func TestContextMemoryLayout(t *testing.T) {
 	assert.Zero(t, ctx.Inner&1)
 }
 
-// The serial ring hands out initialPool distinct contexts in turn; the
-// shared pool reuses the least recently released first.
-func TestContextRotation(t *testing.T) {
+// The serial ring hands out quarantine distinct contexts in turn, made as
+// the calls come, then starts again from its first.
+func TestSerialRingQuarantine(t *testing.T) {
 	b := NewBinding(Config{Name: "p", Version: "1"})
-	seen := map[uintptr]int{}
 	var order []uintptr
-	for i := 0; i < 2*initialPool; i++ {
+	for i := 0; i < 2*quarantine+1; i++ {
 		c, err := b.AcquireSerial()
 		require.NoError(t, err)
-		seen[c.Addr()]++
 		order = append(order, c.Addr())
+		if i < quarantine {
+			assert.Len(t, b.serial.ring, i/chunkLen+1, "contexts are made a chunk at a time, as calls come")
+		}
 		c.Release()
 	}
-	assert.Len(t, seen, initialPool)
-	assert.Equal(t, order[:initialPool], order[initialPool:])
-
-	var held []*Slot
-	for i := 0; i < initialPool+3; i++ { // more than the pool: it grows
-		c, err := b.Acquire()
-		require.NoError(t, err)
-		held = append(held, c)
-	}
-	addrs := map[uintptr]bool{}
-	for _, c := range held {
-		addrs[c.Addr()] = true
-	}
-	assert.Len(t, addrs, initialPool+3, "contexts in use are never shared")
-	for _, c := range held {
-		c.Release()
-	}
-	// A released context goes to the back: a whole cycle of the pool
-	// passes before it is handed out again.
-	var cycle []uintptr
-	for i := 0; i < 2*(2*initialPool); i++ {
-		c, err := b.Acquire()
-		require.NoError(t, err)
-		cycle = append(cycle, c.Addr())
-		c.Release()
-	}
-	n := 2 * initialPool // the pool grew once, doubling
-	assert.Equal(t, cycle[:n], cycle[n:])
 	distinct := map[uintptr]bool{}
-	for _, a := range cycle[:n] {
+	for _, a := range order {
 		distinct[a] = true
 	}
-	assert.Len(t, distinct, n)
+	assert.Len(t, distinct, quarantine)
+	assert.Equal(t, order[:quarantine], order[quarantine:2*quarantine])
+	assert.Equal(t, order[0], order[2*quarantine])
+}
+
+// The pool gives out a released context again only after quarantine-1
+// others were released, and contexts in use are never shared.
+func TestPoolQuarantine(t *testing.T) {
+	b := NewBinding(Config{Name: "p", Version: "1"})
+	const held = 100
+	var hold []*Slot
+	inUse := map[uintptr]bool{}
+	for i := 0; i < held; i++ {
+		c, err := b.Acquire()
+		require.NoError(t, err)
+		require.False(t, inUse[c.Addr()], "a context in use is handed out again")
+		inUse[c.Addr()] = true
+		hold = append(hold, c)
+	}
+	releasedAt := map[uintptr]int{} // context -> release count when it was released
+	released := 0
+	release := func(c *Slot) {
+		releasedAt[c.Addr()] = released
+		released++
+		c.Release()
+	}
+	for _, c := range hold {
+		release(c)
+	}
+	minGap := -1
+	for i := 0; i < 3*quarantine; i++ {
+		c, err := b.Acquire()
+		require.NoError(t, err)
+		if at, ok := releasedAt[c.Addr()]; ok {
+			if gap := released - at - 1; minGap < 0 || gap < minGap {
+				minGap = gap
+			}
+		}
+		release(c)
+	}
+	assert.Equal(t, quarantine-1, minGap, "others released between a context's release and its reuse")
+	// The held ones came back before the pool was full: no more than the
+	// quarantine was made.
+	assert.Len(t, releasedAt, quarantine)
+
+	// Nothing of one plugin's memory is another's.
+	other := NewBinding(Config{Name: "q", Version: "1"})
+	for i := 0; i < 2*quarantine; i++ {
+		c, err := other.Acquire()
+		require.NoError(t, err)
+		_, mine := releasedAt[c.Addr()]
+		require.False(t, mine)
+		c.Release()
+		s, err := other.AcquireSerial()
+		require.NoError(t, err)
+		_, mine = releasedAt[s.Addr()]
+		require.False(t, mine)
+		s.Release()
+	}
+}
+
+// A kept context is stale for its own plugin wherever the plugin's calls
+// have moved on, and live again only while a later call reuses it.
+func TestKeptContextStaysItsPlugins(t *testing.T) {
+	b := NewBinding(Config{Name: "p", Version: "1", Relay: true,
+		Sink: clawd.SinkFunc(func(context.Context, clawd.Event) error { return nil })})
+	c, err := b.AcquireSerial()
+	require.NoError(t, err)
+	kept := c.Addr()
+	c.Begin(context.Background())
+	c.Release()
+	m, p := cstr(t, "m"), cstr(t, "{}")
+	before := InvalidContexts()
+	for i := 1; i < quarantine; i++ {
+		c, err := b.AcquireSerial()
+		require.NoError(t, err)
+		require.NotEqual(t, kept, c.Addr())
+		c.Begin(context.Background())
+		require.Equal(t, int32(abi.DaemonError), hostSendEvent(kept, m, p))
+		require.Equal(t, int32(abi.None), hostSendEvent(c.Addr(), m, p))
+		c.Release()
+	}
+	c, err = b.AcquireSerial()
+	require.NoError(t, err)
+	require.Equal(t, kept, c.Addr(), "after a whole ring")
+	c.Begin(context.Background())
+	assert.Equal(t, int32(abi.None), hostSendEvent(kept, m, p))
+	c.Release()
+	st := b.Stats()
+	assert.Equal(t, uint64(quarantine-1), st.StaleEvents)
+	assert.Equal(t, uint64(quarantine), st.EventsSent)
+	assert.Equal(t, before, InvalidContexts())
 }
 
 func TestStaging(t *testing.T) {

@@ -1,98 +1,105 @@
 package clawctx
 
 import (
+	"context"
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"unsafe"
 
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/internal/cmem"
 	"github.com/clawd-go/clawd/internal/foreign"
 )
 
-// entry is the process-wide record of one context. It is created once and
-// never removed: its memory may still be in a plugin's hands.
-// Its fields are atomic because trampolines on plugin threads read them
-// with no Go synchronization in between.
-type entry struct {
-	addr atomic.Uintptr // the ClawaContext in C memory
-	slot atomic.Pointer[Slot]
+// chunkLen is how many contexts are made at a time: one chunk, contiguous
+// in C memory, all for one plugin.
+const chunkLen = 64
+
+// chunk is chunkLen contexts of one plugin and their Go side. It is created
+// once and never removed or given to another plugin: its memory may still
+// be in a plugin's hands.
+type chunk struct {
+	b     *Binding
+	base  uintptr // context i is at base + i*abi.SizeofContext
+	first uint32  // the table index of context 0
+	// goctx[i] is the context.Context of the call context i serves, handed
+	// to the sink of the events sent during it. Written before the call
+	// into C and cleared after it; cgo calls and callbacks order it for the
+	// race detector, the call itself for the plugin's threads.
+	goctx [chunkLen]context.Context
 }
 
-const chunkSize = 256
-
-// table maps a context's index to its entry. Lookups are lock-free: the
-// chunk list is replaced whole when it grows, and chunks never move.
+// table maps a context's index to its chunk. Lookups are lock-free: the
+// chunk list is republished whole when it grows, and chunks never move.
 var table struct {
 	mu     sync.Mutex // serializes growth
-	n      int
-	chunks atomic.Pointer[[]*[chunkSize]entry]
+	chunks atomic.Pointer[[]*chunk]
 	arena  []byte // the rest of the current block of context memory
 }
 
-// newSlot allocates one ClawaContext for b in C memory and registers it.
-func newSlot(b *Binding, serial bool) (*Slot, error) {
+// newChunk makes chunkLen stale contexts for b in C memory and registers
+// them.
+func newChunk(b *Binding) (*chunk, error) {
+	const size = chunkLen * abi.SizeofContext
 	table.mu.Lock()
 	defer table.mu.Unlock()
-	if len(table.arena) < abi.SizeofContext {
+	if len(table.arena) < size {
 		blk, err := cmem.Alloc(64 << 10)
 		if err != nil {
 			return nil, fmt.Errorf("allocating context memory: %w", err)
 		}
 		table.arena = blk.Bytes() // never freed: contexts outlive their plugin
 	}
-	mem := table.arena[:abi.SizeofContext:abi.SizeofContext]
-	table.arena = table.arena[abi.SizeofContext:]
-	addr := uintptr(unsafe.Pointer(unsafe.SliceData(mem)))
+	mem := table.arena[:size:size]
+	table.arena = table.arena[size:]
 
-	idx := table.n
-	var chunks []*[chunkSize]entry
+	var chunks []*chunk
 	if p := table.chunks.Load(); p != nil {
 		chunks = *p
 	}
-	if idx/chunkSize >= len(chunks) {
-		grown := make([]*[chunkSize]entry, len(chunks)+1)
-		copy(grown, chunks)
-		grown[len(chunks)] = new([chunkSize]entry)
-		chunks = grown
-		table.chunks.Store(&grown)
+	ch := &chunk{b: b, base: cmemAddr(mem), first: uint32(len(chunks) * chunkLen)}
+	for i := uint32(0); i < chunkLen; i++ {
+		c := ch.at(i)
+		c.Inner = staleHandle(ch.first + i)
+		c.SendEvent = sendEventFn
+		c.Log = logFn
 	}
-	e := &chunks[idx/chunkSize][idx%chunkSize]
-	e.addr.Store(addr)
-	s := &Slot{b: b, serial: serial, idx: uint32(idx), addr: addr, ctx: (*abi.Context)(foreign.Ptr(addr))}
-	e.slot.Store(s)
-	table.n++
+	// Readers see only up to the length they loaded: appending in place
+	// writes past it, and a new backing array is a copy.
+	grown := append(chunks, ch)
+	table.chunks.Store(&grown)
+	return ch, nil
+}
 
-	s.ctx.Inner = staleHandle(uint32(idx))
-	s.ctx.SendEvent = sendEventFn
-	s.ctx.Log = logFn
-	return s, nil
+// at is context i of the chunk, as the Go mirror of C memory.
+func (ch *chunk) at(i uint32) *abi.Context {
+	return (*abi.Context)(foreign.Ptr(ch.base + uintptr(i)*abi.SizeofContext))
 }
 
 func liveHandle(idx uint32) uintptr  { return uintptr(idx+1)<<1 | 1 }
 func staleHandle(idx uint32) uintptr { return uintptr(idx+1) << 1 }
 
-// resolve finds the slot of the context at addr and whether the call it
-// was made for is still running. ok is false for a NULL or forged context.
-func resolve(addr uintptr) (s *Slot, live, ok bool) {
+// resolve finds the chunk and index of the context at addr and whether the
+// call it was last handed out for is still running. ok is false for a NULL
+// or forged context.
+func resolve(addr uintptr) (ch *chunk, i uint32, live, ok bool) {
 	if addr == 0 {
-		return nil, false, false
+		return nil, 0, false, false
 	}
 	// The plugin reads and we write _inner from different threads; an
 	// aligned word load is atomic on every supported target.
 	h := atomic.LoadUintptr((*uintptr)(foreign.Ptr(addr)))
 	if h < 2 {
-		return nil, false, false
+		return nil, 0, false, false
 	}
 	idx := h>>1 - 1
 	p := table.chunks.Load()
-	if p == nil || idx/chunkSize >= uintptr(len(*p)) {
-		return nil, false, false
+	if p == nil || idx/chunkLen >= uintptr(len(*p)) {
+		return nil, 0, false, false
 	}
-	e := &(*p)[idx/chunkSize][idx%chunkSize]
-	if e.addr.Load() != addr { // a context copied elsewhere, or garbage
-		return nil, false, false
+	ch, i = (*p)[idx/chunkLen], uint32(idx%chunkLen)
+	if ch.base+uintptr(i)*abi.SizeofContext != addr { // a context copied elsewhere, or garbage
+		return nil, 0, false, false
 	}
-	return e.slot.Load(), h&1 == 1, true
+	return ch, i, h&1 == 1, true
 }

@@ -2,6 +2,7 @@ package clawctx
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -52,12 +53,12 @@ func ZapLevel(l uint8) zapcore.Level {
 // hostLog is ClawaContext.log. It must not panic: it may run on a plugin's
 // own thread, where a Go panic ends the process.
 func hostLog(ctxAddr uintptr, level uint8, msg uintptr) {
-	s, live, ok := resolve(ctxAddr)
+	ch, _, live, ok := resolve(ctxAddr)
 	if !ok {
 		invalidContexts.Add(1)
 		return
 	}
-	b := s.b
+	b := ch.b
 	if !live {
 		b.staleLogs.Add(1)
 		return
@@ -117,12 +118,12 @@ func hostLog(ctxAddr uintptr, level uint8, msg uintptr) {
 // hostSendEvent is ClawaContext.send_event. Every path returns a code the
 // plugin sees; none panics.
 func hostSendEvent(ctxAddr, method, params uintptr) (code int32) {
-	s, live, ok := resolve(ctxAddr)
+	ch, i, live, ok := resolve(ctxAddr)
 	if !ok {
 		invalidContexts.Add(1)
 		return int32(abi.DaemonError)
 	}
-	b := s.b
+	b := ch.b
 	if !live {
 		b.staleEvents.Add(1)
 		return int32(abi.DaemonError)
@@ -134,7 +135,7 @@ func hostSendEvent(ctxAddr, method, params uintptr) (code int32) {
 			code = int32(abi.DaemonError)
 		}
 	}()
-	c := b.sendEvent(s, method, params)
+	c := b.sendEvent(ch.callCtx(i), method, params)
 	if c == abi.None {
 		b.sent.Add(1)
 	} else {
@@ -143,7 +144,7 @@ func hostSendEvent(ctxAddr, method, params uintptr) (code int32) {
 	return int32(c)
 }
 
-func (b *Binding) sendEvent(s *Slot, method, params uintptr) abi.Code {
+func (b *Binding) sendEvent(ctx context.Context, method, params uintptr) abi.Code {
 	if !b.relay {
 		return abi.CapabilityDenied
 	}
@@ -172,7 +173,7 @@ func (b *Binding) sendEvent(s *Slot, method, params uintptr) abi.Code {
 		return abi.DaemonError
 	}
 	defer f.Leave()
-	return outcome.SinkCode(b.sink.Deliver(s.callCtx(), clawd.Event{Plugin: b.name, Version: b.version, Method: m, Params: json.RawMessage(p)}))
+	return outcome.SinkCode(b.sink.Deliver(ctx, clawd.Event{Plugin: b.name, Version: b.version, Method: m, Params: json.RawMessage(p)}))
 }
 
 func (b *Binding) badArg(what string, err error) abi.Code {
