@@ -209,7 +209,6 @@ func (b *Binding) Acquire() (*Slot, error) {
 // Release marks the context stale and returns it to its ring or pool.
 func (c *Slot) Release() {
 	c.ctx().Inner = staleHandle(c.idx)
-	c.ch.goctx[c.i] = nil
 	if c.big != nil || !c.serial {
 		c.releaseSlow()
 	}

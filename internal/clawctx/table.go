@@ -24,8 +24,11 @@ type chunk struct {
 	first uint32  // the table index of context 0
 	// goctx[i] is the context.Context of the call context i serves, handed
 	// to the sink of the events sent during it. Written before the call
-	// into C and cleared after it; cgo calls and callbacks order it for the
-	// race detector, the call itself for the plugin's threads.
+	// into C (cgo calls and callbacks order it for the race detector, the
+	// call itself for the plugin's threads) and not cleared after it: a
+	// plugin thread that reads it just as the call ends must not meet a
+	// write, and the next write is a whole ring of calls later. It keeps the
+	// last call's context reachable until then.
 	goctx [chunkLen]context.Context
 }
 
