@@ -189,6 +189,17 @@ func (p *Plugin) Concurrent() bool { return p.concurrent }
 // the caller is re-entering from inside the plugin's own send_event;
 // reentered tells leave not to release what it did not take.
 func (p *Plugin) enter(o clawd.Op) (reentered bool, err error) {
+	if !p.concurrent && p.lock.TryLock() { // the common case, inlined
+		if !p.closed {
+			return false, nil
+		}
+		p.lock.Unlock()
+		return false, p.errs.Closed(o.String())
+	}
+	return p.enterSlow(o)
+}
+
+func (p *Plugin) enterSlow(o clawd.Op) (reentered bool, err error) {
 	if p.concurrent {
 		p.inflight.Add(1)
 		if p.closedFlag.Load() {

@@ -42,9 +42,13 @@ func (e *Errors) Plugin() string { return e.plugin }
 // for CLAWA_ERROR_NONE, callback_error (matching the abi.Code) for a value
 // ABI v1 defines, unknown_code otherwise.
 func (e *Errors) Result(op clawd.Op, rc int32) error {
-	if rc == 0 {
+	if rc == 0 { // inlined into the caller: success costs no call
 		return nil
 	}
+	return e.failure(op, rc)
+}
+
+func (e *Errors) failure(op clawd.Op, rc int32) error {
 	if c := abi.Code(rc); c.Known() && op < clawd.NumOps {
 		return e.errs[op][c]
 	}

@@ -26,17 +26,17 @@ func NewMutex(o *Owner) *Mutex { return &Mutex{owner: o} }
 // plugin's own sink, below the call that holds the lock: it proceeds
 // without the lock and must not Unlock. The error wraps ErrDeadlock.
 func (m *Mutex) Lock() (reentered bool, err error) {
-	if m.mu.TryLock() {
-		return false, nil
-	}
-	if active.Load() == 0 {
-		m.mu.Lock() // no sink runs anywhere: the holder waits for nothing of ours
+	if m.mu.TryLock() { // the common case, inlined into the caller
 		return false, nil
 	}
 	return m.lockSlow()
 }
 
 func (m *Mutex) lockSlow() (bool, error) {
+	if active.Load() == 0 {
+		m.mu.Lock() // no sink runs anywhere: the holder waits for nothing of ours
+		return false, nil
+	}
 	tid := threadid.Current()
 	mu.Lock()
 	t := threads[tid]
