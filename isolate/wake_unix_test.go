@@ -31,6 +31,10 @@ func TestWakeFrame(t *testing.T) {
 	_, _, _, err = rd.next()
 	require.ErrorIs(t, err, errProtocol, "a wake-up frame from a live child")
 
+	// The reader that saw the violation is done with (the host kills that
+	// child); a fresh one reads what comes next.
+	rd = newReader(r.Fd())
+	rd.dead = dead
 	got := make(chan error, 1)
 	go func() {
 		_, _, _, err := rd.next() // blocks: holder keeps the pipe open
