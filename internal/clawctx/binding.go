@@ -31,6 +31,9 @@ type Config struct {
 	Logger  *zap.Logger // nil logs nothing
 	Sink    clawd.Sink  // nil refuses every event with DaemonError
 	Relay   bool        // network.relay granted: send_event allowed
+	// ForwardHooks sends hook events from a live context to the sink as
+	// they are (a sandbox child: its host validates them and decides).
+	ForwardHooks bool
 }
 
 // Binding is the host-side state of one open plugin: what its contexts
@@ -40,6 +43,7 @@ type Binding struct {
 	log           *zap.Logger
 	sink          clawd.Sink
 	relay         bool
+	forwardHooks  bool
 	owner         *reentry.Owner
 
 	sent, refused, staleLogs, staleEvents, invalid, panics, deep atomic.Uint64
@@ -66,7 +70,7 @@ type Binding struct {
 
 // NewBinding returns the state for one plugin.
 func NewBinding(cfg Config) *Binding {
-	b := &Binding{name: cfg.Name, version: cfg.Version, sink: cfg.Sink, relay: cfg.Relay,
+	b := &Binding{name: cfg.Name, version: cfg.Version, sink: cfg.Sink, relay: cfg.Relay, forwardHooks: cfg.ForwardHooks,
 		owner: &reentry.Owner{Name: cfg.Name}}
 	lg := cfg.Logger
 	if lg == nil {
