@@ -22,6 +22,7 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/child"
 	"github.com/clawd-go/clawd/internal/contain"
+	"github.com/clawd-go/clawd/internal/hook"
 )
 
 // Why the host killed a child; the first reason wins.
@@ -429,6 +430,12 @@ func (p *Plugin) asyncLoop(pr *proc) {
 			seq := binary.LittleEndian.Uint32(body)
 			switch {
 			case code != 0:
+			case hook.Reserved(e.Method): // from a plugin thread: never a verdict
+				p.hostRefused.Add(1)
+				if !live {
+					p.hostStaleEvents.Add(1)
+				}
+				code = abi.NotFound
 			case !live:
 				p.hostStaleEvents.Add(1)
 				code = abi.DaemonError

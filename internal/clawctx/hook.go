@@ -31,7 +31,7 @@ func isHookMethod(addr uintptr) bool {
 // decides), to the sink as it is. Every path counts a refusal.
 func (b *Binding) hookEvent(ch *chunk, i uint32, method, params uintptr) abi.Code {
 	code := b.takeHook(ch, i, method, params)
-	if code != abi.None {
+	if code != abi.None && !b.forwardHooks { // forwarded: the host counts what it refuses
 		b.refused.Add(1)
 	}
 	return code
