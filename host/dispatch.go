@@ -38,6 +38,7 @@ type instance struct {
 	p       clawd.Plugin
 	path    string // the verified copy it was opened from
 	version string
+	hooks   hookGrant // the hooks it was opened with (verdict.go)
 	refs    atomic.Int64
 	drained chan struct{}
 }
