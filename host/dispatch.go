@@ -38,9 +38,9 @@ type instance struct {
 	p       clawd.Plugin
 	path    string // the verified copy it was opened from
 	version string
-	hooks   hookGrant // the hooks it was opened with (verdict.go)
 	refs    atomic.Int64
 	drained chan struct{}
+	hooks   hookGrant // the hooks it was opened with (verdict.go)
 }
 
 func newInstance(e *entry, p clawd.Plugin, path, version string) *instance {

@@ -43,10 +43,13 @@ func (p *Plugin) takeHook(e clawd.Event) abi.Code {
 	code, invalid, err := p.hook.Take(e.Method, e.Params, 0)
 	if invalid {
 		p.hostInvalid.Add(1)
+		p.hostHookInvalid.Add(1)
 		p.id.Load().log.Warn("hook event refused: invalid payload", zap.String("method", e.Method), zap.Error(err))
 	}
-	if code != abi.None {
-		p.hostRefused.Add(1)
+	if code == abi.None {
+		p.hostHookTaken.Add(1)
+	} else {
+		p.hostHookRefused.Add(1)
 	}
 	return code
 }

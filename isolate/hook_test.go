@@ -65,6 +65,10 @@ func TestHookVerdictsInTheSandbox(t *testing.T) {
 
 	_, err = r.p.Hook(bg, clawd.SessionEnd("s"))
 	requireCode(t, err, clawerr.InvalidArgument)
+	s := r.p.Stats()
+	require.Equal(t, uint64(4), s.HookVerdicts)
+	require.Equal(t, uint64(0), s.HookRefused)
+	require.Equal(t, uint64(4), s.EventsSent, "the reports only")
 }
 
 func TestHookRefusalsInTheSandbox(t *testing.T) {
@@ -72,6 +76,7 @@ func TestHookRefusalsInTheSandbox(t *testing.T) {
 		r := openHook(t, clawd.HookToolCall)
 		require.NoError(t, r.p.Call(bg, clawd.ToolCall("s", "B", `{"n":0}`)))
 		require.Equal(t, []int{int(abi.NotFound)}, r.rcs(t))
+		require.Equal(t, uint64(1), r.p.Stats().HookRefused)
 	})
 	t.Run("not a hook callback", func(t *testing.T) {
 		r := openHook(t, clawd.HookToolCall, clawd.HookMessage)
@@ -103,7 +108,10 @@ func TestHookRefusalsInTheSandbox(t *testing.T) {
 		require.Equal(t, []int{int(abi.DaemonError), int(abi.DaemonError), int(abi.NotFound)}, r.rcs(t))
 		s := r.p.Stats()
 		require.Equal(t, uint64(4), s.InvalidArgs)
-		require.Equal(t, uint64(6), s.EventsRefused)
+		require.Equal(t, uint64(4), s.HookInvalid)
+		require.Equal(t, uint64(6), s.HookRefused)
+		require.Equal(t, uint64(0), s.EventsRefused, "hook events are not events")
+		require.Equal(t, uint64(6), s.EventsSent, "the reports")
 	})
 	t.Run("another thread", func(t *testing.T) {
 		r := openHook(t, clawd.HookToolCall)

@@ -78,6 +78,8 @@ type Plugin struct {
 
 	// What the host refused itself, whatever the child claims.
 	hostRefused, hostInvalid, hostStaleLogs, hostStaleEvents atomic.Uint64
+	// Hook events (hook.go): taken, refused, invalid.
+	hostHookTaken, hostHookRefused, hostHookInvalid atomic.Uint64
 
 	// calling counts the exchanges in progress (calls, the hello, the
 	// close): while it is not zero the plugin's threads may log and send.

@@ -431,7 +431,7 @@ func (p *Plugin) asyncLoop(pr *proc) {
 			switch {
 			case code != 0:
 			case hook.Reserved(e.Method): // from a plugin thread: never a verdict
-				p.hostRefused.Add(1)
+				p.hostHookRefused.Add(1)
 				if !live {
 					p.hostStaleEvents.Add(1)
 				}
@@ -515,6 +515,9 @@ func (p *Plugin) withHost(s clawd.Stats) clawd.Stats {
 	s.InvalidArgs += p.hostInvalid.Load()
 	s.StaleLogs += p.hostStaleLogs.Load()
 	s.StaleEvents += p.hostStaleEvents.Load()
+	s.HookVerdicts += p.hostHookTaken.Load()
+	s.HookRefused += p.hostHookRefused.Load()
+	s.HookInvalid += p.hostHookInvalid.Load()
 	return s
 }
 

@@ -68,6 +68,8 @@ func TestHookVerdicts(t *testing.T) {
 	require.Equal(t, clawerr.InvalidArgument, clawerr.CodeOf(err))
 	require.Equal(t, uint64(0), r.p.Stats().InvalidArgs)
 	require.Equal(t, uint64(4), r.p.Stats().EventsSent) // the reports only
+	require.Equal(t, uint64(4), r.p.Stats().HookVerdicts)
+	require.Equal(t, uint64(0), r.p.Stats().HookRefused)
 }
 
 func TestHookRefusals(t *testing.T) {
@@ -76,6 +78,7 @@ func TestHookRefusals(t *testing.T) {
 		r := openHook(t, clawd.HookToolCall)
 		require.NoError(t, r.p.Call(ctx, clawd.ToolCall("s", "B", `{"n":0}`)))
 		require.Equal(t, []int{int(abi.NotFound)}, r.rcs(t))
+		require.Equal(t, uint64(1), r.p.Stats().HookRefused)
 	})
 	t.Run("not a hook callback", func(t *testing.T) {
 		r := openHook(t, clawd.HookToolCall, clawd.HookMessage)
@@ -108,7 +111,10 @@ func TestHookRefusals(t *testing.T) {
 		require.Equal(t, []int{int(abi.DaemonError), int(abi.DaemonError), int(abi.NotFound)}, r.rcs(t))
 		s := r.p.Stats()
 		require.Equal(t, uint64(4), s.InvalidArgs)
-		require.Equal(t, uint64(6), s.EventsRefused)
+		require.Equal(t, uint64(4), s.HookInvalid)
+		require.Equal(t, uint64(6), s.HookRefused)
+		require.Equal(t, uint64(0), s.EventsRefused, "hook events are not events")
+		require.Equal(t, uint64(6), s.EventsSent, "the reports")
 	})
 	t.Run("another thread", func(t *testing.T) {
 		r := openHook(t, clawd.HookToolCall)

@@ -48,6 +48,9 @@ type Binding struct {
 
 	sent, refused, staleLogs, staleEvents, invalid, panics, deep atomic.Uint64
 
+	// Hook events (hook.go).
+	hookTaken, hookRefused, hookInvalid atomic.Uint64
+
 	// serial serves the calls that the caller serializes (AcquireSerial):
 	// no lock, the caller's own exclusion covers it.
 	serial struct {
@@ -96,6 +99,7 @@ func (b *Binding) Stats() clawd.Stats {
 		EventsSent: b.sent.Load(), EventsRefused: b.refused.Load(),
 		StaleLogs: b.staleLogs.Load(), StaleEvents: b.staleEvents.Load(),
 		InvalidArgs: b.invalid.Load(), Panics: b.panics.Load(), DepthExceeded: b.deep.Load(),
+		HookVerdicts: b.hookTaken.Load(), HookRefused: b.hookRefused.Load(), HookInvalid: b.hookInvalid.Load(),
 	}
 }
 

@@ -28,11 +28,15 @@ func isHookMethod(addr uintptr) bool {
 
 // hookEvent answers a hook event on a live context: to the Hook call's
 // frame, or, for a binding that forwards hooks (a sandbox child, whose host
-// decides), to the sink as it is. Every path counts a refusal.
+// decides), to the sink as it is. Every path is counted.
 func (b *Binding) hookEvent(ch *chunk, i uint32, method, params uintptr) abi.Code {
 	code := b.takeHook(ch, i, method, params)
-	if code != abi.None && !b.forwardHooks { // forwarded: the host counts what it refuses
-		b.refused.Add(1)
+	switch {
+	case b.forwardHooks: // the host counts what it takes and refuses
+	case code == abi.None:
+		b.hookTaken.Add(1)
+	default:
+		b.hookRefused.Add(1)
 	}
 	return code
 }
@@ -41,10 +45,12 @@ func (b *Binding) takeHook(ch *chunk, i uint32, method, params uintptr) abi.Code
 	m, err := foreign.String(method, MaxMethod)
 	if err != nil {
 		b.invalid.Add(1)
+		b.hookInvalid.Add(1)
 		return abi.DaemonError
 	}
 	p, err := foreign.String(params, MaxParams)
 	if err != nil {
+		b.hookInvalid.Add(1)
 		return b.badArg("params_json", err)
 	}
 	if b.forwardHooks {
@@ -54,6 +60,7 @@ func (b *Binding) takeHook(ch *chunk, i uint32, method, params uintptr) abi.Code
 	code, invalid, err := ch.hook[i%chunkLen].Load().Take(m, []byte(p), threadid.Current())
 	if invalid {
 		b.invalid.Add(1)
+		b.hookInvalid.Add(1)
 		b.log.Warn("hook event refused: invalid payload", zap.String("method", m), zap.Error(err))
 	}
 	return code
