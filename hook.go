@@ -5,26 +5,6 @@ import (
 	"fmt"
 )
 
-// Hooks: a plugin's verdict on a tool call or a message.
-//
-// During on_tool_call or on_message, on the thread that runs the callback
-// and before it returns, a plugin may send one of two events:
-//
-//	send_event(ctx, "hook.block", "{\"reason\":\"...\"}")
-//	send_event(ctx, "hook.intercept", "{\"input\":{...}}")   // on_tool_call
-//	send_event(ctx, "hook.intercept", "{\"content\":...}")   // on_message
-//
-// Sending neither is Continue; of several, the last one taken counts.
-// send_event returns CLAWA_ERROR_NONE when the verdict is taken and
-// NotFound outside a call made through Hooker.Hook, outside on_tool_call
-// and on_message, from another thread, for a hook the plugin was not
-// granted (WithHooks) or on a context whose callback returned; an invalid
-// payload (not a JSON object with the right key, or larger than the
-// bounds of package internal/hook) is refused with DaemonError and counted
-// in Stats.InvalidArgs. Every method that starts with "hook." is the
-// host's: none reaches the Sink, and none needs network.relay. The
-// callback's non-zero return stays an error, never a Block.
-
 // HookPoint names a callback that may give a verdict: a manifest's hooks.
 type HookPoint string
 
