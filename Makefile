@@ -64,6 +64,7 @@ demo: examples
 	$(GO) run ./examples/host -plugin $(HELLO_LIB)
 	$(GO) run ./examples/host -plugin $(HELLO_LIB) -sandbox
 	$(GO) run ./cmd/clawd-plugin run --plugins examples/c --events examples/scripts/session.jsonl
+	$(GO) run ./cmd/clawd-plugin run --plugins examples/c --events examples/scripts/guard.jsonl
 
 # -race needs cgo; the CGO_ENABLED=0 run covers the purego path;
 # cgocheck2 checks the Go pointers that cross into C. Then every example
