@@ -5,6 +5,14 @@
 // never reaches the host's sink and needs no network.relay), hands the
 // events sent on the calling thread of a Hook call to its Frame with Take,
 // and answers NotFound to every other one.
+//
+// In process (package loader) the frame hangs off the context of the call
+// (clawctx.Slot.SetHook) and the thread is the OS thread. The process
+// sandbox runs its child's loader with Forward, so the child sends every
+// hook event to its host unjudged; the host takes those that arrive on
+// the call channel (thread 0) with the frame of the Hook call in flight
+// and refuses those of the async channel. A runtime whose guest has one
+// thread (WASM) keeps the frame of the call in flight and passes 0.
 package hook
 
 import (
