@@ -6,8 +6,10 @@ GO ?= go
 
 HELLO_DIR := examples/c/hello
 HELLO_LIB := $(HELLO_DIR)/libhello.so
+GUARD_DIR := examples/c/guard
+GUARD_LIB := $(GUARD_DIR)/libguard.so
 # The plugin directories `make examples` builds; `make test` checks each.
-EXAMPLE_PLUGINS := $(HELLO_DIR)
+EXAMPLE_PLUGINS := $(HELLO_DIR) $(GUARD_DIR)
 
 # The examples in C++, Rust and Zig, each built by its own build file.
 # `make examples` builds those whose toolchain is here; under
@@ -39,10 +41,13 @@ build:
 	$(GO) build ./...
 	$(GO) build -o bin/clawd-plugin ./cmd/clawd-plugin
 
-examples: $(HELLO_LIB)
+examples: $(HELLO_LIB) $(GUARD_LIB)
 
 $(HELLO_LIB): $(HELLO_DIR)/hello.c include/clawd_plugin.h
 	$(CC) -shared -fPIC -fvisibility=hidden -Iinclude $(CFLAGS) $(HELLO_DIR)/hello.c -o $@
+
+$(GUARD_LIB): $(GUARD_DIR)/guard.c include/clawd_plugin.h
+	$(CC) -shared -fPIC -fvisibility=hidden -Iinclude $(CFLAGS) $(GUARD_DIR)/guard.c -o $@
 
 # More prerequisites of examples (and so of demo and test).
 examples: $(addprefix example-,$(EXAMPLE_LANGS))
@@ -59,6 +64,7 @@ demo: examples
 	$(GO) run ./examples/host -plugin $(HELLO_LIB)
 	$(GO) run ./examples/host -plugin $(HELLO_LIB) -sandbox
 	$(GO) run ./cmd/clawd-plugin run --plugins examples/c --events examples/scripts/session.jsonl
+	$(GO) run ./cmd/clawd-plugin run --plugins examples/c --events examples/scripts/guard.jsonl
 
 # -race needs cgo; the CGO_ENABLED=0 run covers the purego path;
 # cgocheck2 checks the Go pointers that cross into C. Then every example
@@ -96,7 +102,7 @@ cross:
 
 clean:
 	rm -rf bin tmp cmd/clawd-plugin/tmp
-	rm -f $(HELLO_LIB)
+	rm -f $(HELLO_LIB) $(GUARD_LIB)
 
 clean: clean-examples
 clean-examples:

@@ -53,6 +53,30 @@
 //
 // What only some runtimes have is found by type assertion, as
 // database/sql/driver does: Contained (what the operating system enforces
-// on the plugin) and Supervised (a child process that is restarted after
-// a crash).
+// on the plugin), Supervised (a child process that is restarted after a
+// crash) and Hooker (verdicts, below).
+//
+// # Hooks
+//
+// During on_tool_call or on_message, on the thread that runs the callback
+// and before it returns, a plugin may decide on the event by sending one of
+// two events:
+//
+//	send_event(ctx, "hook.block", "{\"reason\":\"...\"}")
+//	send_event(ctx, "hook.intercept", "{\"input\":{...}}")   // on_tool_call
+//	send_event(ctx, "hook.intercept", "{\"content\":...}")   // on_message
+//
+// Sending neither is Continue; of several, the last one taken counts.
+// send_event returns CLAWA_ERROR_NONE when the verdict is taken, and
+// NotFound in a call not made through Hooker.Hook, in any other callback,
+// from another thread, for a hook point not granted (WithHooks) and on a
+// context whose callback returned. An invalid payload (not a JSON object
+// with the right key, a reason that is not a string, larger than 1 MiB) is
+// refused with DaemonError and counted (Stats.HookInvalid and InvalidArgs).
+// Every method that starts with "hook." is the host's: none reaches the
+// Sink, none needs network.relay, and they are counted apart from events
+// (Stats.HookVerdicts, HookRefused). The callback's non-zero return stays
+// an error, never a Block. A host that does not know hooks answers them
+// like any other event, so a plugin that uses them loads everywhere.
+// Package host combines the verdicts of many plugins.
 package clawd

@@ -40,6 +40,10 @@ type Stats struct {
 	InvalidArgs   uint64 // NULL, non-UTF-8, oversize or malformed arguments
 	Panics        uint64 // Go panics recovered in a trampoline or sink
 	DepthExceeded uint64 // send_event refused for nesting too deep
+	// Hook events (clawd.Hooker), never in EventsSent or EventsRefused:
+	HookVerdicts uint64 // taken as a verdict
+	HookRefused  uint64 // refused: no Hook call, not granted, another thread, or an invalid payload
+	HookInvalid  uint64 // of HookRefused: an invalid payload (also counted in InvalidArgs)
 }
 
 // Add returns the field-by-field sum of s and t.
@@ -51,5 +55,8 @@ func (s Stats) Add(t Stats) Stats {
 	s.InvalidArgs += t.InvalidArgs
 	s.Panics += t.Panics
 	s.DepthExceeded += t.DepthExceeded
+	s.HookVerdicts += t.HookVerdicts
+	s.HookRefused += t.HookRefused
+	s.HookInvalid += t.HookInvalid
 	return s
 }

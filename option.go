@@ -27,6 +27,7 @@ type Config struct {
 	OnState      func(State, error) // told of a supervised plugin's state changes
 	Env          []string           // for a sandboxed plugin: "NAME=VALUE", or "NAME" for the host's value
 	MaxProcesses int                // for a sandboxed plugin: processes and threads; 0: the runtime's default
+	Hooks        []HookPoint        // hook points granted (WithHooks)
 }
 
 // Granted reports whether capability c is granted.
@@ -121,3 +122,24 @@ func WithEnv(entries ...string) Option {
 // the process sandbox), a negative n sets no bound. A native plugin
 // ignores it.
 func WithMaxProcesses(n int) Option { return optionFunc(func(c *Config) { c.MaxProcesses = n }) }
+
+// WithHooks grants hook points: the plugin may give verdicts during those
+// callbacks (see Hooker). Without it every hook.* event is refused with
+// NotFound. Repeated, the lists add up.
+func WithHooks(points ...HookPoint) Option {
+	return optionFunc(func(c *Config) { c.Hooks = append(c.Hooks, points...) })
+}
+
+// Hooked reports whether the hook point of op is granted.
+func (c *Config) Hooked(op Op) bool {
+	hp, ok := HookPointOf(op)
+	if !ok {
+		return false
+	}
+	for _, g := range c.Hooks {
+		if g == hp {
+			return true
+		}
+	}
+	return false
+}

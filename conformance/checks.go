@@ -157,6 +157,8 @@ var checks = []Check{
 		Description: "send_event gets a non-empty UTF-8 method and a JSON object as params"},
 	{ID: "context.relay", Severity: SeverityFail, needs: stageLoaded, applies: manifestAnd(anyCB),
 		Description: "no send_event unless the manifest asks for network.relay"},
+	{ID: "context.hooks", Severity: SeverityFail, needs: stageLoaded, applies: jsonEvents,
+		Description: "hook events (hook.block, hook.intercept) only from inside on_tool_call or on_message, on its thread, with valid payloads, for hooks the manifest asks for"},
 	{ID: "hygiene.signals", Severity: SeverityFail, needs: stageLoaded,
 		Description: "opening, init and on_load leave the process's signal actions unchanged"},
 	{ID: "hygiene.cwd_env_umask", Severity: SeverityFail, needs: stageLoaded,

@@ -191,6 +191,14 @@ func verdicts() []verdict {
 		{name: "not_reentrant concurrent", path: dirFor("not_reentrant", map[string]any{"concurrent": true}),
 			fail:     []string{"concurrency.threads"},
 			messages: map[string]string{"concurrency.threads": "crashed: SIGABRT in concurrent calls from 4 threads"}},
+		{name: "hook_use declared", path: dirFor("hook_use", map[string]any{"hooks": []string{"tool_call"}}),
+			messages: map[string]string{"context.hooks": "1 verdict, from inside the callbacks, with valid payloads"}},
+		{name: "hook_use undeclared", path: dirFor("hook_use", nil), fail: []string{"context.hooks"},
+			messages: map[string]string{"context.hooks": "the plugin gives verdicts in tool_call, but its manifest does not ask for them: add hooks = [\"tool_call\"]"}},
+		{name: "hook_use outside", path: plugin("hook_use", "-DHOOK_OUTSIDE"), fail: []string{"context.hooks"},
+			messages: map[string]string{"context.hooks": "1 hook event was refused: a verdict counts only from inside on_tool_call or on_message"}},
+		{name: "hook_use invalid", path: plugin("hook_use", "-DHOOK_INVALID"), fail: []string{"context.hooks"},
+			messages: map[string]string{"context.hooks": "1 hook event had an invalid payload"}},
 		{name: "hello without network.relay", path: hello(func(_ *testing.T, _ string, m map[string]any) { m["capabilities"] = []string{} }),
 			fail: []string{"context.relay"}},
 		{name: "hello named otherwise", path: hello(func(_ *testing.T, _ string, m map[string]any) { m["name"], m["version"] = "other", "2.0.0" }),
@@ -428,7 +436,7 @@ func TestChecksAreStable(t *testing.T) {
 			t.Errorf("%s: description %q, severity %q", c.ID, c.Description, c.Severity)
 		}
 	}
-	if len(seen) != 32 {
+	if len(seen) != 33 {
 		t.Errorf("%d checks; a check added or removed must update the docs and this count", len(seen))
 	}
 }

@@ -39,6 +39,7 @@ var childChecks = map[string]func(*cenv) childResult{
 	"context.log_levels":       checkLogLevels,
 	"context.params_object":    checkParams,
 	"context.relay":            checkRelay,
+	"context.hooks":            checkHooks,
 	"hygiene.signals":          checkSignals,
 	"hygiene.cwd_env_umask":    checkProcessState,
 	"hygiene.stdout":           checkStdout,

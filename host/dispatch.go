@@ -40,6 +40,7 @@ type instance struct {
 	version string
 	refs    atomic.Int64
 	drained chan struct{}
+	hooks   hookGrant // the hooks it was opened with (verdict.go)
 }
 
 func newInstance(e *entry, p clawd.Plugin, path, version string) *instance {

@@ -131,4 +131,29 @@
 // (package isolate, the "process" runtime): its crash, hang or hostile act
 // fails its own calls only, and the host restarts it. The host opens either
 // through package clawd's registry and knows it only as a clawd.Plugin.
+//
+// # Hooks
+//
+// A plugin whose manifest asks for hooks (hooks = ["tool_call",
+// "message"]) and whose host's hook policy grants them may give a verdict
+// on each tool call or message it sees (see clawd.Hooker for the
+// convention). ToolCallHook and MessageHook run the plugins that have the
+// callback one after the other in name order, the host's stable order,
+// and combine their verdicts into one:
+//
+//   - Continue: no plugin objected; the input (content) is the caller's.
+//   - Intercept: a plugin rewrote the input (content); every later plugin
+//     and the caller see the rewritten one. Of several, the last one to
+//     rewrite is Verdict.Plugin.
+//   - Block: a plugin blocked the event; it is the first to do so, and the
+//     plugins after it are not called (their outcomes say Skipped).
+//
+// A plugin without a granted hook, or whose runtime takes no verdicts
+// (no clawd.Hooker), is called as by ToolCall and Message, with the input
+// as rewritten so far, and always continues. A hook that fails (an error
+// from its callback, a crash, a call past the context's deadline) is
+// handled by the failure policy (WithHookFailure): by default it is
+// reported in its outcome and does not block (fail-open); with
+// FailClosed it blocks, with the error as the reason. Hooks run with the
+// context's deadline, never a silent Continue past it.
 package host

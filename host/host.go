@@ -320,6 +320,7 @@ func (h *Host) Plugins() []PluginInfo {
 			a.ps = append(a.ps, in.p)
 			info.Library = in.path
 			info.Callbacks = in.p.Callbacks()
+			info.Hooks, info.RefusedHooks = slices.Clone(in.hooks.granted), slices.Clone(in.hooks.refused)
 			if c, ok := in.p.(clawd.Contained); ok {
 				cm := c.Containment()
 				info.Containment = &cm
@@ -685,6 +686,7 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 	}
 	lo.signed = v.Signed
 	lo.warnings = append(lo.warnings, v.Warnings...)
+	hk := h.grantHooks(e.name, m) // verdict.go
 	var in *instance
 	lo.sandbox = sandbox
 	opts := []clawd.Option{
@@ -697,6 +699,7 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 		clawd.WithCallTimeout(m.CallTimeout),
 		clawd.WithEnv(m.Env...),
 		clawd.WithMaxProcesses(m.MaxProcesses),
+		clawd.WithHooks(hk.granted...),
 		// The instance does not exist yet when a sandboxed child can first
 		// crash; the state function finds it through the entry.
 		clawd.WithStateFunc(func(s clawd.State, why error) { h.sandboxState(e, &in, s, why) }),
@@ -724,6 +727,7 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 	}
 	h.mu.Lock() // in is read by the state function under mu
 	in = newInstance(e, p, v.Path, version)
+	in.hooks = hk
 	h.mu.Unlock()
 	return in, lo, nil
 }

@@ -26,6 +26,7 @@ type options struct {
 	sandbox  manifest.Sandbox
 	project  string
 	isolate  []clawd.Option
+	hooks    hookOptions // verdict.go
 }
 
 // DefaultDebounce is how long the watcher waits after the last change to a

@@ -61,9 +61,12 @@ type PluginInfo struct {
 	Granted   []abi.Capability
 	Refused   []abi.Capability // asked for by the manifest, refused by the capability policy
 	Callbacks []abi.Callback
-	Signed    bool     // the library's signature verified against a trusted key
-	Warnings  []string // from the manifest check, the loader, and discovery
-	Stats     Stats
+	// Hooks are the hook points the serving instance was granted;
+	// RefusedHooks those its manifest asked for and the hook policy refused.
+	Hooks, RefusedHooks []clawd.HookPoint
+	Signed              bool     // the library's signature verified against a trusted key
+	Warnings            []string // from the manifest check, the loader, and discovery
+	Stats               Stats
 	// Sandbox is where the plugin runs: native (this process) or process.
 	Sandbox manifest.Sandbox
 	// Containment says what the operating system enforces on a sandboxed

@@ -18,9 +18,10 @@ type Stats struct {
 	// and refused, stale-context uses (StaleLogs, StaleEvents), invalid
 	// arguments, recovered panics.
 	Context        clawd.Stats
-	Reloads        uint64 // successful swaps
-	ReloadFailures uint64 // reloads that kept the old instance
-	Crashes        uint64 // process sandbox: children that died or were killed
+	Reloads        uint64   // successful swaps
+	ReloadFailures uint64   // reloads that kept the old instance
+	Crashes        uint64   // process sandbox: children that died or were killed
+	Verdicts       Verdicts // given by the plugin's hook, by kind (ToolCallHook, MessageHook)
 }
 
 // StaleUses is the number of calls the plugin made on a context whose
@@ -93,11 +94,12 @@ func codeIndex(c clawerr.Code) int {
 
 // counters are updated by every call: atomics only, no allocation.
 type counters struct {
-	calls   atomic.Uint64
-	errs    [len(codes)]atomic.Uint64
-	total   atomic.Int64
-	max     atomic.Int64
-	buckets [numBuckets]atomic.Uint64
+	calls    atomic.Uint64
+	errs     [len(codes)]atomic.Uint64
+	total    atomic.Int64
+	max      atomic.Int64
+	buckets  [numBuckets]atomic.Uint64
+	verdicts verdictCounters // hook dispatch only (verdict.go)
 }
 
 func (c *counters) record(err error, d time.Duration) {
@@ -133,7 +135,7 @@ func codeOf(err error) clawerr.Code {
 }
 
 func (c *counters) snapshot() Stats {
-	s := Stats{Calls: c.calls.Load()}
+	s := Stats{Calls: c.calls.Load(), Verdicts: c.verdicts.snapshot()}
 	for i := range c.errs {
 		if n := c.errs[i].Load(); n != 0 {
 			if s.Errors == nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/internal/contain"
+	"github.com/clawd-go/clawd/internal/hook"
 	"github.com/clawd-go/clawd/internal/outcome"
 	"github.com/clawd-go/clawd/internal/reentry"
 	"github.com/clawd-go/clawd/internal/vtable"
@@ -71,9 +72,14 @@ type Plugin struct {
 	// call channel is then already ours.
 	owner *reentry.Owner
 	lock  *reentry.Mutex
+	// hook is the verdict state of the Hook call in flight (nil for any
+	// other call); guarded by lock.
+	hook *hook.Frame
 
 	// What the host refused itself, whatever the child claims.
 	hostRefused, hostInvalid, hostStaleLogs, hostStaleEvents atomic.Uint64
+	// Hook events (hook.go): taken, refused, invalid.
+	hostHookTaken, hostHookRefused, hostHookInvalid atomic.Uint64
 
 	// calling counts the exchanges in progress (calls, the hello, the
 	// close): while it is not zero the plugin's threads may log and send.
@@ -213,6 +219,12 @@ func (p *Plugin) Message(ctx context.Context, sessionID, role, contentJSON strin
 func (p *Plugin) reentered() bool { return reentry.Inside(p.owner) }
 
 func (p *Plugin) call(ctx context.Context, op clawd.Op, a, b, c string) error {
+	return p.exchange(ctx, op, a, b, c, nil)
+}
+
+// exchange runs one call in the child; hf is the verdict state of a Hook
+// call (hook.go), nil for any other.
+func (p *Plugin) exchange(ctx context.Context, op clawd.Op, a, b, c string, hf *hook.Frame) error {
 	if !p.Has(op.Callback()) {
 		return nil
 	}
@@ -232,6 +244,8 @@ func (p *Plugin) call(ctx context.Context, op clawd.Op, a, b, c string) error {
 	if !re {
 		defer p.lock.Unlock()
 	}
+	defer p.setHook(p.hook)
+	p.hook = hf
 	pr := p.pr
 	if pr == nil {
 		return p.unavailable(op.String())
@@ -490,6 +504,9 @@ func (p *Plugin) decodeEvent(body []byte) (e clawd.Event, refuse abi.Code, err e
 		return e, 0, frameError(kEvent, "bad method length")
 	}
 	method, params := body[8:8+n], body[8+n:]
+	if hook.Reserved(method) { // the host's: the caller answers it (hook.go), no sink sees it
+		return clawd.Event{Method: string(method), Params: json.RawMessage(params)}, 0, nil
+	}
 	if !p.o.Granted(abi.CapNetworkRelay) {
 		p.hostRefused.Add(1)
 		return e, abi.CapabilityDenied, nil
@@ -516,6 +533,9 @@ func (p *Plugin) event(ctx context.Context, body []byte) (int32, error) {
 	e, refuse, err := p.decodeEvent(body)
 	if err != nil || refuse != 0 {
 		return int32(refuse), err
+	}
+	if hook.Reserved(e.Method) {
+		return int32(p.takeHook(e)), nil
 	}
 	// The sink may call back into this plugin from this goroutine: lock it
 	// to its thread so that the re-entry record recognises it.

@@ -22,6 +22,7 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/child"
 	"github.com/clawd-go/clawd/internal/contain"
+	"github.com/clawd-go/clawd/internal/hook"
 )
 
 // Why the host killed a child; the first reason wins.
@@ -429,6 +430,12 @@ func (p *Plugin) asyncLoop(pr *proc) {
 			seq := binary.LittleEndian.Uint32(body)
 			switch {
 			case code != 0:
+			case hook.Reserved(e.Method): // from a plugin thread: never a verdict
+				p.hostHookRefused.Add(1)
+				if !live {
+					p.hostStaleEvents.Add(1)
+				}
+				code = abi.NotFound
 			case !live:
 				p.hostStaleEvents.Add(1)
 				code = abi.DaemonError
@@ -508,6 +515,9 @@ func (p *Plugin) withHost(s clawd.Stats) clawd.Stats {
 	s.InvalidArgs += p.hostInvalid.Load()
 	s.StaleLogs += p.hostStaleLogs.Load()
 	s.StaleEvents += p.hostStaleEvents.Load()
+	s.HookVerdicts += p.hostHookTaken.Load()
+	s.HookRefused += p.hostHookRefused.Load()
+	s.HookInvalid += p.hostHookInvalid.Load()
 	return s
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/child"
 	"github.com/clawd-go/clawd/internal/contain"
+	"github.com/clawd-go/clawd/internal/hook"
 	"github.com/clawd-go/clawd/internal/threadid"
 	"github.com/clawd-go/clawd/loader"
 )
@@ -162,7 +163,8 @@ func serveChild(raw json.RawMessage) int {
 	p, err := loader.Open(spec.Path,
 		clawd.WithLogger(logger),
 		clawd.WithEventSink(clawd.SinkFunc(s.deliver)),
-		clawd.WithCapabilities(spec.Capabilities...))
+		clawd.WithCapabilities(spec.Capabilities...),
+		hook.Forward{}) // hook events come to the host, which decides
 	if err != nil {
 		s.sendJSON(kOpenFailed, toWire(err))
 		return exitOpenFailed

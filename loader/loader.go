@@ -15,6 +15,7 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/internal/dl"
+	"github.com/clawd-go/clawd/internal/hook"
 	"github.com/clawd-go/clawd/internal/libfile"
 	"github.com/clawd-go/clawd/internal/outcome"
 	"github.com/clawd-go/clawd/internal/reentry"
@@ -45,6 +46,7 @@ type Plugin struct {
 	concurrent bool
 	warnings   []string
 	errs       *outcome.Errors
+	hooks      [clawd.NumOps]bool // the ops whose hook point is granted
 
 	closedFlag atomic.Bool // set first thing in Close: a cheap early refusal
 
@@ -110,13 +112,16 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	}
 
 	p.b = clawctx.NewBinding(clawctx.Config{Name: p.name, Version: p.version, Logger: log,
-		Sink: cfg.Sink, Relay: cfg.Granted(abi.CapNetworkRelay)})
+		Sink: cfg.Sink, Relay: cfg.Granted(abi.CapNetworkRelay), ForwardHooks: hook.Forwarding(opts)})
 	p.lock = reentry.NewMutex(p.b.Owner())
 	p.log = p.b.Logger()
 	for _, w := range p.warnings {
 		p.log.Warn("plugin loads with a warning: " + w)
 	}
 	p.errs = outcome.NewErrors(p.name)
+	for o := clawd.Op(0); o < clawd.NumOps; o++ {
+		p.hooks[o] = cfg.Hooked(o)
+	}
 
 	if fn := p.fns[abi.OnLoad]; fn != 0 {
 		c, err := p.b.Acquire()

@@ -19,6 +19,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 )
@@ -73,6 +74,9 @@ type Manifest struct {
 	// host's allowlist (env), as written: "NAME=VALUE", or "NAME" for the
 	// host's value of NAME. Names are unique; nil if none.
 	Env []string
+	// Hooks are the hook points the plugin asks for (hooks: "tool_call",
+	// "message"): the callbacks in which it may give verdicts. nil if none.
+	Hooks []clawd.HookPoint
 }
 
 // MaxCallTimeout bounds call_timeout_ms: one hour.
@@ -254,12 +258,13 @@ type tomlFields struct {
 	CallTimeout  any `toml:"call_timeout_ms"`
 	MaxProcesses any `toml:"max_processes"`
 	Env          any `toml:"env"`
+	Hooks        any `toml:"hooks"`
 }
 
 // knownFields are the manifest's fields, in the order they are checked.
 var knownFields = []string{"name", "version", "description", "author", "runtime", "entry",
 	"capabilities", "signature", "sha256", "sandbox", "concurrent", "call_timeout_ms",
-	"max_processes", "env"}
+	"max_processes", "env", "hooks"}
 
 func (c *checker) decodeTOML(src []byte) (map[string]any, error) {
 	var f tomlFields
@@ -294,7 +299,7 @@ func (c *checker) decodeTOML(src []byte) (map[string]any, error) {
 		"name": f.Name, "version": f.Version, "description": f.Description, "author": f.Author,
 		"runtime": f.Runtime, "entry": f.Entry, "capabilities": f.Capabilities, "signature": f.Signature,
 		"sha256": f.SHA256, "sandbox": f.Sandbox, "concurrent": f.Concurrent,
-		"call_timeout_ms": f.CallTimeout, "max_processes": f.MaxProcesses, "env": f.Env,
+		"call_timeout_ms": f.CallTimeout, "max_processes": f.MaxProcesses, "env": f.Env, "hooks": f.Hooks,
 	} {
 		if md.IsDefined(k) {
 			vals[k] = v
@@ -404,6 +409,9 @@ func (c *checker) validate(vals map[string]any, m *Manifest) error {
 		return err
 	}
 	if err := c.capabilities(vals, m); err != nil {
+		return err
+	}
+	if err := c.hooks(vals, m); err != nil {
 		return err
 	}
 

@@ -54,7 +54,7 @@ func TestCheckGoodPlugin(t *testing.T) {
 	if r.exit != 0 {
 		t.Fatalf("exit %d\n%s%s", r.exit, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"pass  export.init ", "skip  manifest.valid ", "\nok: 32 checks, "} {
+	for _, want := range []string{"pass  export.init ", "skip  manifest.valid ", "\nok: 33 checks, "} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
 		}
@@ -84,7 +84,7 @@ func TestCheckExampleDir(t *testing.T) {
 	}
 	obj, checks := checkJSON(t, 0, dir)
 	st := byStatus(checks)
-	if obj["ok"] != true || len(st["fail"]) > 0 || len(st["warn"]) > 0 || len(checks) != 32 {
+	if obj["ok"] != true || len(st["fail"]) > 0 || len(st["warn"]) > 0 || len(checks) != 33 {
 		t.Fatalf("%v", st)
 	}
 	if want := []string{"concurrency.threads", "manifest.signature"}; !reflect.DeepEqual(st["skip"], want) {
@@ -110,7 +110,7 @@ func TestCheckJSONBroken(t *testing.T) {
 func TestCheckCrashInCallback(t *testing.T) {
 	_, checks := checkJSON(t, 1, cbuild.Plugin(t, "tool_call_segv"))
 	st := byStatus(checks)
-	if !reflect.DeepEqual(st["fail"], []string{"callbacks.large_input"}) || len(checks) != 32 {
+	if !reflect.DeepEqual(st["fail"], []string{"callbacks.large_input"}) || len(checks) != 33 {
 		t.Fatalf("%v", st)
 	}
 	for _, c := range checks {
@@ -212,7 +212,7 @@ func TestCheckUsage(t *testing.T) {
 func TestCheckList(t *testing.T) {
 	r := cli(t, "check", "--list")
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	if r.exit != 0 || len(lines) != 32 || !strings.HasPrefix(lines[0], "export.init ") || !strings.Contains(r.stdout, "timing.load ") {
+	if r.exit != 0 || len(lines) != 33 || !strings.HasPrefix(lines[0], "export.init ") || !strings.Contains(r.stdout, "timing.load ") {
 		t.Fatalf("exit %d\n%s", r.exit, r.stdout)
 	}
 }

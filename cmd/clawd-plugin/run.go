@@ -188,10 +188,9 @@ func play(ctx context.Context, h *host.Host, pr *printer, s *step, sum *summary)
 		outs = h.SessionStart(ctx, s.Session)
 	case "session_end":
 		outs = h.SessionEnd(ctx, s.Session)
-	case "tool_call":
-		outs = h.ToolCall(ctx, s.Session, s.Tool, s.Input)
-	case "message":
-		outs = h.Message(ctx, s.Session, s.Role, s.Content)
+	case "tool_call", "message": // through the hooks, with a verdict (verdict.go)
+		playHook(ctx, h, pr, s, sum)
+		return
 	}
 	for _, o := range outs {
 		us := o.Duration.Round(time.Microsecond).Microseconds()

@@ -31,6 +31,9 @@ type Config struct {
 	Logger  *zap.Logger // nil logs nothing
 	Sink    clawd.Sink  // nil refuses every event with DaemonError
 	Relay   bool        // network.relay granted: send_event allowed
+	// ForwardHooks sends hook events from a live context to the sink as
+	// they are (a sandbox child: its host validates them and decides).
+	ForwardHooks bool
 }
 
 // Binding is the host-side state of one open plugin: what its contexts
@@ -40,9 +43,13 @@ type Binding struct {
 	log           *zap.Logger
 	sink          clawd.Sink
 	relay         bool
+	forwardHooks  bool
 	owner         *reentry.Owner
 
 	sent, refused, staleLogs, staleEvents, invalid, panics, deep atomic.Uint64
+
+	// Hook events (hook.go).
+	hookTaken, hookRefused, hookInvalid atomic.Uint64
 
 	// serial serves the calls that the caller serializes (AcquireSerial):
 	// no lock, the caller's own exclusion covers it.
@@ -66,7 +73,7 @@ type Binding struct {
 
 // NewBinding returns the state for one plugin.
 func NewBinding(cfg Config) *Binding {
-	b := &Binding{name: cfg.Name, version: cfg.Version, sink: cfg.Sink, relay: cfg.Relay,
+	b := &Binding{name: cfg.Name, version: cfg.Version, sink: cfg.Sink, relay: cfg.Relay, forwardHooks: cfg.ForwardHooks,
 		owner: &reentry.Owner{Name: cfg.Name}}
 	lg := cfg.Logger
 	if lg == nil {
@@ -92,6 +99,7 @@ func (b *Binding) Stats() clawd.Stats {
 		EventsSent: b.sent.Load(), EventsRefused: b.refused.Load(),
 		StaleLogs: b.staleLogs.Load(), StaleEvents: b.staleEvents.Load(),
 		InvalidArgs: b.invalid.Load(), Panics: b.panics.Load(), DepthExceeded: b.deep.Load(),
+		HookVerdicts: b.hookTaken.Load(), HookRefused: b.hookRefused.Load(), HookInvalid: b.hookInvalid.Load(),
 	}
 }
 

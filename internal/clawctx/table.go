@@ -9,6 +9,7 @@ import (
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/internal/cmem"
 	"github.com/clawd-go/clawd/internal/foreign"
+	"github.com/clawd-go/clawd/internal/hook"
 )
 
 // chunkLen is how many contexts are made at a time: one chunk, contiguous
@@ -30,6 +31,9 @@ type chunk struct {
 	// write, and the next write is a whole ring of calls later. It keeps the
 	// last call's context reachable until then.
 	goctx [chunkLen]context.Context
+	// hook[i] is the verdict state of the Hook call context i serves, nil
+	// for every other call (SetHook).
+	hook [chunkLen]atomic.Pointer[hook.Frame]
 }
 
 // table maps a context's index to its chunk. Lookups are lock-free: the

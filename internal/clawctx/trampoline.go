@@ -124,8 +124,12 @@ func hostSendEvent(ctxAddr, method, params uintptr) (code int32) {
 		return int32(abi.DaemonError)
 	}
 	b := ch.b
+	hooked := isHookMethod(method) // hook.*: the host's, never the sink's (hook.go)
 	if !live {
 		b.staleEvents.Add(1)
+		if hooked {
+			return int32(abi.NotFound)
+		}
 		return int32(abi.DaemonError)
 	}
 	defer func() {
@@ -135,6 +139,9 @@ func hostSendEvent(ctxAddr, method, params uintptr) (code int32) {
 			code = int32(abi.DaemonError)
 		}
 	}()
+	if hooked {
+		return int32(b.hookEvent(ch, i, method, params))
+	}
 	c := b.sendEvent(ch.callCtx(i), method, params)
 	if c == abi.None {
 		b.sent.Add(1)

@@ -1,0 +1,55 @@
+package isolate
+
+import (
+	"context"
+
+	"go.uber.org/zap"
+
+	"github.com/clawd-go/clawd"
+	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/hook"
+)
+
+var _ clawd.Hooker = (*Plugin)(nil)
+
+// Hook runs on_tool_call or on_message in the child like Call and returns
+// the verdict the plugin gave during it (see clawd.Hooker). The child
+// forwards every hook event; the host decides: one that comes on the call
+// channel while the callback runs is the calling thread's and is taken by
+// the call's frame, one from the plugin's own threads (the async channel)
+// is refused with NotFound. A hook that overruns its deadline is killed,
+// as any call, and returns timeout.
+func (p *Plugin) Hook(ctx context.Context, c clawd.Call) (clawd.Verdict, error) {
+	if _, ok := clawd.HookPointOf(c.Op); !ok {
+		return clawd.Verdict{}, clawerr.New(clawerr.InvalidArgument, p.name(), "hook", c.Op.String()+" gives no verdict", nil)
+	}
+	f := hook.NewFrame(c.Op, p.o.Hooked(c.Op), 0)
+	if err := p.exchange(ctx, c.Op, c.Args[0], c.Args[1], c.Args[2], f); err != nil {
+		return clawd.Verdict{}, err
+	}
+	v := f.Verdict()
+	if v.Kind != clawd.Continue {
+		v.Plugin = p.Name()
+	}
+	return v, nil
+}
+
+func (p *Plugin) setHook(f *hook.Frame) { p.hook = f }
+
+// takeHook answers a hook event that came on the call channel: the
+// calling thread's, taken by the frame of the Hook call in flight, if any.
+func (p *Plugin) takeHook(e clawd.Event) abi.Code {
+	code, invalid, err := p.hook.Take(e.Method, e.Params, 0)
+	if invalid {
+		p.hostInvalid.Add(1)
+		p.hostHookInvalid.Add(1)
+		p.id.Load().log.Warn("hook event refused: invalid payload", zap.String("method", e.Method), zap.Error(err))
+	}
+	if code == abi.None {
+		p.hostHookTaken.Add(1)
+	} else {
+		p.hostHookRefused.Add(1)
+	}
+	return code
+}
