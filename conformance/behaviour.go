@@ -18,6 +18,7 @@ import (
 	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/internal/dl"
 	"github.com/clawd-go/clawd/internal/sigaction"
+	"github.com/clawd-go/clawd/internal/threads"
 	"github.com/clawd-go/clawd/internal/vtable"
 	"github.com/clawd-go/clawd/loader"
 	"github.com/clawd-go/clawd/manifest"
@@ -189,7 +190,7 @@ func checkReopen(c *cenv) childResult {
 }
 
 func checkThreads(c *cenv) childResult {
-	before, ok := foreignThreads()
+	before, ok := threads.Foreign()
 	if !ok {
 		return skip("counting threads needs /proc/self/task and Go's thread metric (Linux)")
 	}
@@ -202,7 +203,7 @@ func checkThreads(c *cenv) childResult {
 	c.at("while waiting for the plugin's threads to end")
 	extra := 0
 	for deadline := time.Now().Add(10 * settle); ; time.Sleep(5 * time.Millisecond) {
-		if n, ok := foreignThreads(); ok {
+		if n, ok := threads.Foreign(); ok {
 			extra = n - before
 		}
 		if extra <= 0 || time.Now().After(deadline) {
