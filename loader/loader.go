@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -20,6 +21,7 @@ import (
 	"github.com/clawd-go/clawd/internal/outcome"
 	"github.com/clawd-go/clawd/internal/reentry"
 	"github.com/clawd-go/clawd/internal/sigaction"
+	"github.com/clawd-go/clawd/internal/threads"
 	"github.com/clawd-go/clawd/internal/vtable"
 )
 
@@ -44,9 +46,16 @@ type Plugin struct {
 	b          *clawctx.Binding
 	log        *zap.Logger
 	concurrent bool
-	warnings   []string
+	warnings   []string // guarded by warnMu
+	warnMu     sync.Mutex
 	errs       *outcome.Errors
 	hooks      [clawd.NumOps]bool // the ops whose hook point is granted
+
+	file          fileID         // the library file as the kernel's mappings name it
+	census        threads.Census // the process's threads before the library was opened
+	censusOK      bool
+	unloadTimeout time.Duration
+	unload        atomic.Uint32 // an UnloadState
 
 	closedFlag atomic.Bool // set first thing in Close: a cheap early refusal
 
@@ -80,6 +89,10 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	p := &Plugin{path: path, concurrent: cfg.Concurrent}
 	p.drainCond = sync.NewCond(&p.drainMu)
 
+	p.unloadTimeout = own.unloadTimeout
+	p.file = identify(path)
+	// Before dlopen: a constructor may start a thread already.
+	p.census, p.censusOK = threads.Take()
 	sigs := sigaction.Save()
 	lib, err := dl.Open(path)
 	if err != nil {
@@ -88,7 +101,8 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	}
 	p.lib = lib
 	fail := func(err error) (*Plugin, error) {
-		_ = dl.Close(lib)
+		// init, on_load or a constructor may have started a thread.
+		_, _ = p.closeLibrary(log)
 		p.checkSignals(sigs, log)
 		return nil, err
 	}
@@ -124,13 +138,18 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	}
 
 	if fn := p.fns[abi.OnLoad]; fn != 0 {
-		c, err := p.b.Acquire()
+		r, returned, err := p.callLifecycle(fn, false, own.loadTimeout)
 		if err != nil {
 			return fail(clawerr.New(clawerr.OnLoadFailed, p.name, "on_load", "no context memory", err))
 		}
-		c.Begin(context.Background())
-		r := vtable.Call0(fn, c.Addr())
-		c.Release()
+		if !returned {
+			// The thread is still in on_load: the library must stay mapped
+			// under it, so it is not closed.
+			p.checkSignals(sigs, p.log)
+			msg := fmt.Sprintf("on_load did not return within %v; its thread stays blocked in the plugin and the library stays mapped", own.loadTimeout)
+			p.log.Warn(msg)
+			return nil, clawerr.New(clawerr.Timeout, p.name, "on_load", msg, nil)
+		}
 		if r != 0 {
 			return fail(clawerr.New(clawerr.OnLoadFailed, p.name, "on_load", "", abi.Code(r).Err()))
 		}
@@ -151,8 +170,7 @@ func (p *Plugin) checkSignals(s *sigaction.Set, log *zap.Logger) {
 		names[i] = sig.String()
 	}
 	w := "the plugin changed the process's signal actions (restored): " + strings.Join(names, ", ")
-	p.warnings = append(p.warnings, w)
-	log.Warn(w)
+	p.warnTo(log, w)
 }
 
 func stem(path string) string {
@@ -182,7 +200,11 @@ func (p *Plugin) Has(cb abi.Callback) bool { return p.table.Has(cb) }
 func (p *Plugin) Callbacks() []abi.Callback { return p.table.List() }
 
 // Warnings lists what loads but is not right about the plugin.
-func (p *Plugin) Warnings() []string { return append([]string(nil), p.warnings...) }
+func (p *Plugin) Warnings() []string {
+	p.warnMu.Lock()
+	defer p.warnMu.Unlock()
+	return append([]string(nil), p.warnings...)
+}
 
 // Stats returns the counters of the plugin's contexts.
 func (p *Plugin) Stats() clawd.Stats { return p.b.Stats() }
@@ -396,15 +418,56 @@ func (p *Plugin) close() (again bool, err error) {
 	sigs := sigaction.Save()
 	defer p.checkSignals(sigs, p.log)
 	if fn := p.fns[abi.OnUnload]; fn != 0 {
-		c, err := p.b.Acquire()
-		if err == nil {
-			c.Begin(context.Background())
-			vtable.CallUnload(fn, c.Addr())
-			c.Release()
+		// No context memory: on_unload is skipped, the library still closed.
+		if _, returned, err := p.callLifecycle(fn, true, p.unloadTimeout); err == nil && !returned {
+			p.unload.Store(uint32(KeptMapped))
+			msg := fmt.Sprintf("on_unload did not return within %v; its thread stays blocked in the plugin and the library stays mapped", p.unloadTimeout)
+			p.warn(msg)
+			return false, clawerr.New(clawerr.Timeout, p.name, "on_unload", msg, nil)
 		}
 	}
-	if err := dl.Close(p.lib); err != nil {
+	if _, err := p.closeLibrary(p.log); err != nil {
 		return false, clawerr.New(clawerr.Unavailable, p.name, "close", "closing the library", err)
 	}
 	return false, nil
+}
+
+// closeLibrary closes the library unless a thread the plugin started may
+// still run in it (or this system cannot tell): unmapping code under a
+// running thread kills the process, keeping it mapped only leaks it. When
+// it closes the library it checks whether the library is gone.
+func (p *Plugin) closeLibrary(log *zap.Logger) (UnloadState, error) {
+	n, known := p.lingering()
+	switch {
+	case unmapAlways:
+	case !known:
+		p.unload.Store(uint32(KeptMapped))
+		log.Info(fmt.Sprintf("plugin %q: its library stays mapped: this system cannot tell whether its threads have ended", p.who()))
+		return KeptMapped, nil
+	case n > 0:
+		p.unload.Store(uint32(KeptMapped))
+		p.warnTo(log, fmt.Sprintf("plugin %q: %s started since it was opened still running after it was closed; its library stays mapped, for a thread running in an unmapped library would crash the process", p.who(), plural(n, "thread", "threads")))
+		return KeptMapped, nil
+	}
+	if err := dl.Close(p.lib); err != nil {
+		p.unload.Store(uint32(StillMapped))
+		return StillMapped, err
+	}
+	s := Unmapped
+	if mapped, known := p.file.mapped(); mapped || !known {
+		s = StillMapped
+		log.Debug("the library is closed but the system keeps it mapped")
+	}
+	p.unload.Store(uint32(s))
+	return s, nil
+}
+
+// warn records a warning about the plugin and logs it.
+func (p *Plugin) warn(w string) { p.warnTo(p.log, w) }
+
+func (p *Plugin) warnTo(log *zap.Logger, w string) {
+	p.warnMu.Lock()
+	p.warnings = append(p.warnings, w)
+	p.warnMu.Unlock()
+	log.Warn(w)
 }

@@ -1,6 +1,8 @@
 package loader
 
 import (
+	"time"
+
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/internal/vtable"
@@ -21,15 +23,23 @@ type Option struct {
 }
 
 type options struct {
-	maxFileSize int64
+	maxFileSize   int64
+	loadTimeout   time.Duration
+	unloadTimeout time.Duration
 }
 
 func ownOptions(opts []clawd.Option) options {
-	var o options
+	o := options{loadTimeout: DefaultLifecycleTimeout, unloadTimeout: DefaultLifecycleTimeout}
 	for _, opt := range opts {
 		if own, ok := opt.(Option); ok && own.set != nil {
 			own.set(&o)
 		}
+	}
+	if o.loadTimeout <= 0 {
+		o.loadTimeout = DefaultLifecycleTimeout
+	}
+	if o.unloadTimeout <= 0 {
+		o.unloadTimeout = DefaultLifecycleTimeout
 	}
 	return o
 }
@@ -47,3 +57,18 @@ const (
 	CallPath       = vtable.Path
 	TrampolinePath = clawctx.TrampolinePath
 )
+
+// WithLoadTimeout bounds on_load (0, the default: DefaultLifecycleTimeout,
+// 10 s). An on_load still running then makes Open return timeout; a native
+// call cannot be interrupted, so its thread stays blocked in the plugin and
+// the library stays mapped for the life of the process.
+func WithLoadTimeout(d time.Duration) Option {
+	return Option{set: func(o *options) { o.loadTimeout = d }}
+}
+
+// WithUnloadTimeout bounds on_unload (0, the default:
+// DefaultLifecycleTimeout, 10 s). An on_unload still running then makes
+// Close return timeout, with the same consequences as WithLoadTimeout's.
+func WithUnloadTimeout(d time.Duration) Option {
+	return Option{set: func(o *options) { o.unloadTimeout = d }}
+}
