@@ -20,6 +20,9 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	if mode := os.Getenv(envChildMode); mode != "" {
+		os.Exit(childMain(mode))
+	}
 	code := m.Run()
 	cbuild.Cleanup()
 	os.Exit(code)
@@ -117,3 +120,10 @@ func withoutPrefix(lines []string, p string) []string {
 	}
 	return out
 }
+
+// The test binary is its own child: with envChildMode set, TestMain runs
+// that mode (childMain) instead of the tests.
+const (
+	envChildMode = "CLAWD_LOADER_TEST_CHILD"
+	envChildLib  = "CLAWD_LOADER_TEST_LIB"
+)

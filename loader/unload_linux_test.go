@@ -1,0 +1,326 @@
+package loader_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/clawd-go/clawd"
+	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/cbuild"
+	"github.com/clawd-go/clawd/internal/child"
+	"github.com/clawd-go/clawd/loader"
+)
+
+// mapped reports whether this process maps the file at path
+// (/proc/self/maps), read independently of the loader.
+func mapped(t *testing.T, path string) bool {
+	t.Helper()
+	real, err := filepath.EvalSymlinks(path)
+	require.NoError(t, err)
+	maps, err := os.ReadFile("/proc/self/maps")
+	require.NoError(t, err)
+	for _, line := range strings.Split(string(maps), "\n") {
+		if strings.HasSuffix(line, " "+real) {
+			return true
+		}
+	}
+	return false
+}
+
+// bystander calls p in a loop from now until the returned stop is called,
+// which returns how many calls were made. Every call must succeed.
+func bystander(t *testing.T, p *loader.Plugin) (stop func() int) {
+	t.Helper()
+	first := make(chan struct{})
+	done := make(chan int, 1)
+	var quit atomic.Bool
+	go func() {
+		n := 0
+		for !quit.Load() {
+			if err := p.ToolCall(bg, "s", "t", "{}"); err != nil {
+				t.Errorf("bystander call %d: %v", n, err)
+				break
+			}
+			if n++; n == 1 {
+				close(first)
+			}
+		}
+		done <- n
+	}()
+	select {
+	case <-first:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the bystander's first call did not return")
+	}
+	return func() int {
+		quit.Store(true)
+		return <-done
+	}
+}
+
+// A plugin that cleans up after itself (its threads joined) is unmapped by
+// Close.
+func TestCloseUnmapsAPluginWithoutThreads(t *testing.T) {
+	so := cbuild.Plugin(t, "echo", `-DECHO_NAME="unmapped"`)
+	r := open(t, so)
+	require.NoError(t, r.p.ToolCall(bg, "s", "threads:4", "{}"))
+	assert.Contains(t, r.lines(), "threads_joined:4")
+	assert.Equal(t, loader.NotClosed, r.p.UnloadState())
+	require.True(t, mapped(t, so))
+	require.NoError(t, r.p.Close())
+	assert.Equal(t, loader.Unmapped, r.p.UnloadState())
+	assert.False(t, mapped(t, so), "the library is still in /proc/self/maps")
+	assert.Empty(t, r.p.Warnings())
+}
+
+// A plugin whose thread is still running after on_unload stays mapped,
+// with a warning naming it.
+func TestCloseKeepsALingeringThreadsLibraryMapped(t *testing.T) {
+	so := cbuild.Plugin(t, "lingering_thread")
+	r := open(t, so)
+	assert.Equal(t, []string{"thread started"}, r.lines())
+	require.NoError(t, r.p.Close())
+	assert.Equal(t, loader.KeptMapped, r.p.UnloadState())
+	assert.True(t, mapped(t, so), "the library must stay mapped under its thread")
+	want := `plugin "lingering_thread": 1 thread started since it was opened still running after it was closed; its library stays mapped`
+	w := r.p.Warnings()
+	require.Len(t, w, 1)
+	assert.True(t, strings.HasPrefix(w[0], want), w[0])
+	warned := r.logs.FilterMessage(w[0]).All()
+	require.Len(t, warned, 1)
+	assert.Equal(t, zapcore.WarnLevel, warned[0].Level)
+	assert.Equal(t, "lingering_thread", warned[0].ContextMap()["plugin"])
+	assert.Equal(t, clawerr.Closed, clawerr.CodeOf(r.p.ToolCall(bg, "s", "t", "{}")))
+}
+
+// threadAfterClose is the scenario run in a child: a plugin thread that
+// runs the plugin's own code after Close. unmapAlways closes the library
+// as the loader did before the census.
+type threadAfterCloseReport struct {
+	CloseCode string   `json:"close_code"`
+	State     string   `json:"state"`
+	Mapped    bool     `json:"mapped"`
+	Reply     string   `json:"reply"` // what the plugin's thread answered after Close
+	Warnings  []string `json:"warnings"`
+	Lines     []string `json:"lines"`
+}
+
+func childMain(mode string) int {
+	switch mode {
+	case "thread_after_close", "thread_after_close_unmap":
+		if mode == "thread_after_close_unmap" {
+			loader.SetUnmapAlways(true)
+		}
+		rep, err := threadAfterClose(os.Getenv(envChildLib))
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 9
+		}
+		if err := child.Report(rep); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 9
+		}
+		return 0
+	}
+	fmt.Fprintln(os.Stderr, "unknown mode", mode)
+	return 99
+}
+
+func threadAfterClose(so string) (*threadAfterCloseReport, error) {
+	inR, inW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	core, logs := observer.New(zapcore.DebugLevel)
+	p, err := loader.Open(so, clawd.WithLogger(zap.New(core)))
+	if err != nil {
+		return nil, err
+	}
+	if err := p.ToolCall(context.Background(), "s", fmt.Sprintf("start:%d:%d", inR.Fd(), outW.Fd()), "{}"); err != nil {
+		return nil, err
+	}
+	b := make([]byte, 1)
+	if _, err := io.ReadFull(outR, b); err != nil || b[0] != 'r' {
+		return nil, fmt.Errorf("the thread did not start: %q %v", b, err)
+	}
+	// The thread is in read() now, called from the library's code.
+	rep := &threadAfterCloseReport{CloseCode: string(clawerr.CodeOf(p.Close()))}
+	rep.State = p.UnloadState().String()
+	rep.Warnings = p.Warnings()
+	maps, err := os.ReadFile("/proc/self/maps")
+	if err != nil {
+		return nil, err
+	}
+	real, err := filepath.EvalSymlinks(so)
+	if err != nil {
+		return nil, err
+	}
+	rep.Mapped = strings.Contains(string(maps), " "+real+"\n")
+	for _, e := range logs.All() {
+		rep.Lines = append(rep.Lines, e.Message)
+	}
+	// Wake the thread: it returns into the library.
+	if _, err := inW.Write([]byte("x")); err != nil {
+		return nil, err
+	}
+	if _, err := io.ReadFull(outR, b); err != nil {
+		return nil, fmt.Errorf("no reply from the thread: %v", err)
+	}
+	rep.Reply = string(b)
+	return rep, nil
+}
+
+func runChild(t *testing.T, mode, so string) *child.Result {
+	t.Helper()
+	exe, err := os.Executable()
+	require.NoError(t, err)
+	res, err := child.Run(context.Background(), child.Spec{
+		Path: exe,
+		Args: []string{"-test.run=^$"},
+		// atexit_sleep_ms: a -race child otherwise sleeps 1s before exiting.
+		Env:     append(os.Environ(), envChildMode+"="+mode, envChildLib+"="+so, "GORACE=atexit_sleep_ms=0"),
+		Timeout: 60 * time.Second,
+	})
+	require.NoError(t, err)
+	return res
+}
+
+// A plugin thread that runs the plugin's code after Close: unmapping the
+// library under it kills the host (the first child); the loader keeps it
+// mapped, warns, and the thread answers (the second).
+func TestThreadAfterCloseDoesNotCrashTheHost(t *testing.T) {
+	so := cbuild.Plugin(t, "thread_after_close")
+
+	res := runChild(t, "thread_after_close_unmap", so)
+	assert.Equal(t, child.Crashed, res.Status, "without the census the host must crash; stderr: %s", res.Stderr)
+	assert.Equal(t, "SIGSEGV", res.Signal, "stderr: %s", res.Stderr)
+	assert.Nil(t, res.Payload, "the crashed child reported: %s", res.Payload)
+
+	res = runChild(t, "thread_after_close", so)
+	require.Equal(t, child.OK, res.Status, "stderr: %s", res.Stderr)
+	var rep threadAfterCloseReport
+	require.NoError(t, json.Unmarshal(res.Payload, &rep))
+	assert.Equal(t, "", rep.CloseCode, "Close succeeds")
+	assert.Equal(t, loader.KeptMapped.String(), rep.State)
+	assert.True(t, rep.Mapped, "the library must still be in /proc/self/maps")
+	assert.Equal(t, "X", rep.Reply, "the plugin's thread ran its code after Close")
+	require.Len(t, rep.Warnings, 1)
+	assert.True(t, strings.HasPrefix(rep.Warnings[0], `plugin "thread_after_close": 1 thread started since it was opened still running after it was closed`), rep.Warnings[0])
+	assert.Equal(t, []string{"thread started", "on_unload leaves the thread running", rep.Warnings[0]}, rep.Lines)
+}
+
+// An on_unload that never returns: Close returns timeout after the bound,
+// the library stays mapped, the plugin refuses calls, and another plugin
+// serves throughout.
+func TestOnUnloadThatNeverReturnsTimesOut(t *testing.T) {
+	const bound = 200 * time.Millisecond
+	other := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="bystander"`))
+	so := cbuild.Plugin(t, "hang_unload")
+	r := open(t, so, relay(), loader.WithUnloadTimeout(bound))
+	blocking, released := make(chan struct{}, 1), make(chan struct{}, 1)
+	r.onSend = func(e clawd.Event) error {
+		switch e.Method {
+		case "hang_unload.blocking":
+			blocking <- struct{}{}
+		case "hang_unload.released":
+			released <- struct{}{}
+		}
+		return nil
+	}
+	pr, pw, err := os.Pipe()
+	require.NoError(t, err)
+	t.Cleanup(func() { pr.Close() })
+	require.NoError(t, r.p.ToolCall(bg, "s", fmt.Sprintf("block_on:%d", pr.Fd()), "{}"))
+
+	stop := bystander(t, other.p)
+	start := time.Now()
+	err = r.p.Close()
+	took := time.Since(start)
+	n := stop()
+	assert.Positive(t, n)
+
+	assert.Equal(t, clawerr.Timeout, clawerr.CodeOf(err), "%v", err)
+	assert.ErrorContains(t, err, "on_unload did not return within 200ms")
+	assert.GreaterOrEqual(t, took, bound)
+	assert.Less(t, took, bound+2*time.Second)
+	select {
+	case <-blocking:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the plugin never entered on_unload")
+	}
+	assert.Equal(t, loader.KeptMapped, r.p.UnloadState())
+	assert.True(t, mapped(t, so))
+	assert.Equal(t, clawerr.Closed, clawerr.CodeOf(r.p.ToolCall(bg, "s", "t", "{}")))
+	assert.Equal(t, clawerr.Timeout, clawerr.CodeOf(r.p.Close()), "a second Close returns the first one's result")
+	assert.NotContains(t, r.lines(), "send_event failed")
+	require.Len(t, r.p.Warnings(), 1)
+	assert.Contains(t, r.p.Warnings()[0], "its thread stays blocked in the plugin")
+
+	// The thread was only blocked: released, it finishes on_unload, and
+	// the library still stays mapped.
+	require.NoError(t, pw.Close())
+	select {
+	case <-released:
+	case <-time.After(10 * time.Second):
+		t.Fatal("on_unload did not finish once released")
+	}
+	assert.Contains(t, r.lines(), "on_unload released")
+	assert.True(t, mapped(t, so))
+	require.NoError(t, other.p.ToolCall(bg, "s", "t", "{}"))
+}
+
+// An on_load that never returns: Open returns timeout after the bound and
+// leaves the library mapped; another plugin serves throughout.
+func TestOnLoadThatNeverReturnsTimesOut(t *testing.T) {
+	const bound = 200 * time.Millisecond
+	other := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="bystander"`))
+	so := cbuild.Plugin(t, "hang_init")
+	hanging := make(chan struct{}, 1)
+	core, logs := observer.New(zapcore.DebugLevel)
+	log := zap.New(core, zap.Hooks(func(e zapcore.Entry) error {
+		if e.Message == "hanging" {
+			hanging <- struct{}{}
+		}
+		return nil
+	}))
+
+	stop := bystander(t, other.p)
+	start := time.Now()
+	p, err := loader.Open(so, clawd.WithLogger(log), loader.WithLoadTimeout(bound))
+	took := time.Since(start)
+	n := stop()
+	assert.Positive(t, n)
+
+	require.Nil(t, p)
+	assert.Equal(t, clawerr.Timeout, clawerr.CodeOf(err), "%v", err)
+	assert.ErrorContains(t, err, "on_load did not return within 200ms")
+	assert.GreaterOrEqual(t, took, bound)
+	assert.Less(t, took, bound+2*time.Second)
+	select {
+	case <-hanging:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the plugin never entered on_load")
+	}
+	warned := logs.FilterLevelExact(zapcore.WarnLevel).All()
+	require.Len(t, warned, 1)
+	assert.Equal(t, "hang_init", warned[0].ContextMap()["plugin"])
+	assert.True(t, mapped(t, so), "the library must stay mapped under on_load's thread")
+}
