@@ -6,7 +6,7 @@
 //		clawd.WithEventSink(clawd.SinkFunc(func(ctx context.Context, ev clawd.Event) error { ... })),
 //		clawd.WithCapabilities(abi.CapNetworkRelay))
 //	if err != nil { ... }          // a *clawerr.Error with a stable code
-//	defer p.Close()                // on_unload once, then the library is closed
+//	defer p.Close()                // on_unload once, then the library is closed (see Closing)
 //	err = p.Call(ctx, clawd.ToolCall("s1", "grep", `{"pattern":"x"}`))
 //
 // Importing the package registers it with package clawd as
@@ -19,7 +19,8 @@
 // clawd_plugin_init once, copies and checks the table and
 // calls on_load. Each failure has its own code: open_failed, missing_init,
 // init_null, abi_mismatch, reserved_slot_set, bad_name, bad_version,
-// on_load_failed. What breaks no rule of the ABI but is not right loads
+// on_load_failed, and timeout for an on_load that does not return (see
+// Timeouts). What breaks no rule of the ABI but is not right loads
 // with a warning (Warnings, and the logger): a NULL name (the file's stem
 // is used, as the reference daemon does), a NULL or non-semver version.
 //
@@ -53,6 +54,38 @@
 // # Closing
 //
 // Close refuses new calls (closed), waits for the calls in flight, calls
-// on_unload once and closes the library. Contexts the plugin kept are stale
-// from then on, and stay harmless.
+// on_unload once and closes the library, unless a thread of the plugin may
+// still run in it (below). Contexts the plugin kept are stale from then
+// on, and stay harmless. UnloadState tells what became of the library:
+// Unmapped (gone from /proc/self/maps), StillMapped (closed, but the
+// system keeps it) or KeptMapped (left open on purpose).
+//
+// A thread the plugin started and did not stop in on_unload would run
+// unmapped code once the library is closed: the host dies of SIGSEGV. So
+// the loader takes a census of the process's threads before it opens the
+// library and again after on_unload (on Linux, the threads listed in
+// /proc/self/task less those Go's runtime started); if a native thread
+// started since the open is still running (after a moment's grace for
+// threads that are ending), the library is not closed and a warning names
+// the plugin. A census cannot tell whose thread it is: a thread another
+// plugin started meanwhile keeps this one mapped too. When in doubt the
+// library stays mapped, for a leak is better than a crash; on systems
+// where threads are not counted (all but Linux) Close never closes the
+// library. The same holds when Open fails after the library was opened (a
+// constructor, init or on_load may have started a thread). A library kept
+// mapped stays for the life of the process. RTLD_NODELETE would pin every
+// library like that, and hot reload would leak every copy; the census
+// lets a plugin that stops its threads be unmapped.
+//
+// # Timeouts
+//
+// on_load and on_unload run on a goroutine locked to its thread, and the
+// loader waits for them at most WithLoadTimeout and WithUnloadTimeout
+// (default 10 s). One that has not returned by then makes Open or Close
+// return timeout, and its library stays mapped. A native call cannot be
+// interrupted: the thread stays inside the plugin for as long as the
+// plugin keeps it there, and if the callback ever returns, it only
+// finishes. The plugin is unusable from then on: calls return closed, and
+// after an on_load timeout there is no Plugin to call. Other plugins are
+// not held up.
 package loader

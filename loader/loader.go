@@ -379,7 +379,9 @@ func (p *Plugin) Message(ctx context.Context, sessionID, role, contentJSON strin
 }
 
 // Close refuses new calls, waits for the calls in flight, calls on_unload
-// once and closes the library. Later calls return the first Close's result.
+// once (waiting at most WithUnloadTimeout, then timeout) and closes the
+// library, unless a thread of the plugin may still run in it (see
+// UnloadState and the package doc). Later calls return the first Close's result.
 // Calling Close from inside the plugin's own send_event is an error
 // (invalid_argument): it would wait for the call that is running it.
 func (p *Plugin) Close() error {
