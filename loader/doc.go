@@ -87,5 +87,9 @@
 // plugin keeps it there, and if the callback ever returns, it only
 // finishes. The plugin is unusable from then on: calls return closed, and
 // after an on_load timeout there is no Plugin to call. Other plugins are
-// not held up.
+// not held up. A negative timeout sets no bound and runs the callback on
+// the caller's thread, as before: for a caller to which the thread
+// matters and that bounds the whole process from outside, such as the
+// sandbox child (its parent kills it), whose send_event path tells a
+// callback's events from those of the plugin's own threads by thread.
 package loader

@@ -35,10 +35,10 @@ func ownOptions(opts []clawd.Option) options {
 			own.set(&o)
 		}
 	}
-	if o.loadTimeout <= 0 {
+	if o.loadTimeout == 0 {
 		o.loadTimeout = DefaultLifecycleTimeout
 	}
-	if o.unloadTimeout <= 0 {
+	if o.unloadTimeout == 0 {
 		o.unloadTimeout = DefaultLifecycleTimeout
 	}
 	return o
@@ -61,14 +61,19 @@ const (
 // WithLoadTimeout bounds on_load (0, the default: DefaultLifecycleTimeout,
 // 10 s). An on_load still running then makes Open return timeout; a native
 // call cannot be interrupted, so its thread stays blocked in the plugin and
-// the library stays mapped for the life of the process.
+// the library stays mapped for the life of the process. The bounded
+// callback runs on a thread of its own; a negative d sets no bound and runs
+// it on the caller's thread, for a caller to which the thread matters and
+// that bounds the whole process from outside (the sandbox child, whose
+// parent kills it).
 func WithLoadTimeout(d time.Duration) Option {
 	return Option{set: func(o *options) { o.loadTimeout = d }}
 }
 
 // WithUnloadTimeout bounds on_unload (0, the default:
 // DefaultLifecycleTimeout, 10 s). An on_unload still running then makes
-// Close return timeout, with the same consequences as WithLoadTimeout's.
+// Close return timeout, with the same consequences as WithLoadTimeout's;
+// a negative d, as there, sets no bound.
 func WithUnloadTimeout(d time.Duration) Option {
 	return Option{set: func(o *options) { o.unloadTimeout = d }}
 }

@@ -63,17 +63,15 @@ var unmapAlways bool
 // locked to its thread and waits for it at most d. ok is false if it did
 // not return in time: a native call cannot be interrupted, so that thread
 // stays inside the plugin, holding the call's context, for as long as the
-// plugin keeps it; the library must stay mapped under it. err is non-nil
+// plugin keeps it; the library must stay mapped under it. A negative d
+// sets no bound: the callback runs on the caller's thread. err is non-nil
 // only when there was no context memory for the call.
 func (p *Plugin) callLifecycle(fn uintptr, unload bool, d time.Duration) (r int32, ok bool, err error) {
 	c, err := p.b.Acquire()
 	if err != nil {
 		return 0, false, err
 	}
-	done := make(chan int32, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer runtime.UnlockOSThread()
+	call := func() int32 {
 		c.Begin(context.Background())
 		var r int32
 		if unload {
@@ -82,7 +80,16 @@ func (p *Plugin) callLifecycle(fn uintptr, unload bool, d time.Duration) (r int3
 			r = vtable.Call0(fn, c.Addr())
 		}
 		c.Release()
-		done <- r
+		return r
+	}
+	if d < 0 {
+		return call(), true, nil
+	}
+	done := make(chan int32, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		done <- call()
 	}()
 	t := time.NewTimer(d)
 	defer t.Stop()

@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -22,6 +24,7 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/cbuild"
 	"github.com/clawd-go/clawd/internal/child"
+	"github.com/clawd-go/clawd/internal/threadid"
 	"github.com/clawd-go/clawd/loader"
 )
 
@@ -323,4 +326,40 @@ func TestOnLoadThatNeverReturnsTimesOut(t *testing.T) {
 	require.Len(t, warned, 1)
 	assert.Equal(t, "hang_init", warned[0].ContextMap()["plugin"])
 	assert.True(t, mapped(t, so), "the library must stay mapped under on_load's thread")
+}
+
+// Bounded, on_load and on_unload run on a thread of their own; with no
+// bound (a negative timeout) on the caller's, as a sandbox child needs.
+func TestLifecycleCallbackThread(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		opts    []clawd.Option
+		callers bool
+	}{
+		{"bounded", nil, false},
+		{"unbounded", []clawd.Option{loader.WithLoadTimeout(-1), loader.WithUnloadTimeout(-1)}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			me := threadid.Current()
+			var mu sync.Mutex
+			seen := map[string]uint64{}
+			r := &rig{onSend: func(e clawd.Event) error {
+				mu.Lock()
+				seen[e.Method] = threadid.Current()
+				mu.Unlock()
+				return nil
+			}}
+			p, err := r.open(cbuild.Plugin(t, "echo"), append([]clawd.Option{relay()}, c.opts...)...)
+			require.NoError(t, err)
+			require.NoError(t, p.Close())
+			mu.Lock()
+			defer mu.Unlock()
+			require.Contains(t, seen, "echo.on_load")
+			require.Contains(t, seen, "echo.on_unload")
+			assert.Equal(t, c.callers, seen["echo.on_load"] == me, "on_load on the caller's thread")
+			assert.Equal(t, c.callers, seen["echo.on_unload"] == me, "on_unload on the caller's thread")
+		})
+	}
 }
