@@ -160,10 +160,13 @@ func serveChild(raw json.RawMessage) int {
 		benchFloor.serve(spec.Floor)
 	}
 	logger := zap.New(&fwdCore{s: s, min: zapcore.Level(spec.LogLevel)})
+	// on_load and on_unload on this thread, unbounded: deliver tells their
+	// events by it, and the parent bounds the whole child.
 	p, err := loader.Open(spec.Path,
 		clawd.WithLogger(logger),
 		clawd.WithEventSink(clawd.SinkFunc(s.deliver)),
 		clawd.WithCapabilities(spec.Capabilities...),
+		loader.WithLoadTimeout(-1), loader.WithUnloadTimeout(-1),
 		hook.Forward{}) // hook events come to the host, which decides
 	if err != nil {
 		s.sendJSON(kOpenFailed, toWire(err))
