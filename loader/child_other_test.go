@@ -8,7 +8,7 @@ import (
 )
 
 // The child scenarios read /proc/self/maps: Linux only.
-func childMain(mode string) int {
-	fmt.Fprintln(os.Stderr, "unknown mode", mode)
+func childMain(a childArgs) int {
+	fmt.Fprintln(os.Stderr, "unknown mode", a.Mode)
 	return 99
 }

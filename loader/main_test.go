@@ -3,6 +3,7 @@ package loader_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"strings"
 	"sync"
@@ -16,13 +17,20 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/internal/cbuild"
+	"github.com/clawd-go/clawd/internal/child"
 	"github.com/clawd-go/clawd/loader"
 )
 
 func TestMain(m *testing.M) {
-	if mode := os.Getenv(envChildMode); mode != "" {
-		os.Exit(childMain(mode))
-	}
+	child.Register(childRole, func(raw json.RawMessage) int {
+		var a childArgs
+		if err := json.Unmarshal(raw, &a); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 9
+		}
+		return childMain(a)
+	})
+	child.Main() // in a child: runs its scenario and exits
 	code := m.Run()
 	cbuild.Cleanup()
 	os.Exit(code)
@@ -121,9 +129,11 @@ func withoutPrefix(lines []string, p string) []string {
 	return out
 }
 
-// The test binary is its own child: with envChildMode set, TestMain runs
-// that mode (childMain) instead of the tests.
-const (
-	envChildMode = "CLAWD_LOADER_TEST_CHILD"
-	envChildLib  = "CLAWD_LOADER_TEST_LIB"
-)
+// The test binary is its own child: playing childRole, it runs the
+// scenario childMain is given instead of the tests.
+const childRole = "loader-test"
+
+type childArgs struct {
+	Mode string `json:"mode"`
+	Lib  string `json:"lib"`
+}

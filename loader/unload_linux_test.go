@@ -122,13 +122,13 @@ type threadAfterCloseReport struct {
 	Lines     []string `json:"lines"`
 }
 
-func childMain(mode string) int {
-	switch mode {
+func childMain(a childArgs) int {
+	switch a.Mode {
 	case "thread_after_close", "thread_after_close_unmap":
-		if mode == "thread_after_close_unmap" {
+		if a.Mode == "thread_after_close_unmap" {
 			loader.SetUnmapAlways(true)
 		}
-		rep, err := threadAfterClose(os.Getenv(envChildLib))
+		rep, err := threadAfterClose(a.Lib)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 9
@@ -139,7 +139,7 @@ func childMain(mode string) int {
 		}
 		return 0
 	}
-	fmt.Fprintln(os.Stderr, "unknown mode", mode)
+	fmt.Fprintln(os.Stderr, "unknown mode", a.Mode)
 	return 99
 }
 
@@ -196,10 +196,12 @@ func runChild(t *testing.T, mode, so string) *child.Result {
 	exe, err := os.Executable()
 	require.NoError(t, err)
 	res, err := child.Run(context.Background(), child.Spec{
-		Path: exe,
-		Args: []string{"-test.run=^$"},
+		Path:     exe,
+		Args:     []string{"-test.run=^$"},
+		Role:     childRole,
+		RoleArgs: childArgs{Mode: mode, Lib: so},
 		// atexit_sleep_ms: a -race child otherwise sleeps 1s before exiting.
-		Env:     append(os.Environ(), envChildMode+"="+mode, envChildLib+"="+so, "GORACE=atexit_sleep_ms=0"),
+		Env:     append(os.Environ(), "GORACE=atexit_sleep_ms=0"),
 		Timeout: 60 * time.Second,
 	})
 	require.NoError(t, err)
