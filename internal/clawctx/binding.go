@@ -14,6 +14,7 @@ import (
 	"github.com/clawd-go/clawd/internal/cmem"
 	"github.com/clawd-go/clawd/internal/foreign"
 	"github.com/clawd-go/clawd/internal/reentry"
+	"github.com/clawd-go/clawd/internal/threadid"
 )
 
 // Bounds on what a plugin may pass to the host.
@@ -256,6 +257,7 @@ func (c *Slot) ctx() *abi.Context { return (*abi.Context)(foreign.Ptr(c.addr)) }
 // because the call into C follows.
 func (c *Slot) Begin(ctx context.Context) {
 	c.ch.goctx[c.i] = ctx
+	c.noteCaller()
 	c.ctx().Inner = liveHandle(c.idx)
 }
 
@@ -328,3 +330,10 @@ func (b *Binding) String() string { return fmt.Sprintf("%s %s", b.name, b.versio
 
 // cmemAddr is the address of a view of C memory (never a Go allocation).
 func cmemAddr(b []byte) uintptr { return uintptr(unsafe.Pointer(unsafe.SliceData(b))) }
+
+// isCaller reports whether this thread made the call context i serves, as
+// noteCaller recorded it.
+func (ch *chunk) isCaller(i uint32) bool {
+	t := ch.caller[i%chunkLen].Load()
+	return t != 0 && t == threadid.Current()
+}

@@ -20,6 +20,6 @@ func clawdHostLog(ctx C.uintptr_t, level C.uint8_t, msg C.uintptr_t) {
 // clawdHostSendEvent is ClawaContext.send_event.
 //
 //export clawdHostSendEvent
-func clawdHostSendEvent(ctx, method, params C.uintptr_t) C.int32_t {
-	return C.int32_t(hostSendEvent(uintptr(ctx), uintptr(method), uintptr(params)))
+func clawdHostSendEvent(ctx, method, params C.uintptr_t, onCaller C.int8_t) C.int32_t {
+	return C.int32_t(hostSendEvent(uintptr(ctx), uintptr(method), uintptr(params), int8(onCaller)))
 }

@@ -2,7 +2,11 @@
 
 package clawctx
 
-import "github.com/ebitengine/purego"
+import (
+	"github.com/ebitengine/purego"
+
+	"github.com/clawd-go/clawd/internal/threadid"
+)
 
 // TrampolinePath names how the trampolines were made: "cgo" or "purego".
 const TrampolinePath = "purego"
@@ -15,6 +19,16 @@ func init() {
 		hostLog(ctx, uint8(level), msg)
 	})
 	sendEventFn = purego.NewCallback(func(ctx, method, params uintptr) int32 {
-		return hostSendEvent(ctx, method, params)
+		return hostSendEvent(ctx, method, params, callerUnknown)
 	})
+}
+
+// noteCaller records the calling thread, for send_event to tell it from the
+// plugin's own threads: without cgo there is no C thread-local to mark it,
+// so a plugin that may send events (network.relay, or the sandbox child's
+// forwarded hooks) pays a gettid per call; the others nothing.
+func (c *Slot) noteCaller() {
+	if c.b.relay || c.b.forwardHooks {
+		c.ch.caller[c.i].Store(threadid.Current())
+	}
 }

@@ -1,6 +1,8 @@
 package clawctx
 
 import (
+	"context"
+
 	"go.uber.org/zap"
 
 	"github.com/clawd-go/clawd"
@@ -29,8 +31,8 @@ func isHookMethod(addr uintptr) bool {
 // hookEvent answers a hook event on a live context: to the Hook call's
 // frame, or, for a binding that forwards hooks (a sandbox child, whose host
 // decides), to the sink as it is. Every path is counted.
-func (b *Binding) hookEvent(ch *chunk, i uint32, method, params uintptr) abi.Code {
-	code := b.takeHook(ch, i, method, params)
+func (b *Binding) hookEvent(ctx context.Context, ch *chunk, i uint32, method, params uintptr) abi.Code {
+	code := b.takeHook(ctx, ch, i, method, params)
 	switch {
 	case b.forwardHooks: // the host counts what it takes and refuses
 	case code == abi.None:
@@ -41,7 +43,7 @@ func (b *Binding) hookEvent(ch *chunk, i uint32, method, params uintptr) abi.Cod
 	return code
 }
 
-func (b *Binding) takeHook(ch *chunk, i uint32, method, params uintptr) abi.Code {
+func (b *Binding) takeHook(ctx context.Context, ch *chunk, i uint32, method, params uintptr) abi.Code {
 	m, err := foreign.String(method, MaxMethod)
 	if err != nil {
 		b.invalid.Add(1)
@@ -54,7 +56,7 @@ func (b *Binding) takeHook(ch *chunk, i uint32, method, params uintptr) abi.Code
 		return b.badArg("params_json", err)
 	}
 	if b.forwardHooks {
-		return outcome.Deliver(ch.callCtx(i), b.sink, clawd.Event{Plugin: b.name, Version: b.version, Method: m, Params: []byte(p)},
+		return outcome.Deliver(ctx, b.sink, clawd.Event{Plugin: b.name, Version: b.version, Method: m, Params: []byte(p)},
 			func(any) { b.panics.Add(1) })
 	}
 	code, invalid, err := ch.hook[i%chunkLen].Load().Take(m, []byte(p), threadid.Current())

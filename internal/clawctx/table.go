@@ -31,6 +31,9 @@ type chunk struct {
 	// write, and the next write is a whole ring of calls later. It keeps the
 	// last call's context reachable until then.
 	goctx [chunkLen]context.Context
+	// caller[i] is the thread that made the call context i serves, noted
+	// by builds that cannot mark it in C (noteCaller).
+	caller [chunkLen]atomic.Uint64
 	// hook[i] is the verdict state of the Hook call context i serves, nil
 	// for every other call (SetHook).
 	hook [chunkLen]atomic.Pointer[hook.Frame]

@@ -117,7 +117,15 @@ func hostLog(ctxAddr uintptr, level uint8, msg uintptr) {
 
 // hostSendEvent is ClawaContext.send_event. Every path returns a code the
 // plugin sees; none panics.
-func hostSendEvent(ctxAddr, method, params uintptr) (code int32) {
+// callerUnknown: the build cannot tell the calling thread cheaply; compare
+// the thread Begin noted (noteCaller).
+const callerUnknown = -1
+
+// onCaller is 1 when send_event runs on the thread of the call that owns
+// the context, 0 on another, callerUnknown to be found out here. Only the
+// calling thread gets the call's context.Context: it was written there, so
+// reading it races with nothing; a plugin's own thread gets Background.
+func hostSendEvent(ctxAddr, method, params uintptr, onCaller int8) (code int32) {
 	ch, i, live, ok := resolve(ctxAddr)
 	if !ok {
 		invalidContexts.Add(1)
@@ -139,10 +147,14 @@ func hostSendEvent(ctxAddr, method, params uintptr) (code int32) {
 			code = int32(abi.DaemonError)
 		}
 	}()
-	if hooked {
-		return int32(b.hookEvent(ch, i, method, params))
+	ctx := context.Background()
+	if onCaller == 1 || (onCaller == callerUnknown && ch.isCaller(i)) {
+		ctx = ch.callCtx(i)
 	}
-	c := b.sendEvent(ch.callCtx(i), method, params)
+	if hooked {
+		return int32(b.hookEvent(ctx, ch, i, method, params))
+	}
+	c := b.sendEvent(ctx, method, params)
 	if c == abi.None {
 		b.sent.Add(1)
 	} else {

@@ -6,6 +6,12 @@ package vtable
 #include <stdint.h>
 #include <string.h>
 
+// The ClawaContext of the callback running on this thread (package
+// clawctx defines it, its send_event reads it): each shim sets it around
+// its call and restores it after, so nested calls unwind it.
+extern __thread uintptr_t clawd_calling_ctx;
+#define CLAWD_CALL(ctx, expr) do { uintptr_t clawd_saved = clawd_calling_ctx; clawd_calling_ctx = (ctx); expr; clawd_calling_ctx = clawd_saved; } while (0)
+
 // Fixed-arity shims: Go passes plain integers (no Go pointers cross), C
 // casts them back to the ABI's function types. ClawaError is a C enum, an
 // int in registers, so int32_t is the same return type.
@@ -13,13 +19,17 @@ static uintptr_t clawd_call_init(uintptr_t fn) {
 	return (uintptr_t)((void *(*)(void))fn)();
 }
 static int32_t clawd_call0(uintptr_t fn, uintptr_t ctx) {
-	return ((int32_t (*)(void *))fn)((void *)ctx);
+	int32_t r;
+	CLAWD_CALL(ctx, r = ((int32_t (*)(void *))fn)((void *)ctx));
+	return r;
 }
 static void clawd_call_unload(uintptr_t fn, uintptr_t ctx) {
-	((void (*)(void *))fn)((void *)ctx);
+	CLAWD_CALL(ctx, ((void (*)(void *))fn)((void *)ctx));
 }
 static int32_t clawd_call1(uintptr_t fn, uintptr_t ctx, uintptr_t a) {
-	return ((int32_t (*)(void *, const char *))fn)((void *)ctx, (const char *)a);
+	int32_t r;
+	CLAWD_CALL(ctx, r = ((int32_t (*)(void *, const char *))fn)((void *)ctx, (const char *)a));
+	return r;
 }
 
 // The staged callers take arguments laid out by the host in one C buffer,
@@ -31,7 +41,9 @@ static int64_t clawd_call1_staged(uintptr_t fn, uintptr_t ctx, uintptr_t base, l
 	const char *z = memchr(b, 0, (size_t)n0);
 	if (z) return -1 - (z - b);
 	b[n0] = 0;
-	return (uint32_t)((int32_t (*)(void *, const char *))fn)((void *)ctx, b);
+	int32_t r;
+	CLAWD_CALL(ctx, r = ((int32_t (*)(void *, const char *))fn)((void *)ctx, b));
+	return (uint32_t)r;
 }
 static int64_t clawd_call3_staged(uintptr_t fn, uintptr_t ctx, uintptr_t base, long n0, long n1, long n2) {
 	char *b = (char *)base;
@@ -41,11 +53,16 @@ static int64_t clawd_call3_staged(uintptr_t fn, uintptr_t ctx, uintptr_t base, l
 	b[n0] = 0;
 	b[n0 + 1 + n1] = 0;
 	b[end] = 0;
-	return (uint32_t)((int32_t (*)(void *, const char *, const char *, const char *))fn)(
-		(void *)ctx, b, b + n0 + 1, b + n0 + 1 + n1 + 1);
+	int32_t r;
+	CLAWD_CALL(ctx, r = ((int32_t (*)(void *, const char *, const char *, const char *))fn)(
+		(void *)ctx, b, b + n0 + 1, b + n0 + 1 + n1 + 1));
+	return (uint32_t)r;
 }
 */
 import "C"
+
+// clawd_calling_ctx, which the shims set, is defined by package clawctx.
+import _ "github.com/clawd-go/clawd/internal/clawctx"
 
 // Path names the call path compiled in: "cgo" or "purego".
 const Path = "cgo"
