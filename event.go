@@ -17,8 +17,8 @@ type Event struct {
 // Sink receives the events of a plugin. It runs on the thread that called
 // send_event, which may be the plugin's own; it may call back into the
 // host, including into the same plugin. ctx is the context of the call the
-// event was sent from (context.Background for an event from a plugin's own
-// thread outside any call). Its answer is what the plugin's send_event
+// event was sent from, on the thread that made the call; an event from a
+// plugin's own thread gets context.Background. Its answer is what the plugin's send_event
 // returns: nil is CLAWA_ERROR_NONE, an abi.Code is that code, any other
 // error is DaemonError.
 type Sink interface {
