@@ -37,7 +37,7 @@ func WasmModule(tb testing.TB, src string, extraFlags ...string) string {
 	return Once(tb, key, func(dir string) (string, error) {
 		out := filepath.Join(dir, strings.TrimSuffix(filepath.Base(src), ".c")+".wasm")
 		args := append(append([]string{}, zig...), "cc", "-target", "wasm32-wasi", "-mexec-model=reactor",
-			"-std=c99", "-O2", "-s", "-Wall", "-Werror", "-I"+inc)
+			"-std=c99", "-O2", "-Wl,--strip-debug", "-Wall", "-Werror", "-I"+inc)
 		args = append(args, extraFlags...)
 		args = append(args, src, filepath.Join(inc, "clawd_plugin_wasm.c"),
 			"-Wl,-z,stack-size="+strconv.Itoa(WasmStackSize), "-o", out)
