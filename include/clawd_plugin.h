@@ -52,19 +52,23 @@ extern "C" {
  */
 #if defined(_WIN32) || defined(__CYGWIN__)
 #  define CLAWD_PLUGIN_VISIBLE __declspec(dllexport)
-#elif defined(__wasm__)
-   /* WebAssembly: a module export of that name (link clawd_plugin_wasm.c) */
-#  define CLAWD_PLUGIN_VISIBLE __attribute__((export_name("clawd_plugin_init")))
 #elif defined(__GNUC__) || defined(__clang__)
 #  define CLAWD_PLUGIN_VISIBLE __attribute__((visibility("default")))
 #else
 #  define CLAWD_PLUGIN_VISIBLE
 #endif
 
-#ifdef __cplusplus
-#  define CLAWD_PLUGIN_EXPORT extern "C" CLAWD_PLUGIN_VISIBLE
+#if defined(__wasm__)
+   /* WebAssembly: the module export clawd_plugin_init (link clawd_plugin_wasm.c) */
+#  define CLAWD_PLUGIN_EXPORT_ATTR __attribute__((export_name("clawd_plugin_init")))
 #else
-#  define CLAWD_PLUGIN_EXPORT CLAWD_PLUGIN_VISIBLE
+#  define CLAWD_PLUGIN_EXPORT_ATTR
+#endif
+
+#ifdef __cplusplus
+#  define CLAWD_PLUGIN_EXPORT extern "C" CLAWD_PLUGIN_VISIBLE CLAWD_PLUGIN_EXPORT_ATTR
+#else
+#  define CLAWD_PLUGIN_EXPORT CLAWD_PLUGIN_VISIBLE CLAWD_PLUGIN_EXPORT_ATTR
 #endif
 
 /*

@@ -164,4 +164,3 @@ func cacheFor(dir string) (wazero.CompilationCache, error) {
 	caches.m[dir] = c
 	return c, nil
 }
-

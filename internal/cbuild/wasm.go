@@ -38,9 +38,9 @@ func WasmModule(tb testing.TB, src string, extraFlags ...string) string {
 		out := filepath.Join(dir, strings.TrimSuffix(filepath.Base(src), ".c")+".wasm")
 		args := append(append([]string{}, zig...), "cc", "-target", "wasm32-wasi", "-mexec-model=reactor",
 			"-std=c99", "-O2", "-Wl,--strip-debug", "-Wall", "-Werror", "-I"+inc)
-		args = append(args, extraFlags...)
-		args = append(args, src, filepath.Join(inc, "clawd_plugin_wasm.c"),
-			"-Wl,-z,stack-size="+strconv.Itoa(WasmStackSize), "-o", out)
+		args = append(args, src, filepath.Join(inc, "clawd_plugin_wasm.c"), "-Wl,-z,stack-size="+strconv.Itoa(WasmStackSize))
+		args = append(args, extraFlags...) // last: a variant may set the stack size again
+		args = append(args, "-o", out)
 		_, err := Run(dir, []string{"ZIG_LOCAL_CACHE_DIR=" + filepath.Join(dir, "zig-cache")}, args...)
 		return out, err
 	})
@@ -60,6 +60,22 @@ func WasmProgram(tb testing.TB, src string, extraFlags ...string) string {
 			"-I"+filepath.Join(root, "include"))
 		args = append(args, extraFlags...)
 		args = append(args, src, "-o", out)
+		_, err := Run(dir, []string{"ZIG_LOCAL_CACHE_DIR=" + filepath.Join(dir, "zig-cache")}, args...)
+		return out, err
+	})
+}
+
+// WasmBare builds testplugins/<name>.c alone (without
+// clawd_plugin_wasm.c) as a reactor module that may leave functions
+// undefined as imports: modules of another shape than this host's.
+func WasmBare(tb testing.TB, name string) string {
+	tb.Helper()
+	zig := RequireZig(tb)
+	src := filepath.Join(repoRoot(tb), "testplugins", name+".c")
+	return Once(tb, "wasm-bare\x00"+src, func(dir string) (string, error) {
+		out := filepath.Join(dir, name+".wasm")
+		args := append(append([]string{}, zig...), "cc", "-target", "wasm32-wasi", "-mexec-model=reactor",
+			"-O2", "-Wl,--strip-debug", src, "-o", out)
 		_, err := Run(dir, []string{"ZIG_LOCAL_CACHE_DIR=" + filepath.Join(dir, "zig-cache")}, args...)
 		return out, err
 	})
