@@ -29,6 +29,7 @@
 #include <string.h>
 
 static int loads, calls;
+static char *volatile held; /* keeps grow's memory live: the compiler may not elide it */
 
 static void logf_(ClawaContext *ctx, uint8_t level, const char *fmt, const char *a, long n) {
     char line[512];
@@ -97,6 +98,7 @@ __attribute__((unused)) static ClawaError on_tool_call(ClawaContext *ctx, const 
             return CLAWA_ERROR_CALLBACK_ERROR;
         }
         memset(p, 1, mb << 20);
+        held = p;
         ctx->log(ctx, 2, "grow:ok");
         return CLAWA_ERROR_NONE;
     }
