@@ -23,7 +23,7 @@ import (
 // guest runs only inside a call that holds the plugin (or nested below
 // one), so the record it reads is that call's.
 func (p *Plugin) live(ctxAddr uint32) bool {
-	if ctxAddr == 0 {
+	if ctxAddr == 0 || p.inGlue {
 		return false
 	}
 	for i := 0; i < p.depth; i++ {

@@ -43,7 +43,12 @@ const (
 type instance struct {
 	mod   api.Module
 	mem   api.Memory
-	fns   [abi.NumCallbacks]api.Function
+	fns   [abi.NumCallbacks]api.Function // for calls at depth 0
+	slots [abi.NumCallbacks]uint32       // table indices, for nested calls
+	// nested[d-1] serves calls at depth d (a sink calling back in): a
+	// wazero Function runs on a stack of its own and must not be entered
+	// again while it runs. Resolved on first use.
+	nested [maxDepth - 1]*[abi.NumCallbacks]api.Function
 	alloc api.Function
 	free  api.Function
 
@@ -52,6 +57,10 @@ type instance struct {
 	arenas   [maxDepth]struct{ ptr, cap uint32 }
 	stacks   [maxDepth][4]uint64
 	one      [1]uint64 // alloc's stack
+	// glue is set while the host runs the guest's allocator: no context
+	// is live then, so a hostile allocator cannot send an event whose sink
+	// would enter the allocator again while it runs.
+	glue *bool
 }
 
 // table is what the first instantiation read of the plugin's table.
@@ -76,7 +85,7 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, *tableInfo, error)
 		}
 		return nil, nil, clawerr.New(clawerr.OpenFailed, p.who(), "open", "instantiating the module", err)
 	}
-	in := &instance{mod: mod, mem: mod.Memory()}
+	in := &instance{mod: mod, mem: mod.Memory(), glue: &p.inGlue}
 	fail := func(err error) (*instance, *tableInfo, error) {
 		_ = mod.Close(context.Background())
 		return nil, nil, err
@@ -109,6 +118,7 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, *tableInfo, error)
 		}
 		in.fns[c] = f
 	}
+	in.slots = slots
 	if err := p.placeContexts(ctx, in); err != nil {
 		return fail(err)
 	}
@@ -256,7 +266,10 @@ func (p *Plugin) placeContexts(ctx context.Context, in *instance) error {
 // it returns lies inside linear memory. 0 means the guest has no memory.
 func (in *instance) allocate(ctx context.Context, n uint32) (uint32, error) {
 	in.one[0] = uint64(n)
-	if err := in.alloc.CallWithStack(ctx, in.one[:]); err != nil {
+	*in.glue = true
+	err := in.alloc.CallWithStack(ctx, in.one[:])
+	*in.glue = false
+	if err != nil {
 		return 0, err
 	}
 	ptr := uint32(in.one[0])
@@ -280,7 +293,10 @@ func (in *instance) arena(ctx context.Context, depth int, n uint32) (uint32, err
 	if a.ptr != 0 {
 		in.one[0] = uint64(a.ptr)
 		a.ptr, a.cap = 0, 0
-		if err := in.free.CallWithStack(ctx, in.one[:]); err != nil {
+		*in.glue = true
+		err := in.free.CallWithStack(ctx, in.one[:])
+		*in.glue = false
+		if err != nil {
 			return 0, err
 		}
 	}
@@ -290,6 +306,23 @@ func (in *instance) arena(ctx context.Context, depth int, n uint32) (uint32, err
 	}
 	a.ptr, a.cap = ptr, size
 	return ptr, nil
+}
+
+// fn is callback c's Function for a call at depth d.
+func (in *instance) fn(c abi.Callback, d int) api.Function {
+	if d == 0 || in.fns[c] == nil {
+		return in.fns[c]
+	}
+	fs := in.nested[d-1]
+	if fs == nil {
+		fs = new([abi.NumCallbacks]api.Function)
+		in.nested[d-1] = fs
+	}
+	if fs[c] == nil {
+		// The slot resolved at load: it cannot fail now.
+		fs[c], _ = lookup(in.mod, in.slots[c], slotParams[c], slotResults[c])
+	}
+	return fs[c]
 }
 
 // nextContext is the next context of the ring.

@@ -66,6 +66,7 @@ type Plugin struct {
 	depth  int
 	active [maxDepth]uint32 // the live contexts, outermost first
 	broken bool             // a nested call faulted: replace inst when the outermost returns
+	inGlue bool             // the guest's allocator runs: no context is live
 	closed bool
 
 	closedFlag atomic.Bool
@@ -406,7 +407,7 @@ func (p *Plugin) invoke(ctx context.Context, in *instance, cb abi.Callback, n in
 	st[0] = uint64(c)
 	p.active[d] = c
 	p.depth++
-	err := in.fns[cb].CallWithStack(ctx, st[:1+n])
+	err := in.fn(cb, d).CallWithStack(ctx, st[:1+n])
 	p.depth--
 	p.active[d] = 0
 	if err != nil {
