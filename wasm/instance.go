@@ -49,8 +49,8 @@ type instance struct {
 	// wazero Function runs on a stack of its own and must not be entered
 	// again while it runs. Resolved on first use.
 	nested [maxDepth - 1]*[abi.NumCallbacks]api.Function
-	alloc api.Function
-	free  api.Function
+	alloc  api.Function
+	free   api.Function
 
 	ring     uint32 // ringSize contexts of ctxStride bytes
 	ringNext uint32
