@@ -112,7 +112,7 @@ func checkFormat(r io.ReaderAt, size int64, goos, goarch string) error {
 	case bytes.HasPrefix(head, []byte("MZ")):
 		got = formatPE
 	case bytes.HasPrefix(head, []byte("\x00asm")):
-		return errors.New("a WebAssembly module, not a native shared library (WASM plugins are a runtime this host does not run yet)")
+		return errors.New("a WebAssembly module, not a native shared library (it runs in the wasm runtime: runtime = \"wasm\" in its manifest)")
 	case bytes.HasPrefix(head, []byte("!<arch>\n")):
 		return errors.New("a static archive (.a), not a shared library")
 	case bytes.HasPrefix(head, []byte("#!")):
