@@ -48,7 +48,9 @@ extern "C" {
  * CLAWD_PLUGIN_EXPORT marks clawd_plugin_init as exported with C linkage:
  * __declspec(dllexport) on PE (Windows, Cygwin), default visibility on ELF
  * and Mach-O, so it stays visible under -fvisibility=hidden, and the module
- * export "clawd_plugin_init" on WebAssembly.
+ * export "clawd_plugin_init" on WebAssembly: there the export carries that
+ * name, so mark clawd_plugin_init with CLAWD_PLUGIN_EXPORT and nothing else
+ * (CLAWD_PLUGIN_VISIBLE is the plain visibility attribute).
  */
 #if defined(_WIN32) || defined(__CYGWIN__)
 #  define CLAWD_PLUGIN_VISIBLE __declspec(dllexport)
