@@ -148,3 +148,35 @@ func fnv(s string) string {
 	h.Write([]byte(s))
 	return fmt.Sprintf("%016x", h.Sum64())
 }
+
+// A fault in a call nested below a sink is crashed for that call; the
+// outer call finishes, and the instance is made again after it.
+func TestNestedFault(t *testing.T) {
+	var p *wasm.Plugin
+	var inner, closeErr error
+	sink := clawd.SinkFunc(func(ctx context.Context, e clawd.Event) error {
+		if e.Method == "echo.reenter" {
+			inner = p.Call(ctx, clawd.ToolCall("s", "abort", "{}"))
+			closeErr = p.Close()
+		}
+		if e.Method == "echo.panic" {
+			panic("the sink panics")
+		}
+		return nil
+	})
+	core, logs := observer.New(zapcore.DebugLevel)
+	var err error
+	p, err = wasm.Open(cbuildWasm(t, "echo"), clawd.WithLogger(zap.New(core)), clawd.WithEventSink(sink),
+		clawd.WithCapabilities(abi.CapNetworkRelay))
+	require.NoError(t, err)
+	defer p.Close()
+	require.NoError(t, p.Call(bg, clawd.ToolCall("s", "reenter", "{}")))
+	codeIs(t, inner, clawerr.Crashed, "trap in on_tool_call")
+	codeIs(t, closeErr, clawerr.InvalidArgument, "inside the plugin's own send_event")
+	assert.Equal(t, uint64(1), p.Restarts())
+	assert.Equal(t, 1, logs.FilterMessage("reenter_send_event:0").Len(), "the outer call went on")
+	require.NoError(t, p.Call(bg, clawd.ToolCall("s", "send:echo.panic", "{}")))
+	assert.Equal(t, 1, logs.FilterMessage("send_event_custom:5").Len(), "a panicking sink is DaemonError")
+	assert.Equal(t, uint64(1), p.Stats().Panics)
+	assert.Equal(t, 2, logs.FilterMessage("loads:1").Len(), "on_load in the first and the fresh instance")
+}

@@ -60,7 +60,8 @@
 // A call runs until its context's deadline (or clawd.WithCallTimeout's, if
 // earlier): past it the call returns timeout within milliseconds, and a
 // cancellation returns unavailable. A trap (unreachable, an out-of-bounds
-// access, a call through a bad table entry, stack exhaustion) returns
+// access, a call through a bad table entry, recursion past wazero's call
+// stack) returns
 // crashed with the trap's message and the callback's name; so does the
 // guest's exit, with its status. After any of these the instance is
 // discarded and made again (_initialize, clawd_plugin_init, on_load): the

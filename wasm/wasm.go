@@ -355,7 +355,11 @@ var errGone = errors.New("the module instance is gone")
 
 func (p *Plugin) callLocked(ctx context.Context, o clawd.Op, cb abi.Callback, args *[3]string, n int, total uint32) error {
 	in := p.inst
-	if in == nil || p.broken {
+	if p.broken {
+		return clawerr.New(clawerr.Unavailable, p.name, o.String(),
+			"a nested call faulted: the instance is made again when the outermost call returns", errGone)
+	}
+	if in == nil {
 		return clawerr.New(clawerr.Unavailable, p.name, o.String(), "the plugin failed to restart after a fault", errGone)
 	}
 	if p.cfg.CallTimeout > 0 && !p.own.noDeadlines {
