@@ -13,6 +13,7 @@
  *   grow:<mb>      malloc(mb MiB); logs "grow:ok" (returns 0) or "grow:null" (returns 2)
  *   read:<path>    logs "read:ok:<first line>" or "read:err:<errno>:<strerror>"
  *   write:<path>   writes input_json to path; logs "write:ok" or "write:err:<errno>:<strerror>"
+ *   link:<target>  symlink(target, "made-link"); logs "link:ok" or "link:err:<errno>:<strerror>"
  *   print          "out line" to stdout, "err line" to stderr
  *   exit:<n>       exit(n)
  *   count          logs "count:<n>", calls so far in this instance
@@ -21,12 +22,15 @@
  * is a function of another type), -DBAD_SLOT (on_message is a table index
  * past the table's end).
  */
+#define _POSIX_C_SOURCE 200809L /* symlink */
+
 #include "clawd_plugin.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static int loads, calls;
 static char *volatile held; /* keeps grow's memory live: the compiler may not elide it */
@@ -132,6 +136,15 @@ __attribute__((unused)) static ClawaError on_tool_call(ClawaContext *ctx, const 
             return CLAWA_ERROR_CAPABILITY_DENIED;
         }
         ctx->log(ctx, 2, "write:ok");
+        return CLAWA_ERROR_NONE;
+    }
+    if (has_prefix(tool, "link:")) {
+        if (symlink(tool + 5, "made-link") != 0) {
+            int e = errno;
+            logf_(ctx, 3, "link:err:%s:%ld", strerror(e), e);
+            return CLAWA_ERROR_CAPABILITY_DENIED;
+        }
+        ctx->log(ctx, 2, "link:ok");
         return CLAWA_ERROR_NONE;
     }
     if (strcmp(tool, "print") == 0) {

@@ -207,3 +207,34 @@ func TestBystander(t *testing.T) {
 	assert.Positive(t, calls)
 	assert.Zero(t, failures)
 }
+
+// A symlink never leads out of the project directory: one already there
+// (to a file or a directory outside) is EPERM for the guest, and a guest
+// with fs.write cannot make one.
+func TestFileSystemSymlinks(t *testing.T) {
+	proj := t.TempDir()
+	outside := filepath.Join(t.TempDir(), "secret.txt")
+	require.NoError(t, os.WriteFile(outside, []byte("secret\n"), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(proj, "data.txt"), []byte("inside\n"), 0o644))
+	require.NoError(t, os.Symlink(outside, filepath.Join(proj, "link.txt")))
+	require.NoError(t, os.Symlink(filepath.Dir(outside), filepath.Join(proj, "dirlink")))
+	require.NoError(t, os.Symlink("data.txt", filepath.Join(proj, "inner.txt")))
+	require.NoError(t, os.Symlink(filepath.Join(filepath.Dir(outside), "new.txt"), filepath.Join(proj, "dangling.txt")))
+	mod := cbuildWasm(t, "wasm_guest")
+	for _, cap := range []abi.Capability{abi.CapFSRead, abi.CapFSWrite} {
+		g := open(t, mod, clawd.WithProjectDir(proj), clawd.WithCapabilities(cap))
+		require.NoError(t, g.Call(bg, clawd.ToolCall("s", "read:inner.txt", "{}")), "a symlink inside is followed")
+		for _, p := range []string{"link.txt", "dirlink/secret.txt", "dangling.txt"} {
+			codeIs(t, g.Call(bg, clawd.ToolCall("s", "read:"+p, "{}")), clawerr.CallbackError)
+		}
+		codeIs(t, g.Call(bg, clawd.ToolCall("s", "write:dangling.txt", "x")), clawerr.CallbackError)
+		codeIs(t, g.Call(bg, clawd.ToolCall("s", "write:dirlink/new.txt", "x")), clawerr.CallbackError)
+		codeIs(t, g.Call(bg, clawd.ToolCall("s", "link:"+outside, "{}")), clawerr.CallbackError)
+		assert.Equal(t, []string{"read:ok:inside"}, g.lines("read:ok:"), cap)
+		assert.Len(t, g.lines("read:err:"), 3, cap)
+		assert.Len(t, g.lines("write:err:"), 2, cap)
+		assert.Len(t, g.lines("link:err:"), 1, cap)
+		assert.NoFileExists(t, filepath.Join(filepath.Dir(outside), "new.txt"))
+		assert.NoFileExists(t, filepath.Join(proj, "made-link"))
+	}
+}

@@ -57,6 +57,7 @@ type Plugin struct {
 	modCfg   wazero.ModuleConfig
 	stdout   *lineLog
 	stderr   *lineLog
+	root     *os.Root // the project directory, when mounted
 
 	owner *reentry.Owner
 	lock  *reentry.Mutex
@@ -133,6 +134,9 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	p.rt = wazero.NewRuntimeWithConfig(bg, rc)
 	fail := func(err error) (*Plugin, error) {
 		_ = p.rt.Close(bg)
+		if p.root != nil {
+			_ = p.root.Close()
+		}
 		return nil, err
 	}
 	if p.compiled, err = p.rt.CompileModule(bg, bin); err != nil {
@@ -203,10 +207,13 @@ func (p *Plugin) moduleConfig() (wazero.ModuleConfig, error) {
 	if write || read {
 		if p.cfg.ProjectDir == "" {
 			p.log.Warn("wasm: fs capability granted without a project directory: nothing is mounted")
-		} else if write {
-			mc = mc.WithFSConfig(wazero.NewFSConfig().WithDirMount(p.cfg.ProjectDir, "/"))
 		} else {
-			mc = mc.WithFSConfig(wazero.NewFSConfig().WithReadOnlyDirMount(p.cfg.ProjectDir, "/"))
+			fc, root, err := mountProject(p.cfg.ProjectDir, write)
+			if err != nil {
+				return nil, clawerr.New(clawerr.OpenFailed, p.path, "open", "the project directory", err)
+			}
+			p.root = root
+			mc = mc.WithFSConfig(fc)
 		}
 	}
 	return mc, nil
@@ -520,6 +527,9 @@ func (p *Plugin) Close() error {
 	p.closeDone = true
 	if err := p.rt.Close(context.Background()); err != nil {
 		p.closeErr = clawerr.New(clawerr.Unavailable, p.name, "close", "closing the runtime", err)
+	}
+	if p.root != nil {
+		_ = p.root.Close()
 	}
 	return p.closeErr
 }
