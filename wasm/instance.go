@@ -248,6 +248,10 @@ func (p *Plugin) placeContexts(ctx context.Context, in *instance) error {
 		tmpl[i] = 0 // _reserved: the host sets them to NULL
 	}
 	base, err := in.allocate(ctx, ringSize*ctxStride)
+	var bg badGuest
+	if errors.As(err, &bg) {
+		return clawerr.New(clawerr.OpenFailed, who, "open", string(bg), nil)
+	}
 	if err != nil {
 		return p.fault(nil, "init", exportAlloc, err)
 	}
@@ -277,7 +281,7 @@ func (in *instance) allocate(ctx context.Context, n uint32) (uint32, error) {
 		return 0, nil
 	}
 	if uint64(ptr)+uint64(n) > uint64(in.mem.Size()) {
-		return 0, fmt.Errorf("%s returned %#x for %d bytes, outside linear memory (%d bytes)", exportAlloc, ptr, n, in.mem.Size())
+		return 0, badGuest(fmt.Sprintf("%s returned %#x for %d bytes, outside linear memory (%d bytes)", exportAlloc, ptr, n, in.mem.Size()))
 	}
 	return ptr, nil
 }
@@ -331,6 +335,12 @@ func (in *instance) nextContext() uint32 {
 	in.ringNext = (in.ringNext + 1) % ringSize
 	return c
 }
+
+// badGuest is a guest's answer the host cannot use (not a trap): what its
+// allocator returned outside linear memory.
+type badGuest string
+
+func (b badGuest) Error() string { return string(b) }
 
 // exitOf reports the exit code of a closed module's error.
 func exitOf(err error) (uint32, bool) {

@@ -91,3 +91,42 @@ func TestMemoryCapAtLoad(t *testing.T) {
 	_, err = wasm.Open(mod, wasm.WithMemoryLimitMB(0))
 	codeIs(t, err, clawerr.InvalidArgument, "memory limit 0 MiB")
 }
+
+// Glue that hands the host pointers outside linear memory is refused or
+// contained, never read or written outside it.
+func TestHostileGlue(t *testing.T) {
+	for _, tc := range []struct {
+		variant, code, contains string
+	}{
+		{"-DALLOC_OUTSIDE", string(clawerr.OpenFailed), "clawd_wasm_alloc returned 0xfffffff0 for 49152 bytes, outside linear memory"},
+		{"-DALLOC_NULL", string(clawerr.OpenFailed), "no memory for the call contexts"},
+		{"-DCTX_OUTSIDE", string(clawerr.OpenFailed), "clawd_wasm_context returned 0xfffffff0, not a ClawaContext in linear memory"},
+		{"-DTABLE_OUTSIDE", string(clawerr.ABIMismatch), "cannot read the ClawaPlugin table at 0xfffffff0"},
+	} {
+		t.Run(tc.variant, func(t *testing.T) {
+			_, err := wasm.Open(cbuild.WasmBare(t, "wasm_hostile", tc.variant))
+			codeIs(t, err, clawerr.Code(tc.code), tc.contains)
+		})
+	}
+	t.Run("late", func(t *testing.T) {
+		g := open(t, cbuild.WasmBare(t, "wasm_hostile", "-DALLOC_LATE"))
+		// The first call's arguments need the second allocation; the fresh
+		// instance after the fault refuses again, the plugin keeps answering.
+		codeIs(t, g.Call(bg, clawd.ToolCall("s", "t", "{}")), clawerr.Crashed, "clawd_wasm_alloc returned 0xfffffff0")
+		codeIs(t, g.Call(bg, clawd.ToolCall("s", "t", "{}")), clawerr.Crashed, "outside linear memory")
+		assert.Equal(t, uint64(2), g.Restarts())
+	})
+	t.Run("host functions", func(t *testing.T) {
+		g := open(t, cbuild.WasmBare(t, "wasm_hostile"))
+		require.NoError(t, g.Call(bg, clawd.ToolCall("s", "t", "{}")))
+		st := g.Stats()
+		assert.Equal(t, uint64(4), st.InvalidArgs, "message outside, NULL message, method outside, params outside")
+		assert.Equal(t, uint64(1), st.StaleLogs, "a forged context")
+		assert.Equal(t, uint64(1), st.StaleEvents, "a forged context")
+		lv := g.logs.FilterMessage("level above 255").All()
+		require.Len(t, lv, 1)
+		assert.Equal(t, "warn", lv[0].Level.String())
+		assert.Equal(t, uint32(0x1002), lv[0].ContextMap()["level"])
+		assert.Len(t, g.lines("done"), 1)
+	})
+}

@@ -445,6 +445,10 @@ func (p *Plugin) fault(_ *clawd.Op, op, fn string, err error) error {
 	if errors.As(err, &ce) {
 		return err
 	}
+	var bg badGuest
+	if errors.As(err, &bg) {
+		return clawerr.New(clawerr.Crashed, p.who(), op, string(bg), nil)
+	}
 	msg, _, _ := strings.Cut(err.Error(), "\n")
 	return clawerr.New(clawerr.Crashed, p.who(), op, fmt.Sprintf("trap in %s: %s", fn, msg), err)
 }

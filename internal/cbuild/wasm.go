@@ -66,16 +66,20 @@ func WasmProgram(tb testing.TB, src string, extraFlags ...string) string {
 }
 
 // WasmBare builds testplugins/<name>.c alone (without
-// clawd_plugin_wasm.c) as a reactor module that may leave functions
-// undefined as imports: modules of another shape than this host's.
-func WasmBare(tb testing.TB, name string) string {
+// clawd_plugin_wasm.c) as a reactor module whose imports the source
+// declares itself: modules of another shape than this host's, or with
+// glue of their own. extraFlags select a variant.
+func WasmBare(tb testing.TB, name string, extraFlags ...string) string {
 	tb.Helper()
 	zig := RequireZig(tb)
-	src := filepath.Join(repoRoot(tb), "testplugins", name+".c")
-	return Once(tb, "wasm-bare\x00"+src, func(dir string) (string, error) {
+	root := repoRoot(tb)
+	src := filepath.Join(root, "testplugins", name+".c")
+	return Once(tb, "wasm-bare\x00"+src+"\x00"+strings.Join(extraFlags, "\x00"), func(dir string) (string, error) {
 		out := filepath.Join(dir, name+".wasm")
 		args := append(append([]string{}, zig...), "cc", "-target", "wasm32-wasi", "-mexec-model=reactor",
-			"-O2", "-Wl,--strip-debug", src, "-o", out)
+			"-O2", "-Wl,--strip-debug", "-I"+filepath.Join(root, "include"))
+		args = append(args, extraFlags...)
+		args = append(args, src, "-o", out)
 		_, err := Run(dir, []string{"ZIG_LOCAL_CACHE_DIR=" + filepath.Join(dir, "zig-cache")}, args...)
 		return out, err
 	})
