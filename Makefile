@@ -57,8 +57,14 @@ example-cpp:
 	$(MAKE) -C examples/cpp/hello
 example-rust:
 	cd examples/rust/hello && cargo build --release --offline
-example-zig:
+example-zig: $(HELLO_DIR)/hello.wasm
 	$(MAKE) -C examples/zig/hello ZIG="$(ZIG)"
+
+# The C example's same source as a WebAssembly module, for the wasm
+# runtime (with Zig's toolchain, so it is built where the Zig example is).
+$(HELLO_DIR)/hello.wasm: $(HELLO_DIR)/hello.c include/clawd_plugin.h include/clawd_plugin_wasm.c
+	$(ZIG) cc -target wasm32-wasi -mexec-model=reactor -O2 -Iinclude $(HELLO_DIR)/hello.c \
+		include/clawd_plugin_wasm.c -Wl,-z,stack-size=65536 -Wl,--strip-debug -o $@
 
 demo: examples
 	$(GO) run ./examples/host -plugin $(HELLO_LIB)
@@ -79,8 +85,8 @@ test: examples
 # bench/ is a module of its own (its peers must not become our
 # dependencies), so it runs from its own directory once it exists.
 bench:
-	CGO_ENABLED=1 $(GO) test $(BENCH_FLAGS) ./loader/... ./internal/clawctx/... ./host/... ./isolate/...
-	CGO_ENABLED=0 $(GO) test $(BENCH_FLAGS) ./loader/... ./internal/clawctx/... ./host/... ./isolate/...
+	CGO_ENABLED=1 $(GO) test $(BENCH_FLAGS) ./loader/... ./internal/clawctx/... ./host/... ./isolate/... ./wasm/...
+	CGO_ENABLED=0 $(GO) test $(BENCH_FLAGS) ./loader/... ./internal/clawctx/... ./host/... ./isolate/... ./wasm/...
 	if [ -f bench/go.mod ]; then \
 		cd bench && CGO_ENABLED=1 $(GO) test $(BENCH_FLAGS) ./... && \
 		CGO_ENABLED=0 $(GO) test $(BENCH_FLAGS) ./...; \
@@ -102,7 +108,7 @@ cross:
 
 clean:
 	rm -rf bin tmp cmd/clawd-plugin/tmp
-	rm -f $(HELLO_LIB) $(GUARD_LIB)
+	rm -f $(HELLO_LIB) $(GUARD_LIB) $(HELLO_DIR)/hello.wasm
 
 clean: clean-examples
 clean-examples:

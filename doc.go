@@ -8,7 +8,10 @@
 //   - "native" (package loader): the library in this process, the fastest
 //     and the least safe: a crash in the plugin is a crash of the host;
 //   - "process" (package isolate): the library in a sandboxed child
-//     process; a crash, hang or hostile act is contained and reported.
+//     process; a crash, hang or hostile act is contained and reported;
+//   - "wasm" (package wasm): the plugin built as a WebAssembly module, run
+//     in this process with no access to its memory, files only as granted,
+//     a memory cap and deadlines; a trap fails its call only.
 //
 // Programs that run many plugins use package host, which reads each
 // plugin's manifest, picks its runtime through this package's registry and

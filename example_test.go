@@ -42,7 +42,7 @@ func Example() {
 // use.
 func ExampleRuntimes() {
 	fmt.Println(clawd.Runtimes())
-	// Output: [native process]
+	// Output: [native process wasm]
 }
 
 // A Call names the callback and carries its strings in C order.

@@ -18,6 +18,7 @@ import (
 	"github.com/clawd-go/clawd/internal/cbuild"
 	"github.com/clawd-go/clawd/isolate"
 	_ "github.com/clawd-go/clawd/loader" // registers "native"
+	"github.com/clawd-go/clawd/wasm"     // registers "wasm"
 )
 
 func TestMain(m *testing.M) {
@@ -28,7 +29,7 @@ func TestMain(m *testing.M) {
 }
 
 func TestRegistry(t *testing.T) {
-	assert.Equal(t, []string{clawd.RuntimeNative, clawd.RuntimeProcess}, clawd.Runtimes())
+	assert.Equal(t, []string{clawd.RuntimeNative, clawd.RuntimeProcess, wasm.Runtime}, clawd.Runtimes())
 	_, err := clawd.Open("wasm-not-here", "x.wasm")
 	assert.Equal(t, clawerr.RuntimeUnsupported, clawerr.CodeOf(err))
 	assert.ErrorContains(t, err, `no runtime "wasm-not-here"`)
@@ -37,11 +38,17 @@ func TestRegistry(t *testing.T) {
 }
 
 // The same plugin through every registered runtime, with the same table of
-// calls and assertions on each.
+// calls and assertions on each: the same source built as a shared library,
+// and as a .wasm for the wasm runtime.
 func TestEveryRuntime(t *testing.T) {
-	lib := cbuild.Plugin(t, "echo")
 	for _, rt := range clawd.Runtimes() {
 		t.Run(rt, func(t *testing.T) {
+			var lib string
+			if rt == wasm.Runtime {
+				lib = cbuild.WasmPlugin(t, "echo")
+			} else {
+				lib = cbuild.Plugin(t, "echo")
+			}
 			core, logs := observer.New(zapcore.DebugLevel)
 			var mu sync.Mutex
 			var events []clawd.Event

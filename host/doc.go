@@ -129,8 +129,13 @@
 // says sandbox = "process" or the host was made WithSandbox: a native plugin
 // that crashes takes the host down. A sandboxed one runs in a child process
 // (package isolate, the "process" runtime): its crash, hang or hostile act
-// fails its own calls only, and the host restarts it. The host opens either
-// through package clawd's registry and knows it only as a clawd.Plugin.
+// fails its own calls only, and the host restarts it. A plugin whose manifest
+// says runtime = "wasm" runs in package wasm (the "wasm" runtime, reported
+// as sandbox "wasm" whatever the manifest's sandbox says): a WebAssembly
+// guest in this process that sees no host memory and no file but what
+// fs.read/fs.write grant; a trap or a deadline fails its call and the
+// instance is made again. The host opens each through package clawd's
+// registry and knows it only as a clawd.Plugin.
 //
 // # Hooks
 //

@@ -19,6 +19,7 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/reentry"
 	"github.com/clawd-go/clawd/manifest"
+	"github.com/clawd-go/clawd/wasm"
 )
 
 // Host runs many plugins. Its methods are safe for concurrent use. Load,
@@ -707,6 +708,9 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 	if sandbox == manifest.SandboxProcess {
 		opts = append(opts, h.o.isolate...)
 	}
+	if rt == wasm.Runtime && m.MemoryLimitMB > 0 {
+		opts = append(opts, wasm.WithMemoryLimitMB(m.MemoryLimitMB))
+	}
 	p, err := clawd.Open(rt, v.Path, opts...)
 	if err != nil {
 		os.Remove(v.Path)
@@ -735,9 +739,12 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 // runtimeFor names the runtime that opens the plugin of m, and its sandbox:
 // the manifest's runtime, and the process sandbox if the manifest or the
 // host asks for it (the host never moves a plugin whose manifest asks for
-// the sandbox back into its own process).
+// the sandbox back into its own process). A wasm plugin runs in the wasm
+// runtime whatever the sandbox asked: it is sandboxed by construction.
 func (h *Host) runtimeFor(m *manifest.Manifest) (string, manifest.Sandbox, error) {
 	switch m.Runtime {
+	case manifest.RuntimeWasm:
+		return wasm.Runtime, manifest.SandboxWasm, nil
 	case "", manifest.RuntimeDylib:
 		if h.o.sandbox == manifest.SandboxProcess || m.Sandbox == manifest.SandboxProcess {
 			return clawd.RuntimeProcess, manifest.SandboxProcess, nil

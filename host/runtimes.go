@@ -6,4 +6,5 @@ package host
 import (
 	_ "github.com/clawd-go/clawd/isolate" // "process"
 	_ "github.com/clawd-go/clawd/loader"  // "native"
+	_ "github.com/clawd-go/clawd/wasm"    // "wasm"
 )

@@ -26,7 +26,7 @@
  * but only while the callback that received the context is running.
  *
  * Works as C99 and as C++ (98 and later); every offset below is checked at
- * compile time on LP64 and Win64 targets.
+ * compile time on LP64, Win64 and wasm32 targets.
  */
 #ifndef CLAWD_PLUGIN_H
 #define CLAWD_PLUGIN_H
@@ -47,7 +47,10 @@ extern "C" {
 /*
  * CLAWD_PLUGIN_EXPORT marks clawd_plugin_init as exported with C linkage:
  * __declspec(dllexport) on PE (Windows, Cygwin), default visibility on ELF
- * and Mach-O, so it stays visible under -fvisibility=hidden.
+ * and Mach-O, so it stays visible under -fvisibility=hidden, and the module
+ * export "clawd_plugin_init" on WebAssembly: there the export carries that
+ * name, so mark clawd_plugin_init with CLAWD_PLUGIN_EXPORT and nothing else
+ * (CLAWD_PLUGIN_VISIBLE is the plain visibility attribute).
  */
 #if defined(_WIN32) || defined(__CYGWIN__)
 #  define CLAWD_PLUGIN_VISIBLE __declspec(dllexport)
@@ -57,10 +60,17 @@ extern "C" {
 #  define CLAWD_PLUGIN_VISIBLE
 #endif
 
-#ifdef __cplusplus
-#  define CLAWD_PLUGIN_EXPORT extern "C" CLAWD_PLUGIN_VISIBLE
+#if defined(__wasm__)
+   /* WebAssembly: the module export clawd_plugin_init (link clawd_plugin_wasm.c) */
+#  define CLAWD_PLUGIN_EXPORT_ATTR __attribute__((export_name("clawd_plugin_init")))
 #else
-#  define CLAWD_PLUGIN_EXPORT CLAWD_PLUGIN_VISIBLE
+#  define CLAWD_PLUGIN_EXPORT_ATTR
+#endif
+
+#ifdef __cplusplus
+#  define CLAWD_PLUGIN_EXPORT extern "C" CLAWD_PLUGIN_VISIBLE CLAWD_PLUGIN_EXPORT_ATTR
+#else
+#  define CLAWD_PLUGIN_EXPORT CLAWD_PLUGIN_VISIBLE CLAWD_PLUGIN_EXPORT_ATTR
 #endif
 
 /*
@@ -219,6 +229,26 @@ CLAWD_STATIC_ASSERT(offsetof(ClawaPlugin, on_tool_call) == 56, plugin_on_tool_ca
 CLAWD_STATIC_ASSERT(offsetof(ClawaPlugin, on_message) == 64, plugin_on_message_at_64);
 CLAWD_STATIC_ASSERT(offsetof(ClawaPlugin, _reserved) == 72, plugin_reserved_at_72);
 CLAWD_STATIC_ASSERT(sizeof(ClawaPlugin) == 136, plugin_size_136);
+#elif defined(__wasm32__)
+/* wasm32: 4-byte pointers; a function pointer is a function table index. */
+#  if defined(__cplusplus) && __cplusplus >= 201103L
+#    define CLAWD_STATIC_ASSERT(cond, name) static_assert(cond, #name)
+#  elif defined(__STDC_VERSION__) && __STDC_VERSION__ >= 201112L
+#    define CLAWD_STATIC_ASSERT(cond, name) _Static_assert(cond, #name)
+#  else
+#    define CLAWD_STATIC_ASSERT(cond, name) \
+        typedef char clawd_static_assert_##name[(cond) ? 1 : -1]
+#  endif
+CLAWD_STATIC_ASSERT(sizeof(ClawaError) == 4, clawa_error_is_32_bit);
+CLAWD_STATIC_ASSERT(offsetof(ClawaContext, send_event) == 4, ctx_send_event_at_4);
+CLAWD_STATIC_ASSERT(offsetof(ClawaContext, log) == 8, ctx_log_at_8);
+CLAWD_STATIC_ASSERT(offsetof(ClawaContext, _reserved) == 12, ctx_reserved_at_12);
+CLAWD_STATIC_ASSERT(sizeof(ClawaContext) == 44, ctx_size_44);
+CLAWD_STATIC_ASSERT(offsetof(ClawaPlugin, name) == 4, plugin_name_at_4);
+CLAWD_STATIC_ASSERT(offsetof(ClawaPlugin, on_load) == 12, plugin_on_load_at_12);
+CLAWD_STATIC_ASSERT(offsetof(ClawaPlugin, on_tool_call) == 28, plugin_on_tool_call_at_28);
+CLAWD_STATIC_ASSERT(offsetof(ClawaPlugin, _reserved) == 36, plugin_reserved_at_36);
+CLAWD_STATIC_ASSERT(sizeof(ClawaPlugin) == 68, plugin_size_68);
 #endif
 
 #ifdef __cplusplus

@@ -9,10 +9,12 @@
 // copy them into a fresh project without the repository at hand.
 //
 // Layout is the size, alignment and offset of every field of ClawaPlugin and
-// ClawaContext on LP64 and Win64. It is written once, here: the tests in this
-// directory compare it with the Go mirrors in package abi and with what a C,
-// a Rust and a Zig program (testdata/layout_print.*) print, all in the same
-// "<key> <value>" line format. A language whose declarations drift fails
+// ClawaContext on LP64 and Win64, and on wasm32 (the Wasm32 column). It is
+// written once, here: the tests in this directory compare it with the Go
+// mirrors in package abi and with what a C, a Rust and a Zig program
+// (testdata/layout_print.*) print, and with what the C printer prints built
+// for wasm32-wasi and run under wazero, all in the same "<key> <value>" line
+// format. A language whose declarations drift fails
 // there, not in a host at run time.
 package include
 
@@ -29,52 +31,56 @@ var Header []byte
 var RustBindings []byte
 
 // Fact is one line of the layout printers' output: "<Key> <Value>".
+// Value is the fact on a 64-bit target (LP64 and Win64), Wasm32 on wasm32,
+// where pointers, function pointers (table indices) included, are 4 bytes.
 type Fact struct {
-	Key   string
-	Value uint64
+	Key    string
+	Value  uint64
+	Wasm32 uint64
 }
 
-// Layout is what every layout printer must print on a 64-bit target, each
-// key exactly once, in any order. Keys: "<Struct>.size" and ".align";
-// "<Struct>.<field>" is the field's offset and "<Struct>.<field>.size" its
-// size; the ClawaError enum's size and alignment; the two constants.
+// Layout is what every layout printer must print, each key exactly once,
+// in any order: Value on a 64-bit target, Wasm32 on wasm32. Keys:
+// "<Struct>.size" and ".align"; "<Struct>.<field>" is the field's offset
+// and "<Struct>.<field>.size" its size; the ClawaError enum's size and
+// alignment; the two constants.
 var Layout = []Fact{
-	{"ClawaPlugin.size", 136},
-	{"ClawaPlugin.align", 8},
-	{"ClawaPlugin.abi_version", 0},
-	{"ClawaPlugin.abi_version.size", 4},
-	{"ClawaPlugin.name", 8},
-	{"ClawaPlugin.name.size", 8},
-	{"ClawaPlugin.version", 16},
-	{"ClawaPlugin.version.size", 8},
-	{"ClawaPlugin.on_load", 24},
-	{"ClawaPlugin.on_load.size", 8},
-	{"ClawaPlugin.on_unload", 32},
-	{"ClawaPlugin.on_unload.size", 8},
-	{"ClawaPlugin.on_session_start", 40},
-	{"ClawaPlugin.on_session_start.size", 8},
-	{"ClawaPlugin.on_session_end", 48},
-	{"ClawaPlugin.on_session_end.size", 8},
-	{"ClawaPlugin.on_tool_call", 56},
-	{"ClawaPlugin.on_tool_call.size", 8},
-	{"ClawaPlugin.on_message", 64},
-	{"ClawaPlugin.on_message.size", 8},
-	{"ClawaPlugin._reserved", 72},
-	{"ClawaPlugin._reserved.size", 64},
+	{"ClawaPlugin.size", 136, 68},
+	{"ClawaPlugin.align", 8, 4},
+	{"ClawaPlugin.abi_version", 0, 0},
+	{"ClawaPlugin.abi_version.size", 4, 4},
+	{"ClawaPlugin.name", 8, 4},
+	{"ClawaPlugin.name.size", 8, 4},
+	{"ClawaPlugin.version", 16, 8},
+	{"ClawaPlugin.version.size", 8, 4},
+	{"ClawaPlugin.on_load", 24, 12},
+	{"ClawaPlugin.on_load.size", 8, 4},
+	{"ClawaPlugin.on_unload", 32, 16},
+	{"ClawaPlugin.on_unload.size", 8, 4},
+	{"ClawaPlugin.on_session_start", 40, 20},
+	{"ClawaPlugin.on_session_start.size", 8, 4},
+	{"ClawaPlugin.on_session_end", 48, 24},
+	{"ClawaPlugin.on_session_end.size", 8, 4},
+	{"ClawaPlugin.on_tool_call", 56, 28},
+	{"ClawaPlugin.on_tool_call.size", 8, 4},
+	{"ClawaPlugin.on_message", 64, 32},
+	{"ClawaPlugin.on_message.size", 8, 4},
+	{"ClawaPlugin._reserved", 72, 36},
+	{"ClawaPlugin._reserved.size", 64, 32},
 
-	{"ClawaContext.size", 88},
-	{"ClawaContext.align", 8},
-	{"ClawaContext._inner", 0},
-	{"ClawaContext._inner.size", 8},
-	{"ClawaContext.send_event", 8},
-	{"ClawaContext.send_event.size", 8},
-	{"ClawaContext.log", 16},
-	{"ClawaContext.log.size", 8},
-	{"ClawaContext._reserved", 24},
-	{"ClawaContext._reserved.size", 64},
+	{"ClawaContext.size", 88, 44},
+	{"ClawaContext.align", 8, 4},
+	{"ClawaContext._inner", 0, 0},
+	{"ClawaContext._inner.size", 8, 4},
+	{"ClawaContext.send_event", 8, 4},
+	{"ClawaContext.send_event.size", 8, 4},
+	{"ClawaContext.log", 16, 8},
+	{"ClawaContext.log.size", 8, 4},
+	{"ClawaContext._reserved", 24, 12},
+	{"ClawaContext._reserved.size", 64, 32},
 
-	{"ClawaError.size", 4},
-	{"ClawaError.align", 4},
-	{"CLAWD_PLUGIN_ABI_VERSION", 1},
-	{"CLAWD_PLUGIN_RESERVED", 8},
+	{"ClawaError.size", 4, 4},
+	{"ClawaError.align", 4, 4},
+	{"CLAWD_PLUGIN_ABI_VERSION", 1, 1},
+	{"CLAWD_PLUGIN_RESERVED", 8, 8},
 }

@@ -130,9 +130,16 @@ func checkPrinted(t *testing.T, lang, prog string) {
 	if err != nil {
 		t.Fatalf("%s: %v", prog, err)
 	}
+	checkOutput(t, lang, out, func(f include.Fact) uint64 { return f.Value })
+}
+
+// checkOutput compares a printer's output with the column col of
+// include.Layout: every key once, with its value, and nothing else.
+func checkOutput(t *testing.T, lang string, out []byte, col func(include.Fact) uint64) {
+	t.Helper()
 	want := map[string]uint64{}
 	for _, f := range include.Layout {
-		want[f.Key] = f.Value
+		want[f.Key] = col(f)
 	}
 	seen := map[string]bool{}
 	sc := bufio.NewScanner(bytes.NewReader(out))

@@ -11,7 +11,7 @@
 //	version     = "1.0.0"                 # required; not checked for semver here
 //	description = "reports what it sees"
 //	author      = "Ada"
-//	runtime     = "dylib"                 # the default; "wasm" is runtime_unsupported
+//	runtime     = "dylib"                 # the default; "wasm": a WebAssembly module (package wasm)
 //	entry       = "libecho.so"            # relative to the manifest, never outside it
 //	capabilities = ["network.relay"]
 //	signature   = "base64 Ed25519 over the entry's bytes"
@@ -20,6 +20,7 @@
 //	concurrent  = false
 //	call_timeout_ms = 5000                # in the process sandbox: the longest one call may take
 //	max_processes = 16                    # in the process sandbox: most processes+threads; 0 or absent: the host's default
+//	memory_limit_mb = 64                  # runtime "wasm" only: the guest's memory cap (default 256, at most 4096)
 //	env = ["LANG", "MODE=fast"]           # in the process sandbox: NAME=VALUE, or NAME for the host's value
 //
 // entry may instead be a table with one library per GOOS:
@@ -38,6 +39,12 @@
 // gets besides the sandbox's allowlist. Each env name is a valid
 // environment variable name (letters, digits and _, not starting with a
 // digit) and appears once; a value holds no NUL.
+//
+// A wasm plugin (runtime = "wasm", entry a .wasm file) runs in package
+// wasm whatever sandbox says: a WebAssembly guest is sandboxed by
+// construction (no host memory, no file or socket but what its
+// capabilities grant), so sandbox = "process" asks for nothing more.
+// call_timeout_ms and env apply to it as to the process sandbox.
 //
 // The JSON file takes the same field names. The two differ on purpose in one
 // way: an unknown key in plugin.toml is an error (it is our format, and a

@@ -35,7 +35,7 @@ type Runtime string
 
 const (
 	RuntimeDylib Runtime = "dylib" // a native shared library, opened in process
-	RuntimeWasm  Runtime = "wasm"  // accepted by the reference daemon; not run by this host
+	RuntimeWasm  Runtime = "wasm"  // a WebAssembly module, run by package wasm
 )
 
 // Sandbox is where a plugin runs.
@@ -44,6 +44,10 @@ type Sandbox string
 const (
 	SandboxNative  Sandbox = "native"  // in the host's process: fastest, a crash takes the host down
 	SandboxProcess Sandbox = "process" // in a child process (package isolate): a crash or a hang is contained
+	// SandboxWasm is what a host reports for a wasm plugin, whatever its
+	// manifest says: a WebAssembly guest (package wasm) is sandboxed by
+	// construction. A manifest cannot ask for it by name.
+	SandboxWasm Sandbox = "wasm"
 )
 
 // Manifest is a parsed, validated plugin manifest.
@@ -77,7 +81,14 @@ type Manifest struct {
 	// Hooks are the hook points the plugin asks for (hooks: "tool_call",
 	// "message"): the callbacks in which it may give verdicts. nil if none.
 	Hooks []clawd.HookPoint
+	// MemoryLimitMB caps a wasm plugin's linear memory, in MiB
+	// (memory_limit_mb, runtime "wasm" only); 0: the wasm runtime's
+	// default (256).
+	MemoryLimitMB int
 }
+
+// MaxMemoryLimitMB bounds memory_limit_mb: wasm32's 4 GiB.
+const MaxMemoryLimitMB = 4096
 
 // MaxCallTimeout bounds call_timeout_ms: one hour.
 const MaxCallTimeout = time.Hour
@@ -259,12 +270,13 @@ type tomlFields struct {
 	MaxProcesses any `toml:"max_processes"`
 	Env          any `toml:"env"`
 	Hooks        any `toml:"hooks"`
+	MemoryLimit  any `toml:"memory_limit_mb"`
 }
 
 // knownFields are the manifest's fields, in the order they are checked.
 var knownFields = []string{"name", "version", "description", "author", "runtime", "entry",
 	"capabilities", "signature", "sha256", "sandbox", "concurrent", "call_timeout_ms",
-	"max_processes", "env", "hooks"}
+	"max_processes", "memory_limit_mb", "env", "hooks"}
 
 func (c *checker) decodeTOML(src []byte) (map[string]any, error) {
 	var f tomlFields
@@ -300,6 +312,7 @@ func (c *checker) decodeTOML(src []byte) (map[string]any, error) {
 		"runtime": f.Runtime, "entry": f.Entry, "capabilities": f.Capabilities, "signature": f.Signature,
 		"sha256": f.SHA256, "sandbox": f.Sandbox, "concurrent": f.Concurrent,
 		"call_timeout_ms": f.CallTimeout, "max_processes": f.MaxProcesses, "env": f.Env, "hooks": f.Hooks,
+		"memory_limit_mb": f.MemoryLimit,
 	} {
 		if md.IsDefined(k) {
 			vals[k] = v
@@ -397,11 +410,9 @@ func (c *checker) validate(vals map[string]any, m *Manifest) error {
 		return err
 	}
 	switch Runtime(rt) {
-	case RuntimeDylib:
-	case RuntimeWasm:
-		return c.fail(clawerr.RuntimeUnsupported, "runtime", "%q is not supported by this host: it runs native libraries only (runtime %q)", rt, RuntimeDylib)
+	case RuntimeDylib, RuntimeWasm:
 	default:
-		return c.fail(clawerr.ManifestInvalid, "runtime", "unknown runtime %q (want %q)", rt, RuntimeDylib)
+		return c.fail(clawerr.ManifestInvalid, "runtime", "unknown runtime %q (want %q or %q)", rt, RuntimeDylib, RuntimeWasm)
 	}
 	m.Runtime = Runtime(rt)
 
@@ -462,6 +473,17 @@ func (c *checker) validate(vals map[string]any, m *Manifest) error {
 			return c.fail(clawerr.ManifestInvalid, "max_processes", "want a whole number from 1 to %d (or 0 or nothing for the host's default), got %v", MaxProcessesLimit, v)
 		}
 		m.MaxProcesses = int(n)
+	}
+
+	if v, ok := vals["memory_limit_mb"]; ok {
+		n, ok := wholeNumber(v)
+		if !ok || n < 1 || n > MaxMemoryLimitMB {
+			return c.fail(clawerr.ManifestInvalid, "memory_limit_mb", "want whole MiB from 1 to %d, got %v", MaxMemoryLimitMB, v)
+		}
+		if m.Runtime != RuntimeWasm {
+			return c.fail(clawerr.ManifestInvalid, "memory_limit_mb", "applies to runtime %q only (this manifest says %q)", RuntimeWasm, m.Runtime)
+		}
+		m.MemoryLimitMB = int(n)
 	}
 	return c.env(vals, m)
 }

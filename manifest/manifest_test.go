@@ -143,7 +143,7 @@ func TestLoadJSONExtensionsAndNull(t *testing.T) {
 
 const knownCaps = "(known: fs.read, fs.write, network.relay, daemon.rpc)"
 
-const knownFields = "(known: name, version, description, author, runtime, entry, capabilities, signature, sha256, sandbox, concurrent, call_timeout_ms, max_processes, env, hooks)"
+const knownFields = "(known: name, version, description, author, runtime, entry, capabilities, signature, sha256, sandbox, concurrent, call_timeout_ms, max_processes, memory_limit_mb, env, hooks)"
 
 // Every validation error: its exact code and its exact detail, which names
 // the file, the line and the field.
@@ -190,10 +190,14 @@ func TestLoadErrors(t *testing.T) {
 			"plugin.toml:3: author: want a string, got an array"},
 
 		// runtime.
-		{"runtime wasm", manifest.TOMLName, head + "runtime = \"wasm\"\n" + entry, clawerr.RuntimeUnsupported,
-			"plugin.toml:3: runtime: \"wasm\" is not supported by this host: it runs native libraries only (runtime \"dylib\")"},
 		{"runtime unknown", manifest.TOMLName, head + "runtime = \"jvm\"\n" + entry, clawerr.ManifestInvalid,
-			"plugin.toml:3: runtime: unknown runtime \"jvm\" (want \"dylib\")"},
+			"plugin.toml:3: runtime: unknown runtime \"jvm\" (want \"dylib\" or \"wasm\")"},
+		{"memory limit on a dylib", manifest.TOMLName, head + entry + "memory_limit_mb = 64\n", clawerr.ManifestInvalid,
+			"plugin.toml:4: memory_limit_mb: applies to runtime \"wasm\" only (this manifest says \"dylib\")"},
+		{"memory limit zero", manifest.TOMLName, head + "runtime = \"wasm\"\n" + entry + "memory_limit_mb = 0\n", clawerr.ManifestInvalid,
+			"plugin.toml:5: memory_limit_mb: want whole MiB from 1 to 4096, got 0"},
+		{"memory limit too large", manifest.TOMLName, head + "runtime = \"wasm\"\n" + entry + "memory_limit_mb = 5000\n", clawerr.ManifestInvalid,
+			"plugin.toml:5: memory_limit_mb: want whole MiB from 1 to 4096, got 5000"},
 		{"runtime empty", manifest.TOMLName, head + "runtime = \"\"\n" + entry, clawerr.ManifestInvalid,
 			"plugin.toml:3: runtime: empty (want \"dylib\", or leave it out)"},
 
@@ -262,8 +266,8 @@ func TestLoadErrors(t *testing.T) {
 			"clawd-plugin.json:1: want a JSON object, got an array"},
 		{"json capability unknown", manifest.JSONName, "{\n  \"name\": \"echo\",\n  \"version\": \"1\",\n  \"entry\": \"x.so\",\n  \"capabilities\": [\n    \"fs.read\",\n    \"net\"\n  ]\n}", clawerr.CapabilityUnknown,
 			"clawd-plugin.json:7: capabilities[1]: unknown capability \"net\" " + knownCaps},
-		{"json runtime wasm", manifest.JSONName, `{"name":"echo","version":"1","runtime":"wasm","entry":"x.wasm"}`, clawerr.RuntimeUnsupported,
-			"clawd-plugin.json:1: runtime: \"wasm\" is not supported by this host: it runs native libraries only (runtime \"dylib\")"},
+		{"json memory limit not a number", manifest.JSONName, `{"name":"echo","version":"1","runtime":"wasm","entry":"x.wasm","memory_limit_mb":"64"}`, clawerr.ManifestInvalid,
+			"clawd-plugin.json:1: memory_limit_mb: want whole MiB from 1 to 4096, got 64"},
 		{"json entry escapes", manifest.JSONName, "{\"name\":\"echo\",\"version\":\"1\",\n\"entry\":\"../x.so\"}", clawerr.ManifestInvalid,
 			"clawd-plugin.json:2: entry: path \"../x.so\" leaves the plugin directory"},
 		{"json entry object", manifest.JSONName, "{\"name\":\"echo\",\"version\":\"1\",\"entry\":{\"linxu\":\"x.so\"}}", clawerr.ManifestInvalid,
@@ -350,5 +354,21 @@ func TestLoadBOM(t *testing.T) {
 		m, err := manifest.LoadDir(writeManifest(t, file, content))
 		require.NoError(t, err, file)
 		assert.Equal(t, "x", m.Name)
+	}
+}
+
+// runtime = "wasm" loads, in both formats, with its memory cap.
+func TestRuntimeWasm(t *testing.T) {
+	for _, tc := range []struct{ file, src string }{
+		{manifest.TOMLName, "name = \"echo\"\nversion = \"1.0.0\"\nruntime = \"wasm\"\nentry = \"echo.wasm\"\nmemory_limit_mb = 64\n"},
+		{manifest.JSONName, `{"name":"echo","version":"1.0.0","runtime":"wasm","entry":"echo.wasm","memory_limit_mb":64}`},
+	} {
+		dir := t.TempDir()
+		require.NoError(t, os.WriteFile(filepath.Join(dir, tc.file), []byte(tc.src), 0o644))
+		m, err := manifest.Load(filepath.Join(dir, tc.file))
+		require.NoError(t, err, tc.file)
+		assert.Equal(t, manifest.RuntimeWasm, m.Runtime, tc.file)
+		assert.Equal(t, 64, m.MemoryLimitMB, tc.file)
+		assert.Equal(t, "echo.wasm", m.Entry, tc.file)
 	}
 }

@@ -106,7 +106,8 @@ func (t Trust) Verify(m *Manifest, copyDir string) (*Verified, error) {
 	fail := func(code clawerr.Code, cause error, format string, args ...any) (*Verified, error) {
 		return nil, clawerr.New(code, m.Name, "verify", fmt.Sprintf(format, args...), cause)
 	}
-	fileOpts := libfile.Options{MaxSize: t.MaxEntrySize, Dir: m.Dir, Name: m.Entry, Plugin: m.Name, Op: "verify"}
+	fileOpts := libfile.Options{MaxSize: t.MaxEntrySize, Dir: m.Dir, Name: m.Entry, Plugin: m.Name, Op: "verify",
+		WASM: m.Runtime == RuntimeWasm} // a .wasm entry is checked as a module, not a library
 	src, err := libfile.Open(m.EntryPath(), fileOpts)
 	if err != nil {
 		return nil, err
@@ -263,6 +264,9 @@ func copyPattern(m *Manifest) string {
 		name = "plugin"
 	}
 	ext := safe(filepath.Ext(filepath.FromSlash(m.Entry)), ".", 16)
+	if (ext == "" || ext == ".") && m.Runtime == RuntimeWasm {
+		ext = ".wasm"
+	}
 	if ext == "" || ext == "." {
 		ext = map[string]string{"windows": ".dll", "darwin": ".dylib", "ios": ".dylib"}[runtime.GOOS]
 		if ext == "" {

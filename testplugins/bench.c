@@ -56,9 +56,10 @@ CLAWD_PLUGIN_EXPORT ClawaPlugin *clawd_plugin_init(void) { return &table; }
 /*
  * The floor of the log benchmark: the same loop as tool "log", calling a
  * bare host function instead of ctx->log. Exported so the benchmark can
- * hand it the bare callback.
+ * hand it the bare callback (CLAWD_PLUGIN_VISIBLE: on WebAssembly,
+ * CLAWD_PLUGIN_EXPORT is the export named clawd_plugin_init).
  */
-CLAWD_PLUGIN_EXPORT void bench_log_loop(void (*fn)(ClawaContext *, uint8_t, const char *),
+CLAWD_PLUGIN_VISIBLE void bench_log_loop(void (*fn)(ClawaContext *, uint8_t, const char *),
                                         ClawaContext *ctx, long n) {
     long i;
     for (i = 0; i < n; i++)

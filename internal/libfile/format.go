@@ -22,7 +22,11 @@ import (
 // ELF shared library", "PT_LOAD segment 2 ... past the end of the file".
 // Messages name the file as Options.Name (default "the library").
 func CheckFormat(r io.ReaderAt, size int64, o Options) error {
-	if err := checkFormat(r, size, runtime.GOOS, runtime.GOARCH); err != nil {
+	check := checkFormat
+	if o.WASM {
+		check = checkWASM
+	}
+	if err := check(r, size, runtime.GOOS, runtime.GOARCH); err != nil {
 		name := o.Name
 		if name == "" {
 			name = "the library"
@@ -108,7 +112,7 @@ func checkFormat(r io.ReaderAt, size int64, goos, goarch string) error {
 	case bytes.HasPrefix(head, []byte("MZ")):
 		got = formatPE
 	case bytes.HasPrefix(head, []byte("\x00asm")):
-		return errors.New("a WebAssembly module, not a native shared library (WASM plugins are a runtime this host does not run yet)")
+		return errors.New("a WebAssembly module, not a native shared library (it runs in the wasm runtime: runtime = \"wasm\" in its manifest)")
 	case bytes.HasPrefix(head, []byte("!<arch>\n")):
 		return errors.New("a static archive (.a), not a shared library")
 	case bytes.HasPrefix(head, []byte("#!")):
@@ -494,4 +498,27 @@ func checkPE(r *io.SectionReader, a arch, known bool, goarch string) error {
 		}
 	}
 	return nil
+}
+
+// wasmHead is the WebAssembly binary magic and version 1.
+var wasmHead = []byte("\x00asm\x01\x00\x00\x00")
+
+// checkWASM accepts a WebAssembly binary module, version 1, and refuses
+// everything else, a native library included; the wasm runtime validates
+// the rest when it compiles the module.
+func checkWASM(r io.ReaderAt, size int64, _, _ string) error {
+	if size < int64(len(wasmHead)) {
+		return fmt.Errorf("%d bytes, too short for a WebAssembly module", size)
+	}
+	head := make([]byte, len(wasmHead))
+	if _, err := r.ReadAt(head, 0); err != nil {
+		return fmt.Errorf("cannot read the header: %v", err)
+	}
+	if bytes.HasPrefix(head, []byte("\x00asm")) {
+		if !bytes.Equal(head, wasmHead) {
+			return fmt.Errorf("a WebAssembly module of binary version %d, not 1", binary.LittleEndian.Uint32(head[4:]))
+		}
+		return nil
+	}
+	return errors.New("not a WebAssembly module (no \\0asm magic)")
 }

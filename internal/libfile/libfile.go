@@ -46,6 +46,9 @@ type Options struct {
 	Name string
 	// Plugin and Op fill the *clawerr.Error returned.
 	Plugin, Op string
+	// WASM checks for a WebAssembly module (the wasm runtime's entry)
+	// instead of a native library of this OS.
+	WASM bool
 }
 
 func (o Options) name(path string) string {

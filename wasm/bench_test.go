@@ -1,0 +1,131 @@
+package wasm_test
+
+import (
+	"context"
+	"strconv"
+	"testing"
+	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/clawd-go/clawd"
+	"github.com/clawd-go/clawd/wasm"
+)
+
+// The arguments of the loader's benchmarks: a 21-byte session id, a
+// 10-byte tool name and a 97-byte JSON input.
+var (
+	benchSession = "sess-0123456789abcdef"
+	benchTool    = "grep_files"
+	benchInput   = `{"pattern":"func (p \\*Plugin)","path":"./loader","max_results":25000,"case":false,"glob":"*.go"}`
+)
+
+type discard struct{}
+
+func (discard) Write(p []byte) (int, error) { return len(p), nil }
+
+func benchPlugin(b *testing.B, opts ...clawd.Option) *wasm.Plugin {
+	b.Helper()
+	if len(benchSession) != 21 || len(benchTool) != 10 || len(benchInput) != 97 {
+		b.Fatalf("argument sizes drifted: %d %d %d", len(benchSession), len(benchTool), len(benchInput))
+	}
+	lg := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(discard{}), zapcore.InfoLevel))
+	p, err := wasm.Open(cbuildWasm(b, "bench"), append([]clawd.Option{clawd.WithLogger(lg)}, opts...)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = p.Close() })
+	return p
+}
+
+func runToolCalls(b *testing.B, p *wasm.Plugin, ctx context.Context) {
+	c := clawd.ToolCall(benchSession, benchTool, benchInput)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := p.Call(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkWasmToolCall is one ToolCall into a WASM plugin (~100 bytes of
+// input), beside the loader's BenchmarkToolCall:
+//   - nodeadline: wasm.WithDeadlines(false), a call that cannot be
+//     interrupted, as a native one: the hot path, 0 allocs/op;
+//   - background: deadlines on (the default), the context without one;
+//   - deadline: deadlines on, the context with a deadline.
+func BenchmarkWasmToolCall(b *testing.B) {
+	b.Run("nodeadline", func(b *testing.B) {
+		runToolCalls(b, benchPlugin(b, wasm.WithDeadlines(false)), context.Background())
+	})
+	b.Run("background", func(b *testing.B) {
+		runToolCalls(b, benchPlugin(b), context.Background())
+	})
+	b.Run("deadline", func(b *testing.B) {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+		defer cancel()
+		runToolCalls(b, benchPlugin(b), ctx)
+	})
+}
+
+// BenchmarkWasmLog is one plugin log call into the host, dropped by level.
+func BenchmarkWasmLog(b *testing.B) {
+	p := benchPlugin(b, wasm.WithDeadlines(false))
+	b.ReportAllocs()
+	b.ResetTimer()
+	if err := p.Call(context.Background(), clawd.ToolCall("s", "log", strconv.Itoa(b.N))); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// BenchmarkWasmOpen is an Open and Close of a cached module: a runtime,
+// WASI, the host module, an instance, init and on_load.
+func BenchmarkWasmOpen(b *testing.B) {
+	mod := cbuildWasm(b, "bench")
+	dir := b.TempDir()
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		p, err := wasm.Open(mod, wasm.WithCacheDir(dir))
+		if err != nil {
+			b.Fatal(err)
+		}
+		_ = p.Close()
+	}
+}
+
+// TestToolCallAllocs: the hot path allocates nothing.
+func TestToolCallAllocs(t *testing.T) {
+	p, err := wasm.Open(cbuildWasm(t, "bench"), wasm.WithDeadlines(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c := clawd.ToolCall(benchSession, benchTool, benchInput)
+	if n := testing.AllocsPerRun(200, func() {
+		if err := p.Call(context.Background(), c); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("%v allocs per call, want 0", n)
+	}
+}
+
+// BenchmarkWasmRestart is a trapping call: the trap, the instance
+// discarded and made again (_initialize, init, on_load).
+func BenchmarkWasmRestart(b *testing.B) {
+	p, err := wasm.Open(cbuildWasm(b, "wasm_guest"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer p.Close()
+	c := clawd.ToolCall("s", "trap", "{}")
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := p.Call(context.Background(), c); err == nil {
+			b.Fatal("no trap")
+		}
+	}
+}

@@ -1,0 +1,182 @@
+package wasm_test
+
+import (
+	"context"
+	"fmt"
+	fnv1a "hash/fnv"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/clawd-go/clawd"
+	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/wasm"
+)
+
+// send_event without network.relay is CapabilityDenied, and no sink sees it.
+func TestSendEventNeedsRelay(t *testing.T) {
+	core, logs := observer.New(zapcore.DebugLevel)
+	var seen int
+	p, err := wasm.Open(cbuildWasm(t, "echo"), clawd.WithLogger(zap.New(core)),
+		clawd.WithEventSink(clawd.SinkFunc(func(context.Context, clawd.Event) error { seen++; return nil })))
+	require.NoError(t, err)
+	defer p.Close()
+	require.NoError(t, p.Call(bg, clawd.ToolCall("s", "send:x.y", `{"a":1}`)))
+	assert.Zero(t, seen)
+	assert.Equal(t, 1, logs.FilterMessage("send_event_custom:3").Len(), "the plugin sees CapabilityDenied")
+	assert.Equal(t, uint64(0), p.Stats().EventsSent)
+	assert.Equal(t, uint64(3), p.Stats().EventsRefused, "on_load, on_tool_call and the custom send")
+}
+
+func TestSendEventArguments(t *testing.T) {
+	g := open(t, cbuildWasm(t, "echo"))
+	require.NoError(t, g.Call(bg, clawd.ToolCall("s", "send:x.ok", `{"k":"ü"}`)))
+	require.NoError(t, g.Call(bg, clawd.ToolCall("s", "send:x.array", `[1]`)))
+	require.NoError(t, g.Call(bg, clawd.ToolCall("s", "send:x.broken", `{"k":`)))
+	require.NoError(t, g.Call(bg, clawd.ToolCall("s", "send:", `{}`)))
+	assert.Equal(t, []string{"send_event_custom:0", "send_event_custom:5", "send_event_custom:5", "send_event_custom:5"}, g.lines("send_event_custom:"))
+	var custom []clawd.Event
+	for _, e := range g.events() {
+		if strings.HasPrefix(e.Method, "x.") {
+			custom = append(custom, e)
+		}
+	}
+	require.Len(t, custom, 1)
+	assert.Equal(t, `{"k":"ü"}`, string(custom[0].Params))
+	assert.Equal(t, uint64(3), g.Stats().InvalidArgs)
+}
+
+// A context kept past its callback is stale: log dropped, send_event
+// DaemonError, both counted.
+func TestStaleContext(t *testing.T) {
+	g := open(t, cbuildWasm(t, "echo"))
+	require.NoError(t, g.Call(bg, clawd.ToolCall("s", "keep", "{}")))
+	require.NoError(t, g.Call(bg, clawd.ToolCall("s", "use_kept_inline", "{}")))
+	assert.Equal(t, []string{"kept_is_current:0"}, g.lines("kept_is_current:"))
+	assert.Equal(t, []string{"stale_send_event:5"}, g.lines("stale_send_event:"))
+	assert.Empty(t, g.lines("stale log"))
+	st := g.Stats()
+	assert.Equal(t, uint64(1), st.StaleLogs)
+	assert.Equal(t, uint64(1), st.StaleEvents)
+}
+
+// Levels map as in every runtime and never above Error; an unknown level
+// is Warn with the level as a field.
+func TestLogLevels(t *testing.T) {
+	g := open(t, cbuildWasm(t, "echo"))
+	require.NoError(t, g.Call(bg, clawd.ToolCall("s", "log_levels", "{}")))
+	want := map[string]zapcore.Level{"level:0": zapcore.DebugLevel, "level:1": zapcore.DebugLevel, "level:2": zapcore.InfoLevel,
+		"level:3": zapcore.WarnLevel, "level:4": zapcore.ErrorLevel, "level:200": zapcore.WarnLevel}
+	for msg, lvl := range want {
+		l := g.logs.FilterMessage(msg).All()
+		require.Len(t, l, 1, msg)
+		assert.Equal(t, lvl, l[0].Level, msg)
+	}
+	assert.Equal(t, uint32(200), g.logs.FilterMessage("level:200").All()[0].ContextMap()["level"])
+	for _, e := range g.logs.All() {
+		assert.LessOrEqual(t, e.Level, zapcore.ErrorLevel)
+	}
+}
+
+// A line longer than MaxLogMessage is cut at a rune boundary and marked.
+func TestLogBound(t *testing.T) {
+	g := open(t, cbuildWasm(t, "echo"))
+	long := strings.Repeat("é", 40000) // 80000 bytes
+	require.NoError(t, g.Call(bg, clawd.ToolCall("s", "log:2", long)))
+	var got []observer.LoggedEntry
+	for _, e := range g.logs.All() {
+		if strings.HasPrefix(e.Message, "éé") {
+			got = append(got, e)
+		}
+	}
+	require.Len(t, got, 1)
+	assert.Equal(t, 65534, len(got[0].Message), "64 KiB with its NUL, cut before a split rune")
+	assert.Equal(t, true, got[0].ContextMap()["truncated"])
+}
+
+// 1 MiB of input and multi-byte UTF-8 arrive byte for byte.
+func TestLargeAndUTF8Arguments(t *testing.T) {
+	g := open(t, cbuildWasm(t, "echo"))
+	big := `{"x":"` + strings.Repeat("ab€", (1<<20)/5) + `"}`
+	require.NoError(t, g.Call(bg, clawd.ToolCall("sé", "grép", big)))
+	assert.Equal(t, []string{"session:sé"}, g.lines("session:"))
+	assert.Equal(t, []string{"tool:grép"}, g.lines("tool:"))
+	assert.Equal(t, []string{"input_len:" + itoa(len(big))}, g.lines("input_len:"))
+	assert.Equal(t, []string{"input_fnv:" + fnv(big)}, g.lines("input_fnv:"))
+	// Smaller calls after the big one still see their own bytes only.
+	require.NoError(t, g.Call(bg, clawd.Message("s", "user", `"日本語"`)))
+	assert.Equal(t, []string{`content:"日本語"`}, g.lines("content:"))
+	codeIs(t, g.Call(bg, clawd.Message("s", "us\x00er", `""`)), clawerr.InvalidArgument, "role")
+}
+
+// A sink may call back into the plugin that is sending (re-entry on the
+// same instance), and other plugins.
+func TestReentry(t *testing.T) {
+	var p *wasm.Plugin
+	var inner error
+	sink := clawd.SinkFunc(func(ctx context.Context, e clawd.Event) error {
+		if e.Method == "echo.reenter" {
+			inner = p.Call(ctx, clawd.ToolCall("s", "inner", "{}"))
+			return abi.NotFound
+		}
+		return nil
+	})
+	core, logs := observer.New(zapcore.DebugLevel)
+	var err error
+	p, err = wasm.Open(cbuildWasm(t, "echo"), clawd.WithLogger(zap.New(core)), clawd.WithEventSink(sink),
+		clawd.WithCapabilities(abi.CapNetworkRelay))
+	require.NoError(t, err)
+	defer p.Close()
+	require.NoError(t, p.Call(bg, clawd.ToolCall("s", "reenter", "{}")))
+	require.NoError(t, inner)
+	assert.Equal(t, 1, logs.FilterMessage("tool:inner").Len())
+	assert.Equal(t, 1, logs.FilterMessage("reenter_send_event:4").Len(), "the sink's answer reaches the plugin")
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }
+
+// fnv is echo's digest: FNV-1a 64, 16 hex digits.
+func fnv(s string) string {
+	h := fnv1a.New64a()
+	h.Write([]byte(s))
+	return fmt.Sprintf("%016x", h.Sum64())
+}
+
+// A fault in a call nested below a sink is crashed for that call; the
+// outer call finishes, and the instance is made again after it.
+func TestNestedFault(t *testing.T) {
+	var p *wasm.Plugin
+	var inner, closeErr error
+	sink := clawd.SinkFunc(func(ctx context.Context, e clawd.Event) error {
+		if e.Method == "echo.reenter" {
+			inner = p.Call(ctx, clawd.ToolCall("s", "abort", "{}"))
+			closeErr = p.Close()
+		}
+		if e.Method == "echo.panic" {
+			panic("the sink panics")
+		}
+		return nil
+	})
+	core, logs := observer.New(zapcore.DebugLevel)
+	var err error
+	p, err = wasm.Open(cbuildWasm(t, "echo"), clawd.WithLogger(zap.New(core)), clawd.WithEventSink(sink),
+		clawd.WithCapabilities(abi.CapNetworkRelay))
+	require.NoError(t, err)
+	defer p.Close()
+	require.NoError(t, p.Call(bg, clawd.ToolCall("s", "reenter", "{}")))
+	codeIs(t, inner, clawerr.Crashed, "trap in on_tool_call")
+	codeIs(t, closeErr, clawerr.InvalidArgument, "inside the plugin's own send_event")
+	assert.Equal(t, uint64(1), p.Restarts())
+	assert.Equal(t, 1, logs.FilterMessage("reenter_send_event:0").Len(), "the outer call went on")
+	require.NoError(t, p.Call(bg, clawd.ToolCall("s", "send:echo.panic", "{}")))
+	assert.Equal(t, 1, logs.FilterMessage("send_event_custom:5").Len(), "a panicking sink is DaemonError")
+	assert.Equal(t, uint64(1), p.Stats().Panics)
+	assert.Equal(t, 2, logs.FilterMessage("loads:1").Len(), "on_load in the first and the fresh instance")
+}

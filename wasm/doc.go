@@ -1,0 +1,94 @@
+// Package wasm is the "wasm" runtime: a ClawD plugin built as a
+// WebAssembly module, run in this process by wazero (pure Go, no cgo), so
+// that one .wasm runs the same on every OS the host builds for and sees
+// nothing of the host but what it is granted.
+//
+// # Building a plugin
+//
+// The same C source that builds a shared library builds a module, with
+// include/clawd_plugin_wasm.c linked beside it:
+//
+//	zig cc -target wasm32-wasi -mexec-model=reactor -O2 -I include \
+//	    plugin.c include/clawd_plugin_wasm.c -Wl,-z,stack-size=65536 -o plugin.wasm
+//
+// A reactor module (not a command: a module that exports _start and no
+// _initialize is refused). The small stack keeps the initial memory at 2
+// pages: zig's default 1 MiB stack makes it 257 pages (16 MiB), which every
+// instantiation pays for (milliseconds instead of tens of microseconds).
+//
+// # The mapping
+//
+// On wasm32 pointers are 4 bytes: ClawaPlugin is 68 bytes (on_tool_call at
+// 28), ClawaContext 44 (send_event at 4, log at 8); include.Layout has the
+// column. clawd_plugin_init returns the table's address in linear memory;
+// each callback is an index into the module's function table. Open
+// resolves every slot once, checking its signature, so a slot of the wrong
+// type is a load error naming it (abi_mismatch).
+//
+// clawd_plugin_wasm.c imports the host's two functions from the module
+// "clawd" (log, send_event), exports a context template holding their
+// table indices (clawd_wasm_context), and exports the guest's allocator to
+// the host (clawd_wasm_alloc, clawd_wasm_free). The host places each
+// call's strings in guest memory it got from that allocator, one buffer per
+// nesting depth, reused and grown as needed: the host never writes memory
+// the plugin's malloc owns. Contexts come from a ring of 1024, allocated
+// at load, so a context kept past its callback is stale (its log dropped,
+// its send_event DaemonError, both counted) for at least 1024 calls.
+//
+// # Loading
+//
+// Open checks the file (a WebAssembly binary, version 1), compiles it
+// (through the on-disk cache: DefaultCacheDir, WithCacheDir), and refuses a
+// module in the reference daemon's WASM shape (env.clawd_log and
+// env.clawd_send_event imports, named exports, a status from
+// clawd_plugin_init) with runtime_unsupported, saying what it lacks. It
+// then instantiates the module (_initialize), calls clawd_plugin_init and
+// reads the table with the native loader's checks and codes: open_failed
+// (not a module, not instantiable, clawd_plugin_wasm.c not linked),
+// missing_init, init_null, abi_mismatch, reserved_slot_set, bad_name and
+// bad_version (a string is read with its 256-byte bound inside linear
+// memory: a pointer outside it is the same error), on_load_failed. A NULL
+// name loads as the file stem, with a warning. A trap in init or on_load
+// is crashed; a load past WithLoadTimeout is timeout.
+//
+// # Calls
+//
+// Calls into one plugin are serialized (clawd.WithConcurrent is ignored);
+// a sink may call back into the plugin that is sending, which nests on the
+// same instance. A callback's result maps as in every runtime
+// (callback_error, unknown_code; invalid_argument for a NUL byte; closed).
+// A call runs until its context's deadline (or clawd.WithCallTimeout's, if
+// earlier): past it the call returns timeout within milliseconds, and a
+// cancellation returns unavailable. A trap (unreachable, an out-of-bounds
+// access, a call through a bad table entry, recursion past wazero's call
+// stack) returns
+// crashed with the trap's message and the callback's name; so does the
+// guest's exit, with its status. After any of these the instance is
+// discarded and made again (_initialize, clawd_plugin_init, on_load): the
+// guest's state is lost, and the next call runs in the fresh instance. If
+// that fails the plugin is failed (State), and its calls are unavailable.
+//
+// # Isolation
+//
+// The guest sees its own linear memory only. Its memory is capped
+// (WithMemoryLimitMB, the manifest's memory_limit_mb; default 256 MiB): a
+// memory.grow past the cap fails in the guest, whose malloc returns NULL.
+// Its file system is empty unless granted: fs.read mounts the project
+// directory (clawd.WithProjectDir) read-only at "/", fs.write read-write;
+// the guest sees the WASI errors otherwise. It has no sockets: events
+// leave only through send_event, which needs network.relay
+// (CapabilityDenied without it). Its stdout and stderr become log lines of
+// the plugin (info and warn, with the field stream), never the host's
+// output. Clocks and randomness are the host's real ones, through WASI.
+//
+// Everything the guest hands the host is read with bounds: a pointer or
+// length outside linear memory is an error the host reports, never a read
+// outside it. Levels map as in every runtime and never above Error.
+//
+// # Cost
+//
+// With deadlines on (the default), wazero checks for termination inside
+// the guest and watches each call's context from a goroutine: that is
+// most of a call's cost. WithDeadlines(false) removes both, for plugins
+// that are trusted not to hang.
+package wasm

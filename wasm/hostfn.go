@@ -1,0 +1,225 @@
+package wasm
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"runtime"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/tetratelabs/wazero/api"
+	"go.uber.org/zap"
+
+	"github.com/clawd-go/clawd"
+	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/internal/clawctx"
+	"github.com/clawd-go/clawd/internal/outcome"
+	"github.com/clawd-go/clawd/internal/reentry"
+)
+
+// live reports whether ctxAddr is the context of a call in progress. The
+// guest runs only inside a call that holds the plugin (or nested below
+// one), so the record it reads is that call's.
+func (p *Plugin) live(ctxAddr uint32) bool {
+	if ctxAddr == 0 || p.inGlue {
+		return false
+	}
+	for i := 0; i < p.depth; i++ {
+		if p.active[i] == ctxAddr {
+			return true
+		}
+	}
+	return false
+}
+
+// hostLog is the guest's ClawaContext.log: (ctx, level, msg).
+func (p *Plugin) hostLog(_ context.Context, mod api.Module, stack []uint64) {
+	ctxAddr, level, msg := uint32(stack[0]), uint32(stack[1]), uint32(stack[2])
+	if !p.live(ctxAddr) {
+		p.staleLogs.Add(1)
+		return
+	}
+	// A uint8_t argument arrives as an i32; a hostile guest may set the
+	// high bits: such a level is unknown, logged at warn like any other.
+	lv := uint8(255)
+	if level <= 255 {
+		lv = uint8(level)
+	}
+	zl := clawctx.ZapLevel(lv)
+	if !p.log.Core().Enabled(zl) {
+		return
+	}
+	if msg == 0 {
+		p.invalid.Add(1)
+		p.log.Warn("plugin called log with a NULL message", zap.Uint32("level", level))
+		return
+	}
+	raw, truncated, err := cBytes(mod.Memory(), msg, clawctx.MaxLogMessage)
+	if err != nil {
+		p.invalid.Add(1)
+		p.log.Warn("plugin called log with a bad message pointer", zap.Uint32("msg", msg), zap.Error(err))
+		return
+	}
+	if truncated { // cut at a rune boundary, not inside a character
+		for i := 0; i < utf8.UTFMax-1 && len(raw) > 0; i++ {
+			if r, size := utf8.DecodeLastRune(raw); r != utf8.RuneError || size > 1 {
+				break
+			}
+			raw = raw[:len(raw)-1]
+		}
+	}
+	var text string
+	valid := utf8.Valid(raw)
+	if valid {
+		text = string(raw) // copied: memory is the guest's
+	} else {
+		p.invalid.Add(1)
+		text = strings.ToValidUTF8(string(raw), "\uFFFD")
+	}
+	ce := p.log.Check(zl, text)
+	if ce == nil {
+		return
+	}
+	switch {
+	case level > uint32(abi.LogError):
+		ce.Write(zap.Uint32("level", level))
+	case truncated:
+		ce.Write(zap.Bool("truncated", true))
+	case !valid:
+		ce.Write(zap.Bool("invalid_utf8", true))
+	default:
+		ce.Write()
+	}
+}
+
+// hostSendEvent is the guest's ClawaContext.send_event: (ctx, method,
+// params_json) -> ClawaError.
+func (p *Plugin) hostSendEvent(ctx context.Context, mod api.Module, stack []uint64) {
+	ctxAddr, method, params := uint32(stack[0]), uint32(stack[1]), uint32(stack[2])
+	if !p.live(ctxAddr) {
+		p.staleEvents.Add(1)
+		stack[0] = uint64(abi.DaemonError)
+		return
+	}
+	c := p.sendEvent(ctx, mod.Memory(), method, params)
+	if c == abi.None {
+		p.sent.Add(1)
+	} else {
+		p.refused.Add(1)
+	}
+	stack[0] = uint64(uint32(c))
+}
+
+var (
+	errEmpty     = errors.New("empty")
+	errNotObject = errors.New("not a JSON object")
+)
+
+func (p *Plugin) sendEvent(ctx context.Context, mem api.Memory, method, params uint32) abi.Code {
+	if !p.relay {
+		return abi.CapabilityDenied
+	}
+	m, err := cString(mem, method, clawctx.MaxMethod)
+	if err == nil && m == "" {
+		err = errEmpty
+	}
+	if err != nil {
+		return p.badArg("method", err)
+	}
+	raw, truncated, err := cBytes(mem, params, clawctx.MaxParams)
+	if err == nil && truncated {
+		err = errNoNUL
+	}
+	if err == nil && !utf8.Valid(raw) {
+		err = errUTF8
+	}
+	if err == nil && !clawctx.IsJSONObject(raw) {
+		err = errNotObject
+	}
+	if err != nil {
+		return p.badArg("params_json", err)
+	}
+	if p.cfg.Sink == nil {
+		p.log.Warn("send_event refused: the host has no event sink", zap.String("method", m))
+		return abi.DaemonError
+	}
+	// The sink may call back into this plugin: the re-entry record is per
+	// OS thread, so the goroutine stays on its thread until the sink returns.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	f, err := reentry.Enter(p.owner)
+	if err != nil {
+		p.deep.Add(1)
+		p.log.Warn("send_event refused: calls nested too deep", zap.String("method", m), zap.Int("max_depth", reentry.MaxDepth))
+		return abi.DaemonError
+	}
+	defer f.Leave()
+	ev := clawd.Event{Plugin: p.name, Version: p.version, Method: m, Params: json.RawMessage(append([]byte(nil), raw...))}
+	return outcome.Deliver(ctx, p.cfg.Sink, ev, func(r any) {
+		p.panics.Add(1)
+		p.log.Error("event sink panicked", zap.Any("panic", r), zap.String("method", m))
+	})
+}
+
+func (p *Plugin) badArg(what string, err error) abi.Code {
+	p.invalid.Add(1)
+	p.log.Warn("send_event refused: invalid "+what, zap.Error(err))
+	return abi.DaemonError
+}
+
+// lineLog makes the guest's stdout or stderr lines of the plugin's log
+// (info for stdout, warn for stderr, field stream), never the host's own
+// output. A line longer than MaxLogMessage is cut there.
+type lineLog struct {
+	p      *Plugin
+	stream string
+	mu     sync.Mutex
+	buf    []byte
+}
+
+func (l *lineLog) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := len(b)
+	for len(b) > 0 {
+		i := strings.IndexByte(string(b), '\n')
+		if i < 0 {
+			room := clawctx.MaxLogMessage - len(l.buf)
+			if len(b) < room {
+				l.buf = append(l.buf, b...)
+				break
+			}
+			l.buf = append(l.buf, b[:room]...)
+			b = b[room:]
+			l.emit()
+			continue
+		}
+		l.buf = append(l.buf, b[:i]...)
+		b = b[i+1:]
+		l.emit()
+	}
+	return n, nil
+}
+
+func (l *lineLog) emit() {
+	line := strings.ToValidUTF8(strings.TrimSuffix(string(l.buf), "\r"), "\uFFFD")
+	if len(line) > clawctx.MaxLogMessage {
+		line = line[:clawctx.MaxLogMessage]
+	}
+	l.buf = l.buf[:0]
+	if l.stream == "stderr" {
+		l.p.log.Warn(line, zap.String("stream", l.stream))
+	} else {
+		l.p.log.Info(line, zap.String("stream", l.stream))
+	}
+}
+
+func (l *lineLog) flush() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if len(l.buf) > 0 {
+		l.emit()
+	}
+}

@@ -1,0 +1,352 @@
+package wasm
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental/table"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/reentry"
+	"github.com/clawd-go/clawd/internal/vtable"
+)
+
+// The wasm32 layout of the ABI structs (include.Layout, column Wasm32).
+const (
+	sizeofPlugin  = 68
+	sizeofContext = 44
+	ctxSendEvent  = 4
+	ctxLog        = 8
+	plugName      = 4
+	plugVersion   = 8
+	plugCallbacks = 12
+	plugReserved  = 36
+
+	// ringSize contexts serve the calls in turn, so a context address
+	// serves again only ringSize calls later: a plugin that keeps a
+	// context sees it stale, not aliased to a later call's, for that long.
+	ringSize   = 1024
+	ctxStride  = 48
+	maxDepth   = reentry.MaxDepth + 2 // nested calls: the sink refuses past MaxDepth
+	arenaFirst = 4096                 // the first string arena of each depth
+	maxArgs    = 1 << 30              // the arguments of one call, bytes in all
+)
+
+// instance is one instantiation of the module: what a fault discards.
+// Guarded by the plugin's lock, like every call into it.
+type instance struct {
+	mod   api.Module
+	mem   api.Memory
+	fns   [abi.NumCallbacks]api.Function // for calls at depth 0
+	slots [abi.NumCallbacks]uint32       // table indices, for nested calls
+	// nested[d-1] serves calls at depth d (a sink calling back in): a
+	// wazero Function runs on a stack of its own and must not be entered
+	// again while it runs. Resolved on first use.
+	nested [maxDepth - 1]*[abi.NumCallbacks]api.Function
+	alloc  api.Function
+	free   api.Function
+
+	ring     uint32 // ringSize contexts of ctxStride bytes
+	ringNext uint32
+	arenas   [maxDepth]struct{ ptr, cap uint32 }
+	stacks   [maxDepth][4]uint64
+	one      [1]uint64 // alloc's stack
+	// glue is set while the host runs the guest's allocator: no context
+	// is live then, so a hostile allocator cannot send an event whose sink
+	// would enter the allocator again while it runs.
+	glue *bool
+}
+
+// table is what the first instantiation read of the plugin's table.
+type tableInfo struct {
+	abiVersion uint32
+	name       string
+	version    string
+	nameNull   bool
+	has        [abi.NumCallbacks]bool
+	warnings   []string
+}
+
+// instantiate makes a fresh instance: _initialize, clawd_plugin_init, the
+// table read and checked, every callback slot resolved through the
+// function table with its signature checked, the context ring placed.
+// on_load is the caller's.
+func (p *Plugin) instantiate(ctx context.Context) (*instance, *tableInfo, error) {
+	mod, err := p.rt.InstantiateModule(ctx, p.compiled, p.modCfg)
+	if err != nil {
+		if code, ok := exitOf(err); ok && code == sys.ExitCodeDeadlineExceeded {
+			return nil, nil, clawerr.New(clawerr.Timeout, p.who(), "open", "instantiating the module (_initialize) took too long", err)
+		}
+		return nil, nil, clawerr.New(clawerr.OpenFailed, p.who(), "open", "instantiating the module", err)
+	}
+	in := &instance{mod: mod, mem: mod.Memory(), glue: &p.inGlue}
+	fail := func(err error) (*instance, *tableInfo, error) {
+		_ = mod.Close(context.Background())
+		return nil, nil, err
+	}
+	if in.mem == nil {
+		return fail(clawerr.New(clawerr.OpenFailed, p.who(), "open", "the module has no memory", nil))
+	}
+	in.alloc, in.free = mod.ExportedFunction(exportAlloc), mod.ExportedFunction(exportFree)
+
+	var st [1]uint64
+	if err := mod.ExportedFunction(abi.InitSymbol).CallWithStack(ctx, st[:]); err != nil {
+		return fail(p.fault(nil, "init", abi.InitSymbol, err))
+	}
+	addr := uint32(st[0])
+	if addr == 0 {
+		return fail(clawerr.New(clawerr.InitNull, p.who(), "init", abi.InitSymbol+" returned NULL", nil))
+	}
+	t, slots, err := p.readTable(in, addr)
+	if err != nil {
+		return fail(err)
+	}
+	for c := abi.Callback(0); c < abi.NumCallbacks; c++ {
+		if slots[c] == 0 {
+			continue
+		}
+		f, err := lookup(mod, slots[c], slotParams[c], slotResults[c])
+		if err != nil {
+			return fail(clawerr.New(clawerr.ABIMismatch, p.who(), "read vtable", fmt.Sprintf(
+				"%s is function table entry %d, not a function of type %s", c, slots[c], sig(slotParams[c], slotResults[c])), err))
+		}
+		in.fns[c] = f
+	}
+	in.slots = slots
+	if err := p.placeContexts(ctx, in); err != nil {
+		return fail(err)
+	}
+	return in, t, nil
+}
+
+// lookup resolves a table entry as a function of the given type; wazero
+// panics on a mismatch or an entry outside the table, recovered here.
+func lookup(mod api.Module, idx uint32, params, results []api.ValueType) (f api.Function, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			f, err = nil, fmt.Errorf("%v", r)
+		}
+	}()
+	return table.LookupFunction(mod, 0, idx, params, results), nil
+}
+
+// readTable copies and checks the ClawaPlugin at addr in linear memory,
+// with the checks and codes of the native reader (internal/vtable).
+func (p *Plugin) readTable(in *instance, addr uint32) (*tableInfo, [abi.NumCallbacks]uint32, error) {
+	var slots [abi.NumCallbacks]uint32
+	who := p.who()
+	raw, ok := in.mem.Read(addr, sizeofPlugin)
+	if !ok {
+		return nil, slots, clawerr.New(clawerr.ABIMismatch, who, "read vtable", fmt.Sprintf(
+			"cannot read the ClawaPlugin table at %#x: %d bytes there are outside linear memory (%d bytes)", addr, sizeofPlugin, in.mem.Size()), nil)
+	}
+	u32 := func(off int) uint32 { return binary.LittleEndian.Uint32(raw[off:]) }
+	t := &tableInfo{abiVersion: u32(0)}
+	if t.abiVersion != abi.Version {
+		return nil, slots, clawerr.New(clawerr.ABIMismatch, who, "read vtable",
+			fmt.Sprintf("abi_version is %d, this host speaks %d", t.abiVersion, abi.Version), nil)
+	}
+	for i := 0; i < abi.Reserved; i++ {
+		if r := u32(plugReserved + 4*i); r != 0 {
+			return nil, slots, clawerr.New(clawerr.ReservedSlotSet, who, "read vtable",
+				fmt.Sprintf("_reserved[%d] is %#x, must be NULL", i, r), nil)
+		}
+	}
+	for c := abi.Callback(0); c < abi.NumCallbacks; c++ {
+		slots[c] = u32(plugCallbacks + 4*int(c))
+		t.has[c] = slots[c] != 0
+	}
+	namePtr, versionPtr := u32(plugName), u32(plugVersion)
+	var err error
+	if namePtr == 0 {
+		t.nameNull = true
+		t.warnings = append(t.warnings, "name is NULL")
+	} else if t.name, err = cString(in.mem, namePtr, vtable.MaxString); err != nil {
+		return nil, slots, clawerr.New(clawerr.BadName, who, "read vtable", fmt.Sprintf("name (bound %d bytes)", vtable.MaxString), err)
+	} else if t.name == "" {
+		t.warnings = append(t.warnings, "name is empty")
+	}
+	if versionPtr == 0 {
+		t.warnings = append(t.warnings, "version is NULL")
+	} else if t.version, err = cString(in.mem, versionPtr, vtable.MaxString); err != nil {
+		return nil, slots, clawerr.New(clawerr.BadVersion, who, "read vtable", fmt.Sprintf("version (bound %d bytes)", vtable.MaxString), err)
+	} else if !vtable.IsSemver(t.version) {
+		t.warnings = append(t.warnings, fmt.Sprintf("version %q is not semver 2.0", t.version))
+	}
+	return t, slots, nil
+}
+
+var (
+	errOutside = errors.New("the pointer is outside linear memory")
+	errNoNUL   = errors.New("no NUL within the bound")
+	errUTF8    = errors.New("not valid UTF-8")
+)
+
+// cBytes is the NUL-terminated string at ptr, at most bound bytes with
+// its NUL, as a view of linear memory (valid until the guest runs again).
+// truncated: no NUL within bound (the view is then bound-1 bytes).
+func cBytes(mem api.Memory, ptr, bound uint32) (b []byte, truncated bool, err error) {
+	size := mem.Size()
+	if ptr == 0 || ptr >= size {
+		return nil, false, errOutside
+	}
+	n := min(bound, size-ptr)
+	view, ok := mem.Read(ptr, n)
+	if !ok {
+		return nil, false, errOutside
+	}
+	for i, c := range view {
+		if c == 0 {
+			return view[:i], false, nil
+		}
+	}
+	if n < bound {
+		return nil, false, errOutside // the string runs off the end of memory
+	}
+	return view[:bound-1], true, nil
+}
+
+// cString copies a bounded, NUL-terminated UTF-8 string out of memory.
+func cString(mem api.Memory, ptr, bound uint32) (string, error) {
+	b, truncated, err := cBytes(mem, ptr, bound)
+	if err != nil {
+		return "", err
+	}
+	if truncated {
+		return "", errNoNUL
+	}
+	if !utf8.Valid(b) {
+		return "", errUTF8
+	}
+	return string(b), nil
+}
+
+// placeContexts reads the context template from clawd_wasm_context,
+// and fills a ring
+// of contexts with it.
+func (p *Plugin) placeContexts(ctx context.Context, in *instance) error {
+	who := p.who()
+	var st [1]uint64
+	if err := in.mod.ExportedFunction(exportContext).CallWithStack(ctx, st[:]); err != nil {
+		return p.fault(nil, "init", exportContext, err)
+	}
+	tmpl, ok := in.mem.Read(uint32(st[0]), sizeofContext)
+	if !ok || st[0] == 0 {
+		return clawerr.New(clawerr.OpenFailed, who, "open", fmt.Sprintf("%s returned %#x, not a ClawaContext in linear memory", exportContext, st[0]), nil)
+	}
+	tmpl = append([]byte(nil), tmpl...)
+	// send_event and log are table indices the guest calls through; wazero
+	// cannot resolve a host function from the table, and a wrong index only
+	// makes the guest's own call_indirect trap.
+	for i := 12; i < sizeofContext; i++ {
+		tmpl[i] = 0 // _reserved: the host sets them to NULL
+	}
+	base, err := in.allocate(ctx, ringSize*ctxStride)
+	var bg badGuest
+	if errors.As(err, &bg) {
+		return clawerr.New(clawerr.OpenFailed, who, "open", string(bg), nil)
+	}
+	if err != nil {
+		return p.fault(nil, "init", exportAlloc, err)
+	}
+	if base == 0 {
+		return clawerr.New(clawerr.OpenFailed, who, "open", "the guest has no memory for the call contexts", nil)
+	}
+	in.ring = base
+	for i := uint32(0); i < ringSize; i++ {
+		binary.LittleEndian.PutUint32(tmpl[0:], i+1) // _inner: opaque, never read back
+		in.mem.Write(base+i*ctxStride, tmpl)
+	}
+	return nil
+}
+
+// allocate asks the guest's allocator for n bytes and checks that what
+// it returns lies inside linear memory. 0 means the guest has no memory.
+func (in *instance) allocate(ctx context.Context, n uint32) (uint32, error) {
+	in.one[0] = uint64(n)
+	*in.glue = true
+	err := in.alloc.CallWithStack(ctx, in.one[:])
+	*in.glue = false
+	if err != nil {
+		return 0, err
+	}
+	ptr := uint32(in.one[0])
+	if ptr == 0 {
+		return 0, nil
+	}
+	if uint64(ptr)+uint64(n) > uint64(in.mem.Size()) {
+		return 0, badGuest(fmt.Sprintf("%s returned %#x for %d bytes, outside linear memory (%d bytes)", exportAlloc, ptr, n, in.mem.Size()))
+	}
+	return ptr, nil
+}
+
+// arena returns depth's string buffer with room for n bytes, growing it
+// through the guest's allocator. 0: the guest has no memory for it.
+func (in *instance) arena(ctx context.Context, depth int, n uint32) (uint32, error) {
+	a := &in.arenas[depth]
+	if a.ptr != 0 && n <= a.cap {
+		return a.ptr, nil
+	}
+	size := max(n, 2*a.cap, arenaFirst)
+	if a.ptr != 0 {
+		in.one[0] = uint64(a.ptr)
+		a.ptr, a.cap = 0, 0
+		*in.glue = true
+		err := in.free.CallWithStack(ctx, in.one[:])
+		*in.glue = false
+		if err != nil {
+			return 0, err
+		}
+	}
+	ptr, err := in.allocate(ctx, size)
+	if err != nil || ptr == 0 {
+		return 0, err
+	}
+	a.ptr, a.cap = ptr, size
+	return ptr, nil
+}
+
+// fn is callback c's Function for a call at depth d.
+func (in *instance) fn(c abi.Callback, d int) api.Function {
+	if d == 0 || in.fns[c] == nil {
+		return in.fns[c]
+	}
+	fs := in.nested[d-1]
+	if fs == nil {
+		fs = new([abi.NumCallbacks]api.Function)
+		in.nested[d-1] = fs
+	}
+	if fs[c] == nil {
+		// The slot resolved at load: it cannot fail now.
+		fs[c], _ = lookup(in.mod, in.slots[c], slotParams[c], slotResults[c])
+	}
+	return fs[c]
+}
+
+// nextContext is the next context of the ring.
+func (in *instance) nextContext() uint32 {
+	c := in.ring + in.ringNext*ctxStride
+	in.ringNext = (in.ringNext + 1) % ringSize
+	return c
+}
+
+// badGuest is a guest's answer the host cannot use (not a trap): what its
+// allocator returned outside linear memory.
+type badGuest string
+
+func (b badGuest) Error() string { return string(b) }
+
+// exitOf reports the exit code of a closed module's error.
+func exitOf(err error) (uint32, bool) {
+	var ee *sys.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode(), true
+	}
+	return 0, false
+}

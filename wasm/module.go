@@ -1,0 +1,166 @@
+package wasm
+
+import (
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+
+	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/clawerr"
+)
+
+// The exports and imports that make a module a plugin of this runtime.
+const (
+	exportContext = "clawd_wasm_context" // () -> ClawaContext *: the template
+	exportAlloc   = "clawd_wasm_alloc"   // (uint32 size) -> void *
+	exportFree    = "clawd_wasm_free"    // (void *) -> ()
+	hostModule    = "clawd"              // imports: log, send_event
+)
+
+var (
+	i32 = api.ValueTypeI32
+	// The wasm32 signature of each callback slot, in table order.
+	slotParams = [abi.NumCallbacks][]api.ValueType{
+		abi.OnLoad:         {i32},
+		abi.OnUnload:       {i32},
+		abi.OnSessionStart: {i32, i32},
+		abi.OnSessionEnd:   {i32, i32},
+		abi.OnToolCall:     {i32, i32, i32, i32},
+		abi.OnMessage:      {i32, i32, i32, i32},
+	}
+	slotResults = [abi.NumCallbacks][]api.ValueType{
+		abi.OnLoad:         {i32},
+		abi.OnSessionStart: {i32},
+		abi.OnSessionEnd:   {i32},
+		abi.OnToolCall:     {i32},
+		abi.OnMessage:      {i32},
+	}
+	logParams       = []api.ValueType{i32, i32, i32}
+	sendEventParams = []api.ValueType{i32, i32, i32}
+	sendEventResult = []api.ValueType{i32}
+)
+
+// sig renders a function type as "(i32, i32) -> i32".
+func sig(params, results []api.ValueType) string {
+	name := func(ts []api.ValueType) string {
+		s := make([]string, len(ts))
+		for i, t := range ts {
+			s[i] = api.ValueTypeName(t)
+		}
+		return strings.Join(s, ", ")
+	}
+	r := name(results)
+	if len(results) != 1 {
+		r = "(" + r + ")"
+	}
+	return "(" + name(params) + ") -> " + r
+}
+
+func sameTypes(a, b []api.ValueType) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// checkShape refuses a compiled module that cannot be a plugin of this
+// runtime, before anything of it runs: the reference daemon's WASM shape
+// (runtime_unsupported), no clawd_plugin_init of the right type
+// (missing_init), a command module or one that does not link
+// clawd_plugin_wasm.c (open_failed).
+func checkShape(cm wazero.CompiledModule, who string) error {
+	exports := cm.ExportedFunctions()
+	var refImports []string
+	for _, f := range cm.ImportedFunctions() {
+		mod, name, _ := f.Import()
+		if mod == "env" && (name == "clawd_log" || name == "clawd_send_event") {
+			refImports = append(refImports, mod+"."+name)
+		}
+	}
+	_, hasCtx := exports[exportContext]
+	if len(refImports) > 0 && !hasCtx {
+		var named []string
+		for _, n := range []string{"on_load", "on_unload", "on_session_start", "on_session_end", "on_tool_call", "on_message"} {
+			if _, ok := exports[n]; ok {
+				named = append(named, n)
+			}
+		}
+		detail := fmt.Sprintf("the module has the reference daemon's WASM shape (imports %s", strings.Join(refImports, ", "))
+		if len(named) > 0 {
+			detail += "; exports " + strings.Join(named, ", ")
+		}
+		detail += "): it lacks the ClawaPlugin table that clawd_plugin_init must return and the " +
+			exportContext + "/" + exportAlloc + " exports of include/clawd_plugin_wasm.c; " +
+			"build the C ABI plugin source with clawd_plugin_wasm.c instead"
+		return clawerr.New(clawerr.RuntimeUnsupported, who, "open", detail, nil)
+	}
+	init, ok := exports[abi.InitSymbol]
+	if !ok {
+		return clawerr.New(clawerr.MissingInit, who, "open", "the module does not export "+abi.InitSymbol, nil)
+	}
+	if !sameTypes(init.ParamTypes(), nil) || !sameTypes(init.ResultTypes(), []api.ValueType{i32}) {
+		return clawerr.New(clawerr.MissingInit, who, "open", fmt.Sprintf("%s has type %s, the ABI wants () -> i32",
+			abi.InitSymbol, sig(init.ParamTypes(), init.ResultTypes())), nil)
+	}
+	if _, start := exports["_start"]; start {
+		if _, reactor := exports["_initialize"]; !reactor {
+			return clawerr.New(clawerr.OpenFailed, who, "open",
+				"a WASI command module (exports _start): build the plugin with -mexec-model=reactor", nil)
+		}
+	}
+	for _, want := range []struct {
+		name            string
+		params, results []api.ValueType
+	}{
+		{exportContext, nil, []api.ValueType{i32}},
+		{exportAlloc, []api.ValueType{i32}, []api.ValueType{i32}},
+		{exportFree, []api.ValueType{i32}, nil},
+	} {
+		f, ok := exports[want.name]
+		if !ok {
+			return clawerr.New(clawerr.OpenFailed, who, "open", fmt.Sprintf(
+				"the module does not export %s: link include/clawd_plugin_wasm.c beside the plugin", want.name), nil)
+		}
+		if !sameTypes(f.ParamTypes(), want.params) || !sameTypes(f.ResultTypes(), want.results) {
+			return clawerr.New(clawerr.OpenFailed, who, "open", fmt.Sprintf("%s has type %s, want %s", want.name,
+				sig(f.ParamTypes(), f.ResultTypes()), sig(want.params, want.results)), nil)
+		}
+	}
+	if len(cm.ExportedMemories()) == 0 {
+		return clawerr.New(clawerr.OpenFailed, who, "open", "the module exports no memory", nil)
+	}
+	return nil
+}
+
+// caches holds one compilation cache per directory for the whole process:
+// wazero's cache may be shared by runtimes, and sharing it spares a second
+// open of the same module its compilation.
+var caches struct {
+	sync.Mutex
+	m map[string]wazero.CompilationCache
+}
+
+func cacheFor(dir string) (wazero.CompilationCache, error) {
+	caches.Lock()
+	defer caches.Unlock()
+	if c, ok := caches.m[dir]; ok {
+		return c, nil
+	}
+	c, err := wazero.NewCompilationCacheWithDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	if caches.m == nil {
+		caches.m = map[string]wazero.CompilationCache{}
+	}
+	caches.m[dir] = c
+	return c, nil
+}

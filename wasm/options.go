@@ -1,0 +1,100 @@
+package wasm
+
+import (
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/clawd-go/clawd"
+)
+
+// The wasm runtime takes the options of package clawd: clawd.WithLogger,
+// clawd.WithEventSink, clawd.WithCapabilities (network.relay allows
+// send_event; fs.read and fs.write mount the project directory),
+// clawd.WithProjectDir, clawd.WithCallTimeout, clawd.WithStateFunc and
+// clawd.WithEnv (the guest's WASI environment: "NAME=VALUE", or "NAME" for
+// the host's value). clawd.WithConcurrent is accepted and ignored: calls
+// into one instance are serialized. Its own options follow; they are
+// clawd.Options too, and the other runtimes ignore them.
+
+// DefaultMemoryLimitMB is the guest's memory cap when neither the manifest
+// (memory_limit_mb) nor WithMemoryLimitMB sets one.
+const DefaultMemoryLimitMB = 256
+
+// DefaultLoadTimeout bounds instantiation, clawd_plugin_init and on_load.
+const DefaultLoadTimeout = 10 * time.Second
+
+// Option is one of the wasm runtime's own options.
+type Option struct {
+	clawd.RuntimeOption
+	set func(*options)
+}
+
+type options struct {
+	memoryLimitMB int
+	cacheDir      string
+	cacheSet      bool
+	loadTimeout   time.Duration
+	noDeadlines   bool
+	maxFileSize   int64
+}
+
+func ownOptions(opts []clawd.Option) options {
+	o := options{memoryLimitMB: DefaultMemoryLimitMB, loadTimeout: DefaultLoadTimeout}
+	for _, opt := range opts {
+		if own, ok := opt.(Option); ok && own.set != nil {
+			own.set(&o)
+		}
+	}
+	if !o.cacheSet {
+		o.cacheDir = DefaultCacheDir()
+	}
+	return o
+}
+
+// WithMemoryLimitMB caps the guest's linear memory at mb MiB (default
+// DefaultMemoryLimitMB; at most 4096, the wasm32 maximum). A memory.grow
+// past it fails in the guest (malloc returns NULL); a module whose initial
+// memory is larger is refused with open_failed.
+func WithMemoryLimitMB(mb int) Option {
+	return Option{set: func(o *options) { o.memoryLimitMB = mb }}
+}
+
+// WithCacheDir keeps compiled modules in dir (created if missing) instead
+// of DefaultCacheDir(); "" disables the cache: every Open compiles.
+func WithCacheDir(dir string) Option {
+	return Option{set: func(o *options) { o.cacheDir, o.cacheSet = dir, true }}
+}
+
+// WithLoadTimeout bounds instantiation, clawd_plugin_init and on_load, at
+// Open and at every re-instantiation (default DefaultLoadTimeout). Past it
+// the load fails with timeout.
+func WithLoadTimeout(d time.Duration) Option {
+	return Option{set: func(o *options) { o.loadTimeout = d }}
+}
+
+// WithDeadlines(false) compiles the module without wazero's termination
+// checks: a call is then refused before it starts if its context is done,
+// but never interrupted, as in the native runtime, and a call costs no
+// allocation. The default (true) interrupts a call at its deadline, at the
+// price of a goroutine per call (wazero's WithCloseOnContextDone).
+func WithDeadlines(on bool) Option {
+	return Option{set: func(o *options) { o.noDeadlines = !on }}
+}
+
+// WithMaxFileSize sets the largest module file Open accepts, in bytes
+// (0, the default: 256 MiB).
+func WithMaxFileSize(n int64) Option {
+	return Option{set: func(o *options) { o.maxFileSize = n }}
+}
+
+// DefaultCacheDir is where compiled modules are kept unless WithCacheDir
+// says otherwise: clawd/wasm under os.UserCacheDir, or "" (no cache) when
+// the user has no cache directory.
+func DefaultCacheDir() string {
+	d, err := os.UserCacheDir()
+	if err != nil || d == "" {
+		return ""
+	}
+	return filepath.Join(d, "clawd", "wasm")
+}

@@ -1,0 +1,539 @@
+package wasm
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/sys"
+	"go.uber.org/zap"
+
+	"github.com/clawd-go/clawd"
+	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/libfile"
+	"github.com/clawd-go/clawd/internal/outcome"
+	"github.com/clawd-go/clawd/internal/reentry"
+)
+
+// Runtime is the name this package registers with clawd.Register.
+const Runtime = "wasm"
+
+func init() {
+	clawd.Register(Runtime, clawd.RuntimeFunc(func(path string, opts ...clawd.Option) (clawd.Plugin, error) {
+		p, err := Open(path, opts...)
+		if err != nil {
+			return nil, err // an untyped nil: never a nil *Plugin in the interface
+		}
+		return p, nil
+	}))
+}
+
+// Plugin is one open WASM plugin. Its methods are safe for concurrent use.
+type Plugin struct {
+	path     string
+	name     string
+	version  string
+	table    *tableInfo
+	warnings []string
+	errs     *outcome.Errors
+	log      *zap.Logger
+	cfg      clawd.Config
+	own      options
+	relay    bool
+
+	rt       wazero.Runtime
+	compiled wazero.CompiledModule
+	modCfg   wazero.ModuleConfig
+	stdout   *lineLog
+	stderr   *lineLog
+	root     *os.Root // the project directory, when mounted
+
+	owner *reentry.Owner
+	lock  *reentry.Mutex
+	// Guarded by lock (the guest only runs inside a call that holds it,
+	// or nested below one on the same goroutine):
+	inst   *instance
+	depth  int
+	active [maxDepth]uint32 // the live contexts, outermost first
+	broken bool             // a nested call faulted: replace inst when the outermost returns
+	inGlue bool             // the guest's allocator runs: no context is live
+	closed bool
+
+	closedFlag atomic.Bool
+	state      atomic.Int32
+	crashes    atomic.Uint64
+	restarts   atomic.Uint64
+
+	sent, refused, staleLogs, staleEvents, invalid, panics, deep atomic.Uint64
+
+	closeMu   sync.Mutex
+	closeDone bool
+	closeErr  error
+}
+
+var _ clawd.Plugin = (*Plugin)(nil)
+
+// who names the plugin in errors: its name once known, else its path.
+func (p *Plugin) who() string {
+	if p.name != "" {
+		return p.name
+	}
+	return p.path
+}
+
+// Open loads the WASM plugin at path. See the package doc for what it
+// checks. The error is a *clawerr.Error.
+func Open(path string, opts ...clawd.Option) (*Plugin, error) {
+	cfg, own := clawd.NewConfig(opts), ownOptions(opts)
+	if own.memoryLimitMB <= 0 || own.memoryLimitMB > 4096 {
+		return nil, clawerr.New(clawerr.InvalidArgument, path, "open",
+			fmt.Sprintf("memory limit %d MiB: want 1 to 4096", own.memoryLimitMB), nil)
+	}
+	f, err := libfile.Open(path, libfile.Options{MaxSize: own.maxFileSize, Plugin: path, Op: "open", WASM: true, Name: filepath.Base(path)})
+	if err != nil {
+		return nil, err
+	}
+	if err := f.CheckFormat(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	var sb strings.Builder
+	err = f.CopyTo(&sb)
+	f.Close()
+	if err != nil {
+		return nil, clawerr.New(clawerr.OpenFailed, path, "open", "reading the module", err)
+	}
+	bin := []byte(sb.String())
+
+	p := &Plugin{path: path, cfg: cfg, own: own, relay: cfg.Granted(abi.CapNetworkRelay), log: cfg.Logger}
+	p.owner = &reentry.Owner{Name: path}
+	p.lock = reentry.NewMutex(p.owner)
+
+	rc := wazero.NewRuntimeConfig().
+		WithMemoryLimitPages(uint32(own.memoryLimitMB) * 16).
+		WithCloseOnContextDone(!own.noDeadlines)
+	if own.cacheDir != "" {
+		if c, err := cacheFor(own.cacheDir); err == nil {
+			rc = rc.WithCompilationCache(c)
+		} else {
+			p.log.Warn("wasm: compiled modules are not cached", zap.String("dir", own.cacheDir), zap.Error(err))
+		}
+	}
+	bg := context.Background()
+	p.rt = wazero.NewRuntimeWithConfig(bg, rc)
+	fail := func(err error) (*Plugin, error) {
+		_ = p.rt.Close(bg)
+		if p.root != nil {
+			_ = p.root.Close()
+		}
+		return nil, err
+	}
+	if p.compiled, err = p.rt.CompileModule(bg, bin); err != nil {
+		return fail(clawerr.New(clawerr.OpenFailed, path, "open", "not a valid WebAssembly module", err))
+	}
+	if err := checkShape(p.compiled, path); err != nil {
+		return fail(err)
+	}
+	for _, m := range p.compiled.ImportedMemories() {
+		if lo := m.Min(); lo > uint32(own.memoryLimitMB)*16 {
+			return fail(clawerr.New(clawerr.OpenFailed, path, "open", fmt.Sprintf("the module imports a memory of %d pages, over the cap", lo), nil))
+		}
+	}
+	for _, m := range p.compiled.ExportedMemories() {
+		if lo := m.Min(); lo > uint32(own.memoryLimitMB)*16 {
+			return fail(clawerr.New(clawerr.OpenFailed, path, "open", fmt.Sprintf(
+				"the module's initial memory is %d pages (%d MiB), over the cap of %d MiB", lo, lo/16, own.memoryLimitMB), nil))
+		}
+	}
+	if _, err := wasi_snapshot_preview1.Instantiate(bg, p.rt); err != nil {
+		return fail(clawerr.New(clawerr.OpenFailed, path, "open", "WASI", err))
+	}
+	_, err = p.rt.NewHostModuleBuilder(hostModule).
+		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(p.hostLog), logParams, nil).
+		WithParameterNames("ctx", "level", "msg").Export("log").
+		NewFunctionBuilder().WithGoModuleFunction(api.GoModuleFunc(p.hostSendEvent), sendEventParams, sendEventResult).
+		WithParameterNames("ctx", "method", "params_json").Export("send_event").
+		Instantiate(bg)
+	if err != nil {
+		return fail(clawerr.New(clawerr.OpenFailed, path, "open", "the host module", err))
+	}
+	p.stdout = &lineLog{p: p, stream: "stdout"}
+	p.stderr = &lineLog{p: p, stream: "stderr"}
+	p.modCfg, err = p.moduleConfig()
+	if err != nil {
+		return fail(err)
+	}
+
+	in, t, err := p.load()
+	if err != nil {
+		return fail(err)
+	}
+	p.inst, p.table = in, t
+	p.state.Store(int32(clawd.StateUp))
+	return p, nil
+}
+
+// moduleConfig is what every instance gets: the reactor's _initialize, no
+// arguments, the granted environment and mounts, real clocks and
+// randomness, and stdout/stderr as log lines.
+func (p *Plugin) moduleConfig() (wazero.ModuleConfig, error) {
+	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize").
+		WithStdout(p.stdout).WithStderr(p.stderr).
+		WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(rand.Reader)
+	for _, e := range p.cfg.Env {
+		k, v, ok := strings.Cut(e, "=")
+		if !ok {
+			v, ok = os.LookupEnv(k)
+		}
+		if k == "" {
+			return nil, clawerr.New(clawerr.InvalidArgument, p.path, "open", fmt.Sprintf("environment entry %q has no name", e), nil)
+		}
+		if ok {
+			mc = mc.WithEnv(k, v)
+		}
+	}
+	write, read := p.cfg.Granted(abi.CapFSWrite), p.cfg.Granted(abi.CapFSRead)
+	if write || read {
+		if p.cfg.ProjectDir == "" {
+			p.log.Warn("wasm: fs capability granted without a project directory: nothing is mounted")
+		} else {
+			fc, root, err := mountProject(p.cfg.ProjectDir, write)
+			if err != nil {
+				return nil, clawerr.New(clawerr.OpenFailed, p.path, "open", "the project directory", err)
+			}
+			p.root = root
+			mc = mc.WithFSConfig(fc)
+		}
+	}
+	return mc, nil
+}
+
+// load instantiates the module and runs on_load, within the load timeout.
+func (p *Plugin) load() (*instance, *tableInfo, error) {
+	ctx := context.Background()
+	if p.own.loadTimeout > 0 && !p.own.noDeadlines {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.own.loadTimeout)
+		defer cancel()
+	}
+	in, t, err := p.instantiate(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.table == nil { // the first load: the plugin's identity
+		p.name, p.version, p.warnings = t.name, t.version, t.warnings
+		if p.name == "" {
+			p.name = stem(p.path)
+			p.warnings = append(p.warnings, fmt.Sprintf("using the file stem %q as the name", p.name))
+		}
+		p.owner.Name = p.name
+		p.log = p.cfg.Logger.With(zap.String("plugin", p.name), zap.String("version", p.version))
+		for _, w := range p.warnings {
+			p.log.Warn("plugin loads with a warning: " + w)
+		}
+		p.errs = outcome.NewErrors(p.name)
+	} else if t.name != p.table.name || t.version != p.table.version || t.has != p.table.has {
+		_ = in.mod.Close(context.Background())
+		return nil, nil, clawerr.New(clawerr.ABIMismatch, p.name, "restart", "the re-instantiated module returned a different table", nil)
+	}
+	if fn := in.fns[abi.OnLoad]; fn != nil {
+		p.inst = in
+		rc, err := p.invoke(ctx, in, abi.OnLoad, 0, nil)
+		p.inst = nil
+		if err != nil {
+			_ = in.mod.Close(context.Background())
+			return nil, nil, err
+		}
+		if rc != 0 {
+			_ = in.mod.Close(context.Background())
+			return nil, nil, clawerr.New(clawerr.OnLoadFailed, p.name, "on_load", "", abi.Code(rc).Err())
+		}
+	}
+	return in, t, nil
+}
+
+func stem(path string) string {
+	base := filepath.Base(path)
+	if i := strings.IndexByte(base, '.'); i > 0 {
+		return base[:i]
+	}
+	return base
+}
+
+// Name is the plugin's name (the file stem if the plugin left it NULL).
+func (p *Plugin) Name() string { return p.name }
+
+// Version is the plugin's version string ("" if NULL).
+func (p *Plugin) Version() string { return p.version }
+
+// Path is the module file the plugin was opened from.
+func (p *Plugin) Path() string { return p.path }
+
+// ABIVersion is the abi_version the plugin's table declares.
+func (p *Plugin) ABIVersion() uint32 { return p.table.abiVersion }
+
+// Has reports whether the plugin set callback cb.
+func (p *Plugin) Has(cb abi.Callback) bool { return cb < abi.NumCallbacks && p.table.has[cb] }
+
+// Callbacks lists the callbacks the plugin set, in table order.
+func (p *Plugin) Callbacks() []abi.Callback {
+	var cbs []abi.Callback
+	for c := abi.Callback(0); c < abi.NumCallbacks; c++ {
+		if p.table.has[c] {
+			cbs = append(cbs, c)
+		}
+	}
+	return cbs
+}
+
+// Warnings lists what loads but is not right (NULL name, non-semver version).
+func (p *Plugin) Warnings() []string { return append([]string(nil), p.warnings...) }
+
+// Stats returns the counters of the plugin's contexts.
+func (p *Plugin) Stats() clawd.Stats {
+	return clawd.Stats{EventsSent: p.sent.Load(), EventsRefused: p.refused.Load(), StaleLogs: p.staleLogs.Load(),
+		StaleEvents: p.staleEvents.Load(), InvalidArgs: p.invalid.Load(), Panics: p.panics.Load(), DepthExceeded: p.deep.Load()}
+}
+
+// State is up while an instance serves, failed once a re-instantiation
+// failed (calls return unavailable), closed after Close.
+func (p *Plugin) State() clawd.State { return clawd.State(p.state.Load()) }
+
+// Crashes counts the calls that trapped, exited or ran past their deadline.
+func (p *Plugin) Crashes() uint64 { return p.crashes.Load() }
+
+// Restarts counts the instances made again after a fault.
+func (p *Plugin) Restarts() uint64 { return p.restarts.Load() }
+
+// Call runs one callback. See the package doc.
+func (p *Plugin) Call(ctx context.Context, c clawd.Call) error {
+	o := c.Op
+	if o >= clawd.NumOps {
+		return p.errs.BadOp(o)
+	}
+	cb := o.Callback()
+	if p.closedFlag.Load() {
+		return p.errs.Closed(o.String())
+	}
+	if err := ctx.Err(); err != nil {
+		return p.errs.NotCalled(o, err)
+	}
+	if !p.table.has[cb] {
+		return nil
+	}
+	n := o.Arity()
+	total := 0
+	for i := 0; i < n; i++ {
+		if strings.IndexByte(c.Args[i], 0) >= 0 {
+			return p.errs.NUL(o, i)
+		}
+		total += len(c.Args[i]) + 1
+	}
+	if total > maxArgs {
+		return p.errs.TooLarge(o, maxArgs)
+	}
+	re, err := p.lock.Lock()
+	if err != nil {
+		return p.errs.Deadlock(o.String(), err)
+	}
+	if !re && p.closed {
+		p.lock.Unlock()
+		return p.errs.Closed(o.String())
+	}
+	err = p.callLocked(ctx, o, cb, &c.Args, n, uint32(total))
+	if !re {
+		p.lock.Unlock()
+	}
+	return err
+}
+
+var errGone = errors.New("the module instance is gone")
+
+func (p *Plugin) callLocked(ctx context.Context, o clawd.Op, cb abi.Callback, args *[3]string, n int, total uint32) error {
+	in := p.inst
+	if p.broken {
+		return clawerr.New(clawerr.Unavailable, p.name, o.String(),
+			"a nested call faulted: the instance is made again when the outermost call returns", errGone)
+	}
+	if in == nil {
+		return clawerr.New(clawerr.Unavailable, p.name, o.String(), "the plugin failed to restart after a fault", errGone)
+	}
+	if p.cfg.CallTimeout > 0 && !p.own.noDeadlines {
+		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > p.cfg.CallTimeout {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, p.cfg.CallTimeout)
+			defer cancel()
+		}
+	}
+	d := p.depth
+	if d >= maxDepth {
+		return clawerr.New(clawerr.Unavailable, p.name, o.String(), "calls nested too deep", reentry.ErrTooDeep)
+	}
+	base, err := in.arena(ctx, d, total)
+	if err != nil {
+		return p.faulted(o, cb, p.fault(&o, o.String(), exportAlloc, err))
+	}
+	if base == 0 {
+		return clawerr.New(clawerr.Unavailable, p.name, o.String(),
+			fmt.Sprintf("the plugin has no memory left for the call's %d bytes of arguments", total), nil)
+	}
+	st := &in.stacks[d]
+	at := base
+	for i := 0; i < n; i++ {
+		in.mem.WriteString(at, args[i])
+		in.mem.WriteByte(at+uint32(len(args[i])), 0)
+		st[1+i] = uint64(at)
+		at += uint32(len(args[i])) + 1
+	}
+	rc, err := p.invoke(ctx, in, cb, n, st)
+	if err != nil {
+		return p.faulted(o, cb, err)
+	}
+	if p.broken && p.depth == 0 {
+		p.restart(fmt.Errorf("a nested call faulted"))
+	}
+	return p.errs.Result(o, rc)
+}
+
+// invoke calls callback cb of in with a fresh context and the n string
+// pointers in st[1:], and returns what it returned. An error is a fault
+// (a *clawerr.Error: crashed, timeout or unavailable).
+func (p *Plugin) invoke(ctx context.Context, in *instance, cb abi.Callback, n int, st *[4]uint64) (int32, error) {
+	if st == nil {
+		st = &in.stacks[p.depth]
+	}
+	d := p.depth
+	c := in.nextContext()
+	st[0] = uint64(c)
+	p.active[d] = c
+	p.depth++
+	err := in.fn(cb, d).CallWithStack(ctx, st[:1+n])
+	p.depth--
+	p.active[d] = 0
+	if err != nil {
+		return 0, p.fault(nil, cb.String(), cb.String(), err)
+	}
+	return int32(uint32(st[0])), nil
+}
+
+// fault turns what a call into the guest returned as an error into the
+// error the caller sees: timeout past the deadline, unavailable for a
+// cancellation, crashed for a trap or an exit. fn names the guest
+// function that was called.
+func (p *Plugin) fault(_ *clawd.Op, op, fn string, err error) error {
+	if code, ok := exitOf(err); ok {
+		switch code {
+		case sys.ExitCodeDeadlineExceeded:
+			return clawerr.New(clawerr.Timeout, p.who(), op, "the call ran past its deadline: the instance is discarded", err)
+		case sys.ExitCodeContextCanceled:
+			return clawerr.New(clawerr.Unavailable, p.who(), op, "the call was canceled: the instance is discarded", err)
+		}
+		return clawerr.New(clawerr.Crashed, p.who(), op, fmt.Sprintf("the plugin exited with status %d in %s", code, fn), err)
+	}
+	var ce *clawerr.Error
+	if errors.As(err, &ce) {
+		return err
+	}
+	var bg badGuest
+	if errors.As(err, &bg) {
+		return clawerr.New(clawerr.Crashed, p.who(), op, string(bg), nil)
+	}
+	msg, _, _ := strings.Cut(err.Error(), "\n")
+	return clawerr.New(clawerr.Crashed, p.who(), op, fmt.Sprintf("trap in %s: %s", fn, msg), err)
+}
+
+// faulted records a fault of a call and replaces the instance: now when
+// no call is below, else when the outermost returns.
+func (p *Plugin) faulted(o clawd.Op, _ abi.Callback, err error) error {
+	p.crashes.Add(1)
+	p.log.Warn("wasm: the plugin faulted; its instance is discarded and made again", zap.String("op", o.String()), zap.Error(err))
+	if p.depth > 0 {
+		p.broken = true
+		return err
+	}
+	p.restart(err)
+	return err
+}
+
+// restart discards the instance and makes a new one (init and on_load
+// again: guest state is lost). Called with the lock held, no call below.
+func (p *Plugin) restart(cause error) {
+	if p.inst != nil {
+		_ = p.inst.mod.Close(context.Background())
+		p.inst = nil
+	}
+	p.broken = false
+	p.setState(clawd.StateDown, cause)
+	in, _, err := p.load()
+	if err != nil {
+		p.log.Error("wasm: the plugin could not be made again; its calls are refused", zap.Error(err))
+		p.setState(clawd.StateFailed, err)
+		return
+	}
+	p.inst = in
+	p.restarts.Add(1)
+	p.setState(clawd.StateUp, nil)
+}
+
+func (p *Plugin) setState(s clawd.State, err error) {
+	p.state.Store(int32(s))
+	if p.cfg.OnState != nil {
+		p.cfg.OnState(s, err)
+	}
+}
+
+// Close refuses new calls, waits for the call in flight, calls on_unload
+// once and releases the instance and the runtime. Later calls return the
+// first Close's result. Calling Close from inside the plugin's own
+// send_event is an error (invalid_argument).
+func (p *Plugin) Close() error {
+	if reentry.Inside(p.owner) {
+		return clawerr.New(clawerr.InvalidArgument, p.name, "close", "Close called from inside the plugin's own send_event", nil)
+	}
+	p.closeMu.Lock()
+	defer p.closeMu.Unlock()
+	if p.closeDone {
+		return p.closeErr
+	}
+	p.closedFlag.Store(true)
+	if _, err := p.lock.Lock(); err != nil {
+		p.closeErr = p.errs.Deadlock("close", err)
+		return p.closeErr
+	}
+	p.closed = true
+	if in := p.inst; in != nil && in.fns[abi.OnUnload] != nil {
+		ctx := context.Background()
+		if p.own.loadTimeout > 0 && !p.own.noDeadlines {
+			var cancel context.CancelFunc
+			ctx, cancel = context.WithTimeout(ctx, p.own.loadTimeout)
+			defer cancel()
+		}
+		if _, err := p.invoke(ctx, in, abi.OnUnload, 0, nil); err != nil {
+			p.log.Warn("wasm: on_unload faulted", zap.Error(err))
+		}
+	}
+	p.inst = nil
+	p.lock.Unlock()
+	p.stdout.flush()
+	p.stderr.flush()
+	p.setState(clawd.StateClosed, nil)
+	p.closeDone = true
+	if err := p.rt.Close(context.Background()); err != nil {
+		p.closeErr = clawerr.New(clawerr.Unavailable, p.name, "close", "closing the runtime", err)
+	}
+	if p.root != nil {
+		_ = p.root.Close()
+	}
+	return p.closeErr
+}
