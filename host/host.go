@@ -87,6 +87,9 @@ func New(opts ...Option) (*Host, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if err := errors.Join(o.errs...); err != nil {
+		return nil, err
+	}
 	// Absolute directories: watcher events and Add compare paths.
 	for i, d := range o.dirs {
 		a, err := filepath.Abs(d)
@@ -187,13 +190,20 @@ func (h *Host) Load(ctx context.Context) error {
 // that is not in the plugin directories. An added plugin takes precedence
 // over a discovered one of the same name (and a later Add over an earlier
 // one); adding a directory again reloads it. With WithWatch it is watched
-// like the others. The error is the plugin's failure, also in the registry.
+// like the others. The error is the plugin's failure, also in the registry;
+// a directory that does not exist or holds no manifest is manifest_invalid
+// (matching fs.ErrNotExist when it does not exist) and is not added.
 func (h *Host) Add(dir string) error {
 	if err := inSink("add"); err != nil {
 		return err
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
+		return err
+	}
+	// A directory without a manifest (or none at all) is refused at once:
+	// nothing would be added, and nothing said why.
+	if _, err := manifest.Find(abs); err != nil {
 		return err
 	}
 	h.life.Lock()
