@@ -27,6 +27,9 @@ type Config struct {
 	OnState      func(State, error) // told of a supervised plugin's state changes
 	Env          []string           // for a sandboxed plugin: "NAME=VALUE", or "NAME" for the host's value
 	MaxProcesses int                // for a sandboxed plugin: processes and threads; 0: the runtime's default
+	Source       string             // the file the library was verified from, when the path opened is a copy
+	Name         string             // the name the host knows the plugin by (a manifest's); "": the library's own
+	Version      string             // the version that goes with Name
 }
 
 // Granted reports whether capability c is granted.
@@ -81,6 +84,22 @@ func WithCapabilities(caps ...abi.Capability) Option {
 // WithPluginDir names the plugin's own directory, which a sandboxed plugin
 // may read. The directory of the library itself is always readable.
 func WithPluginDir(dir string) Option { return optionFunc(func(c *Config) { c.PluginDir = dir }) }
+
+// WithSource names the file the library was verified from when the path
+// opened is a private copy of it (as package host opens): a plugin that
+// left its name NULL is named after this file's stem, and errors name this
+// file, not the copy.
+func WithSource(path string) Option { return optionFunc(func(c *Config) { c.Source = path }) }
+
+// WithIdentity sets the name and version the host knows the plugin by (a
+// manifest's): the plugin's log lines carry them as fields plugin and
+// version, and its events as Event.Plugin and Event.Version, so that logs,
+// events and outcomes name the plugin one way. When the library calls
+// itself something else, its log lines keep that as field library. An
+// empty name keeps the library's own identity.
+func WithIdentity(name, version string) Option {
+	return optionFunc(func(c *Config) { c.Name, c.Version = name, version })
+}
 
 // WithProjectDir names the project directory that fs.read and fs.write
 // open to a sandboxed plugin. Default: none.

@@ -2,6 +2,7 @@ package host_test
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"path/filepath"
 	"testing"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/host"
+	"github.com/clawd-go/clawd/internal/cbuild"
+	"github.com/clawd-go/clawd/manifest"
 )
 
 // Add of a directory that does not exist, or that holds no manifest, says
@@ -53,4 +56,57 @@ func TestNewRefusesNonsenseOptions(t *testing.T) {
 	h, err := host.New(host.WithDebounce(0), host.WithParallelThreshold(0))
 	require.NoError(t, err, "0 is the default debounce, and fans out every plugin")
 	require.NoError(t, h.Close())
+}
+
+// One identity, the manifest's: a library that calls itself "own" 9.9.9 in
+// a directory whose manifest says alpha 1.0.0 logs, sends events and has
+// outcomes as alpha 1.0.0, its own name kept as field library; a library
+// with a NULL name is named after the entry's stem, never the private copy.
+// In process and in the process sandbox alike.
+func TestOneIdentityTheManifests(t *testing.T) {
+	for _, sb := range []manifest.Sandbox{manifest.SandboxNative, manifest.SandboxProcess} {
+		t.Run(string(sb), func(t *testing.T) {
+			root := t.TempDir()
+			plugin(t, root, "alpha", "1.0.0", echo(t, "own", "9.9.9"), "network.relay")
+			plugin(t, root, "nn", "2.0.0", cbuild.Plugin(t, "null_name"))
+			r := newRig(t, host.WithPluginDirs(root), host.WithSandbox(sb))
+			require.NoError(t, r.h.Load(bg))
+
+			nn, ok := r.h.Plugin("nn")
+			require.True(t, ok)
+			assert.Contains(t, nn.Warnings, `using the file stem "libnn" as the name`)
+			assert.Contains(t, nn.Warnings, `the library calls itself "libnn"; the host knows it as "nn" (the manifest's name)`)
+
+			outs := r.h.ToolCall(bg, "s1", "grep", `{"q":1}`)
+			require.Len(t, outs, 2)
+			assert.Equal(t, []string{"alpha 1.0.0", "nn 2.0.0"}, []string{outs[0].Plugin + " " + outs[0].Version, outs[1].Plugin + " " + outs[1].Version})
+			events := r.takeEvents()
+			require.NotEmpty(t, events)
+			for _, e := range events {
+				assert.Equal(t, "alpha 1.0.0", e.Plugin+" "+e.Version, e.Method)
+			}
+			seen := map[string]bool{}
+			for _, e := range r.logs.All() {
+				f := e.ContextMap()
+				if e.LoggerName != "" || f["library"] == nil {
+					continue // the host's own lines
+				}
+				seen[fmt.Sprint(f["plugin"], " ", f["version"], " library=", f["library"])] = true
+			}
+			assert.Equal(t, map[string]bool{"alpha 1.0.0 library=own": true, "nn 2.0.0 library=libnn": true}, seen)
+		})
+	}
+}
+
+// A load failure of a library in a plugin directory names the entry, not
+// the private copy the host opened.
+func TestLoadErrorNamesTheEntry(t *testing.T) {
+	root := t.TempDir()
+	dir := plugin(t, root, "mi", "1.0.0", cbuild.Plugin(t, "missing_init"))
+	r := newRig(t, host.WithPluginDirs(root))
+	err := r.h.Load(bg)
+	require.Error(t, err)
+	assert.Equal(t, clawerr.MissingInit, clawerr.CodeOf(err))
+	assert.Contains(t, err.Error(), filepath.Join(dir, libName("mi")))
+	assert.NotContains(t, err.Error(), r.h.CacheDir())
 }

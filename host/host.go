@@ -703,6 +703,8 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 		clawd.WithCapabilities(lo.granted...),
 		clawd.WithConcurrent(m.Concurrent),
 		clawd.WithPluginDir(m.Dir),
+		clawd.WithSource(m.EntryPath()),       // a NULL name and errors go by the entry, not the copy
+		clawd.WithIdentity(e.name, m.Version), // one identity on log lines, events and outcomes
 		clawd.WithProjectDir(h.o.project),
 		clawd.WithCallTimeout(m.CallTimeout),
 		clawd.WithEnv(m.Env...),
@@ -723,11 +725,11 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 	if p.Name() != e.name {
 		lo.warnings = append(lo.warnings, fmt.Sprintf("the library calls itself %q; the host knows it as %q (the manifest's name)", p.Name(), e.name))
 	}
-	version := p.Version()
+	version := m.Version // the manifest's, as on log lines and events
 	if version == "" {
-		version = m.Version
-	} else if m.Version != "" && version != m.Version {
-		lo.warnings = append(lo.warnings, fmt.Sprintf("the library reports version %q; the manifest says %q", version, m.Version))
+		version = p.Version()
+	} else if p.Version() != "" && p.Version() != m.Version {
+		lo.warnings = append(lo.warnings, fmt.Sprintf("the library reports version %q; the manifest says %q", p.Version(), m.Version))
 	}
 	for _, w := range lo.warnings {
 		h.log.Warn("plugin loads with a warning: "+w, zap.String("plugin", e.name))

@@ -108,6 +108,9 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	o := newOptions(opts)
 	p := &Plugin{o: o, path: path, events: make(chan stateEvent, 16), closing: make(chan struct{})}
 	p.id.Store(&ident{log: o.Logger.With(zap.String("library", path))})
+	if o.Name != "" { // the host's name from the start: an event from on_load carries it
+		p.setIdent(&hello{})
+	}
 	if err := p.resolveExecutable(); err != nil {
 		return nil, err
 	}
@@ -472,8 +475,20 @@ func (p *Plugin) ident(body []byte) error {
 }
 
 func (p *Plugin) setIdent(h *hello) {
-	p.id.Store(&ident{name: h.Name, version: h.Version,
-		log: p.o.Logger.With(zap.String("plugin", h.Name), zap.String("version", h.Version))})
+	// One identity, as in process: the host's (clawd.WithIdentity) when it
+	// gave one, the library's own name kept as field library.
+	name, version, log := h.Name, h.Version, p.o.Logger
+	if p.o.Name != "" {
+		if h.Name != "" && h.Name != p.o.Name {
+			log = log.With(zap.String("library", h.Name))
+		}
+		name = p.o.Name
+		if p.o.Version != "" || h.Version == "" {
+			version = p.o.Version
+		}
+	}
+	p.id.Store(&ident{name: name, version: version,
+		log: log.With(zap.String("plugin", name), zap.String("version", version))})
 }
 
 // decodeEvent checks and copies a kEvent body out of the read buffer. A

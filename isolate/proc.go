@@ -136,6 +136,7 @@ func (p *Plugin) spawn() (*proc, error) {
 	}
 	cmd, tree, err := child.Command(p.exe, []string{"clawd-sandbox", p.path}, nil, roleSandbox, childSpec{
 		Path:         p.path,
+		Source:       p.o.Source,
 		Capabilities: p.o.Capabilities,
 		LogLevel:     int8(zapcore.LevelOf(p.o.Logger.Core())),
 		Floor:        len(pr.floors),

@@ -46,6 +46,7 @@ const (
 
 type childSpec struct {
 	Path         string           `json:"path"`
+	Source       string           `json:"source,omitempty"` // clawd.WithSource: what a NULL name and errors go by
 	Capabilities []abi.Capability `json:"capabilities,omitempty"`
 	LogLevel     int8             `json:"log_level"` // zapcore.Level: the host's lowest enabled one
 	Floor        int              `json:"floor,omitempty"`
@@ -160,6 +161,7 @@ func serveChild(raw json.RawMessage) int {
 	}
 	logger := zap.New(&fwdCore{s: s, min: zapcore.Level(spec.LogLevel)})
 	p, err := loader.Open(spec.Path,
+		clawd.WithSource(spec.Source),
 		clawd.WithLogger(logger),
 		clawd.WithEventSink(clawd.SinkFunc(s.deliver)),
 		clawd.WithCapabilities(spec.Capabilities...))
