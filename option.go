@@ -29,7 +29,7 @@ type Config struct {
 	MaxProcesses int                // for a sandboxed plugin: processes and threads; 0: the runtime's default
 	Source       string             // the file the library was verified from, when the path opened is a copy
 	Name         string             // the name the host knows the plugin by (a manifest's); "": the library's own
-	Version      string             // the version that goes with Name
+	Version      string             // the version that goes with Name, where the library has none
 }
 
 // Granted reports whether capability c is granted.
@@ -94,9 +94,10 @@ func WithSource(path string) Option { return optionFunc(func(c *Config) { c.Sour
 // WithIdentity sets the name and version the host knows the plugin by (a
 // manifest's): the plugin's log lines carry them as fields plugin and
 // version, and its events as Event.Plugin and Event.Version, so that logs,
-// events and outcomes name the plugin one way. When the library calls
-// itself something else, its log lines keep that as field library. An
-// empty name keeps the library's own identity.
+// events and outcomes name the plugin one way. The library's own version
+// wins over version where it has one (a new build announces itself); when
+// the library calls itself something else, its log lines keep that name as
+// field library. An empty name keeps the library's own identity.
 func WithIdentity(name, version string) Option {
 	return optionFunc(func(c *Config) { c.Name, c.Version = name, version })
 }

@@ -16,8 +16,8 @@ import (
 	"github.com/clawd-go/clawd/manifest"
 )
 
-// Add of a directory that does not exist, or that holds no manifest, says
-// so and adds nothing.
+// Add of a directory that does not exist says so and adds nothing; one
+// that holds no manifest fails with manifest_invalid.
 func TestAddRefusesWhatIsNoPluginDirectory(t *testing.T) {
 	h, err := host.New()
 	require.NoError(t, err)
@@ -35,7 +35,8 @@ func TestAddRefusesWhatIsNoPluginDirectory(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, clawerr.ManifestInvalid, clawerr.CodeOf(err))
 	assert.Contains(t, err.Error(), "no plugin.toml or clawd-plugin.json")
-	assert.Empty(t, h.Plugins())
+	require.Len(t, h.Plugins(), 1, "the directory without a manifest is a failed row; the missing one is not")
+	assert.Equal(t, host.StateFailed, h.Plugins()[0].State)
 }
 
 // Options given nonsense make New fail, naming the option and the value.
@@ -58,9 +59,9 @@ func TestNewRefusesNonsenseOptions(t *testing.T) {
 	require.NoError(t, h.Close())
 }
 
-// One identity, the manifest's: a library that calls itself "own" 9.9.9 in
-// a directory whose manifest says alpha 1.0.0 logs, sends events and has
-// outcomes as alpha 1.0.0, its own name kept as field library; a library
+// One identity, the manifest's name: a library that calls itself "own" in a
+// directory whose manifest says alpha logs, sends events and has outcomes
+// as alpha (with the library's version), its own name kept as field library; a library
 // with a NULL name is named after the entry's stem, never the private copy.
 // In process and in the process sandbox alike.
 func TestOneIdentityTheManifests(t *testing.T) {
@@ -79,11 +80,11 @@ func TestOneIdentityTheManifests(t *testing.T) {
 
 			outs := r.h.ToolCall(bg, "s1", "grep", `{"q":1}`)
 			require.Len(t, outs, 2)
-			assert.Equal(t, []string{"alpha 1.0.0", "nn 2.0.0"}, []string{outs[0].Plugin + " " + outs[0].Version, outs[1].Plugin + " " + outs[1].Version})
+			assert.Equal(t, []string{"alpha 9.9.9", "nn not-semver"}, []string{outs[0].Plugin + " " + outs[0].Version, outs[1].Plugin + " " + outs[1].Version})
 			events := r.takeEvents()
 			require.NotEmpty(t, events)
 			for _, e := range events {
-				assert.Equal(t, "alpha 1.0.0", e.Plugin+" "+e.Version, e.Method)
+				assert.Equal(t, "alpha 9.9.9", e.Plugin+" "+e.Version, e.Method)
 			}
 			seen := map[string]bool{}
 			for _, e := range r.logs.All() {
@@ -93,7 +94,7 @@ func TestOneIdentityTheManifests(t *testing.T) {
 				}
 				seen[fmt.Sprint(f["plugin"], " ", f["version"], " library=", f["library"])] = true
 			}
-			assert.Equal(t, map[string]bool{"alpha 1.0.0 library=own": true, "nn 2.0.0 library=libnn": true}, seen)
+			assert.Equal(t, map[string]bool{"alpha 9.9.9 library=own": true, "nn not-semver library=libnn": true}, seen)
 		})
 	}
 }

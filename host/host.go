@@ -191,8 +191,8 @@ func (h *Host) Load(ctx context.Context) error {
 // over a discovered one of the same name (and a later Add over an earlier
 // one); adding a directory again reloads it. With WithWatch it is watched
 // like the others. The error is the plugin's failure, also in the registry;
-// a directory that does not exist or holds no manifest is manifest_invalid
-// (matching fs.ErrNotExist when it does not exist) and is not added.
+// a directory that does not exist is manifest_invalid (matching
+// fs.ErrNotExist) and is not added, one without a manifest is a failed row.
 func (h *Host) Add(dir string) error {
 	if err := inSink("add"); err != nil {
 		return err
@@ -201,10 +201,10 @@ func (h *Host) Add(dir string) error {
 	if err != nil {
 		return err
 	}
-	// A directory without a manifest (or none at all) is refused at once:
-	// nothing would be added, and nothing said why.
-	if _, err := manifest.Find(abs); err != nil {
-		return err
+	// A directory that is not there is refused at once: nothing would be
+	// added, and nothing said why. (One without a manifest is a failed row.)
+	if _, err := os.Stat(abs); err != nil {
+		return clawerr.New(clawerr.ManifestInvalid, abs, "add", "cannot read the plugin directory", err)
 	}
 	h.life.Lock()
 	defer h.life.Unlock()
@@ -725,11 +725,11 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 	if p.Name() != e.name {
 		lo.warnings = append(lo.warnings, fmt.Sprintf("the library calls itself %q; the host knows it as %q (the manifest's name)", p.Name(), e.name))
 	}
-	version := m.Version // the manifest's, as on log lines and events
+	version := p.Version() // the library's, the manifest's where it has none, as on log lines and events
 	if version == "" {
-		version = p.Version()
-	} else if p.Version() != "" && p.Version() != m.Version {
-		lo.warnings = append(lo.warnings, fmt.Sprintf("the library reports version %q; the manifest says %q", p.Version(), m.Version))
+		version = m.Version
+	} else if m.Version != "" && version != m.Version {
+		lo.warnings = append(lo.warnings, fmt.Sprintf("the library reports version %q; the manifest says %q", version, m.Version))
 	}
 	for _, w := range lo.warnings {
 		h.log.Warn("plugin loads with a warning: "+w, zap.String("plugin", e.name))

@@ -483,7 +483,7 @@ func (p *Plugin) setIdent(h *hello) {
 			log = log.With(zap.String("library", h.Name))
 		}
 		name = p.o.Name
-		if p.o.Version != "" || h.Version == "" {
+		if version == "" {
 			version = p.o.Version
 		}
 	}

@@ -136,7 +136,7 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 			log = log.With(zap.String("library", p.name))
 		}
 		name = cfg.Name
-		if cfg.Version != "" {
+		if version == "" {
 			version = cfg.Version
 		}
 	}
