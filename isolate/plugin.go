@@ -323,15 +323,39 @@ func (p *Plugin) unavailable(op string) error {
 	if e := p.why.Load(); e != nil {
 		cause = *e
 	}
+	// What took the process down: a timeout is not a crash. The cause is
+	// its first line only: the crash report (with the child's stderr) was
+	// logged once, when it happened, and is not repeated on every call.
+	ended := "crashed"
+	if clawerr.CodeOf(cause) == clawerr.Timeout {
+		ended = "was killed after a call timed out"
+	}
 	switch clawd.State(p.state.Load()) {
 	case clawd.StateFailed:
-		why = "the plugin's process kept crashing and is not restarted any more"
+		why = "the plugin's process " + ended + " too often and is not restarted any more"
 	case clawd.StateClosed:
 		return p.errs.Closed(op)
 	case clawd.StateDown:
-		why = "the plugin's process crashed and is being restarted"
+		why = "the plugin's process " + ended + " and is being restarted"
+	}
+	var ce *clawerr.Error
+	if errors.As(cause, &ce) {
+		short := *ce
+		short.Detail = firstLine(ce.Detail)
+		cause = &short
 	}
 	return clawerr.New(clawerr.Unavailable, p.name(), op, why, cause)
+}
+
+// firstLine is s up to its stderr tail or its first newline.
+func firstLine(s string) string {
+	if i := strings.Index(s, "; last stderr lines:"); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
 }
 
 // arm starts the call's deadline: the earlier of the context's and the
