@@ -40,7 +40,7 @@ func init() { child.Register(roleInspect, inspectChild) }
 const defaultTimeout = 10 * time.Second
 
 // report is what the child sends back over the result pipe; the parent
-// turns it into one of the two shapes of DESIGN.md section 4.
+// turns it into one of the two shapes of docs/cli.md (inspect --json).
 type report struct {
 	OK         bool          `json:"ok"`
 	Name       string        `json:"name,omitempty"`

@@ -11,7 +11,7 @@ import (
 	"strings"
 )
 
-// step is one line of an event script (DESIGN.md section 4):
+// step is one line of an event script (docs/cli.md, "The event script"):
 //
 //	{"event":"session_start","session":"s1"}
 //	{"event":"tool_call","session":"s1","tool":"grep","input":{...}}
