@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -145,7 +146,7 @@ func (p *Plugin) spawn() (*proc, error) {
 		closeAll()
 		return nil, err
 	}
-	cmd.Stdout, cmd.Stderr = pr.stdout, pr.stderr
+	cmd.Stdout, cmd.Stderr = pr.stdout, io.MultiWriter(pr.stderr, &stderrLines{p: p})
 	// A grandchild outside the group may hold stdout; do not wait for it.
 	cmd.WaitDelay = time.Second
 	if err := contain.Start(cmd); err != nil {

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/clawerr"
@@ -35,4 +37,18 @@ func TestUnavailableSaysWhatHappened(t *testing.T) {
 	require.ErrorIs(t, err, clawerr.Crashed, "the reason is the crash")
 	require.NotContains(t, err.Error(), "last stderr lines")
 	require.NotContains(t, err.Error(), "\n")
+}
+
+// What the plugin's process writes to stderr is logged, line by line at
+// debug level with the plugin's fields, as field stream "stderr".
+func TestStderrIsLogged(t *testing.T) {
+	r := open(t, cbuild.Plugin(t, "hostile"), isolate.WithRestart(5, 5*time.Second, 5*time.Second))
+	requireCode(t, r.p.ToolCall(bg, "s1", "segv", "{}"), clawerr.Crashed)
+	var lines []string
+	for _, e := range r.logs.FilterField(zap.String("stream", "stderr")).All() {
+		require.Equal(t, zapcore.DebugLevel, e.Level)
+		require.Equal(t, "hostile", e.ContextMap()["plugin"])
+		lines = append(lines, e.Message)
+	}
+	require.Contains(t, lines, "SIGSEGV: segmentation violation")
 }
