@@ -1,9 +1,12 @@
 package clawd
 
 import (
+	"log/slog"
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/clawd-go/clawd/internal/slogcore"
 
 	"github.com/clawd-go/clawd/abi"
 )
@@ -70,6 +73,18 @@ func (RuntimeOption) apply(*Config) {}
 // WithLogger sets the logger of the plugin's log lines (with fields
 // plugin and version) and of the runtime's own messages.
 func WithLogger(l *zap.Logger) Option { return optionFunc(func(c *Config) { c.Logger = l }) }
+
+// WithSlog is WithLogger for a program that logs with log/slog: the
+// plugin's log lines and the runtime's own messages go to l's handler, with
+// the same fields as attributes (plugin, version, ...). Of WithSlog and
+// WithLogger the later wins. (The module logs through zap, allocation-free
+// when a level is off; only a host that asks for slog pays the conversion.)
+func WithSlog(l *slog.Logger) Option {
+	if l == nil {
+		return WithLogger(nil)
+	}
+	return WithLogger(slogcore.New(l.Handler()))
+}
 
 // WithEventSink sets where the plugin's send_event calls go.
 func WithEventSink(s Sink) Option { return optionFunc(func(c *Config) { c.Sink = s }) }

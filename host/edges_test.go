@@ -1,8 +1,12 @@
 package host_test
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"io/fs"
 	"path/filepath"
 	"testing"
@@ -110,4 +114,29 @@ func TestLoadErrorNamesTheEntry(t *testing.T) {
 	assert.Equal(t, clawerr.MissingInit, clawerr.CodeOf(err))
 	assert.Contains(t, err.Error(), filepath.Join(dir, libName("mi")))
 	assert.NotContains(t, err.Error(), r.h.CacheDir())
+}
+
+// A host that logs with slog gets the plugins' lines through its handler,
+// with their fields as attributes.
+func TestWithSlog(t *testing.T) {
+	root := t.TempDir()
+	plugin(t, root, "alpha", "1.0.0", echo(t, "alpha", "1.0.0"))
+	var buf bytes.Buffer
+	h, err := host.New(host.WithPluginDirs(root), host.WithSlog(slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	require.NoError(t, err)
+	require.NoError(t, h.Load(bg))
+	require.NoError(t, host.Errors(h.ToolCall(bg, "s1", "grep", "{}")))
+	require.NoError(t, h.Close())
+	var seen bool
+	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
+		var m map[string]any
+		require.NoError(t, json.Unmarshal([]byte(l), &m), l)
+		if m["msg"] == "on_tool_call" {
+			seen = true
+			assert.Equal(t, "INFO", m["level"])
+			assert.Equal(t, "alpha", m["plugin"])
+			assert.Equal(t, "1.0.0", m["version"])
+		}
+	}
+	assert.True(t, seen, buf.String())
 }

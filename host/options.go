@@ -2,6 +2,7 @@ package host
 
 import (
 	"fmt"
+	"log/slog"
 	"time"
 
 	"go.uber.org/zap"
@@ -9,6 +10,7 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/slogcore"
 	"github.com/clawd-go/clawd/manifest"
 )
 
@@ -53,6 +55,17 @@ func WithLogger(l *zap.Logger) Option {
 	return func(o *options) {
 		if l != nil {
 			o.logger = l
+		}
+	}
+}
+
+// WithSlog is WithLogger for a program that logs with log/slog: the host's
+// lines and the plugins' go to l's handler, their fields as attributes.
+// Of WithSlog and WithLogger the later wins.
+func WithSlog(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.logger = slogcore.New(l.Handler())
 		}
 	}
 }
