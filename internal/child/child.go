@@ -239,7 +239,7 @@ func (r *Result) describe() string {
 	case r.Signal != "":
 		// The Go runtime caught the signal, printed its report and exited:
 		// the signal is the cause, the status only how the runtime left.
-		fmt.Fprintf(&b, "the child process crashed on %s (the Go runtime reported it and exited)", r.Signal)
+		fmt.Fprintf(&b, "the child process crashed with signal %s (caught and reported by the Go runtime)", r.Signal)
 	case r.ExitCode == 0:
 		b.WriteString("the child process exited with status 0 without reporting a result")
 	default:
