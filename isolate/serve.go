@@ -261,6 +261,11 @@ func (s *server) sendJSON(k kind, v any) error {
 // there, possibly after calling back into this plugin first; from another
 // thread it goes on the async channel and waits for its answer.
 func (s *server) deliver(_ context.Context, e clawd.Event) error {
+	if e.Plugin != "" && !s.identSent.Swap(true) {
+		// An event before any log line (from on_load, before the hello):
+		// name the plugin first, as a first log line does.
+		s.sendIdent(e.Plugin, e.Version)
+	}
 	if threadid.Current() == s.tid {
 		return s.syncEvent(e)
 	}

@@ -9,6 +9,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/clawd-go/clawd"
+	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/cbuild"
 	"github.com/clawd-go/clawd/isolate"
@@ -51,4 +52,14 @@ func TestStderrIsLogged(t *testing.T) {
 		lines = append(lines, e.Message)
 	}
 	require.Contains(t, lines, "SIGSEGV: segmentation violation")
+}
+
+// An event sent from on_load before any log line carries the plugin's
+// name and version, as in process.
+func TestEventFromOnLoadIsNamed(t *testing.T) {
+	r := open(t, cbuild.Plugin(t, "load_event"), clawd.WithCapabilities(abi.CapNetworkRelay))
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	require.Len(t, r.events, 1)
+	require.Equal(t, "load_event 1.0.0 load.ready", r.events[0].Plugin+" "+r.events[0].Version+" "+r.events[0].Method)
 }
