@@ -13,6 +13,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/host"
@@ -139,4 +142,22 @@ func TestWithSlog(t *testing.T) {
 		}
 	}
 	assert.True(t, seen, buf.String())
+}
+
+// The host's own lines about a plugin carry the same fields as the
+// plugin's: plugin and version.
+func TestHostLinesCarryTheVersion(t *testing.T) {
+	root := t.TempDir()
+	plugin(t, root, "alpha", "1.0.0", echo(t, "alpha", "1.0.0"))
+	core, logs := observer.New(zapcore.DebugLevel)
+	h, err := host.New(host.WithPluginDirs(root), host.WithLogger(zap.New(core)))
+	require.NoError(t, err)
+	require.NoError(t, h.Load(bg))
+	require.NoError(t, h.Close())
+	for _, msg := range []string{"plugin loads with a warning: unsigned (policy warn)", "plugin active", "plugin stopped"} {
+		es := logs.FilterMessage(msg).All()
+		require.Len(t, es, 1, msg)
+		f := es[0].ContextMap()
+		assert.Equal(t, "alpha 1.0.0", fmt.Sprint(f["plugin"], " ", f["version"]), msg)
+	}
 }

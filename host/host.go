@@ -632,14 +632,16 @@ func (h *Host) stop(e *entry) error {
 	}
 	h.mu.Unlock()
 	var err error
+	fields := []zap.Field{zap.String("plugin", e.name)}
 	if old != nil {
+		fields = append(fields, zap.String("version", old.version)) // as on the plugin's other lines
 		err = h.retire(e, old)
 	}
 	h.mu.Lock()
 	e.reason = err
 	h.setState(e, StateStopped, err, false)
 	h.mu.Unlock()
-	h.log.Info("plugin stopped", zap.String("plugin", e.name))
+	h.log.Info("plugin stopped", fields...)
 	return err
 }
 
@@ -732,7 +734,7 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 		lo.warnings = append(lo.warnings, fmt.Sprintf("the library reports version %q; the manifest says %q", version, m.Version))
 	}
 	for _, w := range lo.warnings {
-		h.log.Warn("plugin loads with a warning: "+w, zap.String("plugin", e.name))
+		h.log.Warn("plugin loads with a warning: "+w, zap.String("plugin", e.name), zap.String("version", version))
 	}
 	h.mu.Lock() // in is read by the state function under mu
 	in = newInstance(e, p, v.Path, version)
