@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/clawd-go/clawd/internal/slogcore"
 
@@ -56,6 +57,10 @@ func NewConfig(opts []Option) Config {
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()
 	}
+	// No caller and no stack trace on a plugin's lines or a runtime's: they
+	// would point into this module's machinery, never at the plugin or the
+	// program that logs (a development logger adds both from Warn on).
+	c.Logger = c.Logger.WithOptions(zap.WithCaller(false), zap.AddStacktrace(zapcore.InvalidLevel))
 	return c
 }
 

@@ -161,3 +161,23 @@ func TestHostLinesCarryTheVersion(t *testing.T) {
 		assert.Equal(t, "alpha 1.0.0", fmt.Sprint(f["plugin"], " ", f["version"]), msg)
 	}
 }
+
+// Under a development logger (caller on, stack traces from Warn), the
+// unsigned warning and the plugins' lines carry neither: both would point
+// into the host's machinery.
+func TestNoStackTraceNorCaller(t *testing.T) {
+	root := t.TempDir()
+	plugin(t, root, "alpha", "1.0.0", echo(t, "alpha", "1.0.0"))
+	core, logs := observer.New(zapcore.DebugLevel)
+	h, err := host.New(host.WithPluginDirs(root), host.WithLogger(zap.New(core, zap.AddCaller(), zap.AddStacktrace(zapcore.WarnLevel))))
+	require.NoError(t, err)
+	require.NoError(t, h.Load(bg))
+	h.ToolCall(bg, "s1", "ok", "{}")
+	require.NoError(t, h.Close())
+	require.NotEmpty(t, logs.FilterMessage("plugin loads with a warning: unsigned (policy warn)").All())
+	require.NotEmpty(t, logs.FilterMessage("on_tool_call").All())
+	for _, e := range logs.All() {
+		assert.Empty(t, e.Stack, e.Message)
+		assert.False(t, e.Caller.Defined, e.Message)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
@@ -90,6 +91,10 @@ func New(opts ...Option) (*Host, error) {
 	if err := errors.Join(o.errs...); err != nil {
 		return nil, err
 	}
+	// No caller and no stack trace on the host's lines (a development logger
+	// adds both from Warn on): they would point into the host, never at
+	// anything its user wrote. The plugins' lines get the same (clawd.NewConfig).
+	o.logger = o.logger.WithOptions(zap.WithCaller(false), zap.AddStacktrace(zapcore.InvalidLevel))
 	// Absolute directories: watcher events and Add compare paths.
 	for i, d := range o.dirs {
 		a, err := filepath.Abs(d)
