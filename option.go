@@ -1,9 +1,13 @@
 package clawd
 
 import (
+	"log/slog"
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/clawd-go/clawd/internal/slogcore"
 
 	"github.com/clawd-go/clawd/abi"
 )
@@ -28,6 +32,9 @@ type Config struct {
 	Env          []string           // for a sandboxed plugin: "NAME=VALUE", or "NAME" for the host's value
 	MaxProcesses int                // for a sandboxed plugin: processes and threads; 0: the runtime's default
 	Hooks        []HookPoint        // hook points granted (WithHooks)
+	Source       string             // the file the library was verified from, when the path opened is a copy
+	Name         string             // the name the host knows the plugin by (a manifest's); "": the library's own
+	Version      string             // the version that goes with Name, where the library has none
 }
 
 // Granted reports whether capability c is granted.
@@ -51,6 +58,10 @@ func NewConfig(opts []Option) Config {
 	if c.Logger == nil {
 		c.Logger = zap.NewNop()
 	}
+	// No caller and no stack trace on a plugin's lines or a runtime's: they
+	// would point into this module's machinery, never at the plugin or the
+	// program that logs (a development logger adds both from Warn on).
+	c.Logger = c.Logger.WithOptions(zap.WithCaller(false), zap.AddStacktrace(zapcore.InvalidLevel))
 	return c
 }
 
@@ -69,6 +80,18 @@ func (RuntimeOption) apply(*Config) {}
 // plugin and version) and of the runtime's own messages.
 func WithLogger(l *zap.Logger) Option { return optionFunc(func(c *Config) { c.Logger = l }) }
 
+// WithSlog is WithLogger for a program that logs with log/slog: the
+// plugin's log lines and the runtime's own messages go to l's handler, with
+// the same fields as attributes (plugin, version, ...). Of WithSlog and
+// WithLogger the later wins. (The module logs through zap, allocation-free
+// when a level is off; only a host that asks for slog pays the conversion.)
+func WithSlog(l *slog.Logger) Option {
+	if l == nil {
+		return WithLogger(nil)
+	}
+	return WithLogger(slogcore.New(l.Handler()))
+}
+
 // WithEventSink sets where the plugin's send_event calls go.
 func WithEventSink(s Sink) Option { return optionFunc(func(c *Config) { c.Sink = s }) }
 
@@ -82,6 +105,23 @@ func WithCapabilities(caps ...abi.Capability) Option {
 // WithPluginDir names the plugin's own directory, which a sandboxed plugin
 // may read. The directory of the library itself is always readable.
 func WithPluginDir(dir string) Option { return optionFunc(func(c *Config) { c.PluginDir = dir }) }
+
+// WithSource names the file the library was verified from when the path
+// opened is a private copy of it (as package host opens): a plugin that
+// left its name NULL is named after this file's stem, and errors name this
+// file, not the copy.
+func WithSource(path string) Option { return optionFunc(func(c *Config) { c.Source = path }) }
+
+// WithIdentity sets the name and version the host knows the plugin by (a
+// manifest's): the plugin's log lines carry them as fields plugin and
+// version, and its events as Event.Plugin and Event.Version, so that logs,
+// events and outcomes name the plugin one way. The library's own version
+// wins over version where it has one (a new build announces itself); when
+// the library calls itself something else, its log lines keep that name as
+// field library. An empty name keeps the library's own identity.
+func WithIdentity(name, version string) Option {
+	return optionFunc(func(c *Config) { c.Name, c.Version = name, version })
+}
 
 // WithProjectDir names the project directory that fs.read and fs.write
 // open to a sandboxed plugin. Default: none.

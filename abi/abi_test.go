@@ -140,7 +140,7 @@ func TestConstants(t *testing.T) {
 	}
 }
 
-// TestLayout pins every field of the mirrors to the table in DESIGN.md
+// TestLayout pins every field of the mirrors to the tables of docs/abi.md
 // (LP64 and Win64). include/layout_test.go checks the same against a C
 // compiler.
 func TestLayout(t *testing.T) {

@@ -21,8 +21,7 @@
 //		conformance.RunT(t, "build/libmyplugin.so") // fails t for each failed check
 //	}
 //
-// Run returns a Report; its JSON form is the --json output of DESIGN.md
-// section 4: {"ok":bool,"checks":[{"id":…,"status":…,"message":…}]}.
+// Run returns a Report; its JSON form is the core of check --json (docs/cli.md): {"ok":bool,"checks":[{"id":…,"status":…,"message":…}]}.
 // Given a directory, Run loads its manifest (plugin.toml or
 // clawd-plugin.json), checks it, and checks its entry as the library.
 //

@@ -27,7 +27,7 @@ import (
 const DefaultTimeout = 10 * time.Second
 
 // Result is the verdict of one check. Its JSON form is the element of
-// "checks" in DESIGN.md section 4: {"id","status","message"}.
+// "checks" in the Report (docs/cli.md: check --json adds duration_ms): {"id","status","message"}.
 type Result struct {
 	ID       string        `json:"id"`
 	Status   Status        `json:"status"`

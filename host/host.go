@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
@@ -88,6 +89,13 @@ func New(opts ...Option) (*Host, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	if err := errors.Join(o.errs...); err != nil {
+		return nil, err
+	}
+	// No caller and no stack trace on the host's lines (a development logger
+	// adds both from Warn on): they would point into the host, never at
+	// anything its user wrote. The plugins' lines get the same (clawd.NewConfig).
+	o.logger = o.logger.WithOptions(zap.WithCaller(false), zap.AddStacktrace(zapcore.InvalidLevel))
 	// Absolute directories: watcher events and Add compare paths.
 	for i, d := range o.dirs {
 		a, err := filepath.Abs(d)
@@ -188,7 +196,9 @@ func (h *Host) Load(ctx context.Context) error {
 // that is not in the plugin directories. An added plugin takes precedence
 // over a discovered one of the same name (and a later Add over an earlier
 // one); adding a directory again reloads it. With WithWatch it is watched
-// like the others. The error is the plugin's failure, also in the registry.
+// like the others. The error is the plugin's failure, also in the registry;
+// a directory that does not exist is manifest_invalid (matching
+// fs.ErrNotExist) and is not added, one without a manifest is a failed row.
 func (h *Host) Add(dir string) error {
 	if err := inSink("add"); err != nil {
 		return err
@@ -196,6 +206,11 @@ func (h *Host) Add(dir string) error {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return err
+	}
+	// A directory that is not there is refused at once: nothing would be
+	// added, and nothing said why. (One without a manifest is a failed row.)
+	if _, err := os.Stat(abs); err != nil {
+		return clawerr.New(clawerr.ManifestInvalid, abs, "add", "cannot read the plugin directory", err)
 	}
 	h.life.Lock()
 	defer h.life.Unlock()
@@ -624,14 +639,16 @@ func (h *Host) stop(e *entry) error {
 	}
 	h.mu.Unlock()
 	var err error
+	fields := []zap.Field{zap.String("plugin", e.name)}
 	if old != nil {
+		fields = append(fields, zap.String("version", old.version)) // as on the plugin's other lines
 		err = h.retire(e, old)
 	}
 	h.mu.Lock()
 	e.reason = err
 	h.setState(e, StateStopped, err, false)
 	h.mu.Unlock()
-	h.log.Info("plugin stopped", zap.String("plugin", e.name))
+	h.log.Info("plugin stopped", fields...)
 	return err
 }
 
@@ -696,6 +713,8 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 		clawd.WithCapabilities(lo.granted...),
 		clawd.WithConcurrent(m.Concurrent),
 		clawd.WithPluginDir(m.Dir),
+		clawd.WithSource(m.EntryPath()),       // a NULL name and errors go by the entry, not the copy
+		clawd.WithIdentity(e.name, m.Version), // one identity on log lines, events and outcomes
 		clawd.WithProjectDir(h.o.project),
 		clawd.WithCallTimeout(m.CallTimeout),
 		clawd.WithEnv(m.Env...),
@@ -720,14 +739,14 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 	if p.Name() != e.name {
 		lo.warnings = append(lo.warnings, fmt.Sprintf("the library calls itself %q; the host knows it as %q (the manifest's name)", p.Name(), e.name))
 	}
-	version := p.Version()
+	version := p.Version() // the library's, the manifest's where it has none, as on log lines and events
 	if version == "" {
 		version = m.Version
 	} else if m.Version != "" && version != m.Version {
 		lo.warnings = append(lo.warnings, fmt.Sprintf("the library reports version %q; the manifest says %q", version, m.Version))
 	}
 	for _, w := range lo.warnings {
-		h.log.Warn("plugin loads with a warning: "+w, zap.String("plugin", e.name))
+		h.log.Warn("plugin loads with a warning: "+w, zap.String("plugin", e.name), zap.String("version", version))
 	}
 	h.mu.Lock() // in is read by the state function under mu
 	in = newInstance(e, p, v.Path, version)

@@ -1,12 +1,16 @@
 package host
 
 import (
+	"fmt"
+	"log/slog"
 	"time"
 
 	"go.uber.org/zap"
 
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/slogcore"
 	"github.com/clawd-go/clawd/manifest"
 )
 
@@ -27,6 +31,7 @@ type options struct {
 	project  string
 	isolate  []clawd.Option
 	hooks    hookOptions // verdict.go
+	errs     []error     // options given nonsense; New returns them
 }
 
 // DefaultDebounce is how long the watcher waits after the last change to a
@@ -51,6 +56,17 @@ func WithLogger(l *zap.Logger) Option {
 	return func(o *options) {
 		if l != nil {
 			o.logger = l
+		}
+	}
+}
+
+// WithSlog is WithLogger for a program that logs with log/slog: the host's
+// lines and the plugins' go to l's handler, their fields as attributes.
+// Of WithSlog and WithLogger the later wins.
+func WithSlog(l *slog.Logger) Option {
+	return func(o *options) {
+		if l != nil {
+			o.logger = slogcore.New(l.Handler())
 		}
 	}
 }
@@ -93,13 +109,22 @@ func WithCapabilityPolicy(allow func(plugin string, c abi.Capability) bool) Opti
 func WithCacheDir(dir string) Option { return func(o *options) { o.cacheDir = dir } }
 
 // WithDebounce sets how long the watcher waits for a plugin's files to stop
-// changing before it reloads. Default DefaultDebounce.
+// changing before it reloads. Default DefaultDebounce; 0 keeps the default.
+// A negative d makes New fail with invalid_argument.
 func WithDebounce(d time.Duration) Option {
 	return func(o *options) {
-		if d > 0 {
+		switch {
+		case d < 0:
+			o.refuse("WithDebounce", d, "the debounce must not be negative")
+		case d > 0:
 			o.debounce = d
 		}
 	}
+}
+
+// refuse records an option given a value that means nothing: New returns it.
+func (o *options) refuse(opt string, v any, why string) {
+	o.errs = append(o.errs, clawerr.New(clawerr.InvalidArgument, "", "host.New", fmt.Sprintf("%s(%v): %s", opt, v, why), nil))
 }
 
 // WithWatch makes the host watch its plugin directories (and every directory
@@ -116,12 +141,15 @@ const DefaultParallelThreshold = 50 * time.Microsecond
 // quick plugin a goroutine costs more than the call (measured here: a
 // ToolCall to 4 quick plugins takes about 0.5 us in a row and 3 us fanned
 // out). A plugin that turns slow is fanned out from its next call on. 0
-// fans out every plugin. Default DefaultParallelThreshold.
+// fans out every plugin. Default DefaultParallelThreshold. A negative d
+// makes New fail with invalid_argument.
 func WithParallelThreshold(d time.Duration) Option {
 	return func(o *options) {
-		if d >= 0 {
-			o.parallel = d
+		if d < 0 {
+			o.refuse("WithParallelThreshold", d, "the threshold must not be negative")
+			return
 		}
+		o.parallel = d
 	}
 }
 

@@ -10,8 +10,9 @@ import (
 	"github.com/clawd-go/clawd/isolate"
 )
 
-// The strings of DESIGN.md section 7: a 21-byte session id, a 10-byte tool
-// name and a 97-byte JSON input, about 150 bytes on the wire; the reply is
+// The strings every benchmark uses (README, "Performance"): a 21-byte
+// session id, a 10-byte tool name and a 97-byte JSON input, about 150 bytes
+// on the wire; the reply is
 // 8 bytes of body.
 const (
 	benchSession = "sess-0123456789abcdef"

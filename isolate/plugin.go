@@ -114,6 +114,9 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	o := newOptions(opts)
 	p := &Plugin{o: o, path: path, events: make(chan stateEvent, 16), closing: make(chan struct{})}
 	p.id.Store(&ident{log: o.Logger.With(zap.String("library", path))})
+	if o.Name != "" { // the host's name from the start: an event from on_load carries it
+		p.setIdent(&hello{})
+	}
 	if err := p.resolveExecutable(); err != nil {
 		return nil, err
 	}
@@ -334,15 +337,39 @@ func (p *Plugin) unavailable(op string) error {
 	if e := p.why.Load(); e != nil {
 		cause = *e
 	}
+	// What took the process down: a timeout is not a crash. The cause is
+	// its first line only: the crash report (with the child's stderr) was
+	// logged once, when it happened, and is not repeated on every call.
+	ended := "crashed"
+	if clawerr.CodeOf(cause) == clawerr.Timeout {
+		ended = "was killed after a call timed out"
+	}
 	switch clawd.State(p.state.Load()) {
 	case clawd.StateFailed:
-		why = "the plugin's process kept crashing and is not restarted any more"
+		why = "the plugin's process " + ended + " too often and is not restarted any more"
 	case clawd.StateClosed:
 		return p.errs.Closed(op)
 	case clawd.StateDown:
-		why = "the plugin's process crashed and is being restarted"
+		why = "the plugin's process " + ended + " and is being restarted"
+	}
+	var ce *clawerr.Error
+	if errors.As(cause, &ce) {
+		short := *ce
+		short.Detail = firstLine(ce.Detail)
+		cause = &short
 	}
 	return clawerr.New(clawerr.Unavailable, p.name(), op, why, cause)
+}
+
+// firstLine is s up to its stderr tail or its first newline.
+func firstLine(s string) string {
+	if i := strings.Index(s, "; last stderr lines:"); i >= 0 {
+		s = s[:i]
+	}
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		s = s[:i]
+	}
+	return s
 }
 
 // arm starts the call's deadline: the earlier of the context's and the
@@ -486,8 +513,20 @@ func (p *Plugin) ident(body []byte) error {
 }
 
 func (p *Plugin) setIdent(h *hello) {
-	p.id.Store(&ident{name: h.Name, version: h.Version,
-		log: p.o.Logger.With(zap.String("plugin", h.Name), zap.String("version", h.Version))})
+	// One identity, as in process: the host's (clawd.WithIdentity) when it
+	// gave one, the library's own name kept as field library.
+	name, version, log := h.Name, h.Version, p.o.Logger
+	if p.o.Name != "" {
+		if h.Name != "" && h.Name != p.o.Name {
+			log = log.With(zap.String("library", h.Name))
+		}
+		name = p.o.Name
+		if version == "" {
+			version = p.o.Version
+		}
+	}
+	p.id.Store(&ident{name: name, version: version,
+		log: log.With(zap.String("plugin", name), zap.String("version", version))})
 }
 
 // decodeEvent checks and copies a kEvent body out of the read buffer. A

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -137,6 +138,7 @@ func (p *Plugin) spawn() (*proc, error) {
 	}
 	cmd, tree, err := child.Command(p.exe, []string{"clawd-sandbox", p.path}, nil, roleSandbox, childSpec{
 		Path:         p.path,
+		Source:       p.o.Source,
 		Capabilities: p.o.Capabilities,
 		LogLevel:     int8(zapcore.LevelOf(p.o.Logger.Core())),
 		Floor:        len(pr.floors),
@@ -145,7 +147,7 @@ func (p *Plugin) spawn() (*proc, error) {
 		closeAll()
 		return nil, err
 	}
-	cmd.Stdout, cmd.Stderr = pr.stdout, pr.stderr
+	cmd.Stdout, cmd.Stderr = pr.stdout, io.MultiWriter(pr.stderr, &stderrLines{p: p})
 	// A grandchild outside the group may hold stdout; do not wait for it.
 	cmd.WaitDelay = time.Second
 	if err := contain.Start(cmd); err != nil {

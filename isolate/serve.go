@@ -47,6 +47,7 @@ const (
 
 type childSpec struct {
 	Path         string           `json:"path"`
+	Source       string           `json:"source,omitempty"` // clawd.WithSource: what a NULL name and errors go by
 	Capabilities []abi.Capability `json:"capabilities,omitempty"`
 	LogLevel     int8             `json:"log_level"` // zapcore.Level: the host's lowest enabled one
 	Floor        int              `json:"floor,omitempty"`
@@ -163,6 +164,7 @@ func serveChild(raw json.RawMessage) int {
 	// on_load and on_unload on this thread, unbounded: deliver tells their
 	// events by it, and the parent bounds the whole child.
 	p, err := loader.Open(spec.Path,
+		clawd.WithSource(spec.Source),
 		clawd.WithLogger(logger),
 		clawd.WithEventSink(clawd.SinkFunc(s.deliver)),
 		clawd.WithCapabilities(spec.Capabilities...),
@@ -264,6 +266,11 @@ func (s *server) sendJSON(k kind, v any) error {
 // there, possibly after calling back into this plugin first; from another
 // thread it goes on the async channel and waits for its answer.
 func (s *server) deliver(_ context.Context, e clawd.Event) error {
+	if e.Plugin != "" && !s.identSent.Swap(true) {
+		// An event before any log line (from on_load, before the hello):
+		// name the plugin first, as a first log line does.
+		s.sendIdent(e.Plugin, e.Version)
+	}
 	if threadid.Current() == s.tid {
 		return s.syncEvent(e)
 	}

@@ -19,8 +19,8 @@ import (
 	"github.com/clawd-go/clawd/loader"
 )
 
-// The arguments of DESIGN.md section 7: a 21-byte session id, a 10-byte
-// tool name and a 97-byte JSON input.
+// The arguments every benchmark uses (README, "Performance"): a 21-byte
+// session id, a 10-byte tool name and a 97-byte JSON input.
 var (
 	benchSession = "sess-0123456789abcdef"
 	benchTool    = "grep_files"

@@ -2,6 +2,7 @@ package loader
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -80,9 +81,27 @@ var _ clawd.Plugin = (*Plugin)(nil)
 // The error is a *clawerr.Error.
 func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	cfg, own := clawd.NewConfig(opts), ownOptions(opts)
+	// A path is a path: a bare file name is the file in the working
+	// directory, never a search of the dynamic loader's library path.
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	// who is what errors call the library, and where a NULL name comes
+	// from: the file it was verified from when path is a private copy.
+	who := path
+	if cfg.Source != "" {
+		who = cfg.Source
+	}
+	// The dynamic loader's messages name the path it opened: name who.
+	dlErr := func(err error) error {
+		if err == nil || who == path || !strings.Contains(err.Error(), path) {
+			return err
+		}
+		return errors.New(strings.ReplaceAll(err.Error(), path, who))
+	}
 	// dlopen would block on a FIFO and take SIGBUS on a truncated file: refuse
 	// what it cannot map safely first.
-	if err := libfile.Check(path, libfile.Options{MaxSize: own.maxFileSize, Plugin: path, Op: "open"}); err != nil {
+	if err := libfile.Check(path, libfile.Options{MaxSize: own.maxFileSize, Plugin: who, Op: "open"}); err != nil {
 		return nil, err
 	}
 	log := cfg.Logger
@@ -97,7 +116,7 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	lib, err := dl.Open(path)
 	if err != nil {
 		p.checkSignals(sigs, log)
-		return nil, clawerr.New(clawerr.OpenFailed, path, "open", "", err)
+		return nil, clawerr.New(clawerr.OpenFailed, who, "open", "", dlErr(err))
 	}
 	p.lib = lib
 	fail := func(err error) (*Plugin, error) {
@@ -108,31 +127,43 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	}
 	init, err := dl.Sym(lib, abi.InitSymbol)
 	if err != nil || init == 0 {
-		return fail(clawerr.New(clawerr.MissingInit, path, "open", "the library does not export "+abi.InitSymbol, err))
+		return fail(clawerr.New(clawerr.MissingInit, who, "open", "the library does not export "+abi.InitSymbol, dlErr(err)))
 	}
 	addr := vtable.CallInit(init)
 	if addr == 0 {
-		return fail(clawerr.New(clawerr.InitNull, path, "init", abi.InitSymbol+" returned NULL", nil))
+		return fail(clawerr.New(clawerr.InitNull, who, "init", abi.InitSymbol+" returned NULL", nil))
 	}
-	t, err := vtable.Read(addr, path)
+	t, err := vtable.Read(addr, who)
 	if err != nil {
 		return fail(err)
 	}
 	p.table, p.fns = t, t.Callbacks
 	p.name, p.version, p.warnings = t.Name, t.Version, t.Warnings
 	if p.name == "" {
-		p.name = stem(path)
+		p.name = stem(who)
 		p.warnings = append(p.warnings, fmt.Sprintf("using the file stem %q as the name", p.name))
 	}
 
-	p.b = clawctx.NewBinding(clawctx.Config{Name: p.name, Version: p.version, Logger: log,
+	// One identity on log lines and events: the host's (a manifest's) when
+	// it gave one, the library's own name kept as a field where it differs.
+	name, version := p.name, p.version
+	if cfg.Name != "" {
+		if cfg.Name != p.name {
+			log = log.With(zap.String("library", p.name))
+		}
+		name = cfg.Name
+		if version == "" {
+			version = cfg.Version
+		}
+	}
+	p.b = clawctx.NewBinding(clawctx.Config{Name: name, Version: version, Logger: log,
 		Sink: cfg.Sink, Relay: cfg.Granted(abi.CapNetworkRelay), ForwardHooks: hook.Forwarding(opts)})
 	p.lock = reentry.NewMutex(p.b.Owner())
 	p.log = p.b.Logger()
 	for _, w := range p.warnings {
 		p.log.Warn("plugin loads with a warning: " + w)
 	}
-	p.errs = outcome.NewErrors(p.name)
+	p.errs = outcome.NewErrors(name)
 	for o := clawd.Op(0); o < clawd.NumOps; o++ {
 		p.hooks[o] = cfg.Hooked(o)
 	}

@@ -24,9 +24,10 @@ const (
 	// signature does not verify with a trusted key (signature_invalid). It is
 	// the zero value, so a Trust nobody configured fails closed.
 	PolicyRequire Policy = iota
-	// PolicyWarn accepts an unsigned entry with a warning, but still refuses
-	// a signature that does not verify: a bad signature is evidence of
-	// tampering, no signature is only a missing promise.
+	// PolicyWarn accepts an unsigned entry with a warning (and one whose
+	// signature is malformed, which is no signature), but still refuses a
+	// well-formed signature that does not verify: a bad signature is
+	// evidence of tampering, no signature is only a missing promise.
 	PolicyWarn
 	// PolicyOff does not look at signatures. A sha256 pin is still checked.
 	PolicyOff
@@ -82,9 +83,10 @@ type Verified struct {
 // cannot map safely (another format or machine, truncated, malformed) is
 // refused with open_failed before anything maps it.
 //
-// Signatures: one that is not base64 of 64 bytes, or that verifies with
-// none of the keys, is signature_invalid under require and warn; an empty
-// one is unsigned under require and a warning under warn; under off neither
+// Signatures: one that verifies with none of the keys is
+// signature_invalid under require and warn; an empty one is unsigned under
+// require, and one that is not base64 of 64 bytes (malformed, so no
+// signature at all) signature_invalid; under warn both are a warning; under off neither
 // is looked at. Under warn with no keys at all, a signature cannot be
 // checked and is a warning, not an error (it could only be refused as
 // untrusted, and an unsigned plugin would load).
@@ -169,7 +171,12 @@ func (t Trust) Verify(m *Manifest, copyDir string) (*Verified, error) {
 		}
 		v.Warnings = append(v.Warnings, "unsigned (policy warn)")
 	case sigErr:
-		return fail(clawerr.SignatureInvalid, nil, "the signature is not base64 of %d bytes", ed25519.SignatureSize)
+		// A malformed signature is no signature at all: it weighs as a missing
+		// one does (refused under require, a warning under warn).
+		if t.Policy == PolicyRequire {
+			return fail(clawerr.SignatureInvalid, nil, "the signature is not base64 of %d bytes", ed25519.SignatureSize)
+		}
+		v.Warnings = append(v.Warnings, fmt.Sprintf("malformed signature, not base64 of %d bytes (policy warn)", ed25519.SignatureSize))
 	case len(t.Keys) == 0:
 		if t.Policy == PolicyRequire {
 			return fail(clawerr.SignatureInvalid, nil, "no trusted keys to verify the signature with")

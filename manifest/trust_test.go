@@ -174,7 +174,7 @@ func TestVerifyFailures(t *testing.T) {
 			code: clawerr.SignatureInvalid, detail: "libecho" + cbuild.LibExt + ": the signature does not verify with any of the 1 trusted keys"},
 		{name: "not base64", extra: "signature = \"not base64!\"\n", policy: manifest.PolicyRequire,
 			code: clawerr.SignatureInvalid, detail: "the signature is not base64 of 64 bytes"},
-		{name: "short signature", extra: "signature = \"c2hvcnQ=\"\n", policy: manifest.PolicyWarn,
+		{name: "short signature", extra: "signature = \"c2hvcnQ=\"\n", policy: manifest.PolicyRequire,
 			code: clawerr.SignatureInvalid, detail: "the signature is not base64 of 64 bytes"},
 		{name: "unsigned under require", policy: manifest.PolicyRequire,
 			code: clawerr.Unsigned, detail: "the manifest has no signature and the policy requires one"},
@@ -227,6 +227,8 @@ func TestVerifyAccepts(t *testing.T) {
 	}{
 		{"signed under warn", "signature = \"" + good + "\"\n", []ed25519.PublicKey{pub}, manifest.PolicyWarn, true, nil},
 		{"unsigned under warn", "", []ed25519.PublicKey{pub}, manifest.PolicyWarn, false, []string{"unsigned (policy warn)"}},
+		{"not base64 under warn", "signature = \"not base64!\"\n", []ed25519.PublicKey{pub}, manifest.PolicyWarn, false, []string{"malformed signature, not base64 of 64 bytes (policy warn)"}},
+		{"short signature under warn", "signature = \"c2hvcnQ=\"\n", []ed25519.PublicKey{pub}, manifest.PolicyWarn, false, []string{"malformed signature, not base64 of 64 bytes (policy warn)"}},
 		{"unsigned under off", "", nil, manifest.PolicyOff, false, nil},
 		{"garbage signature under off", "signature = \"garbage\"\n", nil, manifest.PolicyOff, false, []string{"signature not checked (policy off)"}},
 		{"signed, no keys, under warn", "signature = \"" + good + "\"\n", nil, manifest.PolicyWarn, false, []string{"signature not checked: no trusted keys (policy warn)"}},

@@ -23,9 +23,6 @@ import (
 
 func init() { verbs["check"] = checkVerb }
 
-const checkUsage = "usage: clawd-plugin check [--json] [--junit FILE] [--only RE] [--skip RE] [--timeout DUR] [--pub FILE]... LIB|DIR\n" +
-	"       clawd-plugin check --list"
-
 // checkVerb runs the conformance suite: every check in a child process of
 // its own (this binary re-executed), so a plugin that crashes fails one
 // check and the others still report.
@@ -40,13 +37,10 @@ func checkVerb(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&pubs, "pub", "a trusted public key `FILE` to verify the manifest's signature with (repeatable)")
 	timeout := fs.Duration("timeout", conformance.DefaultTimeout, "how long each check may take")
 	list := fs.Bool("list", false, "list the checks and exit")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, checkUsage)
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() { printVerbHelp(stderr, "check", fs) }
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return exitUsage // flag has printed the error and the usage
+		return flagFailure(err, args, stdout)
 	}
 	if *list {
 		writeCheckList(stdout)
@@ -54,6 +48,9 @@ func checkVerb(args []string, stdout, stderr io.Writer) int {
 	}
 	usage := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "clawd-plugin check: "+format+"\n", a...)
+		if *asJSON {
+			writeJSONFailure(stdout, codeUsage, format, a...)
+		}
 		fs.Usage()
 		return exitUsage
 	}
@@ -78,6 +75,9 @@ func checkVerb(args []string, stdout, stderr io.Writer) int {
 		}
 		opts = append(opts, conformance.Skip(re))
 	}
+	if countSelected(only, skip) == 0 {
+		return usage("%s select no check (the ids: clawd-plugin check --list)", selection(only, skip))
+	}
 	var keys []ed25519.PublicKey
 	for _, p := range pubs {
 		k, err := manifest.ReadPublicKeyFile(p)
@@ -98,11 +98,14 @@ func checkVerb(args []string, stdout, stderr io.Writer) int {
 	rep, err := conformance.RunContext(ctx, pos[0], opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "clawd-plugin check: %v\n", err)
+		if *asJSON {
+			writeJSONFailure(stdout, checkErrorCode(err), "%v", err)
+		}
 		return exitInvalid
 	}
 	took := time.Since(start)
 	if *asJSON {
-		data, _ := json.Marshal(rep) // strings only: cannot fail
+		data, _ := json.Marshal(newCheckJSON(rep, took)) // strings and numbers: cannot fail
 		fmt.Fprintf(stdout, "%s\n", data)
 	} else {
 		writeCheckTable(stdout, pos[0], rep)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -26,13 +27,15 @@ func checkJSON(t *testing.T, wantExit int, args ...string) (map[string]any, []ma
 	if err := json.Unmarshal([]byte(r.stdout), &obj); err != nil {
 		t.Fatalf("stdout is not JSON: %v\n%s", err, r.stdout)
 	}
-	if got := keys(obj); !reflect.DeepEqual(got, []string{"checks", "ok"}) {
+	// The contract's ok and checks, and what was added (docs/cli.md); library
+	// and manifest only where there is one.
+	if got := slices.DeleteFunc(keys(obj), func(k string) bool { return k == "library" || k == "manifest" }); !reflect.DeepEqual(got, []string{"checks", "counts", "duration_ms", "ok", "schema"}) || obj["schema"] != float64(1) {
 		t.Fatalf("keys %v", got)
 	}
 	var checks []map[string]any
 	for _, c := range obj["checks"].([]any) {
 		m := c.(map[string]any)
-		if got := keys(m); !reflect.DeepEqual(got, []string{"id", "message", "status"}) {
+		if got := keys(m); !reflect.DeepEqual(got, []string{"duration_ms", "id", "message", "status"}) {
 			t.Fatalf("check keys %v", got)
 		}
 		checks = append(checks, m)

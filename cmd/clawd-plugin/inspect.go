@@ -40,7 +40,7 @@ func init() { child.Register(roleInspect, inspectChild) }
 const defaultTimeout = 10 * time.Second
 
 // report is what the child sends back over the result pipe; the parent
-// turns it into one of the two shapes of DESIGN.md section 4.
+// turns it into one of the two shapes of docs/cli.md (inspect --json).
 type report struct {
 	OK         bool          `json:"ok"`
 	Name       string        `json:"name,omitempty"`
@@ -62,6 +62,7 @@ type errorJSON struct {
 
 // The --json shapes: exactly these fields, and [] rather than null.
 type okJSON struct {
+	Schema     int           `json:"schema"`
 	OK         bool          `json:"ok"`
 	Name       string        `json:"name"`
 	Version    string        `json:"version"`
@@ -73,20 +74,21 @@ type okJSON struct {
 
 // manifestJSON is what inspect shows of a plugin directory's manifest.
 type manifestJSON struct {
-	Path         string   `json:"path"`
-	Name         string   `json:"name"`
-	Version      string   `json:"version"`
-	Runtime      string   `json:"runtime"`
-	Entry        string   `json:"entry"`
-	Capabilities []string `json:"capabilities"`
-	Signed       bool     `json:"signed"` // a signature is present (verify checks it)
-	Sandbox      string   `json:"sandbox"`
-	Concurrent   bool     `json:"concurrent"`
+	Path             string   `json:"path"`
+	Name             string   `json:"name"`
+	Version          string   `json:"version"`
+	Runtime          string   `json:"runtime"`
+	Entry            string   `json:"entry"`
+	Capabilities     []string `json:"capabilities"`
+	SignaturePresent bool     `json:"signature_present"` // the manifest carries a signature; whether it verifies is verify's question (host.PluginInfo.Signed means verified)
+	Sandbox          string   `json:"sandbox"`
+	Concurrent       bool     `json:"concurrent"`
 }
 
 type failJSON struct {
-	OK    bool      `json:"ok"`
-	Error errorJSON `json:"error"`
+	Schema int       `json:"schema"`
+	OK     bool      `json:"ok"`
+	Error  errorJSON `json:"error"`
 }
 
 func inspect(args []string, stdout, stderr io.Writer) int {
@@ -94,23 +96,20 @@ func inspect(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	timeout := fs.Duration("timeout", defaultTimeout, "how long the plugin may take to load")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: clawd-plugin inspect [--json] [--timeout DUR] LIB")
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() { printVerbHelp(stderr, "inspect", fs) }
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return exitUsage // flag has printed the error and the usage
+		return flagFailure(err, args, stdout)
 	}
 	if len(pos) != 1 || *timeout <= 0 {
+		msg := "--timeout must be positive"
 		switch {
 		case len(pos) == 0:
-			fmt.Fprintln(stderr, "clawd-plugin inspect: missing LIB")
+			msg = "missing LIB"
 		case len(pos) > 1:
-			fmt.Fprintf(stderr, "clawd-plugin inspect: one LIB expected, got %d arguments\n", len(pos))
-		default:
-			fmt.Fprintln(stderr, "clawd-plugin inspect: --timeout must be positive")
+			msg = fmt.Sprintf("one LIB expected, got %d arguments", len(pos))
 		}
+		usageFailure(stdout, stderr, *asJSON, "inspect", "%s", msg)
 		fs.Usage()
 		return exitUsage
 	}
@@ -212,16 +211,16 @@ func describeManifest(m *manifest.Manifest) *manifestJSON {
 		caps[i] = string(c)
 	}
 	return &manifestJSON{Path: m.Path, Name: m.Name, Version: m.Version, Runtime: string(m.Runtime),
-		Entry: m.Entry, Capabilities: caps, Signed: m.Signature != "", Sandbox: string(m.Sandbox), Concurrent: m.Concurrent}
+		Entry: m.Entry, Capabilities: caps, SignaturePresent: m.Signature != "", Sandbox: string(m.Sandbox), Concurrent: m.Concurrent}
 }
 
 func writeJSON(w io.Writer, rep report) {
 	var v any
 	if rep.OK {
-		v = okJSON{OK: true, Name: rep.Name, Version: rep.Version, ABIVersion: rep.ABIVersion,
+		v = okJSON{Schema: schemaVersion, OK: true, Name: rep.Name, Version: rep.Version, ABIVersion: rep.ABIVersion,
 			Callbacks: nonNil(rep.Callbacks), Warnings: nonNil(rep.Warnings), Manifest: rep.Manifest}
 	} else {
-		v = failJSON{Error: *rep.Error}
+		v = failJSON{Schema: schemaVersion, Error: *rep.Error}
 	}
 	data, _ := json.Marshal(v) // plain structs of strings: cannot fail
 	fmt.Fprintf(w, "%s\n", data)
@@ -236,7 +235,7 @@ func nonNil(s []string) []string {
 
 func writeHuman(w io.Writer, lib string, rep report) {
 	if rep.OK {
-		fmt.Fprintf(w, "plugin:    %s %s\n", rep.Name, rep.Version)
+		fmt.Fprintf(w, "plugin:    %s %s\n", safe(rep.Name), safe(rep.Version))
 		if rep.Manifest != nil {
 			lib = filepath.Join(filepath.Dir(rep.Manifest.Path), rep.Manifest.Entry)
 		}
@@ -251,16 +250,16 @@ func writeHuman(w io.Writer, lib string, rep report) {
 			fmt.Fprintln(w, "warnings:  none")
 		}
 		for _, wn := range rep.Warnings {
-			fmt.Fprintf(w, "warning:   %s\n", wn)
+			fmt.Fprintf(w, "warning:   %s\n", safe(wn))
 		}
 		if m := rep.Manifest; m != nil {
-			fmt.Fprintf(w, "manifest:  %s (%s %s, runtime %s, sandbox %s)\n", m.Path, m.Name, m.Version, m.Runtime, m.Sandbox)
+			fmt.Fprintf(w, "manifest:  %s (%s %s, runtime %s, sandbox %s)\n", m.Path, safe(m.Name), safe(m.Version), m.Runtime, m.Sandbox)
 			caps := "none"
 			if len(m.Capabilities) > 0 {
 				caps = strings.Join(m.Capabilities, ", ")
 			}
 			sig := "none"
-			if m.Signed {
+			if m.SignaturePresent {
 				sig = "present (check it with clawd-plugin verify)"
 			}
 			fmt.Fprintf(w, "asks for:  %s\n", caps)
@@ -270,7 +269,7 @@ func writeHuman(w io.Writer, lib string, rep report) {
 		fmt.Fprintf(w, "invalid:   %s\n", lib)
 		fmt.Fprintf(w, "error:     %s\n", rep.Error.Code)
 		// A crash report carries stderr lines: indent them under the message.
-		fmt.Fprintf(w, "message:   %s\n", strings.ReplaceAll(rep.Error.Message, "\n", "\n           "))
+		fmt.Fprintf(w, "message:   %s\n", safeLines(rep.Error.Message, "           "))
 	}
 	if rep.Sandbox != nil {
 		fmt.Fprintf(w, "sandbox:   %s\n", rep.Sandbox)

@@ -34,7 +34,7 @@ func TestInspectPluginDirectory(t *testing.T) {
 			Name         string   `json:"name"`
 			Entry        string   `json:"entry"`
 			Capabilities []string `json:"capabilities"`
-			Signed       bool     `json:"signed"`
+			Signed       bool     `json:"signature_present"`
 		} `json:"manifest"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &rep))

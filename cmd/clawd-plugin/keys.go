@@ -35,13 +35,10 @@ func keygen(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("keygen", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	prefix := fs.String("out", defaultKeyPrefix, "write PREFIX.key (private) and PREFIX.pub (public)")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: clawd-plugin keygen [--out PREFIX]")
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() { printVerbHelp(stderr, "keygen", fs) }
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return exitUsage
+		return flagFailure(err, args, stdout)
 	}
 	if len(pos) != 0 || *prefix == "" {
 		fmt.Fprintln(stderr, "clawd-plugin keygen: no arguments expected besides --out PREFIX (non-empty)")
@@ -114,13 +111,10 @@ func sign(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	keyFile := fs.String("key", "", "the private key file (from keygen)")
 	printOnly := fs.Bool("print", false, "print the signature; do not write it into the manifest")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: clawd-plugin sign --key FILE [--print] DIR|MANIFEST")
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() { printVerbHelp(stderr, "sign", fs) }
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return exitUsage
+		return flagFailure(err, args, stdout)
 	}
 	if *keyFile == "" || len(pos) != 1 {
 		if *keyFile == "" {
@@ -178,13 +172,10 @@ func verify(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var pubs pubFlags
 	fs.Var(&pubs, "pub", "a trusted public key file (from keygen); repeat for several")
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: clawd-plugin verify --pub FILE [--pub FILE]... DIR|MANIFEST")
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() { printVerbHelp(stderr, "verify", fs) }
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return exitUsage
+		return flagFailure(err, args, stdout)
 	}
 	if len(pubs) == 0 || len(pos) != 1 {
 		if len(pubs) == 0 {

@@ -1,5 +1,6 @@
-// Command clawd-plugin inspects, runs and signs ClawD ABI v1 plugins (see
-// DESIGN.md, section 4): inspect, check, run, keygen, sign, verify and new.
+// Command clawd-plugin inspects, checks, runs and signs ClawD ABI v1 plugins
+// (the contract: docs/cli.md): inspect, check, run, keygen, sign, verify,
+// new, version, completion and help.
 //
 //	clawd-plugin inspect [--json] [--timeout DUR] LIB
 //	clawd-plugin check [--json] [--junit FILE] [--only RE] [--skip RE] LIB|DIR
@@ -18,6 +19,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -41,39 +43,6 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-const usageText = `usage: clawd-plugin <verb> [flags] [args]
-
-verbs:
-  inspect [--json] [--timeout DUR] LIB
-        open the plugin in a child process and print its name, version,
-        ABI version, callbacks and warnings (exit 0 valid, 1 invalid)
-  check [--json] [--junit FILE] [--only RE] [--skip RE] [--timeout DUR]
-        [--pub FILE]... LIB|DIR
-        run the conformance suite, each check in a child process of its
-        own; print a table, JSON (--json) and JUnit XML (--junit FILE);
-        --list lists the checks (exit 0 no check failed, 1 any failed)
-  run [--plugins DIR]... [--events FILE] [--json] [--watch]
-      [--trust require|warn|off] [--pub FILE]... [-v]
-        load the plugins of each DIR (default ./plugins), play the event
-        script (JSON lines; stdin by default) and print plugin logs,
-        events, each event's outcome and a summary (exit 1 if a plugin
-        failed to load)
-  keygen [--out PREFIX]
-        write an Ed25519 key pair: PREFIX.key (private, mode 0600) and
-        PREFIX.pub (default prefix clawd-plugin); print the public key
-  sign --key FILE [--print] DIR|MANIFEST
-        sign the manifest's entry for this OS and write the signature into
-        the manifest (--print: only print it)
-  verify --pub FILE [--pub FILE]... DIR|MANIFEST
-        check the manifest's signature against the trusted keys, and its
-        sha256 pin (exit 0 ok, 1 bad)
-  new --lang c|cpp|rust|zig NAME [DIR]
-        write a plugin project into DIR (default ./NAME): source, build
-        file, plugin.toml and a README with the build and check commands
-
-exit status: 0 ok, 1 invalid, 2 usage
-`
-
 var coming = map[string]bool{}
 
 // verbFunc runs one verb: args exclude the verb; the result is the exit status.
@@ -86,28 +55,47 @@ var verbs = map[string]verbFunc{"inspect": inspect}
 // run is the command line without the child hook: args exclude argv[0].
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usageText)
+		fmt.Fprint(stderr, usageText())
 		return exitUsage
 	}
 	verb, rest := args[0], args[1:]
+	switch verb {
+	case "-h", "-help", "--help":
+		fmt.Fprint(stdout, usageText())
+		return exitOK
+	case "-version", "--version":
+		verb = "version"
+	}
 	if f, ok := verbs[verb]; ok {
+		if wantsHelp(rest) && verb != "help" {
+			// The verb parses its flags and prints its help on stdout.
+			helpWriter = stdout
+			defer func() { helpWriter = nil }()
+			f(rest, stdout, stderr)
+			return exitOK
+		}
 		return f(rest, stdout, stderr)
 	}
-	switch {
-	case verb == "help" || verb == "-h" || verb == "--help" || verb == "-help":
-		fmt.Fprint(stdout, usageText)
-		return exitOK
-	case coming[verb]:
+	if coming[verb] {
 		fmt.Fprintf(stderr, "clawd-plugin: %s: not implemented yet in this version\n", verb)
 		return exitUsage
 	}
-	fmt.Fprintf(stderr, "clawd-plugin: unknown verb %q\n\n%s", verb, usageText)
+	fmt.Fprintf(stderr, "clawd-plugin: unknown verb %q\n\n%s", verb, usageText())
 	return exitUsage
 }
 
+// errHelpShown is parseInterspersed's error after it printed a verb's help.
+var errHelpShown = errors.New("help shown")
+
 // parseInterspersed parses flags that may come before or after the
 // positional arguments (inspect LIB --json), which flag.Parse alone does not.
+// Asked for help (-h, --help) under run, it prints the verb's help on
+// stdout and returns errHelpShown.
 func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	if helpWriter != nil && wantsHelp(args) {
+		printVerbHelp(helpWriter, fs.Name(), fs)
+		return nil, errHelpShown
+	}
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {

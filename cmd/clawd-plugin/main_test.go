@@ -87,7 +87,7 @@ var allCallbacks = []any{"on_load", "on_unload", "on_session_start", "on_session
 func wantOK(t *testing.T, obj map[string]any, name, version string, callbacks []any) {
 	t.Helper()
 	want := map[string]any{
-		"ok": true, "name": name, "version": version, "abi_version": float64(1),
+		"schema": float64(1), "ok": true, "name": name, "version": version, "abi_version": float64(1),
 		"callbacks": callbacks, "warnings": []any{},
 	}
 	if !reflect.DeepEqual(obj, want) {
@@ -98,7 +98,7 @@ func wantOK(t *testing.T, obj map[string]any, name, version string, callbacks []
 // wantError checks the failure shape and returns the message.
 func wantError(t *testing.T, obj map[string]any, code string) string {
 	t.Helper()
-	if got := keys(obj); !reflect.DeepEqual(got, []string{"error", "ok"}) || obj["ok"] != false {
+	if got := keys(obj); !reflect.DeepEqual(got, []string{"error", "ok", "schema"}) || obj["ok"] != false || obj["schema"] != float64(1) {
 		t.Fatalf("failure object: %#v", obj)
 	}
 	e, _ := obj["error"].(map[string]any)
@@ -216,7 +216,6 @@ func TestUsage(t *testing.T) {
 		{nil, "usage: clawd-plugin"},
 		{[]string{"frobnicate"}, `unknown verb "frobnicate"`},
 		{[]string{"inspect"}, "missing LIB"},
-		{[]string{"inspect", "--json"}, "missing LIB"},
 		{[]string{"inspect", "a.so", "b.so"}, "one LIB expected"},
 		{[]string{"inspect", "--bogus", "a.so"}, "flag provided but not defined: -bogus"},
 		{[]string{"inspect", "--timeout", "0s", "a.so"}, "--timeout must be positive"},
@@ -228,6 +227,11 @@ func TestUsage(t *testing.T) {
 		if r.exit != 2 || r.stdout != "" || !strings.Contains(r.stderr, tc.stderr) {
 			t.Errorf("%q: exit %d, stdout %q, stderr %q; want 2 and %q", tc.args, r.exit, r.stdout, r.stderr, tc.stderr)
 		}
+	}
+	// Under --json the failure is on stdout too, as an object with a code.
+	r := cli(t, "inspect", "--json")
+	if r.exit != 2 || r.stdout != `{"schema":1,"ok":false,"error":{"code":"usage","message":"missing LIB"}}`+"\n" || !strings.Contains(r.stderr, "missing LIB") {
+		t.Errorf("inspect --json: exit %d, stdout %q, stderr %q", r.exit, r.stdout, r.stderr)
 	}
 }
 

@@ -24,13 +24,10 @@ func newVerb(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("new", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	lang := fs.String("lang", "", "the plugin's language: "+strings.Join(scaffold.Langs, ", "))
-	fs.Usage = func() {
-		fmt.Fprintln(stderr, newUsage)
-		fs.PrintDefaults()
-	}
+	fs.Usage = func() { printVerbHelp(stderr, "new", fs) }
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return exitUsage // flag has printed the error and the usage
+		return flagFailure(err, args, stdout)
 	}
 	usage := func(format string, a ...any) int {
 		fmt.Fprintf(stderr, "clawd-plugin new: "+format+"\n", a...)

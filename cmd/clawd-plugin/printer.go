@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"go.uber.org/zap/zapcore"
 )
@@ -23,7 +24,8 @@ type printer struct {
 
 // record is one output line; Type says which fields matter.
 type record struct {
-	Type    string          `json:"type"` // log, event, step, outcome, plugin, error, summary
+	Schema  int             `json:"schema"` // the version of these shapes (docs/cli.md); set by print
+	Type    string          `json:"type"`   // log, event, step, outcome, plugin, error, summary
 	Plugin  string          `json:"plugin,omitempty"`
 	Version string          `json:"version,omitempty"`
 	Level   string          `json:"level,omitempty"`
@@ -34,6 +36,8 @@ type record struct {
 	Line    int             `json:"line,omitempty"`
 	Event   string          `json:"event,omitempty"`
 	Session string          `json:"session,omitempty"`
+	Tool    string          `json:"tool,omitempty"` // step: a tool_call's tool
+	Role    string          `json:"role,omitempty"` // step: a message's role
 	OK      *bool           `json:"ok,omitempty"`
 	Code    string          `json:"code,omitempty"`
 	Error   string          `json:"error,omitempty"`
@@ -57,6 +61,7 @@ func (p *printer) print(r record) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.json {
+		r.Schema = schemaVersion
 		b, _ := json.Marshal(r)
 		p.w.Write(append(b, '\n'))
 		return
@@ -65,48 +70,57 @@ func (p *printer) print(r record) {
 }
 
 func human(r record) string {
-	who := r.Plugin
+	who := safe(r.Plugin)
 	if r.Version != "" {
-		who += " " + r.Version
+		who += " " + safe(r.Version)
 	}
 	switch r.Type {
 	case "log":
 		if who == "" {
 			who = "host"
 		}
-		return fmt.Sprintf("log    %-5s %s: %s%s", r.Level, who, r.Msg, kv(r.Fields))
+		return fmt.Sprintf("log    %-5s %s: %s%s", r.Level, who, safe(r.Msg), kv(r.Fields))
 	case "event":
-		return fmt.Sprintf("event  %s: %s %s", who, r.Method, r.Params)
+		return fmt.Sprintf("event  %s: %s %s", who, safe(r.Method), safe(string(r.Params)))
 	case "step":
-		return fmt.Sprintf("> %s %s%s", r.Event, r.Session, r.Msg)
+		detail := ""
+		switch {
+		case r.Tool != "":
+			detail = " " + safe(r.Tool)
+		case r.Role != "":
+			detail = " " + safe(r.Role)
+		}
+		return fmt.Sprintf("> %s %s%s", safe(r.Event), safe(r.Session), detail)
 	case "outcome":
 		t := ""
 		if r.Micros != nil {
-			t = fmt.Sprintf(" (%dµs)", *r.Micros)
+			t = " (" + duration(time.Duration(*r.Micros)*time.Microsecond) + ")"
 		}
 		if r.OK != nil && *r.OK {
 			return fmt.Sprintf("  %s: ok%s", who, t)
 		}
-		return fmt.Sprintf("  %s: %s%s: %s", who, r.Code, t, r.Error)
+		return fmt.Sprintf("  %s: %s%s: %s", who, r.Code, t, safe(r.Error))
 	case "plugin":
 		if r.Error != "" {
-			return fmt.Sprintf("plugin %s: %s: %s", who, r.State, r.Error)
+			return fmt.Sprintf("plugin %s: %s: %s", who, r.State, safe(r.Error))
 		}
 		if strings.HasPrefix(r.Sandbox, "process") {
-			return fmt.Sprintf("plugin %s: %s (sandbox %s)", who, r.State, r.Sandbox)
+			return fmt.Sprintf("plugin %s: %s (sandbox %s)", who, r.State, safe(r.Sandbox))
 		}
 		return fmt.Sprintf("plugin %s: %s", who, r.State)
 	case "error":
 		if r.Line > 0 {
-			return fmt.Sprintf("error  script line %d: %s", r.Line, r.Error)
+			return fmt.Sprintf("error  script line %d: %s", r.Line, safe(r.Error))
 		}
-		return "error  " + r.Error
+		return "error  " + safe(r.Error)
 	case "summary":
 		s := r.Summary
-		return fmt.Sprintf("summary: %d events (%d bad lines), %d plugins (%d failed), %d calls ok, %d failed, %d events sent",
-			s.Events, s.BadLines, s.Plugins, s.Failed, s.CallsOK, s.CallsFailed, s.EventsSent)
+		return fmt.Sprintf("summary: %s (%s), %s (%d failed), %d calls ok, %d failed, %s sent",
+			plural(s.Events, "event", "events"), plural(s.BadLines, "bad line", "bad lines"),
+			plural(s.Plugins, "plugin", "plugins"), s.Failed, s.CallsOK, s.CallsFailed,
+			plural(s.EventsSent, "event", "events"))
 	}
-	return fmt.Sprintf("%+v", r)
+	return safe(fmt.Sprintf("%+v", r))
 }
 
 func kv(m map[string]any) string {
@@ -120,7 +134,7 @@ func kv(m map[string]any) string {
 	sort.Strings(keys)
 	var b strings.Builder
 	for _, k := range keys {
-		fmt.Fprintf(&b, " %s=%v", k, m[k])
+		fmt.Fprintf(&b, " %s=%s", safe(k), safe(fmt.Sprint(m[k])))
 	}
 	return b.String()
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -47,31 +46,32 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 	var pubs multiFlag
 	fs.Var(&pubs, "pub", "a trusted public key file (repeatable)")
 	verbose := fs.Bool("v", false, "show debug log lines")
+	strict := fs.Bool("strict", false, "exit 1 when a script line is bad or a call fails, not only when a plugin fails to load")
+	fs.Usage = func() { printVerbHelp(stderr, "run", fs) }
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
-		return exitUsage
+		return flagFailure(err, args, stdout)
 	}
 	if len(pos) > 0 {
-		fmt.Fprintf(stderr, "clawd-plugin run: unexpected argument %q\n", pos[0])
-		return exitUsage
+		return usageFailure(stdout, stderr, *asJSON, "run", "unexpected argument %q", pos[0])
 	}
 	if *sandbox != string(manifest.SandboxNative) && *sandbox != string(manifest.SandboxProcess) {
-		fmt.Fprintf(stderr, "clawd-plugin run: --sandbox must be native or process, not %q\n", *sandbox)
-		return exitUsage
+		return usageFailure(stdout, stderr, *asJSON, "run", "--sandbox must be native or process, not %q", *sandbox)
+	}
+	if code := checkPluginDirs(dirs, *asJSON, stdout, stderr); code != exitOK {
+		return code
 	}
 	if len(dirs) == 0 {
 		dirs = multiFlag{"plugins"}
 	}
 	trust := manifest.Trust{}
 	if trust.Policy, err = manifest.ParsePolicy(*policy); err != nil {
-		fmt.Fprintf(stderr, "clawd-plugin run: --trust: %v\n", err)
-		return exitUsage
+		return usageFailure(stdout, stderr, *asJSON, "run", "--trust: %v", err)
 	}
 	for _, f := range pubs {
 		k, err := manifest.ReadPublicKeyFile(f)
 		if err != nil {
-			fmt.Fprintf(stderr, "clawd-plugin run: --pub %s: %v\n", f, err)
-			return exitUsage
+			return usageFailure(stdout, stderr, *asJSON, "run", "--pub %s: %v", f, err)
 		}
 		trust.Keys = append(trust.Keys, k)
 	}
@@ -79,8 +79,7 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 	if *events != "" {
 		f, err := os.Open(*events)
 		if err != nil {
-			fmt.Fprintf(stderr, "clawd-plugin run: --events: %v\n", err)
-			return exitUsage
+			return usageFailure(stdout, stderr, *asJSON, "run", "--events: %v", err)
 		}
 		defer f.Close()
 		script = f
@@ -106,7 +105,7 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 		host.WithProjectDir(*project), // this program is the sandbox child: isolate.Main runs first in main
 	)
 	if err != nil {
-		pr.print(record{Type: "error", Error: err.Error()})
+		pr.print(record{Type: "error", Code: string(clawerr.CodeOf(err)), Error: err.Error()})
 		return exitInvalid
 	}
 	defer h.Close()
@@ -128,7 +127,14 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 		pr.print(r)
 	}
 	if sum.Plugins == 0 {
-		pr.print(record{Type: "error", Error: fmt.Sprintf("no plugins found in %s", strings.Join(dirs, ", "))})
+		r := noPlugins(dirs)
+		pr.print(r)
+		if !*watch || r.Code == codePluginDir {
+			return exitInvalid // nothing to play the script to
+		}
+	}
+	if script == stdin {
+		noteStdin(stderr)
 	}
 	if *watch { // from now on, show every reload and stop as it happens
 		trans, cancel := h.Subscribe()
@@ -158,14 +164,23 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 		<-ch
 		signal.Stop(ch)
 	}
-	for _, in := range h.Plugins() {
+	final := h.Plugins()
+	for _, in := range final {
 		sum.EventsSent += int(in.Stats.Context.EventsSent)
+	}
+	if *watch { // plugins added or failed while watching count too
+		sum.Plugins, sum.Failed = len(final), 0
+		for _, in := range final {
+			if in.State == host.StateFailed {
+				sum.Failed++
+			}
+		}
 	}
 	if err := h.Close(); err != nil { // on_unload of each plugin, before the summary
 		pr.print(record{Type: "error", Error: "closing: " + err.Error()})
 	}
 	pr.print(record{Type: "summary", Summary: sum})
-	if loadErr != nil || sum.Failed > 0 {
+	if loadErr != nil || sum.Failed > 0 || (*strict && (sum.BadLines > 0 || sum.CallsFailed > 0)) {
 		return exitInvalid
 	}
 	return exitOK
@@ -174,14 +189,7 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 // play dispatches one scripted event to every plugin and prints each
 // plugin's outcome.
 func play(ctx context.Context, h *host.Host, pr *printer, s *step, sum *summary) {
-	detail := ""
-	switch s.Event {
-	case "tool_call":
-		detail = " " + s.Tool
-	case "message":
-		detail = " " + s.Role
-	}
-	pr.print(record{Type: "step", Line: s.Line, Event: s.Event, Session: s.Session, Msg: detail})
+	pr.print(record{Type: "step", Line: s.Line, Event: s.Event, Session: s.Session, Tool: s.Tool, Role: s.Role})
 	var outs []host.Outcome
 	switch s.Event {
 	case "session_start":

@@ -62,7 +62,7 @@ func TestRunPlaysTheScript(t *testing.T) {
 		}
 	}
 	assert.NotEmpty(t, failLine, "the failing tool call's outcome is shown")
-	assert.Equal(t, "summary: 5 events (1 bad lines), 1 plugins (0 failed), 4 calls ok, 1 failed, 6 events sent", lines[len(lines)-1])
+	assert.Equal(t, "summary: 5 events (1 bad line), 1 plugin (0 failed), 4 calls ok, 1 failed, 6 events sent", lines[len(lines)-1])
 }
 
 func TestRunJSONAndAFailedPlugin(t *testing.T) {

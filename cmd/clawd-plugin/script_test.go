@@ -48,5 +48,5 @@ not json
 	assert.Contains(t, errs[2], `line 9: unknown event "reboot"`)
 	assert.Equal(t, `line 10: session_end: missing "session"`, errs[3])
 	assert.Contains(t, errs[4], "line 11: not an event object")
-	assert.Contains(t, errs[5], `line 12: not an event object: json: unknown field "extra"`)
+	assert.Contains(t, errs[5], `line 12: not an event object: unknown field "extra"`)
 }

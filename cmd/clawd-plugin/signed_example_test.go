@@ -39,7 +39,7 @@ func TestSignedExamplePluginEndToEnd(t *testing.T) {
 	require.Equal(t, 0, r.exit, r.stdout+r.stderr)
 	assert.Contains(t, r.stdout, "plugin hello 1.0.0: active")
 	assert.Contains(t, r.stdout, `event  hello 1.0.0: hello.tool_called {"tool":"grep"}`)
-	assert.Contains(t, r.stdout, "summary: 5 events (0 bad lines), 1 plugins (0 failed), 5 calls ok, 0 failed, 1 events sent")
+	assert.Contains(t, r.stdout, "summary: 5 events (0 bad lines), 1 plugin (0 failed), 5 calls ok, 0 failed, 1 event sent")
 
 	lib[len(lib)/2] ^= 0xFF
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "libhello.so"), lib, 0o755))

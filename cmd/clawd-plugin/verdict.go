@@ -71,6 +71,7 @@ func playHook(ctx context.Context, h *host.Host, pr *printer, s *step, sum *summ
 
 func (p *printer) printHook(r hookRecord) {
 	if p.json {
+		r.Schema = schemaVersion
 		b, _ := json.Marshal(r)
 		p.mu.Lock()
 		defer p.mu.Unlock()
@@ -80,9 +81,9 @@ func (p *printer) printHook(r hookRecord) {
 	var line string
 	switch {
 	case r.Type == "verdict" && r.Verdict == clawd.Block.String():
-		line = fmt.Sprintf("  verdict: blocked by %s: %s", r.By, r.Reason)
+		line = fmt.Sprintf("  verdict: blocked by %s: %s", safe(r.By), safe(r.Reason))
 	case r.Type == "verdict" && r.Verdict == clawd.Intercept.String():
-		line = fmt.Sprintf("  verdict: rewritten by %s: %s%s", r.By, r.Input, r.Content)
+		line = fmt.Sprintf("  verdict: rewritten by %s: %s%s", safe(r.By), safe(string(r.Input)), safe(string(r.Content)))
 	case r.Type == "verdict":
 		line = "  verdict: " + r.Verdict
 	case r.Skipped:

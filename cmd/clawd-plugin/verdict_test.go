@@ -48,7 +48,7 @@ func runGuard(t *testing.T, args ...string) []string {
 func TestRunPrintsVerdicts(t *testing.T) {
 	lines := runGuard(t)
 	assert.Contains(t, lines, `  verdict: rewritten by guard: "key [REDACTED] here"`)
-	assert.Contains(t, lines, `log    info  echo 1.0.0: content:"key [REDACTED] here"`, "the next plugin sees the rewritten content")
+	assert.Contains(t, lines, `log    info  watch 1.0.0: content:"key [REDACTED] here" library=echo`, "the next plugin sees the rewritten content")
 	assert.Contains(t, lines, "  watch 1.0.0: skipped (blocked by guard)")
 	assert.Contains(t, lines, "  verdict: blocked by guard: guard: a recursive forced delete (rm -rf) is not allowed")
 	assert.Equal(t, 1, strings.Count(strings.Join(lines, "\n"), "  verdict: continue"), "rm -r without -f continues")
@@ -65,9 +65,9 @@ func TestRunJSONVerdicts(t *testing.T) {
 		}
 	}
 	assert.Equal(t, []map[string]any{
-		{"type": "verdict", "line": 1.0, "event": "message", "verdict": "intercept", "by": "guard", "content": "key [REDACTED] here"},
-		{"type": "outcome", "plugin": "watch", "version": "1.0.0", "line": 2.0, "event": "tool_call", "skipped": true, "by": "guard"},
-		{"type": "verdict", "line": 2.0, "event": "tool_call", "verdict": "block", "by": "guard", "reason": "guard: a recursive forced delete (rm -rf) is not allowed"},
-		{"type": "verdict", "line": 3.0, "event": "tool_call", "verdict": "continue"},
+		{"schema": 1.0, "type": "verdict", "line": 1.0, "event": "message", "verdict": "intercept", "by": "guard", "content": "key [REDACTED] here"},
+		{"schema": 1.0, "type": "outcome", "plugin": "watch", "version": "1.0.0", "line": 2.0, "event": "tool_call", "skipped": true, "by": "guard"},
+		{"schema": 1.0, "type": "verdict", "line": 2.0, "event": "tool_call", "verdict": "block", "by": "guard", "reason": "guard: a recursive forced delete (rm -rf) is not allowed"},
+		{"schema": 1.0, "type": "verdict", "line": 3.0, "event": "tool_call", "verdict": "continue"},
 	}, got)
 }

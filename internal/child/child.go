@@ -237,7 +237,9 @@ func (r *Result) describe() string {
 	case r.ExitCode < 0 && r.Signal != "":
 		fmt.Fprintf(&b, "the child process was killed by signal %s", r.Signal)
 	case r.Signal != "":
-		fmt.Fprintf(&b, "the child process crashed with signal %s (exit status %d)", r.Signal, r.ExitCode)
+		// The Go runtime caught the signal, printed its report and exited:
+		// the signal is the cause, the status only how the runtime left.
+		fmt.Fprintf(&b, "the child process crashed with signal %s (caught and reported by the Go runtime)", r.Signal)
 	case r.ExitCode == 0:
 		b.WriteString("the child process exited with status 0 without reporting a result")
 	default:

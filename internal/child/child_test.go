@@ -128,7 +128,7 @@ func TestCrashed(t *testing.T) {
 		{"exit3", "exited with status 3; last stderr lines:\nabout to exit 3", 3},
 		{"noreport", "exited with status 0 without reporting a result", 0},
 		{"report_then_fail", "exited with status 1", 1},
-		{"runtime_segv", "crashed with signal SIGSEGV (exit status 2)", 2},
+		{"runtime_segv", "the child process crashed with signal SIGSEGV (caught and reported by the Go runtime); last stderr lines:\nINFO\tplugin line", 2},
 		{"killed", "killed by signal SIGKILL", -1},
 	} {
 		t.Run(tc.mode, func(t *testing.T) {
