@@ -15,6 +15,7 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/internal/clawctx"
+	"github.com/clawd-go/clawd/internal/hook"
 	"github.com/clawd-go/clawd/internal/outcome"
 	"github.com/clawd-go/clawd/internal/reentry"
 )
@@ -101,6 +102,10 @@ func (p *Plugin) hostSendEvent(ctx context.Context, mod api.Module, stack []uint
 	if !p.live(ctxAddr) {
 		p.staleEvents.Add(1)
 		stack[0] = uint64(abi.DaemonError)
+		return
+	}
+	if c, ok := p.hookEvent(mod.Memory(), ctxAddr, method, params); ok {
+		stack[0] = uint64(uint32(c))
 		return
 	}
 	c := p.sendEvent(ctx, mod.Memory(), method, params)
@@ -222,4 +227,36 @@ func (l *lineLog) flush() {
 	if len(l.buf) > 0 {
 		l.emit()
 	}
+}
+
+// hookEvent answers a hook.* event (ok true), which never reaches the sink
+// and needs no network.relay: a verdict for the Hook call whose context
+// ctxAddr is, NotFound anywhere else (internal/hook).
+func (p *Plugin) hookEvent(mem api.Memory, ctxAddr, method, params uint32) (abi.Code, bool) {
+	m, err := cString(mem, method, clawctx.MaxMethod)
+	if err != nil || !hook.Reserved(m) {
+		return 0, false // not a hook event: sendEvent judges it
+	}
+	var f *hook.Frame
+	if p.hookFrame != nil && p.active[p.hookDepth] == ctxAddr {
+		f = p.hookFrame
+	}
+	raw, truncated, err := cBytes(mem, params, hook.MaxPayload+1)
+	if err != nil || truncated {
+		p.hookInvalid.Add(1)
+		p.invalid.Add(1)
+		return abi.DaemonError, true
+	}
+	code, invalid, err := f.Take(m, raw, 0)
+	switch {
+	case invalid:
+		p.hookInvalid.Add(1)
+		p.invalid.Add(1)
+		p.log.Warn("hook event refused: invalid payload", zap.String("method", m), zap.Error(err))
+	case code == abi.None:
+		p.hookTaken.Add(1)
+	default:
+		p.hookRefused.Add(1)
+	}
+	return code, true
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/hook"
 	"github.com/clawd-go/clawd/internal/libfile"
 	"github.com/clawd-go/clawd/internal/outcome"
 	"github.com/clawd-go/clawd/internal/reentry"
@@ -76,6 +77,13 @@ type Plugin struct {
 	restarts   atomic.Uint64
 
 	sent, refused, staleLogs, staleEvents, invalid, panics, deep atomic.Uint64
+	hookTaken, hookRefused, hookInvalid                          atomic.Uint64
+
+	// hookFrame is the verdict state of the Hook call in flight, made at
+	// call depth hookDepth (its context is active[hookDepth]); nil when none.
+	// Guarded by lock, like the instance.
+	hookFrame *hook.Frame
+	hookDepth int
 
 	closeMu   sync.Mutex
 	closeDone bool
@@ -303,7 +311,8 @@ func (p *Plugin) Warnings() []string { return append([]string(nil), p.warnings..
 // Stats returns the counters of the plugin's contexts.
 func (p *Plugin) Stats() clawd.Stats {
 	return clawd.Stats{EventsSent: p.sent.Load(), EventsRefused: p.refused.Load(), StaleLogs: p.staleLogs.Load(),
-		StaleEvents: p.staleEvents.Load(), InvalidArgs: p.invalid.Load(), Panics: p.panics.Load(), DepthExceeded: p.deep.Load()}
+		StaleEvents: p.staleEvents.Load(), InvalidArgs: p.invalid.Load(), Panics: p.panics.Load(), DepthExceeded: p.deep.Load(),
+		HookVerdicts: p.hookTaken.Load(), HookRefused: p.hookRefused.Load(), HookInvalid: p.hookInvalid.Load()}
 }
 
 // State is up while an instance serves, failed once a re-instantiation
@@ -317,7 +326,29 @@ func (p *Plugin) Crashes() uint64 { return p.crashes.Load() }
 func (p *Plugin) Restarts() uint64 { return p.restarts.Load() }
 
 // Call runs one callback. See the package doc.
-func (p *Plugin) Call(ctx context.Context, c clawd.Call) error {
+func (p *Plugin) Call(ctx context.Context, c clawd.Call) error { return p.call(ctx, c, nil) }
+
+// Hook runs on_tool_call or on_message and returns the verdict the guest
+// gave during it (clawd.Hooker): send_event(ctx, "hook.block" or
+// "hook.intercept", ...) on that call's context, with the hook granted.
+// The guest has one thread, so every hook event on that context is the
+// calling thread's.
+func (p *Plugin) Hook(ctx context.Context, c clawd.Call) (clawd.Verdict, error) {
+	if _, ok := clawd.HookPointOf(c.Op); !ok {
+		return clawd.Verdict{}, clawerr.New(clawerr.InvalidArgument, p.name, "hook", c.Op.String()+" gives no verdict", nil)
+	}
+	f := hook.NewFrame(c.Op, p.cfg.Hooked(c.Op), 0)
+	if err := p.call(ctx, c, f); err != nil {
+		return clawd.Verdict{}, err // a trap or a deadline: no verdict
+	}
+	v := f.Verdict()
+	if v.Kind != clawd.Continue {
+		v.Plugin = p.name
+	}
+	return v, nil
+}
+
+func (p *Plugin) call(ctx context.Context, c clawd.Call, f *hook.Frame) error {
 	o := c.Op
 	if o >= clawd.NumOps {
 		return p.errs.BadOp(o)
@@ -350,6 +381,11 @@ func (p *Plugin) Call(ctx context.Context, c clawd.Call) error {
 	if !re && p.closed {
 		p.lock.Unlock()
 		return p.errs.Closed(o.String())
+	}
+	if f != nil {
+		prevFrame, prevDepth := p.hookFrame, p.hookDepth
+		p.hookFrame, p.hookDepth = f, p.depth
+		defer func() { p.hookFrame, p.hookDepth = prevFrame, prevDepth }()
 	}
 	err = p.callLocked(ctx, o, cb, &c.Args, n, uint32(total))
 	if !re {
