@@ -57,8 +57,6 @@ func checkVerb(args []string, stdout, stderr io.Writer) int {
 	switch {
 	case len(pos) == 0:
 		return usage("missing LIB or DIR")
-	case len(pos) > 1:
-		return usage("one LIB or DIR expected, got %d arguments", len(pos))
 	case *timeout <= 0:
 		return usage("--timeout must be positive")
 	}
@@ -94,8 +92,13 @@ func checkVerb(args []string, stdout, stderr io.Writer) int {
 	// children, which run in groups of their own.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	targets := checkTargets(pos)
+	if len(targets) > 1 {
+		return checkMany(ctx, targets, opts, *asJSON, *junit, stdout, stderr)
+	}
+	target := targets[0]
 	start := time.Now()
-	rep, err := conformance.RunContext(ctx, pos[0], opts...)
+	rep, err := conformance.RunContext(ctx, target, opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "clawd-plugin check: %v\n", err)
 		if *asJSON {
@@ -108,10 +111,10 @@ func checkVerb(args []string, stdout, stderr io.Writer) int {
 		data, _ := json.Marshal(newCheckJSON(rep, took)) // strings and numbers: cannot fail
 		fmt.Fprintf(stdout, "%s\n", data)
 	} else {
-		writeCheckTable(stdout, pos[0], rep)
+		writeCheckTable(stdout, target, rep)
 	}
 	if *junit != "" {
-		if err := writeJUnit(*junit, pos[0], rep, took); err != nil {
+		if err := writeJUnit(*junit, target, rep, took); err != nil {
 			fmt.Fprintf(stderr, "clawd-plugin check: writing %s: %v\n", *junit, err)
 			return exitInvalid
 		}
@@ -190,6 +193,15 @@ type junitText struct {
 }
 
 func writeJUnit(path, arg string, rep *conformance.Report, took time.Duration) error {
+	data, err := xml.MarshalIndent(junitSuiteOf(arg, rep, took), "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, append([]byte(xml.Header), append(data, '\n')...), 0o644)
+}
+
+// junitSuiteOf is the report on one plugin as a JUnit testsuite.
+func junitSuiteOf(arg string, rep *conformance.Report, took time.Duration) junitSuite {
 	s := junitSuite{Name: "clawd-plugin check " + arg, Tests: len(rep.Checks), Time: seconds(took)}
 	for _, c := range rep.Checks {
 		tc := junitCase{Name: c.ID, Classname: "clawd.conformance." + group(c.ID), Time: seconds(c.Duration)}
@@ -205,11 +217,7 @@ func writeJUnit(path, arg string, rep *conformance.Report, took time.Duration) e
 		}
 		s.Cases = append(s.Cases, tc)
 	}
-	data, err := xml.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return err
-	}
-	return os.WriteFile(path, append([]byte(xml.Header), append(data, '\n')...), 0o644)
+	return s
 }
 
 // group is the part of a check id before its dot: export, init, ...
