@@ -140,7 +140,7 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	p.table, p.fns = t, t.Callbacks
 	p.name, p.version, p.warnings = t.Name, t.Version, t.Warnings
 	if p.name == "" {
-		p.name = stem(who)
+		p.name = vtable.FileStem(who)
 		p.warnings = append(p.warnings, fmt.Sprintf("using the file stem %q as the name", p.name))
 	}
 
@@ -202,14 +202,6 @@ func (p *Plugin) checkSignals(s *sigaction.Set, log *zap.Logger) {
 	}
 	w := "the plugin changed the process's signal actions (restored): " + strings.Join(names, ", ")
 	p.warnTo(log, w)
-}
-
-func stem(path string) string {
-	base := filepath.Base(path)
-	if i := strings.IndexByte(base, '.'); i > 0 {
-		return base[:i]
-	}
-	return base
 }
 
 // Name is the plugin's name (the file stem if the plugin left it NULL).

@@ -79,7 +79,7 @@ func TestLogLevels(t *testing.T) {
 		require.Len(t, l, 1, msg)
 		assert.Equal(t, lvl, l[0].Level, msg)
 	}
-	assert.Equal(t, uint32(200), g.logs.FilterMessage("level:200").All()[0].ContextMap()["level"])
+	assert.Equal(t, uint8(200), g.logs.FilterMessage("level:200").All()[0].ContextMap()["level"])
 	for _, e := range g.logs.All() {
 		assert.LessOrEqual(t, e.Level, zapcore.ErrorLevel)
 	}

@@ -63,35 +63,8 @@ func (p *Plugin) hostLog(_ context.Context, mod api.Module, stack []uint64) {
 		p.log.Warn("plugin called log with a bad message pointer", zap.Uint32("msg", msg), zap.Error(err))
 		return
 	}
-	if truncated { // cut at a rune boundary, not inside a character
-		for i := 0; i < utf8.UTFMax-1 && len(raw) > 0; i++ {
-			if r, size := utf8.DecodeLastRune(raw); r != utf8.RuneError || size > 1 {
-				break
-			}
-			raw = raw[:len(raw)-1]
-		}
-	}
-	var text string
-	valid := utf8.Valid(raw)
-	if valid {
-		text = string(raw) // copied: memory is the guest's
-	} else {
+	if !clawctx.WriteLog(p.log, zl, lv, raw, truncated) {
 		p.invalid.Add(1)
-		text = strings.ToValidUTF8(string(raw), "\uFFFD")
-	}
-	ce := p.log.Check(zl, text)
-	if ce == nil {
-		return
-	}
-	switch {
-	case level > uint32(abi.LogError):
-		ce.Write(zap.Uint32("level", level))
-	case truncated:
-		ce.Write(zap.Bool("truncated", true))
-	case !valid:
-		ce.Write(zap.Bool("invalid_utf8", true))
-	default:
-		ce.Write()
 	}
 }
 

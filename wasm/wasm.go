@@ -25,6 +25,7 @@ import (
 	"github.com/clawd-go/clawd/internal/libfile"
 	"github.com/clawd-go/clawd/internal/outcome"
 	"github.com/clawd-go/clawd/internal/reentry"
+	"github.com/clawd-go/clawd/internal/vtable"
 )
 
 // Runtime is the name this package registers with clawd.Register.
@@ -242,7 +243,7 @@ func (p *Plugin) load() (*instance, *tableInfo, error) {
 	if p.table == nil { // the first load: the plugin's identity
 		p.name, p.version, p.warnings = t.name, t.version, t.warnings
 		if p.name == "" {
-			p.name = stem(p.path)
+			p.name = vtable.FileStem(p.path)
 			p.warnings = append(p.warnings, fmt.Sprintf("using the file stem %q as the name", p.name))
 		}
 		p.owner.Name = p.name
@@ -269,14 +270,6 @@ func (p *Plugin) load() (*instance, *tableInfo, error) {
 		}
 	}
 	return in, t, nil
-}
-
-func stem(path string) string {
-	base := filepath.Base(path)
-	if i := strings.IndexByte(base, '.'); i > 0 {
-		return base[:i]
-	}
-	return base
 }
 
 // Name is the plugin's name (the file stem if the plugin left it NULL).

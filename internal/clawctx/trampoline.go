@@ -82,8 +82,18 @@ func hostLog(ctxAddr uintptr, level uint8, msg uintptr) {
 	if truncated {
 		n = MaxLogMessage
 	}
-	raw := foreign.Bytes(msg, n)
-	if truncated { // cut at a rune boundary, not inside a character
+	if !WriteLog(b.log, lvl, level, foreign.Bytes(msg, n), truncated) {
+		b.invalid.Add(1)
+	}
+}
+
+// WriteLog writes one plugin log line, the same for every runtime: raw is
+// the message as the plugin wrote it (cut at MaxLogMessage when truncated,
+// which then cuts it again at a character boundary), copied, made valid
+// UTF-8; lvl is ZapLevel of the plugin's level, which becomes a field when
+// ABI v1 does not define it. It reports whether raw was valid UTF-8.
+func WriteLog(log *zap.Logger, lvl zapcore.Level, level uint8, raw []byte, truncated bool) (valid bool) {
+	if truncated {
 		for i := 0; i < utf8.UTFMax-1 && len(raw) > 0; i++ {
 			if r, size := utf8.DecodeLastRune(raw); r != utf8.RuneError || size > 1 {
 				break
@@ -92,16 +102,15 @@ func hostLog(ctxAddr uintptr, level uint8, msg uintptr) {
 		}
 	}
 	var text string
-	valid := utf8.Valid(raw)
+	valid = utf8.Valid(raw)
 	if valid {
-		text = string(raw) // copied: the plugin owns msg
+		text = string(raw) // copied: the plugin owns its memory
 	} else {
-		b.invalid.Add(1)
 		text = strings.ToValidUTF8(string(raw), "\uFFFD")
 	}
-	ce := b.log.Check(lvl, text)
+	ce := log.Check(lvl, text)
 	if ce == nil {
-		return
+		return valid
 	}
 	switch {
 	case abi.LogLevel(level) > abi.LogError:
@@ -113,6 +122,7 @@ func hostLog(ctxAddr uintptr, level uint8, msg uintptr) {
 	default:
 		ce.Write()
 	}
+	return valid
 }
 
 // hostSendEvent is ClawaContext.send_event. Every path returns a code the
