@@ -20,7 +20,6 @@ import (
 	"github.com/clawd-go/clawd/internal/sigaction"
 	"github.com/clawd-go/clawd/internal/threads"
 	"github.com/clawd-go/clawd/internal/vtable"
-	"github.com/clawd-go/clawd/loader"
 	"github.com/clawd-go/clawd/manifest"
 )
 
@@ -36,13 +35,14 @@ const (
 )
 
 // run makes the calls the plugin handles, recording where the child is.
-func run(c *cenv, p *loader.Plugin, calls []call, after func(call, error)) {
+func run(c *cenv, p clawd.Plugin, calls []call, after func(call, error)) {
 	for _, k := range calls {
 		if !p.Has(k.cb) {
 			continue
 		}
 		c.at(k.label)
 		err := k.do(p)
+		c.faulted(k.label, err)
 		if after != nil {
 			after(k, err)
 		}
@@ -50,12 +50,12 @@ func run(c *cenv, p *loader.Plugin, calls []call, after func(call, error)) {
 }
 
 // closeAt closes p, recording that the child is in on_unload.
-func closeAt(c *cenv, p *loader.Plugin) error {
+func closeAt(c *cenv, p clawd.Plugin) error {
 	c.at("on_unload")
 	return p.Close()
 }
 
-func names(calls []call, p *loader.Plugin) string {
+func names(calls []call, p clawd.Plugin) string {
 	var out []string
 	for _, k := range calls {
 		if p.Has(k.cb) && !slices.Contains(out, k.cb.String()) {
@@ -486,7 +486,9 @@ func checkConcurrency(c *cenv) childResult {
 						continue
 					}
 					k.args[0] = fmt.Sprintf("conformance-session-%d", w)
-					if code, ok := returned(k.do(p)); ok && !abi.Code(code).Known() {
+					err := k.do(p)
+					c.faulted(k.label, err)
+					if code, ok := returned(err); ok && !abi.Code(code).Known() {
 						mu.Lock()
 						bad = append(bad, fmt.Sprintf("%s returned %d", k.cb, code))
 						mu.Unlock()
@@ -542,7 +544,7 @@ func checkCallbackTime(c *cenv) childResult {
 			}
 			c.at(k.label)
 			start := time.Now()
-			_ = k.do(p)
+			c.faulted(k.label, k.do(p))
 			took := time.Since(start)
 			if d, seen := best[k.cb]; !seen || took < d {
 				if !seen {

@@ -58,6 +58,7 @@ type facts struct {
 	entryOK       bool // its entry exists
 	signed        bool // it carries a signature or a sha256 pin
 	concurrent    bool // it says concurrent = true
+	wasm          bool // the plugin is a WebAssembly module (the wasm runtime)
 	callbacks     [abi.NumCallbacks]bool
 }
 

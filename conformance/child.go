@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"sync"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -12,9 +13,11 @@ import (
 
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/child"
 	"github.com/clawd-go/clawd/loader"
 	"github.com/clawd-go/clawd/manifest"
+	"github.com/clawd-go/clawd/wasm"
 )
 
 // ChildVerb is the argument a check's child process is started with. It
@@ -57,6 +60,7 @@ type childSpec struct {
 	Dir      string   `json:"dir,omitempty"`      // the plugin directory, if one was given
 	Keys     []string `json:"keys,omitempty"`     // base64 Ed25519 public keys
 	Progress string   `json:"progress,omitempty"` // file the child writes where it is
+	WASM     bool     `json:"wasm,omitempty"`     // Lib is a WebAssembly module: open it in the wasm runtime
 }
 
 // childResult is what a child reports.
@@ -99,10 +103,21 @@ func childMain(raw json.RawMessage) int {
 		c.man = m
 	}
 	var res childResult
+	checks := childChecks
+	if spec.WASM {
+		checks = wasmChecks
+	}
 	if spec.Check == probeID {
-		res = probe(c)
-	} else if f := childChecks[spec.Check]; f != nil {
+		if spec.WASM {
+			res = probeWASM(c)
+		} else {
+			res = probe(c)
+		}
+	} else if f := checks[spec.Check]; f != nil {
 		res = f(c)
+		if why := c.fault(); why != "" && res.Status != StatusFail {
+			res = fail("%s: a WASM plugin must not trap or run past its deadline on any input", why)
+		}
 	} else {
 		fmt.Fprintln(os.Stderr, "conformance: unknown check", spec.Check)
 		return 2
@@ -122,6 +137,31 @@ type cenv struct {
 	prog *os.File
 	note string // a second progress line: what the probe learnt, should it crash later
 	core zapcore.Core
+
+	// The first call that faulted without ending this process: a trap or
+	// a deadline in the wasm runtime, which returns crashed or timeout
+	// where a shared library would have killed the child.
+	faultMu    sync.Mutex
+	firstFault string
+}
+
+// faulted records err if it is a contained fault of the call labelled
+// label. Safe for concurrent use (concurrency.threads).
+func (c *cenv) faulted(label string, err error) {
+	if code := clawerr.CodeOf(err); code != clawerr.Crashed && code != clawerr.Timeout {
+		return
+	}
+	c.faultMu.Lock()
+	defer c.faultMu.Unlock()
+	if c.firstFault == "" {
+		c.firstFault = fmt.Sprintf("%s in %s: %v", clawerr.CodeOf(err), label, err)
+	}
+}
+
+func (c *cenv) fault() string {
+	c.faultMu.Lock()
+	defer c.faultMu.Unlock()
+	return c.firstFault
 }
 
 // at records where the child is, so that a crash or a hang can be told
@@ -158,8 +198,10 @@ func (c *cenv) relay() bool {
 }
 
 // open loads the plugin as a host would: the manifest's capabilities and
-// concurrency, and a sink that accepts every event.
-func (c *cenv) open(extra ...clawd.Option) (*loader.Plugin, error) {
+// concurrency, and a sink that accepts every event; a WASM module in the
+// wasm runtime (its manifest's memory cap and call timeout), a shared
+// library in this process.
+func (c *cenv) open(extra ...clawd.Option) (clawd.Plugin, error) {
 	opts := []clawd.Option{
 		clawd.WithLogger(zap.New(c.core)),
 		clawd.WithEventSink(clawd.SinkFunc(func(context.Context, clawd.Event) error { return nil })),
@@ -170,7 +212,27 @@ func (c *cenv) open(extra ...clawd.Option) (*loader.Plugin, error) {
 	if c.man != nil && c.man.Concurrent {
 		opts = append(opts, clawd.WithConcurrent(true))
 	}
-	return loader.Open(c.spec.Lib, append(opts, extra...)...)
+	opts = append(opts, extra...)
+	if c.spec.WASM {
+		if m := c.man; m != nil {
+			if m.MemoryLimitMB > 0 {
+				opts = append(opts, wasm.WithMemoryLimitMB(m.MemoryLimitMB))
+			}
+			if m.CallTimeout > 0 {
+				opts = append(opts, clawd.WithCallTimeout(m.CallTimeout))
+			}
+		}
+		p, err := wasm.Open(c.spec.Lib, opts...)
+		if err != nil {
+			return nil, err // an untyped nil in the interface
+		}
+		return p, nil
+	}
+	p, err := loader.Open(c.spec.Lib, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 func pass(format string, args ...any) childResult {

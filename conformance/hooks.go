@@ -18,6 +18,11 @@ func checkHooks(c *cenv) childResult {
 	if err != nil {
 		return loadErr(err)
 	}
+	h, ok := p.(clawd.Hooker)
+	if !ok {
+		_ = closeAt(c, p)
+		return skip("this runtime gives no hook verdicts")
+	}
 	var used []string // hook points that took verdicts
 	for _, k := range workload() {
 		if !p.Has(k.cb) {
@@ -29,12 +34,14 @@ func checkHooks(c *cenv) childResult {
 		switch k.cb {
 		case abi.OnToolCall:
 			hp = clawd.HookToolCall
-			_, _ = p.Hook(context.Background(), clawd.ToolCall(k.args[0], k.args[1], k.args[2]))
+			_, err := h.Hook(context.Background(), clawd.ToolCall(k.args[0], k.args[1], k.args[2]))
+			c.faulted(k.label, err)
 		case abi.OnMessage:
 			hp = clawd.HookMessage
-			_, _ = p.Hook(context.Background(), clawd.Message(k.args[0], k.args[1], k.args[2]))
+			_, err := h.Hook(context.Background(), clawd.Message(k.args[0], k.args[1], k.args[2]))
+			c.faulted(k.label, err)
 		default:
-			_ = k.do(p)
+			c.faulted(k.label, k.do(p))
 		}
 		if p.Stats().HookVerdicts > before && !slices.Contains(used, string(hp)) {
 			used = append(used, string(hp))

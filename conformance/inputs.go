@@ -5,8 +5,8 @@ import (
 	"errors"
 	"strings"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
-	"github.com/clawd-go/clawd/loader"
 )
 
 // call is one event the checks send a plugin.
@@ -16,17 +16,20 @@ type call struct {
 	args  [3]string // session_id, then tool_name/role and the JSON text
 }
 
-func (k call) do(p *loader.Plugin) error {
+// do sends the call through the plugin interface, so the same checks run
+// against every runtime (a shared library here, a WASM module in the wasm
+// runtime).
+func (k call) do(p clawd.Plugin) error {
 	ctx := context.Background()
 	switch k.cb {
 	case abi.OnSessionStart:
-		return p.SessionStart(ctx, k.args[0])
+		return p.Call(ctx, clawd.SessionStart(k.args[0]))
 	case abi.OnSessionEnd:
-		return p.SessionEnd(ctx, k.args[0])
+		return p.Call(ctx, clawd.SessionEnd(k.args[0]))
 	case abi.OnToolCall:
-		return p.ToolCall(ctx, k.args[0], k.args[1], k.args[2])
+		return p.Call(ctx, clawd.ToolCall(k.args[0], k.args[1], k.args[2]))
 	case abi.OnMessage:
-		return p.Message(ctx, k.args[0], k.args[1], k.args[2])
+		return p.Call(ctx, clawd.Message(k.args[0], k.args[1], k.args[2]))
 	}
 	return nil
 }

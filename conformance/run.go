@@ -227,6 +227,7 @@ func newRunner(ctx context.Context, path string, o *options) (*runner, error) {
 			r.noLib = string(clawerr.OpenFailed) + " (the manifest's entry " + m.Entry + " is missing or not a file)"
 		}
 	}
+	r.f.wasm = r.lib != "" && isWASM(r.lib, r.man)
 	for _, k := range o.keys {
 		r.keysB64 = append(r.keysB64, base64.StdEncoding.EncodeToString(k))
 	}
@@ -308,6 +309,9 @@ func (r *runner) skipReason(c *Check) string {
 		if p := r.probe; c.needs > stageFile && p != nil && p.Reached < c.needs {
 			return "plugin does not load: " + p.Code
 		}
+	}
+	if why, no := notForWASM[c.ID]; no && r.f.wasm {
+		return why
 	}
 	if c.ID == "manifest.signature" && r.f.manifest && !r.f.entryOK {
 		return "the manifest's entry does not exist"
@@ -405,7 +409,7 @@ func (r *runner) spawn(id string) (*outcome, error) {
 		return nil, err
 	}
 	f.Close()
-	spec := childSpec{Check: id, Lib: r.lib, Manifest: r.manPath, Dir: r.dir, Keys: r.keysB64, Progress: f.Name()}
+	spec := childSpec{Check: id, Lib: r.lib, Manifest: r.manPath, Dir: r.dir, Keys: r.keysB64, Progress: f.Name(), WASM: r.f.wasm}
 	res, err := child.Run(r.ctx, child.Spec{Path: r.exe, Args: r.args, Role: roleCheck, RoleArgs: spec,
 		Env: childEnv(), Timeout: r.o.timeout, Contain: r.policy()})
 	if err != nil {
