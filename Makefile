@@ -22,11 +22,18 @@ EXAMPLE_LANGS := $(strip \
 	$(if $(or $(REQUIRE_ALL),$(shell command -v cargo)),rust) \
 	$(if $(or $(REQUIRE_ALL),$(shell $(ZIG) version 2>/dev/null)),zig))
 EXAMPLE_PLUGINS += $(foreach l,$(EXAMPLE_LANGS),examples/$(l)/hello)
+# The WebAssembly examples (examples/wasm, a directory of plugin
+# directories whose manifests say runtime = "wasm") build with Zig's
+# toolchain, so they come with the Zig example.
+WASM_DIR := examples/wasm
+WASM_HELLO := $(WASM_DIR)/hello/hello.wasm
+WASM_ZIG := $(WASM_DIR)/hello-zig/hello_zig.wasm
+EXAMPLE_PLUGINS += $(if $(filter zig,$(EXAMPLE_LANGS)),$(WASM_DIR)/hello $(WASM_DIR)/hello-zig)
 # The examples left out, and why: make test says so instead of dropping them.
 SKIPPED_EXAMPLES := $(strip \
 	$(if $(filter cpp,$(EXAMPLE_LANGS)),,cpp (no $(firstword $(CXX)) on PATH)) \
 	$(if $(filter rust,$(EXAMPLE_LANGS)),,rust (no cargo on PATH)) \
-	$(if $(filter zig,$(EXAMPLE_LANGS)),,zig (no $(ZIG) that runs)))
+	$(if $(filter zig,$(EXAMPLE_LANGS)),,zig and wasm (no $(ZIG) that runs)))
 
 # staticcheck (release 2026.2.2) from the Go module proxy, pinned: a new
 # release may add checks.
@@ -62,20 +69,24 @@ example-cpp:
 	$(MAKE) -C examples/cpp/hello
 example-rust:
 	cd examples/rust/hello && cargo build --release --offline
-example-zig: $(HELLO_DIR)/hello.wasm
+example-zig: $(WASM_HELLO)
 	$(MAKE) -C examples/zig/hello ZIG="$(ZIG)"
+	cp examples/zig/hello/zig-out/hello_zig.wasm $(WASM_ZIG)
 
 # The C example's same source as a WebAssembly module, for the wasm
 # runtime (with Zig's toolchain, so it is built where the Zig example is).
-$(HELLO_DIR)/hello.wasm: $(HELLO_DIR)/hello.c include/clawd_plugin.h include/clawd_plugin_wasm.c
+$(WASM_HELLO): $(HELLO_DIR)/hello.c include/clawd_plugin.h include/clawd_plugin_wasm.c
 	$(ZIG) cc -target wasm32-wasi -mexec-model=reactor -O2 -Iinclude $(HELLO_DIR)/hello.c \
 		include/clawd_plugin_wasm.c -Wl,-z,stack-size=65536 -Wl,--strip-debug -o $@
 
+# The last line plays the session through the WebAssembly examples
+# (examples/wasm: the C and the Zig source as .wasm, in the wasm runtime).
 demo: examples
 	$(GO) run ./examples/host -plugin $(HELLO_LIB)
 	$(GO) run ./examples/host -plugin $(HELLO_LIB) -sandbox
 	$(GO) run ./cmd/clawd-plugin run --plugins examples/c --events examples/scripts/session.jsonl
 	$(GO) run ./cmd/clawd-plugin run --plugins examples/c --events examples/scripts/guard.jsonl
+	$(if $(filter zig,$(EXAMPLE_LANGS)),$(GO) run ./cmd/clawd-plugin run --plugins $(WASM_DIR) --events examples/scripts/session.jsonl)
 
 # -race needs cgo; the CGO_ENABLED=0 run covers the purego path;
 # cgocheck2 checks the Go pointers that cross into C. Then every example
@@ -114,7 +125,7 @@ cross:
 
 clean:
 	rm -rf bin tmp cmd/clawd-plugin/tmp
-	rm -f $(HELLO_LIB) $(GUARD_LIB) $(HELLO_DIR)/hello.wasm
+	rm -f $(HELLO_LIB) $(GUARD_LIB) $(WASM_HELLO) $(WASM_ZIG)
 
 clean: clean-examples
 clean-examples:

@@ -202,6 +202,15 @@ func (c *cenv) relay() bool {
 // wasm runtime (its manifest's memory cap and call timeout), a shared
 // library in this process.
 func (c *cenv) open(extra ...clawd.Option) (clawd.Plugin, error) {
+	p, err := c.openRaw(extra...)
+	if c.spec.WASM {
+		c.faulted("opening the module (on_load)", err) // where a shared library would have killed the child
+	}
+	return p, err
+}
+
+// openRaw is open without recording a fault.
+func (c *cenv) openRaw(extra ...clawd.Option) (clawd.Plugin, error) {
 	opts := []clawd.Option{
 		clawd.WithLogger(zap.New(c.core)),
 		clawd.WithEventSink(clawd.SinkFunc(func(context.Context, clawd.Event) error { return nil })),

@@ -134,12 +134,16 @@ func probeWASM(c *cenv) childResult {
 
 // wasmOpen opens the module for a table check: the plugin, or the result
 // of the check when the load failed (fail if the failure is the check's
-// own code, the probe's skip otherwise).
+// own code, the probe's skip otherwise). A load that got past the table
+// (a failure in on_load, another check's) is no plugin and no result.
 func wasmOpen(c *cenv, own ...clawerr.Code) (clawd.Plugin, *childResult) {
 	c.at("opening the module in the wasm runtime")
-	p, err := c.open()
+	p, err := c.openRaw()
 	if err == nil {
 		return p, nil
+	}
+	if wasmStage(err) >= stageValid {
+		return nil, nil
 	}
 	code := clawerr.CodeOf(err)
 	for _, o := range own {
@@ -147,10 +151,6 @@ func wasmOpen(c *cenv, own ...clawerr.Code) (clawd.Plugin, *childResult) {
 			r := fail("%v", err)
 			return nil, &r
 		}
-	}
-	if wasmStage(err) >= stageValid {
-		// The table was fine; what failed later is another check's.
-		return nil, nil
 	}
 	r := skip("plugin does not load: %s", codeOf(err, clawerr.OpenFailed))
 	return nil, &r
@@ -175,7 +175,9 @@ func wasmExportInit(c *cenv) childResult {
 }
 
 func wasmNonNull(c *cenv) childResult {
-	p, bad := wasmOpen(c, clawerr.InitNull)
+	// A trap or a deadline in _initialize or clawd_plugin_init is this
+	// check's, as a crash in init is for a shared library.
+	p, bad := wasmOpen(c, clawerr.InitNull, clawerr.Crashed, clawerr.Timeout)
 	if bad != nil {
 		if bad.Status == StatusFail {
 			bad.Message += ": return the address of a static ClawaPlugin table"

@@ -14,13 +14,19 @@
  * The conformance checks callbacks.empty_strings, callbacks.utf8 and
  * callbacks.deep_json must each fail their variant alone. Built without
  * any of them, it has no bug. Name "fragile", version "1.0.0".
+ * Built as a WASM module the fault is a trap: address 0 is ordinary
+ * linear memory there, so a NULL write would not fault.
  */
 #include "clawd_plugin.h"
 
 #if defined(FRAGILE_EMPTY) || defined(FRAGILE_UTF8) || defined(FRAGILE_DEEP)
 static void fault(void) {
+#ifdef __wasm__
+    __builtin_trap();
+#else
     static int *volatile nowhere; /* volatile: a real fault, not a trap */
     *nowhere = 1;
+#endif
 }
 #endif
 

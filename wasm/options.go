@@ -3,6 +3,7 @@ package wasm
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"github.com/clawd-go/clawd"
@@ -37,10 +38,11 @@ type options struct {
 	loadTimeout   time.Duration
 	noDeadlines   bool
 	maxFileSize   int64
+	poolSize      int
 }
 
 func ownOptions(opts []clawd.Option) options {
-	o := options{memoryLimitMB: DefaultMemoryLimitMB, loadTimeout: DefaultLoadTimeout}
+	o := options{memoryLimitMB: DefaultMemoryLimitMB, loadTimeout: DefaultLoadTimeout, poolSize: DefaultPoolSize()}
 	for _, opt := range opts {
 		if own, ok := opt.(Option); ok && own.set != nil {
 			own.set(&o)
@@ -80,6 +82,21 @@ func WithLoadTimeout(d time.Duration) Option {
 // price of a goroutine per call (wazero's WithCloseOnContextDone).
 func WithDeadlines(on bool) Option {
 	return Option{set: func(o *options) { o.noDeadlines = !on }}
+}
+
+// DefaultPoolSize is how many instances a concurrent plugin may have at
+// once unless WithPoolSize says otherwise: GOMAXPROCS, as more instances
+// than threads running Go buy no parallelism, only memory (each instance
+// has its own linear memory, up to the cap).
+func DefaultPoolSize() int { return runtime.GOMAXPROCS(0) }
+
+// WithPoolSize bounds the instances of a concurrent plugin
+// (clawd.WithConcurrent, the manifest's concurrent = true) at n (at least
+// 1; default DefaultPoolSize). Instances are made when calls need them,
+// not up front; a call that finds all n busy waits for one (or for its
+// context). A serialized plugin has one instance whatever n is.
+func WithPoolSize(n int) Option {
+	return Option{set: func(o *options) { o.poolSize = n }}
 }
 
 // WithMaxFileSize sets the largest module file Open accepts, in bytes

@@ -25,15 +25,23 @@ import (
 	"github.com/clawd-go/clawd/isolate"
 	"github.com/clawd-go/clawd/loader"
 	"github.com/clawd-go/clawd/manifest"
+	"github.com/clawd-go/clawd/wasm"
 )
 
 // inspectChildVerb is the hidden verb of the re-executed child: a hint for
 // ps; the child goes by its hand-off (internal/child), role roleInspect.
 const inspectChildVerb = "__inspect-child"
 
-// roleInspect is the child role that opens one plugin; its argument is the
-// library's absolute path.
+// roleInspect is the child role that opens one plugin; its argument is an
+// inspectArgs.
 const roleInspect = "inspect"
+
+// inspectArgs is what the inspecting child opens: the library's (or
+// module's) absolute path, and whether it is a WebAssembly module.
+type inspectArgs struct {
+	Lib  string `json:"lib"`
+	WASM bool   `json:"wasm,omitempty"`
+}
 
 func init() { child.Register(roleInspect, inspectChild) }
 
@@ -53,6 +61,11 @@ type report struct {
 	// Sandbox is what the operating system enforced on the child that
 	// opened the plugin: the process sandbox's confinement.
 	Sandbox *isolate.Containment `json:"sandbox,omitempty"`
+	// Runtime is the runtime a host runs the plugin in: "native",
+	// "process" (the manifest's sandbox) or "wasm"; Grants what the wasm
+	// sandbox gives it (wasm only). Set by the parent.
+	Runtime string       `json:"-"`
+	Grants  *wasm.Grants `json:"-"`
 }
 
 type errorJSON struct {
@@ -70,6 +83,8 @@ type okJSON struct {
 	Callbacks  []string      `json:"callbacks"`
 	Warnings   []string      `json:"warnings"`
 	Manifest   *manifestJSON `json:"manifest,omitempty"`
+	Runtime    string        `json:"runtime"`
+	Grants     *wasm.Grants  `json:"grants,omitempty"`
 }
 
 // manifestJSON is what inspect shows of a plugin directory's manifest.
@@ -150,6 +165,7 @@ func inspectInChild(lib string, timeout time.Duration) report {
 		}
 		path = m.EntryPath()
 	}
+	runtime, grants := runtimeOf(path, m)
 	exe, err := os.Executable()
 	if err != nil {
 		return fail(clawerr.New(clawerr.Unavailable, lib, "inspect", "cannot find this executable to re-run it", err))
@@ -162,7 +178,7 @@ func inspectInChild(lib string, timeout time.Duration) report {
 		Path:     exe,
 		Args:     []string{inspectChildVerb, path},
 		Role:     roleInspect,
-		RoleArgs: path,
+		RoleArgs: inspectArgs{Lib: path, WASM: runtime == wasm.Runtime},
 		Timeout:  timeout,
 		Contain:  inspectPolicy(path, m),
 	})
@@ -176,6 +192,10 @@ func inspectInChild(lib string, timeout time.Duration) report {
 	if err := json.Unmarshal(res.Payload, &rep); err != nil || (!rep.OK && rep.Error == nil) {
 		return fail(clawerr.New(clawerr.Unavailable, path, "inspect", "the child process sent an unreadable report", err))
 	}
+	rep.Runtime, rep.Grants = runtime, grants
+	if grants != nil {
+		rep.Sandbox = nil // the child's confinement is not the guest's: Grants is
+	}
 	if m != nil && rep.OK {
 		rep.Manifest = describeManifest(m)
 		if m.Name != rep.Name {
@@ -186,6 +206,30 @@ func inspectInChild(lib string, timeout time.Duration) report {
 		}
 	}
 	return rep
+}
+
+// runtimeOf is the runtime a host runs the plugin at path in, and for
+// wasm what its sandbox grants: the manifest's capabilities, memory cap
+// and call timeout, with the working directory as the project directory
+// (as run's default --project).
+func runtimeOf(path string, m *manifest.Manifest) (string, *wasm.Grants) {
+	if (m == nil || m.Runtime == manifest.RuntimeWasm) && (m != nil || wasm.IsModule(path)) {
+		var opts []clawd.Option
+		if m != nil {
+			wd, _ := os.Getwd()
+			opts = append(opts, clawd.WithCapabilities(m.Capabilities...), clawd.WithProjectDir(wd),
+				clawd.WithCallTimeout(m.CallTimeout), clawd.WithConcurrent(m.Concurrent))
+			if m.MemoryLimitMB > 0 {
+				opts = append(opts, wasm.WithMemoryLimitMB(m.MemoryLimitMB))
+			}
+		}
+		g := wasm.GrantsFor(opts...)
+		return wasm.Runtime, &g
+	}
+	if m != nil && m.Sandbox == manifest.SandboxProcess {
+		return "process", nil
+	}
+	return "native", nil
 }
 
 // inspectPolicy confines the inspecting child as the process sandbox would
@@ -218,7 +262,8 @@ func writeJSON(w io.Writer, rep report) {
 	var v any
 	if rep.OK {
 		v = okJSON{Schema: schemaVersion, OK: true, Name: rep.Name, Version: rep.Version, ABIVersion: rep.ABIVersion,
-			Callbacks: nonNil(rep.Callbacks), Warnings: nonNil(rep.Warnings), Manifest: rep.Manifest}
+			Callbacks: nonNil(rep.Callbacks), Warnings: nonNil(rep.Warnings), Manifest: rep.Manifest,
+			Runtime: rep.Runtime, Grants: rep.Grants}
 	} else {
 		v = failJSON{Schema: schemaVersion, Error: *rep.Error}
 	}
@@ -240,6 +285,7 @@ func writeHuman(w io.Writer, lib string, rep report) {
 			lib = filepath.Join(filepath.Dir(rep.Manifest.Path), rep.Manifest.Entry)
 		}
 		fmt.Fprintf(w, "library:   %s\n", lib)
+		fmt.Fprintf(w, "runtime:   %s\n", rep.Runtime)
 		fmt.Fprintf(w, "abi:       %d\n", rep.ABIVersion)
 		cbs := "none"
 		if len(rep.Callbacks) > 0 {
@@ -274,6 +320,9 @@ func writeHuman(w io.Writer, lib string, rep report) {
 	if rep.Sandbox != nil {
 		fmt.Fprintf(w, "sandbox:   %s\n", rep.Sandbox)
 	}
+	if rep.Grants != nil {
+		fmt.Fprintf(w, "sandbox:   wasm: %s\n", safe(rep.Grants.String()))
+	}
 	fmt.Fprintf(w, "host:      %s call path\n", vtable.Path)
 }
 
@@ -281,8 +330,8 @@ func writeHuman(w io.Writer, lib string, rep report) {
 // over the result pipe and exits 0. A crash or a hang in the plugin ends
 // this process, which the parent reports.
 func inspectChild(raw json.RawMessage) int {
-	var lib string
-	if err := json.Unmarshal(raw, &lib); err != nil || lib == "" {
+	var args inspectArgs
+	if err := json.Unmarshal(raw, &args); err != nil || args.Lib == "" {
 		fmt.Fprintln(os.Stderr, "clawd-plugin: "+inspectChildVerb+": the hand-off names no LIB")
 		return exitUsage
 	}
@@ -292,7 +341,7 @@ func inspectChild(raw json.RawMessage) int {
 	enc.TimeKey = ""
 	log := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(enc), zapcore.Lock(os.Stderr), zapcore.DebugLevel))
 
-	rep := inspectHere(lib, log)
+	rep := inspectHere(args, log)
 	if c, ok := contain.Applied(); ok {
 		rep.Sandbox = &c
 	}
@@ -306,13 +355,19 @@ func inspectChild(raw json.RawMessage) int {
 // inspectHere opens the plugin in this process. It grants network.relay
 // with a sink that accepts and drops events, as a permissive daemon would,
 // so that a plugin whose on_load sends an event is not failed for it.
-func inspectHere(lib string, log *zap.Logger) report {
+func inspectHere(args inspectArgs, log *zap.Logger) report {
 	sink := clawd.SinkFunc(func(_ context.Context, ev clawd.Event) error {
 		log.Debug("event (dropped by inspect)", zap.String("method", ev.Method))
 		return nil
 	})
-	p, err := loader.Open(lib, clawd.WithLogger(log), clawd.WithEventSink(sink),
-		clawd.WithCapabilities(abi.CapNetworkRelay))
+	opts := []clawd.Option{clawd.WithLogger(log), clawd.WithEventSink(sink), clawd.WithCapabilities(abi.CapNetworkRelay)}
+	var p clawd.Plugin
+	var err error
+	if args.WASM {
+		p, err = openWASM(args.Lib, opts...)
+	} else {
+		p, err = openNative(args.Lib, opts...)
+	}
 	if err != nil {
 		code := clawerr.CodeOf(err)
 		if code == "" {
@@ -331,4 +386,21 @@ func inspectHere(lib string, log *zap.Logger) report {
 		rep.Warnings = append(rep.Warnings, "closing: "+err.Error())
 	}
 	return rep
+}
+
+// openWASM and openNative return an untyped nil Plugin on error.
+func openWASM(path string, opts ...clawd.Option) (clawd.Plugin, error) {
+	p, err := wasm.Open(path, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func openNative(path string, opts ...clawd.Option) (clawd.Plugin, error) {
+	p, err := loader.Open(path, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return p, nil
 }
