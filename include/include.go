@@ -25,6 +25,12 @@ import _ "embed" // for the headers
 //go:embed clawd_plugin.h
 var Header []byte
 
+// WasmGlue is include/clawd_plugin_wasm.c, the one wasm-only file a
+// plugin built as a WebAssembly module links beside its unchanged source.
+//
+//go:embed clawd_plugin_wasm.c
+var WasmGlue []byte
+
 // RustBindings is include/clawd_plugin.rs.
 //
 //go:embed clawd_plugin.rs

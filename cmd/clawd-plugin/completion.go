@@ -18,7 +18,7 @@ var verbFlags = map[string][]string{
 	"keygen":     {"--out"},
 	"sign":       {"--key", "--print"},
 	"verify":     {"--pub"},
-	"new":        {"--lang"},
+	"new":        {"--lang", "--target"},
 	"version":    {"--json"},
 	"completion": {},
 	"help":       {},

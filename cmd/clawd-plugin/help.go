@@ -35,7 +35,7 @@ var helps = []verbHelp{
 	{"verify", "verify --pub FILE [--pub FILE]... DIR|MANIFEST",
 		"Check the manifest's signature against the trusted keys, and its sha256 pin. Exit 0 ok, 1 bad, 2 usage.",
 		"clawd-plugin verify --pub release.pub examples/c/hello"},
-	{"new", "new --lang c|cpp|rust|zig NAME [DIR]",
+	{"new", "new --lang c|cpp|rust|zig [--target native|wasm] NAME [DIR]",
 		"Write a plugin project into DIR (default ./NAME): source, build file, plugin.toml and a README with the build and check commands. It builds as written and passes check.",
 		"clawd-plugin new --lang c myplugin"},
 	{"version", "version [--json]",

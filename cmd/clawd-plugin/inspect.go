@@ -254,8 +254,12 @@ func describeManifest(m *manifest.Manifest) *manifestJSON {
 	for i, c := range m.Capabilities {
 		caps[i] = string(c)
 	}
+	sandbox := m.Sandbox
+	if m.Runtime == manifest.RuntimeWasm {
+		sandbox = manifest.SandboxWasm // what a host reports, whatever the manifest's sandbox says
+	}
 	return &manifestJSON{Path: m.Path, Name: m.Name, Version: m.Version, Runtime: string(m.Runtime),
-		Entry: m.Entry, Capabilities: caps, SignaturePresent: m.Signature != "", Sandbox: string(m.Sandbox), Concurrent: m.Concurrent}
+		Entry: m.Entry, Capabilities: caps, SignaturePresent: m.Signature != "", Sandbox: string(sandbox), Concurrent: m.Concurrent}
 }
 
 func writeJSON(w io.Writer, rep report) {

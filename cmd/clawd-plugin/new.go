@@ -14,7 +14,7 @@ import (
 
 func init() { verbs["new"] = newVerb }
 
-const newUsage = "usage: clawd-plugin new --lang c|cpp|rust|zig NAME [DIR]"
+const newUsage = "usage: clawd-plugin new --lang c|cpp|rust|zig [--target native|wasm] NAME [DIR]"
 
 // newVerb writes a plugin project (package internal/scaffold) into DIR,
 // ./NAME by default, and prints how to build and check it. It never writes
@@ -24,6 +24,8 @@ func newVerb(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("new", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	lang := fs.String("lang", "", "the plugin's language: "+strings.Join(scaffold.Langs, ", "))
+	target := fs.String("target", "native", "what the project builds: "+strings.Join(scaffold.Targets, ", ")+
+		" (wasm: a WebAssembly module built with Zig, for c, cpp and zig)")
 	fs.Usage = func() { printVerbHelp(stderr, "new", fs) }
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -39,6 +41,8 @@ func newVerb(args []string, stdout, stderr io.Writer) int {
 		return usage("missing --lang")
 	case !slices.Contains(scaffold.Langs, *lang):
 		return usage("unknown language %q (want one of %s)", *lang, strings.Join(scaffold.Langs, ", "))
+	case !slices.Contains(scaffold.Targets, *target):
+		return usage("unknown target %q (want one of %s)", *target, strings.Join(scaffold.Targets, ", "))
 	case len(pos) == 0:
 		return usage("missing NAME")
 	case len(pos) > 2:
@@ -51,7 +55,10 @@ func newVerb(args []string, stdout, stderr io.Writer) int {
 	if err := scaffold.ValidName(*lang, name); err != nil {
 		return usage("%v", err)
 	}
-	p, err := scaffold.Write(*lang, name, dir)
+	if err := scaffold.ValidTarget(*lang, *target); err != nil {
+		return usage("%v", err)
+	}
+	p, err := scaffold.WriteTarget(*lang, *target, name, dir)
 	if err != nil {
 		fmt.Fprintf(stderr, "clawd-plugin new: %v\n", err)
 		if errors.Is(err, scaffold.ErrNotEmpty) {
@@ -59,7 +66,11 @@ func newVerb(args []string, stdout, stderr io.Writer) int {
 		}
 		return exitInvalid
 	}
-	fmt.Fprintf(stdout, "created %s plugin %s in %s:\n", *lang, name, dir)
+	what := *lang
+	if *target == "wasm" {
+		what += " (WebAssembly)"
+	}
+	fmt.Fprintf(stdout, "created %s plugin %s in %s:\n", what, name, dir)
 	for _, f := range p.Files {
 		fmt.Fprintf(stdout, "  %s\n", filepath.Join(dir, filepath.FromSlash(f)))
 	}

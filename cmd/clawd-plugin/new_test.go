@@ -19,6 +19,7 @@ import (
 	"github.com/clawd-go/clawd/internal/scaffold"
 	"github.com/clawd-go/clawd/loader"
 	"github.com/clawd-go/clawd/manifest"
+	"github.com/clawd-go/clawd/wasm"
 )
 
 // TestNewBuildsRunsAndPassesCheck: for each language, `new` writes a
@@ -194,5 +195,83 @@ func TestNewDefaultDir(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(wd, "my_plugin", "plugin.zig")); err != nil {
 		t.Fatalf("%v\n%s", err, out)
+	}
+}
+
+// TestNewWASMBuildsAndPassesCheck: for C, C++ and Zig, `new --target wasm`
+// writes a project whose Makefile builds a .wasm with the pinned Zig,
+// whose manifest says runtime "wasm" and names that module, and which
+// plays every callback in the wasm runtime and passes check.
+func TestNewWASMBuildsAndPassesCheck(t *testing.T) {
+	for _, lang := range []string{"c", "cpp", "zig"} {
+		t.Run(lang, func(t *testing.T) {
+			t.Parallel()
+			cbuild.RequireTool(t, []string{"make"})
+			zig := cbuild.RequireZig(t)
+			name := "wasm-" + lang
+			dir := filepath.Join(t.TempDir(), name)
+			r := cli(t, "new", "--lang", lang, "--target", "wasm", name, dir)
+			if r.exit != 0 || !strings.Contains(r.stdout, "created "+lang+" (WebAssembly) plugin "+name) || r.stderr != "" {
+				t.Fatalf("new: exit %d\nstdout: %s\nstderr: %s", r.exit, r.stdout, r.stderr)
+			}
+			if _, err := cbuild.Run(dir, nil, "make", "ZIG="+strings.Join(zig, " ")); err != nil {
+				t.Fatal(err)
+			}
+			m, err := manifest.LoadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Runtime != manifest.RuntimeWasm || filepath.Ext(m.Entry) != ".wasm" {
+				t.Fatalf("manifest runtime %q entry %q, want wasm and a .wasm", m.Runtime, m.Entry)
+			}
+			if !wasm.IsModule(m.EntryPath()) {
+				t.Fatalf("%s is not a WebAssembly module", m.EntryPath())
+			}
+			p, err := wasm.Open(m.EntryPath(), clawd.WithCapabilities(m.Capabilities...),
+				clawd.WithEventSink(clawd.SinkFunc(func(context.Context, clawd.Event) error { return nil })))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Name() != name || len(p.Callbacks()) != int(abi.NumCallbacks) {
+				t.Errorf("name %q callbacks %v", p.Name(), p.Callbacks())
+			}
+			ctx := context.Background()
+			for _, c := range []clawd.Call{clawd.SessionStart("s"), clawd.ToolCall("s", "grep", `{"q":"ü"}`),
+				clawd.Message("s", "user", `"hi"`), clawd.SessionEnd("s")} {
+				if err := p.Call(ctx, c); err != nil {
+					t.Errorf("%s: %v", c.Op, err)
+				}
+			}
+			if s := p.Stats(); s.EventsSent != 1 {
+				t.Errorf("events sent %d, want 1 (the tool call's)", s.EventsSent)
+			}
+			if err := p.Close(); err != nil {
+				t.Error(err)
+			}
+			if r := cli(t, "check", dir); r.exit != 0 || !strings.Contains(r.stdout, "skip  hygiene.signals") {
+				t.Fatalf("check %s: exit %d\n%s%s", dir, r.exit, r.stdout, r.stderr)
+			}
+			r = cli(t, "inspect", "--json", dir)
+			if r.exit != 0 || !strings.Contains(r.stdout, `"runtime":"wasm"`) || !strings.Contains(r.stdout, `"grants":{"memory_limit_mb":256`) {
+				t.Fatalf("inspect --json: exit %d\n%s%s", r.exit, r.stdout, r.stderr)
+			}
+		})
+	}
+}
+
+// TestNewTargetRefusals: a target that does not exist, and rust+wasm,
+// are usage errors (exit 2) that say what is valid.
+func TestNewTargetRefusals(t *testing.T) {
+	r := cli(t, "new", "--lang", "c", "--target", "arm", "x", filepath.Join(t.TempDir(), "x"))
+	if r.exit != exitUsage || !strings.Contains(r.stderr, `unknown target "arm" (want one of native, wasm)`) {
+		t.Errorf("--target arm: exit %d\n%s", r.exit, r.stderr)
+	}
+	dir := filepath.Join(t.TempDir(), "x")
+	r = cli(t, "new", "--lang", "rust", "--target", "wasm", "x", dir)
+	if r.exit != exitUsage || !strings.Contains(r.stderr, "the Rust route to a WASM plugin") || !strings.Contains(r.stderr, "documented") {
+		t.Errorf("rust --target wasm: exit %d\n%s", r.exit, r.stderr)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("a refused new wrote %s (%v)", dir, err)
 	}
 }

@@ -41,6 +41,26 @@ var templates embed.FS
 // Langs are the languages a project can be written in.
 var Langs = []string{"c", "cpp", "rust", "zig"}
 
+// Targets are what a project can build: a native shared library (the
+// default), or a WebAssembly module for the wasm runtime (a reactor
+// module built with Zig's toolchain, manifest runtime = "wasm").
+var Targets = []string{"native", "wasm"}
+
+// ErrTarget is wrapped by the errors of ValidTarget.
+var ErrTarget = errors.New("invalid target")
+
+// ValidTarget returns nil if a project in lang can build target, or an
+// error that wraps ErrTarget and says why.
+func ValidTarget(lang, target string) error {
+	switch {
+	case !slices.Contains(Targets, target):
+		return fmt.Errorf("%w: unknown target %q (want one of %s)", ErrTarget, target, strings.Join(Targets, ", "))
+	case target == "wasm" && lang == "rust":
+		return fmt.Errorf("%w: rust with --target wasm: the Rust route to a WASM plugin (cargo build --target wasm32-wasip1, linking include/clawd_plugin_wasm.c) is documented in the guide's WebAssembly section, not scaffolded: that target needs rustup, which the project's CI does not install, so a scaffold could not be tested; scaffold C, C++ or Zig for WASM, or Rust for native", ErrTarget)
+	}
+	return nil
+}
+
 // Version is the version a new plugin starts at.
 const Version = "0.1.0"
 
@@ -99,8 +119,9 @@ type Project struct {
 	// Build is the command that builds the library, run in Dir.
 	Build []string
 	// Library is the path, relative to Dir, of the library Build writes on
-	// this OS (plugin.toml's entry for it).
+	// this OS (plugin.toml's entry for it): the .wasm for target wasm.
 	Library string
+	Target  string // "native" or "wasm"
 }
 
 // lang describes one language's project.
@@ -151,14 +172,31 @@ type data struct {
 	ZigVersion, BuildCmd string
 	Entry                fileMap // GOOS -> library path, as in plugin.toml
 	Files                []fileDoc
+	WASM                 bool   // target wasm
+	Module               string // the .wasm the build writes (target wasm)
 }
 
-// Write writes a project for a plugin called name, in lang, into dir. dir
-// may exist if it is an empty directory; Write never overwrites a file.
+// wasmGlue is where a wasm project keeps include/clawd_plugin_wasm.c.
+const wasmGlue = "clawd_plugin_wasm.c"
+
+// Write writes a project for a plugin called name, in lang, into dir, that
+// builds a native shared library. dir may exist if it is an empty
+// directory; Write never overwrites a file.
 func Write(langName, name, dir string) (*Project, error) {
+	return WriteTarget(langName, "native", name, dir)
+}
+
+// WriteTarget is Write for a target of Targets: "wasm" writes a project
+// whose Makefile builds a WebAssembly module with Zig's toolchain (C and
+// C++ through zig cc / zig c++, Zig through zig build-exe) and whose
+// manifest says runtime = "wasm".
+func WriteTarget(langName, target, name, dir string) (*Project, error) {
 	l, ok := langs[langName]
 	if !ok {
 		return nil, fmt.Errorf("unknown language %q (want one of %s)", langName, strings.Join(Langs, ", "))
+	}
+	if err := ValidTarget(langName, target); err != nil {
+		return nil, err
 	}
 	if err := ValidName(langName, name); err != nil {
 		return nil, err
@@ -167,21 +205,33 @@ func Write(langName, name, dir string) (*Project, error) {
 		return nil, err
 	}
 	ident := Ident(name)
+	wasm := target == "wasm"
 	d := data{Lang: langName, LangName: l.name, Name: name, Ident: ident, Version: Version,
-		ZigVersion: ZigVersion, BuildCmd: strings.Join(l.build, " "), Entry: l.entry(ident)}
+		ZigVersion: ZigVersion, BuildCmd: strings.Join(l.build, " "), Entry: l.entry(ident), WASM: wasm}
+	if wasm {
+		out := "build"
+		if langName == "zig" {
+			out = "zig-out"
+		}
+		d.Module = out + "/" + ident + ".wasm"
+		d.Entry = fileMap{}
+	}
 
 	// Render everything before writing anything: a template error leaves
 	// no half-written project.
-	tmpls, err := templateFiles(langName)
+	tmpls, err := templateFiles(langName, target)
 	if err != nil {
 		return nil, err
 	}
 	files := append(slices.Collect(maps.Keys(tmpls)), l.header)
+	if wasm {
+		files = append(files, wasmGlue)
+	}
 	slices.Sort(files)
 	for _, p := range files {
 		d.Files = append(d.Files, fileDoc{p, l.describe(p)})
 	}
-	out := map[string][]byte{l.header: l.headerB}
+	out := map[string][]byte{l.header: l.headerB, wasmGlue: include.WasmGlue}
 	for rel, tmpl := range tmpls {
 		if out[rel], err = render(tmpl, d); err != nil {
 			return nil, err
@@ -193,16 +243,26 @@ func Write(langName, name, dir string) (*Project, error) {
 			return nil, err
 		}
 	}
-	return &Project{Lang: langName, Name: name, Dir: dir, Files: files, Build: l.build, Library: libraryFor(d.Entry)}, nil
+	lib := libraryFor(d.Entry)
+	if wasm {
+		lib = d.Module
+	}
+	return &Project{Lang: langName, Name: name, Dir: dir, Files: files, Build: l.build, Library: lib, Target: target}, nil
 }
 
 // templateFiles maps each file of a project in lang to its template: the
-// common ones and the language's own. A template called _name writes .name:
+// common ones, the language's own, and for target wasm the wasm build of
+// the language (templates/wasm/LANG), which replaces the native one's
+// files of the same name. A template called _name writes .name:
 // a real .gitignore under templates/ would apply to this repository. (The
 // embed directive says all: because embed leaves out _ files otherwise.)
-func templateFiles(lang string) (map[string]string, error) {
+func templateFiles(lang, target string) (map[string]string, error) {
 	m := map[string]string{}
-	for _, root := range []string{"templates/common", "templates/" + lang} {
+	roots := []string{"templates/common", "templates/" + lang}
+	if target == "wasm" {
+		roots = append(roots, "templates/wasm/"+lang)
+	}
+	for _, root := range roots {
 		err := fs.WalkDir(templates, root, func(p string, de fs.DirEntry, err error) error {
 			if err != nil || de.IsDir() {
 				return err
@@ -228,6 +288,8 @@ func (l *lang) describe(p string) string {
 		return l.files[p]
 	case p == l.header:
 		return "the ABI's declarations, copied from clawd-go: do not edit"
+	case p == wasmGlue:
+		return "the one wasm-only file (host imports, context and allocator exports), copied from clawd-go: do not edit"
 	case p == "plugin.toml":
 		return "the manifest: name, version, entry, capabilities, signature"
 	case p == "README.md":
