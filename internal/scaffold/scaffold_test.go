@@ -153,3 +153,53 @@ func TestZigVersionIsCIs(t *testing.T) {
 		t.Errorf(".ci/run does not install %s", pin)
 	}
 }
+
+// Target wasm: the wasm-only C file is package include's copy, the
+// manifest validates with runtime "wasm" and names the .wasm the build
+// writes, nothing is left unrendered; rust and unknown targets wrap
+// ErrTarget.
+func TestWriteWASM(t *testing.T) {
+	for _, lang := range []string{"c", "cpp", "zig"} {
+		t.Run(lang, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "my-plugin")
+			p, err := scaffold.WriteTarget(lang, "wasm", "my-plugin", dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if p.Target != "wasm" || filepath.Ext(p.Library) != ".wasm" {
+				t.Errorf("target %q library %q", p.Target, p.Library)
+			}
+			if got, err := os.ReadFile(filepath.Join(dir, "clawd_plugin_wasm.c")); err != nil || !bytes.Equal(got, include.WasmGlue) {
+				t.Errorf("clawd_plugin_wasm.c is not package include's copy (err %v)", err)
+			}
+			for _, f := range p.Files {
+				b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f)))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if bytes.Contains(b, []byte("[[")) || bytes.Contains(b, []byte("<no value>")) {
+					t.Errorf("%s holds template text:\n%s", f, b)
+				}
+			}
+			mk, _ := os.ReadFile(filepath.Join(dir, "Makefile"))
+			if !bytes.Contains(mk, []byte("wasm32-wasi")) || !bytes.Contains(mk, []byte("-mexec-model=reactor")) {
+				t.Errorf("the Makefile does not build a wasm32-wasi reactor:\n%s", mk)
+			}
+			m, err := manifest.LoadDir(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.Runtime != manifest.RuntimeWasm || m.Entry != p.Library {
+				t.Errorf("manifest runtime %q entry %q, want wasm and %q", m.Runtime, m.Entry, p.Library)
+			}
+		})
+	}
+	for _, tc := range []struct{ lang, target string }{{"rust", "wasm"}, {"c", "arm"}, {"c", ""}} {
+		if _, err := scaffold.WriteTarget(tc.lang, tc.target, "x", filepath.Join(t.TempDir(), "x")); !errors.Is(err, scaffold.ErrTarget) {
+			t.Errorf("WriteTarget(%s, %q) = %v, want ErrTarget", tc.lang, tc.target, err)
+		}
+	}
+	if err := scaffold.ValidTarget("c", "native"); err != nil {
+		t.Error(err)
+	}
+}
