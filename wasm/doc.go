@@ -53,9 +53,14 @@
 //
 // # Calls
 //
-// Calls into one plugin are serialized (clawd.WithConcurrent is ignored);
-// a sink may call back into the plugin that is sending, which nests on the
-// same instance. A callback's result maps as in every runtime
+// Calls into one instance are serialized. A plugin opened with
+// clawd.WithConcurrent (the manifest's concurrent = true) gets a pool of
+// instances instead of one: at most WithPoolSize of them (default
+// DefaultPoolSize, GOMAXPROCS), made when calls first need them (one is
+// made at Open), each with its own linear memory and guest state, so
+// calls in different instances run in parallel; a call that finds every
+// instance busy waits for one, or for its context. A sink may call back
+// into the plugin that is sending, which nests on the sending instance. A callback's result maps as in every runtime
 // (callback_error, unknown_code; invalid_argument for a NUL byte; closed).
 // A call runs until its context's deadline (or clawd.WithCallTimeout's, if
 // earlier): past it the call returns timeout within milliseconds, and a
@@ -65,8 +70,11 @@
 // crashed with the trap's message and the callback's name; so does the
 // guest's exit, with its status. After any of these the instance is
 // discarded and made again (_initialize, clawd_plugin_init, on_load): the
-// guest's state is lost, and the next call runs in the fresh instance. If
-// that fails the plugin is failed (State), and its calls are unavailable.
+// guest's state is lost, and the next call runs in the fresh instance. In
+// a pool only the instance that faulted is discarded; the others serve on
+// with their state. If making it again fails the plugin is failed
+// (State), and its calls are unavailable. Close calls on_unload in every
+// instance that was made.
 //
 // # Isolation
 //

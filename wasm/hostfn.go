@@ -20,25 +20,10 @@ import (
 	"github.com/clawd-go/clawd/internal/reentry"
 )
 
-// live reports whether ctxAddr is the context of a call in progress. The
-// guest runs only inside a call that holds the plugin (or nested below
-// one), so the record it reads is that call's.
-func (p *Plugin) live(ctxAddr uint32) bool {
-	if ctxAddr == 0 || p.inGlue {
-		return false
-	}
-	for i := 0; i < p.depth; i++ {
-		if p.active[i] == ctxAddr {
-			return true
-		}
-	}
-	return false
-}
-
 // hostLog is the guest's ClawaContext.log: (ctx, level, msg).
 func (p *Plugin) hostLog(_ context.Context, mod api.Module, stack []uint64) {
 	ctxAddr, level, msg := uint32(stack[0]), uint32(stack[1]), uint32(stack[2])
-	if !p.live(ctxAddr) {
+	if s := p.slotOf(mod); s == nil || !s.live(ctxAddr) {
 		p.staleLogs.Add(1)
 		return
 	}
@@ -72,16 +57,17 @@ func (p *Plugin) hostLog(_ context.Context, mod api.Module, stack []uint64) {
 // params_json) -> ClawaError.
 func (p *Plugin) hostSendEvent(ctx context.Context, mod api.Module, stack []uint64) {
 	ctxAddr, method, params := uint32(stack[0]), uint32(stack[1]), uint32(stack[2])
-	if !p.live(ctxAddr) {
+	s := p.slotOf(mod)
+	if s == nil || !s.live(ctxAddr) {
 		p.staleEvents.Add(1)
 		stack[0] = uint64(abi.DaemonError)
 		return
 	}
-	if c, ok := p.hookEvent(mod.Memory(), ctxAddr, method, params); ok {
+	if c, ok := p.hookEvent(s, mod.Memory(), ctxAddr, method, params); ok {
 		stack[0] = uint64(uint32(c))
 		return
 	}
-	c := p.sendEvent(ctx, mod.Memory(), method, params)
+	c := p.sendEvent(ctx, s, mod.Memory(), method, params)
 	if c == abi.None {
 		p.sent.Add(1)
 	} else {
@@ -95,7 +81,7 @@ var (
 	errNotObject = errors.New("not a JSON object")
 )
 
-func (p *Plugin) sendEvent(ctx context.Context, mem api.Memory, method, params uint32) abi.Code {
+func (p *Plugin) sendEvent(ctx context.Context, s *slot, mem api.Memory, method, params uint32) abi.Code {
 	if !p.relay {
 		return abi.CapabilityDenied
 	}
@@ -127,7 +113,7 @@ func (p *Plugin) sendEvent(ctx context.Context, mem api.Memory, method, params u
 	// OS thread, so the goroutine stays on its thread until the sink returns.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	f, err := reentry.Enter(p.owner)
+	f, err := reentry.Enter(s.owner)
 	if err != nil {
 		p.deep.Add(1)
 		p.log.Warn("send_event refused: calls nested too deep", zap.String("method", m), zap.Int("max_depth", reentry.MaxDepth))
@@ -205,14 +191,14 @@ func (l *lineLog) flush() {
 // hookEvent answers a hook.* event (ok true), which never reaches the sink
 // and needs no network.relay: a verdict for the Hook call whose context
 // ctxAddr is, NotFound anywhere else (internal/hook).
-func (p *Plugin) hookEvent(mem api.Memory, ctxAddr, method, params uint32) (abi.Code, bool) {
+func (p *Plugin) hookEvent(s *slot, mem api.Memory, ctxAddr, method, params uint32) (abi.Code, bool) {
 	m, err := cString(mem, method, clawctx.MaxMethod)
 	if err != nil || !hook.Reserved(m) {
 		return 0, false // not a hook event: sendEvent judges it
 	}
 	var f *hook.Frame
-	if p.hookFrame != nil && p.active[p.hookDepth] == ctxAddr {
-		f = p.hookFrame
+	if s.hookFrame != nil && s.active[s.hookDepth] == ctxAddr {
+		f = s.hookFrame
 	}
 	raw, truncated, err := cBytes(mem, params, hook.MaxPayload+1)
 	if err != nil || truncated {

@@ -77,7 +77,7 @@ type tableInfo struct {
 // table read and checked, every callback slot resolved through the
 // function table with its signature checked, the context ring placed.
 // on_load is the caller's.
-func (p *Plugin) instantiate(ctx context.Context) (*instance, *tableInfo, error) {
+func (p *Plugin) instantiate(ctx context.Context, s *slot) (*instance, *tableInfo, error) {
 	mod, err := p.rt.InstantiateModule(ctx, p.compiled, p.modCfg)
 	if err != nil {
 		if code, ok := exitOf(err); ok && code == sys.ExitCodeDeadlineExceeded {
@@ -85,9 +85,10 @@ func (p *Plugin) instantiate(ctx context.Context) (*instance, *tableInfo, error)
 		}
 		return nil, nil, clawerr.New(clawerr.OpenFailed, p.who(), "open", "instantiating the module", err)
 	}
-	in := &instance{mod: mod, mem: mod.Memory(), glue: &p.inGlue}
+	in := &instance{mod: mod, mem: mod.Memory(), glue: &s.inGlue}
+	p.track(s, in)
 	fail := func(err error) (*instance, *tableInfo, error) {
-		_ = mod.Close(context.Background())
+		p.discard(in)
 		return nil, nil, err
 	}
 	if in.mem == nil {

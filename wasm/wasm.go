@@ -61,30 +61,20 @@ type Plugin struct {
 	stderr   *lineLog
 	root     *os.Root // the project directory, when mounted
 
-	owner *reentry.Owner
-	lock  *reentry.Mutex
-	// Guarded by lock (the guest only runs inside a call that holds it,
-	// or nested below one on the same goroutine):
-	inst   *instance
-	depth  int
-	active [maxDepth]uint32 // the live contexts, outermost first
-	broken bool             // a nested call faulted: replace inst when the outermost returns
-	inGlue bool             // the guest's allocator runs: no context is live
-	closed bool
+	// slots are the instances' places: one for a serialized plugin, the
+	// pool's bound for a concurrent one (then pool is set).
+	slots []*slot
+	pool  *pool
 
 	closedFlag atomic.Bool
+	failed     atomic.Bool  // an instance could not be made again after a fault
+	instances  atomic.Int32 // instances that serve calls now
 	state      atomic.Int32
 	crashes    atomic.Uint64
 	restarts   atomic.Uint64
 
 	sent, refused, staleLogs, staleEvents, invalid, panics, deep atomic.Uint64
 	hookTaken, hookRefused, hookInvalid                          atomic.Uint64
-
-	// hookFrame is the verdict state of the Hook call in flight, made at
-	// call depth hookDepth (its context is active[hookDepth]); nil when none.
-	// Guarded by lock, like the instance.
-	hookFrame *hook.Frame
-	hookDepth int
 
 	closeMu   sync.Mutex
 	closeDone bool
@@ -125,9 +115,18 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	}
 	bin := []byte(sb.String())
 
+	if cfg.Concurrent && own.poolSize < 1 {
+		return nil, clawerr.New(clawerr.InvalidArgument, path, "open", fmt.Sprintf("pool size %d: want at least 1", own.poolSize), nil)
+	}
 	p := &Plugin{path: path, cfg: cfg, own: own, relay: cfg.Granted(abi.CapNetworkRelay), log: cfg.Logger}
-	p.owner = &reentry.Owner{Name: path}
-	p.lock = reentry.NewMutex(p.owner)
+	n := 1
+	if cfg.Concurrent {
+		n = own.poolSize
+		p.pool = &pool{free: make(chan *slot, n)}
+	}
+	for i := 0; i < n; i++ {
+		p.slots = append(p.slots, newSlot(path))
+	}
 
 	rc := wazero.NewRuntimeConfig().
 		WithMemoryLimitPages(uint32(own.memoryLimitMB) * 16).
@@ -184,11 +183,19 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 		return fail(err)
 	}
 
-	in, t, err := p.load()
+	first := p.slots[0]
+	in, t, err := p.load(first)
 	if err != nil {
 		return fail(err)
 	}
-	p.inst, p.table = in, t
+	first.inst, p.table = in, t
+	p.instances.Add(1)
+	for _, s := range p.slots {
+		s.owner.Name = p.name
+		if p.pool != nil {
+			p.pool.free <- s
+		}
+	}
 	p.state.Store(int32(clawd.StateUp))
 	return p, nil
 }
@@ -228,15 +235,16 @@ func (p *Plugin) moduleConfig() (wazero.ModuleConfig, error) {
 	return mc, nil
 }
 
-// load instantiates the module and runs on_load, within the load timeout.
-func (p *Plugin) load() (*instance, *tableInfo, error) {
+// load instantiates the module for slot s and runs on_load, within the
+// load timeout. Called with s's lock held, or before any call.
+func (p *Plugin) load(s *slot) (*instance, *tableInfo, error) {
 	ctx := context.Background()
 	if p.own.loadTimeout > 0 && !p.own.noDeadlines {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.own.loadTimeout)
 		defer cancel()
 	}
-	in, t, err := p.instantiate(ctx)
+	in, t, err := p.instantiate(ctx, s)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -246,26 +254,25 @@ func (p *Plugin) load() (*instance, *tableInfo, error) {
 			p.name = vtable.FileStem(p.path)
 			p.warnings = append(p.warnings, fmt.Sprintf("using the file stem %q as the name", p.name))
 		}
-		p.owner.Name = p.name
 		p.log = p.cfg.Logger.With(zap.String("plugin", p.name), zap.String("version", p.version))
 		for _, w := range p.warnings {
 			p.log.Warn("plugin loads with a warning: " + w)
 		}
 		p.errs = outcome.NewErrors(p.name)
 	} else if t.name != p.table.name || t.version != p.table.version || t.has != p.table.has {
-		_ = in.mod.Close(context.Background())
+		p.discard(in)
 		return nil, nil, clawerr.New(clawerr.ABIMismatch, p.name, "restart", "the re-instantiated module returned a different table", nil)
 	}
 	if fn := in.fns[abi.OnLoad]; fn != nil {
-		p.inst = in
-		rc, err := p.invoke(ctx, in, abi.OnLoad, 0, nil)
-		p.inst = nil
+		s.inst = in
+		rc, err := p.invoke(ctx, s, in, abi.OnLoad, 0, nil)
+		s.inst = nil
 		if err != nil {
-			_ = in.mod.Close(context.Background())
+			p.discard(in)
 			return nil, nil, err
 		}
 		if rc != 0 {
-			_ = in.mod.Close(context.Background())
+			p.discard(in)
 			return nil, nil, clawerr.New(clawerr.OnLoadFailed, p.name, "on_load", "", abi.Code(rc).Err())
 		}
 	}
@@ -311,6 +318,11 @@ func (p *Plugin) Stats() clawd.Stats {
 // State is up while an instance serves, failed once a re-instantiation
 // failed (calls return unavailable), closed after Close.
 func (p *Plugin) State() clawd.State { return clawd.State(p.state.Load()) }
+
+// Instances is how many instances serve calls now: 1 for a serialized
+// plugin (0 once closed, or failed); for a concurrent one those of its
+// pool that calls have needed so far (instances are made lazily).
+func (p *Plugin) Instances() int { return int(p.instances.Load()) }
 
 // Crashes counts the calls that trapped, exited or ran past their deadline.
 func (p *Plugin) Crashes() uint64 { return p.crashes.Load() }
@@ -367,37 +379,46 @@ func (p *Plugin) call(ctx context.Context, c clawd.Call, f *hook.Frame) error {
 	if total > maxArgs {
 		return p.errs.TooLarge(o, maxArgs)
 	}
-	re, err := p.lock.Lock()
+	s, re, err := p.acquire(ctx)
 	if err != nil {
+		if ctx.Err() != nil {
+			return p.errs.NotCalled(o, ctx.Err()) // every instance of the pool stayed busy
+		}
 		return p.errs.Deadlock(o.String(), err)
 	}
-	if !re && p.closed {
-		p.lock.Unlock()
+	if !re && s.closed {
+		p.release(s, re)
 		return p.errs.Closed(o.String())
 	}
 	if f != nil {
-		prevFrame, prevDepth := p.hookFrame, p.hookDepth
-		p.hookFrame, p.hookDepth = f, p.depth
-		defer func() { p.hookFrame, p.hookDepth = prevFrame, prevDepth }()
+		prevFrame, prevDepth := s.hookFrame, s.hookDepth
+		s.hookFrame, s.hookDepth = f, s.depth
+		defer func() { s.hookFrame, s.hookDepth = prevFrame, prevDepth }()
 	}
-	err = p.callLocked(ctx, o, cb, &c.Args, n, uint32(total))
-	if !re {
-		p.lock.Unlock()
-	}
+	err = p.callLocked(ctx, s, o, cb, &c.Args, n, uint32(total))
+	p.release(s, re)
 	return err
 }
 
 var errGone = errors.New("the module instance is gone")
 
-func (p *Plugin) callLocked(ctx context.Context, o clawd.Op, cb abi.Callback, args *[3]string, n int, total uint32) error {
-	in := p.inst
-	if p.broken {
+func (p *Plugin) callLocked(ctx context.Context, s *slot, o clawd.Op, cb abi.Callback, args *[3]string, n int, total uint32) error {
+	if s.broken {
 		return clawerr.New(clawerr.Unavailable, p.name, o.String(),
 			"a nested call faulted: the instance is made again when the outermost call returns", errGone)
 	}
-	if in == nil {
+	if p.failed.Load() {
 		return clawerr.New(clawerr.Unavailable, p.name, o.String(), "the plugin failed to restart after a fault", errGone)
 	}
+	if s.inst == nil { // a slot of the pool that no call needed before
+		in, _, err := p.load(s)
+		if err != nil {
+			return clawerr.New(clawerr.Unavailable, p.name, o.String(), "making another instance for the pool", err)
+		}
+		s.inst = in
+		p.instances.Add(1)
+	}
+	in := s.inst
 	if p.cfg.CallTimeout > 0 && !p.own.noDeadlines {
 		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > p.cfg.CallTimeout {
 			var cancel context.CancelFunc
@@ -405,13 +426,13 @@ func (p *Plugin) callLocked(ctx context.Context, o clawd.Op, cb abi.Callback, ar
 			defer cancel()
 		}
 	}
-	d := p.depth
+	d := s.depth
 	if d >= maxDepth {
 		return clawerr.New(clawerr.Unavailable, p.name, o.String(), "calls nested too deep", reentry.ErrTooDeep)
 	}
 	base, err := in.arena(ctx, d, total)
 	if err != nil {
-		return p.faulted(o, cb, p.fault(&o, o.String(), exportAlloc, err))
+		return p.faulted(s, o, p.fault(&o, o.String(), exportAlloc, err))
 	}
 	if base == 0 {
 		return clawerr.New(clawerr.Unavailable, p.name, o.String(),
@@ -425,12 +446,12 @@ func (p *Plugin) callLocked(ctx context.Context, o clawd.Op, cb abi.Callback, ar
 		st[1+i] = uint64(at)
 		at += uint32(len(args[i])) + 1
 	}
-	rc, err := p.invoke(ctx, in, cb, n, st)
+	rc, err := p.invoke(ctx, s, in, cb, n, st)
 	if err != nil {
-		return p.faulted(o, cb, err)
+		return p.faulted(s, o, err)
 	}
-	if p.broken && p.depth == 0 {
-		p.restart(fmt.Errorf("a nested call faulted"))
+	if s.broken && s.depth == 0 {
+		p.restart(s, fmt.Errorf("a nested call faulted"))
 	}
 	return p.errs.Result(o, rc)
 }
@@ -438,18 +459,18 @@ func (p *Plugin) callLocked(ctx context.Context, o clawd.Op, cb abi.Callback, ar
 // invoke calls callback cb of in with a fresh context and the n string
 // pointers in st[1:], and returns what it returned. An error is a fault
 // (a *clawerr.Error: crashed, timeout or unavailable).
-func (p *Plugin) invoke(ctx context.Context, in *instance, cb abi.Callback, n int, st *[4]uint64) (int32, error) {
+func (p *Plugin) invoke(ctx context.Context, s *slot, in *instance, cb abi.Callback, n int, st *[4]uint64) (int32, error) {
 	if st == nil {
-		st = &in.stacks[p.depth]
+		st = &in.stacks[s.depth]
 	}
-	d := p.depth
+	d := s.depth
 	c := in.nextContext()
 	st[0] = uint64(c)
-	p.active[d] = c
-	p.depth++
+	s.active[d] = c
+	s.depth++
 	err := in.fn(cb, d).CallWithStack(ctx, st[:1+n])
-	p.depth--
-	p.active[d] = 0
+	s.depth--
+	s.active[d] = 0
 	if err != nil {
 		return 0, p.fault(nil, cb.String(), cb.String(), err)
 	}
@@ -482,35 +503,40 @@ func (p *Plugin) fault(_ *clawd.Op, op, fn string, err error) error {
 	return clawerr.New(clawerr.Crashed, p.who(), op, fmt.Sprintf("trap in %s: %s", fn, msg), err)
 }
 
-// faulted records a fault of a call and replaces the instance: now when
-// no call is below, else when the outermost returns.
-func (p *Plugin) faulted(o clawd.Op, _ abi.Callback, err error) error {
+// faulted records a fault of a call in slot s and replaces its instance
+// (only that one): now when no call is below, else when the outermost
+// returns.
+func (p *Plugin) faulted(s *slot, o clawd.Op, err error) error {
 	p.crashes.Add(1)
 	p.log.Warn("wasm: the plugin faulted; its instance is discarded and made again", zap.String("op", o.String()), zap.Error(err))
-	if p.depth > 0 {
-		p.broken = true
+	if s.depth > 0 {
+		s.broken = true
 		return err
 	}
-	p.restart(err)
+	p.restart(s, err)
 	return err
 }
 
-// restart discards the instance and makes a new one (init and on_load
-// again: guest state is lost). Called with the lock held, no call below.
-func (p *Plugin) restart(cause error) {
-	if p.inst != nil {
-		_ = p.inst.mod.Close(context.Background())
-		p.inst = nil
+// restart discards slot s's instance and makes a new one (init and
+// on_load again: guest state is lost). Called with s's lock held, no call
+// below. If that fails, the plugin is failed: every call is refused.
+func (p *Plugin) restart(s *slot, cause error) {
+	if s.inst != nil {
+		p.discard(s.inst)
+		s.inst = nil
+		p.instances.Add(-1)
 	}
-	p.broken = false
+	s.broken = false
 	p.setState(clawd.StateDown, cause)
-	in, _, err := p.load()
+	in, _, err := p.load(s)
 	if err != nil {
 		p.log.Error("wasm: the plugin could not be made again; its calls are refused", zap.Error(err))
+		p.failed.Store(true)
 		p.setState(clawd.StateFailed, err)
 		return
 	}
-	p.inst = in
+	s.inst = in
+	p.instances.Add(1)
 	p.restarts.Add(1)
 	p.setState(clawd.StateUp, nil)
 }
@@ -522,13 +548,17 @@ func (p *Plugin) setState(s clawd.State, err error) {
 	}
 }
 
-// Close refuses new calls, waits for the call in flight, calls on_unload
-// once and releases the instance and the runtime. Later calls return the
-// first Close's result. Calling Close from inside the plugin's own
-// send_event is an error (invalid_argument).
+// Close refuses new calls, waits for the calls in flight, calls on_unload
+// once in each instance (each ran on_load: one for a serialized plugin,
+// those of the pool that were made for a concurrent one) and releases the
+// instances and the runtime. Later calls return the first Close's result.
+// Calling Close from inside the plugin's own send_event is an error
+// (invalid_argument).
 func (p *Plugin) Close() error {
-	if reentry.Inside(p.owner) {
-		return clawerr.New(clawerr.InvalidArgument, p.name, "close", "Close called from inside the plugin's own send_event", nil)
+	for _, s := range p.slots {
+		if reentry.Inside(s.owner) {
+			return clawerr.New(clawerr.InvalidArgument, p.name, "close", "Close called from inside the plugin's own send_event", nil)
+		}
 	}
 	p.closeMu.Lock()
 	defer p.closeMu.Unlock()
@@ -536,24 +566,29 @@ func (p *Plugin) Close() error {
 		return p.closeErr
 	}
 	p.closedFlag.Store(true)
-	if _, err := p.lock.Lock(); err != nil {
-		p.closeErr = p.errs.Deadlock("close", err)
-		return p.closeErr
-	}
-	p.closed = true
-	if in := p.inst; in != nil && in.fns[abi.OnUnload] != nil {
-		ctx := context.Background()
-		if p.own.loadTimeout > 0 && !p.own.noDeadlines {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, p.own.loadTimeout)
-			defer cancel()
+	for _, s := range p.slots {
+		if _, err := s.lock.Lock(); err != nil {
+			p.closeErr = p.errs.Deadlock("close", err)
+			return p.closeErr
 		}
-		if _, err := p.invoke(ctx, in, abi.OnUnload, 0, nil); err != nil {
-			p.log.Warn("wasm: on_unload faulted", zap.Error(err))
+		s.closed = true
+		if in := s.inst; in != nil && in.fns[abi.OnUnload] != nil {
+			ctx := context.Background()
+			var cancel context.CancelFunc = func() {}
+			if p.own.loadTimeout > 0 && !p.own.noDeadlines {
+				ctx, cancel = context.WithTimeout(ctx, p.own.loadTimeout)
+			}
+			if _, err := p.invoke(ctx, s, in, abi.OnUnload, 0, nil); err != nil {
+				p.log.Warn("wasm: on_unload faulted", zap.Error(err))
+			}
+			cancel()
 		}
+		if s.inst != nil {
+			s.inst = nil
+			p.instances.Add(-1)
+		}
+		s.lock.Unlock()
 	}
-	p.inst = nil
-	p.lock.Unlock()
 	p.stdout.flush()
 	p.stderr.flush()
 	p.setState(clawd.StateClosed, nil)
