@@ -16,6 +16,7 @@
  *   link:<target>  symlink(target, "made-link"); logs "link:ok" or "link:err:<errno>:<strerror>"
  *   print          "out line" to stdout, "err line" to stderr
  *   exit:<n>       exit(n)
+ *   recurse        recursion without end (a stack overflow)
  *   count          logs "count:<n>", calls so far in this instance
  * Variants: -DTRAP_ON_LOAD, -DTRAP_ON_UNLOAD, -DTRAP_IN_INIT, -DNAME_PTR=<addr>
  * (a name pointer outside memory), -DVERSION_PTR=<addr>, -DWRONG_SLOT (on_tool_call
@@ -42,6 +43,16 @@ static void logf_(ClawaContext *ctx, uint8_t level, const char *fmt, const char 
     else
         snprintf(line, sizeof line, fmt, n);
     ctx->log(ctx, level, line);
+}
+
+/* Recursion that never ends in practice (the volatile frame keeps it
+ * from becoming a loop; the bound only satisfies -Winfinite-recursion). */
+static int recurse(int n) {
+    volatile char frame[64];
+    frame[0] = (char)n;
+    if (n == -1)
+        return 0;
+    return recurse(n + 1) + frame[0];
 }
 
 static void trap_if(const char *session) {
@@ -155,6 +166,8 @@ __attribute__((unused)) static ClawaError on_tool_call(ClawaContext *ctx, const 
     }
     if (has_prefix(tool, "exit:"))
         exit((int)strtol(tool + 5, NULL, 10));
+    if (strcmp(tool, "recurse") == 0)
+        return recurse(0) == 42 ? CLAWA_ERROR_NONE : CLAWA_ERROR_CALLBACK_ERROR;
     if (strcmp(tool, "count") == 0) {
         logf_(ctx, 2, "count:%ld", NULL, calls);
         return CLAWA_ERROR_NONE;

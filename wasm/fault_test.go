@@ -200,7 +200,19 @@ func TestBystander(t *testing.T) {
 		codeIs(t, victim.Call(ctx, clawd.ToolCall("s", "loop", "{}")), clawerr.Timeout)
 		cancel()
 		codeIs(t, victim.Call(bg, clawd.ToolCall("s", "grow:64", "{}")), clawerr.CallbackError)
+		codeIs(t, victim.Call(bg, clawd.ToolCall("s", "oob", "{}")), clawerr.Crashed, "out of bounds memory access")
+		codeIs(t, victim.Call(bg, clawd.ToolCall("s", "recurse", "{}")), clawerr.Crashed, "trap in on_tool_call")
+		codeIs(t, victim.Call(bg, clawd.ToolCall("s", "exit:3", "{}")), clawerr.Crashed, "exited with status 3")
+		codeIs(t, victim.Call(bg, clawd.SessionStart("trap")), clawerr.Crashed, "trap in on_session_start")
+		codeIs(t, victim.Call(bg, clawd.SessionEnd("trap")), clawerr.Crashed, "trap in on_session_end")
+		codeIs(t, victim.Call(bg, clawd.Message("trap", "user", `"x"`)), clawerr.Crashed, "trap in on_message")
 	}
+	// A plugin whose on_load traps on every instantiation fails to
+	// open; the bystander's calls go on meanwhile.
+	_, err := tryOpen(cbuildWasm(t, "wasm_guest", "-DTRAP_ON_LOAD"))
+	codeIs(t, err, clawerr.Crashed, "on_load")
+	assert.Equal(t, uint64(3*8), victim.Crashes()) // all but grow, which fails in the guest
+	assert.Equal(t, clawd.StateUp, victim.State())
 	close(stop)
 	wg.Wait()
 	stop = make(chan struct{})
