@@ -88,7 +88,7 @@ func wantOK(t *testing.T, obj map[string]any, name, version string, callbacks []
 	t.Helper()
 	want := map[string]any{
 		"schema": float64(1), "ok": true, "name": name, "version": version, "abi_version": float64(1),
-		"callbacks": callbacks, "warnings": []any{},
+		"callbacks": callbacks, "warnings": []any{}, "runtime": "native",
 	}
 	if !reflect.DeepEqual(obj, want) {
 		t.Fatalf("got  %#v\nwant %#v", obj, want)
@@ -188,6 +188,7 @@ func TestInspectHuman(t *testing.T) {
 	r := cli(t, "inspect", lib)
 	want := "plugin:    echo 1.0.0\n" +
 		"library:   " + lib + "\n" +
+		"runtime:   native\n" +
 		"abi:       1\n" +
 		"callbacks: on_load, on_unload, on_session_start, on_session_end, on_tool_call, on_message\n" +
 		"warnings:  none\n" +
