@@ -101,9 +101,12 @@ test: examples
 
 # bench/ is a module of its own (its peers must not become our
 # dependencies), so it runs from its own directory once it exists.
+# The root package's BenchmarkRuntimeRatio puts the same plugin source
+# side by side in every runtime (native, process, wasm with and without
+# deadlines) in one run.
 bench:
-	CGO_ENABLED=1 $(GO) test $(BENCH_FLAGS) ./loader/... ./internal/clawctx/... ./host/... ./isolate/... ./wasm/...
-	CGO_ENABLED=0 $(GO) test $(BENCH_FLAGS) ./loader/... ./internal/clawctx/... ./host/... ./isolate/... ./wasm/...
+	CGO_ENABLED=1 $(GO) test $(BENCH_FLAGS) . ./loader/... ./internal/clawctx/... ./host/... ./isolate/... ./wasm/...
+	CGO_ENABLED=0 $(GO) test $(BENCH_FLAGS) . ./loader/... ./internal/clawctx/... ./host/... ./isolate/... ./wasm/...
 	if [ -f bench/go.mod ]; then \
 		cd bench && CGO_ENABLED=1 $(GO) test $(BENCH_FLAGS) ./... && \
 		CGO_ENABLED=0 $(GO) test $(BENCH_FLAGS) ./...; \
