@@ -25,6 +25,21 @@
 // Given a directory, Run loads its manifest (plugin.toml or
 // clawd-plugin.json), checks it, and checks its entry as the library.
 //
+// # WebAssembly modules
+//
+// A .wasm (or a directory whose manifest says runtime = "wasm") is checked
+// through the wasm runtime, behind the same clawd.Plugin interface as a
+// library, so the behaviour checks are the same code. The table checks
+// (export.init, init.*, strings.*) are judged from the codes the wasm
+// runtime's load gives (missing_init, init_null, abi_mismatch, ...). A
+// trap or a deadline is contained there (the call returns crashed or
+// timeout instead of ending the child), and fails the check whose call
+// caused it ("crashed in on_tool_call (1 MiB JSON): ..."). The checks that
+// cannot apply to a guest, which sees no process state, has no threads
+// and no stdout of the host's, are reported skip with the reason:
+// export.namespace, init.idempotent, lifecycle.threads, hygiene.signals,
+// hygiene.cwd_env_umask and hygiene.stdout.
+//
 // # One process per check
 //
 // Like clap-validator and pluginval, every check runs in a child process of

@@ -1,10 +1,8 @@
 package conformance
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -13,6 +11,7 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/vtable"
 	"github.com/clawd-go/clawd/manifest"
+	"github.com/clawd-go/clawd/wasm"
 )
 
 // A WebAssembly module is checked through the wasm runtime (package wasm),
@@ -25,27 +24,12 @@ import (
 // to a guest that has no access to any of it, and is skipped with the
 // reason (notForWASM).
 
-// wasmMagic opens every WebAssembly binary.
-var wasmMagic = []byte{0x00, 'a', 's', 'm'}
-
 // isWASM says whether the plugin at lib is a WebAssembly module: its
 // manifest says runtime "wasm", its name ends in .wasm, or its bytes open
 // with the WebAssembly magic.
 func isWASM(lib string, m *manifest.Manifest) bool {
-	if m != nil && m.Runtime == manifest.RuntimeWasm {
-		return true
-	}
-	if strings.EqualFold(filepath.Ext(lib), ".wasm") {
-		return true
-	}
-	f, err := os.Open(lib)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	head := make([]byte, len(wasmMagic))
-	n, _ := f.Read(head)
-	return bytes.Equal(head[:n], wasmMagic)
+	return (m != nil && m.Runtime == manifest.RuntimeWasm) ||
+		strings.EqualFold(filepath.Ext(lib), ".wasm") || wasm.IsModule(lib)
 }
 
 // notForWASM are the checks that cannot apply to a WASM guest, with why.
