@@ -23,7 +23,7 @@ var helps = []verbHelp{
 	{"check", "check [--json] [--junit FILE] [--only RE] [--skip RE] [--timeout DUR] [--pub FILE]... LIB|DIR...\n       clawd-plugin check --list",
 		"Run the conformance suite, each check in a child process of its own, and print a table (--json: one object, --junit FILE: JUnit XML too). --only and --skip select checks by id; selecting none is a usage error. Several plugins, or a directory of plugin directories, are checked one after the other (--json: {\"plugins\":[...]} with one report each). Exit 0 no check failed, 1 any failed, 2 usage.",
 		"clawd-plugin check --skip 'callbacks\\.' build/libmyplugin.so"},
-	{"run", "run [--plugins DIR]... [--events FILE] [--json] [--watch] [--strict] [--sandbox native|process] [--project DIR] [--trust require|warn|off] [--pub FILE]... [-v]",
+	{"run", "run [--plugins DIR]... [--plugin FILE.wasm]... [--events FILE] [--json] [--watch] [--strict] [--sandbox native|process] [--project DIR] [--trust require|warn|off] [--pub FILE]... [-v]",
 		"Load the plugins of each DIR (a directory of plugin directories; default ./plugins), play the event script (JSON lines; stdin by default) through them and print their log lines, events, each event's outcome and a summary. Exit 0, 1 if a plugin failed to load or none was found (with --strict also for a bad script line or a failed call), 2 usage or a DIR that does not exist.",
 		"clawd-plugin run --plugins examples/c --events examples/scripts/session.jsonl"},
 	{"keygen", "keygen [--out PREFIX]",

@@ -37,6 +37,8 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	var dirs multiFlag
 	fs.Var(&dirs, "plugins", "a directory of plugin directories (repeatable)")
+	var files multiFlag
+	fs.Var(&files, "plugin", "a WebAssembly module `FILE` without a manifest, run with no capabilities (repeatable)")
 	events := fs.String("events", "", "the event script (JSON lines); default stdin")
 	sandbox := fs.String("sandbox", "native", "process: every plugin in a child process of its own; native: as each manifest says")
 	project := fs.String("project", ".", "the project directory fs.read and fs.write grant to sandboxed plugins")
@@ -58,10 +60,12 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 	if *sandbox != string(manifest.SandboxNative) && *sandbox != string(manifest.SandboxProcess) {
 		return usageFailure(stdout, stderr, *asJSON, "run", "--sandbox must be native or process, not %q", *sandbox)
 	}
-	if code := checkPluginDirs(dirs, *asJSON, stdout, stderr); code != exitOK {
-		return code
+	if len(dirs) > 0 || len(files) == 0 {
+		if code := checkPluginDirs(dirs, *asJSON, stdout, stderr); code != exitOK {
+			return code
+		}
 	}
-	if len(dirs) == 0 {
+	if len(dirs) == 0 && len(files) == 0 {
 		dirs = multiFlag{"plugins"}
 	}
 	trust := manifest.Trust{}
@@ -86,6 +90,15 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 	}
 
 	pr := &printer{w: stdout, json: *asJSON}
+	if len(files) > 0 {
+		root, err := bareModules(files)
+		if err != nil {
+			pr.print(record{Type: "error", Code: string(clawerr.CodeOf(err)), Error: err.Error()})
+			return exitInvalid
+		}
+		defer os.RemoveAll(root)
+		dirs = append(dirs, root)
+	}
 	level := zapcore.InfoLevel
 	if *verbose {
 		level = zapcore.DebugLevel

@@ -119,3 +119,29 @@ func TestRunMixesWASMAndNative(t *testing.T) {
 	assert.Contains(t, lines, "log    info  wecho 1.0.0: input:{\"q\":\"x\"}")
 	assert.Contains(t, lines, "log    info  wecho 1.0.0: content:\"hi\"")
 }
+
+// run --plugin FILE plays the script through a bare module too, beside the
+// --plugins directories, with no capabilities; a file that is not a
+// module is refused with its code.
+func TestRunBareModule(t *testing.T) {
+	root := t.TempDir()
+	pluginDir(t, root, "echo", cbuild.Plugin(t, "echo"), `"network.relay"`)
+	mod := cbuild.WasmPlugin(t, "echo", `-DECHO_NAME="bare"`)
+	out, code := runScript(t, "--plugins", root, "--plugin", mod)
+	assert.Equal(t, exitOK, code, out)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	assert.Contains(t, lines, "plugin bare 1.0.0: active")
+	assert.Contains(t, lines, "plugin echo 1.0.0: active")
+	assert.Contains(t, lines, "log    info  bare 1.0.0: input:{\"q\":\"x\"}")
+	assert.Contains(t, lines, "log    info  bare 1.0.0: send_event:3", "no manifest, no network.relay: CapabilityDenied")
+	assert.Contains(t, lines, "log    info  echo 1.0.0: send_event:0")
+
+	out, code = runScript(t, "--plugin", mod) // no --plugins: ./plugins is not needed
+	assert.Equal(t, exitOK, code, out)
+	assert.Contains(t, out, "plugin bare 1.0.0: active")
+
+	out, code = runScript(t, "--json", "--plugin", cbuild.Plugin(t, "echo"))
+	assert.Equal(t, exitInvalid, code)
+	assert.Contains(t, out, `"code":"open_failed"`)
+	assert.Contains(t, out, "--plugin takes a WebAssembly module")
+}
