@@ -229,7 +229,11 @@ func WriteTarget(langName, target, name, dir string) (*Project, error) {
 	}
 	slices.Sort(files)
 	for _, p := range files {
-		d.Files = append(d.Files, fileDoc{p, l.describe(p)})
+		what := l.describe(p)
+		if wasm && p == "Makefile" {
+			what = "its build: the .wasm, with Zig's toolchain"
+		}
+		d.Files = append(d.Files, fileDoc{p, what})
 	}
 	out := map[string][]byte{l.header: l.headerB, wasmGlue: include.WasmGlue}
 	for rel, tmpl := range tmpls {
