@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/host"
 	"github.com/clawd-go/clawd/internal/cbuild"
@@ -125,4 +126,41 @@ func TestWasmPluginChecksum(t *testing.T) {
 		}
 		assert.Equal(t, tc.code, clawerr.CodeOf(info(t, r.h, "pinned").Reason), "%v", info(t, r.h, "pinned").Reason)
 	}
+}
+
+// concurrent = true in a wasm plugin's manifest gives it a pool of
+// instances through the host: two dispatches run inside it at once (each
+// waits in the sink until the other is there too: signalled, not slept).
+func TestWasmPluginConcurrentPool(t *testing.T) {
+	root := t.TempDir()
+	wasmPlugin(t, root, "pooled", "1.0.0", wasmEcho(t, "pooled", "1.0.0"), "concurrent = true\n")
+	r := newRig(t, host.WithPluginDirs(root))
+	var inside atomic.Int32
+	both := make(chan struct{})
+	var once sync.Once
+	var timeouts atomic.Int32
+	r.onEvent = func(e clawd.Event) error {
+		if e.Method != "echo.on_tool_call" {
+			return nil
+		}
+		if inside.Add(1) == 2 {
+			once.Do(func() { close(both) })
+		}
+		select {
+		case <-both:
+		case <-time.After(waitFor): // a bound on a broken pool, not a measurement
+			timeouts.Add(1)
+		}
+		return nil
+	}
+	require.NoError(t, r.h.Load(bg))
+	var wg sync.WaitGroup
+	for g := range 2 {
+		wg.Go(func() {
+			outs := r.h.ToolCall(bg, fmt.Sprintf("s%d", g), "t", "{}")
+			assert.NoError(t, host.Errors(outs))
+		})
+	}
+	wg.Wait()
+	assert.Zero(t, timeouts.Load(), "the two calls never ran inside the plugin at once")
 }
