@@ -116,9 +116,27 @@ func TestLargeAndUTF8Arguments(t *testing.T) {
 	codeIs(t, g.Call(bg, clawd.Message("s", "us\x00er", `""`)), clawerr.InvalidArgument, "role")
 }
 
+// poolModes are the ways a plugin's instances are kept: one, serialized;
+// a pool of one (a nested call must find the instance that sent, the only
+// one, busy below it); a pool of two.
+var poolModes = []struct {
+	name string
+	opts []clawd.Option
+}{
+	{"serialized", nil},
+	{"pool of 1", []clawd.Option{clawd.WithConcurrent(true), wasm.WithPoolSize(1)}},
+	{"pool of 2", []clawd.Option{clawd.WithConcurrent(true), wasm.WithPoolSize(2)}},
+}
+
 // A sink may call back into the plugin that is sending (re-entry on the
 // same instance), and other plugins.
 func TestReentry(t *testing.T) {
+	for _, m := range poolModes {
+		t.Run(m.name, func(t *testing.T) { testReentry(t, m.opts) })
+	}
+}
+
+func testReentry(t *testing.T, opts []clawd.Option) {
 	var p *wasm.Plugin
 	var inner error
 	sink := clawd.SinkFunc(func(ctx context.Context, e clawd.Event) error {
@@ -130,12 +148,13 @@ func TestReentry(t *testing.T) {
 	})
 	core, logs := observer.New(zapcore.DebugLevel)
 	var err error
-	p, err = wasm.Open(cbuildWasm(t, "echo"), clawd.WithLogger(zap.New(core)), clawd.WithEventSink(sink),
-		clawd.WithCapabilities(abi.CapNetworkRelay))
+	p, err = wasm.Open(cbuildWasm(t, "echo"), append([]clawd.Option{clawd.WithLogger(zap.New(core)), clawd.WithEventSink(sink),
+		clawd.WithCapabilities(abi.CapNetworkRelay)}, opts...)...)
 	require.NoError(t, err)
 	defer p.Close()
 	require.NoError(t, p.Call(bg, clawd.ToolCall("s", "reenter", "{}")))
 	require.NoError(t, inner)
+	assert.Equal(t, 1, p.Instances(), "the nested call ran in the sending instance")
 	assert.Equal(t, 1, logs.FilterMessage("tool:inner").Len())
 	assert.Equal(t, 1, logs.FilterMessage("reenter_send_event:4").Len(), "the sink's answer reaches the plugin")
 }
@@ -152,6 +171,12 @@ func fnv(s string) string {
 // A fault in a call nested below a sink is crashed for that call; the
 // outer call finishes, and the instance is made again after it.
 func TestNestedFault(t *testing.T) {
+	for _, m := range poolModes {
+		t.Run(m.name, func(t *testing.T) { testNestedFault(t, m.opts) })
+	}
+}
+
+func testNestedFault(t *testing.T, opts []clawd.Option) {
 	var p *wasm.Plugin
 	var inner, closeErr error
 	sink := clawd.SinkFunc(func(ctx context.Context, e clawd.Event) error {
@@ -166,8 +191,8 @@ func TestNestedFault(t *testing.T) {
 	})
 	core, logs := observer.New(zapcore.DebugLevel)
 	var err error
-	p, err = wasm.Open(cbuildWasm(t, "echo"), clawd.WithLogger(zap.New(core)), clawd.WithEventSink(sink),
-		clawd.WithCapabilities(abi.CapNetworkRelay))
+	p, err = wasm.Open(cbuildWasm(t, "echo"), append([]clawd.Option{clawd.WithLogger(zap.New(core)), clawd.WithEventSink(sink),
+		clawd.WithCapabilities(abi.CapNetworkRelay)}, opts...)...)
 	require.NoError(t, err)
 	defer p.Close()
 	require.NoError(t, p.Call(bg, clawd.ToolCall("s", "reenter", "{}")))
@@ -178,5 +203,7 @@ func TestNestedFault(t *testing.T) {
 	require.NoError(t, p.Call(bg, clawd.ToolCall("s", "send:echo.panic", "{}")))
 	assert.Equal(t, 1, logs.FilterMessage("send_event_custom:5").Len(), "a panicking sink is DaemonError")
 	assert.Equal(t, uint64(1), p.Stats().Panics)
-	assert.Equal(t, 2, logs.FilterMessage("loads:1").Len(), "on_load in the first and the fresh instance")
+	// on_load in the first instance, the fresh one, and any other of a pool
+	// that the last call needed.
+	assert.Equal(t, 1+int(p.Restarts())+p.Instances()-1, logs.FilterMessage("loads:1").Len())
 }
