@@ -190,9 +190,8 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	}
 	first.inst, p.table = in, t
 	p.instances.Add(1)
-	for _, s := range p.slots {
-		s.owner.Name = p.name
-		if p.pool != nil {
+	if p.pool != nil {
+		for _, s := range p.slots {
 			p.pool.free <- s
 		}
 	}
@@ -253,6 +252,9 @@ func (p *Plugin) load(s *slot) (*instance, *tableInfo, error) {
 		if p.name == "" {
 			p.name = vtable.FileStem(p.path)
 			p.warnings = append(p.warnings, fmt.Sprintf("using the file stem %q as the name", p.name))
+		}
+		for _, s := range p.slots {
+			s.owner.Name = p.name
 		}
 		p.log = p.cfg.Logger.With(zap.String("plugin", p.name), zap.String("version", p.version))
 		for _, w := range p.warnings {
@@ -413,6 +415,7 @@ func (p *Plugin) callLocked(ctx context.Context, s *slot, o clawd.Op, cb abi.Cal
 	if s.inst == nil { // a slot of the pool that no call needed before
 		in, _, err := p.load(s)
 		if err != nil {
+			p.log.Warn("wasm: another instance for the pool could not be made", zap.Error(err))
 			return clawerr.New(clawerr.Unavailable, p.name, o.String(), "making another instance for the pool", err)
 		}
 		s.inst = in
