@@ -30,11 +30,18 @@ func (g *guest) rcs(t *testing.T) []int {
 	return out
 }
 
-// The verdict convention under WASM, as in process and in the sandbox.
+// The verdict convention under WASM, as in process and in the sandbox,
+// serialized and from a pool (each instance keeps its own call's verdict).
 func TestHookVerdicts(t *testing.T) {
+	for _, m := range poolModes {
+		t.Run(m.name, func(t *testing.T) { testHookVerdicts(t, m.opts) })
+	}
+}
+
+func testHookVerdicts(t *testing.T, opts []clawd.Option) {
 	mod := cbuild.WasmPlugin(t, "hook")
 	ctx := context.Background()
-	g := open(t, mod, clawd.WithHooks(clawd.HookToolCall, clawd.HookMessage))
+	g := open(t, mod, append([]clawd.Option{clawd.WithHooks(clawd.HookToolCall, clawd.HookMessage)}, opts...)...)
 
 	v, err := g.Hook(ctx, clawd.ToolCall("s", "C", `{"n":0}`))
 	require.NoError(t, err)
@@ -61,7 +68,7 @@ func TestHookVerdicts(t *testing.T) {
 	require.Equal(t, uint64(1), st.HookRefused)
 
 	// A hook the plugin was not granted: NotFound, and Continue.
-	h := open(t, mod, clawd.WithHooks(clawd.HookMessage))
+	h := open(t, mod, append([]clawd.Option{clawd.WithHooks(clawd.HookMessage)}, opts...)...)
 	v, err = h.Hook(ctx, clawd.ToolCall("s", "B", `{"n":0}`))
 	require.NoError(t, err)
 	require.Equal(t, clawd.Verdict{}, v)

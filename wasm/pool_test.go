@@ -196,3 +196,26 @@ func TestPoolSizeOption(t *testing.T) {
 	codeIs(t, err, clawerr.InvalidArgument, "pool size 0")
 	assert.Equal(t, wasm.DefaultPoolSize(), wasm.GrantsFor(clawd.WithConcurrent(true)).Instances)
 }
+
+// Verdicts from a pool: calls in different instances at once each get
+// their own call's verdict.
+func TestPoolHookVerdicts(t *testing.T) {
+	g := open(t, cbuild.WasmPlugin(t, "hook"), clawd.WithHooks(clawd.HookToolCall), clawd.WithConcurrent(true), wasm.WithPoolSize(2))
+	plan := strings.Repeat("I", 200) // intercept at every step K: {"n":K} becomes {"n":K+1}
+	var wg sync.WaitGroup
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				n := w*50 + i
+				v, err := g.Hook(bg, clawd.ToolCall("s", plan, `{"n":`+itoa(n)+`}`))
+				if assert.NoError(t, err) {
+					assert.Equal(t, clawd.Verdict{Kind: clawd.Intercept, Input: `{"n":` + itoa(n+1) + `}`, Plugin: "hook"}, v)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	assert.Equal(t, uint64(200), g.Stats().HookVerdicts)
+}

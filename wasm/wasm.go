@@ -392,12 +392,18 @@ func (p *Plugin) call(ctx context.Context, c clawd.Call, f *hook.Frame) error {
 		p.release(s, re)
 		return p.errs.Closed(o.String())
 	}
+	// The hook frame is the slot's while this call holds it: put back the
+	// outer call's (a nested Hook) before the slot goes to another call.
+	var prevFrame *hook.Frame
+	var prevDepth int
 	if f != nil {
-		prevFrame, prevDepth := s.hookFrame, s.hookDepth
+		prevFrame, prevDepth = s.hookFrame, s.hookDepth
 		s.hookFrame, s.hookDepth = f, s.depth
-		defer func() { s.hookFrame, s.hookDepth = prevFrame, prevDepth }()
 	}
 	err = p.callLocked(ctx, s, o, cb, &c.Args, n, uint32(total))
+	if f != nil {
+		s.hookFrame, s.hookDepth = prevFrame, prevDepth
+	}
 	p.release(s, re)
 	return err
 }
