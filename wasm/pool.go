@@ -28,6 +28,8 @@ type slot struct {
 	inGlue bool             // the guest's allocator runs: no context is live
 	closed bool             // Close has been here: calls are refused
 
+	stdout, stderr *lineLog // the guest's output, as log lines: each instance's own
+
 	// hookFrame is the verdict state of the Hook call in flight, made at
 	// call depth hookDepth (its context is active[hookDepth]); nil when none.
 	hookFrame *hook.Frame

@@ -57,8 +57,6 @@ type Plugin struct {
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
 	modCfg   wazero.ModuleConfig
-	stdout   *lineLog
-	stderr   *lineLog
 	root     *os.Root // the project directory, when mounted
 
 	// slots are the instances' places: one for a serialized plugin, the
@@ -176,8 +174,9 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	if err != nil {
 		return fail(clawerr.New(clawerr.OpenFailed, path, "open", "the host module", err))
 	}
-	p.stdout = &lineLog{p: p, stream: "stdout"}
-	p.stderr = &lineLog{p: p, stream: "stderr"}
+	for _, s := range p.slots {
+		s.stdout, s.stderr = &lineLog{p: p, stream: "stdout"}, &lineLog{p: p, stream: "stderr"}
+	}
 	p.modCfg, err = p.moduleConfig()
 	if err != nil {
 		return fail(err)
@@ -201,10 +200,10 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 
 // moduleConfig is what every instance gets: the reactor's _initialize, no
 // arguments, the granted environment and mounts, real clocks and
-// randomness, and stdout/stderr as log lines.
+// randomness. stdout and stderr, log lines, are each slot's own (instantiate):
+// two instances of a pool never mix their partial lines.
 func (p *Plugin) moduleConfig() (wazero.ModuleConfig, error) {
 	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize").
-		WithStdout(p.stdout).WithStderr(p.stderr).
 		WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(rand.Reader)
 	for _, e := range p.cfg.Env {
 		k, v, ok := strings.Cut(e, "=")
@@ -598,8 +597,10 @@ func (p *Plugin) Close() error {
 		}
 		s.lock.Unlock()
 	}
-	p.stdout.flush()
-	p.stderr.flush()
+	for _, s := range p.slots {
+		s.stdout.flush()
+		s.stderr.flush()
+	}
 	p.setState(clawd.StateClosed, nil)
 	p.closeDone = true
 	if err := p.rt.Close(context.Background()); err != nil {
