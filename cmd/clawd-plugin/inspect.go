@@ -327,6 +327,10 @@ func writeHuman(w io.Writer, lib string, rep report) {
 	if rep.Grants != nil {
 		fmt.Fprintf(w, "sandbox:   wasm: %s\n", safe(rep.Grants.String()))
 	}
+	if rep.Grants != nil {
+		fmt.Fprintln(w, "host:      wasm runtime (wazero, pure Go)")
+		return
+	}
 	fmt.Fprintf(w, "host:      %s call path\n", vtable.Path)
 }
 

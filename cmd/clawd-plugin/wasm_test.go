@@ -36,6 +36,7 @@ func TestInspectWASM(t *testing.T) {
 	require.Equal(t, exitOK, r.exit, r.stdout+r.stderr)
 	assert.Contains(t, r.stdout, "runtime:   wasm\n")
 	assert.Contains(t, r.stdout, "sandbox:   wasm: memory 256 MiB; deadline: the caller's; files: none; send_event: refused (CapabilityDenied); sockets: none; 1 instance (calls serialized)\n")
+	assert.Contains(t, r.stdout, "host:      wasm runtime (wazero, pure Go)\n")
 
 	r = cli(t, "inspect", "--json", mod)
 	require.Equal(t, exitOK, r.exit, r.stdout+r.stderr)
