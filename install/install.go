@@ -335,6 +335,9 @@ func (in *Installer) installRelease(ctx context.Context, lock *lockfile.Lock, so
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
+	if err := os.Chmod(staging, 0o755); err != nil { // MkdirTemp's 0700: the installed directory is readable as any other
+		return nil, err
+	}
 	files, err := archive.Extract(tmp, staging, in.o.limits)
 	if err != nil {
 		return nil, asErr(err, name)
