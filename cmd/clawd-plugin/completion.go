@@ -14,7 +14,7 @@ func init() { verbs["completion"] = completionVerb }
 var verbFlags = map[string][]string{
 	"inspect":    {"--json", "--timeout"},
 	"check":      {"--json", "--junit", "--only", "--skip", "--timeout", "--pub", "--list"},
-	"run":        {"--plugins", "--events", "--json", "--watch", "--strict", "--sandbox", "--project", "--trust", "--pub", "-v"},
+	"run":        {"--plugins", "--events", "--json", "--watch", "--strict", "--sandbox", "--project", "--trust", "--pub", "--lock", "-v"},
 	"keygen":     {"--out"},
 	"sign":       {"--key", "--print"},
 	"verify":     {"--pub", "--dir", "--json"},
