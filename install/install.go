@@ -200,7 +200,9 @@ func (in *Installer) Update(ctx context.Context, names ...string) ([]Result, err
 		}
 		pub, _ := manifest.ParsePublicKey(idx.Keys[rel.PublisherKey])
 		r, err := in.installRelease(ctx, lock, src.text, st, manifest.KeyID(in.o.indexKey), rel, pub,
-			func(w io.Writer) (int64, error) { return src.get(ctx, rel.Archive, rel.Size, rel.Size, w, in.o.progress) })
+			func(w io.Writer) (int64, error) {
+				return src.get(ctx, rel.Archive, rel.Size, rel.Size, w, in.o.progress)
+			})
 		if err != nil {
 			return out, err
 		}

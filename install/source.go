@@ -173,4 +173,3 @@ func (s *source) fetchIndex(ctx context.Context, key ed25519.PublicKey, max int6
 	}
 	return parseIndex([]byte(data.String()), []byte(sig.String()), key, s.where(IndexFile))
 }
-
