@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -414,4 +415,31 @@ func TestInstallFile(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "1.0.0", r.Version)
 	require.NoError(t, in.Verify())
+}
+
+func TestPackIsDeterministic(t *testing.T) {
+	w := newWorld(t)
+	dir := w.native("1.0.0", "network.relay")
+	a, b := filepath.Join(t.TempDir(), "a.tar.gz"), filepath.Join(t.TempDir(), "b.tar.gz")
+	pa, err := Pack(dir, a, w.pubKey)
+	require.NoError(t, err)
+	os.Chtimes(filepath.Join(dir, "README"), time.Now(), time.Now())
+	pb, err := Pack(dir, b, w.pubKey)
+	require.NoError(t, err)
+	da, _ := os.ReadFile(a)
+	db, _ := os.ReadFile(b)
+	require.Equal(t, da, db)
+	require.Equal(t, pa.Release.SHA256, pb.Release.SHA256)
+	require.Equal(t, []string{"README", "libecho.so", "plugin.toml"}, pa.Files)
+	require.Equal(t, []string{platformString(goosOf(), goarchOf())}, pa.Release.Platforms)
+	// Something the manifest does not list is not packed.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "secret.txt"), []byte("x"), 0o644))
+	pc, err := Pack(dir, b, w.pubKey)
+	require.NoError(t, err)
+	require.NotContains(t, pc.Files, "secret.txt")
+	// A listed file that is a symlink is refused.
+	require.NoError(t, os.Remove(filepath.Join(dir, "README")))
+	require.NoError(t, os.Symlink("/etc/passwd", filepath.Join(dir, "README")))
+	_, err = Pack(dir, filepath.Join(t.TempDir(), "c.tar.gz"), w.pubKey)
+	require.Equal(t, clawerr.UnsafeArchive, clawerr.CodeOf(err))
 }
