@@ -95,9 +95,6 @@ func checkSig(key ed25519.PublicKey, data []byte, sig string) bool {
 	return c.Valid()
 }
 
-// maxIndexSize bounds an index download by default.
-const maxIndexSize = 8 << 20
-
 // maxSigSize bounds a signature file.
 const maxSigSize = 4096
 
