@@ -160,7 +160,8 @@ func (in *Installer) InstallFile(ctx context.Context, path string) (*Result, err
 }
 
 // Update updates the named plugins (every plugin installed from an index
-// if none) to the newest version the index offers that runs here. A new
+// if none; from the WithIndex index, or else the one they were installed
+// from) to the newest version the index offers that runs here. A new
 // version is tried (Trial) before it replaces the installed one, which is
 // kept for Rollback; one that asks for capabilities not granted before is
 // asked for consent again.
@@ -223,7 +224,19 @@ func (in *Installer) index(ctx context.Context, lock *lockfile.Lock) (*source, *
 	if in.o.indexKey == nil {
 		return nil, nil, st, clawerr.New(clawerr.SignatureInvalid, "", "index", "no trusted index key configured", nil)
 	}
-	src, err := newSource(in.o.index, &in.o)
+	loc := in.o.index
+	if loc == "" { // the index the installed plugins came from, if they agree on one
+		for _, n := range lock.Names() {
+			if s := lock.Plugins[n].Source; s != "" && !strings.HasSuffix(s, ".tar.gz") {
+				if loc != "" && loc != s {
+					return nil, nil, st, clawerr.New(clawerr.InvalidArgument, "", "index",
+						fmt.Sprintf("no index given, and the installed plugins come from several (%s, %s)", loc, s), nil)
+				}
+				loc = s
+			}
+		}
+	}
+	src, err := newSource(loc, &in.o)
 	if err != nil {
 		return nil, nil, st, err
 	}

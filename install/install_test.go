@@ -443,3 +443,20 @@ func TestPackIsDeterministic(t *testing.T) {
 	_, err = Pack(dir, filepath.Join(t.TempDir(), "c.tar.gz"), w.pubKey)
 	require.Equal(t, clawerr.UnsafeArchive, clawerr.CodeOf(err))
 }
+
+func TestUpdateFromTheRecordedIndex(t *testing.T) {
+	w := newWorld(t)
+	w.publish(w.native("1.0.0"))
+	_, err := w.installer().Install(bg, "echo")
+	require.NoError(t, err)
+	w.publish(w.native("1.0.1"))
+	in, err := New(w.pluginDir, WithIndexKey(pub(w.idxKey)), WithConsent(Yes)) // no WithIndex
+	require.NoError(t, err)
+	rs, err := in.Update(bg)
+	require.NoError(t, err)
+	require.Equal(t, "1.0.1", rs[0].Version)
+	// No key: nothing is trusted.
+	in, err = New(w.pluginDir, WithIndex(w.idxDir))
+	require.NoError(t, err)
+	refuse(t, w, in, clawerr.SignatureInvalid, func() error { _, err := in.Update(bg); return err })
+}

@@ -213,7 +213,7 @@ type installerFlags struct {
 func addInstallerFlags(fs *flag.FlagSet, withIndex bool) *installerFlags {
 	f := &installerFlags{dir: fs.String("dir", "", "the plugin directory (its lock file is DIR/clawd.lock)")}
 	if withIndex {
-		f.index = fs.String("index", "", "the index: a directory, file:// or https:// URL")
+		f.index = fs.String("index", "", "the index: a directory, file:// or https:// URL (update: default the one the plugins came from)")
 		f.indexKey = fs.String("index-key", "", "the index's public key file: the index must be signed by it")
 		f.yes = fs.Bool("yes", false, "grant the capabilities asked without asking (for scripts)")
 		f.quiet = fs.Bool("quiet", false, "no progress bar")
@@ -366,8 +366,8 @@ func updateVerb(args []string, stdout, stderr io.Writer) int {
 		return flagFailure(err, args, stdout)
 	}
 	p := pkgOut{"update", *asJSON, stdout, stderr}
-	if *f.dir == "" || *f.index == "" || *f.indexKey == "" {
-		return p.usage(fs, "--dir PLUGINS, --index and --index-key are required")
+	if *f.dir == "" || *f.indexKey == "" {
+		return p.usage(fs, "--dir PLUGINS and --index-key are required (--index defaults to the index the plugins came from)")
 	}
 	ctx, stop := signalContext()
 	defer stop()
