@@ -3,6 +3,7 @@ package install
 import (
 	"archive/tar"
 	"context"
+	"crypto/ed25519"
 	"errors"
 	"fmt"
 	"net/http"
@@ -459,4 +460,81 @@ func TestUpdateFromTheRecordedIndex(t *testing.T) {
 	in, err = New(w.pluginDir, WithIndex(w.idxDir))
 	require.NoError(t, err)
 	refuse(t, w, in, clawerr.SignatureInvalid, func() error { _, err := in.Update(bg); return err })
+}
+
+// One package, two machines: the entry table names each; an installer
+// picks the release for its platform, and pack refuses an entry whose
+// library is for another machine than its key says.
+func TestMultiPlatformPackage(t *testing.T) {
+	if goosOf() != "linux" || goarchOf() != "amd64" {
+		t.Skip("builds a linux/arm64 library beside this linux/amd64 one")
+	}
+	zig := cbuild.RequireZig(t)
+	root, err := cbuild.RepoRoot()
+	require.NoError(t, err)
+	arm := cbuild.Once(t, "install-echo-arm64", func(dir string) (string, error) {
+		out := filepath.Join(dir, "libecho.so")
+		_, err := cbuild.Run(dir, []string{"ZIG_LOCAL_CACHE_DIR=" + filepath.Join(dir, "zig-cache")},
+			append(append([]string{}, zig...), "cc", "-target", "aarch64-linux-gnu", "-shared", "-fPIC", "-std=c99",
+				"-I"+filepath.Join(root, "include"), filepath.Join(root, "testplugins", "echo.c"), "-o", out)...)
+		return out, err
+	})
+	w := newWorld(t)
+	dir := w.native("1.0.0")
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "arm64"), 0o755))
+	data, err := os.ReadFile(arm)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "arm64", "libecho.so"), data, 0o644))
+	toml := "name = \"echo\"\nversion = \"1.0.0\"\nfiles = [\"README\"]\n[entry]\nlinux_amd64 = \"libecho.so\"\nlinux_arm64 = \"arm64/libecho.so\"\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "plugin.toml"), []byte(toml), 0o644))
+	p := w.publish(dir)
+	require.Equal(t, []string{"linux/amd64", "linux/arm64"}, p.Release.Platforms)
+	require.Equal(t, []string{"README", "arm64/libecho.so", "libecho.so", "plugin.toml"}, p.Files)
+	_, err = w.installer().Install(bg, "echo")
+	require.NoError(t, err)
+	require.FileExists(t, filepath.Join(w.pluginDir, "echo", "arm64", "libecho.so"))
+	// On a machine the package has no build for: incompatible.
+	in, err := New(t.TempDir(), WithIndex(w.idxDir), WithIndexKey(pub(w.idxKey)), WithPlatform("linux", "riscv64"))
+	require.NoError(t, err)
+	_, err = in.Install(bg, "echo")
+	require.Equal(t, clawerr.Incompatible, clawerr.CodeOf(err))
+
+	// A key that lies about its library.
+	toml = "name = \"echo\"\nversion = \"1.0.1\"\n[entry]\nlinux_amd64 = \"libecho.so\"\nlinux_riscv64 = \"arm64/libecho.so\"\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "plugin.toml"), []byte(toml), 0o644))
+	_, err = Pack(dir, filepath.Join(t.TempDir(), "x.tar.gz"), w.pubKey)
+	require.Equal(t, clawerr.Incompatible, clawerr.CodeOf(err))
+	require.Contains(t, err.Error(), "not a library for linux/riscv64")
+}
+
+func TestIndexRestrictsPublishers(t *testing.T) {
+	w := newWorld(t)
+	w.publish(w.native("1.0.0"))
+	_, err := BuildIndex(w.idxDir, w.idxKey, IndexOptions{Publishers: []ed25519.PublicKey{pub(newKey(t))}})
+	require.Equal(t, clawerr.SignatureInvalid, clawerr.CodeOf(err))
+	idx, err := BuildIndex(w.idxDir, w.idxKey, IndexOptions{Publishers: []ed25519.PublicKey{pub(w.pubKey)}})
+	require.NoError(t, err)
+	require.Equal(t, uint64(2), idx.Serial, "one above the last index written (the refused build wrote none)")
+	_, err = BuildIndex(w.idxDir, w.idxKey, IndexOptions{Yank: []string{"echo@9.9.9"}})
+	require.Equal(t, clawerr.NotFound, clawerr.CodeOf(err))
+	// An index directory signed by another key is not silently taken over.
+	_, err = BuildIndex(w.idxDir, newKey(t), IndexOptions{})
+	require.Equal(t, clawerr.SignatureInvalid, clawerr.CodeOf(err))
+}
+
+type countingProgress struct{ starts, bytes, dones int64 }
+
+func (c *countingProgress) Start(string, int64) { c.starts++ }
+func (c *countingProgress) Advance(n int64)     { c.bytes += n }
+func (c *countingProgress) Done()               { c.dones++ }
+
+func TestProgress(t *testing.T) {
+	w := newWorld(t)
+	p := w.publish(w.native("1.0.0"))
+	c := &countingProgress{}
+	_, err := w.installer(WithProgress(c)).Install(bg, "echo")
+	require.NoError(t, err)
+	require.Equal(t, int64(1), c.starts)
+	require.Equal(t, int64(1), c.dones)
+	require.Equal(t, p.Release.Size, c.bytes)
 }
