@@ -110,10 +110,10 @@ func parseIndex(data, sig []byte, key ed25519.PublicKey, where string) (*Index, 
 		return nil, clawerr.New(clawerr.SignatureInvalid, "", "index",
 			fmt.Sprintf("%s: the signature does not verify with the trusted index key %s (the file claims %s)", where, manifest.KeyID(key), safeText(s.KeyID)), nil)
 	}
+	// Fields a later version adds are ignored (the schema changes when a
+	// field changes meaning).
 	var idx Index
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&idx); err != nil {
+	if err := json.Unmarshal(data, &idx); err != nil {
 		return nil, clawerr.New(clawerr.ManifestInvalid, "", "index", fmt.Sprintf("%s: not an index: %v", where, err), nil)
 	}
 	if idx.Schema != IndexSchema {
@@ -156,9 +156,11 @@ func checkRelease(name string, r Release, idx *Index) error {
 	return nil
 }
 
-// safeFileName: letters, digits, . _ + - and not starting with a dot.
+// safeFileName: letters, digits, . _ + - and not starting with a dot, nor
+// the lock file's name: what may name a file in the index directory, or a
+// plugin's directory in the plugin directory.
 func safeFileName(s string) bool {
-	if s == "" || s[0] == '.' || len(s) > 255 {
+	if s == "" || s[0] == '.' || len(s) > 255 || s == lockfile.Name {
 		return false
 	}
 	return strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-") == ""
@@ -258,6 +260,11 @@ func BuildIndex(dir string, key ed25519.PrivateKey, o IndexOptions) (*Index, err
 	}
 	for n := range idx.Plugins {
 		sortReleases(idx.Plugins[n])
+		for _, r := range idx.Plugins[n] {
+			if err := checkRelease(n, r, idx); err != nil { // never write an index an installer refuses
+				return nil, clawerr.New(clawerr.ManifestInvalid, n, "index", fmt.Sprintf("%s %s (%s): %v", n, r.Version, r.Archive, err), nil)
+			}
+		}
 	}
 	idx.Generated = o.Now().UTC().Truncate(time.Second)
 	data, err := json.MarshalIndent(idx, "", "  ")

@@ -179,12 +179,13 @@ func TestRefusals(t *testing.T) {
 		"absolute": {[]tarEntry{reg("/tmp/evil", []byte("x"))}, clawerr.UnsafeArchive, "absolute"},
 		"symlink": {[]tarEntry{{hdr: tar.Header{Typeflag: tar.TypeSymlink, Name: "libecho.so", Linkname: "/etc/passwd"}},
 			reg("plugin.toml", []byte("x"))}, clawerr.UnsafeArchive, "a symlink"},
-		"hardlink": {[]tarEntry{{hdr: tar.Header{Typeflag: tar.TypeLink, Name: "libecho.so", Linkname: "../../x"}}}, clawerr.UnsafeArchive, "a hard link"},
-		"device":   {[]tarEntry{{hdr: tar.Header{Typeflag: tar.TypeChar, Name: "tty", Devmajor: 5, Devminor: 0}}}, clawerr.UnsafeArchive, "a device file"},
-		"fifo":     {[]tarEntry{{hdr: tar.Header{Typeflag: tar.TypeFifo, Name: "pipe"}}}, clawerr.UnsafeArchive, "a FIFO"},
-		"bytes":    {[]tarEntry{reg("big", tooBig)}, clawerr.UnsafeArchive, "tar bomb"},
-		"files":    {manyFiles, clawerr.UnsafeArchive, "more than 32 files"},
-		"dup":      {[]tarEntry{reg("a", []byte("1")), reg("a", []byte("2"))}, clawerr.UnsafeArchive, "appears twice"},
+		"hardlink":   {[]tarEntry{{hdr: tar.Header{Typeflag: tar.TypeLink, Name: "libecho.so", Linkname: "../../x"}}}, clawerr.UnsafeArchive, "a hard link"},
+		"device":     {[]tarEntry{{hdr: tar.Header{Typeflag: tar.TypeChar, Name: "tty", Devmajor: 5, Devminor: 0}}}, clawerr.UnsafeArchive, "a device file"},
+		"fifo":       {[]tarEntry{{hdr: tar.Header{Typeflag: tar.TypeFifo, Name: "pipe"}}}, clawerr.UnsafeArchive, "a FIFO"},
+		"bytes":      {[]tarEntry{reg("big", tooBig)}, clawerr.UnsafeArchive, "tar bomb"},
+		"files":      {manyFiles, clawerr.UnsafeArchive, "more than 32 files"},
+		"dir dotdot": {[]tarEntry{{hdr: tar.Header{Typeflag: tar.TypeDir, Name: "../d/", Mode: 0o755}}}, clawerr.UnsafeArchive, "leaves"},
+		"dup":        {[]tarEntry{reg("a", []byte("1")), reg("a", []byte("2"))}, clawerr.UnsafeArchive, "appears twice"},
 	}
 	for name, h := range hostile {
 		t.Run("archive "+name, func(t *testing.T) {

@@ -181,13 +181,17 @@ func Extract(r io.Reader, dir string, lim Limits) ([]string, error) {
 			}
 			return nil, unsafe("not a readable tar archive: %v", err)
 		}
+		if hdr.Typeflag == tar.TypeDir { // "dir/": directories come from the files' paths
+			if err := CheckName(strings.TrimSuffix(hdr.Name, "/")); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		if err := CheckName(hdr.Name); err != nil {
 			return nil, err
 		}
 		switch hdr.Typeflag {
 		case tar.TypeReg:
-		case tar.TypeDir:
-			continue // directories come from the files' paths
 		case tar.TypeSymlink:
 			return nil, unsafe("entry %q: a symlink (to %q); packages hold regular files only", hdr.Name, hdr.Linkname)
 		case tar.TypeLink:

@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/clawd-go/clawd/clawerr"
@@ -102,6 +103,10 @@ func Read(path string) (*Lock, error) {
 	for n, e := range l.Plugins {
 		if e == nil || e.Name != n {
 			return nil, clawerr.New(clawerr.ManifestInvalid, "", "lock", fmt.Sprintf("%s: entry %q does not name itself", path, n), nil)
+		}
+		// A name is a directory in the plugin directory: never a path.
+		if n == "" || n[0] == '.' || strings.ContainsAny(n, `/\:`) || n == Name {
+			return nil, clawerr.New(clawerr.ManifestInvalid, "", "lock", fmt.Sprintf("%s: entry %q is not a plain directory name", path, n), nil)
 		}
 	}
 	return l, nil

@@ -65,3 +65,12 @@ func TestReadRefuses(t *testing.T) {
 		require.Contains(t, err.Error(), msg)
 	}
 }
+
+func TestReadRefusesPathNames(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "clawd.lock")
+	for _, n := range []string{"../../etc", "a/b", ".clawd", "clawd.lock"} {
+		require.NoError(t, os.WriteFile(p, []byte(`{"schema":1,"plugins":{"`+n+`":{"name":"`+n+`"}}}`), 0o644))
+		_, err := lockfile.Read(p)
+		require.Equal(t, clawerr.ManifestInvalid, clawerr.CodeOf(err), n)
+	}
+}
