@@ -122,3 +122,47 @@ func TestConsentPrompt(t *testing.T) {
 		require.True(t, strings.HasPrefix(w.String(), "plugin x 1.2.0 asks for fs.write, network.relay; allow? [y/N] "), w.String())
 	}
 }
+
+func TestPackageUpdateVerbs(t *testing.T) {
+	root := t.TempDir()
+	at := func(p ...string) string { return filepath.Join(append([]string{root}, p...)...) }
+	require.Equal(t, 0, cli(t, "keygen", "--out", at("pub")).exit)
+	require.Equal(t, 0, cli(t, "keygen", "--out", at("idx")).exit)
+	src := func(version string) string {
+		dir := at("src", version)
+		require.NoError(t, os.MkdirAll(dir, 0o755))
+		lib, err := os.ReadFile(cbuild.Plugin(t, "echo", `-DECHO_VERSION="`+version+`"`))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "libecho.so"), lib, 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "plugin.toml"),
+			[]byte("name = \"echo\"\nversion = \""+version+"\"\nentry = \"libecho.so\"\n"), 0o644))
+		return dir
+	}
+	require.NoError(t, os.MkdirAll(at("index"), 0o755))
+	require.Equal(t, 0, cli(t, "pack", "--key", at("pub.key"), src("1.0.0"), "-o", at("index", "echo-1.0.0.tar.gz")).exit)
+	require.Equal(t, 0, cli(t, "index", "build", "--key", at("idx.key"), at("index")).exit)
+	plugins := at("plugins")
+	r := cli(t, "install", "--index", "file://"+filepath.ToSlash(at("index")), "--index-key", at("idx.pub"), "--dir", plugins, "echo@1.0.0")
+	require.Equal(t, 0, r.exit, r.stderr) // no capabilities: nothing to consent to
+
+	require.Equal(t, 0, cli(t, "pack", "--key", at("pub.key"), src("1.1.0"), "-o", at("echo-1.1.0.tar.gz")).exit)
+	r = cli(t, "index", "add", "--key", at("idx.key"), at("index"), at("echo-1.1.0.tar.gz"), "--json")
+	require.Equal(t, 0, r.exit, r.stderr)
+	require.Contains(t, r.stdout, `"serial":2`)
+	r = cli(t, "update", "--dir", plugins, "--index-key", at("idx.pub"), "--json")
+	require.Equal(t, 0, r.exit, r.stderr)
+	require.Contains(t, r.stdout, `"version":"1.1.0"`)
+	require.Contains(t, r.stdout, `"previous":"1.0.0"`)
+	r = cli(t, "rollback", "--dir", plugins, "echo")
+	require.Equal(t, 0, r.exit, r.stderr)
+	require.Contains(t, r.stdout, "rolled back echo 1.0.0 (was 1.1.0)")
+	require.Equal(t, 0, cli(t, "index", "yank", "--key", at("idx.key"), at("index"), "echo@1.1.0").exit)
+	r = cli(t, "search", "--index", at("index"), "--index-key", at("idx.pub"), "--json")
+	require.Equal(t, 0, r.exit, r.stderr)
+	require.Contains(t, r.stdout, `"versions":["1.1.0 (yanked)","1.0.0"]`)
+	require.Contains(t, r.stdout, `"latest":"1.0.0"`)
+	// A yanked version is not an update.
+	r = cli(t, "update", "--dir", plugins, "--index-key", at("idx.pub"))
+	require.Equal(t, 0, r.exit, r.stderr)
+	require.Contains(t, r.stdout, "echo 1.0.0 is up to date")
+}
