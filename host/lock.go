@@ -84,3 +84,22 @@ func checkLocked(le *lockfile.Entry, m *manifest.Manifest, lo *openInfo) error {
 func lockedEntrySum(le *lockfile.Entry, m *manifest.Manifest) string {
 	return le.Files[filepath.ToSlash(filepath.Clean(filepath.FromSlash(m.Entry)))]
 }
+
+// lockedDirs returns, when path is one of the lock files, the plugin
+// directories beside it: a plugin that failed because its files were in
+// place before the installer wrote the lock file loads once it is there.
+func (h *Host) lockedDirs(path string) []string {
+	if abs, err := filepath.Abs(path); err != nil || !slices.Contains(h.o.locks, abs) {
+		return nil
+	}
+	root := filepath.Dir(path)
+	h.w.mu.Lock()
+	defer h.w.mu.Unlock()
+	var out []string
+	for d := range h.w.plugins {
+		if filepath.Dir(d) == root {
+			out = append(out, d)
+		}
+	}
+	return out
+}

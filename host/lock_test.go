@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -69,4 +70,35 @@ func TestLockFileTrust(t *testing.T) {
 	info, _ = r.h.Plugin("echo")
 	require.Equal(t, clawerr.ChecksumMismatch, clawerr.CodeOf(info.Reason))
 	require.Contains(t, info.Reason.Error(), "added: extra.so")
+}
+
+// The installer moves a plugin into place, then writes the lock file: a
+// watching host that looked in between sees files the lock does not
+// record yet, and looks again when the lock file is written.
+func TestWatchedLockFileChangeReloads(t *testing.T) {
+	root := t.TempDir()
+	dir := plugin(t, root, "echo", "1.0.0", echo(t, "echo", "1.0.0"), "network.relay")
+	lock := lockPlugin(t, root, dir, "echo", "1.0.0", "network.relay")
+	// The lock records other bytes for the library.
+	l, err := lockfile.Read(lock)
+	require.NoError(t, err)
+	good := l.Plugins["echo"]
+	bad := *good
+	bad.Files = archive.Tree{}
+	for k, v := range good.Files {
+		bad.Files[k] = v
+	}
+	bad.Files[libName("echo")] = "00"
+	bad.ContentSHA256 = bad.Files.Hash()
+	l.Plugins["echo"] = &bad
+	require.NoError(t, lockfile.Write(lock, l))
+
+	r := newRig(t, host.WithPluginDirs(root), host.WithLockFile(lock), host.WithWatch(true), host.WithDebounce(20*time.Millisecond))
+	r.h.Load(bg)
+	require.Equal(t, clawerr.ChecksumMismatch, clawerr.CodeOf(info(t, r.h, "echo").Reason))
+	l.Plugins["echo"] = good
+	require.NoError(t, lockfile.Write(lock, l)) // only the lock file changes
+	for info(t, r.h, "echo").State != host.StateActive {
+		r.nextOf(t, "echo")
+	}
 }
