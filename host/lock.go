@@ -23,7 +23,8 @@ import (
 // installed, and the entry the host opens is checked again against the
 // lock's sha256 as it is copied. A plugin the lock file does not name is
 // verified as any other (WithTrust). The lock file is read again on every
-// load and reload, so an install or an update is seen by hot reload.
+// load and reload, and with WithWatch a change of the lock file reloads
+// the plugins beside it, so an install or an update is seen by hot reload.
 // Repeat for several plugin directories.
 func WithLockFile(path string) Option {
 	return func(o *options) {

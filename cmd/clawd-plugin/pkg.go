@@ -263,7 +263,15 @@ func prompt(w io.Writer) install.Consent {
 		for i, c := range r.Capabilities {
 			caps[i] = string(c)
 		}
-		fmt.Fprintf(w, "plugin %s %s asks for %s; allow? [y/N] ", safe(r.Name), safe(r.Version), strings.Join(caps, ", "))
+		more := ""
+		if len(r.New) < len(r.Capabilities) { // an update: say what it adds
+			added := make([]string, len(r.New))
+			for i, c := range r.New {
+				added[i] = string(c)
+			}
+			more = " (new: " + strings.Join(added, ", ") + ")"
+		}
+		fmt.Fprintf(w, "plugin %s %s asks for %s%s; allow? [y/N] ", safe(r.Name), safe(r.Version), strings.Join(caps, ", "), more)
 		line, err := bufio.NewReader(stdin).ReadString('\n')
 		if err != nil && line == "" {
 			fmt.Fprintln(w)

@@ -116,7 +116,8 @@ func TestConsentPrompt(t *testing.T) {
 	for answer, want := range map[string]bool{"y\n": true, "yes\n": true, "\n": false, "n\n": false, "": false, "Y\n": true} {
 		stdin = strings.NewReader(answer)
 		var w strings.Builder
-		ok, err := prompt(&w)(context.Background(), install.Request{Name: "x", Version: "1.2.0", Capabilities: []abi.Capability{abi.CapFSWrite, abi.CapNetworkRelay}})
+		caps := []abi.Capability{abi.CapFSWrite, abi.CapNetworkRelay}
+		ok, err := prompt(&w)(context.Background(), install.Request{Name: "x", Version: "1.2.0", Capabilities: caps, New: caps})
 		require.NoError(t, err)
 		require.Equal(t, want, ok, "%q", answer)
 		require.True(t, strings.HasPrefix(w.String(), "plugin x 1.2.0 asks for fs.write, network.relay; allow? [y/N] "), w.String())
@@ -165,4 +166,16 @@ func TestPackageUpdateVerbs(t *testing.T) {
 	r = cli(t, "update", "--dir", plugins, "--index-key", at("idx.pub"))
 	require.Equal(t, 0, r.exit, r.stderr)
 	require.Contains(t, r.stdout, "echo 1.0.0 is up to date")
+}
+
+func TestConsentPromptOnUpdateNamesWhatIsNew(t *testing.T) {
+	old := stdin
+	defer func() { stdin = old }()
+	stdin = strings.NewReader("n\n")
+	var w strings.Builder
+	ok, err := prompt(&w)(context.Background(), install.Request{Name: "x", Version: "1.3.0",
+		Capabilities: []abi.Capability{abi.CapFSWrite, abi.CapNetworkRelay}, New: []abi.Capability{abi.CapFSWrite}})
+	require.NoError(t, err)
+	require.False(t, ok)
+	require.Equal(t, "plugin x 1.3.0 asks for fs.write, network.relay (new: fs.write); allow? [y/N] ", w.String())
 }
