@@ -42,7 +42,8 @@ var packagePlatforms = []string{"linux/amd64", "linux/arm64", "linux/386", "linu
 // Pack writes the package of the plugin in dir to out (a deterministic
 // tar.gz: the manifest, every entry of its entry table, its files, nothing
 // else) and its signature by key to out.sig. Both are written through
-// temporary files and renames; a refusal leaves neither.
+// temporary files and renames (out's directory is created if missing);
+// a refusal leaves neither.
 func Pack(dir, out string, key ed25519.PrivateKey) (*Package, error) {
 	m, err := manifest.LoadDir(dir)
 	if err != nil {
@@ -92,6 +93,9 @@ func Pack(dir, out string, key ed25519.PrivateKey) (*Package, error) {
 	defer os.RemoveAll(tmp)
 	p, err := describe(bytes.NewReader(data), int64(len(data)), sig, tmp, filepath.Base(out), nil)
 	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return nil, err
 	}
 	if err := lockfile.WriteFileAtomic(out, data, 0o644); err != nil {
