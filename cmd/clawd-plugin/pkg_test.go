@@ -179,3 +179,16 @@ func TestConsentPromptOnUpdateNamesWhatIsNew(t *testing.T) {
 	require.False(t, ok)
 	require.Equal(t, "plugin x 1.3.0 asks for fs.write, network.relay (new: fs.write); allow? [y/N] ", w.String())
 }
+
+func TestProgressBar(t *testing.T) {
+	var w strings.Builder
+	b := &bar{w: &w}
+	b.Start("hello-1.0.0.tar.gz", 200)
+	b.Advance(100)
+	b.Advance(100)
+	b.Done()
+	require.Contains(t, w.String(), "\rhello-1.0.0.tar.gz [===============               ]  50%")
+	require.True(t, strings.HasSuffix(w.String(), "[==============================] 100%\n"), w.String())
+	// stderr is a pipe here: no bar, whatever the flags.
+	require.False(t, stderrTerminal(&w))
+}
