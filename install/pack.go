@@ -122,10 +122,11 @@ func sortedKeys(m map[string]string) []string {
 // (path.sig) and returns its index entry. With publishers, the signature
 // must verify with one of them; without, with the key the signature file
 // names.
+// A package larger than DefaultMaxPackageSize is refused before it is read.
 func DescribePackage(path string, publishers []ed25519.PublicKey) (*Package, error) {
-	data, err := os.ReadFile(path)
+	data, err := readSmall(path, DefaultMaxPackageSize)
 	if err != nil {
-		return nil, err
+		return nil, clawerr.New(clawerr.NotFound, "", "index", path, err)
 	}
 	sig, err := readSmall(path+SigSuffix, maxSigSize)
 	if err != nil {
@@ -144,7 +145,14 @@ func DescribePackage(path string, publishers []ed25519.PublicKey) (*Package, err
 	return p, nil
 }
 
+// readSmall reads a regular file of at most max bytes (opening a FIFO
+// would block: it is looked at first).
 func readSmall(path string, max int64) ([]byte, error) {
+	if st, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() || st.Size() > max {
+		return nil, fmt.Errorf("%s: not a regular file of at most %d bytes", path, max)
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

@@ -67,19 +67,22 @@ func New() *Lock {
 
 // Read reads the lock file at path; a missing file is an empty lock.
 func Read(path string) (*Lock, error) {
-	f, err := os.Open(path)
+	// Opening a FIFO blocks: look before opening.
+	st, err := os.Stat(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return New(), nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	if st, err := f.Stat(); err != nil {
-		return nil, err
-	} else if !st.Mode().IsRegular() {
+	if !st.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s: not a regular file", path)
 	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
 	data, err := io.ReadAll(io.LimitReader(f, maxSize+1))
 	if err != nil {
 		return nil, err

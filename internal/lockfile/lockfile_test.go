@@ -74,3 +74,12 @@ func TestReadRefusesPathNames(t *testing.T) {
 		require.Equal(t, clawerr.ManifestInvalid, clawerr.CodeOf(err), n)
 	}
 }
+
+func TestReadRefusesAFIFOWithoutBlocking(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "clawd.lock")
+	if err := mkfifo(p); err != nil {
+		t.Skip("no FIFOs here:", err)
+	}
+	_, err := lockfile.Read(p)
+	require.ErrorContains(t, err, "not a regular file")
+}
