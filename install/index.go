@@ -290,13 +290,13 @@ func sortReleases(rs []Release) {
 	})
 }
 
-// namedRelease is a release and the name it is listed under.
-type namedRelease struct {
+// NamedRelease is a release and the plugin name it is listed under.
+type NamedRelease struct {
 	Name string
 	Release
 }
 
-// platformOf is this host's platform string.
+// platformString is a GOOS/GOARCH pair as Release.Platforms holds it.
 func platformString(goos, goarch string) string { return goos + "/" + goarch }
 
 // serves reports whether r runs on goos/goarch.

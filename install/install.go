@@ -256,10 +256,10 @@ func (in *Installer) index(ctx context.Context, lock *lockfile.Lock) (*source, *
 }
 
 // pick returns the newest release of name matching c that runs here.
-func (in *Installer) pick(idx *Index, name string, c constraint) (namedRelease, error) {
+func (in *Installer) pick(idx *Index, name string, c constraint) (NamedRelease, error) {
 	rels, ok := idx.Plugins[name]
 	if !ok || name == "" {
-		return namedRelease{}, clawerr.New(clawerr.NotFound, name, "install", fmt.Sprintf("no plugin %q in the index", name), nil)
+		return NamedRelease{}, clawerr.New(clawerr.NotFound, name, "install", fmt.Sprintf("no plugin %q in the index", name), nil)
 	}
 	sorted := slices.Clone(rels)
 	sortReleases(sorted)
@@ -283,10 +283,10 @@ func (in *Installer) pick(idx *Index, name string, c constraint) (namedRelease, 
 		if !r.serves(in.o.goos, in.o.goarch) {
 			continue
 		}
-		return namedRelease{Name: name, Release: r}, nil
+		return NamedRelease{Name: name, Release: r}, nil
 	}
 	if len(matched) > 0 {
-		return namedRelease{}, clawerr.New(clawerr.Incompatible, name, "install",
+		return NamedRelease{}, clawerr.New(clawerr.Incompatible, name, "install",
 			fmt.Sprintf("%s %s: no build for %s/%s with ABI version %d", name, strings.Join(matched, ", "), in.o.goos, in.o.goarch, abi.Version), nil)
 	}
 	what := "no version"
@@ -296,13 +296,13 @@ func (in *Installer) pick(idx *Index, name string, c constraint) (namedRelease, 
 	if len(yanked) > 0 {
 		what += " (yanked: " + strings.Join(yanked, ", ") + ")"
 	}
-	return namedRelease{}, clawerr.New(clawerr.NotFound, name, "install", fmt.Sprintf("%s: %s", name, what), nil)
+	return NamedRelease{}, clawerr.New(clawerr.NotFound, name, "install", fmt.Sprintf("%s: %s", name, what), nil)
 }
 
 // installRelease downloads, verifies, unpacks, checks, asks, tries and
 // commits one release. Nothing is left behind on failure.
 func (in *Installer) installRelease(ctx context.Context, lock *lockfile.Lock, source string, st lockfile.IndexState, indexID string,
-	rel namedRelease, pub ed25519.PublicKey, download func(io.Writer) (int64, error)) (*Result, error) {
+	rel NamedRelease, pub ed25519.PublicKey, download func(io.Writer) (int64, error)) (*Result, error) {
 	name := rel.Name
 	if lock.Plugins[name] == nil && exists(filepath.Join(in.dir, name)) {
 		return nil, clawerr.New(clawerr.InvalidArgument, name, "install",
@@ -488,7 +488,7 @@ func asErr(err error, name string) error {
 
 // checkManifest loads the unpacked manifest and compares it with the
 // index entry; every file must be one the manifest lists.
-func (in *Installer) checkManifest(dir string, rel namedRelease, files []string) (*manifest.Manifest, error) {
+func (in *Installer) checkManifest(dir string, rel NamedRelease, files []string) (*manifest.Manifest, error) {
 	m, err := manifest.LoadDir(dir)
 	if err != nil {
 		if clawerr.CodeOf(err) == clawerr.ManifestInvalid && strings.Contains(err.Error(), "no entry for") {

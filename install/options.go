@@ -142,7 +142,9 @@ func WithMaxDownload(index, pkg int64) Option {
 func WithTrial(t Trial) Option { return func(o *options) { o.trial = t } }
 
 // WithPlatform sets the GOOS and GOARCH releases are picked for. Default:
-// this program's.
+// this program's. The trial open and the host still open the entry of
+// this program's platform: another platform is for a directory prepared
+// for another machine, with WithTrial(nil).
 func WithPlatform(goos, goarch string) Option {
 	return func(o *options) { o.goos, o.goarch = goos, goarch }
 }

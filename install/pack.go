@@ -24,7 +24,7 @@ import (
 // Package is what DescribePackage and Pack report of a package file.
 type Package struct {
 	Path         string            // the archive
-	Release      namedRelease      // its index entry
+	Release      NamedRelease      // its index entry
 	PublisherKey ed25519.PublicKey // the key its signature verified with
 	Files        []string          // the files it holds, sorted
 }
@@ -221,7 +221,7 @@ func describe(r io.ReaderAt, size int64, sigData []byte, scratch, archiveName st
 		rt = string(manifest.RuntimeDylib)
 	}
 	return &Package{
-		Release: namedRelease{Name: m.Name, Release: Release{Version: m.Version, Runtime: rt, ABIVersion: abi.Version,
+		Release: NamedRelease{Name: m.Name, Release: Release{Version: m.Version, Runtime: rt, ABIVersion: abi.Version,
 			Capabilities: caps, Platforms: plats, Description: m.Description, Archive: archiveName, Size: size,
 			SHA256: hex.EncodeToString(sum[:]), Signature: s.Signature, PublisherKey: manifest.KeyID(key)}},
 		PublisherKey: key,
