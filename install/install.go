@@ -93,7 +93,8 @@ type Result struct {
 	Version  string
 	Previous string // the version replaced, "" if none
 	Granted  []string
-	Changed  bool // false: the version asked for was already installed
+	Changed  bool  // false: the version asked for was already installed, or nothing newer
+	Err      error // Update: why this plugin was not updated (the others were tried)
 }
 
 // Install installs spec, NAME or NAME@CONSTRAINT (see the package doc),
@@ -159,60 +160,83 @@ func (in *Installer) InstallFile(ctx context.Context, path string) (*Result, err
 	})
 }
 
-// Update updates the named plugins (every plugin installed from an index
-// if none; from the WithIndex index, or else the one they were installed
-// from) to the newest version the index offers that runs here. A new
+// Update updates the named plugins, each NAME or NAME@CONSTRAINT (every
+// plugin installed from an index if none; from the WithIndex index, or
+// else the one they were installed from) to the newest version the index
+// offers that matches and runs here. A new
 // version is tried (Trial) before it replaces the installed one, which is
 // kept for Rollback; one that asks for capabilities not granted before is
 // asked for consent again.
-func (in *Installer) Update(ctx context.Context, names ...string) ([]Result, error) {
+func (in *Installer) Update(ctx context.Context, specs ...string) ([]Result, error) {
 	lock, err := in.readLock()
 	if err != nil {
 		return nil, err
 	}
-	if len(names) == 0 {
+	if len(specs) == 0 {
 		for _, n := range lock.Names() {
 			if e := lock.Plugins[n]; e.Source != "" && !strings.HasSuffix(e.Source, ".tar.gz") {
-				names = append(names, n)
+				specs = append(specs, n)
 			}
 		}
 	}
-	for _, n := range names {
+	type want struct {
+		name string
+		c    constraint
+	}
+	var wants []want
+	for _, spec := range specs {
+		n, cons, _ := strings.Cut(spec, "@")
+		c, err := parseConstraint(cons)
+		if err != nil {
+			return nil, clawerr.New(clawerr.InvalidArgument, n, "update", fmt.Sprintf("%q: %v", spec, err), nil)
+		}
 		if lock.Plugins[n] == nil {
 			return nil, clawerr.New(clawerr.NotFound, n, "update", n+" is not installed in "+in.dir, nil)
 		}
+		wants = append(wants, want{n, c})
 	}
 	src, idx, st, err := in.index(ctx, lock)
 	if err != nil {
 		return nil, err
 	}
+	// One plugin's refusal does not stop the others: each has its Result,
+	// and the error joins every refusal.
 	var out []Result
-	for _, n := range names {
-		cur := lock.Plugins[n]
-		rel, err := in.pick(idx, n, constraint{})
+	var errs []error
+	for _, w := range wants {
+		cur := lock.Plugins[w.name]
+		res := Result{Name: w.name, Version: cur.Version, Granted: cur.Capabilities}
+		rel, err := in.pick(idx, w.name, w.c)
+		if err == nil {
+			cv, _ := parseVersion(cur.Version)
+			nv, _ := parseVersion(rel.Version)
+			if nv.compare(cv) <= 0 {
+				out = append(out, res)
+				continue
+			}
+			pub, _ := manifest.ParsePublicKey(idx.Keys[rel.PublisherKey])
+			var r *Result
+			r, err = in.installRelease(ctx, lock, src.text, st, manifest.KeyID(in.o.indexKey), rel, pub,
+				func(w io.Writer) (int64, error) {
+					return src.get(ctx, rel.Archive, rel.Size, rel.Size, w, in.o.progress)
+				})
+			if err == nil {
+				res = *r
+			}
+		}
 		if err != nil {
-			return out, err
+			res.Err = err
+			errs = append(errs, err)
 		}
-		cv, _ := parseVersion(cur.Version)
-		nv, _ := parseVersion(rel.Version)
-		if nv.compare(cv) <= 0 {
-			out = append(out, Result{Name: n, Version: cur.Version, Granted: cur.Capabilities})
-			continue
-		}
-		pub, _ := manifest.ParsePublicKey(idx.Keys[rel.PublisherKey])
-		r, err := in.installRelease(ctx, lock, src.text, st, manifest.KeyID(in.o.indexKey), rel, pub,
-			func(w io.Writer) (int64, error) {
-				return src.get(ctx, rel.Archive, rel.Size, rel.Size, w, in.o.progress)
-			})
-		if err != nil {
-			return out, err
-		}
-		out = append(out, *r)
+		out = append(out, res)
 		if lock, err = in.readLock(); err != nil {
 			return out, err
 		}
 	}
-	// Nothing newer: the index read is still a successful one to remember.
+	if len(errs) > 0 {
+		return out, errors.Join(errs...)
+	}
+	// Nothing refused: the index read is a successful one to remember.
 	lock.Indexes[manifest.KeyID(in.o.indexKey)] = st
 	return out, lockfile.Write(in.LockPath(), lock)
 }

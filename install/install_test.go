@@ -539,3 +539,43 @@ func TestProgress(t *testing.T) {
 	require.Equal(t, int64(1), c.dones)
 	require.Equal(t, p.Release.Size, c.bytes)
 }
+
+// One plugin's refused update does not stop the others'.
+func TestUpdateOneRefusedOthersUpdated(t *testing.T) {
+	w := newWorld(t)
+	named := func(name, version string, caps ...string) string {
+		lib := cbuild.Plugin(t, "echo", `-DECHO_NAME="`+name+`"`, `-DECHO_VERSION="`+version+`"`)
+		return w.pluginSrc(name, version, "dylib", "libecho.so", lib, caps...)
+	}
+	w.publish(named("alpha", "1.0.0"))
+	w.publish(named("beta", "1.0.0"))
+	in := w.installer()
+	for _, n := range []string{"alpha", "beta"} {
+		_, err := in.Install(bg, n)
+		require.NoError(t, err)
+	}
+	w.publish(named("alpha", "1.1.0", "fs.write")) // asks for more
+	w.publish(named("beta", "1.1.0"))
+	in = w.installer(WithConsent(nil))
+	rs, err := in.Update(bg)
+	require.Equal(t, clawerr.ConsentRequired, clawerr.CodeOf(err))
+	require.Len(t, rs, 2)
+	require.Equal(t, "alpha", rs[0].Name)
+	require.Equal(t, clawerr.ConsentRequired, clawerr.CodeOf(rs[0].Err))
+	require.Equal(t, "1.0.0", rs[0].Version)
+	require.NoError(t, rs[1].Err)
+	require.Equal(t, "1.1.0", rs[1].Version)
+	rows, _ := in.List()
+	require.Equal(t, "1.0.0", rows[0].Version)
+	require.Equal(t, "1.1.0", rows[1].Version)
+	require.NoError(t, in.Verify())
+
+	// A constraint keeps an update within it.
+	w.publish(named("beta", "2.0.0"))
+	rs, err = w.installer().Update(bg, "beta@^1")
+	require.NoError(t, err)
+	require.False(t, rs[0].Changed)
+	rs, err = w.installer().Update(bg, "beta")
+	require.NoError(t, err)
+	require.Equal(t, "2.0.0", rs[0].Version)
+}

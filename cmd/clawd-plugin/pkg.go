@@ -384,18 +384,35 @@ func updateVerb(args []string, stdout, stderr io.Writer) int {
 		return p.fail(err)
 	}
 	rs, err := in.Update(ctx, pos...)
-	if err != nil {
+	if err != nil && rs == nil {
 		return p.fail(err)
 	}
+	// Each plugin has its row; one refused does not hide the others.
 	var b strings.Builder
 	rows := []map[string]any{}
 	for i := range rs {
-		rows = append(rows, resultFields(&rs[i], in))
-		if rs[i].Changed {
+		row := resultFields(&rs[i], in)
+		switch {
+		case rs[i].Err != nil:
+			code := string(clawerr.CodeOf(rs[i].Err))
+			row["error"] = errorJSON{Code: code, Message: rs[i].Err.Error()}
+			fmt.Fprintf(p.stderr, "%s: %s\n", code, safe(rs[i].Err.Error()))
+		case rs[i].Changed:
 			b.WriteString(resultLine("updated", &rs[i], in))
-		} else {
+		default:
 			fmt.Fprintf(&b, "%s %s is up to date\n", rs[i].Name, rs[i].Version)
 		}
+		rows = append(rows, row)
+	}
+	if err != nil {
+		if p.asJSON {
+			data, _ := json.Marshal(map[string]any{"schema": schemaVersion, "ok": false, "plugins": rows,
+				"error": errorJSON{Code: string(clawerr.CodeOf(err)), Message: err.Error()}})
+			fmt.Fprintf(p.stdout, "%s\n", data)
+		} else {
+			fmt.Fprint(p.stdout, b.String())
+		}
+		return exitInvalid
 	}
 	return p.ok(map[string]any{"plugins": rows}, b.String())
 }
