@@ -166,6 +166,33 @@ func TestPackageUpdateVerbs(t *testing.T) {
 	r = cli(t, "update", "--dir", plugins, "--index-key", at("idx.pub"))
 	require.Equal(t, 0, r.exit, r.stderr)
 	require.Contains(t, r.stdout, "echo 1.0.0 is up to date")
+
+	// 1.2.0 asks for a capability: without a terminal and --yes, refused,
+	// reported in the plugin's row; --yes grants it.
+	dir := src("1.2.0")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "plugin.toml"),
+		[]byte("name = \"echo\"\nversion = \"1.2.0\"\nentry = \"libecho.so\"\ncapabilities = [\"fs.read\"]\n"), 0o644))
+	require.Equal(t, 0, cli(t, "pack", "--key", at("pub.key"), dir, "-o", at("index", "echo-1.2.0.tar.gz")).exit)
+	require.Equal(t, 0, cli(t, "index", "build", "--key", at("idx.key"), at("index")).exit)
+	r = cli(t, "update", "--dir", plugins, "--index-key", at("idx.pub"), "--json")
+	require.Equal(t, 1, r.exit, r.stdout)
+	var up struct {
+		OK      bool
+		Plugins []struct {
+			Name, Version string
+			Error         struct{ Code string }
+		}
+		Error struct{ Code string }
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &up), r.stdout)
+	require.False(t, up.OK)
+	require.Equal(t, "consent_required", up.Error.Code)
+	require.Equal(t, "consent_required", up.Plugins[0].Error.Code)
+	require.Equal(t, "1.0.0", up.Plugins[0].Version)
+	r = cli(t, "update", "--dir", plugins, "--index-key", at("idx.pub"), "--yes")
+	require.Equal(t, 0, r.exit, r.stderr)
+	require.Contains(t, r.stdout, "updated echo 1.2.0 (was 1.0.0)")
+	require.Contains(t, r.stdout, "granted: fs.read")
 }
 
 func TestConsentPromptOnUpdateNamesWhatIsNew(t *testing.T) {
