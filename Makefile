@@ -79,9 +79,22 @@ $(WASM_HELLO): $(HELLO_DIR)/hello.c include/clawd_plugin.h include/clawd_plugin_
 	$(ZIG) cc -target wasm32-wasi -mexec-model=reactor -O2 -Iinclude $(HELLO_DIR)/hello.c \
 		include/clawd_plugin_wasm.c -Wl,-z,stack-size=65536 -Wl,--strip-debug -o $@
 
+# demo first publishes the C example to a local index under build/ (with
+# throwaway keys) and installs it from there by name, then plays a session
+# through the installed copy, which must still match build/demo/plugins/clawd.lock.
 # The last line plays the session through the WebAssembly examples
 # (examples/wasm: the C and the Zig source as .wasm, in the wasm runtime).
+DEMO := build/demo
 demo: examples
+	rm -rf $(DEMO) && mkdir -p $(DEMO)/index
+	$(GO) build -o $(DEMO)/clawd-plugin ./cmd/clawd-plugin
+	$(DEMO)/clawd-plugin keygen --out $(DEMO)/publisher >/dev/null
+	$(DEMO)/clawd-plugin keygen --out $(DEMO)/index-key >/dev/null
+	$(DEMO)/clawd-plugin pack --key $(DEMO)/publisher.key $(HELLO_DIR) -o $(DEMO)/index/hello-1.0.0.tar.gz
+	$(DEMO)/clawd-plugin index build --key $(DEMO)/index-key.key $(DEMO)/index
+	$(DEMO)/clawd-plugin install --index $(DEMO)/index --index-key $(DEMO)/index-key.pub --dir $(DEMO)/plugins --yes hello
+	$(DEMO)/clawd-plugin list --dir $(DEMO)/plugins
+	$(DEMO)/clawd-plugin run --plugins $(DEMO)/plugins --events examples/scripts/session.jsonl
 	$(GO) run ./examples/host -plugin $(HELLO_LIB)
 	$(GO) run ./examples/host -plugin $(HELLO_LIB) -sandbox
 	$(GO) run ./cmd/clawd-plugin run --plugins examples/c --events examples/scripts/session.jsonl
@@ -127,7 +140,7 @@ cross:
 	CGO_ENABLED=0 GOOS=freebsd GOARCH=amd64 $(GO) build $(FREEBSD_GCFLAGS) ./...
 
 clean:
-	rm -rf bin tmp cmd/clawd-plugin/tmp
+	rm -rf bin tmp cmd/clawd-plugin/tmp build
 	rm -f $(HELLO_LIB) $(GUARD_LIB) $(WASM_HELLO) $(WASM_ZIG)
 
 clean: clean-examples

@@ -49,6 +49,17 @@ const (
 	Closed          Code = "closed"           // the plugin was closed
 )
 
+// Package codes: installing, updating and removing plugin packages
+// (package install). signature_invalid and checksum_mismatch serve
+// packages, indexes and installed trees too.
+const (
+	NotFound        Code = "not_found"        // no such plugin, version, package or index
+	UnsafeArchive   Code = "unsafe_archive"   // an archive entry that could write outside its directory, or too much
+	ConsentRequired Code = "consent_required" // capabilities nobody agreed to grant
+	IndexStale      Code = "index_stale"      // an index older than one already seen (a rollback)
+	Incompatible    Code = "incompatible"     // no build for this platform, runtime or ABI version
+)
+
 func (c Code) Error() string { return string(c) }
 
 // Error is a failure with a stable code, the plugin it concerns and the

@@ -28,6 +28,12 @@
 // The loser is not loaded and the winner carries a warning naming it. Add
 // loads a directory explicitly; an added plugin beats a discovered one.
 //
+// Plugins installed with package install are verified against the lock
+// file of their directory when the host is given it (WithLockFile): a
+// plugin whose files no longer match is refused (checksum_mismatch), and
+// none is granted a capability the lock does not record. The installer's
+// own directory (.clawd) holds no manifest and is never a plugin.
+//
 // # Lifecycle
 //
 // Every plugin has one row in the registry (Plugins), in one of these states:

@@ -698,11 +698,30 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 	if err := os.MkdirAll(copyDir, 0o700); err != nil {
 		return nil, lo, clawerr.New(clawerr.OpenFailed, e.name, "load", "cache directory", err)
 	}
-	v, err := h.o.trust.Verify(m, copyDir)
+	trust := h.o.trust
+	le, err := h.lockFor(m.Dir) // lock.go
+	if err != nil {
+		return nil, lo, asClawErr(err, e.name, "verify")
+	}
+	if le != nil {
+		if err := checkLocked(le, m, &lo); err != nil {
+			return nil, lo, asClawErr(err, e.name, "verify")
+		}
+		trust = manifest.Trust{Policy: manifest.PolicyOff, MaxEntrySize: trust.MaxEntrySize}
+	}
+	v, err := trust.Verify(m, copyDir)
 	if err != nil {
 		return nil, lo, asClawErr(err, e.name, "verify")
 	}
 	lo.signed = v.Signed
+	if le != nil { // the bytes copied, not only those hashed a moment ago
+		if want := lockedEntrySum(le, m); v.SHA256 != want {
+			os.Remove(v.Path)
+			return nil, lo, clawerr.New(clawerr.ChecksumMismatch, e.name, "verify",
+				fmt.Sprintf("%s: sha256 is %s, the lock file records %s", m.Entry, v.SHA256, want), nil)
+		}
+		lo.signed, v.Warnings = true, slices.DeleteFunc(v.Warnings, func(w string) bool { return w == "signature not checked (policy off)" })
+	}
 	lo.warnings = append(lo.warnings, v.Warnings...)
 	hk := h.grantHooks(e.name, m) // verdict.go
 	var in *instance

@@ -31,6 +31,7 @@ type options struct {
 	project  string
 	isolate  []clawd.Option
 	hooks    hookOptions // verdict.go
+	locks    []string    // lock files (lock.go), absolute
 	errs     []error     // options given nonsense; New returns them
 }
 

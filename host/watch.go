@@ -171,6 +171,10 @@ func (h *Host) watchLoop() {
 				pending[d] = true
 				timer.Reset(h.o.debounce)
 			}
+			for _, d := range h.lockedDirs(ev.Name) { // lock.go: a new lock file is a new verdict
+				pending[d] = true
+				timer.Reset(h.o.debounce)
+			}
 		case err, ok := <-w.fw.Errors:
 			if !ok {
 				return

@@ -22,14 +22,17 @@
 //	max_processes = 16                    # in the process sandbox: most processes+threads; 0 or absent: the host's default
 //	memory_limit_mb = 64                  # runtime "wasm" only: the guest's memory cap (default 256, at most 4096)
 //	env = ["LANG", "MODE=fast"]           # in the process sandbox: NAME=VALUE, or NAME for the host's value
+//	files = ["README", "data/words.txt"]  # extra files a package of the plugin holds (package install)
 //
-// entry may instead be a table with one library per GOOS:
+// entry may instead be a table with one library per GOOS, or per
+// GOOS_GOARCH (which wins over GOOS on that machine):
 //
 //	[entry]
-//	linux  = "libecho.so"
-//	darwin = "libecho.dylib"
+//	linux_amd64 = "lib/amd64/libecho.so"
+//	linux_arm64 = "lib/arm64/libecho.so"
+//	darwin      = "libecho.dylib"
 //
-// entry, like every path of a manifest, stays inside the plugin directory:
+// entry, like every path of a manifest (files too), stays inside the plugin directory:
 // a path with "..", an absolute path, or (checked by Trust.Verify when it
 // opens the file) a symlink that resolves outside the directory is
 // manifest_invalid. A symlink inside it is followed.

@@ -3,7 +3,9 @@ package manifest
 import (
 	"bytes"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -115,3 +117,32 @@ func readKeyFile(path string) (string, error) {
 	}
 	return string(b), nil
 }
+
+// KeyID names a public key in an index or a lock file: "ed25519:" and the
+// first 16 hexadecimal digits (8 bytes) of the SHA-256 of its 32 raw
+// bytes. An id only finds a key: whoever pins a key pins all of it.
+func KeyID(k ed25519.PublicKey) string {
+	sum := sha256.Sum256(k)
+	return "ed25519:" + hex.EncodeToString(sum[:8])
+}
+
+// SignatureCheck verifies a signature in the form Sign writes (base64 of
+// 64 bytes) over a message written to it in pieces, so a large file is
+// verified while it is hashed, in constant memory.
+type SignatureCheck struct{ s *sigCheck }
+
+// NewSignatureCheck returns a check of sig by key. A sig that is not
+// base64 of 64 bytes never verifies.
+func NewSignatureCheck(key ed25519.PublicKey, sig string) *SignatureCheck {
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(sig))
+	if err != nil || len(b) != ed25519.SignatureSize {
+		b = nil
+	}
+	return &SignatureCheck{s: newSigCheck(key, b)}
+}
+
+// Write adds p to the message.
+func (c *SignatureCheck) Write(p []byte) (int, error) { return c.s.Write(p) }
+
+// Valid reports whether the signature verifies over what was written.
+func (c *SignatureCheck) Valid() bool { return c.s.valid() }

@@ -52,16 +52,20 @@ const (
 
 // Manifest is a parsed, validated plugin manifest.
 type Manifest struct {
-	Path         string // the manifest file, absolute
-	Dir          string // its directory, absolute
-	Format       string // "toml" or "json"
-	Name         string
-	Version      string
-	Description  string
-	Author       string
-	Runtime      Runtime
-	Entry        string            // the entry for this OS as written (relative to Dir)
-	Entries      map[string]string // per-OS entries as written, keyed by GOOS; nil if one entry
+	Path        string // the manifest file, absolute
+	Dir         string // its directory, absolute
+	Format      string // "toml" or "json"
+	Name        string
+	Version     string
+	Description string
+	Author      string
+	Runtime     Runtime
+	Entry       string            // the entry for this OS as written (relative to Dir)
+	Entries     map[string]string // per-platform entries as written, keyed by GOOS or GOOS_GOARCH; nil if one entry
+	// Files are the extra files the plugin ships besides its manifest and
+	// entries (files), relative to Dir, as written: what a package of it
+	// holds. nil if none.
+	Files        []string
 	Capabilities []abi.Capability
 	Signature    string  // base64 Ed25519 over the entry's bytes; "" = unsigned
 	SHA256       string  // lowercase hex pin of the entry's bytes; "" = none
@@ -271,12 +275,13 @@ type tomlFields struct {
 	Env          any `toml:"env"`
 	Hooks        any `toml:"hooks"`
 	MemoryLimit  any `toml:"memory_limit_mb"`
+	Files        any `toml:"files"`
 }
 
 // knownFields are the manifest's fields, in the order they are checked.
 var knownFields = []string{"name", "version", "description", "author", "runtime", "entry",
 	"capabilities", "signature", "sha256", "sandbox", "concurrent", "call_timeout_ms",
-	"max_processes", "memory_limit_mb", "env", "hooks"}
+	"max_processes", "memory_limit_mb", "env", "hooks", "files"}
 
 func (c *checker) decodeTOML(src []byte) (map[string]any, error) {
 	var f tomlFields
@@ -312,7 +317,7 @@ func (c *checker) decodeTOML(src []byte) (map[string]any, error) {
 		"runtime": f.Runtime, "entry": f.Entry, "capabilities": f.Capabilities, "signature": f.Signature,
 		"sha256": f.SHA256, "sandbox": f.Sandbox, "concurrent": f.Concurrent,
 		"call_timeout_ms": f.CallTimeout, "max_processes": f.MaxProcesses, "env": f.Env, "hooks": f.Hooks,
-		"memory_limit_mb": f.MemoryLimit,
+		"memory_limit_mb": f.MemoryLimit, "files": f.Files,
 	} {
 		if md.IsDefined(k) {
 			vals[k] = v
@@ -485,7 +490,38 @@ func (c *checker) validate(vals map[string]any, m *Manifest) error {
 		}
 		m.MemoryLimitMB = int(n)
 	}
-	return c.env(vals, m)
+	if err := c.env(vals, m); err != nil {
+		return err
+	}
+	return c.files(vals, m)
+}
+
+// files checks the files field: paths of regular files inside the plugin
+// directory, each once, checked as entry paths are.
+func (c *checker) files(vals map[string]any, m *Manifest) error {
+	v, ok := vals["files"]
+	if !ok {
+		return nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return c.fail(clawerr.ManifestInvalid, "files", "want an array of paths, got %s", c.typeName(v))
+	}
+	for i, e := range list {
+		field := fmt.Sprintf("files[%d]", i)
+		s, ok := e.(string)
+		if !ok {
+			return c.fail(clawerr.ManifestInvalid, field, "want a string, got %s", c.typeName(e))
+		}
+		if err := c.entryPath(field, s); err != nil {
+			return err
+		}
+		if j := slices.Index(m.Files, s); j >= 0 {
+			return c.fail(clawerr.ManifestInvalid, field, "%q repeated (first at files[%d])", s, j)
+		}
+		m.Files = append(m.Files, s)
+	}
+	return nil
 }
 
 // env checks the env field: NAME=VALUE or NAME, each name once. A value
@@ -560,6 +596,29 @@ var goosNames = []string{"aix", "android", "darwin", "dragonfly", "freebsd", "hu
 // other's.
 var goosFallback = map[string]string{"android": "linux", "ios": "darwin", "illumos": "solaris"}
 
+// goarchNames are the GOARCH values an entry table key may name after
+// its GOOS (go tool dist list).
+var goarchNames = []string{"386", "amd64", "arm", "arm64", "loong64", "mips", "mips64", "mips64le", "mipsle",
+	"ppc64", "ppc64le", "riscv64", "s390x", "wasm"}
+
+// EntryFor picks the entry of an entry table for goos/goarch: the key
+// GOOS_GOARCH first, then GOOS, then the same two for the OS goos borrows
+// its libraries from (android: linux, ios: darwin, illumos: solaris).
+func EntryFor(entries map[string]string, goos, goarch string) (string, bool) {
+	for _, os := range []string{goos, goosFallback[goos]} {
+		if os == "" {
+			continue
+		}
+		if p, ok := entries[os+"_"+goarch]; ok {
+			return p, true
+		}
+		if p, ok := entries[os]; ok {
+			return p, true
+		}
+	}
+	return "", false
+}
+
 func (c *checker) entry(vals map[string]any, m *Manifest) error {
 	v, ok := vals["entry"]
 	if !ok {
@@ -584,8 +643,12 @@ func (c *checker) entry(vals map[string]any, m *Manifest) error {
 		m.Entries = make(map[string]string, len(e))
 		for _, goos := range keys {
 			field := "entry." + goos
-			if !slices.Contains(goosNames, goos) {
-				return c.fail(clawerr.ManifestInvalid, field, "unknown GOOS %q (known: %s)", goos, strings.Join(goosNames, ", "))
+			os, arch, hasArch := strings.Cut(goos, "_")
+			if !slices.Contains(goosNames, os) {
+				return c.fail(clawerr.ManifestInvalid, field, "unknown GOOS %q (known: %s)", os, strings.Join(goosNames, ", "))
+			}
+			if hasArch && !slices.Contains(goarchNames, arch) {
+				return c.fail(clawerr.ManifestInvalid, field, "unknown GOARCH %q (known: %s)", arch, strings.Join(goarchNames, ", "))
 			}
 			p, ok := e[goos].(string)
 			if !ok {
@@ -596,13 +659,9 @@ func (c *checker) entry(vals map[string]any, m *Manifest) error {
 			}
 			m.Entries[goos] = p
 		}
-		goos := runtime.GOOS
-		p, ok := m.Entries[goos]
+		p, ok := EntryFor(m.Entries, runtime.GOOS, runtime.GOARCH)
 		if !ok {
-			p, ok = m.Entries[goosFallback[goos]]
-		}
-		if !ok {
-			return c.fail(clawerr.ManifestInvalid, "entry", "no entry for %s (entries for: %s)", goos, strings.Join(keys, ", "))
+			return c.fail(clawerr.ManifestInvalid, "entry", "no entry for %s/%s (entries for: %s)", runtime.GOOS, runtime.GOARCH, strings.Join(keys, ", "))
 		}
 		m.Entry = p
 		return nil

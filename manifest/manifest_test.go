@@ -143,7 +143,7 @@ func TestLoadJSONExtensionsAndNull(t *testing.T) {
 
 const knownCaps = "(known: fs.read, fs.write, network.relay, daemon.rpc)"
 
-const knownFields = "(known: name, version, description, author, runtime, entry, capabilities, signature, sha256, sandbox, concurrent, call_timeout_ms, max_processes, memory_limit_mb, env, hooks)"
+const knownFields = "(known: name, version, description, author, runtime, entry, capabilities, signature, sha256, sandbox, concurrent, call_timeout_ms, max_processes, memory_limit_mb, env, hooks, files)"
 
 // Every validation error: its exact code and its exact detail, which names
 // the file, the line and the field.
@@ -225,7 +225,7 @@ func TestLoadErrors(t *testing.T) {
 		{"entry unknown GOOS", manifest.TOMLName, head + "[entry]\n" + runtime.GOOS + " = \"a.so\"\nlinxu = \"libecho.so\"\n", clawerr.ManifestInvalid,
 			"plugin.toml:5: entry.linxu: unknown GOOS \"linxu\" (known: aix, android, darwin, dragonfly, freebsd, hurd, illumos, ios, js, linux, netbsd, openbsd, plan9, solaris, wasip1, windows, zos)"},
 		{"entry not for this OS", manifest.TOMLName, head + "[entry]\n" + otherOS + " = \"libecho.so\"\n", clawerr.ManifestInvalid,
-			"plugin.toml:3: entry: no entry for " + runtime.GOOS + " (entries for: " + otherOS + ")"},
+			"plugin.toml:3: entry: no entry for " + runtime.GOOS + "/" + runtime.GOARCH + " (entries for: " + otherOS + ")"},
 		{"entry in table escapes", manifest.TOMLName, head + "[entry]\n" + runtime.GOOS + " = \"../x.so\"\n", clawerr.ManifestInvalid,
 			"plugin.toml:4: entry." + runtime.GOOS + ": path \"../x.so\" leaves the plugin directory"},
 

@@ -168,10 +168,23 @@ func (p *pubFlags) String() string     { return strings.Join(*p, ",") }
 func (p *pubFlags) Set(s string) error { *p = append(*p, s); return nil }
 
 func verify(args []string, stdout, stderr io.Writer) int {
+	// verify --dir PLUGINS checks installed packages against the lock
+	// file; with --pub it checks a manifest's signature.
+	for _, a := range args {
+		if a == "--" {
+			break
+		}
+		if a == "--dir" || a == "-dir" || strings.HasPrefix(a, "--dir=") || strings.HasPrefix(a, "-dir=") {
+			return verifyInstalled(args, stdout, stderr)
+		}
+	}
 	fs := flag.NewFlagSet("verify", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var pubs pubFlags
 	fs.Var(&pubs, "pub", "a trusted public key file (from keygen); repeat for several")
+	// Parsed by verifyInstalled; declared here so that help lists them.
+	fs.String("dir", "", "check the installed plugins of this plugin directory against its clawd.lock instead")
+	fs.Bool("json", false, "with --dir: print one JSON object")
 	fs.Usage = func() { printVerbHelp(stderr, "verify", fs) }
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {

@@ -1,12 +1,18 @@
 // Command clawd-plugin inspects, checks, runs and signs ClawD ABI v1 plugins
-// (the contract: docs/cli.md): inspect, check, run, keygen, sign, verify,
-// new, version, completion and help.
+// and installs plugin packages (the contract: docs/cli.md): inspect, check,
+// run, keygen, sign, verify, new, version, completion and help; pack,
+// index, install, update, rollback, remove, list and search.
 //
 //	clawd-plugin inspect [--json] [--timeout DUR] LIB
 //	clawd-plugin check [--json] [--junit FILE] [--only RE] [--skip RE] LIB|DIR
 //	clawd-plugin run [--plugins DIR]... [--events FILE] [--json] [--watch]
 //	clawd-plugin keygen | sign | verify
 //	clawd-plugin new --lang c|cpp|rust|zig NAME [DIR]
+//	clawd-plugin pack --key PUBLISHER.key DIR -o FILE
+//	clawd-plugin index build --key INDEX.key DIR
+//	clawd-plugin install --index DIR|URL --index-key INDEX.pub --dir PLUGINS [--yes] NAME[@VERSION]
+//	clawd-plugin update|rollback|remove|verify --dir PLUGINS [...] NAME
+//	clawd-plugin list --dir PLUGINS [--json]
 //
 // inspect opens the plugin in a child process (this binary re-executed with
 // a hidden verb), so a plugin that crashes, exits or hangs while loading is

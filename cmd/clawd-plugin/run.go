@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -47,6 +48,8 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 	policy := fs.String("trust", "warn", "signature policy: require, warn or off")
 	var pubs multiFlag
 	fs.Var(&pubs, "pub", "a trusted public key file (repeatable)")
+	var locks multiFlag
+	fs.Var(&locks, "lock", "a lock file (clawd.lock) whose plugins must match it (repeatable; each --plugins DIR's DIR/clawd.lock is used when present)")
 	verbose := fs.Bool("v", false, "show debug log lines")
 	strict := fs.Bool("strict", false, "exit 1 when a script line is bad or a call fails, not only when a plugin fails to load")
 	fs.Usage = func() { printVerbHelp(stderr, "run", fs) }
@@ -108,7 +111,14 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 		pr.print(record{Type: "event", Plugin: ev.Plugin, Version: ev.Version, Method: ev.Method, Params: ev.Params})
 		return nil
 	})
-	h, err := host.New(
+	hostOpts := []host.Option{}
+	for _, d := range dirs {
+		hostOpts = append(hostOpts, host.WithLockFile(filepath.Join(d, "clawd.lock")))
+	}
+	for _, l := range locks {
+		hostOpts = append(hostOpts, host.WithLockFile(l))
+	}
+	h, err := host.New(append(hostOpts,
 		host.WithLogger(zap.New(&core{p: pr, level: level})),
 		host.WithEventSink(sink),
 		host.WithPluginDirs(dirs...),
@@ -116,7 +126,7 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 		host.WithWatch(*watch),
 		host.WithSandbox(manifest.Sandbox(*sandbox)),
 		host.WithProjectDir(*project), // this program is the sandbox child: isolate.Main runs first in main
-	)
+	)...)
 	if err != nil {
 		pr.print(record{Type: "error", Code: string(clawerr.CodeOf(err)), Error: err.Error()})
 		return exitInvalid

@@ -522,3 +522,10 @@ func checkWASM(r io.ReaderAt, size int64, _, _ string) error {
 	}
 	return errors.New("not a WebAssembly module (no \\0asm magic)")
 }
+
+// Matches reports whether r, size bytes long, is a shared library the
+// dynamic loader of goos/goarch would map (the check CheckFormat makes for
+// this OS and machine): how a package tells which platforms an entry serves.
+func Matches(r io.ReaderAt, size int64, goos, goarch string) bool {
+	return checkFormat(r, size, goos, goarch) == nil
+}

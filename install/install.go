@@ -1,0 +1,891 @@
+package install
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/clawd-go/clawd"
+	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/archive"
+	"github.com/clawd-go/clawd/internal/lockfile"
+	"github.com/clawd-go/clawd/manifest"
+	"github.com/clawd-go/clawd/wasm"
+
+	_ "github.com/clawd-go/clawd/isolate" // the "process" runtime of TrialOpen
+)
+
+// LockName is the lock file's name in the plugin directory.
+const LockName = lockfile.Name
+
+// StateDir is the installer's directory inside the plugin directory:
+// staging/ (packages being unpacked), previous/NAME (the version update
+// replaced, for rollback), backup/ and tmp/ (an operation in progress).
+// Its name starts with a dot and it holds no manifest, so the host's
+// discovery never takes it, or anything in it, for a plugin.
+const StateDir = ".clawd"
+
+// Installer installs, updates and removes the plugins of one plugin
+// directory. It is not safe for concurrent use, nor may two processes
+// work on one directory at once.
+type Installer struct {
+	dir string
+	o   options
+}
+
+// New returns an installer for the plugin directory dir (created if
+// missing). It first finishes or undoes an operation a killed installer
+// left half done, so the directory holds the old version or the new one.
+func New(dir string, opts ...Option) (*Installer, error) {
+	o := defaults()
+	for _, f := range opts {
+		f(&o)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(abs, 0o755); err != nil {
+		return nil, clawerr.New(clawerr.Unavailable, "", "install", "plugin directory", err)
+	}
+	in := &Installer{dir: abs, o: o}
+	for _, d := range []string{"staging", "previous", "backup", "tmp"} {
+		if err := os.MkdirAll(in.state(d), 0o700); err != nil {
+			return nil, clawerr.New(clawerr.Unavailable, "", "install", "state directory", err)
+		}
+	}
+	if err := in.recover(); err != nil {
+		return nil, err
+	}
+	return in, nil
+}
+
+// Dir is the plugin directory.
+func (in *Installer) Dir() string { return in.dir }
+
+// LockPath is the lock file's path.
+func (in *Installer) LockPath() string { return filepath.Join(in.dir, LockName) }
+
+func (in *Installer) state(parts ...string) string {
+	return filepath.Join(append([]string{in.dir, StateDir}, parts...)...)
+}
+
+func (in *Installer) step(name string) error {
+	if in.o.failAt != nil {
+		return in.o.failAt(name)
+	}
+	return nil
+}
+
+// Result is what an install, update or rollback did.
+type Result struct {
+	Name     string
+	Version  string
+	Previous string // the version replaced, "" if none
+	Granted  []string
+	Changed  bool  // false: the version asked for was already installed, or nothing newer
+	Err      error // Update: why this plugin was not updated (the others were tried)
+}
+
+// Install installs spec, NAME or NAME@CONSTRAINT (see the package doc),
+// from the index: the newest non-yanked version that matches and runs
+// here. An installed version is replaced (and kept for rollback).
+func (in *Installer) Install(ctx context.Context, spec string) (*Result, error) {
+	name, cons, _ := strings.Cut(spec, "@")
+	c, err := parseConstraint(cons)
+	if err != nil {
+		return nil, clawerr.New(clawerr.InvalidArgument, name, "install", fmt.Sprintf("%q: %v", spec, err), nil)
+	}
+	lock, err := in.readLock()
+	if err != nil {
+		return nil, err
+	}
+	src, idx, st, err := in.index(ctx, lock)
+	if err != nil {
+		return nil, err
+	}
+	rel, err := in.pick(idx, name, c)
+	if err != nil {
+		return nil, err
+	}
+	if old := lock.Plugins[name]; old != nil && old.Version == rel.Version && old.ArchiveSHA256 == rel.SHA256 {
+		if err := in.Verify(name); err == nil {
+			lock.Indexes[manifest.KeyID(in.o.indexKey)] = st
+			return &Result{Name: name, Version: rel.Version, Granted: old.Capabilities}, lockfile.Write(in.LockPath(), lock)
+		}
+	}
+	pub, _ := manifest.ParsePublicKey(idx.Keys[rel.PublisherKey])
+	return in.installRelease(ctx, lock, src.text, st, manifest.KeyID(in.o.indexKey), rel, pub,
+		func(w io.Writer) (int64, error) {
+			return src.get(ctx, rel.Archive, rel.Size, rel.Size, w, in.o.progress)
+		})
+}
+
+// InstallFile installs the package file at path, signed (path.sig) by one
+// of the WithPublisherKeys keys.
+func (in *Installer) InstallFile(ctx context.Context, path string) (*Result, error) {
+	if len(in.o.publishers) == 0 {
+		return nil, clawerr.New(clawerr.SignatureInvalid, "", "install", path+": no publisher key to verify the package with", nil)
+	}
+	lock, err := in.readLock()
+	if err != nil {
+		return nil, err
+	}
+	p, err := DescribePackage(path, in.o.publishers)
+	if err != nil {
+		return nil, err
+	}
+	abs, _ := filepath.Abs(path)
+	rel := p.Release
+	if !rel.serves(in.o.goos, in.o.goarch) {
+		return nil, clawerr.New(clawerr.Incompatible, rel.Name, "install", fmt.Sprintf("%s %s has no build for %s/%s (it has: %s)", rel.Name, rel.Version, in.o.goos, in.o.goarch, strings.Join(rel.Platforms, ", ")), nil)
+	}
+	return in.installRelease(ctx, lock, abs, lockfile.IndexState{}, "", rel, p.PublisherKey, func(w io.Writer) (int64, error) {
+		f, err := os.Open(abs)
+		if err != nil {
+			return 0, err
+		}
+		defer f.Close()
+		return io.Copy(w, io.LimitReader(f, rel.Size))
+	})
+}
+
+// Update updates the named plugins, each NAME or NAME@CONSTRAINT (every
+// plugin installed from an index if none; from the WithIndex index, or
+// else the one they were installed from) to the newest version the index
+// offers that matches and runs here. A new
+// version is tried (Trial) before it replaces the installed one, which is
+// kept for Rollback; one that asks for capabilities not granted before is
+// asked for consent again.
+func (in *Installer) Update(ctx context.Context, specs ...string) ([]Result, error) {
+	lock, err := in.readLock()
+	if err != nil {
+		return nil, err
+	}
+	if len(specs) == 0 {
+		for _, n := range lock.Names() {
+			if e := lock.Plugins[n]; e.Source != "" && !strings.HasSuffix(e.Source, ".tar.gz") {
+				specs = append(specs, n)
+			}
+		}
+	}
+	type want struct {
+		name string
+		c    constraint
+	}
+	var wants []want
+	for _, spec := range specs {
+		n, cons, _ := strings.Cut(spec, "@")
+		c, err := parseConstraint(cons)
+		if err != nil {
+			return nil, clawerr.New(clawerr.InvalidArgument, n, "update", fmt.Sprintf("%q: %v", spec, err), nil)
+		}
+		if lock.Plugins[n] == nil {
+			return nil, clawerr.New(clawerr.NotFound, n, "update", n+" is not installed in "+in.dir, nil)
+		}
+		wants = append(wants, want{n, c})
+	}
+	src, idx, st, err := in.index(ctx, lock)
+	if err != nil {
+		return nil, err
+	}
+	// One plugin's refusal does not stop the others: each has its Result,
+	// and the error joins every refusal.
+	var out []Result
+	var errs []error
+	for _, w := range wants {
+		cur := lock.Plugins[w.name]
+		res := Result{Name: w.name, Version: cur.Version, Granted: cur.Capabilities}
+		rel, err := in.pick(idx, w.name, w.c)
+		if err == nil {
+			cv, _ := parseVersion(cur.Version)
+			nv, _ := parseVersion(rel.Version)
+			if nv.compare(cv) <= 0 {
+				out = append(out, res)
+				continue
+			}
+			pub, _ := manifest.ParsePublicKey(idx.Keys[rel.PublisherKey])
+			var r *Result
+			r, err = in.installRelease(ctx, lock, src.text, st, manifest.KeyID(in.o.indexKey), rel, pub,
+				func(w io.Writer) (int64, error) {
+					return src.get(ctx, rel.Archive, rel.Size, rel.Size, w, in.o.progress)
+				})
+			if err == nil {
+				res = *r
+			}
+		}
+		if err != nil {
+			res.Err = err
+			errs = append(errs, err)
+		}
+		out = append(out, res)
+		if lock, err = in.readLock(); err != nil {
+			return out, err
+		}
+	}
+	if len(errs) > 0 {
+		return out, errors.Join(errs...)
+	}
+	// Nothing refused: the index read is a successful one to remember.
+	lock.Indexes[manifest.KeyID(in.o.indexKey)] = st
+	return out, lockfile.Write(in.LockPath(), lock)
+}
+
+// index reads the configured index, verifies it and refuses one older
+// than the lock file remembers (index_stale).
+func (in *Installer) index(ctx context.Context, lock *lockfile.Lock) (*source, *Index, lockfile.IndexState, error) {
+	var st lockfile.IndexState
+	if in.o.indexKey == nil {
+		return nil, nil, st, clawerr.New(clawerr.SignatureInvalid, "", "index", "no trusted index key configured", nil)
+	}
+	loc := in.o.index
+	if loc == "" { // the index the installed plugins came from, if they agree on one
+		for _, n := range lock.Names() {
+			if s := lock.Plugins[n].Source; s != "" && !strings.HasSuffix(s, ".tar.gz") {
+				if loc != "" && loc != s {
+					return nil, nil, st, clawerr.New(clawerr.InvalidArgument, "", "index",
+						fmt.Sprintf("no index given, and the installed plugins come from several (%s, %s)", loc, s), nil)
+				}
+				loc = s
+			}
+		}
+	}
+	src, err := newSource(loc, &in.o)
+	if err != nil {
+		return nil, nil, st, err
+	}
+	idx, err := src.fetchIndex(ctx, in.o.indexKey, in.o.maxIndex)
+	if err != nil {
+		return nil, nil, st, err
+	}
+	if last, ok := lock.Indexes[manifest.KeyID(in.o.indexKey)]; ok && idx.Serial < last.Serial {
+		return nil, nil, st, clawerr.New(clawerr.IndexStale, "", "index",
+			fmt.Sprintf("%s: serial %d (generated %s) is older than serial %d already seen (from %s): refusing a rolled-back index",
+				src.where(IndexFile), idx.Serial, idx.Generated.Format("2006-01-02T15:04:05Z"), last.Serial, last.Source), nil)
+	}
+	if err := in.step("index"); err != nil {
+		return nil, nil, st, err
+	}
+	return src, idx, lockfile.IndexState{Serial: idx.Serial, Generated: idx.Generated, Source: src.text}, nil
+}
+
+// pick returns the newest release of name matching c that runs here.
+func (in *Installer) pick(idx *Index, name string, c constraint) (NamedRelease, error) {
+	rels, ok := idx.Plugins[name]
+	if !ok || name == "" {
+		return NamedRelease{}, clawerr.New(clawerr.NotFound, name, "install", fmt.Sprintf("no plugin %q in the index", name), nil)
+	}
+	sorted := slices.Clone(rels)
+	sortReleases(sorted)
+	var matched, yanked []string
+	for _, r := range sorted {
+		v, err := parseVersion(r.Version)
+		if err != nil || !c.matches(v) {
+			continue
+		}
+		if r.Yanked {
+			yanked = append(yanked, r.Version)
+			continue
+		}
+		matched = append(matched, r.Version)
+		if r.ABIVersion != abi.Version {
+			continue
+		}
+		if r.Runtime != string(manifest.RuntimeDylib) && r.Runtime != string(manifest.RuntimeWasm) {
+			continue
+		}
+		if !r.serves(in.o.goos, in.o.goarch) {
+			continue
+		}
+		return NamedRelease{Name: name, Release: r}, nil
+	}
+	if len(matched) > 0 {
+		return NamedRelease{}, clawerr.New(clawerr.Incompatible, name, "install",
+			fmt.Sprintf("%s %s: no build for %s/%s with ABI version %d", name, strings.Join(matched, ", "), in.o.goos, in.o.goarch, abi.Version), nil)
+	}
+	what := "no version"
+	if c.text != "" {
+		what = "no version matching " + c.text
+	}
+	if len(yanked) > 0 {
+		what += " (yanked: " + strings.Join(yanked, ", ") + ")"
+	}
+	return NamedRelease{}, clawerr.New(clawerr.NotFound, name, "install", fmt.Sprintf("%s: %s", name, what), nil)
+}
+
+// installRelease downloads, verifies, unpacks, checks, asks, tries and
+// commits one release. Nothing is left behind on failure.
+func (in *Installer) installRelease(ctx context.Context, lock *lockfile.Lock, source string, st lockfile.IndexState, indexID string,
+	rel NamedRelease, pub ed25519.PublicKey, download func(io.Writer) (int64, error)) (*Result, error) {
+	name := rel.Name
+	if lock.Plugins[name] == nil && exists(filepath.Join(in.dir, name)) {
+		return nil, clawerr.New(clawerr.InvalidArgument, name, "install",
+			fmt.Sprintf("%s exists and the lock file does not record it: remove it first, the installer does not replace a plugin it did not install", filepath.Join(in.dir, name)), nil)
+	}
+	if pub == nil || manifest.KeyID(pub) != rel.PublisherKey {
+		return nil, clawerr.New(clawerr.SignatureInvalid, name, "verify", fmt.Sprintf("publisher key %s: not pinned by the index", rel.PublisherKey), nil)
+	}
+	// 1. Download to a private temporary file, hashing and checking the
+	// signature as it comes.
+	tmp, err := os.CreateTemp(in.state("tmp"), "download-*")
+	if err != nil {
+		return nil, err
+	}
+	defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
+	sum := sha256.New()
+	sig := manifest.NewSignatureCheck(pub, rel.Signature)
+	if _, err := download(io.MultiWriter(tmp, sum, sig)); err != nil {
+		return nil, asErr(err, name)
+	}
+	if err := in.step("download"); err != nil {
+		return nil, err
+	}
+	// 2. Verify before anything reads the archive.
+	if got := hex.EncodeToString(sum.Sum(nil)); got != rel.SHA256 {
+		return nil, clawerr.New(clawerr.ChecksumMismatch, name, "verify", fmt.Sprintf("%s: sha256 is %s, the index pins %s", rel.Archive, got, rel.SHA256), nil)
+	}
+	if !sig.Valid() {
+		return nil, clawerr.New(clawerr.SignatureInvalid, name, "verify", fmt.Sprintf("%s: the signature does not verify with the publisher key %s the index pins", rel.Archive, rel.PublisherKey), nil)
+	}
+	if err := in.step("verify"); err != nil {
+		return nil, err
+	}
+	// 3. Unpack into staging, on the plugin directory's file system.
+	staging, err := os.MkdirTemp(in.state("staging"), name+"-")
+	if err != nil {
+		return nil, err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			os.RemoveAll(staging)
+		}
+	}()
+	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(staging, 0o755); err != nil { // MkdirTemp's 0700: the installed directory is readable as any other
+		return nil, err
+	}
+	files, err := archive.Extract(tmp, staging, in.o.limits)
+	if err != nil {
+		return nil, asErr(err, name)
+	}
+	if err := in.step("extract"); err != nil {
+		return nil, err
+	}
+	// 4. The manifest inside must be what the index described.
+	m, err := in.checkManifest(staging, rel, files)
+	if err != nil {
+		return nil, err
+	}
+	if err := in.step("manifest"); err != nil {
+		return nil, err
+	}
+	// 5. Consent to what was not granted before.
+	old := lock.Plugins[name]
+	var granted []string
+	if old != nil {
+		granted = old.Capabilities
+	}
+	var fresh []abi.Capability
+	for _, c := range m.Capabilities {
+		if !slices.Contains(granted, string(c)) {
+			fresh = append(fresh, c)
+		}
+	}
+	if len(fresh) > 0 {
+		ok := false
+		if in.o.consent != nil {
+			ok, err = in.o.consent(ctx, Request{Name: name, Version: m.Version, Capabilities: m.Capabilities, New: fresh})
+			if err != nil {
+				return nil, clawerr.New(clawerr.ConsentRequired, name, "consent", "asking for consent", err)
+			}
+		}
+		if !ok {
+			return nil, clawerr.New(clawerr.ConsentRequired, name, "consent",
+				fmt.Sprintf("%s %s asks for %s, not granted", name, m.Version, capList(fresh)), nil)
+		}
+	}
+	caps := make([]string, len(m.Capabilities))
+	for i, c := range m.Capabilities {
+		caps[i] = string(c)
+	}
+	sort.Strings(caps)
+	if err := in.step("consent"); err != nil {
+		return nil, err
+	}
+	// 6. Try it.
+	if in.o.trial != nil {
+		scratch, err := os.MkdirTemp(in.state("tmp"), "trial-")
+		if err != nil {
+			return nil, err
+		}
+		err = in.o.trial(ctx, m, m.Capabilities, scratch)
+		os.RemoveAll(scratch)
+		if err != nil {
+			return nil, asErr(err, name)
+		}
+	}
+	if err := in.step("trial"); err != nil {
+		return nil, err
+	}
+	tree, err := archive.ReadTree(staging, 0)
+	if err != nil {
+		return nil, err
+	}
+	entry := &lockfile.Entry{Name: name, Version: m.Version, Runtime: rel.Runtime, Source: source, ArchiveSHA256: rel.SHA256,
+		ContentSHA256: tree.Hash(), PublisherKey: rel.PublisherKey, Capabilities: caps, Files: tree, Installed: in.o.now().UTC().Truncate(1e9)}
+	if old != nil {
+		prev := *old
+		prev.Previous = nil
+		entry.Previous = &prev
+	}
+	newLock := *lock
+	newLock.Plugins = maps(lock.Plugins)
+	newLock.Indexes = mapsIdx(lock.Indexes)
+	newLock.Plugins[name] = entry
+	if indexID != "" {
+		newLock.Indexes[indexID] = st
+	}
+	if err := in.commit(name, staging, &newLock, old != nil); err != nil {
+		return nil, err
+	}
+	committed = true
+	r := &Result{Name: name, Version: m.Version, Granted: caps, Changed: true}
+	if old != nil {
+		r.Previous = old.Version
+	}
+	return r, nil
+}
+
+func maps(m map[string]*lockfile.Entry) map[string]*lockfile.Entry {
+	out := make(map[string]*lockfile.Entry, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func mapsIdx(m map[string]lockfile.IndexState) map[string]lockfile.IndexState {
+	out := make(map[string]lockfile.IndexState, len(m)+1)
+	for k, v := range m {
+		out[k] = v
+	}
+	return out
+}
+
+func capList(cs []abi.Capability) string {
+	s := make([]string, len(cs))
+	for i, c := range cs {
+		s[i] = string(c)
+	}
+	return strings.Join(s, ", ")
+}
+
+// asErr gives err the plugin's name if it has a code, and a code if not.
+func asErr(err error, name string) error {
+	var ce *clawerr.Error
+	if errors.As(err, &ce) {
+		if ce.Plugin == "" {
+			c := *ce
+			c.Plugin = name
+			return &c
+		}
+		return err
+	}
+	if clawerr.CodeOf(err) != "" {
+		return err
+	}
+	return clawerr.New(clawerr.Unavailable, name, "install", "", err)
+}
+
+// checkManifest loads the unpacked manifest and compares it with the
+// index entry; every file must be one the manifest lists.
+func (in *Installer) checkManifest(dir string, rel NamedRelease, files []string) (*manifest.Manifest, error) {
+	m, err := manifest.LoadDir(dir)
+	if err != nil {
+		if clawerr.CodeOf(err) == clawerr.ManifestInvalid && strings.Contains(err.Error(), "no entry for") {
+			return nil, clawerr.New(clawerr.Incompatible, rel.Name, "install", "the package has no entry for "+in.o.goos+"/"+in.o.goarch, err)
+		}
+		return nil, asErr(err, rel.Name)
+	}
+	bad := func(format string, args ...any) error {
+		return clawerr.New(clawerr.ManifestInvalid, rel.Name, "install", "the package's manifest disagrees with the index: "+fmt.Sprintf(format, args...), nil)
+	}
+	rt := string(m.Runtime)
+	if rt == "" {
+		rt = string(manifest.RuntimeDylib)
+	}
+	caps := make([]string, len(m.Capabilities))
+	for i, c := range m.Capabilities {
+		caps[i] = string(c)
+	}
+	sort.Strings(caps)
+	want := slices.Clone(rel.Capabilities)
+	sort.Strings(want)
+	switch {
+	case m.Name != rel.Name:
+		return nil, bad("name %q, the index says %q", m.Name, rel.Name)
+	case m.Version != rel.Version:
+		return nil, bad("version %q, the index says %q", m.Version, rel.Version)
+	case rt != rel.Runtime:
+		return nil, bad("runtime %q, the index says %q", rt, rel.Runtime)
+	case !slices.Equal(caps, want):
+		return nil, bad("capabilities [%s], the index says [%s]", strings.Join(caps, ", "), strings.Join(want, ", "))
+	}
+	listed := []string{filepath.Base(m.Path)}
+	for _, e := range m.Entries {
+		listed = append(listed, filepath.ToSlash(filepath.Clean(filepath.FromSlash(e))))
+	}
+	listed = append(listed, filepath.ToSlash(filepath.Clean(filepath.FromSlash(m.Entry))))
+	for _, f := range m.Files {
+		listed = append(listed, filepath.ToSlash(filepath.Clean(filepath.FromSlash(f))))
+	}
+	for _, f := range files {
+		if !slices.Contains(listed, f) {
+			return nil, clawerr.New(clawerr.UnsafeArchive, rel.Name, "install", fmt.Sprintf("%s: in the package but not listed by its manifest", f), nil)
+		}
+	}
+	if st, err := os.Lstat(m.EntryPath()); err != nil || !st.Mode().IsRegular() {
+		return nil, clawerr.New(clawerr.Incompatible, rel.Name, "install", fmt.Sprintf("entry %s for %s/%s: not in the package", m.Entry, in.o.goos, in.o.goarch), err)
+	}
+	return m, nil
+}
+
+// commit moves staging into place and writes the lock, in an order a
+// crash can be recovered from (recover): the installed version moves to
+// backup/NAME, staging to NAME, the lock file is written (the commit
+// point), then backup/NAME becomes previous/NAME. A failure before the
+// lock is written puts the installed version back.
+func (in *Installer) commit(name, staging string, lock *lockfile.Lock, hadOld bool) error {
+	live := filepath.Join(in.dir, name)
+	backup := in.state("backup", name)
+	moved := false
+	undo := func(err error) error {
+		if moved { // the new version goes back to staging (the caller owns it)
+			os.Rename(live, staging)
+		}
+		if exists(backup) {
+			os.Rename(backup, live)
+		}
+		lockfile.SyncDir(in.dir)
+		return err
+	}
+	if hadOld || exists(live) {
+		os.RemoveAll(backup)
+		if err := os.Rename(live, backup); err != nil {
+			return clawerr.New(clawerr.Unavailable, name, "install", "moving the installed version aside", err)
+		}
+	}
+	if err := in.step("backup"); err != nil {
+		return undo(err)
+	}
+	if err := os.Rename(staging, live); err != nil {
+		return undo(clawerr.New(clawerr.Unavailable, name, "install", "moving the new version into place", err))
+	}
+	moved = true
+	lockfile.SyncDir(in.dir)
+	if err := in.step("move"); err != nil {
+		return undo(err)
+	}
+	if err := lockfile.Write(in.LockPath(), lock); err != nil {
+		return undo(clawerr.New(clawerr.Unavailable, name, "install", "writing the lock file", err))
+	}
+	if err := in.step("lock"); err != nil {
+		// Past the commit point: the new version stays; recover finishes.
+		in.recover()
+		return err
+	}
+	return in.finish(name)
+}
+
+// finish turns backup/NAME into previous/NAME.
+func (in *Installer) finish(name string) error {
+	backup := in.state("backup", name)
+	prev := in.state("previous", name)
+	if !exists(backup) {
+		return nil
+	}
+	os.RemoveAll(prev)
+	if err := os.Rename(backup, prev); err != nil {
+		return clawerr.New(clawerr.Unavailable, name, "install", "keeping the previous version", err)
+	}
+	return in.step("previous")
+}
+
+// recover finishes or undoes what a killed operation left: for each
+// backup/NAME, if NAME matches the lock entry the commit happened (backup
+// becomes previous), else NAME is the uncommitted new version (removed)
+// and backup goes back. Staging and temporary files are removed.
+func (in *Installer) recover() error {
+	lock, err := in.readLock()
+	if err != nil {
+		return err
+	}
+	ents, _ := os.ReadDir(in.state("backup"))
+	for _, de := range ents {
+		name := de.Name()
+		live := filepath.Join(in.dir, name)
+		backup := in.state("backup", name)
+		e := lock.Plugins[name]
+		if e != nil && exists(live) && e.Check(live) == nil {
+			if e.Previous == nil {
+				os.RemoveAll(backup)
+				continue
+			}
+			prev := in.state("previous", name)
+			os.RemoveAll(prev)
+			os.Rename(backup, prev)
+			continue
+		}
+		os.RemoveAll(live)
+		if e == nil { // a remove that was committed
+			os.RemoveAll(backup)
+			continue
+		}
+		if err := os.Rename(backup, live); err != nil {
+			return clawerr.New(clawerr.Unavailable, name, "recover", "restoring the installed version", err)
+		}
+	}
+	for _, d := range []string{"staging", "tmp"} {
+		ents, _ := os.ReadDir(in.state(d))
+		for _, de := range ents {
+			os.RemoveAll(in.state(d, de.Name()))
+		}
+	}
+	lockfile.SyncDir(in.dir)
+	return nil
+}
+
+func exists(p string) bool { _, err := os.Lstat(p); return err == nil }
+
+func (in *Installer) readLock() (*lockfile.Lock, error) {
+	l, err := lockfile.Read(in.LockPath())
+	if err != nil {
+		return nil, asErr(err, "")
+	}
+	return l, nil
+}
+
+// Rollback restores the version an update replaced; the version it
+// replaces becomes the one kept, so a second Rollback undoes the first.
+// A kept version whose files changed is refused (checksum_mismatch).
+func (in *Installer) Rollback(name string) (*Result, error) {
+	lock, err := in.readLock()
+	if err != nil {
+		return nil, err
+	}
+	cur := lock.Plugins[name]
+	if cur == nil {
+		return nil, clawerr.New(clawerr.NotFound, name, "rollback", name+" is not installed in "+in.dir, nil)
+	}
+	prevDir := in.state("previous", name)
+	if cur.Previous == nil || !exists(prevDir) {
+		return nil, clawerr.New(clawerr.NotFound, name, "rollback", "no previous version of "+name+" kept", nil)
+	}
+	if err := cur.Previous.Check(prevDir); err != nil {
+		return nil, err
+	}
+	// Stage the previous version (a copy-free rename) and commit it as an
+	// install whose previous is the current.
+	staging, err := os.MkdirTemp(in.state("staging"), name+"-")
+	if err != nil {
+		return nil, err
+	}
+	os.Remove(staging)
+	if err := os.Rename(prevDir, staging); err != nil {
+		return nil, err
+	}
+	back := *cur.Previous
+	now := *cur
+	now.Previous = nil
+	back.Previous = &now
+	newLock := *lock
+	newLock.Plugins = maps(lock.Plugins)
+	newLock.Plugins[name] = &back
+	if err := in.commit(name, staging, &newLock, true); err != nil {
+		// commit put the current version back; the previous goes back too.
+		if exists(staging) {
+			os.Rename(staging, prevDir)
+		}
+		return nil, err
+	}
+	return &Result{Name: name, Version: back.Version, Previous: cur.Version, Granted: back.Capabilities, Changed: true}, nil
+}
+
+// Remove uninstalls name: its directory, its kept previous version and
+// its lock entry.
+func (in *Installer) Remove(name string) error {
+	lock, err := in.readLock()
+	if err != nil {
+		return err
+	}
+	if lock.Plugins[name] == nil || name == "" {
+		return clawerr.New(clawerr.NotFound, name, "remove", fmt.Sprintf("%q is not installed in %s", name, in.dir), nil)
+	}
+	live := filepath.Join(in.dir, name)
+	backup := in.state("backup", name)
+	os.RemoveAll(backup)
+	if exists(live) {
+		if err := os.Rename(live, backup); err != nil {
+			return clawerr.New(clawerr.Unavailable, name, "remove", "moving it aside", err)
+		}
+	}
+	newLock := *lock
+	newLock.Plugins = maps(lock.Plugins)
+	delete(newLock.Plugins, name)
+	if err := lockfile.Write(in.LockPath(), &newLock); err != nil {
+		os.Rename(backup, live)
+		return clawerr.New(clawerr.Unavailable, name, "remove", "writing the lock file", err)
+	}
+	os.RemoveAll(backup)
+	os.RemoveAll(in.state("previous", name))
+	return nil
+}
+
+// Installed is one row of List.
+type Installed struct {
+	Name         string   `json:"name"`
+	Version      string   `json:"version"`
+	Runtime      string   `json:"runtime"`
+	Source       string   `json:"source"`
+	Capabilities []string `json:"capabilities"`
+	Previous     string   `json:"previous,omitempty"` // the version kept for rollback
+	Matches      bool     `json:"matches"`            // the files are what the lock records
+	Problem      string   `json:"problem,omitempty"`  // what differs, when not
+}
+
+// List lists the installed plugins, each checked against its lock entry.
+func (in *Installer) List() ([]Installed, error) {
+	lock, err := in.readLock()
+	if err != nil {
+		return nil, err
+	}
+	out := []Installed{}
+	for _, n := range lock.Names() {
+		e := lock.Plugins[n]
+		row := Installed{Name: n, Version: e.Version, Runtime: e.Runtime, Source: e.Source, Capabilities: e.Capabilities, Matches: true}
+		if row.Capabilities == nil {
+			row.Capabilities = []string{}
+		}
+		if e.Previous != nil {
+			row.Previous = e.Previous.Version
+		}
+		if err := e.Check(filepath.Join(in.dir, n)); err != nil {
+			row.Matches, row.Problem = false, err.Error()
+		}
+		out = append(out, row)
+	}
+	return out, nil
+}
+
+// Verify checks the installed tree of each named plugin (all if none)
+// against the lock file: checksum_mismatch naming each changed, missing or
+// added file.
+func (in *Installer) Verify(names ...string) error {
+	lock, err := in.readLock()
+	if err != nil {
+		return err
+	}
+	if len(names) == 0 {
+		names = lock.Names()
+	}
+	var errs []error
+	for _, n := range names {
+		e := lock.Plugins[n]
+		if e == nil {
+			errs = append(errs, clawerr.New(clawerr.NotFound, n, "verify", n+" is not installed in "+in.dir, nil))
+			continue
+		}
+		if err := e.Check(filepath.Join(in.dir, n)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Match is one row of Search: a plugin and its versions, newest first.
+type Match struct {
+	Name        string   `json:"name"`
+	Description string   `json:"description"`
+	Latest      string   `json:"latest"` // the newest non-yanked version that runs here, "" if none
+	Versions    []string `json:"versions"`
+}
+
+// Search lists the index's plugins whose name or description contains
+// term (case-insensitive; "" lists all).
+func (in *Installer) Search(ctx context.Context, term string) ([]Match, error) {
+	lock, err := in.readLock()
+	if err != nil {
+		return nil, err
+	}
+	_, idx, _, err := in.index(ctx, lock)
+	if err != nil {
+		return nil, err
+	}
+	t := strings.ToLower(term)
+	out := []Match{}
+	names := make([]string, 0, len(idx.Plugins))
+	for n := range idx.Plugins {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		rels := slices.Clone(idx.Plugins[n])
+		sortReleases(rels)
+		desc := ""
+		if len(rels) > 0 {
+			desc = rels[0].Description
+		}
+		if !strings.Contains(strings.ToLower(n), t) && !strings.Contains(strings.ToLower(desc), t) {
+			continue
+		}
+		m := Match{Name: n, Description: desc, Versions: []string{}}
+		for _, r := range rels {
+			v := r.Version
+			if r.Yanked {
+				v += " (yanked)"
+			}
+			m.Versions = append(m.Versions, v)
+		}
+		if r, err := in.pick(idx, n, constraint{}); err == nil {
+			m.Latest = r.Version
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// TrialOpen is the default Trial: the entry is verified into a copy
+// (its format checked) and opened once, a native library in a child
+// process (the "process" runtime: a crash or a hang is contained; the
+// program must call isolate.Main first thing in main), a WebAssembly
+// module by the wasm runtime; then closed.
+func TrialOpen(ctx context.Context, m *manifest.Manifest, caps []abi.Capability, scratch string) error {
+	v, err := manifest.Trust{Policy: manifest.PolicyOff}.Verify(m, scratch)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(v.Path)
+	rt := clawd.RuntimeProcess
+	if m.Runtime == manifest.RuntimeWasm {
+		rt = wasm.Runtime
+	}
+	p, err := clawd.Open(rt, v.Path, clawd.WithCapabilities(caps...), clawd.WithPluginDir(m.Dir),
+		clawd.WithSource(m.EntryPath()), clawd.WithIdentity(m.Name, m.Version))
+	if err != nil {
+		return err
+	}
+	return p.Close()
+}
