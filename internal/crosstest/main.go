@@ -1,0 +1,358 @@
+// Command crosstest runs the module's tests for another OS or architecture
+// under an emulator on the build machine: windows/amd64 under Wine
+// (wine64), linux/arm64 under qemu-user (qemu-aarch64). `make test-windows`
+// and `make test-arm64` run it; CI runs both.
+//
+// For each package it cross-compiles the test binary (`go test -c`,
+// CGO_ENABLED=0) and runs it under the emulator in the package's
+// directory. The tests cannot run a C compiler there, so crosstest serves
+// their C builds: it sets CLAWD_PREBUILT (internal/cbuild) to a directory
+// it watches and compiles every build a test asks for with Zig
+// (`zig cc -target x86_64-windows-gnu` or `aarch64-linux-gnu`) on the
+// build machine, with the flags the test asked for.
+//
+// Under Wine it first makes a Wine prefix inside the build directory and
+// installs a stand-in bcryptprimitives.dll (.ci/wine/bcryptprimitives.c):
+// Go's runtime loads ProcessPrng from it before main, and Wine 8 lacks it.
+//
+// Under qemu-user the tests' child processes (the process sandbox,
+// inspect's and the conformance suite's children) are started through the
+// emulator too: crosstest sets CLAWD_CHILD_LAUNCHER (internal/child).
+//
+// Tests the emulator cannot run are named in notRun with the reason,
+// passed to -test.skip and printed; a test that skips itself is printed
+// with its reason too. Nothing is left out silently.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/clawd-go/clawd/internal/cbuild"
+)
+
+// target is one OS/arch the harness runs tests for.
+type target struct {
+	goos, goarch string
+	triple       string                             // zig cc -target
+	launcher     func(dir string) ([]string, error) // the emulator's argv prefix, after any setup
+	env          func(dir string) []string
+	hostPath     func(p string) string // how the test binary names a path of the build machine
+	pkgs         []string
+}
+
+var zig []string
+
+func main() {
+	which := flag.String("target", "windows/amd64", "windows/amd64 or linux/arm64")
+	pkgList := flag.String("pkgs", "", "comma-separated packages (default: the target's list)")
+	run := flag.String("run", "", "passed to -test.run")
+	timeout := flag.Duration("timeout", 15*time.Minute, "per test binary")
+	flag.Parse()
+	root, err := cbuild.RepoRoot()
+	if err != nil {
+		fatal(err)
+	}
+	if zig = cbuild.Zig(); zig == nil {
+		fatal(fmt.Errorf("no Zig toolchain (zig on PATH, $ZIG, or python3 -m ziglang)"))
+	}
+	t, ok := targets()[*which]
+	if !ok {
+		fatal(fmt.Errorf("unknown target %q", *which))
+	}
+	pkgs := t.pkgs
+	if *pkgList != "" {
+		pkgs = strings.Split(*pkgList, ",")
+	}
+	dir := filepath.Join(root, "tmp", "crosstest", t.goos+"-"+t.goarch)
+	svc := filepath.Join(dir, "prebuilt")
+	for _, d := range []string{filepath.Join(svc, "requests"), filepath.Join(svc, "out")} {
+		_ = os.RemoveAll(d)
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			fatal(err)
+		}
+	}
+	launch, err := t.launcher(dir)
+	if err != nil {
+		fatal(err)
+	}
+	start := time.Now()
+	bins, err := compileTests(root, dir, t, pkgs)
+	if err != nil {
+		fatal(err)
+	}
+	fmt.Printf("crosstest: %d test binaries for %s/%s built in %s\n", len(bins), t.goos, t.goarch, time.Since(start).Round(time.Second))
+
+	stop := make(chan struct{})
+	var served sync.WaitGroup
+	served.Add(1)
+	go func() { defer served.Done(); serve(root, svc, t, stop) }()
+
+	failed := 0
+	var skips []string
+	for i, pkg := range pkgs {
+		skip := skipRegexp(t, pkg)
+		for _, n := range notRun {
+			if n.target == *which && n.pkg == pkg {
+				skips = append(skips, fmt.Sprintf("%s %s: not run: %s", pkg, n.test, n.why))
+			}
+		}
+		argv := append(append([]string{}, launch...), bins[i], "-test.count=1", "-test.v", "-test.timeout="+timeout.String())
+		if skip != "" {
+			argv = append(argv, "-test.skip="+skip)
+		}
+		if *run != "" {
+			argv = append(argv, "-test.run="+*run)
+		}
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Dir = filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(pkg, "./")))
+		cmd.Env = append(append(os.Environ(), t.env(dir)...), cbuild.PrebuiltEnv+"="+t.hostPath(svc))
+		logPath := filepath.Join(dir, strings.ReplaceAll(strings.Trim(pkg, "./"), "/", "_")+".log")
+		began := time.Now()
+		out, err := cmd.CombinedOutput()
+		_ = os.WriteFile(logPath, out, 0o644)
+		selfSkips, fails := scan(out)
+		for _, s := range selfSkips {
+			skips = append(skips, pkg+" "+s)
+		}
+		status := "ok"
+		if err != nil {
+			status = "FAIL"
+			failed++
+		}
+		fmt.Printf("%-4s %s/%s %s (%s; log %s)\n", status, t.goos, t.goarch, pkg, time.Since(began).Round(100*time.Millisecond), logPath)
+		if err != nil {
+			for _, f := range fails {
+				fmt.Println("     " + f)
+			}
+			fmt.Print(lastLines(out, 40))
+		}
+	}
+	close(stop)
+	served.Wait()
+	sort.Strings(skips)
+	fmt.Printf("crosstest: %s/%s: %d tests not run under the emulator, each with its reason:\n", t.goos, t.goarch, len(skips))
+	for _, s := range skips {
+		fmt.Println("  " + s)
+	}
+	fmt.Printf("crosstest: %s/%s: %d of %d packages failed, %s in all\n", t.goos, t.goarch, failed, len(pkgs), time.Since(start).Round(time.Second))
+	if failed > 0 {
+		os.Exit(1)
+	}
+}
+
+func fatal(err error) {
+	fmt.Fprintln(os.Stderr, "crosstest:", err)
+	os.Exit(1)
+}
+
+// compileTests builds one test binary per package, in parallel (go test -c
+// takes one package at a time).
+func compileTests(root, dir string, t target, pkgs []string) ([]string, error) {
+	bins := make([]string, len(pkgs))
+	errs := make([]error, len(pkgs))
+	ext := ""
+	if t.goos == "windows" {
+		ext = ".exe"
+	}
+	var flags []string
+	if t.goos == "windows" {
+		ov, err := wineOverlay(dir)
+		if err != nil {
+			return nil, err
+		}
+		flags = append(flags, ov)
+	}
+	sem := make(chan struct{}, max(1, runtime.NumCPU()))
+	var wg sync.WaitGroup
+	for i, pkg := range pkgs {
+		bins[i] = filepath.Join(dir, "bin", strings.ReplaceAll(strings.Trim(pkg, "./"), "/", "_")+".test"+ext)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			cmd := exec.Command("go", append(append([]string{"test", "-c"}, flags...), "-o", bins[i], pkg)...)
+			cmd.Dir = root
+			cmd.Env = append(os.Environ(), "GOOS="+t.goos, "GOARCH="+t.goarch, "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				errs[i] = fmt.Errorf("GOOS=%s GOARCH=%s CGO_ENABLED=0 go test -c %s: %v\n%s", t.goos, t.goarch, pkg, err, out)
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return bins, nil
+}
+
+// serve compiles the builds the tests ask for (cbuild.Request files in
+// svc/requests) until stop is closed.
+func serve(root, svc string, t target, stop <-chan struct{}) {
+	done := map[string]bool{}
+	jobs := make(chan string)
+	var wg sync.WaitGroup
+	for range max(1, runtime.NumCPU()) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p := range jobs {
+				build(root, svc, t, p)
+			}
+		}()
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-stop:
+			close(jobs)
+			wg.Wait()
+			return
+		case <-tick.C:
+		}
+		ents, _ := os.ReadDir(filepath.Join(svc, "requests"))
+		for _, e := range ents {
+			name := e.Name()
+			if !strings.HasSuffix(name, ".json") || done[name] {
+				continue
+			}
+			done[name] = true
+			jobs <- filepath.Join(svc, "requests", name)
+		}
+	}
+}
+
+var outMu sync.Mutex
+
+func build(root, svc string, t target, reqPath string) {
+	fail := func(out string, msg string) {
+		_ = os.WriteFile(out+".err", []byte(msg), 0o644)
+	}
+	data, err := os.ReadFile(reqPath)
+	if err != nil {
+		return
+	}
+	var r cbuild.Request
+	if err := json.Unmarshal(data, &r); err != nil || r.Out == "" || strings.Contains(r.Out, "..") || strings.Contains(r.Src, "..") {
+		return // not a request of ours
+	}
+	out := filepath.Join(svc, "out", filepath.FromSlash(r.Out))
+	outMu.Lock()
+	_, exists := os.Stat(out)
+	outMu.Unlock()
+	if exists == nil {
+		return
+	}
+	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
+		fail(out, err.Error())
+		return
+	}
+	flags := cbuild.ProgFlags(t.goos, root)
+	if r.Lib {
+		flags = cbuild.LibFlags(t.goos, root)
+	}
+	tmp := out + ".tmp"
+	args := append(append(append([]string{}, zig...), "cc", "-target", t.triple), flags...)
+	args = append(append(args, r.Flags...), "-o", tmp, filepath.Join(root, filepath.FromSlash(r.Src)))
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Dir = root
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		fail(out, fmt.Sprintf("%s: %v\n%s", strings.Join(args, " "), err, msg))
+		return
+	}
+	// zig writes a .pdb and an import library beside a DLL: not needed.
+	for _, extra := range []string{".pdb", ".lib"} {
+		_ = os.Remove(strings.TrimSuffix(tmp, filepath.Ext(tmp)) + extra)
+	}
+	outMu.Lock()
+	defer outMu.Unlock()
+	if err := os.Rename(tmp, out); err != nil {
+		fail(out, err.Error())
+	}
+}
+
+// scan finds the tests that skipped themselves (with their reason) and
+// those that failed, in -test.v output.
+func scan(out []byte) (skips, fails []string) {
+	sc := bufio.NewScanner(bytes.NewReader(out))
+	sc.Buffer(make([]byte, 64<<10), 4<<20)
+	lastMsg, afterSkip := "", -1
+	for sc.Scan() {
+		line := sc.Text()
+		trim := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(trim, "--- SKIP: "):
+			name, _, _ := strings.Cut(strings.TrimPrefix(trim, "--- SKIP: "), " (")
+			skips = append(skips, name+": "+lastMsg)
+			afterSkip = len(skips) - 1
+			lastMsg = ""
+			continue
+		case strings.HasPrefix(trim, "--- FAIL: "):
+			fails = append(fails, trim)
+		case strings.HasPrefix(trim, "---") || strings.HasPrefix(trim, "==="):
+			lastMsg = ""
+		case strings.HasPrefix(line, "    ") && trim != "":
+			if afterSkip >= 0 && strings.HasSuffix(skips[afterSkip], ": ") {
+				skips[afterSkip] += trim // a subtest's reason comes after its SKIP line
+			} else {
+				lastMsg = trim
+			}
+		}
+		afterSkip = -1
+	}
+	return skips, fails
+}
+
+func lastLines(out []byte, n int) string {
+	lines := strings.Split(strings.TrimRight(string(out), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return "     | " + strings.Join(lines, "\n     | ") + "\n"
+}
+
+// skipRegexp is the -test.skip pattern of pkg's tests not run on t.
+func skipRegexp(t target, pkg string) string {
+	var names []string
+	for _, n := range notRun {
+		if n.target == t.goos+"/"+t.goarch && n.pkg == pkg {
+			names = append(names, n.test)
+		}
+	}
+	if len(names) == 0 {
+		return ""
+	}
+	for i, n := range names {
+		// -test.skip splits on '/' for subtests: quote each level.
+		parts := strings.Split(n, "/")
+		for j, p := range parts {
+			parts[j] = "^" + regexp.QuoteMeta(p) + "$"
+		}
+		names[i] = strings.Join(parts, "/")
+	}
+	if len(names) == 1 {
+		return names[0]
+	}
+	// One level only when several: -test.skip takes one pattern.
+	top := make([]string, len(names))
+	for i, n := range names {
+		top[i] = strings.SplitN(n, "/", 2)[0]
+	}
+	return strings.Join(top, "|")
+}
