@@ -131,7 +131,7 @@ func command(exe string, argv, env []string, h Handoff, args any, pol *contain.P
 		}
 		h.Args = js
 	}
-	cmd := exec.Command(exe, argv...)
+	cmd := Exec(exe, argv...)
 	if env == nil {
 		env = os.Environ()
 	}

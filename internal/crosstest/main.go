@@ -93,7 +93,8 @@ func main() {
 	if err != nil {
 		fatal(err)
 	}
-	fmt.Printf("crosstest: %d test binaries for %s/%s built in %s\n", len(bins), t.goos, t.goarch, time.Since(start).Round(time.Second))
+	cli := bins[len(bins)-1]
+	fmt.Printf("crosstest: %d test binaries and clawd-plugin for %s/%s built in %s\n", len(pkgs), t.goos, t.goarch, time.Since(start).Round(time.Second))
 
 	stop := make(chan struct{})
 	var served sync.WaitGroup
@@ -118,7 +119,7 @@ func main() {
 		}
 		cmd := exec.Command(argv[0], argv[1:]...)
 		cmd.Dir = filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(pkg, "./")))
-		cmd.Env = append(append(os.Environ(), t.env(dir)...), cbuild.PrebuiltEnv+"="+t.hostPath(svc))
+		cmd.Env = append(append(os.Environ(), t.env(dir)...), cbuild.PrebuiltEnv+"="+t.hostPath(svc), "CLAWD_TEST_CLI="+t.hostPath(cli))
 		logPath := filepath.Join(dir, strings.ReplaceAll(strings.Trim(pkg, "./"), "/", "_")+".log")
 		began := time.Now()
 		out, err := cmd.CombinedOutput()
@@ -161,6 +162,8 @@ func fatal(err error) {
 // compileTests builds one test binary per package, in parallel (go test -c
 // takes one package at a time).
 func compileTests(root, dir string, t target, pkgs []string) ([]string, error) {
+	// One more: the command line, which its tests run (CLAWD_TEST_CLI).
+	pkgs = append(pkgs[:len(pkgs):len(pkgs)], "./cmd/clawd-plugin#cli")
 	bins := make([]string, len(pkgs))
 	errs := make([]error, len(pkgs))
 	ext := ""
@@ -178,13 +181,17 @@ func compileTests(root, dir string, t target, pkgs []string) ([]string, error) {
 	sem := make(chan struct{}, max(1, runtime.NumCPU()))
 	var wg sync.WaitGroup
 	for i, pkg := range pkgs {
+		verb := []string{"test", "-c"}
 		bins[i] = filepath.Join(dir, "bin", strings.ReplaceAll(strings.Trim(pkg, "./"), "/", "_")+".test"+ext)
+		if p, ok := strings.CutSuffix(pkg, "#cli"); ok {
+			pkg, verb, bins[i] = p, []string{"build"}, filepath.Join(dir, "bin", "clawd-plugin"+ext)
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			sem <- struct{}{}
 			defer func() { <-sem }()
-			cmd := exec.Command("go", append(append([]string{"test", "-c"}, flags...), "-o", bins[i], pkg)...)
+			cmd := exec.Command("go", append(append(verb, flags...), "-o", bins[i], pkg)...)
 			cmd.Dir = root
 			cmd.Env = append(os.Environ(), "GOOS="+t.goos, "GOARCH="+t.goarch, "CGO_ENABLED=0")
 			if out, err := cmd.CombinedOutput(); err != nil {
@@ -198,7 +205,7 @@ func compileTests(root, dir string, t target, pkgs []string) ([]string, error) {
 			return nil, err
 		}
 	}
-	return bins, nil
+	return bins, nil // the command line last
 }
 
 // serve compiles the builds the tests ask for (cbuild.Request files in
