@@ -16,8 +16,8 @@ import (
 	"time"
 
 	"github.com/clawd-go/clawd/internal/cbuild"
-	"github.com/clawd-go/clawd/internal/contain"
 	"github.com/clawd-go/clawd/internal/child"
+	"github.com/clawd-go/clawd/internal/contain"
 	"github.com/clawd-go/clawd/internal/vtable"
 	"github.com/clawd-go/clawd/isolate"
 )
