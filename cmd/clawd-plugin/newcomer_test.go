@@ -40,7 +40,7 @@ func TestRunPluginsDirMistakes(t *testing.T) {
 
 	out, _, code = runIn(t, oneStart, "--plugins", missing, "--json")
 	assert.Equal(t, exitUsage, code)
-	assert.Equal(t, `{"schema":1,"ok":false,"error":{"code":"not_found","message":"--plugins `+missing+`: no such directory"}}`+"\n", out)
+	assert.Equal(t, `{"schema":1,"ok":false,"error":{"code":"not_found","message":"--plugins `+jsonText(missing)+`: no such directory"}}`+"\n", out)
 
 	empty := t.TempDir()
 	out, errs, code = runIn(t, oneStart, "--plugins", empty)
@@ -265,4 +265,11 @@ func TestVersion(t *testing.T) {
 	assert.Equal(t, "github.com/clawd-go/clawd", b.Module)
 	assert.NotEmpty(t, b.Version)
 	assert.Equal(t, uint32(1), b.ABIVersion)
+}
+
+// jsonText is s as it appears inside a JSON string (a Windows path's
+// backslashes doubled).
+func jsonText(s string) string {
+	js, _ := json.Marshal(s)
+	return string(js[1 : len(js)-1])
 }

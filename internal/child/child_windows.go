@@ -3,6 +3,7 @@
 package child
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
@@ -43,4 +44,27 @@ func Handles(files []*os.File) []uint64 {
 // setGroup: no process group to kill on Windows; the child alone is killed.
 func setGroup(cmd *exec.Cmd) {}
 
-func signalOf(ps *os.ProcessState) string { return "" }
+// signalOf names the exception a child died of: a process that faults
+// (and whose fault no handler took) exits with the exception's NTSTATUS.
+func signalOf(ps *os.ProcessState) string { return exceptionName(uint32(ps.ExitCode())) }
+
+// exceptionName is "exception 0xC0000005 (access violation)" for an exit
+// status that is an NTSTATUS error, "" for any other status.
+func exceptionName(code uint32) string {
+	if code < 0xC0000000 && code != 0x80000003 {
+		return ""
+	}
+	what := map[uint32]string{
+		0x80000003: "breakpoint",
+		0xC0000005: "access violation",
+		0xC000001D: "illegal instruction",
+		0xC0000094: "integer divide by zero",
+		0xC00000FD: "stack overflow",
+		0xC0000374: "heap corruption",
+		0xC0000409: "fail fast (abort or a stack buffer overrun)",
+	}[code]
+	if what == "" {
+		return fmt.Sprintf("exception 0x%08X", code)
+	}
+	return fmt.Sprintf("exception 0x%08X (%s)", code, what)
+}

@@ -107,7 +107,7 @@ func main() {
 		skip := skipRegexp(t, pkg)
 		for _, n := range notRun {
 			if n.target == *which && n.pkg == pkg {
-				skips = append(skips, fmt.Sprintf("%s %s: not run: %s", pkg, n.test, n.why))
+				skips = append(skips, fmt.Sprintf("%s %s: listed as not run: %s", pkg, n.test, n.why))
 			}
 		}
 		argv := append(append([]string{}, launch...), bins[i], "-test.count=1", "-test.v", "-test.timeout="+timeout.String())
@@ -334,32 +334,14 @@ func lastLines(out []byte, n int) string {
 	return "     | " + strings.Join(lines, "\n     | ") + "\n"
 }
 
-// skipRegexp is the -test.skip pattern of pkg's tests not run on t.
+// skipRegexp is the -test.skip pattern of pkg's tests not run on t (top
+// level tests only).
 func skipRegexp(t target, pkg string) string {
 	var names []string
 	for _, n := range notRun {
 		if n.target == t.goos+"/"+t.goarch && n.pkg == pkg {
-			names = append(names, n.test)
+			names = append(names, "^"+regexp.QuoteMeta(n.test)+"$")
 		}
 	}
-	if len(names) == 0 {
-		return ""
-	}
-	for i, n := range names {
-		// -test.skip splits on '/' for subtests: quote each level.
-		parts := strings.Split(n, "/")
-		for j, p := range parts {
-			parts[j] = "^" + regexp.QuoteMeta(p) + "$"
-		}
-		names[i] = strings.Join(parts, "/")
-	}
-	if len(names) == 1 {
-		return names[0]
-	}
-	// One level only when several: -test.skip takes one pattern.
-	top := make([]string, len(names))
-	for i, n := range names {
-		top[i] = strings.SplitN(n, "/", 2)[0]
-	}
-	return strings.Join(top, "|")
+	return strings.Join(names, "|")
 }
