@@ -158,7 +158,8 @@ func TestCrashIsContainedAndRestarted(t *testing.T) {
 			require.Equal(t, "hostile", ce.Plugin)
 			require.Equal(t, uint64(1), r.p.Crashes())
 			// The child's stderr tail is in the report when it wrote any.
-			if f.tool == "abort" || f.tool == "segv" {
+			// (Under Wine a faulting child writes none.)
+			if (f.tool == "abort" || f.tool == "segv") && runtime.GOOS != "windows" {
 				require.Contains(t, ce.Detail, "last stderr lines")
 			}
 			waitUp(t, r.p)

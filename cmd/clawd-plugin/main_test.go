@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -47,6 +48,10 @@ func TestMain(m *testing.M) {
 	cbuild.Cleanup()
 	os.Exit(code)
 }
+
+// segvName is how a crash report names a NULL dereference: the signal on
+// Unix, the exception on Windows.
+var segvName = map[bool]string{false: "SIGSEGV", true: "exception 0xC0000005 (access violation)"}[runtime.GOOS == "windows"]
 
 type result struct {
 	stdout, stderr string
@@ -153,7 +158,7 @@ func TestInspectBadABI(t *testing.T) {
 func TestInspectCrashInInit(t *testing.T) {
 	obj, _ := inspectJSON(t, 1, cbuild.Plugin(t, "crash_init"))
 	msg := wantError(t, obj, "crashed")
-	if !strings.Contains(msg, "signal SIGSEGV") && !strings.Contains(msg, "signal SIGBUS") {
+	if !strings.Contains(msg, "signal SIGSEGV") && !strings.Contains(msg, "signal SIGBUS") && !strings.Contains(msg, segvName) {
 		t.Fatalf("message does not name the signal: %s", msg)
 	}
 }
