@@ -143,12 +143,17 @@ func main() {
 	}
 	close(stop)
 	served.Wait()
+	// The examples, built for the target, through the target's command line.
+	for _, f := range runExamples(root, dir, t, launch, cli) {
+		failed++
+		fmt.Println("     " + strings.ReplaceAll(f, "\n", "\n     "))
+	}
 	sort.Strings(skips)
 	fmt.Printf("crosstest: %s/%s: %d tests not run under the emulator, each with its reason:\n", t.goos, t.goarch, len(skips))
 	for _, s := range skips {
 		fmt.Println("  " + s)
 	}
-	fmt.Printf("crosstest: %s/%s: %d of %d packages failed, %s in all\n", t.goos, t.goarch, failed, len(pkgs), time.Since(start).Round(time.Second))
+	fmt.Printf("crosstest: %s/%s: %d failures (of %d packages, and the examples), %s in all\n", t.goos, t.goarch, failed, len(pkgs), time.Since(start).Round(time.Second))
 	if failed > 0 {
 		os.Exit(1)
 	}
