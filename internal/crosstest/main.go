@@ -35,6 +35,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -50,6 +51,7 @@ type target struct {
 	launcher     func(dir string) ([]string, error) // the emulator's argv prefix, after any setup
 	env          func(dir string) []string
 	hostPath     func(p string) string // how the test binary names a path of the build machine
+	confined     bool                  // a confined child (the process sandbox) can run there
 	pkgs         []string
 }
 
@@ -76,6 +78,16 @@ func main() {
 	if *pkgList != "" {
 		pkgs = strings.Split(*pkgList, ",")
 	}
+	var skips []string
+	pkgs = slices.DeleteFunc(pkgs, func(pkg string) bool {
+		for _, n := range notRun {
+			if n.target == *which && n.pkg == pkg && n.test == "" {
+				skips = append(skips, fmt.Sprintf("%s (every test): listed as not run: %s", pkg, n.why))
+				return true
+			}
+		}
+		return false
+	})
 	dir := filepath.Join(root, "tmp", "crosstest", t.goos+"-"+t.goarch)
 	svc := filepath.Join(dir, "prebuilt")
 	for _, d := range []string{filepath.Join(svc, "requests"), filepath.Join(svc, "out")} {
@@ -102,11 +114,10 @@ func main() {
 	go func() { defer served.Done(); serve(root, svc, t, stop) }()
 
 	failed := 0
-	var skips []string
 	for i, pkg := range pkgs {
 		skip := skipRegexp(t, pkg)
 		for _, n := range notRun {
-			if n.target == *which && n.pkg == pkg {
+			if n.target == *which && n.pkg == pkg && n.test != "" {
 				skips = append(skips, fmt.Sprintf("%s %s: listed as not run: %s", pkg, n.test, n.why))
 			}
 		}
@@ -144,7 +155,9 @@ func main() {
 	close(stop)
 	served.Wait()
 	// The examples, built for the target, through the target's command line.
-	for _, f := range runExamples(root, dir, t, launch, cli) {
+	exFails, exSkips := runExamples(root, dir, t, launch, cli)
+	skips = append(skips, exSkips...)
+	for _, f := range exFails {
 		failed++
 		fmt.Println("     " + strings.ReplaceAll(f, "\n", "\n     "))
 	}
@@ -344,7 +357,7 @@ func lastLines(out []byte, n int) string {
 func skipRegexp(t target, pkg string) string {
 	var names []string
 	for _, n := range notRun {
-		if n.target == t.goos+"/"+t.goarch && n.pkg == pkg {
+		if n.target == t.goos+"/"+t.goarch && n.pkg == pkg && n.test != "" {
 			names = append(names, "^"+regexp.QuoteMeta(n.test)+"$")
 		}
 	}

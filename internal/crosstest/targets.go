@@ -27,6 +27,7 @@ func targets() map[string]target {
 			},
 			// Wine maps the build machine's / to drive Z:.
 			hostPath: func(p string) string { return "Z:" + strings.ReplaceAll(p, "/", `\`) },
+			confined: true,
 			pkgs:     windowsPkgs,
 		},
 		"linux/arm64": {
