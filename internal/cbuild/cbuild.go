@@ -134,9 +134,12 @@ func RequireAllToolchains() bool {
 }
 
 // RequireTool skips tb when cmd[0] is not on PATH, or fails it when
-// RequireAllToolchains is true.
+// RequireAllToolchains is true. Under the build service (Prebuilt) it skips
+// whatever RequireAllToolchains says: the tool would run on the emulated
+// target, where no toolchain runs.
 func RequireTool(tb testing.TB, cmd []string) {
 	tb.Helper()
+	skipUnserved(tb, cmd[0])
 	if _, err := exec.LookPath(cmd[0]); err != nil {
 		if RequireAllToolchains() {
 			tb.Fatalf("%s not found and REQUIRE_ALL_TOOLCHAINS is set: %v", cmd[0], err)

@@ -312,34 +312,35 @@ func build(root, svc string, t target, reqPath string) {
 	}
 }
 
-// scan finds the tests that skipped themselves (with their reason) and
-// those that failed, in -test.v output.
+// scan finds the tests that skipped themselves (with their reason, the
+// last line the test printed) and those that failed, in -test.v output.
+// A test's lines follow its "=== RUN", "=== NAME" or "=== CONT" header.
 func scan(out []byte) (skips, fails []string) {
 	sc := bufio.NewScanner(bytes.NewReader(out))
 	sc.Buffer(make([]byte, 64<<10), 4<<20)
-	lastMsg, afterSkip := "", -1
+	last := map[string]string{} // test -> the last line it printed
+	cur := ""
 	for sc.Scan() {
 		line := sc.Text()
 		trim := strings.TrimSpace(line)
 		switch {
+		case strings.HasPrefix(trim, "=== "):
+			f := strings.Fields(trim)
+			if len(f) >= 3 {
+				cur = f[2]
+			}
 		case strings.HasPrefix(trim, "--- SKIP: "):
 			name, _, _ := strings.Cut(strings.TrimPrefix(trim, "--- SKIP: "), " (")
-			skips = append(skips, name+": "+lastMsg)
-			afterSkip = len(skips) - 1
-			lastMsg = ""
-			continue
+			skips = append(skips, name+": "+last[name])
+			cur = ""
 		case strings.HasPrefix(trim, "--- FAIL: "):
 			fails = append(fails, trim)
-		case strings.HasPrefix(trim, "---") || strings.HasPrefix(trim, "==="):
-			lastMsg = ""
-		case strings.HasPrefix(line, "    ") && trim != "":
-			if afterSkip >= 0 && strings.HasSuffix(skips[afterSkip], ": ") {
-				skips[afterSkip] += trim // a subtest's reason comes after its SKIP line
-			} else {
-				lastMsg = trim
-			}
+			cur = ""
+		case strings.HasPrefix(trim, "--- "):
+			cur = ""
+		case cur != "" && strings.HasPrefix(line, "    ") && trim != "":
+			last[cur] = trim
 		}
-		afterSkip = -1
 	}
 	return skips, fails
 }
