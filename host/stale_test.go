@@ -2,7 +2,6 @@ package host
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -11,6 +10,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
+
+	"github.com/clawd-go/clawd/internal/child"
 )
 
 // A cache directory left by a host that is gone is removed by the next
@@ -20,7 +21,7 @@ func TestStaleCachesAreSwept(t *testing.T) {
 	// reused at once, which the sweep then treats as alive: kept).
 	exe, err := os.Executable()
 	require.NoError(t, err)
-	cmd := exec.Command(exe, "-test.run=^$")
+	cmd := child.Exec(exe, "-test.run=^$") // through an emulator's launcher, if any
 	require.NoError(t, cmd.Run())
 	gone := cmd.Process.Pid
 	if processAlive(gone) {
