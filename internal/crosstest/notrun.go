@@ -5,6 +5,8 @@ package main
 // themselves there (each with its own reason). An empty test is the whole
 // package.
 var notRun = []struct{ target, pkg, test, why string }{
+	{"windows/amd64", "./loader", "TestKeptContextIsRefusedWhileCallsGoOn",
+		"statistical (at least 99.9% of a kept context's late uses refused while calls go on): under Wine on 2 busy cores one run of five measured 99.04%, so it would fail CI at random"},
 	{"windows/amd64", "./manifest", "TestWriteSignatureSymlink",
 		"Wine creates the symbolic link, but opening the manifest through it fails (File not found); Windows needs a privilege to create one at all"},
 	{"windows/amd64", "./host", "TestWatcherAddRemoveAndFail",
