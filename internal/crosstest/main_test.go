@@ -42,7 +42,7 @@ func TestSkipRegexp(t *testing.T) {
 	assert.True(t, re.MatchString("TestStderrIsLogged"))
 	assert.False(t, re.MatchString("TestStderrIsLoggedToo"), "anchored")
 	assert.False(t, re.MatchString("TestCrashIsContainedAndRestarted"))
-	assert.Equal(t, "", skipRegexp(win, "./loader"), "nothing listed: no -test.skip")
+	assert.Equal(t, "", skipRegexp(win, "./internal/dl"), "nothing listed: no -test.skip")
 	for _, n := range notRun {
 		assert.NotEmpty(t, n.why, "%s %s: every test not run says why", n.pkg, n.test)
 		_, ok := targets()[n.target]
