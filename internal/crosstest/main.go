@@ -4,8 +4,8 @@
 // and `make test-arm64` run it; CI runs both.
 //
 // For each package it cross-compiles the test binary (`go test -c`,
-// CGO_ENABLED=0) and runs it under the emulator in the package's
-// directory. The tests cannot run a C compiler there, so crosstest serves
+// CGO_ENABLED=0; a target's cgoPkgs also with cgo, Zig as the C compiler)
+// and runs it under the emulator in the package's directory. The tests cannot run a C compiler there, so crosstest serves
 // their C builds: it sets CLAWD_PREBUILT (internal/cbuild) to a directory
 // it watches and compiles every build a test asks for with Zig
 // (`zig cc -target x86_64-windows-gnu` or `aarch64-linux-gnu`) on the
@@ -52,6 +52,7 @@ type target struct {
 	env          func(dir string) []string
 	hostPath     func(p string) string // how the test binary names a path of the build machine
 	confined     bool                  // a confined child (the process sandbox) can run there
+	cgoPkgs      []string              // also built with cgo (Zig as the C compiler) and run: pkg#cgo
 	pkgs         []string
 }
 
@@ -59,7 +60,7 @@ var zig []string
 
 func main() {
 	which := flag.String("target", "windows/amd64", "windows/amd64 or linux/arm64")
-	pkgList := flag.String("pkgs", "", "comma-separated packages (default: the target's list)")
+	pkgList := flag.String("pkgs", "", "comma-separated packages (default: the target's list; PKG#cgo: its cgo build)")
 	run := flag.String("run", "", "passed to -test.run")
 	timeout := flag.Duration("timeout", 15*time.Minute, "per test binary")
 	flag.Parse()
@@ -75,13 +76,16 @@ func main() {
 		fatal(fmt.Errorf("unknown target %q", *which))
 	}
 	pkgs := t.pkgs
+	for _, p := range t.cgoPkgs {
+		pkgs = append(pkgs[:len(pkgs):len(pkgs)], p+"#cgo")
+	}
 	if *pkgList != "" {
 		pkgs = strings.Split(*pkgList, ",")
 	}
 	var skips []string
 	pkgs = slices.DeleteFunc(pkgs, func(pkg string) bool {
 		for _, n := range notRun {
-			if n.target == *which && n.pkg == pkg && n.test == "" {
+			if n.target == *which && n.pkg == strings.TrimSuffix(pkg, "#cgo") && n.test == "" {
 				skips = append(skips, fmt.Sprintf("%s (every test): listed as not run: %s", pkg, n.why))
 				return true
 			}
@@ -117,7 +121,7 @@ func main() {
 	for i, pkg := range pkgs {
 		skip := skipRegexp(t, pkg)
 		for _, n := range notRun {
-			if n.target == *which && n.pkg == pkg && n.test != "" {
+			if n.target == *which && n.pkg == strings.TrimSuffix(pkg, "#cgo") && n.test != "" {
 				skips = append(skips, fmt.Sprintf("%s %s: listed as not run: %s", pkg, n.test, n.why))
 			}
 		}
@@ -129,9 +133,9 @@ func main() {
 			argv = append(argv, "-test.run="+*run)
 		}
 		cmd := exec.Command(argv[0], argv[1:]...)
-		cmd.Dir = filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(pkg, "./")))
+		cmd.Dir = filepath.Join(root, filepath.FromSlash(strings.TrimPrefix(strings.TrimSuffix(pkg, "#cgo"), "./")))
 		cmd.Env = append(append(os.Environ(), t.env(dir)...), cbuild.PrebuiltEnv+"="+t.hostPath(svc), "CLAWD_TEST_CLI="+t.hostPath(cli))
-		logPath := filepath.Join(dir, strings.ReplaceAll(strings.Trim(pkg, "./"), "/", "_")+".log")
+		logPath := filepath.Join(dir, binName(pkg)+".log")
 		began := time.Now()
 		out, err := cmd.CombinedOutput()
 		_ = os.WriteFile(logPath, out, 0o644)
@@ -172,6 +176,12 @@ func main() {
 	}
 }
 
+// binName names a package's test binary and log: loader, internal_dl,
+// loader_cgo.
+func binName(pkg string) string {
+	return strings.NewReplacer("/", "_", "#", "_").Replace(strings.Trim(pkg, "./"))
+}
+
 func fatal(err error) {
 	fmt.Fprintln(os.Stderr, "crosstest:", err)
 	os.Exit(1)
@@ -200,9 +210,16 @@ func compileTests(root, dir string, t target, pkgs []string) ([]string, error) {
 	var wg sync.WaitGroup
 	for i, pkg := range pkgs {
 		verb := []string{"test", "-c"}
-		bins[i] = filepath.Join(dir, "bin", strings.ReplaceAll(strings.Trim(pkg, "./"), "/", "_")+".test"+ext)
+		bins[i] = filepath.Join(dir, "bin", binName(pkg)+".test"+ext)
+		env := []string{"GOOS=" + t.goos, "GOARCH=" + t.goarch, "CGO_ENABLED=0"}
 		if p, ok := strings.CutSuffix(pkg, "#cli"); ok {
 			pkg, verb, bins[i] = p, []string{"build"}, filepath.Join(dir, "bin", "clawd-plugin"+ext)
+		}
+		if p, ok := strings.CutSuffix(pkg, "#cgo"); ok {
+			// The cgo build, with Zig as the target's C compiler.
+			pkg = p
+			env = []string{"GOOS=" + t.goos, "GOARCH=" + t.goarch, "CGO_ENABLED=1",
+				"CC=" + strings.Join(append(append([]string{}, zig...), "cc", "-target", t.triple), " ")}
 		}
 		wg.Add(1)
 		go func() {
@@ -211,9 +228,9 @@ func compileTests(root, dir string, t target, pkgs []string) ([]string, error) {
 			defer func() { <-sem }()
 			cmd := exec.Command("go", append(append(verb, flags...), "-o", bins[i], pkg)...)
 			cmd.Dir = root
-			cmd.Env = append(os.Environ(), "GOOS="+t.goos, "GOARCH="+t.goarch, "CGO_ENABLED=0")
+			cmd.Env = append(os.Environ(), env...)
 			if out, err := cmd.CombinedOutput(); err != nil {
-				errs[i] = fmt.Errorf("GOOS=%s GOARCH=%s CGO_ENABLED=0 go test -c %s: %v\n%s", t.goos, t.goarch, pkg, err, out)
+				errs[i] = fmt.Errorf("%s go %s %s: %v\n%s", strings.Join(env, " "), strings.Join(verb, " "), pkg, err, out)
 			}
 		}()
 	}
@@ -358,7 +375,7 @@ func lastLines(out []byte, n int) string {
 func skipRegexp(t target, pkg string) string {
 	var names []string
 	for _, n := range notRun {
-		if n.target == t.goos+"/"+t.goarch && n.pkg == pkg && n.test != "" {
+		if n.target == t.goos+"/"+t.goarch && n.pkg == strings.TrimSuffix(pkg, "#cgo") && n.test != "" {
 			names = append(names, "^"+regexp.QuoteMeta(n.test)+"$")
 		}
 	}

@@ -28,7 +28,9 @@ func targets() map[string]target {
 			// Wine maps the build machine's / to drive Z:.
 			hostPath: func(p string) string { return "Z:" + strings.ReplaceAll(p, "/", `\`) },
 			confined: true,
-			pkgs:     windowsPkgs,
+			// The cgo call path (the C shim, //export trampolines) too.
+			cgoPkgs: []string{"./internal/vtable", "./internal/clawctx", "./loader"},
+			pkgs:    windowsPkgs,
 		},
 		"linux/arm64": {
 			goos: "linux", goarch: "arm64", triple: "aarch64-linux-gnu",
