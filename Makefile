@@ -45,7 +45,7 @@ CROSS_TARGETS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
 # purego's fake cgo runtime needs the -std flag on FreeBSD.
 FREEBSD_GCFLAGS := -gcflags=github.com/ebitengine/purego/internal/fakecgo=-std
 
-.PHONY: all build examples demo test bench lint cross clean
+.PHONY: all build examples demo test bench lint cross clean test-windows test-arm64
 
 all: build
 
@@ -138,6 +138,18 @@ cross:
 		CGO_ENABLED=0 GOOS=$${t%/*} GOARCH=$${t#*/} $(GO) build ./...; \
 	done
 	CGO_ENABLED=0 GOOS=freebsd GOARCH=amd64 $(GO) build $(FREEBSD_GCFLAGS) ./...
+
+# The tests for other platforms, under an emulator (internal/crosstest):
+# windows/amd64 under Wine (wine64), linux/arm64 under qemu-user
+# (qemu-aarch64, with libc6-arm64-cross). Test binaries are cross-compiled
+# with CGO_ENABLED=0; the C plugins the tests need are built with Zig for
+# the target as they ask for them. Each prints the tests it could not run
+# there, with the reason.
+test-windows:
+	ZIG="$(ZIG)" $(GO) run ./internal/crosstest -target windows/amd64
+
+test-arm64:
+	ZIG="$(ZIG)" $(GO) run ./internal/crosstest -target linux/arm64
 
 clean:
 	rm -rf bin tmp cmd/clawd-plugin/tmp build

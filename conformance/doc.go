@@ -72,7 +72,7 @@
 // Skip otherwise means "does not apply": a callback the plugin does not
 // set, no manifest, a manifest without concurrent = true, a platform where
 // the thing cannot be observed (signal actions and threads are read on
-// Linux; exports are listed for ELF and Mach-O). The suite needs no tools
+// Linux; exports are listed for ELF, Mach-O and PE). The suite needs no tools
 // beyond the running program.
 //
 // # The checks

@@ -86,7 +86,7 @@ func checkExportInit(c *cenv) childResult {
 func checkNamespace(c *cenv) childResult {
 	syms, err := librarySymbols(c.spec.Lib)
 	if errors.Is(err, errFormat) {
-		return skip("listing exports supports ELF and Mach-O libraries")
+		return skip("listing exports supports ELF, Mach-O and PE libraries")
 	}
 	if err != nil {
 		return warn("cannot read the library's symbol table: %v", err)

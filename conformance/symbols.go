@@ -39,6 +39,9 @@ func librarySymbols(path string) ([]symbol, error) {
 	if string(magic[:]) == elf.ELFMAG {
 		return elfSymbols(path)
 	}
+	if string(magic[:2]) == "MZ" {
+		return peSymbols(path)
+	}
 	if syms, err := machoSymbols(path); err == nil {
 		return syms, nil
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/clawd-go/clawd"
+	"github.com/clawd-go/clawd/internal/clock"
 	"github.com/clawd-go/clawd/internal/reentry"
 )
 
@@ -182,9 +183,9 @@ func (h *Host) dispatch(ctx context.Context, c clawd.Call) []Outcome {
 // releases the reference.
 func (in *instance) call(epoch time.Time, ctx context.Context, c clawd.Call) Outcome {
 	defer in.release()
-	start := time.Since(epoch) // one monotonic clock read; time.Now reads two clocks
+	start := clock.Mono() // one monotonic clock read, microseconds on Windows too
 	err := in.p.Call(ctx, c)
-	d := time.Since(epoch) - start
+	d := clock.Mono() - start
 	in.e.stats.record(err, d)
 	in.e.last.Store(int64(d))
 	return Outcome{Plugin: in.e.name, Version: in.version, Err: err, Duration: d}

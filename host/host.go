@@ -114,7 +114,8 @@ func New(opts ...Option) (*Host, error) {
 	empty := []*entry{}
 	h.order.Store(&empty)
 	if o.cacheDir == "" {
-		d, err := os.MkdirTemp("", "clawd-host-")
+		sweepStaleCaches(h.log)
+		d, err := os.MkdirTemp("", cachePrefix())
 		if err != nil {
 			return nil, err
 		}

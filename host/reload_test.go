@@ -7,7 +7,6 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -222,15 +221,21 @@ func TestFailedReloadKeepsServing(t *testing.T) {
 		}, clawerr.OpenFailed},
 		{"entry is a FIFO", func() {
 			require.NoError(t, os.Remove(entry))
-			require.NoError(t, syscall.Mkfifo(entry, 0o644))
+			require.NoError(t, mkfifo(entry))
 		}, clawerr.OpenFailed},
 		{"entry is a directory", func() {
 			require.NoError(t, os.Remove(entry))
 			require.NoError(t, os.Mkdir(entry, 0o755))
 		}, clawerr.OpenFailed},
 	}
-	for i, c := range cases {
+	ran := 0 // the cases run so far: the failures counted
+	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			if c.name == "entry is a FIFO" && !haveFIFO {
+				t.Skip("no FIFO files on " + runtime.GOOS)
+			}
+			i := ran
+			ran++
 			c.break_()
 			err := r.h.Reload("echo")
 			require.Error(t, err)

@@ -3,6 +3,7 @@ package host_test
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -56,7 +57,11 @@ func TestSandboxedCrashFailsOnlyThatPlugin(t *testing.T) {
 	outs = r.h.ToolCall(bg, "s1", "segv", "{}")
 	assert.NoError(t, outs[0].Err, "alpha is not touched")
 	assert.Equal(t, clawerr.Crashed, clawerr.CodeOf(outs[1].Err), "%v", outs[1].Err)
-	assert.Contains(t, outs[1].Err.Error(), "SIGSEGV")
+	fault := "SIGSEGV"
+	if runtime.GOOS == "windows" {
+		fault = "exception 0xC0000005 (access violation)"
+	}
+	assert.Contains(t, outs[1].Err.Error(), fault)
 
 	// Marked failed with the crash, then active again after the restart.
 	var tr host.Transition

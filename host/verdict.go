@@ -8,6 +8,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/clawd-go/clawd"
+	"github.com/clawd-go/clawd/internal/clock"
 	"github.com/clawd-go/clawd/manifest"
 )
 
@@ -159,7 +160,7 @@ func (in *instance) hook(epoch time.Time, ctx context.Context, c clawd.Call) (cl
 	defer in.release()
 	hk, ok := in.p.(clawd.Hooker)
 	ok = ok && in.hooks.ops[c.Op]
-	start := time.Since(epoch)
+	start := clock.Mono()
 	var v clawd.Verdict
 	var err error
 	if ok {
@@ -167,7 +168,7 @@ func (in *instance) hook(epoch time.Time, ctx context.Context, c clawd.Call) (cl
 	} else {
 		err = in.p.Call(ctx, c)
 	}
-	d := time.Since(epoch) - start
+	d := clock.Mono() - start
 	in.e.stats.record(err, d)
 	in.e.last.Store(int64(d))
 	if err != nil {

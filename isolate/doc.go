@@ -29,8 +29,9 @@
 //
 // # The channel
 //
-// Host and child talk over two pairs of pipes the child inherits, never
-// its stdout: a plugin may print anything. The call channel carries each
+// Host and child talk over two pairs of pipes the child inherits (file
+// descriptors 3-6 on Unix, handles named in its arguments on Windows),
+// never its stdout: a plugin may print anything. The call channel carries each
 // call, whatever the plugin logs or sends from inside it, on the thread
 // that serves it, and the result, in that order; the async channel carries
 // what the plugin's own threads log or send. Frames are length-prefixed
@@ -114,10 +115,16 @@
 // Landlock, the socket filter and the network namespace are best effort:
 // on a kernel without them, an older Landlock ABI or a host without
 // CAP_SYS_ADMIN, the child still runs and Containment says what was not
-// enforced (so does clawd-plugin inspect). On other systems the sandbox
+// enforced (so does clawd-plugin inspect). On Windows the child inherits
+// its four pipe handles and no other (PROC_THREAD_ATTRIBUTE_HANDLE_LIST)
+// and runs in a job object of its own, made before the child runs: it is
+// killed when the host closes the plugin or dies (kill on job close), and
+// the job holds the process count (processes only: Windows does not bound
+// threads), memory and CPU-time limits; a crash reports the exception
+// (exception 0xC0000005 (access violation)). Files and network are not
+// restricted there, and Containment says so. On other systems the sandbox
 // isolates crashes and hangs only (and gets the environment allowlist),
-// and says so. Windows is not supported in this version: Open
-// returns an error there.
+// and says so.
 //
 // # Cost and limits
 //

@@ -142,6 +142,7 @@ func (p *Plugin) spawn() (*proc, error) {
 		Capabilities: p.o.Capabilities,
 		LogLevel:     int8(zapcore.LevelOf(p.o.Logger.Core())),
 		Floor:        len(pr.floors),
+		Handles:      child.Handles(childEnds),
 	}, &p.policy, childEnds...)
 	if err != nil {
 		closeAll()

@@ -51,6 +51,26 @@ type childSpec struct {
 	Capabilities []abi.Capability `json:"capabilities,omitempty"`
 	LogLevel     int8             `json:"log_level"` // zapcore.Level: the host's lowest enabled one
 	Floor        int              `json:"floor,omitempty"`
+	// Handles are the child's channel handles in fd order (fdCallIn on),
+	// on Windows, where inherited handles keep their values but are not
+	// numbered 3 on; empty on Unix.
+	Handles []uint64 `json:"handles,omitempty"`
+}
+
+// channels are the child's four channel descriptors: fds 3-6, or the
+// handles the host named.
+func (s childSpec) channels() ([4]uintptr, error) {
+	if len(s.Handles) == 0 {
+		return [4]uintptr{fdCallIn, fdCallOut, fdAsyncIn, fdAsyncOut}, nil
+	}
+	if len(s.Handles) < 4 {
+		return [4]uintptr{}, fmt.Errorf("%d channel handles, want 4", len(s.Handles))
+	}
+	var c [4]uintptr
+	for i := range c {
+		c[i] = uintptr(s.Handles[i])
+	}
+	return c, nil
 }
 
 // hello is the child's first frame after the plugin loaded.
@@ -143,20 +163,25 @@ func serveChild(raw json.RawMessage) int {
 		fmt.Fprintf(os.Stderr, "clawd sandbox: bad arguments of role %s: %v\n", roleSandbox, err)
 		return exitProtocol
 	}
-	for _, fd := range []uintptr{fdCallIn, fdCallOut, fdAsyncIn, fdAsyncOut} {
+	ch, err := spec.channels()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "clawd sandbox: bad arguments of role %s: %v\n", roleSandbox, err)
+		return exitProtocol
+	}
+	for _, fd := range ch {
 		setCloexec(fd)
 	}
 	// The serving goroutine keeps its thread: the thread tells a log or an
 	// event made inside a call from one made by a plugin's own thread.
 	runtime.LockOSThread()
 	s := &server{
-		callIn:   newReader(fdCallIn),
-		callOut:  fdCallOut,
-		asyncOut: fdAsyncOut,
+		callIn:   newReader(ch[0]),
+		callOut:  ch[1],
+		asyncOut: ch[3],
 		tid:      threadid.Current(),
 		waiters:  make(map[uint32]chan int32),
 	}
-	go s.asyncReplies(newReader(fdAsyncIn))
+	go s.asyncReplies(newReader(ch[2]))
 	if spec.Floor > 0 && benchFloor != nil {
 		benchFloor.serve(spec.Floor)
 	}

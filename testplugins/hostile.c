@@ -38,6 +38,9 @@
  *   caps           logs "caps: " and the Cap*, NoNewPrivs and Seccomp lines
  *                  of /proc/self/status, "; "-separated; returns 0
  *
+ * On Windows the tools that need POSIX (connect, bind, udp, raw, unix, fds,
+ * caps, kill_parent) log "<tool>: not on windows" and return DaemonError.
+ *
  * Name "hostile", version "1.0.0".
  */
 #define _POSIX_C_SOURCE 200809L
@@ -45,18 +48,22 @@
 
 #include "clawd_plugin.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _WIN32
+#include <io.h>
+#else
+#include <arpa/inet.h>
 #include <dirent.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
+#endif
 
 static void say(ClawaContext *ctx, const char *what) {
     printf("hostile: %s\n", what);
@@ -84,6 +91,9 @@ static ClawaError report(ClawaContext *ctx, const char *what, int rc, int e) {
     return errno_code(e);
 }
 
+static int has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
+
+#ifndef _WIN32
 /* The parent's pid: in a PID namespace getppid() is 0, but the host's
  * /proc still names it. */
 static pid_t host_pid(void) {
@@ -114,8 +124,6 @@ static ClawaError tcp(ClawaContext *ctx, const char *what, const char *port, int
     close(fd);
     return report(ctx, what, rc, e);
 }
-
-static int has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
 
 static ClawaError udp(ClawaContext *ctx, const char *port) {
     struct sockaddr_in a;
@@ -179,7 +187,11 @@ static ClawaError list_fds(ClawaContext *ctx) {
     return CLAWA_ERROR_NONE;
 }
 
+#endif
+
+#ifndef _WIN32
 extern char **environ;
+#endif
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
@@ -188,7 +200,11 @@ static ClawaError list_env(ClawaContext *ctx) {
     int n = 0, i;
     for (char **e = environ; *e != NULL && n < 512; e++) {
         size_t len = strcspn(*e, "=");
-        names[n] = strndup(*e, len);
+        names[n] = malloc(len + 1);
+        if (names[n] != NULL) {
+            memcpy(names[n], *e, len);
+            names[n][len] = 0;
+        }
         if (names[n] != NULL)
             n++;
     }
@@ -201,6 +217,7 @@ static ClawaError list_env(ClawaContext *ctx) {
     return CLAWA_ERROR_NONE;
 }
 
+#ifndef _WIN32
 static ClawaError caps_status(ClawaContext *ctx) {
     char line[1024] = "caps:", buf[256];
     FILE *f = fopen("/proc/self/status", "r");
@@ -220,6 +237,7 @@ static ClawaError caps_status(ClawaContext *ctx) {
     ctx->log(ctx, 2, line);
     return CLAWA_ERROR_NONE;
 }
+#endif
 
 static ClawaError alloc_until_refused(ClawaContext *ctx) {
     enum { BLOCK = 16 << 20, MAXBLOCKS = 4096 };
@@ -279,12 +297,24 @@ static ClawaError on_tool_call(ClawaContext *ctx, const char *session, const cha
         }
         return report(ctx, "write", fd, e);
     }
+    if (has_prefix(tool, "send:"))
+        return ctx->send_event(ctx, tool + 5, input);
+    if (strcmp(tool, "env") == 0)
+        return list_env(ctx);
+#ifdef _WIN32
+    if (has_prefix(tool, "connect:") || has_prefix(tool, "bind:") || has_prefix(tool, "udp:") ||
+        strcmp(tool, "raw") == 0 || has_prefix(tool, "unix:") || strcmp(tool, "fds") == 0 ||
+        strcmp(tool, "caps") == 0 || strcmp(tool, "kill_parent") == 0) {
+        char line[96];
+        snprintf(line, sizeof line, "%.*s: not on windows", (int)strcspn(tool, ":"), tool);
+        ctx->log(ctx, 2, line);
+        return CLAWA_ERROR_DAEMON_ERROR;
+    }
+#else
     if (has_prefix(tool, "connect:"))
         return tcp(ctx, "connect", tool + 8, 0);
     if (has_prefix(tool, "bind:"))
         return tcp(ctx, "bind", tool + 5, 1);
-    if (has_prefix(tool, "send:"))
-        return ctx->send_event(ctx, tool + 5, input);
     if (has_prefix(tool, "udp:"))
         return udp(ctx, tool + 4);
     if (strcmp(tool, "raw") == 0) {
@@ -298,14 +328,13 @@ static ClawaError on_tool_call(ClawaContext *ctx, const char *session, const cha
         return unix_connect(ctx, tool + 5);
     if (strcmp(tool, "fds") == 0)
         return list_fds(ctx);
-    if (strcmp(tool, "env") == 0)
-        return list_env(ctx);
     if (strcmp(tool, "caps") == 0)
         return caps_status(ctx);
     if (strcmp(tool, "kill_parent") == 0) {
         int rc = kill(host_pid(), SIGKILL);
         return report(ctx, "kill_parent", rc, errno);
     }
+#endif
     return CLAWA_ERROR_NOT_FOUND;
 }
 

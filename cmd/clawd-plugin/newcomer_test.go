@@ -40,7 +40,7 @@ func TestRunPluginsDirMistakes(t *testing.T) {
 
 	out, _, code = runIn(t, oneStart, "--plugins", missing, "--json")
 	assert.Equal(t, exitUsage, code)
-	assert.Equal(t, `{"schema":1,"ok":false,"error":{"code":"not_found","message":"--plugins `+missing+`: no such directory"}}`+"\n", out)
+	assert.Equal(t, `{"schema":1,"ok":false,"error":{"code":"not_found","message":"--plugins `+jsonText(missing)+`: no such directory"}}`+"\n", out)
 
 	empty := t.TempDir()
 	out, errs, code = runIn(t, oneStart, "--plugins", empty)
@@ -57,7 +57,7 @@ func TestRunPluginsDirMistakes(t *testing.T) {
 
 	out, _, code = runIn(t, oneStart, "--plugins", pdir, "--json")
 	assert.Equal(t, exitInvalid, code)
-	assert.Equal(t, `{"schema":1,"type":"error","code":"plugin_dir","error":"`+pdir+` is a plugin directory; pass its parent (--plugins `+root+`)"}`+"\n", out)
+	assert.Equal(t, `{"schema":1,"type":"error","code":"plugin_dir","error":"`+jsonText(pdir)+` is a plugin directory; pass its parent (--plugins `+jsonText(root)+`)"}`+"\n", out)
 }
 
 // --json step records carry the tool and the role as fields, with no text
@@ -156,7 +156,8 @@ func TestCheckSelectionAndJSONFailures(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "libnope.so")
 	r = cli(t, "check", "--json", missing)
 	assert.Equal(t, exitInvalid, r.exit)
-	assert.Equal(t, `{"schema":1,"ok":false,"error":{"code":"not_found","message":"conformance: stat `+missing+`: no such file or directory"}}`+"\n", r.stdout)
+	_, statErr := os.Stat(missing) // the system's words: they differ on Windows
+	assert.Equal(t, `{"schema":1,"ok":false,"error":{"code":"not_found","message":"conformance: `+jsonText(statErr.Error())+`"}}`+"\n", r.stdout)
 
 	r = cli(t, "inspect", "--json")
 	assert.Equal(t, exitUsage, r.exit)
@@ -265,4 +266,11 @@ func TestVersion(t *testing.T) {
 	assert.Equal(t, "github.com/clawd-go/clawd", b.Module)
 	assert.NotEmpty(t, b.Version)
 	assert.Equal(t, uint32(1), b.ABIVersion)
+}
+
+// jsonText is s as it appears inside a JSON string (a Windows path's
+// backslashes doubled).
+func jsonText(s string) string {
+	js, _ := json.Marshal(s)
+	return string(js[1 : len(js)-1])
 }

@@ -2,7 +2,11 @@
 
 package benchfloor
 
-import "github.com/ebitengine/purego"
+import (
+	"github.com/ebitengine/purego"
+
+	"github.com/clawd-go/clawd/internal/callback"
+)
 
 // Path is the call path the floors use.
 const Path = "purego"
@@ -29,7 +33,8 @@ func Call3Ready(fn, ctx, a, b, c uintptr) int32 {
 	return int32(r)
 }
 
-var logFn = purego.NewCallback(func(ctx, level, msg uintptr) {})
+// A uintptr result, which the C side ignores: Windows requires one.
+var logFn = callback.New(func(ctx, level, msg uintptr) uintptr { return 0 })
 
 // LogFn is the address of a bare host log function that does nothing.
 func LogFn() uintptr { return logFn }

@@ -134,9 +134,12 @@ func RequireAllToolchains() bool {
 }
 
 // RequireTool skips tb when cmd[0] is not on PATH, or fails it when
-// RequireAllToolchains is true.
+// RequireAllToolchains is true. Under the build service (Prebuilt) it skips
+// whatever RequireAllToolchains says: the tool would run on the emulated
+// target, where no toolchain runs.
 func RequireTool(tb testing.TB, cmd []string) {
 	tb.Helper()
+	skipUnserved(tb, cmd[0])
 	if _, err := exec.LookPath(cmd[0]); err != nil {
 		if RequireAllToolchains() {
 			tb.Fatalf("%s not found and REQUIRE_ALL_TOOLCHAINS is set: %v", cmd[0], err)
@@ -145,31 +148,27 @@ func RequireTool(tb testing.TB, cmd []string) {
 	}
 }
 
-// Base flags. -fvisibility=hidden leaves only CLAWD_PLUGIN_EXPORT symbols in
-// the dynamic symbol table, as a real plugin build should.
-func libFlags(root string) []string {
-	f := []string{"-shared"}
-	if runtime.GOOS == "darwin" {
-		f[0] = "-dynamiclib"
-	}
-	if runtime.GOOS != "windows" {
-		f = append(f, "-fPIC", "-pthread")
-	}
-	return append(f, "-fvisibility=hidden", "-O2", "-Wall", "-Wextra", "-Werror", "-I"+filepath.Join(root, "include"))
-}
-
-func progFlags(root string) []string {
-	f := []string{"-O2", "-Wall", "-Wextra", "-Werror", "-I" + filepath.Join(root, "include")}
-	if runtime.GOOS != "windows" {
-		f = append(f, "-pthread")
-	}
-	return f
-}
+func libFlags(root string) []string  { return LibFlags(runtime.GOOS, root) }
+func progFlags(root string) []string { return ProgFlags(runtime.GOOS, root) }
 
 // Build compiles the C source src into the shared library out with the base
 // flags plus flags. It is not cached; tb fails with the compiler's output.
 func Build(tb testing.TB, src, out string, flags ...string) {
 	tb.Helper()
+	if svc := Prebuilt(); svc != "" {
+		absSrc, err := filepath.Abs(src)
+		var built string
+		if err == nil {
+			built, err = servedBuild(svc, kindLib, absSrc, nil, flags)
+		}
+		if err == nil {
+			err = copyFile(built, out)
+		}
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return
+	}
 	RequireTool(tb, CC())
 	args := append(libFlags(repoRoot(tb)), flags...)
 	if err := compile(src, out, args); err != nil {
@@ -290,6 +289,13 @@ func hash8(parts ...string) string {
 
 func cached(tb testing.TB, k kind, src string, fixed, extra []string) string {
 	tb.Helper()
+	if svc := Prebuilt(); svc != "" {
+		p, err := servedBuild(svc, k, src, fixed, extra)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return p
+	}
 	RequireTool(tb, CC())
 	key := strings.Join(append(append([]string{fmt.Sprint(k), src}, fixed...), extra...), "\x00")
 

@@ -22,6 +22,7 @@ import (
 // process-wide output directory. A failed build fails every caller.
 func Once(tb testing.TB, key string, build func(dir string) (string, error)) string {
 	tb.Helper()
+	skipUnserved(tb, "the "+strings.SplitN(key, "\x00", 2)[0]+" build")
 	key = "once\x00" + key
 	mu.Lock()
 	e, ok := entries[key]
@@ -117,6 +118,7 @@ func Zig() []string {
 // RequireZig returns Zig(), or skips tb (fails it if RequireAllToolchains).
 func RequireZig(tb testing.TB) []string {
 	tb.Helper()
+	skipUnserved(tb, "Zig")
 	z := Zig()
 	if z == nil {
 		const why = "no Zig toolchain: neither $ZIG, zig on PATH nor `python3 -m ziglang` (pip install ziglang)"

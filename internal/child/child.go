@@ -234,6 +234,8 @@ func (r *Result) describe() string {
 	switch {
 	case r.Status == TimedOut:
 		fmt.Fprintf(&b, "the child process did not finish within %s and was killed", r.timeout)
+	case strings.HasPrefix(r.Signal, "exception "): // Windows: the status is the exception's code
+		fmt.Fprintf(&b, "the child process crashed with %s", r.Signal)
 	case r.ExitCode < 0 && r.Signal != "":
 		fmt.Fprintf(&b, "the child process was killed by signal %s", r.Signal)
 	case r.Signal != "":

@@ -15,6 +15,12 @@ func pipeRef(*os.File) string { return "3" }
 // attachPipe hands w to the child as fd 3.
 func attachPipe(cmd *exec.Cmd, w *os.File) { cmd.ExtraFiles = []*os.File{w} }
 
+// attachFiles hands files to the child as fds 3 on.
+func attachFiles(cmd *exec.Cmd, files []*os.File) { cmd.ExtraFiles = files }
+
+// Handles is nil on Unix: the child finds its files at fds 3 on.
+func Handles([]*os.File) []uint64 { return nil }
+
 // setGroup puts the child in its own process group, so that a timeout kills
 // whatever the plugin forked too, and has it die with this process.
 func setGroup(cmd *exec.Cmd) {

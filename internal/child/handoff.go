@@ -117,8 +117,11 @@ func Role() string {
 // with contain.Start. A nil env means os.Environ(). files become the
 // child's descriptors 3 on (ExtraFiles): they are set before the policy is
 // applied, which keeps them and closes every other inherited descriptor.
+// On Windows they are inherited handles (the only ones besides stdio, by
+// PROC_THREAD_ATTRIBUTE_HANDLE_LIST), with the same values in the child as
+// here: the caller tells the child their values (Handles).
 func Command(exe string, argv []string, env []string, role string, args any, pol *contain.Policy, files ...*os.File) (*exec.Cmd, *contain.Tree, error) {
-	return command(exe, argv, env, Handoff{Role: role}, args, pol, func(cmd *exec.Cmd) { cmd.ExtraFiles = files })
+	return command(exe, argv, env, Handoff{Role: role}, args, pol, func(cmd *exec.Cmd) { attachFiles(cmd, files) })
 }
 
 // command builds the child; attach gives it its descriptors before
@@ -131,7 +134,7 @@ func command(exe string, argv, env []string, h Handoff, args any, pol *contain.P
 		}
 		h.Args = js
 	}
-	cmd := exec.Command(exe, argv...)
+	cmd := Exec(exe, argv...)
 	if env == nil {
 		env = os.Environ()
 	}

@@ -3,8 +3,7 @@
 package clawctx
 
 import (
-	"github.com/ebitengine/purego"
-
+	"github.com/clawd-go/clawd/internal/callback"
 	"github.com/clawd-go/clawd/internal/threadid"
 )
 
@@ -12,14 +11,17 @@ import (
 const TrampolinePath = "purego"
 
 // The two callbacks are made here, once per process: purego never frees a
-// callback and stops at 2000 of them.
+// callback and stops at 2000 of them. Both return uintptr, as Windows
+// requires of every callback (internal/callback): the C side of log
+// ignores it, that of send_event reads the ClawaError in its low 32 bits.
 func init() {
-	logFn = purego.NewCallback(func(ctx, level, msg uintptr) {
+	logFn = callback.New(func(ctx, level, msg uintptr) uintptr {
 		// level is a uint8_t in a full register: the upper bits are not defined.
 		hostLog(ctx, uint8(level), msg)
+		return 0
 	})
-	sendEventFn = purego.NewCallback(func(ctx, method, params uintptr) int32 {
-		return hostSendEvent(ctx, method, params, callerUnknown)
+	sendEventFn = callback.New(func(ctx, method, params uintptr) uintptr {
+		return uintptr(uint32(hostSendEvent(ctx, method, params, callerUnknown)))
 	})
 }
 

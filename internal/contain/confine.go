@@ -93,6 +93,7 @@ func removeHome(home string) {
 // cmd.Wait), or when it could not be started. Without a private home it
 // does nothing.
 func Cleanup(cmd *exec.Cmd) error {
+	closeJob(cmd) // Windows: kills what is left of the child's job
 	v, ok := homes.LoadAndDelete(cmd)
 	if !ok {
 		return nil

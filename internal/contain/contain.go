@@ -215,6 +215,19 @@ const noteNoLandlock = "the kernel has no Landlock: file and network access are 
 // String is one line for humans, such as
 // "landlock v7 (filesystem, tcp, signals), no_new_privs, rlimits, dies with parent".
 func (r Report) String() string {
+	if r.OS == "windows" && (r.DieWithParent || r.MaxProcesses > 0 || r.Rlimits) {
+		var job []string
+		if r.DieWithParent {
+			job = append(job, "killed with the host")
+		}
+		if r.MaxProcesses > 0 {
+			job = append(job, fmt.Sprintf("at most %d processes", r.MaxProcesses))
+		}
+		if r.Rlimits {
+			job = append(job, "memory and CPU-time limits")
+		}
+		return "job object (" + strings.Join(job, ", ") + "); no file, network or signal confinement on windows"
+	}
 	if r.OS != "linux" {
 		var missing []string
 		if r.LandlockABI == 0 {
@@ -309,6 +322,7 @@ func Prepare(cmd *exec.Cmd, p Policy) (Stage, error) {
 		setNetNS(cmd)
 	}
 	keepHome(cmd, home)
+	planJob(cmd, p) // Windows: the job object Start puts the child in
 	s := Stage{Policy: &p, Parent: os.Getpid()}
 	if p.MaxProcesses > 0 {
 		s.Tree = newTree(p.MaxProcesses) // nil where the host cannot make one

@@ -115,20 +115,30 @@ func Start(cmd *exec.Cmd) error {
 		spawner.reqs = make(chan spawnRequest)
 		go spawnLoop(spawner.reqs)
 	})
-	done := make(chan error, 1)
-	spawner.reqs <- spawnRequest{cmd: cmd, done: done}
-	err := <-done
-	if a := cmd.SysProcAttr; err != nil && a != nil && a.Cloneflags&syscall.CLONE_NEWPID != 0 &&
-		(errors.Is(err, syscall.EPERM) || errors.Is(err, syscall.EINVAL) || errors.Is(err, syscall.ENOSPC)) {
-		// No PID namespace for us (not privileged, or none left): from now
-		// on the child makes itself a subreaper instead (confineAndExec).
+	if a := cmd.SysProcAttr; a != nil && a.Cloneflags&syscall.CLONE_NEWPID != 0 && !pidNamespaceUsable() {
+		// No PID namespace for us (not privileged, or none left): the
+		// child makes itself a subreaper instead (confineAndExec). Known
+		// before the start: an exec.Cmd cannot be started a second time.
 		pidNamespaces.Store(false)
 		a.Cloneflags &^= syscall.CLONE_NEWPID
-		spawner.reqs <- spawnRequest{cmd: cmd, done: done}
-		err = <-done
 	}
-	return err
+	done := make(chan error, 1)
+	spawner.reqs <- spawnRequest{cmd: cmd, done: done}
+	return <-done
 }
+
+// pidNamespaceUsable asks the kernel once whether this process may make a
+// PID namespace: unshare(CLONE_NEWPID) on a thread of its own, which Go
+// then discards (its goroutine ends locked to it), so nothing else is
+// affected. It needs the same privilege as the clone flag.
+var pidNamespaceUsable = sync.OnceValue(func() bool {
+	ok := make(chan bool, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		ok <- unix.Unshare(unix.CLONE_NEWPID) == nil
+	}()
+	return <-ok
+})
 
 // pidNamespaces is whether children get a PID namespace of their own: true
 // until the kernel refuses one.

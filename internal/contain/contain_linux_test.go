@@ -567,3 +567,16 @@ func TestHandledFS(t *testing.T) {
 	require.Equal(t, uint64(0xffff), contain.HandledFS(5))
 	require.Equal(t, uint64(0xffff), contain.HandledFS(7))
 }
+
+// Where the kernel refuses a PID namespace (an unprivileged host), the
+// confined child starts without one and adopts its orphans instead. It
+// once failed there: the start was retried on the same exec.Cmd, which
+// Go refuses ("exec: already started").
+func TestStartWithoutPIDNamespaces(t *testing.T) {
+	restore := contain.NoPIDNamespaces()
+	defer restore()
+	res := runConfined(t, contain.Policy{}, "report")
+	require.True(t, res.Applied)
+	require.False(t, res.Report.PIDNamespace)
+	require.True(t, res.Report.Subreaper, "without a namespace the child is a subreaper")
+}

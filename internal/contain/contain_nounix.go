@@ -1,4 +1,4 @@
-//go:build !unix
+//go:build !unix && !windows
 
 package contain
 
@@ -7,9 +7,10 @@ import (
 	"os/exec"
 )
 
-// setProcAttr does nothing: Windows has no process groups to kill at once
-// (a job object would be the tool, and this package does not make one).
+// setProcAttr does nothing: there are no process groups to kill at once.
 func setProcAttr(*exec.Cmd) error { return nil }
+
+func start(cmd *exec.Cmd) error { return cmd.Start() }
 
 // KillGroup kills the child alone: there is no process group here.
 func KillGroup(cmd *exec.Cmd) error {
@@ -18,3 +19,5 @@ func KillGroup(cmd *exec.Cmd) error {
 	}
 	return cmd.Process.Kill()
 }
+
+func osProbe(Policy, *Report) bool { return false }

@@ -32,8 +32,9 @@ func Enter(s *Stage, encode func() ([]byte, error)) {
 // parentPID is the parent's pid.
 func parentPID() int { return os.Getppid() }
 
-// Start starts cmd (cmd.Start: only Linux ties a child to its parent thread).
-func Start(cmd *exec.Cmd) error { return cmd.Start() }
+// Start starts cmd: cmd.Start, and on Windows in the job object Prepare
+// planned for it (contain_windows.go).
+func Start(cmd *exec.Cmd) error { return start(cmd) }
 
 // Probe reports what this OS would apply for p: nothing but a process of
 // the child's own.
@@ -41,6 +42,12 @@ func Probe(p Policy) Report {
 	r := Report{OS: runtime.GOOS, Env: true} // Prepare builds the environment everywhere
 	if runtime.GOOS != "windows" {           // no uids there
 		r.UID, r.GID = os.Getuid(), os.Getgid()
+	}
+	if osProbe(p, &r) {
+		if err := p.validate(); err != nil {
+			r.Notes = append(r.Notes, err.Error())
+		}
+		return r
 	}
 	if p.DenySockets {
 		r.Notes = append(r.Notes, "sockets are not restricted on "+runtime.GOOS)

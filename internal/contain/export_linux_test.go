@@ -24,3 +24,11 @@ var (
 
 // SocketFilter is the assembled seccomp program.
 var SocketFilter = socketFilter
+
+// NoPIDNamespaces makes Start behave as on a host that may not make PID
+// namespaces (an unprivileged user's, most containers') until restore.
+func NoPIDNamespaces() (restore func()) {
+	usable, was := pidNamespaceUsable, pidNamespaces.Load()
+	pidNamespaceUsable = func() bool { return false }
+	return func() { pidNamespaceUsable = usable; pidNamespaces.Store(was) }
+}

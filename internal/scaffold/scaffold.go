@@ -138,7 +138,7 @@ type fileMap = map[string]string
 
 func makeEntries(dir string) func(string) fileMap {
 	return func(ident string) fileMap {
-		return fileMap{"linux": dir + "/lib" + ident + ".so", "darwin": dir + "/lib" + ident + ".dylib"}
+		return fileMap{"linux": dir + "/lib" + ident + ".so", "darwin": dir + "/lib" + ident + ".dylib", "windows": dir + "/" + ident + ".dll"}
 	}
 }
 

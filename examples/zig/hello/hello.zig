@@ -21,9 +21,20 @@ const c = @import("clawd_plugin");
 pub const panic = std.debug.FullPanic(abortPanic);
 
 fn abortPanic(msg: []const u8, _: ?usize) noreturn {
-    _ = std.c.write(2, msg.ptr, msg.len);
-    _ = std.c.write(2, "\n", 1);
+    writeStderr(msg);
+    writeStderr("\n");
     std.c.abort();
+}
+
+/// The C runtime's write on Windows, where std.c.write takes a HANDLE.
+extern "c" fn _write(fd: c_int, buf: [*]const u8, n: c_uint) c_int;
+
+fn writeStderr(b: []const u8) void {
+    if (@import("builtin").os.tag == .windows) {
+        _ = _write(2, b.ptr, @truncate(@min(b.len, std.math.maxInt(c_uint))));
+    } else {
+        _ = std.c.write(2, b.ptr, b.len);
+    }
 }
 
 /// A log line in a stack buffer, cut at 511 bytes on a UTF-8 character
