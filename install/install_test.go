@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -30,7 +32,7 @@ func sources(t *testing.T, w *world) map[string][]Option {
 	t.Cleanup(srv.Close)
 	return map[string][]Option{
 		"dir":   {WithIndex(w.idxDir)},
-		"file":  {WithIndex("file://" + filepath.ToSlash(w.idxDir))},
+		"file":  {WithIndex(fileURL(w.idxDir))},
 		"https": {WithIndex(srv.URL + "/"), WithHTTPClient(srv.Client())},
 	}
 }
@@ -439,10 +441,19 @@ func TestPackIsDeterministic(t *testing.T) {
 	pc, err := Pack(dir, b, w.pubKey)
 	require.NoError(t, err)
 	require.NotContains(t, pc.Files, "secret.txt")
+}
+
+func TestPackRefusesASymlink(t *testing.T) {
+	w := newWorld(t)
+	dir := w.native("1.0.0", "network.relay")
 	// A listed file that is a symlink is refused.
 	require.NoError(t, os.Remove(filepath.Join(dir, "README")))
-	require.NoError(t, os.Symlink("/etc/passwd", filepath.Join(dir, "README")))
-	_, err = Pack(dir, filepath.Join(t.TempDir(), "c.tar.gz"), w.pubKey)
+	if err := os.Symlink("/etc/passwd", filepath.Join(dir, "README")); err != nil && runtime.GOOS == "windows" {
+		t.Skipf("symlinks need a privilege on Windows: %v", err)
+	} else {
+		require.NoError(t, err)
+	}
+	_, err := Pack(dir, filepath.Join(t.TempDir(), "c.tar.gz"), w.pubKey)
 	require.Equal(t, clawerr.UnsafeArchive, clawerr.CodeOf(err))
 }
 
@@ -578,4 +589,13 @@ func TestUpdateOneRefusedOthersUpdated(t *testing.T) {
 	rs, err = w.installer().Update(bg, "beta")
 	require.NoError(t, err)
 	require.Equal(t, "2.0.0", rs[0].Version)
+}
+
+// fileURL is dir as a file:// URL: file:///home/x, or file:///C:/x on Windows.
+func fileURL(dir string) string {
+	p := filepath.ToSlash(dir)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	return (&url.URL{Scheme: "file", Path: p}).String()
 }

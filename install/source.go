@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"github.com/clawd-go/clawd/clawerr"
@@ -37,7 +38,15 @@ func newSource(s string, o *options) (*source, error) {
 		if err != nil || u.Host != "" && u.Host != "localhost" {
 			return nil, bad("want file:///ABSOLUTE/DIR")
 		}
-		src.dir = filepath.FromSlash(u.Path)
+		p := u.Path
+		// file:///C:/dir on Windows: the drive follows the path's first slash.
+		if runtime.GOOS == "windows" && len(p) >= 3 && p[0] == '/' && p[2] == ':' {
+			p = p[1:]
+		}
+		if !filepath.IsAbs(filepath.FromSlash(p)) {
+			return nil, bad("want file:///ABSOLUTE/DIR")
+		}
+		src.dir = filepath.FromSlash(p)
 	case strings.HasPrefix(s, "https://") || strings.HasPrefix(s, "http://"):
 		u, err := url.Parse(s)
 		if err != nil || u.Host == "" {

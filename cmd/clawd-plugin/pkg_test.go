@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -143,7 +144,7 @@ func TestPackageUpdateVerbs(t *testing.T) {
 	require.Equal(t, 0, cli(t, "pack", "--key", at("pub.key"), src("1.0.0"), "-o", at("index", "echo-1.0.0.tar.gz")).exit)
 	require.Equal(t, 0, cli(t, "index", "build", "--key", at("idx.key"), at("index")).exit)
 	plugins := at("plugins")
-	r := cli(t, "install", "--index", "file://"+filepath.ToSlash(at("index")), "--index-key", at("idx.pub"), "--dir", plugins, "echo@1.0.0")
+	r := cli(t, "install", "--index", fileURL(at("index")), "--index-key", at("idx.pub"), "--dir", plugins, "echo@1.0.0")
 	require.Equal(t, 0, r.exit, r.stderr) // no capabilities: nothing to consent to
 
 	require.Equal(t, 0, cli(t, "pack", "--key", at("pub.key"), src("1.1.0"), "-o", at("echo-1.1.0.tar.gz")).exit)
@@ -218,4 +219,13 @@ func TestProgressBar(t *testing.T) {
 	require.True(t, strings.HasSuffix(w.String(), "[==============================] 100%\n"), w.String())
 	// stderr is a pipe here: no bar, whatever the flags.
 	require.False(t, stderrTerminal(&w))
+}
+
+// fileURL is dir as a file:// URL: file:///home/x, or file:///C:/x on Windows.
+func fileURL(dir string) string {
+	p := filepath.ToSlash(dir)
+	if !strings.HasPrefix(p, "/") {
+		p = "/" + p
+	}
+	return (&url.URL{Scheme: "file", Path: p}).String()
 }

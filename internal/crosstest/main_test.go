@@ -63,3 +63,9 @@ func TestWineOverlay(t *testing.T) {
 	assert.Contains(t, string(patched), "NTStatus(0xC0000002):")
 	assert.Equal(t, 1, strings.Count(string(patched), "NTStatus(0xC0000002)"))
 }
+
+func TestFailedTests(t *testing.T) {
+	out := []byte("=== RUN   TestA\n--- FAIL: TestA (0.1s)\n    --- FAIL: TestB/sub (0.0s)\n--- PASS: TestC (0.0s)\n--- FAIL: TestD (2.1s)\nFAIL\n")
+	assert.Equal(t, "^(TestA|TestD)$", failedTests(out))
+	assert.Equal(t, "", failedTests([]byte("--- PASS: TestA (0.1s)\nok\n")))
+}

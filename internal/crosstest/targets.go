@@ -3,18 +3,19 @@ package main
 import (
 	"fmt"
 
-	"github.com/clawd-go/clawd/internal/cbuild"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/clawd-go/clawd/internal/cbuild"
 )
 
 // The packages each target runs: the loader, the host, manifests and the
 // command line on both; the process sandbox where it exists.
 var (
-	windowsPkgs = []string{"./internal/callback", "./internal/dl", "./internal/vtable", "./internal/clawctx", "./manifest", "./loader", "./host", "./isolate", "./cmd/clawd-plugin"}
-	arm64Pkgs   = []string{"./internal/callback", "./internal/dl", "./internal/vtable", "./internal/clawctx", "./manifest", "./loader", "./host", "./isolate", "./cmd/clawd-plugin"}
+	windowsPkgs = []string{"./internal/callback", "./internal/dl", "./internal/vtable", "./internal/clawctx", "./manifest", "./loader", "./host", "./isolate", "./install", "./cmd/clawd-plugin"}
+	arm64Pkgs   = []string{"./internal/callback", "./internal/dl", "./internal/vtable", "./internal/clawctx", "./manifest", "./loader", "./host", "./isolate", "./install", "./cmd/clawd-plugin"}
 )
 
 func targets() map[string]target {
