@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -90,37 +91,106 @@ func (e *entry) pick() *instance {
 
 // SessionStart calls on_session_start of every active plugin that has it.
 func (h *Host) SessionStart(ctx context.Context, sessionID string) []Outcome {
-	return h.dispatch(ctx, clawd.SessionStart(sessionID))
+	return h.DispatchInto(ctx, clawd.SessionStart(sessionID), nil)
 }
 
 // SessionEnd calls on_session_end of every active plugin that has it.
 func (h *Host) SessionEnd(ctx context.Context, sessionID string) []Outcome {
-	return h.dispatch(ctx, clawd.SessionEnd(sessionID))
+	return h.DispatchInto(ctx, clawd.SessionEnd(sessionID), nil)
 }
 
 // ToolCall calls on_tool_call of every active plugin that has it.
 func (h *Host) ToolCall(ctx context.Context, sessionID, toolName, inputJSON string) []Outcome {
-	return h.dispatch(ctx, clawd.ToolCall(sessionID, toolName, inputJSON))
+	return h.DispatchInto(ctx, clawd.ToolCall(sessionID, toolName, inputJSON), nil)
 }
 
 // Message calls on_message of every active plugin that has it. role is
 // "user" or "assistant" by the ABI; it is passed as given.
 func (h *Host) Message(ctx context.Context, sessionID, role, contentJSON string) []Outcome {
-	return h.dispatch(ctx, clawd.Message(sessionID, role, contentJSON))
+	return h.DispatchInto(ctx, clawd.Message(sessionID, role, contentJSON), nil)
 }
 
-// maxInline is how many plugins a dispatch tracks without a heap slice.
+// DispatchInto makes call c on every active plugin that has its callback,
+// as ToolCall and the others do, and appends the outcomes to dst (in plugin
+// name order), returning the extended slice. A caller that passes the
+// previous result back as dst[:0] reuses its memory: a dispatch of quick
+// plugins into a slice with room for them allocates nothing. dst is
+// returned unchanged when no plugin has the callback; an Op out of range
+// is nobody's callback.
+func (h *Host) DispatchInto(ctx context.Context, c clawd.Call, dst []Outcome) []Outcome {
+	if c.Op >= clawd.NumOps {
+		return dst
+	}
+	order := *h.order.Load()
+	// A dispatch made from inside a sink runs every call on this thread: a
+	// call into the plugin whose send_event is running must nest on the
+	// same C stack (the loader lets it re-enter) instead of waiting on
+	// another thread for the lock that this very call holds.
+	if reentry.Nested() || !h.anySlow(order) {
+		return h.serial(ctx, c, order, dst)
+	}
+	return h.fanOut(ctx, c, order, dst)
+}
+
+// anySlow reports whether a dispatch would call some plugin on a goroutine
+// of its own: two or more whose last call took at least the threshold (one
+// slow plugin stays on the dispatching goroutine).
+func (h *Host) anySlow(order []*entry) bool {
+	if len(order) < 2 {
+		return false
+	}
+	slow := 0
+	for _, e := range order {
+		if e.last.Load() >= int64(h.o.parallel) {
+			if slow++; slow == 2 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// serial calls the plugins one after the other on this goroutine, each
+// instance picked just before its call. One clock read ends a call and
+// starts the next one's: a plugin's duration includes the few nanoseconds
+// the host takes to pick it.
+func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []Outcome) []Outcome {
+	cb := c.Op.Callback()
+	var t time.Duration
+	timed := false
+	for _, e := range order {
+		in := e.pick()
+		if in == nil {
+			continue
+		}
+		if !in.p.Has(cb) {
+			in.release()
+			continue
+		}
+		if !timed {
+			t, timed = time.Since(h.epoch), true // one monotonic clock read; time.Now reads two clocks
+		}
+		err := in.p.Call(ctx, c)
+		end := time.Since(h.epoch)
+		dst = append(dst, in.done(h, err, end-t))
+		t = end
+	}
+	return dst
+}
+
+// maxInline is how many plugins a fanned-out dispatch tracks without a
+// heap slice.
 const maxInline = 16
 
-// dispatch picks the instance of every active plugin that has the callback
-// (in name order, a reference held on each), calls them (the slow ones in
-// parallel, see WithParallelThreshold) and returns their outcomes in that
-// order once every call returned.
-func (h *Host) dispatch(ctx context.Context, c clawd.Call) []Outcome {
+// fanOut picks the instance of every active plugin that has the callback
+// (in name order, a reference held on each), calls the slow ones on
+// goroutines of their own and the quick ones, and one slow one, here, in
+// order, and returns once every call returned.
+func (h *Host) fanOut(ctx context.Context, c clawd.Call, order []*entry, dst []Outcome) []Outcome {
 	cb := c.Op.Callback()
 	var buf [maxInline]*instance
 	picked := buf[:0]
-	for _, e := range *h.order.Load() {
+	for _, e := range order {
 		in := e.pick()
 		if in == nil {
 			continue
@@ -131,22 +201,9 @@ func (h *Host) dispatch(ctx context.Context, c clawd.Call) []Outcome {
 		}
 		picked = append(picked, in)
 	}
-	if len(picked) == 0 {
-		return nil
-	}
-	outs := make([]Outcome, len(picked))
-	// A dispatch made from inside a sink runs every call on this thread: a
-	// call into the plugin whose send_event is running must nest on the
-	// same C stack (the loader lets it re-enter) instead of waiting on
-	// another thread for the lock that this very call holds.
-	if len(picked) == 1 || reentry.Nested() {
-		for i, in := range picked {
-			outs[i] = in.call(h.epoch, ctx, c)
-		}
-		return outs
-	}
-	// Plugins that were slow last time get goroutines of their own; the
-	// quick ones, and one slow one, run here, in order.
+	n := len(dst)
+	dst = slices.Grow(dst, len(picked))[:n+len(picked)]
+	outs := dst[n:]
 	var fbuf [maxInline]bool
 	forked := fbuf[:0]
 	if len(picked) > maxInline {
@@ -164,30 +221,43 @@ func (h *Host) dispatch(ctx context.Context, c clawd.Call) []Outcome {
 			if wg == nil {
 				wg = new(sync.WaitGroup)
 			}
-			wg.Go(func() { outs[i] = in.call(h.epoch, ctx, c) })
+			wg.Go(func() { outs[i] = in.call(h, ctx, c) })
 		}
 	}
 	for i, in := range picked {
 		if !forked[i] {
-			outs[i] = in.call(h.epoch, ctx, c)
+			outs[i] = in.call(h, ctx, c)
 		}
 	}
 	if wg != nil {
 		wg.Wait()
 	}
-	return outs
+	return dst
 }
 
-// call makes one call on an instance picked by dispatch, counts it and
+// call makes one call on an instance picked by fanOut, counts it and
 // releases the reference.
-func (in *instance) call(epoch time.Time, ctx context.Context, c clawd.Call) Outcome {
-	defer in.release()
-	start := time.Since(epoch) // one monotonic clock read; time.Now reads two clocks
+func (in *instance) call(h *Host, ctx context.Context, c clawd.Call) Outcome {
+	start := time.Since(h.epoch)
 	err := in.p.Call(ctx, c)
-	d := time.Since(epoch) - start
-	in.e.stats.record(err, d)
-	in.e.last.Store(int64(d))
-	return Outcome{Plugin: in.e.name, Version: in.version, Err: err, Duration: d}
+	return in.done(h, err, time.Since(h.epoch)-start)
+}
+
+// done counts a call that took d, releases the reference the dispatch held
+// and returns the outcome.
+func (in *instance) done(h *Host, err error, d time.Duration) Outcome {
+	e := in.e
+	e.stats.record(err, d)
+	// last only decides whether the next dispatch forks: it is written
+	// when that decision changes, not on every call (a store is a locked
+	// instruction on some targets).
+	thr := int64(h.o.parallel)
+	if last := e.last.Load(); (last >= thr) != (int64(d) >= thr) {
+		e.last.Store(int64(d))
+	}
+	o := Outcome{Plugin: e.name, Version: in.version, Err: err, Duration: d}
+	in.release()
+	return o
 }
 
 // sinkFor is the sink given to one plugin: it names the event after the

@@ -63,7 +63,7 @@ type entry struct {
 	name  string
 	cur   atomic.Pointer[instance] // the instance serving; nil unless active
 	stats counters
-	last  atomic.Int64 // duration of the latest call, ns: decides whether a dispatch forks for it
+	last  atomic.Int64 // a recent call's duration, ns, on the same side of the fork threshold as the latest: decides whether a dispatch forks for it
 
 	// Guarded by Host.mu.
 	state          State

@@ -65,3 +65,16 @@ CLAWD_PLUGIN_VISIBLE void bench_log_loop(void (*fn)(ClawaContext *, uint8_t, con
     for (i = 0; i < n; i++)
         fn(ctx, 1, "x");
 }
+
+/*
+ * The physical floor of the tool call: C calling the vtable's on_tool_call
+ * pointer n times, strings already in memory, no host in between.
+ */
+CLAWD_PLUGIN_VISIBLE void bench_tool_loop(ClawaError (*fn)(ClawaContext *, const char *, const char *,
+                                                           const char *),
+                                         ClawaContext *ctx, const char *session, const char *tool,
+                                         const char *input, long n) {
+    long i;
+    for (i = 0; i < n; i++)
+        fn(ctx, session, tool, input);
+}
