@@ -134,10 +134,9 @@ func pair(b *testing.B, plugins int, subject, ref caller) {
 // each against the reference its name gives.
 func BenchmarkPeers(b *testing.B) {
 	ld := loaderRig(b)
-	floorName := "floor-cgo"
-	if benchfloor.Path == "purego" {
-		floorName = "floor-syscalln"
-	}
+	// floor-call is the hand-written call: a cgo shim with cgo, a bare
+	// purego.SyscallN without.
+	const floorName = "floor-call"
 	b.Run("c-vtable/vs=loader", func(b *testing.B) { pair(b, 1, ld.vtableLoop, ld.call) })
 	b.Run(floorName+"/vs=loader", func(b *testing.B) { pair(b, 1, ld.floor, ld.call) })
 	b.Run("loader/vs="+floorName, func(b *testing.B) { pair(b, 1, ld.call, ld.floor) })
