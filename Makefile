@@ -38,7 +38,7 @@ CROSS_TARGETS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
 # purego's fake cgo runtime needs the -std flag on FreeBSD.
 FREEBSD_GCFLAGS := -gcflags=github.com/ebitengine/purego/internal/fakecgo=-std
 
-.PHONY: all build examples demo test bench lint cross clean
+.PHONY: all build examples demo test bench bench-lib bench-peers lint cross clean
 
 all: build
 
@@ -85,18 +85,27 @@ test: examples
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
 	CGO_ENABLED=0 $(GO) test -count=1 ./...
 	CGO_ENABLED=1 GOEXPERIMENT=cgocheck2 $(GO) test -count=1 ./loader/... ./internal/clawctx/... ./internal/reentry/...
+	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./...
 	$(GO) build -o bin/clawd-plugin ./cmd/clawd-plugin
 	@set -e; for d in $(EXAMPLE_PLUGINS); do echo "bin/clawd-plugin check $$d"; bin/clawd-plugin check $$d; done
 
-# bench/ is a module of its own (its peers must not become our
-# dependencies), so it runs from its own directory once it exists.
-bench:
+# bench/ is a module of its own (its peers, hashicorp/go-plugin and gRPC,
+# must not become our dependencies): bench-peers runs it in both cgo modes,
+# keeps the raw output in bench/results and writes the peers table and
+# chart there (bench/cmd/benchreport), printing the table.
+bench: bench-lib bench-peers
+
+bench-lib:
 	CGO_ENABLED=1 $(GO) test $(BENCH_FLAGS) ./loader/... ./internal/clawctx/... ./host/... ./isolate/... ./wasm/...
 	CGO_ENABLED=0 $(GO) test $(BENCH_FLAGS) ./loader/... ./internal/clawctx/... ./host/... ./isolate/... ./wasm/...
-	if [ -f bench/go.mod ]; then \
-		cd bench && CGO_ENABLED=1 $(GO) test $(BENCH_FLAGS) ./... && \
-		CGO_ENABLED=0 $(GO) test $(BENCH_FLAGS) ./...; \
-	fi
+
+bench-peers:
+	@set -e; cd bench; mkdir -p results; for m in cgo:1 purego:0; do \
+		echo "CGO_ENABLED=$${m#*:} go test $(BENCH_FLAGS) . (bench/)"; \
+		CGO_ENABLED=$${m#*:} $(GO) test $(BENCH_FLAGS) . > results/bench-$${m%:*}.txt || { cat results/bench-$${m%:*}.txt; exit 1; }; \
+		cat results/bench-$${m%:*}.txt; \
+	done; \
+	$(GO) run ./cmd/benchreport -o results cgo=results/bench-cgo.txt purego=results/bench-purego.txt
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l: not formatted:"; echo "$$out"; exit 1; fi
