@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -158,7 +159,9 @@ func BenchmarkPeers(b *testing.B) {
 		p := processRig(b)
 		pipe := pipeRig(b)
 		pair(b, 1, p.call, pipe.roundTrip)
-		b.ReportMetric(float64(p.rssKiB(b)), "child-rss-KiB")
+		rss, private := p.memKiB()
+		b.ReportMetric(float64(rss), "child-rss-KiB")
+		b.ReportMetric(float64(private), "child-private-KiB")
 	})
 	b.Run("wasm/vs=loader", func(b *testing.B) { pair(b, 1, wasmRig(b, true), ld.call) })
 	b.Run("wasm-nodeadline/vs=loader", func(b *testing.B) { pair(b, 1, wasmRig(b, false), ld.call) })
@@ -389,19 +392,29 @@ func (r *processR) call(n int) {
 	}
 }
 
-// rssKiB is the sandbox child's resident set, from /proc (0 elsewhere).
-func (r *processR) rssKiB(b *testing.B) int {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", r.p.PID()))
+// memKiB is the sandbox child's resident set and the part of it that is
+// its own (private pages: what one more sandboxed plugin costs; the rest
+// is the executable's pages, shared by every child), from /proc; 0 where
+// there is none.
+func (r *processR) memKiB() (rss, private int) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", r.p.PID()))
 	if err != nil {
-		return 0
+		return 0, 0
 	}
 	for _, l := range strings.Split(string(data), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
-			n, _ := strconv.Atoi(f[1])
-			return n
+		f := strings.Fields(l)
+		if len(f) < 2 {
+			continue
+		}
+		n, _ := strconv.Atoi(f[1])
+		switch f[0] {
+		case "Rss:":
+			rss = n
+		case "Private_Clean:", "Private_Dirty:":
+			private += n
 		}
 	}
-	return 0
+	return rss, private
 }
 
 // wasmRig is the bench plugin as a WASM module; deadlines as the runtime's
@@ -519,6 +532,7 @@ func writeAll(fd int, b []byte) error {
 // echo is the pipe floor's far end: requests in on fd 3, 8 bytes out on
 // fd 4, until the request pipe closes.
 func echo() {
+	runtime.LockOSThread() // a blocking read parks this thread, as the sandbox child's serving thread does
 	buf := make([]byte, 64<<10)
 	reply := make([]byte, 8)
 	for {

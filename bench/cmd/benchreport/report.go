@@ -165,7 +165,8 @@ func scale(p *printer, runs []*Run) {
 		}
 		if res := run.Get("Peers/process/vs=pipe"); res != nil {
 			if kib := metric(res, "child-rss-KiB"); !math.IsNaN(kib) {
-				p.f("- %s: memory per sandboxed plugin (resident set of its child): %s MiB.\n", run.Label, num(kib/1024, 3))
+				p.f("- %s: memory per sandboxed plugin: its child's own pages %s MiB (resident set %s MiB, the rest the executable's pages, shared by every child).\n",
+					run.Label, num(metric(res, "child-private-KiB")/1024, 3), num(kib/1024, 3))
 			}
 		}
 		var opens []string

@@ -22,7 +22,7 @@ BenchmarkPeers/loader/vs=floor-call-2   	 1000	        70.0 ns/op	        40.0 r
 BenchmarkPeers/host-1/vs=loader-2       	 1000	       100 ns/op	        50.0 ref-ns/op	         2.000 x-ref	       0 B/op	       0 allocs/op
 BenchmarkPeers/host-16/vs=loader-2      	 1000	      1600 ns/op	       100.0 ns/plugin	        50.0 ref-ns/op	         2.000 x-ref	       0 B/op	       0 allocs/op
 BenchmarkPeers/host-100/vs=loader-2     	 1000	     10000 ns/op	       100.0 ns/plugin	        50.0 ref-ns/op	         2.000 x-ref	       0 B/op	       0 allocs/op
-BenchmarkPeers/process/vs=pipe-2        	 1000	      9000 ns/op	     12288 child-rss-KiB	      6000 ref-ns/op	         1.500 x-ref	       0 B/op	       0 allocs/op
+BenchmarkPeers/process/vs=pipe-2        	 1000	      9000 ns/op	     12288 child-rss-KiB	 2048 child-private-KiB	      6000 ref-ns/op	         1.500 x-ref	       0 B/op	       0 allocs/op
 BenchmarkPeers/goplugin-grpc/vs=process-2 	 100	    120000 ns/op	     10000 ref-ns/op	        12.00 x-ref	    5267 B/op	      92 allocs/op
 BenchmarkInput/loader-bytes=100/vs=floor-2   	1000	  60 ns/op	 30 ref-ns/op	 2.0 x-ref	 0 B/op	 0 allocs/op
 BenchmarkInput/loader-bytes=1124/vs=floor-2  	1000	  80 ns/op	 40 ref-ns/op	 2.0 x-ref	 0 B/op	 0 allocs/op
@@ -97,7 +97,7 @@ func TestMarkdown(t *testing.T) {
 	require.Contains(t, md, "- cgo: host dispatch from 1 to 100 plugins grows linearly: 0 ns + 100 ns per plugin")
 	// (100,60) (1124,80): 20 ns per 1024 bytes.
 	require.Contains(t, md, "from 100 B to 1124 B of input grows linearly: 58.0 ns + 20.0 ns per KiB.")
-	require.Contains(t, md, "- cgo: memory per sandboxed plugin (resident set of its child): 12.0 MiB.")
+	require.Contains(t, md, "- cgo: memory per sandboxed plugin: its child's own pages 2.00 MiB (resident set 12.0 MiB,")
 	require.Contains(t, md, "- cgo: open and close one plugin: loader 125 us.")
 }
 
