@@ -148,12 +148,17 @@ func BenchmarkPeers(b *testing.B) {
 		})
 	}
 	// The fan-out decision: 4 quick plugins with the default threshold
-	// (which keeps them on the dispatching goroutine) against a threshold
-	// that fans them out.
-	b.Run("host-4/vs=host-4-fanned", func(b *testing.B) {
+	// against the host that never fans out (the default must cost nothing
+	// more), and against the one that always does.
+	b.Run("host-4/vs=host-4-serial", func(b *testing.B) {
 		h := hostRig(b, 4, host.DefaultParallelThreshold)
+		s := hostRig(b, 4, time.Hour)
+		pair(b, 1, h.dispatch(b, 4), s.dispatch(b, 4))
+	})
+	b.Run("host-4-fanned/vs=host-4-serial", func(b *testing.B) {
 		f := hostRig(b, 4, 0)
-		pair(b, 1, h.dispatch(b, 4), f.dispatch(b, 4))
+		s := hostRig(b, 4, time.Hour)
+		pair(b, 1, f.dispatch(b, 4), s.dispatch(b, 4))
 	})
 	b.Run("process/vs=pipe", func(b *testing.B) {
 		p := processRig(b)
@@ -171,6 +176,22 @@ func BenchmarkPeers(b *testing.B) {
 	b.Run("goplugin-grpc/vs=process", func(b *testing.B) {
 		pair(b, 1, goPluginRig(b, goplugin.VersionGRPC), processRig(b).call)
 	})
+}
+
+// BenchmarkFanOut measures where fanning out pays: 4 plugins that each
+// busy-wait work microseconds, every one on a goroutine of its own
+// (threshold 0) against all on the dispatching goroutine. x-ref below 1
+// means fanning out was faster; DefaultParallelThreshold should sit where
+// it crosses 1.
+func BenchmarkFanOut(b *testing.B) {
+	for _, us := range []int{0, 1, 5, 20, 50, 100, 200} {
+		b.Run(fmt.Sprintf("work=%dus/vs=serial", us), func(b *testing.B) {
+			c := clawd.ToolCall(session, "spin", strconv.Itoa(us))
+			f := hostRig(b, 4, 0)
+			s := hostRig(b, 4, time.Hour)
+			pair(b, 1, f.dispatchCall(c, 4), s.dispatchCall(c, 4))
+		})
+	}
 }
 
 // BenchmarkInput is the loader's call as the input grows from 100 B to
@@ -360,7 +381,10 @@ func hostRig(b *testing.B, n int, threshold time.Duration) *hostR {
 // dispatch is the host's allocation-free form, the outcomes into a reused
 // slice.
 func (r *hostR) dispatch(b *testing.B, want int) caller {
-	c := clawd.ToolCall(session, tool, input)
+	return r.dispatchCall(clawd.ToolCall(session, tool, input), want)
+}
+
+func (r *hostR) dispatchCall(c clawd.Call, want int) caller {
 	return func(n int) {
 		for range n {
 			r.outs = r.h.DispatchInto(bg, c, r.outs[:0])

@@ -169,6 +169,15 @@ func scale(p *printer, runs []*Run) {
 					run.Label, num(metric(res, "child-private-KiB")/1024, 3), num(kib/1024, 3))
 			}
 		}
+		var fan []string
+		for _, res := range run.Results {
+			if us, ok := intBetween(res.Name, "FanOut/work=", "us/vs=serial"); ok {
+				fan = append(fan, fmt.Sprintf("%d us %s", us, ratio(metric(res, "x-ref"))))
+			}
+		}
+		if len(fan) > 0 {
+			p.f("- %s: 4 plugins each working N us, fanned out over serial (below 1x, fanning out pays): %s.\n", run.Label, strings.Join(fan, ", "))
+		}
 		var opens []string
 		for _, res := range run.Results {
 			if rt, ok := strings.CutPrefix(res.Name, "Open/"); ok {

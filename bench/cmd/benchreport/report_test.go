@@ -26,6 +26,8 @@ BenchmarkPeers/process/vs=pipe-2        	 1000	      9000 ns/op	     12288 child
 BenchmarkPeers/goplugin-grpc/vs=process-2 	 100	    120000 ns/op	     10000 ref-ns/op	        12.00 x-ref	    5267 B/op	      92 allocs/op
 BenchmarkInput/loader-bytes=100/vs=floor-2   	1000	  60 ns/op	 30 ref-ns/op	 2.0 x-ref	 0 B/op	 0 allocs/op
 BenchmarkInput/loader-bytes=1124/vs=floor-2  	1000	  80 ns/op	 40 ref-ns/op	 2.0 x-ref	 0 B/op	 0 allocs/op
+BenchmarkFanOut/work=0us/vs=serial-2 	 1000	  2000 ns/op	 600 ref-ns/op	 3.33 x-ref	 0 B/op	 0 allocs/op
+BenchmarkFanOut/work=100us/vs=serial-2 	 1000	  300000 ns/op	 400000 ref-ns/op	 0.75 x-ref	 0 B/op	 0 allocs/op
 BenchmarkOpen/loader-2                  	 1000	    125000 ns/op	   64393 B/op	     350 allocs/op
 PASS
 ok  	github.com/clawd-go/clawd/bench	5.291s
@@ -52,7 +54,7 @@ func TestParseTakesMedians(t *testing.T) {
 	require.NotNil(t, res)
 	require.Equal(t, 60.0, res.Metrics["ns/op"])
 	require.Equal(t, 1.5, res.Metrics["x-ref"])
-	require.Len(t, runs[0].Results, 9, "the parent line is no result")
+	require.Len(t, runs[0].Results, 11, "the parent line is no result")
 	require.Equal(t, 92.0, runs[0].Get("Peers/goplugin-grpc/vs=process").Metrics["allocs/op"])
 }
 
@@ -99,6 +101,7 @@ func TestMarkdown(t *testing.T) {
 	require.Contains(t, md, "from 100 B to 1124 B of input grows linearly: 58.0 ns + 20.0 ns per KiB.")
 	require.Contains(t, md, "- cgo: memory per sandboxed plugin: its child's own pages 2.00 MiB (resident set 12.0 MiB,")
 	require.Contains(t, md, "- cgo: open and close one plugin: loader 125 us.")
+	require.Contains(t, md, "fanned out over serial (below 1x, fanning out pays): 0 us 3.33x, 100 us 0.750x.")
 }
 
 func TestSVGIsWellFormedAndLogScaled(t *testing.T) {
