@@ -10,6 +10,7 @@ import (
 
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/internal/reentry"
+	"github.com/clawd-go/clawd/loader"
 )
 
 // Outcome is what one plugin did with one dispatch.
@@ -153,9 +154,15 @@ func (h *Host) anySlow(order []*entry) bool {
 // serial calls the plugins one after the other on this goroutine, each
 // instance picked just before its call. One clock read ends a call and
 // starts the next one's: a plugin's duration includes the few nanoseconds
-// the host takes to pick it.
+// the host takes to pick it. Native plugins go through a loader.Batch
+// (cgo builds): one crossing into C for a run of them, each timed in C;
+// any other plugin, or one the batch does not admit, is called the
+// ordinary way after the batch so far has run, so the order of calls is
+// always the host's.
 func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []Outcome) []Outcome {
 	cb := c.Op.Callback()
+	var bs *batchState
+	batch := loader.Batching && len(order) > 1 // one plugin: one crossing already
 	var t time.Duration
 	timed := false
 	for _, e := range order {
@@ -167,6 +174,31 @@ func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []O
 			in.release()
 			continue
 		}
+		if lp, ok := in.p.(*loader.Plugin); ok && batch && e.last.Load() < int64(batchMaxLast) {
+			if bs == nil {
+				bs = h.getBatch()
+			}
+			if bs != nil {
+				if bs.b.Len() == loader.MaxBatch {
+					dst = bs.run(h, dst)
+				}
+				admitted, err := bs.b.Admit(ctx, lp, c)
+				if admitted {
+					bs.ins = append(bs.ins, in)
+					bs.at = append(bs.at, len(dst))
+					dst = append(dst, Outcome{})
+					continue
+				}
+				if err != nil { // refused before it began
+					dst = append(dst, in.done(h, err, 0))
+					continue
+				}
+			}
+		}
+		if bs != nil && bs.b.Len() > 0 {
+			dst = bs.run(h, dst)
+			timed = false
+		}
 		if !timed {
 			t, timed = time.Since(h.epoch), true // one monotonic clock read; time.Now reads two clocks
 		}
@@ -175,6 +207,51 @@ func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []O
 		dst = append(dst, in.done(h, err, end-t))
 		t = end
 	}
+	if bs != nil {
+		dst = bs.run(h, dst)
+		h.batches.Put(bs)
+	}
+	return dst
+}
+
+// batchMaxLast keeps plugins whose last call took this long out of
+// batches: a batch checks ctx once, before its first callback, and the
+// ordinary path checks it before every call.
+const batchMaxLast = 20 * time.Microsecond
+
+// batchState is a loader.Batch and the instances admitted to it, with the
+// place of each one's outcome in dst. Reused through Host.batches.
+type batchState struct {
+	b   *loader.Batch
+	ins []*instance
+	at  []int
+}
+
+// getBatch returns a batch from the pool, nil if none can be made (no C
+// memory): the dispatch then takes the ordinary path.
+func (h *Host) getBatch() *batchState {
+	if bs, ok := h.batches.Get().(*batchState); ok {
+		return bs
+	}
+	b, err := loader.NewBatch()
+	if err != nil {
+		return nil
+	}
+	return &batchState{b: b, ins: make([]*instance, 0, loader.MaxBatch), at: make([]int, 0, loader.MaxBatch)}
+}
+
+// run runs the batch and fills in its outcomes.
+func (bs *batchState) run(h *Host, dst []Outcome) []Outcome {
+	if bs.b.Len() == 0 {
+		return dst
+	}
+	bs.b.Run()
+	for k, in := range bs.ins {
+		d, err := bs.b.Result(k)
+		dst[bs.at[k]] = in.done(h, err, d)
+		bs.ins[k] = nil
+	}
+	bs.ins, bs.at = bs.ins[:0], bs.at[:0]
 	return dst
 }
 

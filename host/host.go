@@ -50,7 +50,9 @@ type Host struct {
 	order atomic.Pointer[[]*entry]
 
 	epoch time.Time // latencies are read as time.Since(epoch): monotonic only
-	w     *watcher  // nil unless WithWatch(true)
+
+	batches sync.Pool // of *batchState: the native plugins' one crossing (dispatch.go)
+	w       *watcher  // nil unless WithWatch(true)
 
 	closing   atomic.Bool
 	closeOnce sync.Once

@@ -259,6 +259,17 @@ func (c *Slot) Begin(ctx context.Context) {
 	c.ctx().Inner = liveHandle(c.idx)
 }
 
+// Prepare is Begin for a call made in a batch (vtable.Batch): it records
+// ctx, and the batch's C shim marks the context live just before its
+// callback and stale just after, with the values Handles gives.
+func (c *Slot) Prepare(ctx context.Context) {
+	c.ch.goctx[c.i] = ctx
+	c.noteCaller()
+}
+
+// Handles are the context's _inner values while its call runs and after.
+func (c *Slot) Handles() (live, stale uintptr) { return liveHandle(c.idx), staleHandle(c.idx) }
+
 // callCtx is the context.Context of the call context i of ch serves;
 // Background if none.
 func (ch *chunk) callCtx(i uint32) context.Context {
