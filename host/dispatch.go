@@ -246,6 +246,7 @@ func (bs *batchState) run(h *Host, dst []Outcome) []Outcome {
 		return dst
 	}
 	bs.b.Run()
+	h.batched.Add(uint64(len(bs.ins)))
 	for k, in := range bs.ins {
 		d, err := bs.b.Result(k)
 		dst[bs.at[k]] = in.done(h, err, d)

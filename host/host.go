@@ -50,9 +50,10 @@ type Host struct {
 	order atomic.Pointer[[]*entry]
 
 	epoch time.Time // latencies are read as time.Since(epoch): monotonic only
+	w     *watcher  // nil unless WithWatch(true)
 
-	batches sync.Pool // of *batchState: the native plugins' one crossing (dispatch.go)
-	w       *watcher  // nil unless WithWatch(true)
+	batches sync.Pool     // of *batchState: the native plugins' one crossing (dispatch.go)
+	batched atomic.Uint64 // calls made in batches (for the tests)
 
 	closing   atomic.Bool
 	closeOnce sync.Once
