@@ -142,7 +142,7 @@ func (h *Host) anySlow(order []*entry) bool {
 	}
 	slow := 0
 	for _, e := range order {
-		if e.last.Load() >= int64(h.o.parallel) {
+		if e.isSlow() {
 			if slow++; slow == 2 {
 				return true
 			}
@@ -174,7 +174,7 @@ func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []O
 			in.release()
 			continue
 		}
-		if lp, ok := in.p.(*loader.Plugin); ok && batch && e.last.Load() < int64(batchMaxLast) {
+		if lp, ok := in.p.(*loader.Plugin); ok && batch && e.slow.Load() == 0 {
 			if bs == nil {
 				bs = h.getBatch()
 			}
@@ -213,11 +213,6 @@ func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []O
 	}
 	return dst
 }
-
-// batchMaxLast keeps plugins whose last call took this long out of
-// batches: a batch checks ctx once, before its first callback, and the
-// ordinary path checks it before every call.
-const batchMaxLast = 20 * time.Microsecond
 
 // batchState is a loader.Batch and the instances admitted to it, with the
 // place of each one's outcome in dst. Reused through Host.batches.
@@ -290,7 +285,7 @@ func (h *Host) fanOut(ctx context.Context, c clawd.Call, order []*entry, dst []O
 	var wg *sync.WaitGroup // made only when a plugin forks: it escapes to the heap
 	kept := false          // one slow plugin stays on this goroutine
 	for i, in := range picked {
-		fork := in.e.last.Load() >= int64(h.o.parallel)
+		fork := in.e.isSlow()
 		if fork && !kept {
 			fork, kept = false, true
 		}
@@ -326,17 +321,32 @@ func (in *instance) call(h *Host, ctx context.Context, c clawd.Call) Outcome {
 func (in *instance) done(h *Host, err error, d time.Duration) Outcome {
 	e := in.e
 	e.stats.record(err, d)
-	// last only decides whether the next dispatch forks: it is written
-	// when that decision changes, not on every call (a store is a locked
-	// instruction on some targets).
-	thr := int64(h.o.parallel)
-	if last := e.last.Load(); (last >= thr) != (int64(d) >= thr) {
-		e.last.Store(int64(d))
-	}
+	e.timed(d, h.o.parallel)
 	o := Outcome{Plugin: e.name, Version: in.version, Err: err, Duration: d}
 	in.release()
 	return o
 }
+
+// timed notes a call of d against the fan-out threshold thr: slow counts
+// the calls in a row that took at least thr, up to 2. It is written only
+// when it changes (a store is a locked instruction on some targets).
+func (e *entry) timed(d, thr time.Duration) {
+	n := e.slow.Load()
+	switch {
+	case d < thr:
+		if n != 0 {
+			e.slow.Store(0)
+		}
+	case n < 2:
+		e.slow.Store(n + 1)
+	}
+}
+
+// isSlow reports whether a dispatch calls the plugin on a goroutine of its
+// own: its last two calls took at least the threshold. One slow call (a
+// preemption, a page fault) is not enough: fanning a quick plugin out costs
+// more than the call.
+func (e *entry) isSlow() bool { return e.slow.Load() >= 2 }
 
 // sinkFor is the sink given to one plugin: it names the event after the
 // plugin's name in the host (the runtime records the thread as inside a

@@ -66,7 +66,7 @@ type entry struct {
 	name  string
 	cur   atomic.Pointer[instance] // the instance serving; nil unless active
 	stats counters
-	last  atomic.Int64 // a recent call's duration, ns, on the same side of the fork threshold as the latest: decides whether a dispatch forks for it
+	slow  atomic.Int32 // the latest calls in a row that took at least the fork threshold, up to 2 (dispatch.go)
 
 	// Guarded by Host.mu.
 	state          State

@@ -129,7 +129,7 @@ func (h *Host) hookChain(ctx context.Context, c clawd.Call) (clawd.Verdict, []Ho
 			in.release()
 			continue
 		}
-		hv, out := in.hook(h.epoch, ctx, c)
+		hv, out := in.hook(h, ctx, c)
 		outs[i] = HookOutcome{Outcome: out, Verdict: hv.Kind}
 		if out.Err != nil {
 			if h.o.hooks.failure == FailClosed {
@@ -155,11 +155,11 @@ func (h *Host) hookChain(ctx context.Context, c clawd.Call) (clawd.Verdict, []Ho
 
 // hook makes one call of a hook chain on an instance picked by hookChain,
 // counts it and its verdict, and releases the reference.
-func (in *instance) hook(epoch time.Time, ctx context.Context, c clawd.Call) (clawd.Verdict, Outcome) {
+func (in *instance) hook(h *Host, ctx context.Context, c clawd.Call) (clawd.Verdict, Outcome) {
 	defer in.release()
 	hk, ok := in.p.(clawd.Hooker)
 	ok = ok && in.hooks.ops[c.Op]
-	start := time.Since(epoch)
+	start := time.Since(h.epoch)
 	var v clawd.Verdict
 	var err error
 	if ok {
@@ -167,9 +167,9 @@ func (in *instance) hook(epoch time.Time, ctx context.Context, c clawd.Call) (cl
 	} else {
 		err = in.p.Call(ctx, c)
 	}
-	d := time.Since(epoch) - start
+	d := time.Since(h.epoch) - start
 	in.e.stats.record(err, d)
-	in.e.last.Store(int64(d))
+	in.e.timed(d, h.o.parallel)
 	if err != nil {
 		v = clawd.Verdict{}
 	} else if v.Kind <= clawd.Block {
