@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"sync"
 	"sync/atomic"
 
@@ -120,24 +119,6 @@ func Main() {
 	mainCalled.Store(true)
 }
 
-// The child's own heap is small and steady (frames, a few buffers): it
-// collects early rather than grow, so that a host of many sandboxed
-// plugins pays little memory for each. GOGC and GOMEMLIMIT, when the
-// host's environment sets them, win.
-const (
-	childGCPercent   = 25
-	childMemoryLimit = 32 << 20
-)
-
-func smallHeap() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(childGCPercent)
-	}
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(childMemoryLimit)
-	}
-}
-
 // server is the child's side of one plugin.
 type server struct {
 	p         *loader.Plugin
@@ -165,7 +146,6 @@ func serveChild(raw json.RawMessage) int {
 	for _, fd := range []uintptr{fdCallIn, fdCallOut, fdAsyncIn, fdAsyncOut} {
 		setCloexec(fd)
 	}
-	smallHeap()
 	// The serving goroutine keeps its thread: the thread tells a log or an
 	// event made inside a call from one made by a plugin's own thread.
 	runtime.LockOSThread()
