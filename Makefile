@@ -45,7 +45,7 @@ CROSS_TARGETS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
 # purego's fake cgo runtime needs the -std flag on FreeBSD.
 FREEBSD_GCFLAGS := -gcflags=github.com/ebitengine/purego/internal/fakecgo=-std
 
-.PHONY: all build examples demo test bench lint cross clean test-windows test-arm64
+.PHONY: all build examples demo test bench bench-lib bench-peers lint cross clean test-windows test-arm64
 
 all: build
 
@@ -102,28 +102,39 @@ demo: examples
 	$(if $(filter zig,$(EXAMPLE_LANGS)),$(GO) run ./cmd/clawd-plugin run --plugins $(WASM_DIR) --events examples/scripts/session.jsonl)
 
 # -race needs cgo; the CGO_ENABLED=0 run covers the purego path;
-# cgocheck2 checks the Go pointers that cross into C. Then every example
-# must pass the conformance suite (a warning does not fail it).
+# cgocheck2 checks the Go pointers that cross into C. bench/ (its own
+# module) is vetted, and its report generator tested, so that it cannot rot;
+# its benchmarks run under make bench. Then every example must pass the
+# conformance suite (a warning does not fail it).
 test: examples
 	@$(if $(SKIPPED_EXAMPLES),echo "make test: skipping examples: $(SKIPPED_EXAMPLES); REQUIRE_ALL_TOOLCHAINS=1 makes that a failure")
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
 	CGO_ENABLED=0 $(GO) test -count=1 ./...
 	CGO_ENABLED=1 GOEXPERIMENT=cgocheck2 $(GO) test -count=1 ./loader/... ./internal/clawctx/... ./internal/reentry/...
+	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./cmd/...
 	$(GO) build -o bin/clawd-plugin ./cmd/clawd-plugin
 	@set -e; for d in $(EXAMPLE_PLUGINS); do echo "bin/clawd-plugin check $$d"; bin/clawd-plugin check $$d; done
 
-# bench/ is a module of its own (its peers must not become our
-# dependencies), so it runs from its own directory once it exists.
-# The root package's BenchmarkRuntimeRatio puts the same plugin source
-# side by side in every runtime (native, process, wasm with and without
-# deadlines) in one run.
-bench:
+# bench/ is a module of its own (its peers, hashicorp/go-plugin and gRPC,
+# must not become our dependencies): bench-peers runs it in both cgo modes,
+# keeps the raw output in bench/results and writes the peers table and
+# chart there (bench/cmd/benchreport), printing the table.
+# bench-lib runs the library's own benchmarks; the root package's
+# BenchmarkRuntimeRatio puts the same plugin source side by side in every
+# runtime (native, process, wasm with and without deadlines) in one run.
+bench: bench-lib bench-peers
+
+bench-lib:
 	CGO_ENABLED=1 $(GO) test $(BENCH_FLAGS) . ./loader/... ./internal/clawctx/... ./host/... ./isolate/... ./wasm/...
 	CGO_ENABLED=0 $(GO) test $(BENCH_FLAGS) . ./loader/... ./internal/clawctx/... ./host/... ./isolate/... ./wasm/...
-	if [ -f bench/go.mod ]; then \
-		cd bench && CGO_ENABLED=1 $(GO) test $(BENCH_FLAGS) ./... && \
-		CGO_ENABLED=0 $(GO) test $(BENCH_FLAGS) ./...; \
-	fi
+
+bench-peers:
+	@set -e; cd bench; mkdir -p results; for m in cgo:1 purego:0; do \
+		echo "CGO_ENABLED=$${m#*:} go test $(BENCH_FLAGS) . (bench/)"; \
+		CGO_ENABLED=$${m#*:} $(GO) test $(BENCH_FLAGS) . > results/bench-$${m%:*}.txt || { cat results/bench-$${m%:*}.txt; exit 1; }; \
+		cat results/bench-$${m%:*}.txt; \
+	done; \
+	$(GO) run ./cmd/benchreport -o results cgo=results/bench-cgo.txt purego=results/bench-purego.txt
 
 lint:
 	@out=$$(gofmt -l .); if [ -n "$$out" ]; then echo "gofmt -l: not formatted:"; echo "$$out"; exit 1; fi

@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/internal/clock"
 	"github.com/clawd-go/clawd/internal/reentry"
+	"github.com/clawd-go/clawd/loader"
 )
 
 // Outcome is what one plugin did with one dispatch.
@@ -91,37 +93,178 @@ func (e *entry) pick() *instance {
 
 // SessionStart calls on_session_start of every active plugin that has it.
 func (h *Host) SessionStart(ctx context.Context, sessionID string) []Outcome {
-	return h.dispatch(ctx, clawd.SessionStart(sessionID))
+	return h.DispatchInto(ctx, clawd.SessionStart(sessionID), nil)
 }
 
 // SessionEnd calls on_session_end of every active plugin that has it.
 func (h *Host) SessionEnd(ctx context.Context, sessionID string) []Outcome {
-	return h.dispatch(ctx, clawd.SessionEnd(sessionID))
+	return h.DispatchInto(ctx, clawd.SessionEnd(sessionID), nil)
 }
 
 // ToolCall calls on_tool_call of every active plugin that has it.
 func (h *Host) ToolCall(ctx context.Context, sessionID, toolName, inputJSON string) []Outcome {
-	return h.dispatch(ctx, clawd.ToolCall(sessionID, toolName, inputJSON))
+	return h.DispatchInto(ctx, clawd.ToolCall(sessionID, toolName, inputJSON), nil)
 }
 
 // Message calls on_message of every active plugin that has it. role is
 // "user" or "assistant" by the ABI; it is passed as given.
 func (h *Host) Message(ctx context.Context, sessionID, role, contentJSON string) []Outcome {
-	return h.dispatch(ctx, clawd.Message(sessionID, role, contentJSON))
+	return h.DispatchInto(ctx, clawd.Message(sessionID, role, contentJSON), nil)
 }
 
-// maxInline is how many plugins a dispatch tracks without a heap slice.
+// DispatchInto makes call c on every active plugin that has its callback,
+// as ToolCall and the others do, and appends the outcomes to dst (in plugin
+// name order), returning the extended slice. A caller that passes the
+// previous result back as dst[:0] reuses its memory: a dispatch of quick
+// plugins into a slice with room for them allocates nothing. dst is
+// returned unchanged when no plugin has the callback; an Op out of range
+// is nobody's callback.
+func (h *Host) DispatchInto(ctx context.Context, c clawd.Call, dst []Outcome) []Outcome {
+	if c.Op >= clawd.NumOps {
+		return dst
+	}
+	order := *h.order.Load()
+	// A dispatch made from inside a sink runs every call on this thread: a
+	// call into the plugin whose send_event is running must nest on the
+	// same C stack (the loader lets it re-enter) instead of waiting on
+	// another thread for the lock that this very call holds.
+	if reentry.Nested() || !h.anySlow(order) {
+		return h.serial(ctx, c, order, dst)
+	}
+	return h.fanOut(ctx, c, order, dst)
+}
+
+// anySlow reports whether a dispatch would call some plugin on a goroutine
+// of its own: two or more whose last call took at least the threshold (one
+// slow plugin stays on the dispatching goroutine).
+func (h *Host) anySlow(order []*entry) bool {
+	if len(order) < 2 {
+		return false
+	}
+	slow := 0
+	for _, e := range order {
+		if e.isSlow() {
+			if slow++; slow == 2 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// serial calls the plugins one after the other on this goroutine, each
+// instance picked just before its call. One clock read ends a call and
+// starts the next one's: a plugin's duration includes the few nanoseconds
+// the host takes to pick it. Native plugins go through a loader.Batch
+// (cgo builds): one crossing into C for a run of them, each timed in C;
+// any other plugin, or one the batch does not admit, is called the
+// ordinary way after the batch so far has run, so the order of calls is
+// always the host's.
+func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []Outcome) []Outcome {
+	cb := c.Op.Callback()
+	var bs *batchState
+	batch := loader.Batching && len(order) > 1 // one plugin: one crossing already
+	var t time.Duration
+	timed := false
+	for _, e := range order {
+		in := e.pick()
+		if in == nil {
+			continue
+		}
+		if !in.p.Has(cb) {
+			in.release()
+			continue
+		}
+		if lp, ok := in.p.(*loader.Plugin); ok && batch && e.slow.Load() == 0 {
+			if bs == nil {
+				bs = h.getBatch()
+			}
+			if bs != nil {
+				if bs.b.Len() == loader.MaxBatch {
+					dst = bs.run(h, dst)
+				}
+				admitted, err := bs.b.Admit(ctx, lp, c)
+				if admitted {
+					bs.ins = append(bs.ins, in)
+					bs.at = append(bs.at, len(dst))
+					dst = append(dst, Outcome{})
+					continue
+				}
+				if err != nil { // refused before it began
+					dst = append(dst, in.done(h, err, 0))
+					continue
+				}
+			}
+		}
+		if bs != nil && bs.b.Len() > 0 {
+			dst = bs.run(h, dst)
+			timed = false
+		}
+		if !timed {
+			t, timed = clock.Mono(), true // one monotonic clock read (microseconds on Windows too); time.Now reads two clocks
+		}
+		err := in.p.Call(ctx, c)
+		end := clock.Mono()
+		dst = append(dst, in.done(h, err, end-t))
+		t = end
+	}
+	if bs != nil {
+		dst = bs.run(h, dst)
+		h.batches.Put(bs)
+	}
+	return dst
+}
+
+// batchState is a loader.Batch and the instances admitted to it, with the
+// place of each one's outcome in dst. Reused through Host.batches.
+type batchState struct {
+	b   *loader.Batch
+	ins []*instance
+	at  []int
+}
+
+// getBatch returns a batch from the pool, nil if none can be made (no C
+// memory): the dispatch then takes the ordinary path.
+func (h *Host) getBatch() *batchState {
+	if bs, ok := h.batches.Get().(*batchState); ok {
+		return bs
+	}
+	b, err := loader.NewBatch()
+	if err != nil {
+		return nil
+	}
+	return &batchState{b: b, ins: make([]*instance, 0, loader.MaxBatch), at: make([]int, 0, loader.MaxBatch)}
+}
+
+// run runs the batch and fills in its outcomes.
+func (bs *batchState) run(h *Host, dst []Outcome) []Outcome {
+	if bs.b.Len() == 0 {
+		return dst
+	}
+	bs.b.Run()
+	h.batched.Add(uint64(len(bs.ins)))
+	for k, in := range bs.ins {
+		d, err := bs.b.Result(k)
+		dst[bs.at[k]] = in.done(h, err, d)
+		bs.ins[k] = nil
+	}
+	bs.ins, bs.at = bs.ins[:0], bs.at[:0]
+	return dst
+}
+
+// maxInline is how many plugins a fanned-out dispatch tracks without a
+// heap slice.
 const maxInline = 16
 
-// dispatch picks the instance of every active plugin that has the callback
-// (in name order, a reference held on each), calls them (the slow ones in
-// parallel, see WithParallelThreshold) and returns their outcomes in that
-// order once every call returned.
-func (h *Host) dispatch(ctx context.Context, c clawd.Call) []Outcome {
+// fanOut picks the instance of every active plugin that has the callback
+// (in name order, a reference held on each), calls the slow ones on
+// goroutines of their own and the quick ones, and one slow one, here, in
+// order, and returns once every call returned.
+func (h *Host) fanOut(ctx context.Context, c clawd.Call, order []*entry, dst []Outcome) []Outcome {
 	cb := c.Op.Callback()
 	var buf [maxInline]*instance
 	picked := buf[:0]
-	for _, e := range *h.order.Load() {
+	for _, e := range order {
 		in := e.pick()
 		if in == nil {
 			continue
@@ -132,22 +275,9 @@ func (h *Host) dispatch(ctx context.Context, c clawd.Call) []Outcome {
 		}
 		picked = append(picked, in)
 	}
-	if len(picked) == 0 {
-		return nil
-	}
-	outs := make([]Outcome, len(picked))
-	// A dispatch made from inside a sink runs every call on this thread: a
-	// call into the plugin whose send_event is running must nest on the
-	// same C stack (the loader lets it re-enter) instead of waiting on
-	// another thread for the lock that this very call holds.
-	if len(picked) == 1 || reentry.Nested() {
-		for i, in := range picked {
-			outs[i] = in.call(h.epoch, ctx, c)
-		}
-		return outs
-	}
-	// Plugins that were slow last time get goroutines of their own; the
-	// quick ones, and one slow one, run here, in order.
+	n := len(dst)
+	dst = slices.Grow(dst, len(picked))[:n+len(picked)]
+	outs := dst[n:]
 	var fbuf [maxInline]bool
 	forked := fbuf[:0]
 	if len(picked) > maxInline {
@@ -156,7 +286,7 @@ func (h *Host) dispatch(ctx context.Context, c clawd.Call) []Outcome {
 	var wg *sync.WaitGroup // made only when a plugin forks: it escapes to the heap
 	kept := false          // one slow plugin stays on this goroutine
 	for i, in := range picked {
-		fork := in.e.last.Load() >= int64(h.o.parallel)
+		fork := in.e.isSlow()
 		if fork && !kept {
 			fork, kept = false, true
 		}
@@ -165,31 +295,59 @@ func (h *Host) dispatch(ctx context.Context, c clawd.Call) []Outcome {
 			if wg == nil {
 				wg = new(sync.WaitGroup)
 			}
-			wg.Go(func() { outs[i] = in.call(h.epoch, ctx, c) })
+			wg.Go(func() { outs[i] = in.call(h, ctx, c) })
 		}
 	}
 	for i, in := range picked {
 		if !forked[i] {
-			outs[i] = in.call(h.epoch, ctx, c)
+			outs[i] = in.call(h, ctx, c)
 		}
 	}
 	if wg != nil {
 		wg.Wait()
 	}
-	return outs
+	return dst
 }
 
-// call makes one call on an instance picked by dispatch, counts it and
+// call makes one call on an instance picked by fanOut, counts it and
 // releases the reference.
-func (in *instance) call(epoch time.Time, ctx context.Context, c clawd.Call) Outcome {
-	defer in.release()
-	start := clock.Mono() // one monotonic clock read, microseconds on Windows too
+func (in *instance) call(h *Host, ctx context.Context, c clawd.Call) Outcome {
+	start := clock.Mono()
 	err := in.p.Call(ctx, c)
-	d := clock.Mono() - start
-	in.e.stats.record(err, d)
-	in.e.last.Store(int64(d))
-	return Outcome{Plugin: in.e.name, Version: in.version, Err: err, Duration: d}
+	return in.done(h, err, clock.Mono()-start)
 }
+
+// done counts a call that took d, releases the reference the dispatch held
+// and returns the outcome.
+func (in *instance) done(h *Host, err error, d time.Duration) Outcome {
+	e := in.e
+	e.stats.record(err, d)
+	e.timed(d, h.o.parallel)
+	o := Outcome{Plugin: e.name, Version: in.version, Err: err, Duration: d}
+	in.release()
+	return o
+}
+
+// timed notes a call of d against the fan-out threshold thr: slow counts
+// the calls in a row that took at least thr, up to 2. It is written only
+// when it changes (a store is a locked instruction on some targets).
+func (e *entry) timed(d, thr time.Duration) {
+	n := e.slow.Load()
+	switch {
+	case d < thr:
+		if n != 0 {
+			e.slow.Store(0)
+		}
+	case n < 2:
+		e.slow.Store(n + 1)
+	}
+}
+
+// isSlow reports whether a dispatch calls the plugin on a goroutine of its
+// own: its last two calls took at least the threshold. One slow call (a
+// preemption, a page fault) is not enough: fanning a quick plugin out costs
+// more than the call.
+func (e *entry) isSlow() bool { return e.slow.Load() >= 2 }
 
 // sinkFor is the sink given to one plugin: it names the event after the
 // plugin's name in the host (the runtime records the thread as inside a

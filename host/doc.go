@@ -74,7 +74,7 @@
 // plugin name, each with the version of the instance that took the call, its
 // error (a *clawerr.Error: a failing plugin fails only its own outcome) and
 // its duration. Different plugins may run in parallel: a plugin whose last
-// call was slow (WithParallelThreshold, 50 us by default) is called on a
+// two calls were slow (WithParallelThreshold, 50 us by default) is called on a
 // goroutine of its own, while quick ones are called one after the other on
 // the dispatching goroutine, where a goroutine would cost more than the
 // call. A dispatch returns when every call has returned, so dispatches made
@@ -87,6 +87,23 @@
 // unavailable, naming the cycle, and the plugin whose sink
 // made it sees its send_event return what the sink returns), and the other
 // goes on once it unwinds.
+//
+// DispatchInto is the same dispatch for any clawd.Call, appending the
+// outcomes to a slice the caller passes (back): with room in it, a dispatch
+// to quick plugins allocates nothing. The per-op methods are its
+// allocating convenience forms.
+//
+// With cgo, the native plugins of a dispatch are called in batches
+// (loader.Batch): one call into C stages the strings once, checks them for
+// a NUL once, and runs the callbacks in the host's order, each plugin with
+// its own copy of the strings, its own context and its own lock, timed in
+// C. A plugin a batch does not take — busy (its lock held by another
+// call), concurrent, granted network.relay (its sink could dispatch back
+// into a plugin the batch holds), slow last time, or in another runtime —
+// is called the ordinary way after the batch so far has run, so the order
+// of calls is always the host's. A batch checks the context.Context once,
+// before its first callback; only a plugin whose last call was quicker than
+// the fan-out threshold goes into a batch, so a batch is quick calls only.
 //
 // Counting a call costs a few atomic adds and never allocates: calls, errors
 // by code, latency (total, max and a histogram by decade). Stats also carry

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -49,8 +48,10 @@ type Host struct {
 	// it without a lock.
 	order atomic.Pointer[[]*entry]
 
-	epoch time.Time // latencies are read as time.Since(epoch): monotonic only
-	w     *watcher  // nil unless WithWatch(true)
+	w *watcher // nil unless WithWatch(true)
+
+	batches sync.Pool     // of *batchState: the native plugins' one crossing (dispatch.go)
+	batched atomic.Uint64 // calls made in batches (for the tests)
 
 	closing   atomic.Bool
 	closeOnce sync.Once
@@ -63,7 +64,7 @@ type entry struct {
 	name  string
 	cur   atomic.Pointer[instance] // the instance serving; nil unless active
 	stats counters
-	last  atomic.Int64 // duration of the latest call, ns: decides whether a dispatch forks for it
+	slow  atomic.Int32 // the latest calls in a row that took at least the fork threshold, up to 2 (dispatch.go)
 
 	// Guarded by Host.mu.
 	state          State
@@ -105,7 +106,6 @@ func New(opts ...Option) (*Host, error) {
 		o.dirs[i] = a
 	}
 	h := &Host{
-		epoch:   time.Now(),
 		o:       o,
 		log:     o.logger.Named("host"),
 		entries: make(map[string]*entry),

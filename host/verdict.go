@@ -3,7 +3,6 @@ package host
 import (
 	"context"
 	"sync/atomic"
-	"time"
 
 	"go.uber.org/zap"
 
@@ -130,7 +129,7 @@ func (h *Host) hookChain(ctx context.Context, c clawd.Call) (clawd.Verdict, []Ho
 			in.release()
 			continue
 		}
-		hv, out := in.hook(h.epoch, ctx, c)
+		hv, out := in.hook(h, ctx, c)
 		outs[i] = HookOutcome{Outcome: out, Verdict: hv.Kind}
 		if out.Err != nil {
 			if h.o.hooks.failure == FailClosed {
@@ -156,7 +155,7 @@ func (h *Host) hookChain(ctx context.Context, c clawd.Call) (clawd.Verdict, []Ho
 
 // hook makes one call of a hook chain on an instance picked by hookChain,
 // counts it and its verdict, and releases the reference.
-func (in *instance) hook(epoch time.Time, ctx context.Context, c clawd.Call) (clawd.Verdict, Outcome) {
+func (in *instance) hook(h *Host, ctx context.Context, c clawd.Call) (clawd.Verdict, Outcome) {
 	defer in.release()
 	hk, ok := in.p.(clawd.Hooker)
 	ok = ok && in.hooks.ops[c.Op]
@@ -170,7 +169,7 @@ func (in *instance) hook(epoch time.Time, ctx context.Context, c clawd.Call) (cl
 	}
 	d := clock.Mono() - start
 	in.e.stats.record(err, d)
-	in.e.last.Store(int64(d))
+	in.e.timed(d, h.o.parallel)
 	if err != nil {
 		v = clawd.Verdict{}
 	} else if v.Kind <= clawd.Block {

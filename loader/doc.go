@@ -77,6 +77,19 @@
 // library like that, and hot reload would leak every copy; the census
 // lets a plugin that stops its threads be unmapped.
 //
+// # Batches
+//
+// A Batch (cgo builds) runs one call on several plugins in one call into
+// C: the host's dispatch to many native plugins, which saves each plugin
+// after the first the Go-to-C transition. Everything an ordinary call
+// guarantees holds for each plugin in it: its own lock, taken at Admit and
+// given back by Run (a plugin whose lock is taken is not admitted: the
+// caller waits for it the ordinary way); its own context, live only during
+// its callback; its own copy of the strings, checked for a NUL once for
+// all; the closed check under its lock. A plugin granted network.relay is
+// never admitted: its sink could call back into another plugin the batch
+// holds on the same thread. Without cgo a Batch admits nothing.
+//
 // # Timeouts
 //
 // on_load and on_unload run on a goroutine locked to its thread, and the

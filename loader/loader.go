@@ -47,6 +47,7 @@ type Plugin struct {
 	b          *clawctx.Binding
 	log        *zap.Logger
 	concurrent bool
+	relay      bool     // network.relay granted: its callbacks may run the host's sink
 	warnings   []string // guarded by warnMu
 	warnMu     sync.Mutex
 	errs       *outcome.Errors
@@ -105,7 +106,7 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 		return nil, err
 	}
 	log := cfg.Logger
-	p := &Plugin{path: path, concurrent: cfg.Concurrent}
+	p := &Plugin{path: path, concurrent: cfg.Concurrent, relay: cfg.Granted(abi.CapNetworkRelay)}
 	p.drainCond = sync.NewCond(&p.drainMu)
 
 	p.unloadTimeout = own.unloadTimeout

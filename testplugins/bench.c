@@ -4,11 +4,16 @@
  * host must really pass them) and returns 0. on_tool_call with tool "log"
  * calls ctx->log(ctx, 1, "x") N times, and with tool "send" calls
  * ctx->send_event(ctx, "bench", "{}") N times, N being input_json read as a
- * decimal number: benchmarks of the two trampolines.
+ * decimal number: benchmarks of the two trampolines. With tool "spin" it
+ * busy-waits input_json microseconds: a plugin with work to do, for the
+ * host's fan-out benchmarks.
  */
+#define _POSIX_C_SOURCE 200809L
+
 #include "clawd_plugin.h"
 
 #include <stdlib.h>
+#include <time.h>
 
 static volatile unsigned char sink; /* keeps the reads from being optimized out */
 
@@ -23,6 +28,12 @@ static ClawaError on_session(ClawaContext *ctx, const char *session) {
     return CLAWA_ERROR_NONE;
 }
 
+static long long now_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
 static ClawaError on_tool_call(ClawaContext *ctx, const char *session, const char *tool,
                                const char *input) {
     sink = (unsigned char)(session[0] ^ tool[0] ^ input[0]);
@@ -35,6 +46,11 @@ static ClawaError on_tool_call(ClawaContext *ctx, const char *session, const cha
         long i, n = strtol(input, NULL, 10);
         for (i = 0; i < n; i++)
             ctx->send_event(ctx, "bench", "{}");
+    } else if (tool[0] == 's' && tool[1] == 'p' && tool[2] == 'i' && tool[3] == 'n' &&
+               tool[4] == '\0') {
+        long long end = now_ns() + strtol(input, NULL, 10) * 1000LL;
+        while (now_ns() < end) {
+        }
     }
     return CLAWA_ERROR_NONE;
 }
@@ -64,4 +80,17 @@ CLAWD_PLUGIN_VISIBLE void bench_log_loop(void (*fn)(ClawaContext *, uint8_t, con
     long i;
     for (i = 0; i < n; i++)
         fn(ctx, 1, "x");
+}
+
+/*
+ * The physical floor of the tool call: C calling the vtable's on_tool_call
+ * pointer n times, strings already in memory, no host in between.
+ */
+CLAWD_PLUGIN_VISIBLE void bench_tool_loop(ClawaError (*fn)(ClawaContext *, const char *, const char *,
+                                                           const char *),
+                                         ClawaContext *ctx, const char *session, const char *tool,
+                                         const char *input, long n) {
+    long i;
+    for (i = 0; i < n; i++)
+        fn(ctx, session, tool, input);
 }

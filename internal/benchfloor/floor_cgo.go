@@ -14,6 +14,9 @@ extern void floorLog(uintptr_t, uint8_t, uintptr_t);
 static void floor_loop(uintptr_t loop, uintptr_t fn, uintptr_t ctx, long n) {
 	((void (*)(void *, void *, long))loop)((void *)fn, (void *)ctx, n);
 }
+static void floor_tool_loop(uintptr_t loop, uintptr_t fn, uintptr_t ctx, uintptr_t a, uintptr_t b, uintptr_t c, long n) {
+	((void (*)(void *, void *, uintptr_t, uintptr_t, uintptr_t, long))loop)((void *)fn, (void *)ctx, a, b, c, n);
+}
 static uintptr_t floor_log_addr(void) { return (uintptr_t)&floorLog; }
 */
 import "C"
@@ -47,4 +50,11 @@ func LogFn() uintptr { return uintptr(C.floor_log_addr()) }
 // RunLoop calls loop(fn, ctx, n): a C loop in the plugin that calls fn n times.
 func RunLoop(loop, fn, ctx uintptr, n int) {
 	C.floor_loop(C.uintptr_t(loop), C.uintptr_t(fn), C.uintptr_t(ctx), C.long(n))
+}
+
+// RunToolLoop calls loop(fn, ctx, a, b, c, n): a C loop in the plugin that
+// calls the tool-call callback fn n times with strings already in C memory,
+// the physical floor of a call.
+func RunToolLoop(loop, fn, ctx, a, b, c uintptr, n int) {
+	C.floor_tool_loop(C.uintptr_t(loop), C.uintptr_t(fn), C.uintptr_t(ctx), C.uintptr_t(a), C.uintptr_t(b), C.uintptr_t(c), C.long(n))
 }

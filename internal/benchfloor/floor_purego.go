@@ -43,3 +43,10 @@ func LogFn() uintptr { return logFn }
 func RunLoop(loop, fn, ctx uintptr, n int) {
 	purego.SyscallN(loop, fn, ctx, uintptr(n))
 }
+
+// RunToolLoop calls loop(fn, ctx, a, b, c, n): a C loop in the plugin that
+// calls the tool-call callback fn n times with strings already in C memory,
+// the physical floor of a call.
+func RunToolLoop(loop, fn, ctx, a, b, c uintptr, n int) {
+	purego.SyscallN(loop, fn, ctx, a, b, c, uintptr(n))
+}

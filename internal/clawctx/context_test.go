@@ -167,14 +167,31 @@ func TestStaging(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "sid\xff", string(foreign.Bytes(base, 4)))
 
-	// Arguments over keepArgs get a buffer of their own for this call.
+	// Arguments over keepArgs get a buffer of their own, kept while the
+	// calls keep needing it and freed by the first call that fits the
+	// ordinary buffer.
 	big := strings.Repeat("x", keepArgs*2)
 	base, err = c.Stage3("s", "t", big)
 	require.NoError(t, err)
 	assert.True(t, string(foreign.Bytes(base+4, len(big))) == big)
-	assert.NotNil(t, c.big)
+	require.NotNil(t, c.big)
+	kept := c.big
 	c.Release()
-	assert.Nil(t, c.big, "freed when the call ends")
+	assert.Same(t, kept, c.big, "kept after the call")
+	c2, err := b.AcquireSerial()
+	require.NoError(t, err)
+	base2, err := c2.Stage3("s", "t", big[:keepArgs+10])
+	require.NoError(t, err)
+	assert.Equal(t, base, base2, "a big call after a big call reuses its buffer")
+	assert.True(t, string(foreign.Bytes(base2+4, keepArgs+10)) == big[:keepArgs+10])
+	c2.Release()
+	c3, err := b.AcquireSerial()
+	require.NoError(t, err)
+	base3, err := c3.Stage1("small")
+	require.NoError(t, err)
+	assert.Nil(t, c3.big, "freed by the first call that fits the ordinary buffer")
+	assert.Equal(t, "small\xff", string(foreign.Bytes(base3, 6)))
+	c3.Release()
 }
 
 func TestTrampolinesResolveOnlyTheirOwnContexts(t *testing.T) {

@@ -5,6 +5,7 @@ package vtable
 /*
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 // The ClawaContext of the callback running on this thread (package
 // clawctx defines it, its send_event reads it): each shim sets it around
@@ -58,6 +59,64 @@ static int64_t clawd_call3_staged(uintptr_t fn, uintptr_t ctx, uintptr_t base, l
 		(void *)ctx, b, b + n0 + 1, b + n0 + 1 + n1 + 1));
 	return (uint32_t)r;
 }
+
+// One callback of a batch (BatchEntry is its Go mirror): Go fills fn, ctx,
+// live and stale; the shim writes code and ns.
+typedef struct {
+	uintptr_t fn;
+	uintptr_t ctx;
+	uintptr_t live, stale; // the context's _inner during the callback, and after
+	int64_t code;          // the ClawaError, as an unsigned 32-bit value
+	int64_t ns;            // how long the callback took, by CLOCK_MONOTONIC
+} clawd_batch_entry;
+
+static int64_t clawd_now(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+// clawd_batch_staged runs n callbacks in order, in one crossing. The
+// arguments are staged once at base, as for the staged callers (three
+// strings if three, else one), checked for a NUL once, and copied into work
+// before each callback: a plugin that writes to its arguments cannot change
+// what the next one reads. Each context is marked live just before its
+// callback and stale just after (release stores: _inner is read by the
+// trampolines from any thread). One clock read ends a callback and starts
+// the next. A negative result -1-i reports a NUL at offset i, and no
+// callback ran.
+static int64_t clawd_batch_staged(uintptr_t ents, long n, uintptr_t base, uintptr_t work, int three,
+	long n0, long n1, long n2) {
+	char *b = (char *)base, *w = (char *)work;
+	long end = three ? n0 + n1 + n2 + 2 : n0;
+	const char *z = memchr(b, 0, (size_t)end);
+	if (z) return -1 - (z - b);
+	b[n0] = 0;
+	if (three) {
+		b[n0 + 1 + n1] = 0;
+		b[end] = 0;
+	}
+	clawd_batch_entry *e = (clawd_batch_entry *)ents;
+	int64_t t = clawd_now();
+	for (long k = 0; k < n; k++) {
+		memcpy(w, b, (size_t)end + 1);
+		uintptr_t *inner = (uintptr_t *)e[k].ctx;
+		__atomic_store_n(inner, e[k].live, __ATOMIC_RELEASE);
+		int32_t r;
+		if (three) {
+			CLAWD_CALL(e[k].ctx, r = ((int32_t (*)(void *, const char *, const char *, const char *))e[k].fn)(
+				(void *)e[k].ctx, w, w + n0 + 1, w + n0 + 1 + n1 + 1));
+		} else {
+			CLAWD_CALL(e[k].ctx, r = ((int32_t (*)(void *, const char *))e[k].fn)((void *)e[k].ctx, w));
+		}
+		__atomic_store_n(inner, e[k].stale, __ATOMIC_RELEASE);
+		int64_t now = clawd_now();
+		e[k].code = (uint32_t)r;
+		e[k].ns = now - t;
+		t = now;
+	}
+	return 0;
+}
 */
 import "C"
 
@@ -95,4 +154,29 @@ func Call3(fn, ctx, base uintptr, n0, n1, n2 int) (r int32, bad int) {
 		return 0, culprit(int(-1-v), n0, n1)
 	}
 	return int32(uint32(v)), -1
+}
+
+// Batching tells whether Batch runs many callbacks in one crossing: cgo
+// builds only (without cgo each callback is its own purego call anyway).
+const Batching = true
+
+// Batch runs the n callbacks described at ents (n BatchEntry values in C
+// memory) in order, in one call into C, with the same staged arguments:
+// one string (n0 bytes) or three, laid out at base as for Call1 and Call3,
+// with room for the terminators; work is C memory of the same size, which
+// each callback gets a fresh copy in. bad is -1, or the index of the first
+// string that holds a NUL; then no callback ran.
+func Batch(ents uintptr, n int, base, work uintptr, three bool, n0, n1, n2 int) (bad int) {
+	t := C.int(0)
+	if three {
+		t = 1
+	}
+	v := int64(C.clawd_batch_staged(C.uintptr_t(ents), C.long(n), C.uintptr_t(base), C.uintptr_t(work), t, C.long(n0), C.long(n1), C.long(n2)))
+	if v < 0 {
+		if !three {
+			return 0
+		}
+		return culprit(int(-1-v), n0, n1)
+	}
+	return -1
 }

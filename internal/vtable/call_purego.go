@@ -54,3 +54,13 @@ func Call3(fn, ctx, base uintptr, n0, n1, n2 int) (r int32, bad int) {
 	v, _, _ := purego.SyscallN(fn, ctx, base, base+uintptr(n0+1), base+uintptr(n0+n1+2))
 	return int32(v), -1
 }
+
+// Batching tells whether Batch runs many callbacks in one crossing: cgo
+// builds only (without cgo each callback is its own purego call anyway).
+const Batching = false
+
+// Batch is not available without cgo (Batching is false): a caller that
+// ignored Batching fails loudly rather than silently skipping callbacks.
+func Batch(ents uintptr, n int, base, work uintptr, three bool, n0, n1, n2 int) (bad int) {
+	panic("vtable: Batch needs cgo (Batching is false)")
+}

@@ -11,3 +11,13 @@ func culprit(i, n0, n1 int) int {
 	}
 	return 2
 }
+
+// BatchEntry is one callback of a Batch, laid out as the C shim's
+// clawd_batch_entry: it lives in C memory, written by the caller (Fn, Ctx,
+// Live, Stale) and by the shim (Code, NS).
+type BatchEntry struct {
+	Fn, Ctx     uintptr
+	Live, Stale uintptr // the context's _inner during the callback, and after
+	Code        int64   // the ClawaError, as an unsigned 32-bit value
+	NS          int64   // the callback's duration
+}

@@ -1,0 +1,261 @@
+package loader_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/clawd-go/clawd"
+	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/cbuild"
+	"github.com/clawd-go/clawd/loader"
+)
+
+// batchSet opens the plugins a batch is compared on: echo, unknown_code
+// (every callback fails with a code ABI v1 lacks), echo; each its own
+// library (set names the variants, so that two sets never share a mapping
+// and its globals).
+func batchSet(t *testing.T, set string) []*rig {
+	t.Helper()
+	return []*rig{
+		open(t, cbuild.Plugin(t, "echo", fmt.Sprintf(`-DECHO_NAME="%s-a"`, set))),
+		open(t, cbuild.Plugin(t, "unknown_code", fmt.Sprintf(`-DBATCH_SET="%s"`, set))),
+		open(t, cbuild.Plugin(t, "echo", fmt.Sprintf(`-DECHO_NAME="%s-c"`, set))),
+	}
+}
+
+// newBatch returns a batch that a failing test still runs before its
+// plugins close (cleanups run last first): an admitted plugin's lock is
+// held until Run.
+func newBatch(t *testing.T) *loader.Batch {
+	t.Helper()
+	b, err := loader.NewBatch()
+	require.NoError(t, err)
+	t.Cleanup(b.Run)
+	return b
+}
+
+// describe is what a call left in one plugin: its outcome, its log lines
+// and its counters, with the set's name taken out.
+func describe(r *rig, err error, set string) string {
+	var b strings.Builder
+	if err != nil {
+		var ce *clawerr.Error
+		if errors.As(err, &ce) {
+			fmt.Fprintf(&b, "error %s %s %q %v; ", ce.Code, ce.Op, ce.Detail, ce.Err)
+		} else {
+			fmt.Fprintf(&b, "error %v; ", err)
+		}
+	}
+	for _, e := range r.logs.TakeAll() {
+		fmt.Fprintf(&b, "log %s %q %v; ", e.Level, e.Message, e.ContextMap())
+	}
+	fmt.Fprintf(&b, "stats %+v", r.p.Stats())
+	return strings.ReplaceAll(b.String(), set+"-", "SET-")
+}
+
+// The calls both paths make: each op, a failing tool, an interior NUL.
+var batchCalls = []clawd.Call{
+	clawd.SessionStart("s1"),
+	clawd.ToolCall("s1", "grep", `{"q":"x"}`),
+	clawd.ToolCall("s1", "fail", `{}`),
+	clawd.Message("s1", "user", `"hello"`),
+	clawd.ToolCall("s1", "grep", "{\"q\":\"\x00\"}"),
+	clawd.Message("s\x00", "user", `""`),
+	clawd.SessionEnd("s1"),
+}
+
+func TestBatchMatchesSerial(t *testing.T) {
+	if !loader.Batching {
+		t.Skip("batches need cgo; TestBatchWithoutCgoAdmitsNothing covers this build")
+	}
+	serial, batched := batchSet(t, "ser"), batchSet(t, "bat")
+	for _, r := range batched {
+		r.logs.TakeAll() // on_load's lines; the serial set's are dropped below
+	}
+	for _, r := range serial {
+		r.logs.TakeAll()
+	}
+	b := newBatch(t)
+	for _, c := range batchCalls {
+		var want, got []string
+		for _, r := range serial {
+			want = append(want, describe(r, r.p.Call(bg, c), "ser"))
+		}
+		// As the host does: what the batch does not admit (a plugin
+		// without the callback) takes the ordinary path.
+		var in []int
+		for i, r := range batched {
+			admitted, err := b.Admit(bg, r.p, c)
+			require.NoError(t, err)
+			if admitted {
+				in = append(in, i)
+			} else {
+				require.False(t, r.p.Has(c.Op.Callback()), "plugin %d, call %+v", i, c)
+			}
+		}
+		require.Equal(t, len(in), b.Len())
+		require.GreaterOrEqual(t, len(in), 2)
+		b.Run()
+		require.Zero(t, b.Len(), "Run empties the batch")
+		outs := make([]error, len(batched))
+		for k, i := range in {
+			_, outs[i] = b.Result(k)
+		}
+		for i, r := range batched {
+			if !r.p.Has(c.Op.Callback()) {
+				outs[i] = r.p.Call(bg, c)
+			}
+			got = append(got, describe(r, outs[i], "bat"))
+		}
+		assert.Equal(t, want, got, "call %+v", c)
+	}
+	// A failing plugin in the middle fails only its own outcome.
+	c := clawd.ToolCall("s1", "grep", "{}")
+	for _, r := range batched {
+		_, err := b.Admit(bg, r.p, c)
+		require.NoError(t, err)
+	}
+	b.Run()
+	for i := range batched {
+		_, err := b.Result(i)
+		if i == 1 {
+			assert.Equal(t, clawerr.UnknownCode, clawerr.CodeOf(err))
+		} else {
+			assert.NoError(t, err)
+		}
+	}
+}
+
+func TestBatchTimesEachCallback(t *testing.T) {
+	if !loader.Batching {
+		t.Skip("batches need cgo")
+	}
+	r := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="timed"`))
+	b := newBatch(t)
+	admitted, err := b.Admit(bg, r.p, clawd.ToolCall("s", "sleep:20", "{}"))
+	require.NoError(t, err)
+	require.True(t, admitted)
+	b.Run()
+	d, err := b.Result(0)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, d, 20*time.Millisecond, "the callback's own duration, read in C")
+}
+
+func TestBatchLeavesBusyPluginToTheOrdinaryPath(t *testing.T) {
+	if !loader.Batching {
+		t.Skip("batches need cgo")
+	}
+	r := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="busy"`))
+	in := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		close(in)
+		done <- r.p.ToolCall(bg, "s", "sleep:300", "{}")
+	}()
+	<-in
+	require.Eventually(t, func() bool {
+		for _, e := range r.logs.All() {
+			if e.Message == "tool:sleep:300" {
+				return true
+			}
+		}
+		return false
+	}, 5*time.Second, time.Millisecond, "the slow call is running")
+	b := newBatch(t)
+	admitted, err := b.Admit(bg, r.p, clawd.ToolCall("s", "grep", "{}"))
+	require.NoError(t, err)
+	assert.False(t, admitted, "its lock is taken: the ordinary path waits for it")
+	assert.Zero(t, b.Len())
+	require.NoError(t, r.p.ToolCall(bg, "s", "grep", "{}"), "the ordinary path")
+	require.NoError(t, <-done)
+}
+
+func TestBatchPluginClosedDuringDispatch(t *testing.T) {
+	if !loader.Batching {
+		t.Skip("batches need cgo")
+	}
+	a := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="closing"`))
+	c := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="staying"`))
+	b := newBatch(t)
+	call := clawd.ToolCall("s", "grep", "{}")
+	for _, r := range []*rig{a, c} {
+		admitted, err := b.Admit(bg, r.p, call)
+		require.NoError(t, err)
+		require.True(t, admitted)
+	}
+	closed := make(chan error, 1)
+	go func() { closed <- a.p.Close() }()
+	select {
+	case err := <-closed:
+		t.Fatalf("Close returned (%v) while an admitted call holds the plugin", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	b.Run()
+	for i := range 2 {
+		_, err := b.Result(i)
+		assert.NoError(t, err, "admitted before Close: the call runs")
+	}
+	require.NoError(t, <-closed)
+	admitted, err := b.Admit(bg, a.p, call)
+	assert.False(t, admitted)
+	assert.Equal(t, clawerr.Closed, clawerr.CodeOf(err))
+	admitted, err = b.Admit(bg, c.p, call)
+	require.NoError(t, err)
+	assert.True(t, admitted, "the other plugin is unaffected")
+	b.Run()
+	_, err = b.Result(0)
+	require.NoError(t, err)
+}
+
+func TestBatchAdmitsOnlyWhatItCanRun(t *testing.T) {
+	if !loader.Batching {
+		t.Skip("batches need cgo")
+	}
+	b := newBatch(t)
+	call := clawd.ToolCall("s", "grep", "{}")
+	relayed := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="relayed"`), relay())
+	admitted, err := b.Admit(bg, relayed.p, call)
+	assert.False(t, admitted, "its sink could call back into a plugin the batch holds")
+	assert.NoError(t, err)
+	conc := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="conc"`), clawd.WithConcurrent(true))
+	admitted, err = b.Admit(bg, conc.p, call)
+	assert.False(t, admitted)
+	assert.NoError(t, err)
+	plain := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="plain"`))
+	ctx, cancel := context.WithCancel(bg)
+	cancel()
+	admitted, err = b.Admit(ctx, plain.p, call)
+	assert.False(t, admitted)
+	assert.ErrorIs(t, err, context.Canceled, "refused as Call refuses it")
+	admitted, err = b.Admit(bg, plain.p, call)
+	require.NoError(t, err)
+	require.True(t, admitted)
+	other := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="other"`))
+	admitted, err = b.Admit(bg, other.p, clawd.ToolCall(strings.Clone("s"), "grep", "{}"))
+	assert.False(t, admitted, "another call (other strings) cannot join this run")
+	assert.NoError(t, err)
+	big := clawd.ToolCall("s", "grep", strings.Repeat("x", 1<<17))
+	b.Run()
+	admitted, err = b.Admit(bg, plain.p, big)
+	assert.False(t, admitted, "arguments too large for a batch take the ordinary path")
+	assert.NoError(t, err)
+}
+
+func TestBatchWithoutCgoAdmitsNothing(t *testing.T) {
+	if loader.Batching {
+		t.Skip("this build batches")
+	}
+	r := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="purego"`))
+	b := newBatch(t)
+	admitted, err := b.Admit(bg, r.p, clawd.ToolCall("s", "grep", "{}"))
+	assert.False(t, admitted)
+	assert.NoError(t, err)
+	b.Run() // nothing to run
+}
