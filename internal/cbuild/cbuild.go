@@ -337,17 +337,23 @@ func cached(tb testing.TB, k kind, src string, fixed, extra []string) string {
 	return e.path
 }
 
-// outPath names the output; called with mu held.
-func outPath(d string, k kind, src, key string, extra []string) string {
-	name := strings.TrimSuffix(filepath.Base(src), filepath.Ext(src))
+// outName is the file a build of src (its base name) writes: its stem, a
+// hash of the extra flags when there are any (two builds of one source with
+// other flags stay apart), and the kind's extension.
+func outName(k kind, base string, extra []string) string {
+	name := strings.TrimSuffix(base, filepath.Ext(base))
 	if len(extra) > 0 {
 		name += "-" + hash8(extra...)
 	}
 	if k == kindLib {
-		name += LibExt
-	} else {
-		name += exeExt
+		return name + LibExt
 	}
+	return name + exeExt
+}
+
+// outPath names the output; called with mu held.
+func outPath(d string, k kind, src, key string, extra []string) string {
+	name := outName(k, filepath.Base(src), extra)
 	p := filepath.Join(d, name)
 	if other, taken := claimed[p]; taken && other != key {
 		// Another source with the same file name: give this one its own

@@ -74,15 +74,7 @@ func request(k kind, root, src string, fixed, extra []string) (Request, error) {
 		return Request{}, fmt.Errorf("cbuild: %s is outside the repository, which the build service cannot reach", src)
 	}
 	rel = filepath.ToSlash(rel)
-	name := strings.TrimSuffix(path.Base(rel), path.Ext(rel))
-	if len(extra) > 0 {
-		name += "-" + hash8(extra...)
-	}
-	if k == kindLib {
-		name += LibExt
-	} else {
-		name += exeExt
-	}
+	name := outName(k, path.Base(rel), extra)
 	return Request{
 		Lib:   k == kindLib,
 		Src:   rel,
