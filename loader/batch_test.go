@@ -288,3 +288,33 @@ func TestBatchWithoutCgoAdmitsNothing(t *testing.T) {
 	assert.NoError(t, err)
 	b.Run() // nothing to run
 }
+
+// Drop takes the last admitted call back: it is never made, and the
+// plugin's lock is free again.
+func TestBatchDropTakesBackTheLastCall(t *testing.T) {
+	if !loader.Batching {
+		t.Skip("batches need cgo")
+	}
+	kept := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="kept"`))
+	dropped := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="dropped"`))
+	b := newBatch(t)
+	c := clawd.ToolCall("s", "hello", "{}")
+	for _, r := range []*rig{kept, dropped} {
+		r.logs.TakeAll() // on_load's lines
+		admitted, err := b.Admit(bg, r.p, c)
+		require.NoError(t, err)
+		require.True(t, admitted)
+	}
+	b.Drop()
+	require.Equal(t, 1, b.Len())
+	b.Run()
+	_, err := b.Result(0)
+	require.NoError(t, err)
+	assert.NotZero(t, kept.logs.Len(), "the call kept logs its arguments")
+	assert.Zero(t, dropped.logs.Len(), "the call dropped is never made")
+	admitted, err := b.Admit(bg, dropped.p, c)
+	require.NoError(t, err)
+	assert.True(t, admitted, "Drop gave the plugin's lock back")
+	b.Drop()
+	assert.Zero(t, b.Len())
+}
