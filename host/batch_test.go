@@ -2,7 +2,9 @@ package host_test
 
 import (
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -139,4 +141,58 @@ func TestDispatchIntoAppends(t *testing.T) {
 	outs := r.h.DispatchInto(bg, clawd.SessionStart("s"), prev)
 	assert.Equal(t, []string{"earlier", "a", "b"}, outcomeNames(outs))
 	assert.Empty(t, r.h.DispatchInto(bg, clawd.Call{Op: clawd.NumOps}, nil), "no plugin has an op out of range")
+}
+
+// A reload swaps an instance out while dispatches run it in batches: the
+// batch holds the plugin's lock in place of the instance's reference, so
+// no call reaches an instance that was already closed (it would fail as
+// closed), and every call is counted once.
+func TestReloadWhileDispatchingInBatches(t *testing.T) {
+	root := t.TempDir()
+	names := []string{"alpha", "beta", "echo"}
+	for _, n := range names {
+		plugin(t, root, n, "1.0.0", echo(t, n, "1.0.0"))
+	}
+	r := newRig(t, host.WithPluginDirs(root))
+	require.NoError(t, r.h.Load(bg))
+	for range names {
+		r.next(t)
+	}
+	var (
+		stop       atomic.Bool
+		dispatches atomic.Int64
+		wg         sync.WaitGroup
+	)
+	for range 2 {
+		wg.Go(func() {
+			var outs []host.Outcome
+			for !stop.Load() {
+				outs = r.h.DispatchInto(bg, clawd.ToolCall("s", "grep", "{}"), outs[:0])
+				if assert.Len(t, outs, len(names)) {
+					assert.Equal(t, names, outcomeNames(outs))
+					assert.NoError(t, host.Errors(outs))
+				}
+				dispatches.Add(1)
+			}
+		})
+	}
+	const reloads = 20
+	for range reloads {
+		for n := dispatches.Load() + 10; dispatches.Load() < n; {
+			time.Sleep(100 * time.Microsecond)
+		}
+		require.NoError(t, r.h.Reload("echo"))
+		require.NoError(t, r.nextOf(t, "echo").Reason)
+	}
+	stop.Store(true)
+	wg.Wait()
+	if loader.Batching {
+		assert.Positive(t, host.BatchedCalls(r.h))
+	}
+	st := info(t, r.h, "echo").Stats
+	assert.Equal(t, uint64(reloads), st.Reloads)
+	for _, n := range names {
+		assert.Equal(t, uint64(dispatches.Load()), info(t, r.h, n).Stats.Calls, n)
+	}
+	assert.Len(t, copies(t, r.h, "echo"), 1, "every swapped-out copy was retired")
 }

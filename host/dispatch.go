@@ -35,7 +35,8 @@ func Errors(outs []Outcome) error {
 
 // instance is one open copy of a plugin. refs counts the dispatches using
 // it plus one for being current (the entry's cur); when the count reaches
-// zero nobody can pick it again and drained is closed.
+// zero nobody can pick it again and drained is closed. A call in a batch
+// holds the plugin's lock instead of a reference (batchState.admit).
 type instance struct {
 	e       *entry
 	p       clawd.Plugin
@@ -43,11 +44,13 @@ type instance struct {
 	version string
 	refs    atomic.Int64
 	drained chan struct{}
-	hooks   hookGrant // the hooks it was opened with (verdict.go)
+	hooks   hookGrant      // the hooks it was opened with (verdict.go)
+	native  *loader.Plugin // p, if it is an in-process native plugin (batches)
 }
 
 func newInstance(e *entry, p clawd.Plugin, path, version string) *instance {
 	in := &instance{e: e, p: p, path: path, version: version, drained: make(chan struct{})}
+	in.native, _ = p.(*loader.Plugin)
 	in.refs.Store(1)
 	return in
 }
@@ -167,15 +170,7 @@ func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []O
 	var t time.Duration
 	timed := false
 	for _, e := range order {
-		in := e.pick()
-		if in == nil {
-			continue
-		}
-		if !in.p.Has(cb) {
-			in.release()
-			continue
-		}
-		if lp, ok := in.p.(*loader.Plugin); ok && batch && e.slow.Load() == 0 {
+		if batch && e.slow.Load() == 0 {
 			if bs == nil {
 				bs = h.getBatch()
 			}
@@ -183,7 +178,7 @@ func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []O
 				if bs.b.Len() == loader.MaxBatch {
 					dst = bs.run(h, dst)
 				}
-				admitted, err := bs.b.Admit(ctx, lp, c)
+				in, admitted, err := bs.admit(ctx, e, c)
 				if admitted {
 					bs.ins = append(bs.ins, in)
 					bs.at = append(bs.at, len(dst))
@@ -191,10 +186,21 @@ func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []O
 					continue
 				}
 				if err != nil { // refused before it began
-					dst = append(dst, in.done(h, err, 0))
+					dst = append(dst, in.outcome(h, err, 0))
+					continue
+				}
+				if in == nil { // not active, or no such callback
 					continue
 				}
 			}
+		}
+		in := e.pick()
+		if in == nil {
+			continue
+		}
+		if !in.p.Has(cb) {
+			in.release()
+			continue
 		}
 		if bs != nil && bs.b.Len() > 0 {
 			dst = bs.run(h, dst)
@@ -223,6 +229,39 @@ type batchState struct {
 	at  []int
 }
 
+// admit offers e's current instance to the batch. Admitted, the batch
+// holds the plugin's lock until Run, and that lock stands in for the
+// instance's reference (two atomic operations fewer per plugin): an
+// instance is closed only once it is out of e.cur and drained, and its
+// Close waits for the lock. The check of e.cur after the lock is taken
+// is pick's: a call never begins on an instance already swapped out, it
+// goes to the new one. in nil with err nil: nothing to call (inactive, or
+// no such callback); in set, not admitted, err nil: the caller makes the
+// call the ordinary way (picking the instance again, with a reference).
+// A non-nil err is the outcome of a call refused before it began.
+func (bs *batchState) admit(ctx context.Context, e *entry, c clawd.Call) (in *instance, admitted bool, err error) {
+	for {
+		in = e.cur.Load()
+		if in == nil {
+			return nil, false, nil
+		}
+		lp := in.native
+		if lp == nil {
+			return in, false, nil
+		}
+		if !lp.Has(c.Op.Callback()) {
+			return nil, false, nil
+		}
+		admitted, err = bs.b.Admit(ctx, lp, c)
+		if e.cur.Load() == in {
+			return in, admitted, err
+		}
+		if admitted {
+			bs.b.Drop()
+		}
+	}
+}
+
 // getBatch returns a batch from the pool, nil if none can be made (no C
 // memory): the dispatch then takes the ordinary path.
 func (h *Host) getBatch() *batchState {
@@ -245,7 +284,7 @@ func (bs *batchState) run(h *Host, dst []Outcome) []Outcome {
 	h.batched.Add(uint64(len(bs.ins)))
 	for k, in := range bs.ins {
 		d, err := bs.b.Result(k)
-		dst[bs.at[k]] = in.done(h, err, d)
+		dst[bs.at[k]] = in.outcome(h, err, d) // no reference to release: see admit
 		bs.ins[k] = nil
 	}
 	bs.ins, bs.at = bs.ins[:0], bs.at[:0]
@@ -320,12 +359,17 @@ func (in *instance) call(h *Host, ctx context.Context, c clawd.Call) Outcome {
 // done counts a call that took d, releases the reference the dispatch held
 // and returns the outcome.
 func (in *instance) done(h *Host, err error, d time.Duration) Outcome {
+	o := in.outcome(h, err, d)
+	in.release()
+	return o
+}
+
+// outcome counts a call that took d and returns its outcome.
+func (in *instance) outcome(h *Host, err error, d time.Duration) Outcome {
 	e := in.e
 	e.stats.record(err, d)
 	e.timed(d, h.o.parallel)
-	o := Outcome{Plugin: e.name, Version: in.version, Err: err, Duration: d}
-	in.release()
-	return o
+	return Outcome{Plugin: e.name, Version: in.version, Err: err, Duration: d}
 }
 
 // timed notes a call of d against the fan-out threshold thr: slow counts

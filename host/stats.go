@@ -95,10 +95,12 @@ func codeIndex(c clawerr.Code) int {
 // counters are updated by every call: atomics only, no allocation. The
 // number of calls is the sum of the buckets, one atomic add fewer per call.
 type counters struct {
-	errs     [len(codes)]atomic.Uint64
+	// A quick call that succeeds touches total, max and buckets[0] only:
+	// they come first, together.
 	total    atomic.Int64
 	max      atomic.Int64
 	buckets  [numBuckets]atomic.Uint64
+	errs     [len(codes)]atomic.Uint64
 	verdicts verdictCounters // hook dispatch only (verdict.go)
 }
 

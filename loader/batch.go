@@ -126,6 +126,22 @@ func (b *Batch) Admit(ctx context.Context, p *Plugin, c clawd.Call) (admitted bo
 	return true, nil
 }
 
+// Drop takes back the call admitted last, as if Admit had refused it: its
+// plugin's lock is given back and nothing is called.
+func (b *Batch) Drop() {
+	if b.n == 0 {
+		return
+	}
+	b.n--
+	k := b.n
+	b.slots[k].Release()
+	b.ps[k].lock.Unlock()
+	b.ps[k], b.slots[k] = nil, nil
+	if b.n == 0 {
+		b.c = clawd.Call{}
+	}
+}
+
 // sameCall reports whether a and b are the same call: the same op and
 // the very same strings (pointer and length), as a dispatch passes them.
 func sameCall(a, b clawd.Call) bool {

@@ -148,6 +148,35 @@ func TestBatchTimesEachCallback(t *testing.T) {
 	assert.GreaterOrEqual(t, d, 20*time.Millisecond, "the callback's own duration, read in C")
 }
 
+// The shim reads the clock at a batch's ends and apportions the span by
+// the ticks each callback took: the one that sleeps gets its sleep, not
+// an even share, and the quick ones around it get less.
+func TestBatchApportionsTimeToTheCallbackThatTookIt(t *testing.T) {
+	if !loader.Batching {
+		t.Skip("batches need cgo")
+	}
+	quick1 := open(t, cbuild.Plugin(t, "bench"))
+	slow := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="timed"`))
+	quick2 := open(t, cbuild.Plugin(t, "bench", "-DBENCH_COPY=2"))
+	b := newBatch(t)
+	c := clawd.ToolCall("s", "sleep:20", "{}") // bench ignores the tool, echo sleeps
+	for _, r := range []*rig{quick1, slow, quick2} {
+		admitted, err := b.Admit(bg, r.p, c)
+		require.NoError(t, err)
+		require.True(t, admitted)
+	}
+	b.Run()
+	var d [3]time.Duration
+	for i := range d {
+		var err error
+		d[i], err = b.Result(i)
+		require.NoError(t, err)
+	}
+	assert.GreaterOrEqual(t, d[1], 20*time.Millisecond, "the sleeping callback's duration")
+	assert.Less(t, d[0], d[1], "a quick callback before it")
+	assert.Less(t, d[2], d[1], "a quick callback after it")
+}
+
 func TestBatchLeavesBusyPluginToTheOrdinaryPath(t *testing.T) {
 	if !loader.Batching {
 		t.Skip("batches need cgo")
@@ -258,4 +287,34 @@ func TestBatchWithoutCgoAdmitsNothing(t *testing.T) {
 	assert.False(t, admitted)
 	assert.NoError(t, err)
 	b.Run() // nothing to run
+}
+
+// Drop takes the last admitted call back: it is never made, and the
+// plugin's lock is free again.
+func TestBatchDropTakesBackTheLastCall(t *testing.T) {
+	if !loader.Batching {
+		t.Skip("batches need cgo")
+	}
+	kept := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="kept"`))
+	dropped := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="dropped"`))
+	b := newBatch(t)
+	c := clawd.ToolCall("s", "hello", "{}")
+	for _, r := range []*rig{kept, dropped} {
+		r.logs.TakeAll() // on_load's lines
+		admitted, err := b.Admit(bg, r.p, c)
+		require.NoError(t, err)
+		require.True(t, admitted)
+	}
+	b.Drop()
+	require.Equal(t, 1, b.Len())
+	b.Run()
+	_, err := b.Result(0)
+	require.NoError(t, err)
+	assert.NotZero(t, kept.logs.Len(), "the call kept logs its arguments")
+	assert.Zero(t, dropped.logs.Len(), "the call dropped is never made")
+	admitted, err := b.Admit(bg, dropped.p, c)
+	require.NoError(t, err)
+	assert.True(t, admitted, "Drop gave the plugin's lock back")
+	b.Drop()
+	assert.Zero(t, b.Len())
 }

@@ -88,7 +88,13 @@
 // its callback; its own copy of the strings, checked for a NUL once for
 // all; the closed check under its lock. A plugin granted network.relay is
 // never admitted: its sink could call back into another plugin the batch
-// holds on the same thread. Without cgo a Batch admits nothing.
+// holds on the same thread. Without cgo a Batch admits nothing. Drop takes
+// back the call admitted last (the host does when the instance it admitted
+// was swapped out meanwhile). Each callback is timed in C: the monotonic
+// clock is read at the batch's two ends and its span shared out by the
+// ticks of the processor's time stamp counter between callbacks (x86-64;
+// elsewhere the clock is read between callbacks), so the durations keep
+// the clock's resolution and add up to its span.
 //
 // # Timeouts
 //
