@@ -47,3 +47,13 @@ func TestHungChildIsKilledThroughItsJob(t *testing.T) {
 	requireCode(t, r.p.ToolCall(ctx, "s1", "loop", "{}"), clawerr.Timeout)
 	assert.True(t, exited(h, 10*time.Second), "the hung child still runs")
 }
+
+// The child's token, as it reads it back: every privilege but
+// SeChangeNotifyPrivilege gone, Administrators deny-only, low integrity.
+func TestChildTokenIsRestricted(t *testing.T) {
+	r := open(t, cbuild.Plugin(t, "hostile"))
+	c := r.p.Containment()
+	t.Logf("containment: %s; notes: %q", c, c.Notes)
+	assert.True(t, c.RestrictedToken, "%q", c.Notes)
+	assert.Equal(t, "low", c.Integrity, "%q", c.Notes)
+}
