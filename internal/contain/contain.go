@@ -234,7 +234,11 @@ func (r Report) String() string {
 		if r.Rlimits {
 			job = append(job, "memory and CPU-time limits")
 		}
-		return "job object (" + strings.Join(job, ", ") + ")" + r.tokenPart() + "; no read, network or signal confinement on windows"
+		s := "job object (" + strings.Join(job, ", ") + ")"
+		if len(job) == 0 {
+			s = "job object (no limit read back)"
+		}
+		return s + r.tokenPart() + "; no read, network or signal confinement on windows"
 	}
 	if r.OS != "linux" {
 		var missing []string

@@ -20,8 +20,8 @@ import (
 //   - JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE: only the host holds the job's
 //     handle, so when the host closes it (Cleanup) or dies, the child and
 //     everything it started are killed;
-//   - Policy.MaxProcesses as the job's active-process limit (processes
-//     only: Windows does not bound threads);
+//   - an active-process limit of Policy.MaxProcesses plus the child itself
+//     (processes only: Windows does not bound threads);
 //   - Policy.AddressSpace as the per-process committed-memory limit;
 //   - Policy.CPUSeconds as the per-process user-mode CPU-time limit.
 //
@@ -163,7 +163,7 @@ func newJob(p Policy) (windows.Handle, error) {
 	b.LimitFlags = windows.JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
 	if p.MaxProcesses > 0 {
 		b.LimitFlags |= windows.JOB_OBJECT_LIMIT_ACTIVE_PROCESS
-		b.ActiveProcessLimit = uint32(p.MaxProcesses)
+		b.ActiveProcessLimit = uint32(p.MaxProcesses) + 1 // the child is one of the job's processes
 	}
 	if p.AddressSpace > 0 {
 		b.LimitFlags |= windows.JOB_OBJECT_LIMIT_PROCESS_MEMORY
@@ -222,7 +222,7 @@ func osProbe(p Policy, r *Report) bool {
 	r.FDs = true // only the handles os/exec listed were inherited
 	r.DieWithParent = b.LimitFlags&windows.JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE != 0
 	if b.LimitFlags&windows.JOB_OBJECT_LIMIT_ACTIVE_PROCESS != 0 {
-		r.MaxProcesses = int(b.ActiveProcessLimit)
+		r.MaxProcesses = int(b.ActiveProcessLimit) - 1 // what the plugin may start besides its child
 		r.Notes = append(r.Notes, "max_processes bounds processes only: Windows does not bound threads")
 	} else if p.MaxProcesses > 0 {
 		r.Notes = append(r.Notes, "the job object has no active-process limit")

@@ -5,10 +5,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/windows"
 )
 
-// The token made for the child, read back before any child runs with it.
-func TestSandboxTokenReadsBack(t *testing.T) {
+// The token made for the child, read back before any child runs with it:
+// no privilege but SeChangeNotifyPrivilege, Administrators deny-only.
+func TestSandboxTokenIsRestricted(t *testing.T) {
 	own, err := readToken()
 	require.NoError(t, err)
 	t.Logf("the host's token: %+v (%s)", own, integrityName(own.integrity))
@@ -18,13 +20,30 @@ func TestSandboxTokenReadsBack(t *testing.T) {
 		f, err := factsOf(tok)
 		tok.Close()
 		require.NoError(t, err)
-		t.Logf("low %t: %+v (%s)", low, f, integrityName(f.integrity))
-		assert.Zero(t, f.privileges, "privileges besides SeChangeNotifyPrivilege")
-		assert.False(t, f.admin, "Administrators enabled")
-		if low {
-			assert.Equal(t, "low", integrityName(f.integrity))
-		} else {
-			assert.Equal(t, own.integrity, f.integrity)
+		assert.Zero(t, f.privileges, "low %t: privileges besides SeChangeNotifyPrivilege", low)
+		assert.False(t, f.admin, "low %t: Administrators enabled", low)
+		if !low {
+			assert.Equal(t, own.integrity, f.integrity, "the integrity level is left as it is")
 		}
 	}
+}
+
+// The token made for the child is at low integrity.
+func TestSandboxTokenIsLowIntegrity(t *testing.T) {
+	tok, err := sandboxToken(true)
+	require.NoError(t, err)
+	defer tok.Close()
+	f, err := factsOf(tok)
+	require.NoError(t, err)
+	assert.Equal(t, "low", integrityName(f.integrity))
+}
+
+// labelLow gives a directory the low mandatory label, inherited by what is
+// made in it.
+func TestLabelLow(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, labelLow(dir))
+	sd, err := windows.GetNamedSecurityInfo(dir, windows.SE_FILE_OBJECT, windows.LABEL_SECURITY_INFORMATION)
+	require.NoError(t, err)
+	assert.Contains(t, sd.String(), "(ML;OICI;NW;;;LW)")
 }
