@@ -1,5 +1,7 @@
-//go:build !linux
+//go:build !linux && !windows
 
 package isolate_test
 
 const supportsDeathSignal = false
+
+func running(pid int) bool { return alive(pid) }

@@ -115,14 +115,31 @@
 // Landlock, the socket filter and the network namespace are best effort:
 // on a kernel without them, an older Landlock ABI or a host without
 // CAP_SYS_ADMIN, the child still runs and Containment says what was not
-// enforced (so does clawd-plugin inspect). On Windows the child inherits
-// its four pipe handles and no other (PROC_THREAD_ATTRIBUTE_HANDLE_LIST)
-// and runs in a job object of its own, made before the child runs: it is
-// killed when the host closes the plugin or dies (kill on job close), and
-// the job holds the process count (processes only: Windows does not bound
-// threads), memory and CPU-time limits; a crash reports the exception
-// (exception 0xC0000005 (access violation)). Files and network are not
-// restricted there, and Containment says so. On other systems the sandbox
+// enforced (so does clawd-plugin inspect).
+//
+// On Windows the child inherits its four pipe handles and no other
+// (PROC_THREAD_ATTRIBUTE_HANDLE_LIST) and runs in a job object of its own,
+// made before the child runs: the child and every process it started are
+// killed when the host closes the plugin, when the child crashes and when
+// the host dies (kill on job close), and the job holds the process count
+// (MaxProcesses besides the child; processes only: Windows does not bound
+// threads) and the per-process memory and CPU-time limits. The child runs
+// with a token made from the host's without admin rights: every privilege
+// but SeChangeNotifyPrivilege removed, the Administrators group deny-only,
+// and low integrity, at which Windows refuses it write access to the
+// user's files, registry keys and processes (of medium integrity); its
+// private HOME, also its TEMP and TMP, is labelled low so that it may
+// write there. Under fs.write on a project directory it stays at medium
+// integrity (the user's directory is not relabelled), and Containment
+// says why. The child reads its token back and tries to write up (to open
+// its parent for writing, to create a file beside its home): Containment
+// claims low integrity (NoWriteUp) only if both were refused, and the
+// job's limits only as they read back. A crash reports the exception
+// (exception 0xC0000005 (access violation)). Reading files and the network
+// are not restricted. Wine 8, where the Windows tests run, kills the job's
+// processes on close but enforces none of its limits (and reads them back
+// as none), honours the restricted token but has no integrity levels: the
+// report there says so. On other systems the sandbox
 // isolates crashes and hangs only (and gets the environment allowlist),
 // and says so.
 //

@@ -38,7 +38,7 @@ func hostMode() {
 
 func TestChildrenDieWithTheHost(t *testing.T) {
 	if !supportsDeathSignal {
-		t.Skip("the child dies with its parent on Linux")
+		t.Skip("the child dies with its parent on Linux and Windows")
 	}
 	libs := cbuild.Plugin(t, "hostile") + string(os.PathListSeparator) + cbuild.Plugin(t, "echo")
 	cmd := exec.Command(os.Args[0])
@@ -54,7 +54,7 @@ func TestChildrenDieWithTheHost(t *testing.T) {
 	for _, f := range strings.Fields(line) {
 		pid, err := strconv.Atoi(f)
 		require.NoError(t, err)
-		require.True(t, alive(pid))
+		require.True(t, running(pid))
 		pids = append(pids, pid)
 	}
 	require.Len(t, pids, 2)
@@ -63,7 +63,7 @@ func TestChildrenDieWithTheHost(t *testing.T) {
 	killed := time.Now()
 	cmd.Wait()
 	for _, pid := range pids {
-		for alive(pid) {
+		for running(pid) {
 			require.Less(t, time.Since(killed), time.Second, "child %d outlived its host by a second", pid)
 			time.Sleep(5 * time.Millisecond)
 		}

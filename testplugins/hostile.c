@@ -12,6 +12,9 @@
  *   alloc          mallocs and touches 16 MiB blocks until malloc fails,
  *                  logs "alloc: refused after <N> MiB", frees them all and
  *                  returns DaemonError
+ *   alloc:M        the same, stopping after M MiB (rounded up to 16) if
+ *                  malloc has not failed by then: logs "alloc: got all <M>
+ *                  MiB" then
  *   read:PATH      opens PATH for reading; logs "read: ok" (returns 0) or
  *                  "read: errno <E> (<name>)" and returns CapabilityDenied
  *                  for EACCES/EPERM, NotFound for ENOENT, DaemonError else
@@ -239,19 +242,24 @@ static ClawaError caps_status(ClawaContext *ctx) {
 }
 #endif
 
-static ClawaError alloc_until_refused(ClawaContext *ctx) {
+static ClawaError alloc_until_refused(ClawaContext *ctx, int most) {
     enum { BLOCK = 16 << 20, MAXBLOCKS = 4096 };
     static void *blocks[MAXBLOCKS];
-    int n = 0, i;
+    int n = 0, i, limit = MAXBLOCKS;
     char line[96];
-    while (n < MAXBLOCKS) {
+    if (most > 0 && (most + 15) / 16 < MAXBLOCKS)
+        limit = (most + 15) / 16;
+    while (n < limit) {
         void *p = malloc(BLOCK);
         if (p == NULL)
             break;
         memset(p, 0xA5, BLOCK); /* touched: really in use */
         blocks[n++] = p;
     }
-    snprintf(line, sizeof line, "alloc: refused after %d MiB", n * 16);
+    if (n == limit && most > 0)
+        snprintf(line, sizeof line, "alloc: got all %d MiB", n * 16);
+    else
+        snprintf(line, sizeof line, "alloc: refused after %d MiB", n * 16);
     for (i = 0; i < n; i++)
         free(blocks[i]);
     ctx->log(ctx, 2, line);
@@ -278,7 +286,9 @@ static ClawaError on_tool_call(ClawaContext *ctx, const char *session, const cha
             spin++;
     }
     if (strcmp(tool, "alloc") == 0)
-        return alloc_until_refused(ctx);
+        return alloc_until_refused(ctx, 0);
+    if (has_prefix(tool, "alloc:"))
+        return alloc_until_refused(ctx, atoi(tool + 6));
     if (has_prefix(tool, "read:")) {
         int fd = open(tool + 5, O_RDONLY);
         int e = errno;

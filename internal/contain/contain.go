@@ -181,6 +181,9 @@ type Policy struct {
 	// NetNS is set by Prepare: the child starts in a network namespace of
 	// its own (DenySockets and the host holds CAP_SYS_ADMIN).
 	NetNS bool `json:",omitempty"`
+	// TokenNote is set by Prepare on Windows: what kept the child's token
+	// from being restricted and lowered to low integrity, if anything.
+	TokenNote string `json:",omitempty"`
 }
 
 // Report says what was actually applied (filled in by the child, read back
@@ -206,6 +209,11 @@ type Report struct {
 	MaxProcesses   int      `json:"max_processes,omitempty"` // the plugin's share of the cgroup's pids.max
 	Subreaper      bool     `json:"subreaper"`               // no PID namespace: the child adopts the orphans of its descendants
 	Notes          []string `json:"notes,omitempty"`         // what could not be enforced and why, one sentence each
+
+	// Windows: the child's token as it reads it back.
+	Integrity       string `json:"integrity,omitempty"`        // its integrity level: "low", "medium", ...
+	RestrictedToken bool   `json:"restricted_token,omitempty"` // no privilege but SeChangeNotifyPrivilege, Administrators deny-only or absent
+	NoWriteUp       bool   `json:"no_write_up,omitempty"`      // write access to its medium-integrity parent and to a file beside its home tried and refused
 }
 
 // noteNoLandlock is the note for a kernel without Landlock; String looks
@@ -215,7 +223,7 @@ const noteNoLandlock = "the kernel has no Landlock: file and network access are 
 // String is one line for humans, such as
 // "landlock v7 (filesystem, tcp, signals), no_new_privs, rlimits, dies with parent".
 func (r Report) String() string {
-	if r.OS == "windows" && (r.DieWithParent || r.MaxProcesses > 0 || r.Rlimits) {
+	if r.OS == "windows" && (r.DieWithParent || r.MaxProcesses > 0 || r.Rlimits || r.RestrictedToken || r.NoWriteUp) {
 		var job []string
 		if r.DieWithParent {
 			job = append(job, "killed with the host")
@@ -226,7 +234,11 @@ func (r Report) String() string {
 		if r.Rlimits {
 			job = append(job, "memory and CPU-time limits")
 		}
-		return "job object (" + strings.Join(job, ", ") + "); no file, network or signal confinement on windows"
+		s := "job object (" + strings.Join(job, ", ") + ")"
+		if len(job) == 0 {
+			s = "job object (no limit read back)"
+		}
+		return s + r.tokenPart() + "; no read, network or signal confinement on windows"
 	}
 	if r.OS != "linux" {
 		var missing []string
@@ -283,6 +295,27 @@ func (r Report) String() string {
 	return strings.Join(append(parts, r.confinedParts()...), ", ")
 }
 
+// tokenPart names what the Windows child's token holds, as read back and
+// tried.
+func (r Report) tokenPart() string {
+	var what []string
+	if r.RestrictedToken {
+		what = append(what, "restricted token")
+	}
+	switch {
+	case r.NoWriteUp:
+		what = append(what, r.Integrity+" integrity (no write to the user's files)")
+	case r.Integrity != "" && r.Integrity != "medium" && r.Integrity != "high" && r.Integrity != "system":
+		what = append(what, r.Integrity+" integrity token, not enforced")
+	case r.Integrity != "":
+		what = append(what, r.Integrity+" integrity")
+	}
+	if len(what) == 0 {
+		return ""
+	}
+	return ", " + strings.Join(what, ", ")
+}
+
 // Prepare configures cmd to run confined by p and returns the Stage to hand
 // to the child (the caller, package internal/child, puts it in EnvHandoff
 // after Prepare returns). It puts the child in its own process group, and
@@ -322,7 +355,7 @@ func Prepare(cmd *exec.Cmd, p Policy) (Stage, error) {
 		setNetNS(cmd)
 	}
 	keepHome(cmd, home)
-	planJob(cmd, p) // Windows: the job object Start puts the child in
+	planJob(cmd, &p) // Windows: the job object Start puts the child in, and the child's token
 	s := Stage{Policy: &p, Parent: os.Getpid()}
 	if p.MaxProcesses > 0 {
 		s.Tree = newTree(p.MaxProcesses) // nil where the host cannot make one

@@ -10,15 +10,20 @@ import (
 )
 
 // Enter must be called at the very top of main, with the Stage of the
-// child's hand-off. Outside Linux there is nothing to apply: with a Policy
-// it records the Report (crash isolation only) for Applied; with a Report
-// (or after the Policy) it checks that the parent that started the child is
-// still its parent (else exit 125). With neither it returns at once.
+// child's hand-off. Outside Linux nothing is applied here (on Windows the
+// host made the job object and the token): with a Policy it records the
+// Report of what holds (Probe) for Applied; with a Report (or after the
+// Policy) it checks that the parent that started the child is still its
+// parent (else exit 125, as for a Policy without a parent). With neither
+// it returns at once.
 func Enter(s *Stage, encode func() ([]byte, error)) {
 	if s.Policy != nil {
 		p := *s.Policy
 		if err := p.validate(); err != nil {
 			die("%v", err)
+		}
+		if s.Parent <= 0 {
+			die("the hand-off names no parent: the child was not started by Prepare")
 		}
 		r := Probe(p)
 		s.Policy, s.Report = nil, &r

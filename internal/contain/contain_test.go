@@ -164,6 +164,17 @@ func TestReportString(t *testing.T) {
 	win := contain.Report{OS: "windows"}
 	require.True(t, strings.HasPrefix(win.String(), "crash isolation only: "), win.String())
 	require.Contains(t, win.String(), "windows")
+
+	job := contain.Report{OS: "windows", DieWithParent: true, MaxProcesses: 64, Rlimits: true,
+		RestrictedToken: true, Integrity: "low", NoWriteUp: true}
+	require.Equal(t, "job object (killed with the host, at most 64 processes, memory and CPU-time limits), restricted token, "+
+		"low integrity (no write to the user's files); no read, network or signal confinement on windows", job.String())
+	// A low token whose writes up were not refused is not enforced.
+	wine := contain.Report{OS: "windows", RestrictedToken: true, Integrity: "low"}
+	require.Equal(t, "job object (no limit read back), restricted token, low integrity token, not enforced; "+
+		"no read, network or signal confinement on windows", wine.String())
+	medium := contain.Report{OS: "windows", DieWithParent: true, Integrity: "medium"}
+	require.Equal(t, "job object (killed with the host), medium integrity; no read, network or signal confinement on windows", medium.String())
 }
 
 func TestPrepare(t *testing.T) {

@@ -3,7 +3,10 @@ package contain
 import (
 	"errors"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"unsafe"
@@ -17,8 +20,8 @@ import (
 //   - JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE: only the host holds the job's
 //     handle, so when the host closes it (Cleanup) or dies, the child and
 //     everything it started are killed;
-//   - Policy.MaxProcesses as the job's active-process limit (processes
-//     only: Windows does not bound threads);
+//   - an active-process limit of Policy.MaxProcesses plus the child itself
+//     (processes only: Windows does not bound threads);
 //   - Policy.AddressSpace as the per-process committed-memory limit;
 //   - Policy.CPUSeconds as the per-process user-mode CPU-time limit.
 //
@@ -27,13 +30,26 @@ import (
 // os/exec passes (stdio and SysProcAttr.AdditionalInheritedHandles, by
 // PROC_THREAD_ATTRIBUTE_HANDLE_LIST) are inherited.
 //
-// Not enforced on Windows: file and network access (no restricted token,
-// low integrity level or AppContainer here), signal scoping; Probe says so
-// in the Report's notes.
+// The child runs with a token of its own (token_windows.go): no privilege
+// but SeChangeNotifyPrivilege, the Administrators group deny-only, and low
+// integrity unless the policy grants a directory read-write (a user's
+// directory is of medium integrity, which a low child cannot write; its
+// label is not changed for a plugin). At low integrity the private home is
+// labelled low and is also the child's TEMP and TMP, the one place it may
+// write. The child reads its token back and tries to open its parent for
+// writing and to create a file beside its home (both of medium integrity):
+// Report.NoWriteUp is set only when both are refused, so a platform that
+// accepts the token but does not enforce integrity levels (Wine) is
+// reported as such.
+//
+// Not enforced on Windows: reading files (low integrity refuses writes up,
+// not reads), network access, signal scoping; Probe says so in the
+// Report's notes.
 
 type job struct {
-	p Policy
-	h windows.Handle // 0 until started
+	p     Policy
+	h     windows.Handle // 0 until started
+	token windows.Token  // the child's token; 0 once the child started, or if none could be made
 }
 
 var jobs sync.Map // *exec.Cmd -> *job
@@ -48,8 +64,46 @@ func setProcAttr(cmd *exec.Cmd) error {
 	return nil
 }
 
-// planJob records the policy Start gives cmd's job.
-func planJob(cmd *exec.Cmd, p Policy) { jobs.Store(cmd, &job{p: p}) }
+// planJob records the policy Start gives cmd's job and makes the child's
+// token. What kept the token from being made as planned goes to the child
+// in p.TokenNote (its Report then says it); the child still starts, in its
+// job, and reports the token it really has.
+func planJob(cmd *exec.Cmd, p *Policy) {
+	j := &job{p: *p}
+	home, hasHome := homes.Load(cmd)
+	// Low integrity unless the policy grants a directory other than the
+	// private home read-write.
+	var granted []string
+	for _, dir := range p.ReadWrite {
+		if !hasHome || dir != home.(string) {
+			granted = append(granted, dir)
+		}
+	}
+	low := len(granted) == 0
+	t, err := sandboxToken(low)
+	switch {
+	case err != nil:
+		p.TokenNote = "the child runs with the host's token: " + err.Error()
+	default:
+		j.token = t
+		cmd.SysProcAttr.Token = syscall.Token(t)
+	}
+	if !low && err == nil {
+		p.TokenNote = "the child runs at medium integrity: the policy grants write access to " +
+			strings.Join(granted, ", ") + ", which low integrity would refuse"
+	}
+	if hasHome && err == nil && low {
+		if err := labelLow(home.(string)); err != nil {
+			p.TokenNote = "the private home could not be labelled low integrity, so a low-integrity child cannot write it: " + err.Error()
+		} else {
+			// Temporary files go to the home: the host's TEMP is of
+			// medium integrity.
+			cmd.Env = append(withoutVars(cmd.Env, "TEMP", "TMP"), "TEMP="+home.(string), "TMP="+home.(string))
+		}
+	}
+	j.p = *p
+	jobs.Store(cmd, j)
+}
 
 var resumeProcess = windows.NewLazySystemDLL("ntdll.dll").NewProc("NtResumeProcess")
 
@@ -62,9 +116,12 @@ func start(cmd *exec.Cmd) error {
 	j := v.(*job)
 	h, err := newJob(j.p)
 	if err != nil {
+		j.closeToken()
 		return err
 	}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	j.closeToken() // the child has its own copy
+	if err != nil {
 		windows.CloseHandle(h)
 		return err
 	}
@@ -89,6 +146,13 @@ func start(cmd *exec.Cmd) error {
 	return nil
 }
 
+func (j *job) closeToken() {
+	if j.token != 0 {
+		j.token.Close()
+		j.token = 0
+	}
+}
+
 func newJob(p Policy) (windows.Handle, error) {
 	h, err := windows.CreateJobObject(nil, nil)
 	if err != nil {
@@ -99,7 +163,7 @@ func newJob(p Policy) (windows.Handle, error) {
 	b.LimitFlags = windows.JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE
 	if p.MaxProcesses > 0 {
 		b.LimitFlags |= windows.JOB_OBJECT_LIMIT_ACTIVE_PROCESS
-		b.ActiveProcessLimit = uint32(p.MaxProcesses)
+		b.ActiveProcessLimit = uint32(p.MaxProcesses) + 1 // the child is one of the job's processes
 	}
 	if p.AddressSpace > 0 {
 		b.LimitFlags |= windows.JOB_OBJECT_LIMIT_PROCESS_MEMORY
@@ -132,8 +196,12 @@ func KillGroup(cmd *exec.Cmd) error {
 // closeJob closes the job's handle: whatever of the child's tree still
 // runs is killed (kill on job close).
 func closeJob(cmd *exec.Cmd) {
-	if v, ok := jobs.LoadAndDelete(cmd); ok && v.(*job).h != 0 {
-		windows.CloseHandle(v.(*job).h)
+	if v, ok := jobs.LoadAndDelete(cmd); ok {
+		j := v.(*job)
+		j.closeToken()
+		if j.h != 0 {
+			windows.CloseHandle(j.h)
+		}
 	}
 }
 
@@ -154,7 +222,7 @@ func osProbe(p Policy, r *Report) bool {
 	r.FDs = true // only the handles os/exec listed were inherited
 	r.DieWithParent = b.LimitFlags&windows.JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE != 0
 	if b.LimitFlags&windows.JOB_OBJECT_LIMIT_ACTIVE_PROCESS != 0 {
-		r.MaxProcesses = int(b.ActiveProcessLimit)
+		r.MaxProcesses = int(b.ActiveProcessLimit) - 1 // what the plugin may start besides its child
 		r.Notes = append(r.Notes, "max_processes bounds processes only: Windows does not bound threads")
 	} else if p.MaxProcesses > 0 {
 		r.Notes = append(r.Notes, "the job object has no active-process limit")
@@ -169,8 +237,71 @@ func osProbe(p Policy, r *Report) bool {
 	if p.DenySockets {
 		r.Notes = append(r.Notes, "sockets are not restricted on windows")
 	}
+	probeToken(p, r)
 	if p.Landlock || p.DenyTCP || p.ScopeSignals {
-		r.Notes = append(r.Notes, "file and network access are not restricted on windows (no restricted token, low integrity level or AppContainer)")
+		r.Notes = append(r.Notes, "reading files and network access are not restricted on windows")
 	}
 	return true
+}
+
+// probeToken reports the child's token as read back, and whether writing
+// to objects of medium integrity is really refused.
+func probeToken(p Policy, r *Report) {
+	if p.TokenNote != "" {
+		r.Notes = append(r.Notes, p.TokenNote)
+	}
+	f, err := readToken()
+	if err != nil {
+		r.Notes = append(r.Notes, "the child could not read its own token back ("+err.Error()+"): not counted as restricted")
+		return
+	}
+	r.Integrity = integrityName(f.integrity)
+	r.RestrictedToken = f.privileges == 0 && !f.admin
+	if !r.RestrictedToken {
+		r.Notes = append(r.Notes, fmt.Sprintf("the child's token is not restricted (%d privileges besides SeChangeNotifyPrivilege, Administrators enabled: %t)", f.privileges, f.admin))
+	}
+	if f.integrity >= ridMedium {
+		r.Notes = append(r.Notes, "the child runs at "+r.Integrity+" integrity: it may write whatever the user may")
+		return
+	}
+	var held []string
+	if err := openParentForWrite(); err == nil {
+		held = append(held, "opened its parent process for writing")
+	}
+	if dir, ok := besideHome(); ok {
+		f, err := os.CreateTemp(dir, "clawd-integrity-probe-")
+		if err == nil {
+			f.Close()
+			_ = os.Remove(f.Name())
+			held = append(held, "created a file in "+dir)
+		}
+	} else {
+		held = append(held, "had no medium-integrity directory to try (no private home)")
+	}
+	r.NoWriteUp = len(held) == 0
+	if !r.NoWriteUp {
+		r.Notes = append(r.Notes, "the token is at "+r.Integrity+" integrity, but the child "+strings.Join(held, " and ")+
+			": integrity levels are not enforced here (Wine does not implement them); not counted as enforced")
+	}
+}
+
+// openParentForWrite opens the host's process (medium integrity) with a
+// right that writes to it, and closes it at once.
+func openParentForWrite() error {
+	h, err := windows.OpenProcess(windows.PROCESS_VM_WRITE|windows.PROCESS_VM_OPERATION, false, uint32(os.Getppid()))
+	if err != nil {
+		return err
+	}
+	windows.CloseHandle(h)
+	return nil
+}
+
+// besideHome is the directory the private home was made in: the host's
+// TEMP, of medium integrity.
+func besideHome() (string, bool) {
+	home := os.Getenv("HOME")
+	if home == "" || !strings.HasPrefix(filepath.Base(home), "clawd-home-") {
+		return "", false
+	}
+	return filepath.Dir(home), true
 }

@@ -5,5 +5,5 @@ package contain
 import "os/exec"
 
 // Job objects are Windows': nothing to plan, close or probe here.
-func planJob(*exec.Cmd, Policy) {}
-func closeJob(*exec.Cmd)        {}
+func planJob(*exec.Cmd, *Policy) {}
+func closeJob(*exec.Cmd)         {}

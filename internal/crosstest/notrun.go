@@ -19,6 +19,16 @@ var notRun = []struct{ target, pkg, test, why string }{
 		"under Wine a fault in C code ends the child with the exception's status and no Go crash report on stderr, which the test reads"},
 	{"windows/amd64", "./isolate", "TestUnavailableSaysWhatHappened",
 		"it expects the child's stderr (the Go crash report) in the detail; under Wine a faulting child writes none"},
+	{"windows/amd64", "./isolate", "TestActiveProcessLimitHolds",
+		"Wine 8 does not enforce a job's active-process limit: under a limit of 3 the plugin started 16 processes (kill on job close does hold: TestPluginsProcessesDieOnClose)"},
+	{"windows/amd64", "./isolate", "TestCPUTimeLimitHolds",
+		"Wine 8 does not enforce a job's per-process CPU-time limit: under a limit of 1 s a spinning plugin ran on until the call's 30 s deadline"},
+	{"windows/amd64", "./isolate", "TestMemoryLimitHolds",
+		"Wine 8 does not enforce a job's per-process memory limit: under a limit of 256 MiB the plugin allocated and touched 1024 MiB"},
+	{"windows/amd64", "./isolate", "TestLowIntegrityRefusesWritesUp", wineIntegrityWhy},
+	{"windows/amd64", "./internal/contain", "TestSandboxTokenIsLowIntegrity", wineIntegrityWhy},
+	{"windows/amd64", "./internal/contain", "TestLabelLow",
+		"Wine 8 refuses to set a file's mandatory label (SetNamedSecurityInfo with LABEL_SECURITY_INFORMATION: Access denied)"},
 
 	{"linux/arm64", "./isolate", "", confinedWhy},
 	{"linux/arm64", "./host", "TestOneIdentityTheManifests", confinedWhy},
@@ -65,3 +75,7 @@ var notRun = []struct{ target, pkg, test, why string }{
 // again, which the emulator does not carry through.
 const confinedWhy = "it starts a confined child (the process sandbox, or inspect's and check's children), which qemu-user cannot run: " +
 	"the child's clone flags are refused (EINVAL), and the child confines itself (seccomp, Landlock) and executes itself again"
+
+// wineIntegrityWhy: Wine has no mandatory integrity control.
+const wineIntegrityWhy = "Wine 8 has no integrity levels: SetTokenInformation(TokenIntegrityLevel) succeeds, but the token reads back " +
+	"at the host's level (high), and nothing refuses a write up; the child's report says so (TestReportSaysWhetherWritesUpAreRefused)"

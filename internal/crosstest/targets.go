@@ -14,7 +14,7 @@ import (
 // The packages each target runs: the loader, the host, manifests and the
 // command line on both; the process sandbox where it exists.
 var (
-	windowsPkgs = []string{"./internal/callback", "./internal/dl", "./internal/vtable", "./internal/clawctx", "./manifest", "./loader", "./host", "./isolate", "./install", "./cmd/clawd-plugin"}
+	windowsPkgs = []string{"./internal/callback", "./internal/dl", "./internal/vtable", "./internal/clawctx", "./internal/contain", "./manifest", "./loader", "./host", "./isolate", "./install", "./cmd/clawd-plugin"}
 	arm64Pkgs   = []string{"./internal/callback", "./internal/dl", "./internal/vtable", "./internal/clawctx", "./manifest", "./loader", "./host", "./isolate", "./install", "./cmd/clawd-plugin"}
 )
 
