@@ -591,7 +591,7 @@ func TestUpdateOneRefusedOthersUpdated(t *testing.T) {
 	require.Equal(t, "2.0.0", rs[0].Version)
 }
 
-// fileURL is dir as a file:// URL: file:///home/x, or file:///C:/x on Windows.
+// fileURL is dir as a file:// URL: file:///DIR, or file:///C:/DIR on Windows.
 func fileURL(dir string) string {
 	p := filepath.ToSlash(dir)
 	if !strings.HasPrefix(p, "/") {

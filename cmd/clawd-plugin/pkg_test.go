@@ -221,7 +221,7 @@ func TestProgressBar(t *testing.T) {
 	require.False(t, stderrTerminal(&w))
 }
 
-// fileURL is dir as a file:// URL: file:///home/x, or file:///C:/x on Windows.
+// fileURL is dir as a file:// URL: file:///DIR, or file:///C:/DIR on Windows.
 func fileURL(dir string) string {
 	p := filepath.ToSlash(dir)
 	if !strings.HasPrefix(p, "/") {
