@@ -1,6 +1,7 @@
 package contain
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -164,3 +165,6 @@ func switchIDs(uid, gid int) error {
 	}
 	return nil
 }
+
+// errNotRoot is what canSwitchIDs returns on a host that cannot switch.
+var errNotRoot = errors.New("contain: policy uid/gid: switching ids needs a root host (CAP_SETUID and CAP_SETGID)")

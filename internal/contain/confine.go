@@ -1,7 +1,6 @@
 package contain
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -128,6 +127,3 @@ func (r Report) confinedParts() []string {
 	}
 	return parts
 }
-
-// errNotRoot is what canSwitchIDs returns on a host that cannot switch.
-var errNotRoot = errors.New("contain: policy uid/gid: switching ids needs a root host (CAP_SETUID and CAP_SETGID)")

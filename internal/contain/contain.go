@@ -453,6 +453,3 @@ func (r Report) treeParts() []string {
 	}
 	return parts
 }
-
-// noteNoCgroup is the note for a bound the host could not enforce.
-const noteNoCgroup = "no pids cgroup could be made: the number of processes and threads is not bounded"

@@ -502,3 +502,6 @@ func parentPID() int {
 	}
 	return 0
 }
+
+// noteNoCgroup is the note for a bound the host could not enforce.
+const noteNoCgroup = "no pids cgroup could be made: the number of processes and threads is not bounded"

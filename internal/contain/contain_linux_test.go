@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/clawd-go/clawd/internal/child"
 	"github.com/clawd-go/clawd/internal/contain"
 )
 
@@ -579,4 +580,11 @@ func TestStartWithoutPIDNamespaces(t *testing.T) {
 	require.True(t, res.Applied)
 	require.False(t, res.Report.PIDNamespace)
 	require.True(t, res.Report.Subreaper, "without a namespace the child is a subreaper")
+}
+
+// confined is the test binary, run as a child that performs action,
+// confined by p through the one hand-off (nil: not confined).
+func confined(action string, p *contain.Policy) (*exec.Cmd, error) {
+	cmd, _, err := child.Command(os.Args[0], []string{"-test.run=^$"}, childEnv(), testRole, action, p)
+	return cmd, err
 }

@@ -119,13 +119,6 @@ func childEnv() []string {
 	return append(os.Environ(), "GORACE="+gorace)
 }
 
-// confined is the test binary, run as a child that performs action,
-// confined by p through the one hand-off (nil: not confined).
-func confined(action string, p *contain.Policy) (*exec.Cmd, error) {
-	cmd, _, err := child.Command(os.Args[0], []string{"-test.run=^$"}, childEnv(), testRole, action, p)
-	return cmd, err
-}
-
 // handoff is the test binary with a hand-off written by hand.
 func handoff(js string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
