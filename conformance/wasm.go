@@ -146,54 +146,44 @@ func closed(p clawd.Plugin) {
 	}
 }
 
-func wasmExportInit(c *cenv) childResult {
-	p, bad := wasmOpen(c, clawerr.OpenFailed, clawerr.RuntimeUnsupported, clawerr.MissingInit)
+// wasmLoadCheck opens the module for a load check: a failure with one of
+// the codes own is this check's, and gets hint; a clean open passes with ok.
+func wasmLoadCheck(c *cenv, hint, ok string, own ...clawerr.Code) childResult {
+	p, bad := wasmOpen(c, own...)
 	if bad != nil {
 		if bad.Status == StatusFail {
-			bad.Message += ": build a reactor module (zig cc -target wasm32-wasi -mexec-model=reactor) with include/clawd_plugin_wasm.c linked beside the plugin, whose header exports clawd_plugin_init"
+			bad.Message += ": " + hint
 		}
 		return *bad
 	}
 	closed(p)
-	return pass("the module instantiates and exports %s", abi.InitSymbol)
+	return pass("%s", ok)
+}
+
+func wasmExportInit(c *cenv) childResult {
+	return wasmLoadCheck(c, "build a reactor module (zig cc -target wasm32-wasi -mexec-model=reactor) with include/clawd_plugin_wasm.c linked beside the plugin, whose header exports clawd_plugin_init",
+		fmt.Sprintf("the module instantiates and exports %s", abi.InitSymbol),
+		clawerr.OpenFailed, clawerr.RuntimeUnsupported, clawerr.MissingInit)
 }
 
 func wasmNonNull(c *cenv) childResult {
 	// A trap or a deadline in _initialize or clawd_plugin_init is this
 	// check's, as a crash in init is for a shared library.
-	p, bad := wasmOpen(c, clawerr.InitNull, clawerr.Crashed, clawerr.Timeout)
-	if bad != nil {
-		if bad.Status == StatusFail {
-			bad.Message += ": return the address of a static ClawaPlugin table"
-		}
-		return *bad
-	}
-	closed(p)
-	return pass("%s returned a table", abi.InitSymbol)
+	return wasmLoadCheck(c, "return the address of a static ClawaPlugin table",
+		fmt.Sprintf("%s returned a table", abi.InitSymbol),
+		clawerr.InitNull, clawerr.Crashed, clawerr.Timeout)
 }
 
 func wasmABIVersion(c *cenv) childResult {
-	p, bad := wasmOpen(c, clawerr.ABIMismatch)
-	if bad != nil {
-		if bad.Status == StatusFail {
-			bad.Message += ": set abi_version to CLAWD_PLUGIN_ABI_VERSION (1) and give every callback slot its ABI type"
-		}
-		return *bad
-	}
-	closed(p)
-	return pass("abi_version is %d and every slot has its ABI type", abi.Version)
+	return wasmLoadCheck(c, "set abi_version to CLAWD_PLUGIN_ABI_VERSION (1) and give every callback slot its ABI type",
+		fmt.Sprintf("abi_version is %d and every slot has its ABI type", abi.Version),
+		clawerr.ABIMismatch)
 }
 
 func wasmReserved(c *cenv) childResult {
-	p, bad := wasmOpen(c, clawerr.ReservedSlotSet)
-	if bad != nil {
-		if bad.Status == StatusFail {
-			bad.Message += ": leave every reserved slot NULL"
-		}
-		return *bad
-	}
-	closed(p)
-	return pass("all %d reserved slots are NULL", abi.Reserved)
+	return wasmLoadCheck(c, "leave every reserved slot NULL",
+		fmt.Sprintf("all %d reserved slots are NULL", abi.Reserved),
+		clawerr.ReservedSlotSet)
 }
 
 // wasmLoaded is the plugin for the string checks, or why they cannot look.
