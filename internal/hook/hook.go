@@ -137,11 +137,60 @@ func object(params []byte, key string) (json.RawMessage, error) {
 	if len(t) == 0 || t[0] != '{' || json.Unmarshal(t, &m) != nil {
 		return nil, fmt.Errorf("params_json is not a JSON object")
 	}
+	if k, dup := repeatedKey(t); dup {
+		return nil, fmt.Errorf("params_json repeats the key %q within one object: readers differ on which one counts", k)
+	}
 	raw, ok := m[key]
 	if !ok {
 		return nil, fmt.Errorf("params_json has no %q", key)
 	}
 	return raw, nil
+}
+
+// repeatedKey returns the first key given twice within one object of the
+// valid JSON document t, at any depth: json.Unmarshal keeps the last
+// silently, and a verdict (an intercepted input above all) must read the
+// same to every reader after the host.
+func repeatedKey(t []byte) (string, bool) {
+	type object struct {
+		keys    map[string]struct{}
+		wantKey bool
+	}
+	dec := json.NewDecoder(bytes.NewReader(t))
+	var stack []*object // nil for an array
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		var top *object
+		if n := len(stack); n > 0 {
+			top = stack[n-1]
+		}
+		d, delim := tok.(json.Delim)
+		if delim && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		if top != nil && top.wantKey {
+			k, _ := tok.(string)
+			if _, seen := top.keys[k]; seen {
+				return k, true
+			}
+			top.keys[k] = struct{}{}
+			top.wantKey = false
+			continue
+		}
+		if top != nil {
+			top.wantKey = true // after this value, the next key
+		}
+		switch d {
+		case '{':
+			stack = append(stack, &object{keys: map[string]struct{}{}, wantKey: true})
+		case '[':
+			stack = append(stack, nil)
+		}
+	}
 }
 
 func parseBlock(params []byte) (clawd.Verdict, error) {
