@@ -13,7 +13,7 @@ import (
 // A payload that gives a key twice within one object, at any depth, is
 // invalid: json.Unmarshal keeps the last, a reader after the host may keep
 // the first, and the verdict (an intercepted input) would mean two things.
-func TestTakeRefusesRepeatedKeys(t *testing.T) {
+func TestTakeRefusesDuplicateKeys(t *testing.T) {
 	for _, c := range []struct {
 		op     clawd.Op
 		method string
@@ -42,7 +42,7 @@ func TestTakeRefusesRepeatedKeys(t *testing.T) {
 // While the calling thread is away in a sink of the call's own event, a
 // call nested below runs there: a verdict on the outer call's context is
 // not the call in flight's, and is refused until the sink returned.
-func TestTakeRefusesWhileAway(t *testing.T) {
+func TestVerdictRefusedWhileAway(t *testing.T) {
 	f := hook.NewFrame(clawd.OpToolCall, true, 7)
 	f.Away()
 	code, invalid, err := f.Take(hook.MethodBlock, []byte(`{"reason":"nested"}`), 7)
