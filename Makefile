@@ -45,7 +45,7 @@ CROSS_TARGETS := linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
 # purego's fake cgo runtime needs the -std flag on FreeBSD.
 FREEBSD_GCFLAGS := -gcflags=github.com/ebitengine/purego/internal/fakecgo=-std
 
-.PHONY: all build examples demo test bench bench-lib bench-peers lint cross clean test-windows test-arm64
+.PHONY: all build examples demo test fuzz bench bench-lib bench-peers lint cross clean test-windows test-arm64
 
 all: build
 
@@ -114,6 +114,23 @@ test: examples
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./cmd/...
 	$(GO) build -o bin/clawd-plugin ./cmd/clawd-plugin
 	@set -e; for d in $(EXAMPLE_PLUGINS); do echo "bin/clawd-plugin check $$d"; bin/clawd-plugin check $$d; done
+
+# fuzz runs every Fuzz target of the module for FUZZTIME each, one
+# package and target per run (go test -fuzz takes no more). The targets
+# are found with go test -list, so a new one needs no change here; their
+# seed corpora (and testdata/fuzz) already run under make test. FUZZFLAGS
+# adds flags, e.g. FUZZFLAGS=-parallel=1 on a shared machine.
+FUZZTIME ?= 30s
+FUZZFLAGS ?=
+fuzz:
+	@list=$$($(GO) test -list '^Fuzz' ./...) || { echo "$$list"; exit 1; }; \
+	echo "$$list" | awk '/^Fuzz/ { names = names " " $$1; next } /^ok/ { if (names != "") print $$2 names; names = "" }' | \
+	while read -r pkg names; do \
+		for n in $$names; do \
+			echo "fuzz: $$pkg $$n for $(FUZZTIME)"; \
+			$(GO) test -run '^$$' -fuzz "^$$n\$$" -fuzztime $(FUZZTIME) $(FUZZFLAGS) $$pkg || exit 1; \
+		done; \
+	done
 
 # bench/ is a module of its own (its peers, hashicorp/go-plugin and gRPC,
 # must not become our dependencies): bench-peers runs it in both cgo modes,

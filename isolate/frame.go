@@ -42,17 +42,17 @@ type kind uint8
 
 const (
 	// host -> child
-	kCall  kind = 1 + iota // body: 3 x u32 lengths, then the strings
-	kReply                 // body: u32 seq, i32 code (answer to kEvent)
+	kCall  kind = 1 + iota // body: u32 call token, 3 x u32 lengths, then the strings
+	kReply                 // body: u32 seq (the event's), i32 code (answer to kEvent)
 	kStats                 // no body
 	kClose                 // no body: on_unload, then exit
 
 	// child -> host
 	kHello      // JSON hello
 	kOpenFailed // JSON wireError
-	kResult     // body: u8 status, 3 zero, i32 rc [, wireError strings]
+	kResult     // body: u8 status, 3 zero, i32 rc [, wireError strings], u32 call token
 	kLog        // body: u8 ABI log level (as the plugin gave it), u8 flags, 2 zero, message
-	kEvent      // body: u32 seq, u32 method length, method, params
+	kEvent      // body: u32 seq (call channel: the call token), u32 method length, method, params
 	kStatsReply // JSON clawd.Stats
 	kClosed     // JSON closed
 	kIdent      // body: name, version (u32-prefixed): who logs before the hello
@@ -77,8 +77,23 @@ const (
 	logFlags       = logTruncated | logInvalidUTF8
 )
 
-// seqSync marks an event sent from inside a call, on the call channel.
-const seqSync = 0
+// Call tokens bind what the child sends on the call channel to the call
+// it belongs to. The host draws a fresh random token for every call it
+// writes; the child echoes it in every event it sends while serving that
+// call and in the call's result. The plugin shares the child's address
+// space and can write any frame to the channel at any moment: a verdict
+// (hook event) with another token, from an earlier call or written after
+// its call's result, is stale: counted and dropped, never the verdict of
+// the call in flight. A token cannot be known before its call is written,
+// so a frame forged in advance matches only by a 1 in 2^32 guess.
+//
+// noCall is the token of an exchange that is no call (the hello, stats,
+// the close): the child uses it outside every call, and the host never
+// draws it.
+const noCall = 0
+
+// callHeader is the fixed part of a kCall body: the token, 3 lengths.
+const callHeader = 16
 
 var errProtocol = errors.New("protocol violation")
 
@@ -95,33 +110,36 @@ func appendFrame(dst []byte, k kind, op uint8, body []byte) []byte {
 	return append(append(dst, h[:]...), body...)
 }
 
-// appendCall appends a kCall frame with three strings.
-func appendCall(dst []byte, op uint8, s0, s1, s2 string) []byte {
-	n := 12 + len(s0) + len(s1) + len(s2)
-	var h [headerSize + 12]byte
+// appendCall appends a kCall frame with the call's token and three strings.
+func appendCall(dst []byte, op uint8, token uint32, s0, s1, s2 string) []byte {
+	n := callHeader + len(s0) + len(s1) + len(s2)
+	var h [headerSize + callHeader]byte
 	putHeader(h[:], kCall, op, n)
-	binary.LittleEndian.PutUint32(h[8:], uint32(len(s0)))
-	binary.LittleEndian.PutUint32(h[12:], uint32(len(s1)))
-	binary.LittleEndian.PutUint32(h[16:], uint32(len(s2)))
+	binary.LittleEndian.PutUint32(h[8:], token)
+	binary.LittleEndian.PutUint32(h[12:], uint32(len(s0)))
+	binary.LittleEndian.PutUint32(h[16:], uint32(len(s1)))
+	binary.LittleEndian.PutUint32(h[20:], uint32(len(s2)))
 	dst = append(dst, h[:]...)
 	dst = append(dst, s0...)
 	dst = append(dst, s1...)
 	return append(dst, s2...)
 }
 
-// splitCall returns the three strings of a kCall body, aliasing body.
-func splitCall(body []byte) (a, b, c []byte, err error) {
-	if len(body) < 12 {
-		return nil, nil, nil, errProtocol
+// splitCall returns the token and the three strings of a kCall body, the
+// strings aliasing body.
+func splitCall(body []byte) (token uint32, a, b, c []byte, err error) {
+	if len(body) < callHeader {
+		return 0, nil, nil, nil, errProtocol
 	}
-	n0 := uint64(binary.LittleEndian.Uint32(body))
-	n1 := uint64(binary.LittleEndian.Uint32(body[4:]))
-	n2 := uint64(binary.LittleEndian.Uint32(body[8:]))
-	if 12+n0+n1+n2 != uint64(len(body)) {
-		return nil, nil, nil, errProtocol
+	token = binary.LittleEndian.Uint32(body)
+	n0 := uint64(binary.LittleEndian.Uint32(body[4:]))
+	n1 := uint64(binary.LittleEndian.Uint32(body[8:]))
+	n2 := uint64(binary.LittleEndian.Uint32(body[12:]))
+	if callHeader+n0+n1+n2 != uint64(len(body)) {
+		return 0, nil, nil, nil, errProtocol
 	}
-	rest := body[12:]
-	return rest[:n0], rest[n0 : n0+n1], rest[n0+n1:], nil
+	rest := body[callHeader:]
+	return token, rest[:n0], rest[n0 : n0+n1], rest[n0+n1:], nil
 }
 
 // appendStrings appends each string with a u32 length.
@@ -135,19 +153,26 @@ func appendStrings(dst []byte, ss ...string) []byte {
 
 // readStrings splits n length-prefixed strings off b (copies).
 func readStrings(b []byte, n int) ([]string, error) {
+	out, _, err := splitStrings(b, n)
+	return out, err
+}
+
+// splitStrings splits n length-prefixed strings off b (copies) and returns
+// what follows them.
+func splitStrings(b []byte, n int) ([]string, []byte, error) {
 	out := make([]string, 0, n)
 	for range n {
 		if len(b) < 4 {
-			return nil, errProtocol
+			return nil, nil, errProtocol
 		}
 		l := uint64(binary.LittleEndian.Uint32(b))
 		if uint64(len(b)-4) < l {
-			return nil, errProtocol
+			return nil, nil, errProtocol
 		}
 		out = append(out, string(b[4:4+l]))
 		b = b[4+l:]
 	}
-	return out, nil
+	return out, b, nil
 }
 
 // frameError says what was wrong with a frame, for the crash report.

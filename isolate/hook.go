@@ -2,6 +2,7 @@ package isolate
 
 import (
 	"context"
+	"math/rand/v2"
 
 	"go.uber.org/zap"
 
@@ -16,10 +17,13 @@ var _ clawd.Hooker = (*Plugin)(nil)
 // Hook runs on_tool_call or on_message in the child like Call and returns
 // the verdict the plugin gave during it (see clawd.Hooker). The child
 // forwards every hook event; the host decides: one that comes on the call
-// channel while the callback runs is the calling thread's and is taken by
-// the call's frame, one from the plugin's own threads (the async channel)
-// is refused with NotFound. A hook that overruns its deadline is killed,
-// as any call, and returns timeout.
+// channel while the callback runs, with the call's token (frame.go), is
+// the calling thread's and is taken by the call's frame; one from the
+// plugin's own threads (the async channel) is refused with NotFound, and
+// one with another token (a frame of an earlier call, or one written after
+// its call's result) is stale: refused and counted (Stats.StaleEvents and
+// HookRefused), never this call's verdict. A hook that overruns its
+// deadline is killed, as any call, and returns timeout.
 func (p *Plugin) Hook(ctx context.Context, c clawd.Call) (clawd.Verdict, error) {
 	if _, ok := clawd.HookPointOf(c.Op); !ok {
 		return clawd.Verdict{}, clawerr.New(clawerr.InvalidArgument, p.name(), "hook", c.Op.String()+" gives no verdict", nil)
@@ -35,11 +39,30 @@ func (p *Plugin) Hook(ctx context.Context, c clawd.Call) (clawd.Verdict, error) 
 	return v, nil
 }
 
-func (p *Plugin) setHook(f *hook.Frame) { p.hook = f }
+// setCall makes f and token those of the exchange in flight.
+func (p *Plugin) setCall(f *hook.Frame, token uint32) { p.hook, p.token = f, token }
 
-// takeHook answers a hook event that came on the call channel: the
-// calling thread's, taken by the frame of the Hook call in flight, if any.
-func (p *Plugin) takeHook(e clawd.Event) abi.Code {
+// newToken draws the token of a call (frame.go): random, so that a frame
+// the plugin writes before the call cannot carry it, and never noCall.
+func newToken() uint32 {
+	for {
+		if t := rand.Uint32(); t != noCall {
+			return t
+		}
+	}
+}
+
+// takeHook answers a hook event that came on the call channel with token:
+// the calling thread's, taken by the frame of the Hook call in flight, if
+// any. One with another token (from an earlier call, or written after its
+// call's result) is stale: refused with NotFound, counted as a stale
+// event, as a stale context is in process.
+func (p *Plugin) takeHook(e clawd.Event, token uint32) abi.Code {
+	if token != p.token {
+		p.hostStaleEvents.Add(1)
+		p.hostHookRefused.Add(1)
+		return abi.NotFound
+	}
 	code, invalid, err := p.hook.Take(e.Method, e.Params, 0)
 	if invalid {
 		p.hostInvalid.Add(1)

@@ -73,8 +73,10 @@ type Plugin struct {
 	owner *reentry.Owner
 	lock  *reentry.Mutex
 	// hook is the verdict state of the Hook call in flight (nil for any
-	// other call); guarded by lock.
-	hook *hook.Frame
+	// other call) and token that call's token (frame.go; noCall outside a
+	// call); guarded by lock.
+	hook  *hook.Frame
+	token uint32
 
 	// What the host refused itself, whatever the child claims.
 	hostRefused, hostInvalid, hostStaleLogs, hostStaleEvents atomic.Uint64
@@ -237,7 +239,7 @@ func (p *Plugin) exchange(ctx context.Context, op clawd.Op, a, b, c string, hf *
 	if clawd.State(p.state.Load()) != clawd.StateUp {
 		return p.unavailable(op.String())
 	}
-	if 12+len(a)+len(b)+len(c) > maxBody {
+	if callHeader+len(a)+len(b)+len(c) > maxBody {
 		return p.errs.TooLarge(op, maxBody)
 	}
 	re, err := p.lock.Lock()
@@ -247,8 +249,8 @@ func (p *Plugin) exchange(ctx context.Context, op clawd.Op, a, b, c string, hf *
 	if !re {
 		defer p.lock.Unlock()
 	}
-	defer p.setHook(p.hook)
-	p.hook = hf
+	defer p.setCall(p.hook, p.token) // an outer call's, after a nested one
+	p.hook, p.token = hf, newToken()
 	pr := p.pr
 	if pr == nil {
 		return p.unavailable(op.String())
@@ -257,7 +259,7 @@ func (p *Plugin) exchange(ctx context.Context, op clawd.Op, a, b, c string, hf *
 	if !re {
 		no = p.arm(ctx)
 	}
-	p.wbuf = appendCall(p.wbuf[:0], uint8(op), a, b, c)
+	p.wbuf = appendCall(p.wbuf[:0], uint8(op), p.token, a, b, c)
 	p.beginCall()
 	err = writeAll(pr.callW.Fd(), p.wbuf)
 	var body []byte
@@ -268,7 +270,7 @@ func (p *Plugin) exchange(ctx context.Context, op clawd.Op, a, b, c string, hf *
 	expired := !re && p.disarm(no)
 	if err == nil && !expired {
 		var res error
-		if res, err = p.result(op, body); err == nil {
+		if res, err = p.result(op, p.token, body); err == nil {
 			if res == nil && p.streak != 0 {
 				p.streak = 0
 			}
@@ -285,42 +287,54 @@ var callCodes = map[clawerr.Code]bool{clawerr.InvalidArgument: true, clawerr.Una
 // maxDetail bounds the text of a refusal that a child reports.
 const maxDetail = 1 << 10
 
-// result decodes a kResult body. The child writes it, so the plugin may
-// have: a status, a code or a text outside the contract is a protocol
-// violation (the second error), never an error the host passes on.
-func (p *Plugin) result(op clawd.Op, body []byte) (res, violation error) {
+// result decodes a kResult body of the call whose token is token. The
+// child writes it, so the plugin may have: a status, a code or a text
+// outside the contract is a protocol violation (the second error), never
+// an error the host passes on; so is the result of another call (a token
+// not the call's), which only a forged frame can be.
+func (p *Plugin) result(op clawd.Op, token uint32, body []byte) (res, violation error) {
 	if len(body) < 8 || body[1] != 0 || body[2] != 0 || body[3] != 0 {
 		return nil, frameError(kResult, "bad header")
 	}
 	rc := int32(binary.LittleEndian.Uint32(body[4:]))
+	var tail []byte // the call token, after the rest
 	switch body[0] {
 	case stOK:
-		if len(body) != 8 || rc != 0 {
+		if rc != 0 {
 			return nil, frameError(kResult, "success with a code")
 		}
-		return nil, nil
+		tail = body[8:]
 	case stCallback:
-		if len(body) != 8 || rc == 0 {
+		if rc == 0 {
 			return nil, frameError(kResult, "a callback error without a code")
 		}
-		return p.errs.Result(op, rc), nil
+		tail = body[8:]
+		res = p.errs.Result(op, rc)
 	case stError:
+		ss, rest, err := splitStrings(body[8:], 3)
+		if err != nil {
+			return nil, frameError(kResult, "bad refusal")
+		}
+		code := clawerr.Code(ss[0])
+		if !callCodes[code] {
+			return nil, frameError(kResult, fmt.Sprintf("refusal code %.40q is not one a call can have", ss[0]))
+		}
+		var cause error
+		if ss[2] != "" {
+			cause = errors.New(clip(ss[2]))
+		}
+		tail = rest
+		res = clawerr.New(code, p.name(), op.String(), clip(ss[1]), cause)
 	default:
 		return nil, frameError(kResult, fmt.Sprintf("status %d", body[0]))
 	}
-	ss, err := readStrings(body[8:], 3)
-	if err != nil {
-		return nil, frameError(kResult, "bad refusal")
+	if len(tail) != 4 {
+		return nil, frameError(kResult, "no call token")
 	}
-	code := clawerr.Code(ss[0])
-	if !callCodes[code] {
-		return nil, frameError(kResult, fmt.Sprintf("refusal code %.40q is not one a call can have", ss[0]))
+	if binary.LittleEndian.Uint32(tail) != token {
+		return nil, frameError(kResult, "the result of another call (its call token is not this call's)")
 	}
-	var cause error
-	if ss[2] != "" {
-		cause = errors.New(clip(ss[2]))
-	}
-	return clawerr.New(code, p.name(), op.String(), clip(ss[1]), cause), nil
+	return res, nil
 }
 
 // clip bounds a text from the child and makes it valid UTF-8.
@@ -448,11 +462,17 @@ func (p *Plugin) await(ctx context.Context, pr *proc, want kind) (kind, []byte, 
 				return k, nil, err
 			}
 		case k == kEvent:
+			// The answer echoes the event's seq, by which the child tells
+			// the answer to its event from one to a stale event. Read it
+			// now: a sink's nested call reuses the read buffer.
+			var r [headerSize + 8]byte
+			if len(body) >= 4 {
+				copy(r[8:12], body[:4])
+			}
 			code, err := p.event(ctx, body)
 			if err != nil {
 				return k, nil, err
 			}
-			var r [headerSize + 8]byte
 			putHeader(r[:], kReply, 0, 8)
 			binary.LittleEndian.PutUint32(r[12:], uint32(code))
 			if err := writeAll(pr.callW.Fd(), r[:]); err != nil {
@@ -574,7 +594,7 @@ func (p *Plugin) event(ctx context.Context, body []byte) (int32, error) {
 		return int32(refuse), err
 	}
 	if hook.Reserved(e.Method) {
-		return int32(p.takeHook(e)), nil
+		return int32(p.takeHook(e, binary.LittleEndian.Uint32(body))), nil
 	}
 	// The sink may call back into this plugin from this goroutine: lock it
 	// to its thread so that the re-entry record recognises it.

@@ -147,6 +147,7 @@ type server struct {
 	wbuf      []byte // the serving thread's frames
 	tid       uint64 // the serving thread: its logs and events go on the call channel
 	depth     int    // nested calls from inside the plugin's own send_event
+	token     uint32 // of the call the serving thread runs; noCall outside one
 	asyncOut  uintptr
 	asyncMu   sync.Mutex // asyncOut and abuf
 	abuf      []byte
@@ -224,6 +225,7 @@ func serveChild(raw json.RawMessage) int {
 			}
 		case kStats:
 			s.sendJSON(kStatsReply, s.p.Stats())
+		case kReply: // the host's answer to a stale event the plugin forged: nobody waits for it
 		case kClose:
 			err := s.p.Close()
 			s.sendJSON(kClosed, closed{Err: toWire(err), Stats: s.p.Stats()})
@@ -239,19 +241,24 @@ func serveChild(raw json.RawMessage) int {
 // read buffer: the loader copies them into C memory before the callback
 // runs, so a nested call that reuses the buffer cannot change them.
 func (s *server) serveCall(op uint8, body []byte) bool {
-	a, b, c, err := splitCall(body)
-	if err != nil || op >= clawd.NumOps {
+	token, a, b, c, err := splitCall(body)
+	if err != nil || op >= clawd.NumOps || token == noCall {
 		fmt.Fprintf(os.Stderr, "clawd sandbox: malformed call frame\n")
 		return false
 	}
+	// The call's events and result carry its token; a nested call (from
+	// the host's sink) has its own, and the outer call's is back after it.
+	outer := s.token
+	s.token = token
 	err = s.p.Call(context.Background(), clawd.Call{Op: clawd.Op(op),
 		Args: [3]string{aliasString(a), aliasString(b), aliasString(c)}})
 	s.writeResult(err)
+	s.token = outer
 	return true
 }
 
 func (s *server) writeResult(err error) {
-	var body [8]byte
+	var body [12]byte
 	st, rc := uint8(stOK), int32(0)
 	var ce *clawerr.Error
 	var uc *abi.UnknownCodeError
@@ -268,10 +275,12 @@ func (s *server) writeResult(err error) {
 	body[0] = st
 	binary.LittleEndian.PutUint32(body[4:], uint32(rc))
 	if st != stError {
+		binary.LittleEndian.PutUint32(body[8:], s.token)
 		s.wbuf = appendFrame(s.wbuf[:0], kResult, 0, body[:])
 	} else {
 		w := toWire(err)
-		rest := appendStrings(body[:], string(w.Code), w.Detail, w.Cause)
+		rest := appendStrings(body[:8], string(w.Code), w.Detail, w.Cause)
+		rest = binary.LittleEndian.AppendUint32(rest, s.token)
 		s.wbuf = appendFrame(s.wbuf[:0], kResult, 0, rest)
 	}
 	writeAll(s.callOut, s.wbuf)
@@ -303,7 +312,7 @@ func (s *server) deliver(_ context.Context, e clawd.Event) error {
 }
 
 func (s *server) syncEvent(e clawd.Event) error {
-	s.wbuf = appendEvent(s.wbuf[:0], seqSync, e)
+	s.wbuf = appendEvent(s.wbuf[:0], s.token, e)
 	if err := writeAll(s.callOut, s.wbuf); err != nil {
 		return abi.DaemonError
 	}
@@ -316,6 +325,9 @@ func (s *server) syncEvent(e clawd.Event) error {
 		case kReply:
 			if len(body) != 8 {
 				return abi.DaemonError
+			}
+			if binary.LittleEndian.Uint32(body) != s.token {
+				continue // the answer to a stale event the plugin forged
 			}
 			return codeErr(int32(binary.LittleEndian.Uint32(body[4:])))
 		case kCall: // the host's sink called back into this plugin
@@ -336,7 +348,7 @@ func (s *server) syncEvent(e clawd.Event) error {
 
 func (s *server) asyncEvent(e clawd.Event) error {
 	seq := s.seq.Add(1)
-	if seq == seqSync {
+	if seq == noCall {
 		seq = s.seq.Add(1)
 	}
 	ch := make(chan int32, 1)

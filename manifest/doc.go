@@ -56,6 +56,13 @@
 // the reference daemon must load here unchanged, whatever the daemon adds to
 // its format later. A JSON null counts as an absent field.
 //
+// A key given twice in one object, at any depth (an unknown field's
+// members too), is manifest_invalid in both formats: TOML forbids it, and
+// JSON decoders differ on which of the two counts. The error names the
+// key's path and both places, line:column:
+//
+//	clawd-plugin.json:6:3: capabilities: key repeated (first at 5:3); give each key once (decoders differ on which one counts)
+//
 // # Errors
 //
 // Load returns a *clawerr.Error whose Code is manifest_invalid,

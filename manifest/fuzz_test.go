@@ -1,7 +1,9 @@
 package manifest
 
 import (
+	"bytes"
 	"crypto/ed25519"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"slices"
@@ -54,13 +56,57 @@ func FuzzLoadJSON(f *testing.F) {
 		`{"name":"x","version":"1","entry":"x.so","sandbox":"process","max_processes":0,"env":["HOME","A_B=c d"]}`,
 		`[1,2,3]`,
 		`{"name":"x",`,
+		// Repeated keys: refused at any depth, whatever the spelling.
+		`{"name":"x","version":"1","entry":"x.so","capabilities":[],"capabilities":["fs.read"]}`,
+		`{"name":"x","version":"1","entry":{"linux":"a.so","linux":"b.so"}}`,
+		`{"name":"x","version":"1","entry":"x.so","n\u0061me":"y"}`,
+		`{"name":"x","version":"1","entry":"x.so","extra":[{"a":1},{"a":[{"b":{},"b":[]}]}]}`,
+		`{"name":"x","version":"1","entry":"x.so","env":["A=1"],"Env":["A=2"]}`,
+		"{\"name\":\"é\",\r\n\t\"name\" : \"x\"}",
 	} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		indexJSON([]byte(s))
 		checkParse(t, "/fuzz/"+JSONName, s)
+		if _, err := parse("/fuzz/"+JSONName, []byte(s)); err == nil && repeatsKey(t, []byte(s)) {
+			t.Fatalf("a manifest with a repeated key loaded")
+		}
 	})
+}
+
+// repeatsKey reports whether the valid JSON value raw gives a key twice
+// within one object: member by member, recursively, apart from
+// findDupJSON's token walk.
+func repeatsKey(t *testing.T, raw []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	tok, err := dec.Token()
+	if err != nil {
+		t.Fatalf("a manifest that loaded does not decode again: %v", err)
+	}
+	seen := map[string]bool{}
+	for dec.More() {
+		if tok == json.Delim('{') {
+			k, err := dec.Token()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if seen[k.(string)] {
+				return true
+			}
+			seen[k.(string)] = true
+		}
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			t.Fatal(err)
+		}
+		if tok == json.Delim('{') || tok == json.Delim('[') {
+			if c := bytes.TrimLeft(v, " \t\r\n"); len(c) > 0 && (c[0] == '{' || c[0] == '[') && repeatsKey(t, c) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func checkParse(t *testing.T, path, s string) {

@@ -339,6 +339,9 @@ func (c *checker) decodeJSON(src []byte) (map[string]any, error) {
 		}
 		return nil, c.fail(clawerr.ManifestInvalid, "", "invalid JSON: %v", err)
 	}
+	if d := findDupJSON(src); d != nil { // json.Unmarshal keeps the last, silently
+		return nil, c.dupError(src, d)
+	}
 	obj, ok := v.(map[string]any)
 	if !ok {
 		c.line = func(string) int { return 1 }

@@ -61,6 +61,12 @@ func (p *Plugin) hostSendEvent(ctx context.Context, mod api.Module, stack []uint
 	if s == nil || !s.live(ctxAddr) {
 		p.staleEvents.Add(1)
 		stack[0] = uint64(abi.DaemonError)
+		if m, err := cString(mod.Memory(), method, clawctx.MaxMethod); err == nil && hook.Reserved(m) {
+			// A verdict on a context whose call returned: stale, refused
+			// as in the other runtimes, never a later call's.
+			p.hookRefused.Add(1)
+			stack[0] = uint64(abi.NotFound)
+		}
 		return
 	}
 	if c, ok := p.hookEvent(s, mod.Memory(), ctxAddr, method, params); ok {
@@ -196,8 +202,10 @@ func (p *Plugin) hookEvent(s *slot, mem api.Memory, ctxAddr, method, params uint
 	if err != nil || !hook.Reserved(m) {
 		return 0, false // not a hook event: sendEvent judges it
 	}
+	// Only the Hook call in flight takes a verdict: its context, and no
+	// call nested below it (a sink's call back into the guest) running.
 	var f *hook.Frame
-	if s.hookFrame != nil && s.active[s.hookDepth] == ctxAddr {
+	if s.hookFrame != nil && s.active[s.hookDepth] == ctxAddr && s.hookDepth == s.depth-1 {
 		f = s.hookFrame
 	}
 	raw, truncated, err := cBytes(mem, params, hook.MaxPayload+1)

@@ -145,7 +145,8 @@ func hostSendEvent(ctxAddr, method, params uintptr, onCaller int8) (code int32) 
 	hooked := isHookMethod(method) // hook.*: the host's, never the sink's (hook.go)
 	if !live {
 		b.staleEvents.Add(1)
-		if hooked {
+		if hooked { // a verdict after its call returned: stale, refused, never a later call's
+			b.hookRefused.Add(1)
 			return int32(abi.NotFound)
 		}
 		return int32(abi.DaemonError)
@@ -158,11 +159,17 @@ func hostSendEvent(ctxAddr, method, params uintptr, onCaller int8) (code int32) 
 		}
 	}()
 	ctx := context.Background()
-	if onCaller == 1 || (onCaller == callerUnknown && ch.isCaller(i)) {
+	caller := onCaller == 1 || (onCaller == callerUnknown && ch.isCaller(i))
+	if caller {
 		ctx = ch.callCtx(i)
 	}
 	if hooked {
 		return int32(b.hookEvent(ctx, ch, i, method, params))
+	}
+	if caller { // the sink may call back into the plugin: that call is then the one in flight
+		f := ch.hook[i%chunkLen].Load()
+		f.Away()
+		defer f.Back()
 	}
 	c := b.sendEvent(ctx, method, params)
 	if c == abi.None {

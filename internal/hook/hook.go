@@ -6,13 +6,21 @@
 // events sent on the calling thread of a Hook call to its Frame with Take,
 // and answers NotFound to every other one.
 //
+// A verdict belongs to its call: it reaches the host only for the call in
+// flight on the thread that runs it. One on a context whose call returned
+// is stale (NotFound, counted in Stats.StaleEvents and HookRefused); one
+// sent while a sink of the call's own event runs on its thread comes from
+// a call nested below it (Frame.Away) and is refused.
+//
 // In process (package loader) the frame hangs off the context of the call
 // (clawctx.Slot.SetHook) and the thread is the OS thread. The process
 // sandbox runs its child's loader with Forward, so the child sends every
 // hook event to its host unjudged; the host takes those that arrive on
-// the call channel (thread 0) with the frame of the Hook call in flight
-// and refuses those of the async channel. A runtime whose guest has one
-// thread (WASM) keeps the frame of the call in flight and passes 0.
+// the call channel (thread 0) with the token of the call in flight (the
+// plugin can write the channel itself) with that call's frame, and
+// refuses those of the async channel and those with another token. A
+// runtime whose guest has one thread (WASM) keeps the frame of the call in
+// flight and passes 0 while no call nested below it runs.
 package hook
 
 import (
@@ -20,6 +28,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync/atomic"
 
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
@@ -44,14 +53,19 @@ func Reserved[T string | []byte](method T) bool {
 	return len(method) >= len(Prefix) && string(method[:len(Prefix)]) == Prefix
 }
 
-// Frame is the verdict state of one call made through Hook. It is written
-// only by Take on the calling thread, while the callback runs, and read by
-// Verdict after it returned: no lock.
+// Frame is the verdict state of one call made through Hook. Its verdict is
+// written only by Take on the calling thread, while the callback runs, and
+// read by Verdict after it returned: no lock.
 type Frame struct {
 	op      clawd.Op
 	granted bool
 	thread  uint64
 	v       clawd.Verdict
+	// away counts the sinks that run on the calling thread for this call's
+	// own events (Away): a call the sink makes back into the plugin is then
+	// the call in flight on the thread, and a verdict on this call's
+	// context is not for it.
+	away atomic.Int32
 }
 
 // NewFrame starts the state of a Hook call of op on thread (the runtime's
@@ -63,7 +77,25 @@ func NewFrame(op clawd.Op, granted bool, thread uint64) *Frame {
 
 // Init resets f for a new call, as NewFrame: for a runtime that keeps one.
 func (f *Frame) Init(op clawd.Op, granted bool, thread uint64) {
-	*f = Frame{op: op, granted: granted, thread: thread}
+	f.op, f.granted, f.thread, f.v = op, granted, thread, clawd.Verdict{}
+	f.away.Store(0)
+}
+
+// Away marks that the calling thread left the call for a sink of one of
+// its events, until Back: a hook event on the call's context meanwhile
+// comes from a call nested below it, not from the call in flight, and is
+// refused. f may be nil.
+func (f *Frame) Away() {
+	if f != nil {
+		f.away.Add(1)
+	}
+}
+
+// Back ends what Away began.
+func (f *Frame) Back() {
+	if f != nil {
+		f.away.Add(-1)
+	}
 }
 
 // Verdict is the verdict taken, Continue if none.
@@ -75,7 +107,7 @@ func (f *Frame) Verdict() clawd.Verdict { return f.v }
 // verdict can be given here, DaemonError for an invalid payload (invalid
 // is then true and err says why, for the runtime to count and log).
 func (f *Frame) Take(method string, params []byte, thread uint64) (code abi.Code, invalid bool, err error) {
-	if f == nil || !f.granted || thread != f.thread {
+	if f == nil || !f.granted || thread != f.thread || f.away.Load() != 0 {
 		return abi.NotFound, false, nil
 	}
 	var v clawd.Verdict
@@ -105,11 +137,60 @@ func object(params []byte, key string) (json.RawMessage, error) {
 	if len(t) == 0 || t[0] != '{' || json.Unmarshal(t, &m) != nil {
 		return nil, fmt.Errorf("params_json is not a JSON object")
 	}
+	if k, dup := repeatedKey(t); dup {
+		return nil, fmt.Errorf("params_json repeats the key %q within one object: readers differ on which one counts", k)
+	}
 	raw, ok := m[key]
 	if !ok {
 		return nil, fmt.Errorf("params_json has no %q", key)
 	}
 	return raw, nil
+}
+
+// repeatedKey returns the first key given twice within one object of the
+// valid JSON document t, at any depth: json.Unmarshal keeps the last
+// silently, and a verdict (an intercepted input above all) must read the
+// same to every reader after the host.
+func repeatedKey(t []byte) (string, bool) {
+	type object struct {
+		keys    map[string]struct{}
+		wantKey bool
+	}
+	dec := json.NewDecoder(bytes.NewReader(t))
+	var stack []*object // nil for an array
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		var top *object
+		if n := len(stack); n > 0 {
+			top = stack[n-1]
+		}
+		d, delim := tok.(json.Delim)
+		if delim && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			continue
+		}
+		if top != nil && top.wantKey {
+			k, _ := tok.(string)
+			if _, seen := top.keys[k]; seen {
+				return k, true
+			}
+			top.keys[k] = struct{}{}
+			top.wantKey = false
+			continue
+		}
+		if top != nil {
+			top.wantKey = true // after this value, the next key
+		}
+		switch d {
+		case '{':
+			stack = append(stack, &object{keys: map[string]struct{}{}, wantKey: true})
+		case '[':
+			stack = append(stack, nil)
+		}
+	}
 }
 
 func parseBlock(params []byte) (clawd.Verdict, error) {
