@@ -72,8 +72,10 @@
 // Sending neither is Continue; of several, the last one taken counts.
 // send_event returns CLAWA_ERROR_NONE when the verdict is taken, and
 // NotFound in a call not made through Hooker.Hook, in any other callback,
-// from another thread, for a hook point not granted (WithHooks) and on a
-// context whose callback returned. An invalid payload (not a JSON object
+// from another thread, for a hook point not granted (WithHooks), on a
+// context whose callback returned (also counted in Stats.StaleEvents), and
+// from a call that the host's sink made back into the plugin while the Hook
+// call waits (the outer call's verdict stands). An invalid payload (not a JSON object
 // with the right key, a reason that is not a string, larger than 1 MiB) is
 // refused with DaemonError and counted (Stats.HookInvalid and InvalidArgs).
 // Every method that starts with "hook." is the host's: none reaches the

@@ -42,7 +42,7 @@ type Stats struct {
 	DepthExceeded uint64 // send_event refused for nesting too deep
 	// Hook events (clawd.Hooker), never in EventsSent or EventsRefused:
 	HookVerdicts uint64 // taken as a verdict
-	HookRefused  uint64 // refused: no Hook call, not granted, another thread, or an invalid payload
+	HookRefused  uint64 // refused: no Hook call, not granted, another thread, a stale context, a call nested below it, or an invalid payload
 	HookInvalid  uint64 // of HookRefused: an invalid payload (also counted in InvalidArgs)
 }
 

@@ -34,8 +34,9 @@ func newBenchRig(b *testing.B) *benchRig {
 	b.Cleanup(func() { p.Close() })
 	fl := p.Floors()
 	r := &benchRig{p: p, req: int(fl[0].Fd()), rep: int(fl[1].Fd()), sock: int(fl[2].Fd())}
-	// The floor's request has the sandbox frame's size.
-	r.msg = make([]byte, 8+12+len(benchSession)+len(benchTool)+len(benchInput))
+	// The floor's request has the sandbox frame's size: the header, the
+	// call's token and three lengths, the strings.
+	r.msg = make([]byte, 8+16+len(benchSession)+len(benchTool)+len(benchInput))
 	r.answer = make([]byte, 64)
 	return r
 }
