@@ -261,7 +261,7 @@ __attribute__((unused)) static ClawaError on_tool_call(ClawaContext *ctx, const 
         const char *path = strchr(tool + 3, ':');
         size_t len = path == NULL ? 0 : (size_t)(path - (tool + 3));
         if (path == NULL || len >= sizeof name)
-            return CLAWA_ERROR_INVALID_ARGUMENT;
+            return CLAWA_ERROR_NOT_FOUND;
         memcpy(name, tool + 3, len);
         name[len] = 0;
         int e = op(name, path + 1, input, detail, sizeof detail);
