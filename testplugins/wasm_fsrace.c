@@ -20,12 +20,13 @@
  *                   rounds): renames d -> d.real, evil -> d, d -> evil,
  *                   d.real -> d; d is a directory, evil a symlink that
  *                   points out of the grant. Logs "swap:rounds=<n>".
- *   probe:<k>       runs operations on paths beneath d until it has seen
- *                   both the directory and a refusal at least k times each
+ *   probe:<k>       runs operations on paths beneath d until its read has
+ *                   seen both the directory and EPERM at least k times each
  *                   (at most 200000 rounds), and logs, per operation,
  *                   "probe:<op>:in=<n>:err=<n>:leak=<n>": leak counts
  *                   results only the outside could give (what is outside
- *                   is below). Then "probe:rounds=<n>:in=<n>:refused=<n>".
+ *                   is below). Then "probe:rounds=<n>:in=<n>:refused=<n>",
+ *                   the reads of d/secret.txt that got "inside" and EPERM.
  *
  * The race's fixture: d/secret.txt holds "inside" (6 bytes), d/lnk points
  * to "in-target"; outside, secret.txt holds "SECRET-OUTSIDE-0123456789"
@@ -39,14 +40,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-#define OUTSIDE_SIZE 25
-#define INSIDE_SIZE 6
 
 static const char *ename(int e) {
     switch (e) {
@@ -177,7 +176,6 @@ static int op(const char *name, const char *path, const char *arg, char *detail,
 
 static void logf_(ClawaContext *ctx, uint8_t level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-#include <stdarg.h>
 static void logf_(ClawaContext *ctx, uint8_t level, const char *fmt, ...) {
     char line[1024];
     va_list ap;
