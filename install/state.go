@@ -66,16 +66,22 @@ func (in *Installer) begin(ctx context.Context) (*session, error) {
 			s.end()
 		}
 	}()
-	if s.state, err = in.openStateDir(root, StateDir, StateDir); err != nil {
+	state, err := in.openStateDir(root, StateDir, StateDir)
+	if err != nil {
 		return nil, err
 	}
-	if s.lock, err = in.takeLock(ctx, s.state); err != nil {
+	s.state = state
+	lock, err := in.takeLock(ctx, s.state)
+	if err != nil {
 		return nil, err
 	}
+	s.lock = lock
 	for _, d := range stateDirs {
-		if s.sub[d], err = in.openStateDir(s.state, d, filepath.Join(StateDir, d)); err != nil {
+		r, err := in.openStateDir(s.state, d, filepath.Join(StateDir, d))
+		if err != nil {
 			return nil, err
 		}
+		s.sub[d] = r
 	}
 	if err := s.recover(); err != nil {
 		return nil, err
@@ -133,7 +139,7 @@ func (in *Installer) openStateDir(parent *os.Root, name, shown string) (*os.Root
 // passes or ctx ends: then busy.
 func (in *Installer) takeLock(ctx context.Context, state *os.Root) (*os.File, error) {
 	if st, err := state.Lstat(dirLockName); err == nil && !st.Mode().IsRegular() {
-		return nil, clawerr.New(clawerr.UnsafeArchive, "", "install", fmt.Sprintf("%s: not a regular file (%v): remove it and run again",
+		return nil, clawerr.New(clawerr.UnsafeArchive, "", "install", fmt.Sprintf("%s: not a regular file (%v); the installer never follows a link there: remove it and run again",
 			filepath.Join(in.dir, StateDir, dirLockName), st.Mode().Type()), nil)
 	}
 	f, err := state.OpenFile(dirLockName, os.O_RDWR|os.O_CREATE, 0o600)

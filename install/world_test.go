@@ -130,7 +130,8 @@ func (w *world) writeIndex(idx *Index, key ed25519.PrivateKey) {
 // addRaw lists raw archive bytes in the index as NAME VERSION, signed by
 // the publisher, as a hostile publisher would.
 func (w *world) addRaw(name, version string, archiveBytes []byte, caps ...string) {
-	file := name + "-" + version + ".tar.gz"
+	h := sha256.Sum256([]byte(name)) // the name may be hostile: never a path
+	file := "raw-" + hex.EncodeToString(h[:4]) + "-" + version + ".tar.gz"
 	require.NoError(w.t, os.WriteFile(filepath.Join(w.idxDir, file), archiveBytes, 0o644))
 	idx := w.readIndex()
 	if idx.Plugins == nil {

@@ -208,6 +208,7 @@ type installerFlags struct {
 	pubs                 pubFlags
 	maxFiles             *int
 	maxBytes             *int64
+	maxDownload          *int64
 }
 
 func addInstallerFlags(fs *flag.FlagSet, withIndex bool) *installerFlags {
@@ -221,6 +222,7 @@ func addInstallerFlags(fs *flag.FlagSet, withIndex bool) *installerFlags {
 		fs.Var(&f.pubs, "publisher-key", "install FILE: the public key file the package must be signed by; repeat for several")
 		f.maxFiles = fs.Int("max-files", archive.DefaultMaxFiles, "most files a package may unpack to")
 		f.maxBytes = fs.Int64("max-bytes", archive.DefaultMaxBytes, "most bytes a package may unpack to")
+		f.maxDownload = fs.Int64("max-download", install.DefaultMaxPackageSize, "most bytes of a package download")
 	}
 	return f
 }
@@ -228,7 +230,8 @@ func addInstallerFlags(fs *flag.FlagSet, withIndex bool) *installerFlags {
 func (f *installerFlags) open(p pkgOut, ctx context.Context) (*install.Installer, error) {
 	opts := []install.Option{}
 	if f.index != nil {
-		opts = append(opts, install.WithIndex(*f.index), install.WithAllowHTTP(*f.http), install.WithLimits(*f.maxFiles, *f.maxBytes))
+		opts = append(opts, install.WithIndex(*f.index), install.WithAllowHTTP(*f.http), install.WithLimits(*f.maxFiles, *f.maxBytes),
+			install.WithMaxDownload(0, *f.maxDownload))
 		if *f.indexKey != "" {
 			k, err := manifest.ReadPublicKeyFile(*f.indexKey)
 			if err != nil {
