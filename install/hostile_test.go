@@ -378,11 +378,16 @@ func TestSecondInstallerIsBusy(t *testing.T) {
 	go func() { _, err := first.Install(bg, "echo"); done <- err }()
 	<-asked
 	for name, op := range map[string]func() error{
-		"no wait":      func() error { _, err := impatient.Install(bg, "echo"); return err },
-		"list":         func() error { _, err := impatient.List(); return err },
-		"remove":       func() error { return impatient.Remove("echo") },
-		"new":          func() error { _, err := New(w.pluginDir, WithLockWait(0)); return err },
-		"context ends": func() error { ctx, cancel := context.WithCancel(bg); cancel(); _, err := patient.Install(ctx, "echo"); return err },
+		"no wait": func() error { _, err := impatient.Install(bg, "echo"); return err },
+		"list":    func() error { _, err := impatient.List(); return err },
+		"remove":  func() error { return impatient.Remove("echo") },
+		"new":     func() error { _, err := New(w.pluginDir, WithLockWait(0)); return err },
+		"context ends": func() error {
+			ctx, cancel := context.WithCancel(bg)
+			cancel()
+			_, err := patient.Install(ctx, "echo")
+			return err
+		},
 	} {
 		err := op()
 		require.Equal(t, clawerr.Busy, clawerr.CodeOf(err), "%s: %v", name, err)
