@@ -28,6 +28,9 @@ import (
 
 func TestMain(m *testing.M) {
 	isolate.Main() // TrialOpen runs native plugins in children of this binary
+	if os.Getenv(killEnv) != "" { // a child TestKillAtEachStep kills
+		os.Exit(killChild())
+	}
 	if os.Getenv("GORACE") == "" {
 		os.Setenv("GORACE", "atexit_sleep_ms=0")
 	}
