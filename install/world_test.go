@@ -27,7 +27,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	isolate.Main() // TrialOpen runs native plugins in children of this binary
+	isolate.Main()                // TrialOpen runs native plugins in children of this binary
 	if os.Getenv(killEnv) != "" { // a child TestKillAtEachStep kills
 		os.Exit(killChild())
 	}
