@@ -275,6 +275,16 @@ func TestBoundsAreEnforced(t *testing.T) {
 			return err
 		})
 	})
+	t.Run("index signature", func(t *testing.T) {
+		w := newWorld(t)
+		w.publish(w.native("1.0.0"))
+		sig := filepath.Join(w.idxDir, IndexFile+SigSuffix)
+		data, err := os.ReadFile(sig)
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(sig, append(data, make([]byte, maxSigSize)...), 0o644))
+		in := w.installer(WithTrial(nil))
+		refuse(t, w, in, clawerr.Unavailable, func() error { _, err := in.Install(bg, "echo"); return err })
+	})
 	t.Run("files and bytes", func(t *testing.T) {
 		w := newWorld(t)
 		w.publish(w.native("1.0.0"))
