@@ -411,3 +411,29 @@ func TestSecondInstallerIsBusy(t *testing.T) {
 	require.Equal(t, "1.0.0", l.Plugins["echo"].Version)
 	require.Equal(t, manifest.KeyID(pub(w.pubKey)), l.Plugins["echo"].PublisherKey)
 }
+
+// An installed folder someone removed is not recorded as kept by the
+// update or rollback that replaces it: the lock never names a version
+// that is not on disk.
+func TestMissingInstalledVersionIsNotKept(t *testing.T) {
+	for _, op := range []string{"update", "rollback"} {
+		t.Run(op, func(t *testing.T) {
+			w := updated(t)
+			in := w.installer(WithTrial(nil))
+			require.NoError(t, os.RemoveAll(filepath.Join(w.pluginDir, "echo")))
+			var err error
+			if op == "update" {
+				_, err = in.Update(bg, "echo")
+			} else {
+				_, err = in.Rollback("echo")
+			}
+			require.NoError(t, err)
+			l, err := lockfile.Read(filepath.Join(w.pluginDir, LockName))
+			require.NoError(t, err)
+			require.Nil(t, l.Plugins["echo"].Previous)
+			require.NoError(t, in.Verify())
+			_, err = in.Rollback("echo")
+			require.Equal(t, clawerr.NotFound, clawerr.CodeOf(err), "%v", err)
+		})
+	}
+}

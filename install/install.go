@@ -481,7 +481,7 @@ func (s *session) installRelease(ctx context.Context, lock *lockfile.Lock, sourc
 	}
 	entry := &lockfile.Entry{Name: name, Version: m.Version, Runtime: rel.Runtime, Source: source, ArchiveSHA256: rel.SHA256,
 		ContentSHA256: tree.Hash(), PublisherKey: rel.PublisherKey, Capabilities: caps, Files: tree, Installed: in.o.now().UTC().Truncate(1e9)}
-	if old != nil {
+	if old != nil && s.exists(name) { // nothing to keep if the installed version is gone
 		prev := *old
 		prev.Previous = nil
 		entry.Previous = &prev
@@ -630,9 +630,12 @@ func (in *Installer) Rollback(name string) (*Result, error) {
 	// The kept version moves into place and the installed one is kept:
 	// the lock swaps the two entries.
 	back := *cur.Previous
-	now := *cur
-	now.Previous = nil
-	back.Previous = &now
+	back.Previous = nil
+	if s.exists(name) { // nothing to keep if the installed version is gone
+		now := *cur
+		now.Previous = nil
+		back.Previous = &now
+	}
 	newLock := *lock
 	newLock.Plugins = maps(lock.Plugins)
 	newLock.Plugins[name] = &back
