@@ -27,7 +27,7 @@ const (
 	InitNull           Code = "init_null"           // clawd_plugin_init returned NULL
 	ABIMismatch        Code = "abi_mismatch"        // abi_version is not 1
 	ReservedSlotSet    Code = "reserved_slot_set"   // a reserved vtable slot is not NULL
-	BadName            Code = "bad_name"            // name unreadable, unterminated or not UTF-8
+	BadName            Code = "bad_name"            // name unreadable, unterminated or not UTF-8; or a plugin name no plugin directory may hold
 	BadVersion         Code = "bad_version"         // version unreadable, unterminated or not UTF-8
 	OnLoadFailed       Code = "on_load_failed"      // on_load returned an error
 	ManifestInvalid    Code = "manifest_invalid"    // the manifest does not parse or validate
@@ -54,10 +54,11 @@ const (
 // packages, indexes and installed trees too.
 const (
 	NotFound        Code = "not_found"        // no such plugin, version, package or index
-	UnsafeArchive   Code = "unsafe_archive"   // an archive entry that could write outside its directory, or too much
+	UnsafeArchive   Code = "unsafe_archive"   // an archive entry, or a link in the installer's state, that could write outside its directory; or too much
 	ConsentRequired Code = "consent_required" // capabilities nobody agreed to grant
 	IndexStale      Code = "index_stale"      // an index older than one already seen (a rollback)
 	Incompatible    Code = "incompatible"     // no build for this platform, runtime or ABI version
+	Busy            Code = "busy"             // another installer works on the plugin directory
 )
 
 func (c Code) Error() string { return string(c) }

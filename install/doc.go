@@ -55,16 +55,19 @@
 //     them on a first install); no Consent, or a no, is consent_required;
 //  8. opens it once (WithTrial; TrialOpen by default: a native library in a
 //     child process, so the program calls isolate.Main first in main);
-//  9. commits: the installed version (if any) moves to .clawd/backup/NAME,
-//     staging renames to PLUGINS/NAME, the lock file PLUGINS/clawd.lock is
-//     written atomically (the commit point), and the backup becomes
-//     .clawd/previous/NAME, kept for Rollback.
+//  9. commits under a journal (.clawd/journal, written atomically first):
+//     the installed version (if any) moves to .clawd/backup/NAME, staging
+//     renames to PLUGINS/NAME, the lock file PLUGINS/clawd.lock is written
+//     atomically (the commit point), the backup becomes
+//     .clawd/previous/NAME, kept for Rollback, and the journal goes.
 //
 // A failure at any step leaves the directory as it was: nothing in the
-// plugin directory, nothing in the lock file. A process killed in the
-// middle of step 9 leaves a backup that the next New puts back (before
-// the lock was written) or keeps as the previous version (after), so the
-// directory holds the old version or the new one, never a mix. A host
+// plugin directory, nothing in the lock file. A process killed at any
+// step of Install, Update, Rollback or Remove (or of the recovery from
+// such a kill) leaves a journal the next operation replays: the renames
+// undone in reverse if the lock file is not the one the journal names,
+// the steps after the commit finished if it is. The lock file and the
+// tree agree: old or new, never a mix, nothing the lock names lost. A host
 // watching the directory (host.WithWatch) sees NAME appear or change and
 // loads it; during the two renames of an update it may see NAME missing
 // for an instant and stop the plugin until the new one is there.
@@ -72,6 +75,13 @@
 // .clawd starts with a dot and holds no manifest, so the host's discovery
 // never takes it or anything in it for a plugin. The installer refuses to
 // replace a PLUGINS/NAME it did not install.
+//
+// Nothing on disk is trusted: the plugin directory is opened as an
+// os.Root, so no rename or removal resolves outside it; .clawd, its
+// folders and its lock file are refused (unsafe_archive) if they are a
+// link; a plugin folder or kept version that is a link is moved or
+// removed as a link and never matches the lock file. Plugin names pass
+// CheckName (bad_name) before a path is built from them.
 //
 // Version constraints after NAME@: 1.2.0 (exactly), 1.2 (1.2.x), ^1.2
 // (>=1.2.0 <2.0.0; ^0.2 is <0.3.0), ~1.2 (>=1.2.0 <1.3.0), >=1.0, >1.0,
@@ -91,6 +101,7 @@
 // plugin whose files no longer match (checksum_mismatch) and grant it no
 // more than the lock records.
 //
-// One Installer at a time per directory: two processes installing into
-// one directory at once are not guarded against.
+// One installer at a time per directory: every operation holds an
+// advisory lock on .clawd/lock (flock; LockFileEx on Windows); another
+// waits up to WithLockWait, then is refused with busy.
 package install

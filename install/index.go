@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -120,6 +119,9 @@ func parseIndex(data, sig []byte, key ed25519.PublicKey, where string) (*Index, 
 		return nil, clawerr.New(clawerr.ManifestInvalid, "", "index", fmt.Sprintf("%s: schema %d, this version reads %d", where, idx.Schema, IndexSchema), nil)
 	}
 	for name, rels := range idx.Plugins {
+		if err := CheckName(name); err != nil {
+			return nil, clawerr.New(clawerr.BadName, "", "index", fmt.Sprintf("%s: %v", where, err), nil)
+		}
 		for _, r := range rels {
 			if err := checkRelease(name, r, &idx); err != nil {
 				return nil, clawerr.New(clawerr.ManifestInvalid, "", "index", fmt.Sprintf("%s: %s %s: %v", where, safeText(name), safeText(r.Version), err), nil)
@@ -130,8 +132,8 @@ func parseIndex(data, sig []byte, key ed25519.PublicKey, where string) (*Index, 
 }
 
 func checkRelease(name string, r Release, idx *Index) error {
-	if name == "" || len(name) > manifest.MaxNameLen || !safeFileName(name) {
-		return errors.New("bad plugin name")
+	if err := CheckName(name); err != nil {
+		return err
 	}
 	if _, err := parseVersion(r.Version); err != nil {
 		return err

@@ -36,8 +36,9 @@ const LockName = lockfile.Name
 const StateDir = ".clawd"
 
 // Installer installs, updates and removes the plugins of one plugin
-// directory. It is not safe for concurrent use, nor may two processes
-// work on one directory at once.
+// directory. Each operation holds the directory's advisory lock
+// (StateDir/lock): a second installer, in this process or another, waits
+// for it (WithLockWait), then is refused with busy.
 type Installer struct {
 	dir string
 	o   options
@@ -59,26 +60,27 @@ func New(dir string, opts ...Option) (*Installer, error) {
 		return nil, clawerr.New(clawerr.Unavailable, "", "install", "plugin directory", err)
 	}
 	in := &Installer{dir: abs, o: o}
-	for _, d := range []string{"staging", "previous", "backup", "tmp"} {
-		if err := os.MkdirAll(in.state(d), 0o700); err != nil {
-			return nil, clawerr.New(clawerr.Unavailable, "", "install", "state directory", err)
-		}
-	}
-	if err := in.recover(); err != nil {
+	s, err := in.begin(context.Background())
+	if err != nil {
 		return nil, err
 	}
+	s.end()
 	return in, nil
 }
+
+// CheckName refuses (bad_name) a plugin name the installer would not
+// make a directory of: the one rule for names from packages, indexes, the
+// lock file and callers, applied before any path is built. A name is 1 to
+// 128 ASCII letters, digits, '.', '_', '+' and '-', not starting or ending
+// with a dot, and not a device name Windows reserves (CON, PRN, AUX, NUL,
+// COM0-9, LPT0-9, with any extension, in any case).
+func CheckName(name string) error { return lockfile.CheckName(name) }
 
 // Dir is the plugin directory.
 func (in *Installer) Dir() string { return in.dir }
 
 // LockPath is the lock file's path.
 func (in *Installer) LockPath() string { return filepath.Join(in.dir, LockName) }
-
-func (in *Installer) state(parts ...string) string {
-	return filepath.Join(append([]string{in.dir, StateDir}, parts...)...)
-}
 
 func (in *Installer) step(name string) error {
 	if in.o.failAt != nil {
@@ -102,11 +104,19 @@ type Result struct {
 // here. An installed version is replaced (and kept for rollback).
 func (in *Installer) Install(ctx context.Context, spec string) (*Result, error) {
 	name, cons, _ := strings.Cut(spec, "@")
+	if err := CheckName(name); err != nil {
+		return nil, err
+	}
 	c, err := parseConstraint(cons)
 	if err != nil {
 		return nil, clawerr.New(clawerr.InvalidArgument, name, "install", fmt.Sprintf("%q: %v", spec, err), nil)
 	}
-	lock, err := in.readLock()
+	s, err := in.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer s.end()
+	lock, err := s.readLock()
 	if err != nil {
 		return nil, err
 	}
@@ -119,13 +129,13 @@ func (in *Installer) Install(ctx context.Context, spec string) (*Result, error) 
 		return nil, err
 	}
 	if old := lock.Plugins[name]; old != nil && old.Version == rel.Version && old.ArchiveSHA256 == rel.SHA256 {
-		if err := in.Verify(name); err == nil {
+		if err := old.Check(filepath.Join(in.dir, name)); err == nil {
 			lock.Indexes[manifest.KeyID(in.o.indexKey)] = st
-			return &Result{Name: name, Version: rel.Version, Granted: old.Capabilities}, lockfile.Write(in.LockPath(), lock)
+			return &Result{Name: name, Version: rel.Version, Granted: old.Capabilities}, s.writeLock(lock)
 		}
 	}
 	pub, _ := manifest.ParsePublicKey(idx.Keys[rel.PublisherKey])
-	return in.installRelease(ctx, lock, src.text, st, manifest.KeyID(in.o.indexKey), rel, pub,
+	return s.installRelease(ctx, lock, src.text, st, manifest.KeyID(in.o.indexKey), rel, pub,
 		func(w io.Writer) (int64, error) {
 			return src.get(ctx, rel.Archive, rel.Size, rel.Size, w, in.o.progress)
 		})
@@ -137,20 +147,28 @@ func (in *Installer) InstallFile(ctx context.Context, path string) (*Result, err
 	if len(in.o.publishers) == 0 {
 		return nil, clawerr.New(clawerr.SignatureInvalid, "", "install", path+": no publisher key to verify the package with", nil)
 	}
-	lock, err := in.readLock()
-	if err != nil {
-		return nil, err
-	}
-	p, err := DescribePackage(path, in.o.publishers)
+	p, err := describePackage(path, in.o.publishers, in.o.maxPackage, in.o.limits)
 	if err != nil {
 		return nil, err
 	}
 	abs, _ := filepath.Abs(path)
 	rel := p.Release
+	if err := CheckName(rel.Name); err != nil {
+		return nil, err
+	}
+	s, err := in.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer s.end()
+	lock, err := s.readLock()
+	if err != nil {
+		return nil, err
+	}
 	if !rel.serves(in.o.goos, in.o.goarch) {
 		return nil, clawerr.New(clawerr.Incompatible, rel.Name, "install", fmt.Sprintf("%s %s has no build for %s/%s (it has: %s)", rel.Name, rel.Version, in.o.goos, in.o.goarch, strings.Join(rel.Platforms, ", ")), nil)
 	}
-	return in.installRelease(ctx, lock, abs, lockfile.IndexState{}, "", rel, p.PublisherKey, func(w io.Writer) (int64, error) {
+	return s.installRelease(ctx, lock, abs, lockfile.IndexState{}, "", rel, p.PublisherKey, func(w io.Writer) (int64, error) {
 		f, err := os.Open(abs)
 		if err != nil {
 			return 0, err
@@ -168,7 +186,18 @@ func (in *Installer) InstallFile(ctx context.Context, path string) (*Result, err
 // kept for Rollback; one that asks for capabilities not granted before is
 // asked for consent again.
 func (in *Installer) Update(ctx context.Context, specs ...string) ([]Result, error) {
-	lock, err := in.readLock()
+	for _, spec := range specs {
+		n, _, _ := strings.Cut(spec, "@")
+		if err := CheckName(n); err != nil {
+			return nil, err
+		}
+	}
+	s, err := in.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer s.end()
+	lock, err := s.readLock()
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +245,7 @@ func (in *Installer) Update(ctx context.Context, specs ...string) ([]Result, err
 			}
 			pub, _ := manifest.ParsePublicKey(idx.Keys[rel.PublisherKey])
 			var r *Result
-			r, err = in.installRelease(ctx, lock, src.text, st, manifest.KeyID(in.o.indexKey), rel, pub,
+			r, err = s.installRelease(ctx, lock, src.text, st, manifest.KeyID(in.o.indexKey), rel, pub,
 				func(w io.Writer) (int64, error) {
 					return src.get(ctx, rel.Archive, rel.Size, rel.Size, w, in.o.progress)
 				})
@@ -229,7 +258,7 @@ func (in *Installer) Update(ctx context.Context, specs ...string) ([]Result, err
 			errs = append(errs, err)
 		}
 		out = append(out, res)
-		if lock, err = in.readLock(); err != nil {
+		if lock, err = s.readLock(); err != nil {
 			return out, err
 		}
 	}
@@ -238,7 +267,7 @@ func (in *Installer) Update(ctx context.Context, specs ...string) ([]Result, err
 	}
 	// Nothing refused: the index read is a successful one to remember.
 	lock.Indexes[manifest.KeyID(in.o.indexKey)] = st
-	return out, lockfile.Write(in.LockPath(), lock)
+	return out, s.writeLock(lock)
 }
 
 // index reads the configured index, verifies it and refuses one older
@@ -325,23 +354,31 @@ func (in *Installer) pick(idx *Index, name string, c constraint) (NamedRelease, 
 
 // installRelease downloads, verifies, unpacks, checks, asks, tries and
 // commits one release. Nothing is left behind on failure.
-func (in *Installer) installRelease(ctx context.Context, lock *lockfile.Lock, source string, st lockfile.IndexState, indexID string,
+func (s *session) installRelease(ctx context.Context, lock *lockfile.Lock, source string, st lockfile.IndexState, indexID string,
 	rel NamedRelease, pub ed25519.PublicKey, download func(io.Writer) (int64, error)) (*Result, error) {
+	in := s.in
 	name := rel.Name
-	if lock.Plugins[name] == nil && exists(filepath.Join(in.dir, name)) {
+	if err := CheckName(name); err != nil { // before any path is built from it
+		return nil, err
+	}
+	if lock.Plugins[name] == nil && s.exists(name) {
 		return nil, clawerr.New(clawerr.InvalidArgument, name, "install",
 			fmt.Sprintf("%s exists and the lock file does not record it: remove it first, the installer does not replace a plugin it did not install", filepath.Join(in.dir, name)), nil)
 	}
 	if pub == nil || manifest.KeyID(pub) != rel.PublisherKey {
 		return nil, clawerr.New(clawerr.SignatureInvalid, name, "verify", fmt.Sprintf("publisher key %s: not pinned by the index", rel.PublisherKey), nil)
 	}
+	if rel.Size > in.o.maxPackage {
+		return nil, clawerr.New(clawerr.UnsafeArchive, name, "download", fmt.Sprintf("%s: %d bytes, more than the limit of %d for a package (WithMaxDownload, --max-download)", rel.Archive, rel.Size, in.o.maxPackage), nil)
+	}
 	// 1. Download to a private temporary file, hashing and checking the
 	// signature as it comes.
-	tmp, err := os.CreateTemp(in.state("tmp"), "download-*")
+	tmpName := randName("download-")
+	tmp, err := s.sub[stTmp].OpenFile(tmpName, os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	if err != nil {
-		return nil, err
+		return nil, clawerr.New(clawerr.Unavailable, name, "download", "a temporary file in "+s.statePath(stTmp), err)
 	}
-	defer func() { tmp.Close(); os.Remove(tmp.Name()) }()
+	defer func() { tmp.Close(); s.sub[stTmp].Remove(tmpName) }()
 	sum := sha256.New()
 	sig := manifest.NewSignatureCheck(pub, rel.Signature)
 	if _, err := download(io.MultiWriter(tmp, sum, sig)); err != nil {
@@ -360,24 +397,21 @@ func (in *Installer) installRelease(ctx context.Context, lock *lockfile.Lock, so
 	if err := in.step("verify"); err != nil {
 		return nil, err
 	}
-	// 3. Unpack into staging, on the plugin directory's file system.
-	staging, err := os.MkdirTemp(in.state("staging"), name+"-")
+	// 3. Unpack into staging, on the plugin directory's file system. The
+	// installed directory is readable as any other (0755).
+	stName, stRoot, err := s.mkTemp(stStaging, name+"-", 0o755)
 	if err != nil {
-		return nil, err
+		return nil, asErr(err, name)
 	}
-	committed := false
-	defer func() {
-		if !committed {
-			os.RemoveAll(staging)
-		}
-	}()
+	defer stRoot.Close()
+	staging := s.statePath(stStaging, stName)
+	// Gone on success (moved into place); on a refusal, or a commit
+	// undone, it holds the version refused.
+	defer s.sub[stStaging].RemoveAll(stName)
 	if _, err := tmp.Seek(0, io.SeekStart); err != nil {
 		return nil, err
 	}
-	if err := os.Chmod(staging, 0o755); err != nil { // MkdirTemp's 0700: the installed directory is readable as any other
-		return nil, err
-	}
-	files, err := archive.Extract(tmp, staging, in.o.limits)
+	files, err := archive.ExtractRoot(tmp, stRoot, in.o.limits)
 	if err != nil {
 		return nil, asErr(err, name)
 	}
@@ -427,12 +461,13 @@ func (in *Installer) installRelease(ctx context.Context, lock *lockfile.Lock, so
 	}
 	// 6. Try it.
 	if in.o.trial != nil {
-		scratch, err := os.MkdirTemp(in.state("tmp"), "trial-")
+		scratch, sr, err := s.mkTemp(stTmp, "trial-", 0o700)
 		if err != nil {
-			return nil, err
+			return nil, asErr(err, name)
 		}
-		err = in.o.trial(ctx, m, m.Capabilities, scratch)
-		os.RemoveAll(scratch)
+		sr.Close()
+		err = in.o.trial(ctx, m, m.Capabilities, s.statePath(stTmp, scratch))
+		s.sub[stTmp].RemoveAll(scratch)
 		if err != nil {
 			return nil, asErr(err, name)
 		}
@@ -440,13 +475,13 @@ func (in *Installer) installRelease(ctx context.Context, lock *lockfile.Lock, so
 	if err := in.step("trial"); err != nil {
 		return nil, err
 	}
-	tree, err := archive.ReadTree(staging, 0)
+	tree, err := archive.ReadTreeRoot(stRoot, 0)
 	if err != nil {
-		return nil, err
+		return nil, asErr(err, name)
 	}
 	entry := &lockfile.Entry{Name: name, Version: m.Version, Runtime: rel.Runtime, Source: source, ArchiveSHA256: rel.SHA256,
 		ContentSHA256: tree.Hash(), PublisherKey: rel.PublisherKey, Capabilities: caps, Files: tree, Installed: in.o.now().UTC().Truncate(1e9)}
-	if old != nil {
+	if old != nil && s.exists(name) { // nothing to keep if the installed version is gone
 		prev := *old
 		prev.Previous = nil
 		entry.Previous = &prev
@@ -458,10 +493,12 @@ func (in *Installer) installRelease(ctx context.Context, lock *lockfile.Lock, so
 	if indexID != "" {
 		newLock.Indexes[indexID] = st
 	}
-	if err := in.commit(name, staging, &newLock, old != nil); err != nil {
+	// 7. Commit: the installed version (if any) to backup, staging into
+	// place, the lock file, backup to previous; under a journal.
+	stRoot.Close()
+	if err := s.run(&journal{Op: opInstall, Name: name, Staging: stName}, &newLock); err != nil {
 		return nil, err
 	}
-	committed = true
 	r := &Result{Name: name, Version: m.Version, Granted: caps, Changed: true}
 	if old != nil {
 		r.Previous = old.Version
@@ -563,126 +600,19 @@ func (in *Installer) checkManifest(dir string, rel NamedRelease, files []string)
 	return m, nil
 }
 
-// commit moves staging into place and writes the lock, in an order a
-// crash can be recovered from (recover): the installed version moves to
-// backup/NAME, staging to NAME, the lock file is written (the commit
-// point), then backup/NAME becomes previous/NAME. A failure before the
-// lock is written puts the installed version back.
-func (in *Installer) commit(name, staging string, lock *lockfile.Lock, hadOld bool) error {
-	live := filepath.Join(in.dir, name)
-	backup := in.state("backup", name)
-	moved := false
-	undo := func(err error) error {
-		if moved { // the new version goes back to staging (the caller owns it)
-			os.Rename(live, staging)
-		}
-		if exists(backup) {
-			os.Rename(backup, live)
-		}
-		lockfile.SyncDir(in.dir)
-		return err
-	}
-	if hadOld || exists(live) {
-		os.RemoveAll(backup)
-		if err := os.Rename(live, backup); err != nil {
-			return clawerr.New(clawerr.Unavailable, name, "install", "moving the installed version aside", err)
-		}
-	}
-	if err := in.step("backup"); err != nil {
-		return undo(err)
-	}
-	if err := os.Rename(staging, live); err != nil {
-		return undo(clawerr.New(clawerr.Unavailable, name, "install", "moving the new version into place", err))
-	}
-	moved = true
-	lockfile.SyncDir(in.dir)
-	if err := in.step("move"); err != nil {
-		return undo(err)
-	}
-	if err := lockfile.Write(in.LockPath(), lock); err != nil {
-		return undo(clawerr.New(clawerr.Unavailable, name, "install", "writing the lock file", err))
-	}
-	if err := in.step("lock"); err != nil {
-		// Past the commit point: the new version stays; recover finishes.
-		in.recover()
-		return err
-	}
-	return in.finish(name)
-}
-
-// finish turns backup/NAME into previous/NAME.
-func (in *Installer) finish(name string) error {
-	backup := in.state("backup", name)
-	prev := in.state("previous", name)
-	if !exists(backup) {
-		return nil
-	}
-	os.RemoveAll(prev)
-	if err := os.Rename(backup, prev); err != nil {
-		return clawerr.New(clawerr.Unavailable, name, "install", "keeping the previous version", err)
-	}
-	return in.step("previous")
-}
-
-// recover finishes or undoes what a killed operation left: for each
-// backup/NAME, if NAME matches the lock entry the commit happened (backup
-// becomes previous), else NAME is the uncommitted new version (removed)
-// and backup goes back. Staging and temporary files are removed.
-func (in *Installer) recover() error {
-	lock, err := in.readLock()
-	if err != nil {
-		return err
-	}
-	ents, _ := os.ReadDir(in.state("backup"))
-	for _, de := range ents {
-		name := de.Name()
-		live := filepath.Join(in.dir, name)
-		backup := in.state("backup", name)
-		e := lock.Plugins[name]
-		if e != nil && exists(live) && e.Check(live) == nil {
-			if e.Previous == nil {
-				os.RemoveAll(backup)
-				continue
-			}
-			prev := in.state("previous", name)
-			os.RemoveAll(prev)
-			os.Rename(backup, prev)
-			continue
-		}
-		os.RemoveAll(live)
-		if e == nil { // a remove that was committed
-			os.RemoveAll(backup)
-			continue
-		}
-		if err := os.Rename(backup, live); err != nil {
-			return clawerr.New(clawerr.Unavailable, name, "recover", "restoring the installed version", err)
-		}
-	}
-	for _, d := range []string{"staging", "tmp"} {
-		ents, _ := os.ReadDir(in.state(d))
-		for _, de := range ents {
-			os.RemoveAll(in.state(d, de.Name()))
-		}
-	}
-	lockfile.SyncDir(in.dir)
-	return nil
-}
-
-func exists(p string) bool { _, err := os.Lstat(p); return err == nil }
-
-func (in *Installer) readLock() (*lockfile.Lock, error) {
-	l, err := lockfile.Read(in.LockPath())
-	if err != nil {
-		return nil, asErr(err, "")
-	}
-	return l, nil
-}
-
 // Rollback restores the version an update replaced; the version it
 // replaces becomes the one kept, so a second Rollback undoes the first.
 // A kept version whose files changed is refused (checksum_mismatch).
 func (in *Installer) Rollback(name string) (*Result, error) {
-	lock, err := in.readLock()
+	if err := CheckName(name); err != nil {
+		return nil, err
+	}
+	s, err := in.begin(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	defer s.end()
+	lock, err := s.readLock()
 	if err != nil {
 		return nil, err
 	}
@@ -690,35 +620,26 @@ func (in *Installer) Rollback(name string) (*Result, error) {
 	if cur == nil {
 		return nil, clawerr.New(clawerr.NotFound, name, "rollback", name+" is not installed in "+in.dir, nil)
 	}
-	prevDir := in.state("previous", name)
-	if cur.Previous == nil || !exists(prevDir) {
+	prev := filepath.Join(StateDir, stPrevious, name)
+	if cur.Previous == nil || !s.exists(prev) {
 		return nil, clawerr.New(clawerr.NotFound, name, "rollback", "no previous version of "+name+" kept", nil)
 	}
-	if err := cur.Previous.Check(prevDir); err != nil {
+	if err := cur.Previous.Check(filepath.Join(in.dir, prev)); err != nil {
 		return nil, err
 	}
-	// Stage the previous version (a copy-free rename) and commit it as an
-	// install whose previous is the current.
-	staging, err := os.MkdirTemp(in.state("staging"), name+"-")
-	if err != nil {
-		return nil, err
-	}
-	os.Remove(staging)
-	if err := os.Rename(prevDir, staging); err != nil {
-		return nil, err
-	}
+	// The kept version moves into place and the installed one is kept:
+	// the lock swaps the two entries.
 	back := *cur.Previous
-	now := *cur
-	now.Previous = nil
-	back.Previous = &now
+	back.Previous = nil
+	if s.exists(name) { // nothing to keep if the installed version is gone
+		now := *cur
+		now.Previous = nil
+		back.Previous = &now
+	}
 	newLock := *lock
 	newLock.Plugins = maps(lock.Plugins)
 	newLock.Plugins[name] = &back
-	if err := in.commit(name, staging, &newLock, true); err != nil {
-		// commit put the current version back; the previous goes back too.
-		if exists(staging) {
-			os.Rename(staging, prevDir)
-		}
+	if err := s.run(&journal{Op: opRollback, Name: name}, &newLock); err != nil {
 		return nil, err
 	}
 	return &Result{Name: name, Version: back.Version, Previous: cur.Version, Granted: back.Capabilities, Changed: true}, nil
@@ -727,31 +648,25 @@ func (in *Installer) Rollback(name string) (*Result, error) {
 // Remove uninstalls name: its directory, its kept previous version and
 // its lock entry.
 func (in *Installer) Remove(name string) error {
-	lock, err := in.readLock()
+	if err := CheckName(name); err != nil {
+		return err
+	}
+	s, err := in.begin(context.Background())
 	if err != nil {
 		return err
 	}
-	if lock.Plugins[name] == nil || name == "" {
-		return clawerr.New(clawerr.NotFound, name, "remove", fmt.Sprintf("%q is not installed in %s", name, in.dir), nil)
+	defer s.end()
+	lock, err := s.readLock()
+	if err != nil {
+		return err
 	}
-	live := filepath.Join(in.dir, name)
-	backup := in.state("backup", name)
-	os.RemoveAll(backup)
-	if exists(live) {
-		if err := os.Rename(live, backup); err != nil {
-			return clawerr.New(clawerr.Unavailable, name, "remove", "moving it aside", err)
-		}
+	if lock.Plugins[name] == nil {
+		return clawerr.New(clawerr.NotFound, name, "remove", fmt.Sprintf("%q is not installed in %s", name, in.dir), nil)
 	}
 	newLock := *lock
 	newLock.Plugins = maps(lock.Plugins)
 	delete(newLock.Plugins, name)
-	if err := lockfile.Write(in.LockPath(), &newLock); err != nil {
-		os.Rename(backup, live)
-		return clawerr.New(clawerr.Unavailable, name, "remove", "writing the lock file", err)
-	}
-	os.RemoveAll(backup)
-	os.RemoveAll(in.state("previous", name))
-	return nil
+	return s.run(&journal{Op: opRemove, Name: name}, &newLock)
 }
 
 // Installed is one row of List.
@@ -768,7 +683,12 @@ type Installed struct {
 
 // List lists the installed plugins, each checked against its lock entry.
 func (in *Installer) List() ([]Installed, error) {
-	lock, err := in.readLock()
+	s, err := in.begin(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	defer s.end()
+	lock, err := s.readLock()
 	if err != nil {
 		return nil, err
 	}
@@ -792,9 +712,19 @@ func (in *Installer) List() ([]Installed, error) {
 
 // Verify checks the installed tree of each named plugin (all if none)
 // against the lock file: checksum_mismatch naming each changed, missing or
-// added file.
+// added file (a plugin directory replaced by a link is one too).
 func (in *Installer) Verify(names ...string) error {
-	lock, err := in.readLock()
+	for _, n := range names {
+		if err := CheckName(n); err != nil {
+			return err
+		}
+	}
+	s, err := in.begin(context.Background())
+	if err != nil {
+		return err
+	}
+	defer s.end()
+	lock, err := s.readLock()
 	if err != nil {
 		return err
 	}
@@ -826,7 +756,12 @@ type Match struct {
 // Search lists the index's plugins whose name or description contains
 // term (case-insensitive; "" lists all).
 func (in *Installer) Search(ctx context.Context, term string) ([]Match, error) {
-	lock, err := in.readLock()
+	s, err := in.begin(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer s.end()
+	lock, err := s.readLock()
 	if err != nil {
 		return nil, err
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -328,7 +329,7 @@ func TestRefusals(t *testing.T) {
 // whole and matching the lock file, also after the next installer
 // recovers what was left.
 func TestFailureAfterEachStep(t *testing.T) {
-	steps := []string{"index", "download", "verify", "extract", "manifest", "consent", "trial", "backup", "move", "lock", "previous"}
+	steps := []string{"index", "download", "verify", "extract", "manifest", "consent", "trial", "journal", "backup", "move", "lock", "previous", "done"}
 	for i, step := range steps {
 		t.Run(step, func(t *testing.T) {
 			w := newWorld(t)
@@ -348,7 +349,7 @@ func TestFailureAfterEachStep(t *testing.T) {
 			_, err = in.Update(bg, "echo")
 			require.ErrorIs(t, err, boom)
 			want := "1.0.0"
-			if i >= 9 { // the lock file is the commit point
+			if i >= slices.Index(steps, "lock") { // the lock file is the commit point
 				want = "1.1.0"
 			}
 			check := func() {
@@ -367,13 +368,22 @@ func TestFailureAfterEachStep(t *testing.T) {
 				ents, _ := os.ReadDir(filepath.Join(w.pluginDir, StateDir, d))
 				require.Empty(t, ents, d)
 			}
+			require.NoFileExists(t, filepath.Join(w.pluginDir, StateDir, journalName))
+			// The version replaced is kept (after the commit) or still kept
+			// (before it): nothing is lost.
+			l, err := lockfile.Read(filepath.Join(w.pluginDir, LockName))
+			require.NoError(t, err)
+			if want == "1.1.0" {
+				require.NoError(t, l.Plugins["echo"].Previous.Check(filepath.Join(w.pluginDir, StateDir, "previous", "echo")))
+			}
 			require.NoError(t, in.Verify())
 		})
 	}
 }
 
 // TestRecoverAfterKill leaves the directory as a kill between the two
-// renames of a commit would, and as one after the lock was written.
+// renames of an installer without a journal (an earlier version) would:
+// the backup goes back where the lock file says the version is.
 func TestRecoverAfterKill(t *testing.T) {
 	w := newWorld(t)
 	w.publish(w.native("1.0.0"))

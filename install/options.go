@@ -26,6 +26,7 @@ type options struct {
 	limits     archive.Limits
 	maxIndex   int64
 	maxPackage int64
+	lockWait   time.Duration
 	trial      Trial
 	goos       string
 	goarch     string
@@ -67,6 +68,9 @@ const (
 	DefaultMaxIndexSize   int64 = 8 << 20
 	DefaultMaxPackageSize int64 = 256 << 20
 	DefaultHTTPTimeout          = 60 * time.Second
+	// DefaultLockWait is how long an operation waits for another
+	// installer to finish with the plugin directory before it is busy.
+	DefaultLockWait = 30 * time.Second
 )
 
 func defaults() options {
@@ -74,6 +78,7 @@ func defaults() options {
 		client:     &http.Client{Timeout: DefaultHTTPTimeout},
 		maxIndex:   DefaultMaxIndexSize,
 		maxPackage: DefaultMaxPackageSize,
+		lockWait:   DefaultLockWait,
 		trial:      TrialOpen,
 		goos:       runtime.GOOS,
 		goarch:     runtime.GOARCH,
@@ -124,8 +129,11 @@ func WithLimits(maxFiles int, maxBytes int64) Option {
 }
 
 // WithMaxDownload bounds an index download and a package download
-// (DefaultMaxIndexSize, DefaultMaxPackageSize for 0). A package larger
-// than the index announces is refused whatever this says.
+// (DefaultMaxIndexSize, DefaultMaxPackageSize for 0): an index larger is
+// refused as it arrives (unavailable), a package whose index entry, or
+// file (InstallFile), is larger before a byte of it is read
+// (unsafe_archive). A package larger than the index announces is refused
+// whatever this says (checksum_mismatch).
 func WithMaxDownload(index, pkg int64) Option {
 	return func(o *options) {
 		if index > 0 {
@@ -147,4 +155,12 @@ func WithTrial(t Trial) Option { return func(o *options) { o.trial = t } }
 // for another machine, with WithTrial(nil).
 func WithPlatform(goos, goarch string) Option {
 	return func(o *options) { o.goos, o.goarch = goos, goarch }
+}
+
+// WithLockWait sets how long an operation waits for another installer
+// working on the same plugin directory (DefaultLockWait by default; 0:
+// not at all) before it is refused with busy. An operation given a
+// context also stops waiting when it ends.
+func WithLockWait(d time.Duration) Option {
+	return func(o *options) { o.lockWait = max(d, 0) }
 }

@@ -91,7 +91,7 @@ func Pack(dir, out string, key ed25519.PrivateKey) (*Package, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	p, err := describe(bytes.NewReader(data), int64(len(data)), sig, tmp, filepath.Base(out), nil)
+	p, err := describe(bytes.NewReader(data), int64(len(data)), sig, tmp, filepath.Base(out), nil, archive.Limits{})
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +124,17 @@ func sortedKeys(m map[string]string) []string {
 // names.
 // A package larger than DefaultMaxPackageSize is refused before it is read.
 func DescribePackage(path string, publishers []ed25519.PublicKey) (*Package, error) {
-	data, err := readSmall(path, DefaultMaxPackageSize)
+	return describePackage(path, publishers, DefaultMaxPackageSize, archive.Limits{})
+}
+
+// describePackage is DescribePackage with the installer's bounds: a file
+// larger than max is refused before it is read (unsafe_archive), the
+// archive unpacks within lim.
+func describePackage(path string, publishers []ed25519.PublicKey, max int64, lim archive.Limits) (*Package, error) {
+	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() && st.Size() > max {
+		return nil, clawerr.New(clawerr.UnsafeArchive, "", "install", fmt.Sprintf("%s: %d bytes, more than the limit of %d for a package", path, st.Size(), max), nil)
+	}
+	data, err := readSmall(path, max)
 	if err != nil {
 		return nil, clawerr.New(clawerr.NotFound, "", "index", path, err)
 	}
@@ -137,7 +147,7 @@ func DescribePackage(path string, publishers []ed25519.PublicKey) (*Package, err
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	p, err := describe(bytes.NewReader(data), int64(len(data)), sig, tmp, filepath.Base(path), publishers)
+	p, err := describe(bytes.NewReader(data), int64(len(data)), sig, tmp, filepath.Base(path), publishers, lim)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -170,7 +180,7 @@ func readSmall(path string, max int64) ([]byte, error) {
 
 // describe verifies and unpacks one package into scratch and builds its
 // release.
-func describe(r io.ReaderAt, size int64, sigData []byte, scratch, archiveName string, publishers []ed25519.PublicKey) (*Package, error) {
+func describe(r io.ReaderAt, size int64, sigData []byte, scratch, archiveName string, publishers []ed25519.PublicKey, lim archive.Limits) (*Package, error) {
 	s, err := parseSigFile(sigData, archiveName+SigSuffix)
 	if err != nil {
 		return nil, err
@@ -198,12 +208,15 @@ func describe(r io.ReaderAt, size int64, sigData []byte, scratch, archiveName st
 	if key == nil {
 		return nil, clawerr.New(clawerr.SignatureInvalid, "", "index", archiveName+": the signature does not verify with the publisher's key", nil)
 	}
-	names, err := archive.Extract(bytes.NewReader(data), scratch, archive.Limits{})
+	names, err := archive.Extract(bytes.NewReader(data), scratch, lim)
 	if err != nil {
 		return nil, err
 	}
 	m, err := manifest.LoadDir(scratch)
 	if err != nil {
+		return nil, err
+	}
+	if err := CheckName(m.Name); err != nil { // an index or a plugin directory names it
 		return nil, err
 	}
 	plats, err := platforms(m)

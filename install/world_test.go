@@ -27,7 +27,10 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	isolate.Main() // TrialOpen runs native plugins in children of this binary
+	isolate.Main()                // TrialOpen runs native plugins in children of this binary
+	if os.Getenv(killEnv) != "" { // a child TestKillAtEachStep kills
+		os.Exit(killChild())
+	}
 	if os.Getenv("GORACE") == "" {
 		os.Setenv("GORACE", "atexit_sleep_ms=0")
 	}
@@ -130,7 +133,8 @@ func (w *world) writeIndex(idx *Index, key ed25519.PrivateKey) {
 // addRaw lists raw archive bytes in the index as NAME VERSION, signed by
 // the publisher, as a hostile publisher would.
 func (w *world) addRaw(name, version string, archiveBytes []byte, caps ...string) {
-	file := name + "-" + version + ".tar.gz"
+	h := sha256.Sum256([]byte(name)) // the name may be hostile: never a path
+	file := "raw-" + hex.EncodeToString(h[:4]) + "-" + version + ".tar.gz"
 	require.NoError(w.t, os.WriteFile(filepath.Join(w.idxDir, file), archiveBytes, 0o644))
 	idx := w.readIndex()
 	if idx.Plugins == nil {

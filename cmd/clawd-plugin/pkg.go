@@ -23,6 +23,7 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/install"
@@ -208,10 +209,13 @@ type installerFlags struct {
 	pubs                 pubFlags
 	maxFiles             *int
 	maxBytes             *int64
+	maxDownload          *int64
+	wait                 *time.Duration
 }
 
 func addInstallerFlags(fs *flag.FlagSet, withIndex bool) *installerFlags {
-	f := &installerFlags{dir: fs.String("dir", "", "the plugin directory (its lock file is DIR/clawd.lock)")}
+	f := &installerFlags{dir: fs.String("dir", "", "the plugin directory (its lock file is DIR/clawd.lock)"),
+		wait: fs.Duration("wait", install.DefaultLockWait, "how long to wait for another installer working on the plugin directory (0: not at all)")}
 	if withIndex {
 		f.index = fs.String("index", "", "the index: a directory, file:// or https:// URL (update: default the one the plugins came from)")
 		f.indexKey = fs.String("index-key", "", "the index's public key file: the index must be signed by it")
@@ -221,14 +225,16 @@ func addInstallerFlags(fs *flag.FlagSet, withIndex bool) *installerFlags {
 		fs.Var(&f.pubs, "publisher-key", "install FILE: the public key file the package must be signed by; repeat for several")
 		f.maxFiles = fs.Int("max-files", archive.DefaultMaxFiles, "most files a package may unpack to")
 		f.maxBytes = fs.Int64("max-bytes", archive.DefaultMaxBytes, "most bytes a package may unpack to")
+		f.maxDownload = fs.Int64("max-download", install.DefaultMaxPackageSize, "most bytes of a package download")
 	}
 	return f
 }
 
 func (f *installerFlags) open(p pkgOut, ctx context.Context) (*install.Installer, error) {
-	opts := []install.Option{}
+	opts := []install.Option{install.WithLockWait(*f.wait)}
 	if f.index != nil {
-		opts = append(opts, install.WithIndex(*f.index), install.WithAllowHTTP(*f.http), install.WithLimits(*f.maxFiles, *f.maxBytes))
+		opts = append(opts, install.WithIndex(*f.index), install.WithAllowHTTP(*f.http), install.WithLimits(*f.maxFiles, *f.maxBytes),
+			install.WithMaxDownload(0, *f.maxDownload))
 		if *f.indexKey != "" {
 			k, err := manifest.ReadPublicKeyFile(*f.indexKey)
 			if err != nil {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"net/url"
 	"os"
@@ -228,4 +229,71 @@ func fileURL(dir string) string {
 		p = "/" + p
 	}
 	return (&url.URL{Scheme: "file", Path: p}).String()
+}
+
+// The package verbs print the installer's codes: a plugin name no
+// directory may hold is bad_name, an installer that finds another at
+// work is busy, a state folder replaced by a link is unsafe_archive.
+func TestPkgPrintsTheInstallerCodes(t *testing.T) {
+	plugins := t.TempDir()
+	for _, name := range []string{"../x", "CON", "nul.txt", "a/b"} {
+		r := cli(t, "remove", "--dir", plugins, name)
+		require.Equal(t, 1, r.exit, r.stderr)
+		require.True(t, strings.HasPrefix(r.stderr, "bad_name: "), r.stderr)
+		r = cli(t, "verify", "--dir", plugins, "--json", name)
+		require.Equal(t, 1, r.exit)
+		require.Contains(t, r.stdout, `"code":"bad_name"`)
+	}
+
+	// Another installer holds the plugin directory (it is asking for
+	// consent): a verb told not to wait is busy.
+	src := filepath.Join(t.TempDir(), "echo")
+	require.NoError(t, os.MkdirAll(src, 0o755))
+	lib, err := os.ReadFile(cbuild.Plugin(t, "echo"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(src, "libecho.so"), lib, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "clawd-plugin.json"),
+		[]byte(`{"name":"echo","version":"1.0.0","entry":"libecho.so","capabilities":["network.relay"]}`), 0o644))
+	pubKey, key, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	pkg := filepath.Join(t.TempDir(), "echo-1.0.0.tar.gz")
+	_, err = install.Pack(src, pkg, key)
+	require.NoError(t, err)
+	asked, release := make(chan struct{}), make(chan struct{})
+	in, err := install.New(plugins, install.WithPublisherKeys(pubKey), install.WithTrial(nil),
+		install.WithConsent(func(context.Context, install.Request) (bool, error) {
+			close(asked)
+			<-release
+			return false, nil
+		}))
+	require.NoError(t, err)
+	done := make(chan error)
+	go func() { _, err := in.InstallFile(context.Background(), pkg); done <- err }()
+	<-asked
+	for _, verb := range []string{"list", "remove", "rollback", "verify"} {
+		args := []string{verb, "--dir", plugins, "--wait", "0"}
+		if verb != "list" {
+			args = append(args, "echo")
+		}
+		r := cli(t, args...)
+		require.Equal(t, 1, r.exit, r.stderr)
+		require.True(t, strings.HasPrefix(r.stderr+r.stdout, "busy: "), "%s: %s%s", verb, r.stderr, r.stdout)
+	}
+	close(release)
+	<-done
+	r := cli(t, "list", "--dir", plugins, "--wait", "0")
+	require.Equal(t, 0, r.exit, r.stderr)
+
+	// The state folder replaced by a link.
+	outside := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(outside, "canary"), []byte("x"), 0o644))
+	require.NoError(t, os.RemoveAll(filepath.Join(plugins, install.StateDir)))
+	if err := os.Symlink(outside, filepath.Join(plugins, install.StateDir)); err != nil {
+		t.Skipf("no symlink here: %v", err)
+	}
+	r = cli(t, "list", "--dir", plugins)
+	require.Equal(t, 1, r.exit)
+	require.True(t, strings.HasPrefix(r.stderr, "unsafe_archive: "), r.stderr)
+	require.Contains(t, r.stderr, "never follows a link")
+	require.FileExists(t, filepath.Join(outside, "canary"))
 }

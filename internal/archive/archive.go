@@ -150,6 +150,17 @@ const headerAllowance = 64 << 10
 // created 0644 (directories 0755), never over an existing file, and synced
 // to disk. On error what was written stays in dir: the caller removes dir.
 func Extract(r io.Reader, dir string, lim Limits) ([]string, error) {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	return ExtractRoot(r, root, lim)
+}
+
+// ExtractRoot is Extract into the directory root: every file and
+// directory is created beneath it, never through a link that leaves it.
+func ExtractRoot(r io.Reader, root *os.Root, lim Limits) ([]string, error) {
 	if lim.MaxFiles <= 0 {
 		lim.MaxFiles = DefaultMaxFiles
 	}
@@ -214,7 +225,7 @@ func Extract(r io.Reader, dir string, lim Limits) ([]string, error) {
 			return nil, unsafe("entry %q: %d bytes would pass the limit of %d bytes for the whole package (a tar bomb?)", hdr.Name, hdr.Size, lim.MaxBytes)
 		}
 		total += hdr.Size
-		if err := writeEntry(dir, hdr.Name, tr, hdr.Size); err != nil {
+		if err := writeEntry(root, hdr.Name, tr, hdr.Size); err != nil {
 			if lr.over {
 				return nil, unsafe("more than %d bytes of archive stream (a tar bomb?)", budget)
 			}
@@ -226,12 +237,12 @@ func Extract(r io.Reader, dir string, lim Limits) ([]string, error) {
 	return names, nil
 }
 
-func writeEntry(dir, name string, r io.Reader, size int64) error {
-	p := filepath.Join(dir, filepath.FromSlash(name))
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+func writeEntry(root *os.Root, name string, r io.Reader, size int64) error {
+	p := filepath.FromSlash(name)
+	if err := root.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return clawerr.New(clawerr.UnsafeArchive, "", "extract", fmt.Sprintf("entry %q: its directory cannot be made (a file of that name?)", name), err)
 	}
-	f, err := os.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	f, err := root.OpenFile(p, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
 	if err != nil {
 		return clawerr.New(clawerr.UnsafeArchive, "", "extract", fmt.Sprintf("entry %q: cannot be created (it names a directory, or a file that exists)", name), err)
 	}
@@ -292,32 +303,56 @@ func (t Tree) Hash() string {
 
 // ReadTree hashes every file under dir. Anything but a regular file or a
 // directory (a symlink, a device) is an error naming it: an installed
-// tree holds nothing else. At most maxFiles files are read (0: no bound).
+// tree holds nothing else. dir itself is not followed if it is a link,
+// and nothing is read outside it. At most maxFiles files are read (0: no
+// bound).
 func ReadTree(dir string, maxFiles int) (Tree, error) {
+	st, err := os.Lstat(dir)
+	if err != nil {
+		return nil, err
+	}
+	if !st.IsDir() {
+		return nil, fmt.Errorf("%s: not a directory (%v): an installed plugin is a directory, never a link", filepath.Base(dir), st.Mode().Type())
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer root.Close()
+	// The directory opened is the one looked at, not a link swapped in
+	// between.
+	if rst, err := root.Stat("."); err != nil || !os.SameFile(st, rst) {
+		return nil, fmt.Errorf("%s: changed while it was opened", filepath.Base(dir))
+	}
+	return ReadTreeRoot(root, maxFiles)
+}
+
+// ReadTreeRoot is ReadTree of the directory root.
+func ReadTreeRoot(root *os.Root, maxFiles int) (Tree, error) {
 	t := Tree{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err := fs.WalkDir(root.FS(), ".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		if d.IsDir() {
 			return nil
 		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		rel = filepath.ToSlash(rel)
 		if !d.Type().IsRegular() {
-			return fmt.Errorf("%s: not a regular file (%v)", rel, d.Type())
+			return fmt.Errorf("%s: not a regular file (%v)", p, d.Type())
 		}
 		if maxFiles > 0 && len(t) >= maxFiles {
 			return fmt.Errorf("more than %d files", maxFiles)
 		}
-		sum, err := HashFile(p)
+		f, err := root.OpenFile(filepath.FromSlash(p), os.O_RDONLY, 0)
 		if err != nil {
 			return err
 		}
-		t[rel] = sum
+		sum, err := hashOpen(f, p)
+		f.Close()
+		if err != nil {
+			return err
+		}
+		t[p] = sum
 		return nil
 	})
 	return t, err
@@ -330,10 +365,14 @@ func HashFile(p string) (string, error) {
 		return "", err
 	}
 	defer f.Close()
+	return hashOpen(f, filepath.Base(p))
+}
+
+func hashOpen(f *os.File, name string) (string, error) {
 	if st, err := f.Stat(); err != nil {
 		return "", err
 	} else if !st.Mode().IsRegular() {
-		return "", fmt.Errorf("%s: not a regular file", filepath.Base(p))
+		return "", fmt.Errorf("%s: not a regular file", name)
 	}
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {

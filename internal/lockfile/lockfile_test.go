@@ -1,8 +1,10 @@
 package lockfile_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -82,4 +84,38 @@ func TestReadRefusesAFIFOWithoutBlocking(t *testing.T) {
 	}
 	_, err := lockfile.Read(p)
 	require.ErrorContains(t, err, "not a regular file")
+}
+
+func TestCheckName(t *testing.T) {
+	for _, ok := range []string{"echo", "a", "hello-world_2+x.v1", "CONSOLE", "nul-x", "com10", "lpt", strings.Repeat("a", lockfile.MaxNameLen)} {
+		require.NoError(t, lockfile.CheckName(ok), ok)
+	}
+	for _, bad := range []string{"", ".", "..", "../x", "a/b", `a\b`, "/abs", "C:x", "CON", "con", "Con.txt", "nul.tar.gz", "AUX", "PRN.x",
+		"COM1", "com9.log", "LPT0", "x.", "x ", ".hidden", "a\x00b", "a\nb", "a\x7f", "é", "a b", "clawd.lock", "CLAWD.LOCK", strings.Repeat("a", lockfile.MaxNameLen+1)} {
+		err := lockfile.CheckName(bad)
+		require.Equal(t, clawerr.BadName, clawerr.CodeOf(err), "%q: %v", bad, err)
+		require.Contains(t, err.Error(), "a plugin name is 1 to 128 letters")
+	}
+	// A lock file naming a plugin by a path is refused whole.
+	for _, n := range []string{"../x", "CON", "a/b"} {
+		q, _ := json.Marshal(n)
+		_, err := lockfile.Parse([]byte(`{"schema":1,"plugins":{`+string(q)+`:{"name":`+string(q)+`}}}`), "x.lock")
+		require.Equal(t, clawerr.ManifestInvalid, clawerr.CodeOf(err), "%q: %v", n, err)
+	}
+}
+
+// A lock file that is a link is not read through beneath a root.
+func TestReadRootRefusesALink(t *testing.T) {
+	dir := t.TempDir()
+	outside := filepath.Join(t.TempDir(), "secret")
+	require.NoError(t, os.WriteFile(outside, []byte(`{"schema":1}`), 0o644))
+	if err := os.Symlink(outside, filepath.Join(dir, lockfile.Name)); err != nil {
+		t.Skipf("no symlink here: %v", err)
+	}
+	r, err := os.OpenRoot(dir)
+	require.NoError(t, err)
+	defer r.Close()
+	_, err = lockfile.ReadRoot(r, lockfile.Name)
+	require.Equal(t, clawerr.ManifestInvalid, clawerr.CodeOf(err), "%v", err)
+	require.Contains(t, err.Error(), "not a regular file")
 }
