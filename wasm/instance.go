@@ -78,7 +78,11 @@ type tableInfo struct {
 // function table with its signature checked, the context ring placed.
 // on_load is the caller's.
 func (p *Plugin) instantiate(ctx context.Context, s *slot) (*instance, *tableInfo, error) {
-	mod, err := p.rt.InstantiateModule(ctx, p.compiled, p.modCfg.WithStdout(s.stdout).WithStderr(s.stderr))
+	prev := s.callCtx
+	s.callCtx = ctx
+	defer func() { s.callCtx = prev }()
+	mod, err := p.rt.InstantiateModule(ctx, p.compiled,
+		p.modCfg.WithStdout(s.stdout).WithStderr(s.stderr).WithNanosleep(s.nanosleep))
 	if err != nil {
 		if code, ok := exitOf(err); ok && code == sys.ExitCodeDeadlineExceeded {
 			return nil, nil, clawerr.New(clawerr.Timeout, p.who(), "open", "instantiating the module (_initialize) took too long", err)

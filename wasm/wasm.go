@@ -26,6 +26,7 @@ import (
 	"github.com/clawd-go/clawd/internal/outcome"
 	"github.com/clawd-go/clawd/internal/reentry"
 	"github.com/clawd-go/clawd/internal/vtable"
+	"github.com/clawd-go/clawd/internal/wasmscan"
 )
 
 // Runtime is the name this package registers with clawd.Register.
@@ -126,8 +127,27 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 		p.slots = append(p.slots, newSlot(path))
 	}
 
+	// Every cost of the module is bounded before it is paid: the
+	// pre-scan refuses what would compile too long or too large, and the
+	// tables' bound comes out of the memory cap.
+	sum, err := wasmscan.Scan(bin, scanLimits)
+	if err != nil {
+		return nil, clawerr.New(clawerr.OpenFailed, path, "open", "the module's pre-scan refused it", err)
+	}
+	pages, err := budget(sum, own.memoryLimitMB, path)
+	if err != nil {
+		return nil, err
+	}
+	// One deadline for the compile and the first load.
+	ctx := context.Background()
+	if own.loadTimeout > 0 && !own.noDeadlines {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, own.loadTimeout)
+		defer cancel()
+	}
+
 	rc := wazero.NewRuntimeConfig().
-		WithMemoryLimitPages(uint32(own.memoryLimitMB) * 16).
+		WithMemoryLimitPages(pages).
 		WithCloseOnContextDone(!own.noDeadlines)
 	if own.cacheDir != "" {
 		if c, err := cacheFor(own.cacheDir); err == nil {
@@ -145,8 +165,12 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 		}
 		return nil, err
 	}
-	if p.compiled, err = p.rt.CompileModule(bg, bin); err != nil {
-		return fail(clawerr.New(clawerr.OpenFailed, path, "open", "not a valid WebAssembly module", err))
+	var abandoned bool
+	if p.compiled, abandoned, err = compile(ctx, p.rt, bin, path); err != nil {
+		if abandoned {
+			return nil, err // the runtime is closed when the compile ends
+		}
+		return fail(err)
 	}
 	if err := checkShape(p.compiled, path); err != nil {
 		return fail(err)
@@ -183,7 +207,7 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	}
 
 	first := p.slots[0]
-	in, t, err := p.load(first)
+	in, t, err := p.load(ctx, first)
 	if err != nil {
 		return fail(err)
 	}
@@ -235,8 +259,7 @@ func (p *Plugin) moduleConfig() (wazero.ModuleConfig, error) {
 
 // load instantiates the module for slot s and runs on_load, within the
 // load timeout. Called with s's lock held, or before any call.
-func (p *Plugin) load(s *slot) (*instance, *tableInfo, error) {
-	ctx := context.Background()
+func (p *Plugin) load(ctx context.Context, s *slot) (*instance, *tableInfo, error) {
 	if p.own.loadTimeout > 0 && !p.own.noDeadlines {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.own.loadTimeout)
@@ -418,7 +441,7 @@ func (p *Plugin) callLocked(ctx context.Context, s *slot, o clawd.Op, cb abi.Cal
 		return clawerr.New(clawerr.Unavailable, p.name, o.String(), "the plugin failed to restart after a fault", errGone)
 	}
 	if s.inst == nil { // a slot of the pool that no call needed before
-		in, _, err := p.load(s)
+		in, _, err := p.load(context.Background(), s)
 		if err != nil {
 			p.log.Warn("wasm: another instance for the pool could not be made", zap.Error(err))
 			return clawerr.New(clawerr.Unavailable, p.name, o.String(), "making another instance for the pool", err)
@@ -434,6 +457,11 @@ func (p *Plugin) callLocked(ctx context.Context, s *slot, o clawd.Op, cb abi.Cal
 			defer cancel()
 		}
 	}
+	// The guest's sleeps wait on this call's context (the allocator's
+	// too); a nested call's is put back when it returns.
+	prevCtx := s.callCtx
+	s.callCtx = ctx
+	defer func() { s.callCtx = prevCtx }()
 	d := s.depth
 	if d >= maxDepth {
 		return clawerr.New(clawerr.Unavailable, p.name, o.String(), "calls nested too deep", reentry.ErrTooDeep)
@@ -476,7 +504,10 @@ func (p *Plugin) invoke(ctx context.Context, s *slot, in *instance, cb abi.Callb
 	st[0] = uint64(c)
 	s.active[d] = c
 	s.depth++
+	prevCtx := s.callCtx
+	s.callCtx = ctx // on_load's and on_unload's too
 	err := in.fn(cb, d).CallWithStack(ctx, st[:1+n])
+	s.callCtx = prevCtx
 	s.depth--
 	s.active[d] = 0
 	if err != nil {
@@ -536,7 +567,7 @@ func (p *Plugin) restart(s *slot, cause error) {
 	}
 	s.broken = false
 	p.setState(clawd.StateDown, cause)
-	in, _, err := p.load(s)
+	in, _, err := p.load(context.Background(), s)
 	if err != nil {
 		p.log.Error("wasm: the plugin could not be made again; its calls are refused", zap.Error(err))
 		p.failed.Store(true)
