@@ -222,6 +222,11 @@ func budget(sum *wasmscan.Summary, capMB int, who string) (pages uint32, err err
 // pre-scan bounds what any one of them costs.
 var compileSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
 
+// compileModule is wazero's compile (a test replaces it).
+var compileModule = func(rt wazero.Runtime, bin []byte) (wazero.CompiledModule, error) {
+	return rt.CompileModule(context.Background(), bin)
+}
+
 // compile compiles bin in rt within ctx. Past ctx's deadline it returns
 // timeout at once and leaves the compile to finish on its own; the
 // runtime is then closed when it does (abandoned reports that: the
@@ -238,9 +243,10 @@ func compile(ctx context.Context, rt wazero.Runtime, bin []byte, who string) (cm
 		err error
 	}
 	done := make(chan result, 1)
+	fn := compileModule
 	go func() {
 		defer func() { <-compileSlots }()
-		cm, err := rt.CompileModule(context.Background(), bin)
+		cm, err := fn(rt, bin)
 		done <- result{cm, err}
 	}()
 	select {

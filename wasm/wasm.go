@@ -1,6 +1,7 @@
 package wasm
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -57,8 +58,11 @@ type Plugin struct {
 
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
-	modCfg   wazero.ModuleConfig
-	root     *os.Root // the project directory, when mounted
+	// funcTable is the index of the module's first table of functions,
+	// the one callback slots index (the pre-scan finds it).
+	funcTable uint32
+	modCfg    wazero.ModuleConfig
+	root      *os.Root // the project directory, when mounted
 
 	// slots are the instances' places: one for a serialized plugin, the
 	// pool's bound for a concurrent one (then pool is set).
@@ -106,13 +110,16 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 		f.Close()
 		return nil, err
 	}
-	var sb strings.Builder
-	err = f.CopyTo(&sb)
+	// One buffer of the file's size (and the margin ReadFrom wants): the
+	// module is held once, not copied as it grows.
+	var buf bytes.Buffer
+	buf.Grow(int(f.Size()) + bytes.MinRead)
+	err = f.CopyTo(&buf)
 	f.Close()
 	if err != nil {
 		return nil, clawerr.New(clawerr.OpenFailed, path, "open", "reading the module", err)
 	}
-	bin := []byte(sb.String())
+	bin := buf.Bytes()
 
 	if cfg.Concurrent && own.poolSize < 1 {
 		return nil, clawerr.New(clawerr.InvalidArgument, path, "open", fmt.Sprintf("pool size %d: want at least 1", own.poolSize), nil)
@@ -137,6 +144,12 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	pages, err := budget(sum, own.memoryLimitMB, path)
 	if err != nil {
 		return nil, err
+	}
+	for i, t := range sum.Tables {
+		if t.Funcref {
+			p.funcTable = uint32(i)
+			break
+		}
 	}
 	// One deadline for the compile and the first load.
 	ctx := context.Background()

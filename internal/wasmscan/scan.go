@@ -85,6 +85,7 @@ type Table struct {
 	Min, Max uint32 // Max is NoTableMax when HasMax is false
 	HasMax   bool
 	Imported bool
+	Funcref  bool // a table of functions (else of externref)
 }
 
 // Memory is a linear memory the module imports or defines, in 64 KiB pages.
@@ -139,6 +140,13 @@ func (e *LimitError) Error() string {
 type FormatError struct {
 	Offset int
 	Msg    string
+	// Truncated: the input (or its section, or a body) ends before what
+	// it declares: a count or a length runs past it, or a number is cut.
+	// wazero's decoder may allocate by such a count before it finds the
+	// end (it reads a section's numbers past the section's end): a
+	// 15-byte module that declares 2^28 element segments makes it
+	// allocate 18 GiB.
+	Truncated bool
 }
 
 func (e *FormatError) Error() string {
@@ -167,9 +175,13 @@ func (r *reader) fail(format string, args ...any) error {
 
 func (r *reader) left() int { return r.end - r.off }
 
+func (r *reader) short(format string, args ...any) error {
+	return &FormatError{Offset: r.off, Msg: fmt.Sprintf(format, args...), Truncated: true}
+}
+
 func (r *reader) byte() (byte, error) {
 	if r.off >= r.end {
-		return 0, r.fail("unexpected end")
+		return 0, r.short("unexpected end")
 	}
 	c := r.b[r.off]
 	r.off++
@@ -178,7 +190,7 @@ func (r *reader) byte() (byte, error) {
 
 func (r *reader) skip(n uint64) error {
 	if n > uint64(r.left()) {
-		return r.fail("%d bytes wanted, %d left", n, r.left())
+		return r.short("%d bytes wanted, %d left", n, r.left())
 	}
 	r.off += int(n)
 	return nil
@@ -234,7 +246,7 @@ func (r *reader) count(minSize int) (uint32, error) {
 		return 0, err
 	}
 	if uint64(n)*uint64(minSize) > uint64(r.left()) {
-		return 0, r.fail("a count of %d items in %d bytes", n, r.left())
+		return 0, r.short("a count of %d items in %d bytes", n, r.left())
 	}
 	return n, nil
 }
@@ -269,14 +281,15 @@ func (r *reader) limits() (lo, hi uint32, hasMax bool, err error) {
 }
 
 func (r *reader) table(imported bool) (Table, error) {
-	if _, err := r.byte(); err != nil { // the reference type
+	ref, err := r.byte()
+	if err != nil {
 		return Table{}, err
 	}
 	lo, hi, has, err := r.limits()
 	if !has {
 		hi = NoTableMax
 	}
-	return Table{Min: lo, Max: hi, HasMax: has, Imported: imported}, err
+	return Table{Min: lo, Max: hi, HasMax: has, Imported: imported, Funcref: ref == 0x70}, err
 }
 
 func (r *reader) memory(imported bool) (Memory, error) {
@@ -345,7 +358,7 @@ func Scan(bin []byte, lim Limits) (*Summary, error) {
 			return nil, err
 		}
 		if uint64(size) > uint64(r.left()) {
-			return nil, r.fail("section %d of %d bytes, %d left", id, size, r.left())
+			return nil, r.short("section %d of %d bytes, %d left", id, size, r.left())
 		}
 		sec := &reader{b: bin, off: r.off, end: r.off + int(size)}
 		r.off = sec.end
@@ -358,7 +371,7 @@ func Scan(bin []byte, lim Limits) (*Summary, error) {
 		if err := s.section(id, sec); err != nil {
 			return nil, err
 		}
-		if id != secCustom && id != secStart && sec.off != sec.end {
+		if id != secCustom && sec.off != sec.end {
 			return nil, sec.fail("section %d has %d bytes after its content", id, sec.left())
 		}
 	}
@@ -370,8 +383,11 @@ func Scan(bin []byte, lim Limits) (*Summary, error) {
 
 func (s *scanner) section(id byte, r *reader) error {
 	switch id {
-	case secCustom, secStart, secDataCount:
-		return nil // a name and bytes; an index; a count: nothing to bound
+	case secCustom:
+		return s.custom(r)
+	case secStart, secDataCount: // an index; a count
+		_, err := r.u32()
+		return err
 	case secType:
 		n, err := r.count(3)
 		if err != nil {
@@ -533,6 +549,72 @@ func (s *scanner) section(id byte, r *reader) error {
 	return nil
 }
 
+// custom reads a custom section: nothing compiles it, but wazero decodes
+// the "name" section, allocating by its counts before it reads their
+// items (a 22-byte name section made it allocate 6 GiB): the counts are
+// checked against the section's bytes as everywhere else.
+func (s *scanner) custom(r *reader) error {
+	n, err := r.u32()
+	if err != nil {
+		return err
+	}
+	start := r.off
+	if err := r.skip(uint64(n)); err != nil {
+		return err
+	}
+	if string(r.b[start:r.off]) != "name" {
+		r.off = r.end
+		return nil
+	}
+	for r.left() > 0 {
+		id, err := r.byte()
+		if err != nil {
+			return err
+		}
+		size, err := r.u32()
+		if err != nil {
+			return err
+		}
+		switch id {
+		case 0: // the module's name
+			err = r.name()
+		case 1: // function names: index, name
+			err = nameMap(r)
+		case 2: // local names: function index, then a name map
+			var k uint32
+			if k, err = r.count(2); err == nil {
+				for i := uint32(0); i < k && err == nil; i++ {
+					if _, err = r.u32(); err == nil {
+						err = nameMap(r)
+					}
+				}
+			}
+		default:
+			err = r.skip(uint64(size))
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func nameMap(r *reader) error {
+	k, err := r.count(2)
+	if err != nil {
+		return err
+	}
+	for i := uint32(0); i < k; i++ {
+		if _, err := r.u32(); err != nil {
+			return err
+		}
+		if err := r.name(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (s *scanner) elements(r *reader) error {
 	n, err := r.count(2)
 	if err != nil {
@@ -660,7 +742,7 @@ func (s *scanner) code(r *reader) error {
 			return err
 		}
 		if uint64(size) > uint64(r.left()) {
-			return r.fail("a body of %d bytes, %d left", size, r.left())
+			return r.short("a body of %d bytes, %d left", size, r.left())
 		}
 		s.sum.LargestBody = max(s.sum.LargestBody, size)
 		body := &reader{b: r.b, off: r.off, end: r.off + int(size)}

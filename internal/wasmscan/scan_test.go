@@ -181,13 +181,30 @@ func TestMalformed(t *testing.T) {
 	}
 }
 
+// Counts past the input's end are refused before anything allocates
+// by them: wazero's decoder allocated 18 GiB for the first module, 6 and
+// 8 GiB for the others, and still refused them.
+func TestCountsPastTheEnd(t *testing.T) {
+	for name, bin := range map[string][]byte{
+		"2^28 element segments": []byte("\x00asm\x01\x00\x00\x00\x09\x05\x80\x80\x80\x80\x01"),
+		"2^28 function names":   []byte("\x00asm\x01\x00\x00\x00\x00\x0c\x04name\x01\x05\x80\x80\x80\x80\x01"),
+		"2^28 local names":      []byte("\x00asm\x01\x00\x00\x00\x00\x0c\x04name\x02\x05\x80\x80\x80\x80\x01"),
+	} {
+		_, err := wasmscan.Scan(bin, wasmscan.DefaultLimits())
+		var fe *wasmscan.FormatError
+		require.True(t, errors.As(err, &fe), "%s: %v", name, err)
+		assert.True(t, fe.Truncated, name)
+		assert.ErrorContains(t, err, "a count of 268435456 items", name)
+	}
+}
+
 // Tables and table.grow are reported as the module declares them.
 func TestTablesAndGrow(t *testing.T) {
 	sum, err := wasmscan.Scan(wasmgen.Module{Bodies: [][]byte{wasmgen.GrowTable(1)},
 		Tables: []wasmgen.Table{{Min: 1}, {Min: 2, Max: 9, HasMax: true}}}.Bytes(), wasmscan.DefaultLimits())
 	require.NoError(t, err)
 	assert.True(t, sum.TableGrow)
-	assert.Equal(t, []wasmscan.Table{{Min: 1, Max: wasmscan.NoTableMax}, {Min: 2, Max: 9, HasMax: true}}, sum.Tables)
+	assert.Equal(t, []wasmscan.Table{{Min: 1, Max: wasmscan.NoTableMax, Funcref: true}, {Min: 2, Max: 9, HasMax: true, Funcref: true}}, sum.Tables)
 	sum, err = wasmscan.Scan(wasmgen.Module{Bodies: [][]byte{wasmgen.Empty}, Tables: []wasmgen.Table{{Min: 1}}}.Bytes(), wasmscan.DefaultLimits())
 	require.NoError(t, err)
 	assert.False(t, sum.TableGrow)
