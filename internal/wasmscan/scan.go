@@ -319,6 +319,8 @@ type scanner struct {
 	sum      Summary
 	defs     uint32 // functions the function section declares
 	branches uint32 // of the body being walked
+	codeSec  reader // the code section past its count, for walkBodies
+	bodies   uint32
 }
 
 func (s *scanner) over(limit, what string, value, bound uint64) error {
@@ -377,6 +379,9 @@ func Scan(bin []byte, lim Limits) (*Summary, error) {
 	}
 	if s.defs > 0 && !sawCode {
 		return nil, r.fail("%d functions declared and no code section", s.defs)
+	}
+	if err := s.walkBodies(); err != nil {
+		return nil, err
 	}
 	return &s.sum, nil
 }
@@ -709,6 +714,12 @@ func (s *scanner) data(r *reader) error {
 	return nil
 }
 
+// code reads the code section's structure: each body's size and locals,
+// against the bounds. The bodies' instructions are walked once every
+// section has been read (walkBodies), so that whatever the module
+// declares anywhere (a data segment's length, a body's locals) is
+// checked before a malformed instruction ends the scan: wazero's decoder
+// allocates by those before it validates any instruction.
 func (s *scanner) code(r *reader) error {
 	n, err := r.count(1)
 	if err != nil {
@@ -717,28 +728,18 @@ func (s *scanner) code(r *reader) error {
 	if n != s.defs {
 		return r.fail("%d function bodies for %d functions", n, s.defs)
 	}
-	// The sizes first (a skip each), so that a module over the code
-	// bounds is refused before any body is walked.
-	sizes := *r
+	s.codeSec, s.bodies = *r, n
 	for i := uint32(0); i < n; i++ {
-		size, err := sizes.u32()
+		fn := s.sum.Imported + i
+		size, err := r.u32()
 		if err != nil {
 			return err
 		}
-		if err := s.overIn("BodySize", "body, in bytes", int64(s.sum.Imported+i), uint64(size), uint64(s.lim.BodySize)); err != nil {
+		if err := s.overIn("BodySize", "body, in bytes", int64(fn), uint64(size), uint64(s.lim.BodySize)); err != nil {
 			return err
 		}
 		s.sum.CodeSize += uint64(size)
 		if err := s.over("CodeSize", "bytes of function bodies", s.sum.CodeSize, s.lim.CodeSize); err != nil {
-			return err
-		}
-		if err := sizes.skip(uint64(size)); err != nil {
-			return err
-		}
-	}
-	for i := uint32(0); i < n; i++ {
-		size, err := r.u32()
-		if err != nil {
 			return err
 		}
 		if uint64(size) > uint64(r.left()) {
@@ -747,49 +748,67 @@ func (s *scanner) code(r *reader) error {
 		s.sum.LargestBody = max(s.sum.LargestBody, size)
 		body := &reader{b: r.b, off: r.off, end: r.off + int(size)}
 		r.off = body.end
-		if err := s.body(body, s.sum.Imported+i); err != nil {
+		locals, err := s.locals(body, fn)
+		if err != nil {
+			return err
+		}
+		s.sum.Locals = max(s.sum.Locals, locals)
+		s.sum.AllLocals += locals
+		if err := s.over("AllLocals", "locals of all functions", s.sum.AllLocals, s.lim.AllLocals); err != nil {
 			return err
 		}
 	}
+	r.off = r.end
 	return nil
 }
 
-func (s *scanner) body(r *reader, fn uint32) error {
+// locals reads a body's local declarations.
+func (s *scanner) locals(r *reader, fn uint32) (uint64, error) {
 	groups, err := r.count(2)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	var locals uint64
 	for i := uint32(0); i < groups; i++ {
 		k, err := r.u32()
 		if err != nil {
-			return err
+			return 0, err
 		}
 		locals += uint64(k)
 		if err := s.overIn("Locals", "locals", int64(fn), locals, s.lim.Locals); err != nil {
-			return err
+			return 0, err
 		}
 		if _, err := r.byte(); err != nil {
-			return err
+			return 0, err
 		}
 	}
-	s.sum.Locals = max(s.sum.Locals, locals)
-	s.sum.AllLocals += locals
-	if err := s.over("AllLocals", "locals of all functions", s.sum.AllLocals, s.lim.AllLocals); err != nil {
-		return err
-	}
-	s.branches = 0
-	if err := s.instructions(r, fn); err != nil {
-		return err
-	}
-	b := uint64(s.branches)
-	s.sum.Branches = max(s.sum.Branches, s.branches)
-	s.sum.BranchWork += b * b
-	if err := s.over("BranchWork", "sum of the squares of each function's branches", s.sum.BranchWork, s.lim.BranchWork); err != nil {
-		return err
-	}
-	if r.off != r.end {
-		return r.fail("function %d has %d bytes after its end", fn, r.left())
+	return locals, nil
+}
+
+// walkBodies walks the instructions of every body code read.
+func (s *scanner) walkBodies() error {
+	r := &s.codeSec
+	for i := uint32(0); i < s.bodies; i++ {
+		fn := s.sum.Imported + i
+		size, _ := r.u32() // read once already: cannot fail
+		body := &reader{b: r.b, off: r.off, end: r.off + int(size)}
+		r.off = body.end
+		if _, err := s.locals(body, fn); err != nil {
+			return err
+		}
+		s.branches = 0
+		if err := s.instructions(body, fn); err != nil {
+			return err
+		}
+		if body.off != body.end {
+			return body.fail("function %d has %d bytes after its end", fn, body.left())
+		}
+		b := uint64(s.branches)
+		s.sum.Branches = max(s.sum.Branches, s.branches)
+		s.sum.BranchWork += b * b
+		if err := s.over("BranchWork", "sum of the squares of each function's branches", s.sum.BranchWork, s.lim.BranchWork); err != nil {
+			return err
+		}
 	}
 	return nil
 }
