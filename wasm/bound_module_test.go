@@ -142,7 +142,7 @@ func TestCountsPastTheEndAllocateNothing(t *testing.T) {
 		runtime.ReadMemStats(&before)
 		_, err := tryOpen(path, wasm.WithCacheDir(""))
 		runtime.ReadMemStats(&after)
-		codeIs(t, err, clawerr.OpenFailed, "pre-scan", "malformed module")
+		codeIs(t, err, clawerr.OpenFailed, "not a valid WebAssembly module", "malformed module")
 		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(16<<20), name)
 	}
 }

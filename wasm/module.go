@@ -198,11 +198,14 @@ func budget(sum *wasmscan.Summary, capMB int, who string) (pages uint32, err err
 		}
 		tables += n * TableElementCost
 	}
+	// The cap is in pages: tables count in whole pages, rounded down, and
+	// a memory over the cap on its own is wazero's to refuse, as before.
+	tablePages := tables >> 16
 	var initial uint64
 	for _, m := range sum.Memories {
 		initial += uint64(m.Min) << 16
 	}
-	if tables+initial > capBytes {
+	if tablePages > 0 && tables+initial > capBytes {
 		what := "initial size"
 		if sum.TableGrow {
 			what = "declared maximum"
@@ -212,7 +215,10 @@ func budget(sum *wasmscan.Summary, capMB int, who string) (pages uint32, err err
 				"%d MiB in all, over the memory cap of %d MiB; declare smaller tables or raise the cap (memory_limit_mb)",
 			what, tables, TableElementCost, initial, (tables+initial+(1<<20)-1)>>20, capMB), nil)
 	}
-	return uint32((capBytes - tables) >> 16), nil
+	if tablePages >= capBytes>>16 {
+		return 0, nil // unreachable: tables over the cap were refused above
+	}
+	return uint32(capBytes>>16 - tablePages), nil
 }
 
 // compileSlots bounds the compilations in flight in this process. A

@@ -138,6 +138,9 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	// pre-scan refuses what would compile too long or too large, and the
 	// tables' bound comes out of the memory cap.
 	sum, err := wasmscan.Scan(bin, scanLimits)
+	if errors.Is(err, wasmscan.ErrFormat) {
+		return nil, clawerr.New(clawerr.OpenFailed, path, "open", "not a valid WebAssembly module", err)
+	}
 	if err != nil {
 		return nil, clawerr.New(clawerr.OpenFailed, path, "open", "the module's pre-scan refused it", err)
 	}
