@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/tetratelabs/wazero"
 
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/clawerr"
@@ -80,4 +81,38 @@ func TestTableGrowStopsAtMaximum(t *testing.T) {
 	// The linear memory has what the tables leave: 8 MiB.
 	err = g.Call(bg, clawd.ToolCall("s", "count", "{}"))
 	require.NoError(t, err)
+}
+
+// What a table element costs the host, measured: a table grown one
+// element at a time (the worst case for Go's slice growth) to 2^18
+// elements holds at most TableElementCost bytes an element after a
+// collection.
+func TestTableElementCostMeasured(t *testing.T) {
+	// (func (param i32) (result i32) ref.null func, local.get 0, table.grow 0)
+	bin := wasmgen.Header()
+	bin = wasmgen.Section(bin, 1, []byte{1, 0x60, 1, 0x7f, 1, 0x7f})
+	bin = wasmgen.Section(bin, 3, []byte{1, 0})
+	bin = wasmgen.Section(bin, 4, []byte{1, 0x70, 1, 0, 0x80, 0x80, 0x10}) // max 2^18
+	bin = wasmgen.Section(bin, 7, []byte{1, 4, 'g', 'r', 'o', 'w', 0, 0})
+	bin = wasmgen.Section(bin, 10, []byte{1, 9, 0, 0xd0, 0x70, 0x20, 0x00, 0xfc, 0x0f, 0x00, 0x0b})
+	ctx := bg
+	rt := wazero.NewRuntime(ctx)
+	defer rt.Close(ctx)
+	mod, err := rt.Instantiate(ctx, bin)
+	require.NoError(t, err)
+	grow := mod.ExportedFunction("grow")
+	before := heapInUse()
+	const n = 1 << 18
+	for i := 0; i < n; i++ {
+		if _, err := grow.Call(ctx, 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := grow.Call(ctx, 1)
+	require.NoError(t, err)
+	require.Equal(t, uint32(0xffffffff), uint32(r[0]), "past the maximum table.grow fails")
+	per := float64(int64(heapInUse())-int64(before)) / n
+	t.Logf("a table element costs the host %.1f bytes (TableElementCost %d)", per, wasm.TableElementCost)
+	assert.LessOrEqual(t, per, float64(wasm.TableElementCost))
+	runtime.KeepAlive(mod)
 }
