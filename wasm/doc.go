@@ -37,8 +37,30 @@
 //
 // # Loading
 //
-// Open checks the file (a WebAssembly binary, version 1), compiles it
-// (through the on-disk cache: DefaultCacheDir, WithCacheDir), and refuses a
+// Open checks the file (a WebAssembly binary, version 1) and pre-scans it
+// (internal/wasmscan) before anything compiles it: every cost of a module
+// is bounded before it is paid. The pre-scan reads the binary with bounds
+// (every count checked against the bytes left, so a 15-byte module cannot
+// make the decoder allocate gigabytes) and walks each function body, and
+// refuses with open_failed, naming the limit, its value and its bound, a
+// module with more than 100,000 functions, 16 MiB of code, a body over
+// 1 MiB, 8,192 branches (block, loop, if, else, br, br_if, br_table
+// targets) in a body or 2^26 for the sum of their squares (wazero's
+// compile time grows with their square), nesting deeper than 2,048,
+// 50,000 locals in a function or 4 Mi in all, 1 Mi element entries or
+// 64 MiB of data (wasmscan.DefaultLimits; a plugin built by zig or clang
+// is far below: the examples have under 130 functions and 709 branches
+// in their largest body). Tables count against the memory cap: a table
+// counts at TableElementCost bytes an element, at its declared maximum if
+// the module uses table.grow (a grown table without a maximum is refused)
+// and at its initial size otherwise; tables and the initial memory over
+// the cap are refused, and the linear memory gets the cap less the
+// tables. It then compiles the module (through the on-disk cache:
+// DefaultCacheDir, WithCacheDir) under the load timeout: wazero's compile
+// cannot be interrupted, so it runs on a goroutine of its own and is
+// abandoned at the deadline (timeout); at most max(2, GOMAXPROCS)
+// compiles run at once in the process, an abandoned one holding its place
+// until it ends, so abandoned compiles cannot pile up. It refuses a
 // module in the reference daemon's WASM shape (env.clawd_log and
 // env.clawd_send_event imports, named exports, a status from
 // clawd_plugin_init) with runtime_unsupported, saying what it lacks. It
@@ -49,7 +71,9 @@
 // bad_version (a string is read with its 256-byte bound inside linear
 // memory: a pointer outside it is the same error), on_load_failed. A NULL
 // name loads as the file stem, with a warning. A trap in init or on_load
-// is crashed; a load past WithLoadTimeout is timeout.
+// is crashed; a load past WithLoadTimeout is timeout (the compile and the
+// first instance's load share one deadline; a constructor, init or
+// on_load that spins or sleeps for ever ends there).
 //
 // # Calls
 //
@@ -64,7 +88,10 @@
 // (callback_error, unknown_code; invalid_argument for a NUL byte; closed).
 // A call runs until its context's deadline (or clawd.WithCallTimeout's, if
 // earlier): past it the call returns timeout within milliseconds, and a
-// cancellation returns unavailable. A trap (unreachable, an out-of-bounds
+// cancellation returns unavailable. That holds wherever the guest is: in
+// its own code, or blocked in a WASI sleep (sleep, nanosleep, poll with a
+// timeout: poll_oneoff's clock subscriptions), which waits on the call's
+// context and ends the call at its deadline, even with WithDeadlines(false). A trap (unreachable, an out-of-bounds
 // access, a call through a bad table entry, recursion past wazero's call
 // stack) returns
 // crashed with the trap's message and the callback's name; so does the
@@ -81,6 +108,14 @@
 // The guest sees its own linear memory only. Its memory is capped
 // (WithMemoryLimitMB, the manifest's memory_limit_mb; default 256 MiB): a
 // memory.grow past the cap fails in the guest, whose malloc returns NULL.
+// Its tables count against the same cap (see Loading): a table.grow past
+// a table's declared maximum fails in the guest (-1). The host's memory
+// for one instance stays within 2.5 times the cap (wazero grows linear
+// memory as a Go slice: a quarter of spare capacity, and the old array
+// until the collector frees it; after a collection, 1.02 times was
+// measured with both instances of a pool of 2 full), so within 2.5 times
+// the cap times the pool's size for a concurrent plugin, besides the
+// compiled code, which the pre-scan bounds.
 // Its file system is empty unless granted: fs.read mounts the project
 // directory (clawd.WithProjectDir) read-only at "/", fs.write read-write;
 // the guest sees the WASI errors otherwise. It has no sockets: events

@@ -51,6 +51,10 @@ type instance struct {
 	nested [maxDepth - 1]*[abi.NumCallbacks]api.Function
 	alloc  api.Function
 	free   api.Function
+	// funcTable is the table the callbacks index: the module's first
+	// table of functions (a module with externref tables may have it
+	// at another index than 0).
+	funcTable uint32
 
 	ring     uint32 // ringSize contexts of ctxStride bytes
 	ringNext uint32
@@ -78,14 +82,18 @@ type tableInfo struct {
 // function table with its signature checked, the context ring placed.
 // on_load is the caller's.
 func (p *Plugin) instantiate(ctx context.Context, s *slot) (*instance, *tableInfo, error) {
-	mod, err := p.rt.InstantiateModule(ctx, p.compiled, p.modCfg.WithStdout(s.stdout).WithStderr(s.stderr))
+	prev := s.callCtx
+	s.callCtx = ctx
+	defer func() { s.callCtx = prev }()
+	mod, err := p.rt.InstantiateModule(ctx, p.compiled,
+		p.modCfg.WithStdout(s.stdout).WithStderr(s.stderr).WithNanosleep(s.nanosleep))
 	if err != nil {
 		if code, ok := exitOf(err); ok && code == sys.ExitCodeDeadlineExceeded {
 			return nil, nil, clawerr.New(clawerr.Timeout, p.who(), "open", "instantiating the module (_initialize) took too long", err)
 		}
 		return nil, nil, clawerr.New(clawerr.OpenFailed, p.who(), "open", "instantiating the module", err)
 	}
-	in := &instance{mod: mod, mem: mod.Memory(), glue: &s.inGlue}
+	in := &instance{mod: mod, mem: mod.Memory(), glue: &s.inGlue, funcTable: p.funcTable}
 	p.track(s, in)
 	fail := func(err error) (*instance, *tableInfo, error) {
 		p.discard(in)
@@ -112,7 +120,7 @@ func (p *Plugin) instantiate(ctx context.Context, s *slot) (*instance, *tableInf
 		if slots[c] == 0 {
 			continue
 		}
-		f, err := lookup(mod, slots[c], slotParams[c], slotResults[c])
+		f, err := lookup(mod, p.funcTable, slots[c], slotParams[c], slotResults[c])
 		if err != nil {
 			return fail(clawerr.New(clawerr.ABIMismatch, p.who(), "read vtable", fmt.Sprintf(
 				"%s is function table entry %d, not a function of type %s", c, slots[c], sig(slotParams[c], slotResults[c])), err))
@@ -126,15 +134,15 @@ func (p *Plugin) instantiate(ctx context.Context, s *slot) (*instance, *tableInf
 	return in, t, nil
 }
 
-// lookup resolves a table entry as a function of the given type; wazero
-// panics on a mismatch or an entry outside the table, recovered here.
-func lookup(mod api.Module, idx uint32, params, results []api.ValueType) (f api.Function, err error) {
+// lookup resolves entry idx of table tbl as a function of the given type;
+// wazero panics on a mismatch or an entry outside the table, recovered here.
+func lookup(mod api.Module, tbl, idx uint32, params, results []api.ValueType) (f api.Function, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			f, err = nil, fmt.Errorf("%v", r)
 		}
 	}()
-	return table.LookupFunction(mod, 0, idx, params, results), nil
+	return table.LookupFunction(mod, tbl, idx, params, results), nil
 }
 
 // readTable copies and checks the ClawaPlugin at addr in linear memory,
@@ -325,7 +333,7 @@ func (in *instance) fn(c abi.Callback, d int) api.Function {
 	}
 	if fs[c] == nil {
 		// The slot resolved at load: it cannot fail now.
-		fs[c], _ = lookup(in.mod, in.slots[c], slotParams[c], slotResults[c])
+		fs[c], _ = lookup(in.mod, in.funcTable, in.slots[c], slotParams[c], slotResults[c])
 	}
 	return fs[c]
 }

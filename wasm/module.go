@@ -1,7 +1,9 @@
 package wasm
 
 import (
+	"context"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -10,6 +12,7 @@ import (
 
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/wasmscan"
 )
 
 // The exports and imports that make a module a plugin of this runtime.
@@ -163,4 +166,107 @@ func cacheFor(dir string) (wazero.CompilationCache, error) {
 	}
 	caches.m[dir] = c
 	return c, nil
+}
+
+// TableElementCost is what one table element may cost the host, in
+// bytes: wazero keeps an element as a uintptr (8 bytes; 8.2 measured for
+// a table grown one element at a time, after a collection), and
+// table.grow appends to a Go slice, whose spare capacity and the array it
+// replaces can double that while it grows.
+const TableElementCost = 16
+
+// scanLimits are the bounds of the pre-scan (wasmscan.DefaultLimits).
+var scanLimits = wasmscan.DefaultLimits()
+
+// budget checks what the module declares against the memory cap before
+// anything compiles it, and returns the pages its linear memory may
+// have: the cap less what its tables may cost. A table counts at its
+// declared maximum when the module can grow it (table.grow), else at its
+// initial size; a grown table that declares no maximum is refused, as
+// table.grow could then take the host's memory without bound.
+func budget(sum *wasmscan.Summary, capMB int, who string) (pages uint32, err error) {
+	capBytes := uint64(capMB) << 20
+	var tables uint64
+	for i, t := range sum.Tables {
+		n := uint64(t.Min)
+		if sum.TableGrow {
+			if !t.HasMax {
+				return 0, clawerr.New(clawerr.OpenFailed, who, "open", fmt.Sprintf(
+					"table %d declares no maximum and the module uses table.grow: its growth would not be bounded "+
+						"by the memory cap of %d MiB; declare a maximum for the table", i, capMB), nil)
+			}
+			n = uint64(t.Max)
+		}
+		tables += n * TableElementCost
+	}
+	// The cap is in pages: tables count in whole pages, rounded down, and
+	// a memory over the cap on its own is wazero's to refuse, as before.
+	tablePages := tables >> 16
+	var initial uint64
+	for _, m := range sum.Memories {
+		initial += uint64(m.Min) << 16
+	}
+	if tablePages > 0 && tables+initial > capBytes {
+		what := "initial size"
+		if sum.TableGrow {
+			what = "declared maximum"
+		}
+		return 0, clawerr.New(clawerr.OpenFailed, who, "open", fmt.Sprintf(
+			"the tables at their %s cost up to %d bytes (%d bytes an element) and the initial memory %d bytes: "+
+				"%d MiB in all, over the memory cap of %d MiB; declare smaller tables or raise the cap (memory_limit_mb)",
+			what, tables, TableElementCost, initial, (tables+initial+(1<<20)-1)>>20, capMB), nil)
+	}
+	if tablePages >= capBytes>>16 {
+		return 0, nil // unreachable: tables over the cap were refused above
+	}
+	return uint32(capBytes>>16 - tablePages), nil
+}
+
+// compileSlots bounds the compilations in flight in this process. A
+// compile cannot be interrupted (wazero's CompileModule takes no
+// deadline): one past the load timeout is abandoned, and goes on until it
+// ends, holding its slot, so abandoned compiles cannot pile up. The
+// pre-scan bounds what any one of them costs.
+var compileSlots = make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))
+
+// compileModule is wazero's compile (a test replaces it).
+var compileModule = func(rt wazero.Runtime, bin []byte) (wazero.CompiledModule, error) {
+	return rt.CompileModule(context.Background(), bin)
+}
+
+// compile compiles bin in rt within ctx. Past ctx's deadline it returns
+// timeout at once and leaves the compile to finish on its own; the
+// runtime is then closed when it does (abandoned reports that: the
+// caller must not close rt itself).
+func compile(ctx context.Context, rt wazero.Runtime, bin []byte, who string) (cm wazero.CompiledModule, abandoned bool, err error) {
+	select {
+	case compileSlots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, false, clawerr.New(clawerr.Timeout, who, "open", fmt.Sprintf(
+			"no compile could start before the load timeout: %d compiles are in flight in this process", cap(compileSlots)), ctx.Err())
+	}
+	type result struct {
+		cm  wazero.CompiledModule
+		err error
+	}
+	done := make(chan result, 1)
+	fn := compileModule
+	go func() {
+		defer func() { <-compileSlots }()
+		cm, err := fn(rt, bin)
+		done <- result{cm, err}
+	}()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return nil, false, clawerr.New(clawerr.OpenFailed, who, "open", "not a valid WebAssembly module", r.err)
+		}
+		return r.cm, false, nil
+	case <-ctx.Done():
+		go func() {
+			<-done
+			_ = rt.Close(context.Background())
+		}()
+		return nil, true, clawerr.New(clawerr.Timeout, who, "open", "compiling the module took longer than the load timeout; it is abandoned", ctx.Err())
+	}
 }

@@ -23,7 +23,8 @@ import (
 // (memory_limit_mb) nor WithMemoryLimitMB sets one.
 const DefaultMemoryLimitMB = 256
 
-// DefaultLoadTimeout bounds instantiation, clawd_plugin_init and on_load.
+// DefaultLoadTimeout bounds the compile, instantiation, clawd_plugin_init
+// and on_load.
 const DefaultLoadTimeout = 10 * time.Second
 
 // Option is one of the wasm runtime's own options.
@@ -69,9 +70,10 @@ func WithCacheDir(dir string) Option {
 	return Option{set: func(o *options) { o.cacheDir, o.cacheSet = dir, true }}
 }
 
-// WithLoadTimeout bounds instantiation, clawd_plugin_init and on_load, at
-// Open and at every re-instantiation (default DefaultLoadTimeout). Past it
-// the load fails with timeout.
+// WithLoadTimeout bounds the compile, instantiation, clawd_plugin_init
+// and on_load, at Open (one deadline for all) and at every
+// re-instantiation (default DefaultLoadTimeout). Past it the load fails
+// with timeout; a compile past it is abandoned (see the package doc).
 func WithLoadTimeout(d time.Duration) Option {
 	return Option{set: func(o *options) { o.loadTimeout = d }}
 }

@@ -1,6 +1,7 @@
 package wasm
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -26,6 +27,7 @@ import (
 	"github.com/clawd-go/clawd/internal/outcome"
 	"github.com/clawd-go/clawd/internal/reentry"
 	"github.com/clawd-go/clawd/internal/vtable"
+	"github.com/clawd-go/clawd/internal/wasmscan"
 )
 
 // Runtime is the name this package registers with clawd.Register.
@@ -56,8 +58,11 @@ type Plugin struct {
 
 	rt       wazero.Runtime
 	compiled wazero.CompiledModule
-	modCfg   wazero.ModuleConfig
-	root     *os.Root // the project directory, when mounted
+	// funcTable is the index of the module's first table of functions,
+	// the one callback slots index (the pre-scan finds it).
+	funcTable uint32
+	modCfg    wazero.ModuleConfig
+	root      *os.Root // the project directory, when mounted
 
 	// slots are the instances' places: one for a serialized plugin, the
 	// pool's bound for a concurrent one (then pool is set).
@@ -105,13 +110,16 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 		f.Close()
 		return nil, err
 	}
-	var sb strings.Builder
-	err = f.CopyTo(&sb)
+	// One buffer of the file's size (and the margin ReadFrom wants): the
+	// module is held once, not copied as it grows.
+	var buf bytes.Buffer
+	buf.Grow(int(f.Size()) + bytes.MinRead)
+	err = f.CopyTo(&buf)
 	f.Close()
 	if err != nil {
 		return nil, clawerr.New(clawerr.OpenFailed, path, "open", "reading the module", err)
 	}
-	bin := []byte(sb.String())
+	bin := buf.Bytes()
 
 	if cfg.Concurrent && own.poolSize < 1 {
 		return nil, clawerr.New(clawerr.InvalidArgument, path, "open", fmt.Sprintf("pool size %d: want at least 1", own.poolSize), nil)
@@ -126,8 +134,36 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 		p.slots = append(p.slots, newSlot(path))
 	}
 
+	// Every cost of the module is bounded before it is paid: the
+	// pre-scan refuses what would compile too long or too large, and the
+	// tables' bound comes out of the memory cap.
+	sum, err := wasmscan.Scan(bin, scanLimits)
+	if errors.Is(err, wasmscan.ErrFormat) {
+		return nil, clawerr.New(clawerr.OpenFailed, path, "open", "not a valid WebAssembly module", err)
+	}
+	if err != nil {
+		return nil, clawerr.New(clawerr.OpenFailed, path, "open", "the module's pre-scan refused it", err)
+	}
+	pages, err := budget(sum, own.memoryLimitMB, path)
+	if err != nil {
+		return nil, err
+	}
+	for i, t := range sum.Tables {
+		if t.Funcref {
+			p.funcTable = uint32(i)
+			break
+		}
+	}
+	// One deadline for the compile and the first load.
+	ctx := context.Background()
+	if own.loadTimeout > 0 && !own.noDeadlines {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, own.loadTimeout)
+		defer cancel()
+	}
+
 	rc := wazero.NewRuntimeConfig().
-		WithMemoryLimitPages(uint32(own.memoryLimitMB) * 16).
+		WithMemoryLimitPages(pages).
 		WithCloseOnContextDone(!own.noDeadlines)
 	if own.cacheDir != "" {
 		if c, err := cacheFor(own.cacheDir); err == nil {
@@ -145,8 +181,12 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 		}
 		return nil, err
 	}
-	if p.compiled, err = p.rt.CompileModule(bg, bin); err != nil {
-		return fail(clawerr.New(clawerr.OpenFailed, path, "open", "not a valid WebAssembly module", err))
+	var abandoned bool
+	if p.compiled, abandoned, err = compile(ctx, p.rt, bin, path); err != nil {
+		if abandoned {
+			return nil, err // the runtime is closed when the compile ends
+		}
+		return fail(err)
 	}
 	if err := checkShape(p.compiled, path); err != nil {
 		return fail(err)
@@ -183,7 +223,7 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	}
 
 	first := p.slots[0]
-	in, t, err := p.load(first)
+	in, t, err := p.load(ctx, first)
 	if err != nil {
 		return fail(err)
 	}
@@ -235,8 +275,7 @@ func (p *Plugin) moduleConfig() (wazero.ModuleConfig, error) {
 
 // load instantiates the module for slot s and runs on_load, within the
 // load timeout. Called with s's lock held, or before any call.
-func (p *Plugin) load(s *slot) (*instance, *tableInfo, error) {
-	ctx := context.Background()
+func (p *Plugin) load(ctx context.Context, s *slot) (*instance, *tableInfo, error) {
 	if p.own.loadTimeout > 0 && !p.own.noDeadlines {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.own.loadTimeout)
@@ -418,7 +457,7 @@ func (p *Plugin) callLocked(ctx context.Context, s *slot, o clawd.Op, cb abi.Cal
 		return clawerr.New(clawerr.Unavailable, p.name, o.String(), "the plugin failed to restart after a fault", errGone)
 	}
 	if s.inst == nil { // a slot of the pool that no call needed before
-		in, _, err := p.load(s)
+		in, _, err := p.load(context.Background(), s)
 		if err != nil {
 			p.log.Warn("wasm: another instance for the pool could not be made", zap.Error(err))
 			return clawerr.New(clawerr.Unavailable, p.name, o.String(), "making another instance for the pool", err)
@@ -434,6 +473,11 @@ func (p *Plugin) callLocked(ctx context.Context, s *slot, o clawd.Op, cb abi.Cal
 			defer cancel()
 		}
 	}
+	// The guest's sleeps wait on this call's context (the allocator's
+	// too); a nested call's is put back when it returns.
+	prevCtx := s.callCtx
+	s.callCtx = ctx
+	defer func() { s.callCtx = prevCtx }()
 	d := s.depth
 	if d >= maxDepth {
 		return clawerr.New(clawerr.Unavailable, p.name, o.String(), "calls nested too deep", reentry.ErrTooDeep)
@@ -476,7 +520,10 @@ func (p *Plugin) invoke(ctx context.Context, s *slot, in *instance, cb abi.Callb
 	st[0] = uint64(c)
 	s.active[d] = c
 	s.depth++
+	prevCtx := s.callCtx
+	s.callCtx = ctx // on_load's and on_unload's too
 	err := in.fn(cb, d).CallWithStack(ctx, st[:1+n])
+	s.callCtx = prevCtx
 	s.depth--
 	s.active[d] = 0
 	if err != nil {
@@ -536,7 +583,7 @@ func (p *Plugin) restart(s *slot, cause error) {
 	}
 	s.broken = false
 	p.setState(clawd.StateDown, cause)
-	in, _, err := p.load(s)
+	in, _, err := p.load(context.Background(), s)
 	if err != nil {
 		p.log.Error("wasm: the plugin could not be made again; its calls are refused", zap.Error(err))
 		p.failed.Store(true)
