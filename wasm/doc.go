@@ -118,7 +118,12 @@
 // compiled code, which the pre-scan bounds.
 // Its file system is empty unless granted: fs.read mounts the project
 // directory (clawd.WithProjectDir) read-only at "/", fs.write read-write;
-// the guest sees the WASI errors otherwise. It has no sockets: events
+// the guest sees the WASI errors otherwise. Every path resolves beneath
+// the project directory in one step, through an os.Root (no check, then
+// open, for a concurrent rename to split): a symlink leading out of it,
+// an absolute or a dangling one, or ".." above it is EPERM; the guest
+// cannot make symlinks, and an open file or directory is used by its
+// descriptor, never opened again by name. It has no sockets: events
 // leave only through send_event, which needs network.relay
 // (CapabilityDenied without it). Its stdout and stderr become log lines of
 // the plugin (info and warn, with the field stream), never the host's
