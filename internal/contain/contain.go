@@ -169,6 +169,14 @@ type Policy struct {
 	// AF_UNIX (EACCES), and io_uring (ENOSYS), and the child starts in an
 	// empty network namespace where the host may create one.
 	DenySockets bool `json:",omitempty"`
+	// DenySyscalls refuses, by a seccomp filter on every thread of the
+	// child, the system calls a plugin has no business making (the
+	// package doc, "The system call filter"): execve and execveat once the
+	// child started, the kernel keyring, bpf, perf, userfaultfd,
+	// namespaces, mount, ptrace, kexec, modules, raw I/O, personality
+	// changes, file handles and more, with EPERM (ENOSYS where callers
+	// fall back).
+	DenySyscalls bool `json:",omitempty"`
 	// UID and GID, when not 0, are the unprivileged ids the child switches
 	// to (no supplementary groups) before it executes itself again; the
 	// host must be root (CAP_SETUID, CAP_SETGID). Landlock only subtracts
@@ -204,6 +212,9 @@ type Report struct {
 	GID            int      `json:"gid"`
 	NetNS          bool     `json:"netns"`                   // an empty network namespace of its own
 	Sockets        bool     `json:"sockets"`                 // the seccomp filter refuses socket families (Policy.DenySockets)
+	Syscalls       int      `json:"syscalls_denied,omitempty"` // how many system calls the seccomp filter refuses, outright or by their arguments (Policy.DenySyscalls)
+	SyscallClasses []string `json:"syscall_classes,omitempty"` // what they are, in short: "exec", "keyring", "bpf", ...
+	SessionKeyring bool     `json:"session_keyring"`           // the child has a new, empty session keyring of its own, not the host's
 	PIDNamespace   bool     `json:"pid_namespace"`           // the child is the init of a PID namespace: its death kills every descendant
 	Cgroup         int      `json:"cgroup,omitempty"`        // 1 or 2: the pids cgroup version that bounds and kills the tree; 0: none
 	MaxProcesses   int      `json:"max_processes,omitempty"` // the plugin's share of the cgroup's pids.max

@@ -23,7 +23,11 @@ var (
 )
 
 // SocketFilter is the assembled seccomp program.
-var SocketFilter = socketFilter
+var SocketFilter = func() ([]unix.SockFilter, error) { return buildFilter(true, false) }
+
+// SyscallFilter is the assembled program of the sandbox: sockets and the
+// denied system calls.
+var SyscallFilter = func() ([]unix.SockFilter, error) { return buildFilter(true, true) }
 
 // NoPIDNamespaces makes Start behave as on a host that may not make PID
 // namespaces (an unprivileged user's, most containers') until restore.
