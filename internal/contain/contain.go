@@ -212,14 +212,16 @@ type Report struct {
 	GID            int      `json:"gid"`
 	NetNS          bool     `json:"netns"`                   // an empty network namespace of its own
 	Sockets        bool     `json:"sockets"`                 // the seccomp filter refuses socket families (Policy.DenySockets)
-	Syscalls       int      `json:"syscalls_denied,omitempty"` // how many system calls the seccomp filter refuses, outright or by their arguments (Policy.DenySyscalls)
-	SyscallClasses []string `json:"syscall_classes,omitempty"` // what they are, in short: "exec", "keyring", "bpf", ...
-	SessionKeyring bool     `json:"session_keyring"`           // the child has a new, empty session keyring of its own, not the host's
 	PIDNamespace   bool     `json:"pid_namespace"`           // the child is the init of a PID namespace: its death kills every descendant
 	Cgroup         int      `json:"cgroup,omitempty"`        // 1 or 2: the pids cgroup version that bounds and kills the tree; 0: none
 	MaxProcesses   int      `json:"max_processes,omitempty"` // the plugin's share of the cgroup's pids.max
 	Subreaper      bool     `json:"subreaper"`               // no PID namespace: the child adopts the orphans of its descendants
 	Notes          []string `json:"notes,omitempty"`         // what could not be enforced and why, one sentence each
+
+	// The system call filter (Policy.DenySyscalls) and the keyring.
+	Syscalls       int      `json:"syscalls_denied,omitempty"` // how many system calls the seccomp filter refuses, outright or by their arguments
+	SyscallClasses []string `json:"syscall_classes,omitempty"` // what they are, in short: "exec", "keyring", "bpf", ...
+	SessionKeyring bool     `json:"session_keyring"`           // a new, empty session keyring of its own, not the host's
 
 	// Windows: the child's token as it reads it back.
 	Integrity       string `json:"integrity,omitempty"`        // its integrity level: "low", "medium", ...
