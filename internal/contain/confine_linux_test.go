@@ -41,6 +41,10 @@ func confineChild(verb, arg string) (result, bool) {
 				res.Lines = append(res.Lines, strings.Join(strings.Fields(line), " "))
 			}
 		}
+	case "syscalls": // the denied system calls, then allowed ones: their errnos
+		res = syscallsChild()
+	case "keyring": // search the session keyring for the host's key
+		res = keyringChild()
 	case "netdev": // the interfaces of the child's network namespace
 		b, err := os.ReadFile("/proc/self/net/dev")
 		res.Errno = errnoOf(err)

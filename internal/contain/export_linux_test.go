@@ -36,3 +36,26 @@ func NoPIDNamespaces() (restore func()) {
 	pidNamespaceUsable = func() bool { return false }
 	return func() { pidNamespaceUsable = usable; pidNamespaces.Store(was) }
 }
+
+// SyscallRule is a rule of the filter, as the tests see it.
+type SyscallRule struct {
+	Name, Class string
+	Nr          uint32
+	Errno       unix.Errno
+}
+
+// SyscallRules lists the rules of Policy.DenySyscalls on this arch.
+func SyscallRules() []SyscallRule {
+	var out []SyscallRule
+	for _, r := range syscallRules() {
+		out = append(out, SyscallRule{Name: r.name, Class: r.class, Nr: r.nr, Errno: r.errno})
+	}
+	return out
+}
+
+// AuditArch and LastReviewed are the filter's arch value and the highest
+// system call number its table was written against.
+const (
+	AuditArch    = auditArch
+	LastReviewed = lastReviewed
+)
