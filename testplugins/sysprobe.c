@@ -87,7 +87,6 @@
 #define P_PTRACE_TRACEME 0
 #define P_PTRACE_ATTACH 16
 #define X32_BIT 0x40000000L
-#endif
 
 /* errno_name names the errnos the tests tell apart, strerror the rest. */
 static const char *errno_name(int e) {
@@ -115,9 +114,6 @@ static ClawaError report(ClawaContext *ctx, const char *what, long rc, int e) {
     ctx->log(ctx, 2, line);
     return (e == EPERM || e == EACCES) ? CLAWA_ERROR_CAPABILITY_DENIED : CLAWA_ERROR_DAEMON_ERROR;
 }
-
-#ifdef __linux__
-/* call runs a probe: its result, with errno set on failure. */
 
 /* in_child runs fn in a forked child and returns its errno (0: it
  * succeeded), or -1 with errno set if there is no child. */
