@@ -45,6 +45,9 @@ func confineChild(verb, arg string) (result, bool) {
 		res = syscallsChild()
 	case "keyring": // search the session keyring for the host's key
 		res = keyringChild()
+	case "timed": // ARG getpid and personality calls, timed
+		n, _ := strconv.Atoi(arg)
+		res = timedChild(n)
 	case "netdev": // the interfaces of the child's network namespace
 		b, err := os.ReadFile("/proc/self/net/dev")
 		res.Errno = errnoOf(err)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 
 	"github.com/stretchr/testify/require"
@@ -420,3 +421,42 @@ func TestSyscallRulesDistinct(t *testing.T) {
 
 // uffdUserModeOnly is UFFD_USER_MODE_ONLY (linux/userfaultfd.h).
 const uffdUserModeOnly = 1
+
+// timedChild makes n getpid calls (which the kernel's seccomp action cache
+// lets past the filter without running it) and n personality queries
+// (which depend on an argument, so the filter runs) and reports the
+// nanoseconds each took.
+func timedChild(n int) result {
+	res := result{Limits: map[string]uint64{}}
+	start := time.Now()
+	for range n {
+		unix.RawSyscall(unix.SYS_GETPID, 0, 0, 0)
+	}
+	res.Limits["getpid"] = uint64(time.Since(start).Nanoseconds())
+	start = time.Now()
+	for range n {
+		unix.RawSyscall(unix.SYS_PERSONALITY, 0xffffffff, 0, 0)
+	}
+	res.Limits["personality"] = uint64(time.Since(start).Nanoseconds())
+	return res
+}
+
+// BenchmarkSyscallFilter measures a system call in a child without a
+// filter and in one with the sandbox's (sockets and system calls):
+//
+//	go test -run '^$' -bench SyscallFilter ./internal/contain/
+func BenchmarkSyscallFilter(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		p    contain.Policy
+	}{
+		{"none", contain.Policy{Landlock: true}},
+		{"sandbox", contain.Policy{Landlock: true, DenySockets: true, DenySyscalls: true}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			res := runConfined(b, c.p, fmt.Sprintf("timed %d", b.N))
+			b.ReportMetric(float64(res.Limits["getpid"])/float64(b.N), "ns/getpid")
+			b.ReportMetric(float64(res.Limits["personality"])/float64(b.N), "ns/personality")
+		})
+	}
+}

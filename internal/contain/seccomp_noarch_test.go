@@ -5,3 +5,4 @@ package contain_test
 // No filter on this architecture: the child actions report nothing.
 func syscallsChild() result { return result{} }
 func keyringChild() result  { return result{} }
+func timedChild(int) result { return result{} }
