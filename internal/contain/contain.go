@@ -80,14 +80,18 @@
 //     close-on-exec (close_range, else a loop over /proc/self/fd), so the
 //     execve closes whatever the host leaked without O_CLOEXEC. stdin is
 //     what cmd.Stdin gives (nil: /dev/null).
-//   - sockets (Policy.DenySockets): a seccomp filter, inherited by the new
-//     image and all its threads, fails socket(2) for every family and
-//     socketpair(2) for all but AF_UNIX with EACCES, io_uring with ENOSYS
-//     (amd64 and arm64; elsewhere Report notes it); and where the host
-//     holds CAP_SYS_ADMIN the child starts in an empty network namespace.
-//     Landlock alone does not stop UDP, raw or packet sockets, netlink or
-//     connect to a named unix socket; a namespace alone does not stop the
-//     last.
+//   - sockets (Policy.DenySockets): the seccomp filter (below) fails
+//     socket(2) for every family and socketpair(2) for all but AF_UNIX
+//     with EACCES, io_uring with ENOSYS (amd64 and arm64; elsewhere
+//     Report notes it); and where the host holds CAP_SYS_ADMIN the child
+//     starts in an empty network namespace. Landlock alone does not stop
+//     UDP, raw or packet sockets, netlink or connect to a named unix
+//     socket; a namespace alone does not stop the last.
+//   - keyrings: a new anonymous session keyring (KEYCTL_JOIN_SESSION_KEYRING
+//     with no name), joined after the ids are the plugin's, so the host's
+//     session keyring is out of reach through @s even without the filter.
+//     The user keyring (@u) is per uid and stays reachable by keyctl:
+//     Policy.DenySyscalls refuses the keyring calls for that.
 //   - privileges, last: locked securebits (no root privilege at execve),
 //     the bounding set emptied (needs CAP_SETPCAP, which a root host has;
 //     otherwise Report notes it), ambient cleared, optionally
@@ -99,6 +103,52 @@
 //     Under Policy.UID the file system's own permissions apply on top of
 //     Landlock: the executable, the library and the policy's paths must be
 //     readable by that uid.
+//
+// # The system call filter
+//
+// Policy.DenySockets and Policy.DenySyscalls make one seccomp filter
+// (classic BPF, assembled here), installed by the second image on all its
+// threads at once (SECCOMP_FILTER_FLAG_TSYNC) in Enter, before the plugin
+// is loaded: the child was started by execve, and from then on execve and
+// execveat are refused. Installed in the first image it would have to let
+// the second image's execve through, and a filter cannot tell one execve
+// from the next. The filter checks the arch value first (another ABI, such
+// as i386 by int 0x80 on amd64, gets EPERM for every call) and, on amd64,
+// refuses every x32 number (bit 0x40000000).
+//
+// The model is a denylist over a reviewed table, not an allowlist. A
+// plugin is arbitrary native code in a process that also runs the Go
+// runtime and whatever the plugin dlopens: C, C++, Rust or Zig runtimes
+// with threads, allocators, JITs and NUMA-aware libraries, each with its
+// own set of system calls that differs by libc, by version and by kernel.
+// An allowlist tight enough to matter would break plugins in ways nobody
+// sees until a user runs one; a loose one is the denylist written the
+// other way round. So the filter refuses what container runtimes refuse
+// to a process without capabilities (Docker's default profile: its
+// capability-gated groups and the calls it never allows) and the classes
+// systemd's @privileged, @mount, @module, @raw-io, @reboot, @swap,
+// @clock, @debug, @keyring, @cpu-emulation and @obsolete name, plus what
+// the sandbox adds: execve and execveat (Docker allows them),
+// memfd_create with MFD_EXEC, name_to_handle_at, ptrace (Docker allows
+// it from kernel 4.8), modify_ldt and io_uring (which runs operations
+// without system calls, past this filter). What a denylist does worst,
+// letting a new kernel's new call through, is closed by its table: every
+// number above the highest one reviewed fails with ENOSYS, as on an older
+// kernel, until the table is reviewed again.
+//
+// Argument rules: personality(2) only for the values Docker allows (0,
+// PER_LINUX32, UNAME26, both, and the query 0xffffffff); clone(2) without
+// a namespace flag (fork and threads work); clone3(2), whose flags are in
+// memory a filter cannot read, with ENOSYS, so that glibc, musl and Rust
+// fall back to clone; memfd_create(2) without MFD_EXEC (a memfd without
+// MFD_NOEXEC_SEAL is executable by default, but nothing can execute it).
+//
+// Refusals are EPERM, which is what the kernel says to a process that
+// lacks the privilege, so callers take the path they take for that;
+// ENOSYS where a caller has a fallback for a call the kernel lacks
+// (clone3, io_uring, numbers past the table). A plugin that forks and
+// executes a helper program breaks: fork without exec works. The Go
+// runtime of the child executes nothing after its start.
 //
 // What Landlock as used here does not restrict: file descriptors the child
 // inherited (stdin, stdout, stderr, ExtraFiles stay usable, which is how the
