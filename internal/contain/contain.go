@@ -1,7 +1,8 @@
 // Package contain confines a child process before it loads a plugin:
 // rlimits, no_new_privs, Landlock, death with its parent, a hold on every
 // process it starts, and a start with nothing it was not given
-// (descriptors, environment, capabilities, sockets).
+// (descriptors, environment, capabilities, sockets, keyrings), and a
+// seccomp filter of the system calls a plugin has no business making.
 //
 // The plugin sandbox (package isolate) starts a child that is its own
 // executable run again. The parent calls Prepare and Start (package
@@ -87,12 +88,7 @@
 //     starts in an empty network namespace. Landlock alone does not stop
 //     UDP, raw or packet sockets, netlink or connect to a named unix
 //     socket; a namespace alone does not stop the last.
-//   - keyrings: a new anonymous session keyring (KEYCTL_JOIN_SESSION_KEYRING
-//     with no name), joined after the ids are the plugin's, so the host's
-//     session keyring is out of reach through @s even without the filter.
-//     The user keyring (@u) is per uid and stays reachable by keyctl:
-//     Policy.DenySyscalls refuses the keyring calls for that.
-//   - privileges, last: locked securebits (no root privilege at execve),
+//   - privileges: locked securebits (no root privilege at execve),
 //     the bounding set emptied (needs CAP_SETPCAP, which a root host has;
 //     otherwise Report notes it), ambient cleared, optionally
 //     setgroups/setresgid/setresuid to Policy.UID/GID, then capset(none)
@@ -103,6 +99,11 @@
 //     Under Policy.UID the file system's own permissions apply on top of
 //     Landlock: the executable, the library and the policy's paths must be
 //     readable by that uid.
+//   - keyrings, last: a new anonymous session keyring (KEYCTL_JOIN_SESSION_KEYRING
+//     with no name), joined after the ids are the plugin's, so the host's
+//     session keyring is out of reach through @s even without the filter.
+//     The user keyring (@u) is per uid and stays reachable by keyctl:
+//     Policy.DenySyscalls refuses the keyring calls for that.
 //
 // # The system call filter
 //
