@@ -42,13 +42,14 @@ type SyscallRule struct {
 	Name, Class string
 	Nr          uint32
 	Errno       unix.Errno
+	Args        bool // refused for some argument values only
 }
 
 // SyscallRules lists the rules of Policy.DenySyscalls on this arch.
 func SyscallRules() []SyscallRule {
 	var out []SyscallRule
 	for _, r := range syscallRules() {
-		out = append(out, SyscallRule{Name: r.name, Class: r.class, Nr: r.nr, Errno: r.errno})
+		out = append(out, SyscallRule{Name: r.name, Class: r.class, Nr: r.nr, Errno: r.errno, Args: !r.test.zero()})
 	}
 	return out
 }

@@ -363,6 +363,20 @@ type filterCase struct {
 // uses, over a struct seccomp_data (little-endian).
 func runBPF(t *testing.T, prog []unix.SockFilter, arch, nr uint32, args [6]uint64) uint32 {
 	t.Helper()
+	action, steps := stepBPF(t, prog, arch, nr, args)
+	// The search by halves: no path runs more than this, however many
+	// rules there are (header, search, leaf, argument block, return).
+	require.LessOrEqual(t, steps, maxSteps, "call %d: %d instructions run", nr, steps)
+	return action
+}
+
+// maxSteps bounds the instructions any one call runs through the filter.
+const maxSteps = 24
+
+// stepBPF is runBPF's interpreter: the action and how many instructions
+// it ran.
+func stepBPF(t *testing.T, prog []unix.SockFilter, arch, nr uint32, args [6]uint64) (uint32, int) {
+	t.Helper()
 	data := make([]byte, 64)
 	le := func(off int, v uint64, n int) {
 		for i := range n {
@@ -375,14 +389,14 @@ func runBPF(t *testing.T, prog []unix.SockFilter, arch, nr uint32, args [6]uint6
 		le(16+8*i, a, 8)
 	}
 	var acc uint32
-	for pc := 0; pc < len(prog); pc++ {
+	for pc, steps := 0, 1; pc < len(prog); pc, steps = pc+1, steps+1 {
 		in := prog[pc]
 		switch in.Code {
 		case unix.BPF_LD | unix.BPF_W | unix.BPF_ABS:
 			require.LessOrEqual(t, int(in.K)+4, len(data), "load at %d", pc)
 			acc = uint32(data[in.K]) | uint32(data[in.K+1])<<8 | uint32(data[in.K+2])<<16 | uint32(data[in.K+3])<<24
 		case unix.BPF_RET | unix.BPF_K:
-			return in.K
+			return in.K, steps
 		case unix.BPF_JMP | unix.BPF_JEQ | unix.BPF_K, unix.BPF_JMP | unix.BPF_JGE | unix.BPF_K,
 			unix.BPF_JMP | unix.BPF_JGT | unix.BPF_K, unix.BPF_JMP | unix.BPF_JSET | unix.BPF_K:
 			var cond bool
@@ -406,7 +420,7 @@ func runBPF(t *testing.T, prog []unix.SockFilter, arch, nr uint32, args [6]uint6
 		}
 	}
 	t.Fatal("the program ends without a return")
-	return 0
+	return 0, 0
 }
 
 func TestSyscallRulesDistinct(t *testing.T) {
@@ -459,4 +473,40 @@ func BenchmarkSyscallFilter(b *testing.B) {
 			b.ReportMetric(float64(res.Limits["personality"])/float64(b.N), "ns/personality")
 		})
 	}
+}
+
+// TestSyscallFilterSweep runs every number from 0 past the reviewed table
+// through the program, with zero arguments: a rule's number is refused
+// with its errno (an argument rule lets zero through, but socketpair's
+// AF_UNSPEC), every other reviewed number is allowed, and every number
+// past the table gets ENOSYS.
+func TestSyscallFilterSweep(t *testing.T) {
+	prog, err := contain.SyscallFilter()
+	require.NoError(t, err)
+	rules := map[uint32]contain.SyscallRule{}
+	for _, r := range contain.SyscallRules() {
+		rules[r.Nr] = r
+	}
+	errno := func(e unix.Errno) uint32 { return 0x50000 | uint32(e) }
+	most := 0
+	for nr := uint32(0); nr <= contain.LastReviewed+64; nr++ {
+		want := uint32(unix.SECCOMP_RET_ALLOW)
+		r, ruled := rules[nr]
+		switch {
+		case nr > contain.LastReviewed:
+			want = errno(unix.ENOSYS)
+		case nr == unix.SYS_SOCKET || nr == unix.SYS_SOCKETPAIR:
+			want = errno(unix.EACCES)
+		case ruled && r.Args:
+		case ruled && r.Errno != 0:
+			want = errno(r.Errno)
+		case ruled:
+			want = errno(unix.EPERM)
+		}
+		got, steps := stepBPF(t, prog, uint32(contain.AuditArch), nr, [6]uint64{})
+		require.Equal(t, want, got, "call %d (%s)", nr, r.Name)
+		most = max(most, steps)
+	}
+	require.LessOrEqual(t, most, maxSteps)
+	t.Logf("%d instructions, at most %d run for one call", len(prog), most)
 }
