@@ -45,6 +45,8 @@ func confineChild(verb, arg string) (result, bool) {
 		res = syscallsChild()
 	case "keyring": // search the session keyring for the host's key
 		res = keyringChild()
+	case "threads-seccomp": // execveat from several threads; every task's seccomp mode
+		res = threadsChild()
 	case "timed": // ARG getpid and personality calls, timed
 		n, _ := strconv.Atoi(arg)
 		res = timedChild(n)

@@ -5,7 +5,10 @@ package contain_test
 import (
 	"fmt"
 	"os"
+	"runtime"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unsafe"
@@ -291,7 +294,7 @@ func TestSessionKeyringFresh(t *testing.T) {
 // keyringChild searches the session keyring for the host's key.
 func keyringChild() result {
 	r, _ := contain.Applied()
-	return result{Errnos: []int{int(syscallProbes()[1].try())}, Report: &r}
+	return result{Errnos: []int{int(probeNamed("keyctl search @s").try())}, Report: &r}
 }
 
 // TestSyscallFilterProgram runs the assembled program on chosen inputs:
@@ -509,4 +512,72 @@ func TestSyscallFilterSweep(t *testing.T) {
 	}
 	require.LessOrEqual(t, most, maxSteps)
 	t.Logf("%d instructions, at most %d run for one call", len(prog), most)
+}
+
+// threadsChild tries execveat from threadCount threads at once, each
+// locked on a thread of its own, and reads the seccomp mode of every
+// thread of the process (res.NNP: the Seccomp line of each task, 2 for a
+// filter) while they all exist: threads the Go runtime started before the
+// filter was installed, and those made after.
+func threadsChild() result {
+	var ready, done sync.WaitGroup
+	ready.Add(threadCount)
+	done.Add(threadCount)
+	release := make(chan struct{})
+	res := result{Errnos: make([]int, threadCount)}
+	execveat := probeNamed("execveat")
+	for i := range threadCount {
+		go func() {
+			defer done.Done()
+			runtime.LockOSThread() // never unlocked: each holds a thread of its own
+			ready.Done()
+			<-release
+			res.Errnos[i] = int(execveat.try())
+		}()
+	}
+	ready.Wait()
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		res.Errno = int(errnoOf2(err))
+	}
+	for _, task := range tasks {
+		status, err := os.ReadFile("/proc/self/task/" + task.Name() + "/status")
+		if err != nil {
+			res.Errno = int(errnoOf2(err))
+			continue
+		}
+		for line := range strings.Lines(string(status)) {
+			if v, ok := strings.CutPrefix(line, "Seccomp:"); ok {
+				n, _ := strconv.Atoi(strings.TrimSpace(v))
+				res.NNP = append(res.NNP, n)
+			}
+		}
+	}
+	close(release)
+	done.Wait()
+	return res
+}
+
+// TestSyscallFilterEveryThread: the second image installs the filter on
+// all its threads at once (TSYNC), so a thread the Go runtime started
+// before is as filtered as one started after.
+func TestSyscallFilterEveryThread(t *testing.T) {
+	res := runConfined(t, deniedPolicy(t, true), "threads-seccomp")
+	require.Zero(t, res.Errno)
+	for i, e := range res.Errnos {
+		require.Equal(t, int(unix.EPERM), e, "execveat on thread %d", i)
+	}
+	require.GreaterOrEqual(t, len(res.NNP), threadCount+1, "tasks read")
+	for i, mode := range res.NNP {
+		require.Equal(t, 2, mode, "task %d: seccomp mode", i)
+	}
+}
+
+func probeNamed(name string) syscallProbe {
+	for _, p := range syscallProbes() {
+		if p.name == name {
+			return p
+		}
+	}
+	panic("no probe " + name)
 }

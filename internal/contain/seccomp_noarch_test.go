@@ -6,3 +6,4 @@ package contain_test
 func syscallsChild() result { return result{} }
 func keyringChild() result  { return result{} }
 func timedChild(int) result { return result{} }
+func threadsChild() result  { return result{} }
