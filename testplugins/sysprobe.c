@@ -38,6 +38,9 @@
  *   name_to_handle_at  name_to_handle_at("/")
  *   open_by_handle_at  open_by_handle_at with a handle name_to_handle_at
  *                      would give for "/" (type 1, inode 2: ext4's root)
+ *   chmod              chmod of its own executable (the host's program, the
+ *                      host's uid's file) to the mode it has
+ *   fchmod             the same through a descriptor opened for reading
  *   x32                keyctl(KEYCTL_GET_KEYRING_ID, @u) by its x32
  *                      number (x86-64)
  *   int80              keyctl(KEYCTL_GET_KEYRING_ID, @u) by the i386
@@ -66,6 +69,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
@@ -289,6 +293,28 @@ static ClawaError handle_probe(ClawaContext *ctx, int open_it) {
     return fd_probe(ctx, "open_by_handle_at", syscall(SYS_open_by_handle_at, AT_FDCWD, &fh, O_RDONLY | O_CLOEXEC));
 }
 
+/* meta_probe changes the metadata of its own executable to what it is:
+ * harmless, and proof that a mode could be changed. */
+static ClawaError meta_probe(ClawaContext *ctx, const char *tool) {
+    char exe[4096];
+    struct stat st;
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    long rc;
+    int fd, e;
+    if (n <= 0 || stat("/proc/self/exe", &st) != 0)
+        return report(ctx, "meta: stat", -1, errno);
+    exe[n] = 0;
+    if (strcmp(tool, "chmod") == 0)
+        return report(ctx, tool, syscall(SYS_fchmodat, AT_FDCWD, exe, (unsigned long)(st.st_mode & 07777), 0), errno);
+    fd = open(exe, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return report(ctx, "fchmod: open", -1, errno);
+    rc = syscall(SYS_fchmod, fd, (unsigned long)(st.st_mode & 07777));
+    e = errno;
+    close(fd);
+    return report(ctx, tool, rc, e);
+}
+
 #ifdef __x86_64__
 /* int80 makes keyctl(KEYCTL_GET_KEYRING_ID, @u) through the i386 table
  * (keyctl is 288 there): the arch value the filter sees is i386's. */
@@ -373,6 +399,8 @@ static ClawaError on_tool_call(ClawaContext *ctx, const char *session, const cha
         return report(ctx, tool, syscall(SYS_personality, P_ADDR_NO_RANDOMIZE), errno);
     if (strcmp(tool, "personality_query") == 0)
         return report(ctx, tool, syscall(SYS_personality, 0xfffffffful), errno);
+    if (strcmp(tool, "chmod") == 0 || strcmp(tool, "fchmod") == 0)
+        return meta_probe(ctx, tool);
     if (strcmp(tool, "name_to_handle_at") == 0)
         return handle_probe(ctx, 0);
     if (strcmp(tool, "open_by_handle_at") == 0)

@@ -7,12 +7,16 @@ const (
 	x32Bit    = 0x40000000 // __X32_SYSCALL_BIT
 )
 
-// archRules are amd64's own refusals: port I/O, the LDT (systemd's
+// archRules are amd64's own refusals: the path calls the generic table
+// replaced by their *at forms, port I/O, the LDT (systemd's
 // @cpu-emulation) and calls the kernel no longer implements, refused so
 // that a kernel that brings one back does not bring it to plugins.
 var archRules = []rule{
 	{name: "iopl", nr: unix.SYS_IOPL, class: "raw io"},
 	{name: "ioperm", nr: unix.SYS_IOPERM, class: "raw io"},
+	{name: "chmod", nr: unix.SYS_CHMOD, class: "file metadata"},
+	{name: "chown", nr: unix.SYS_CHOWN, class: "file metadata"},
+	{name: "lchown", nr: unix.SYS_LCHOWN, class: "file metadata"},
 	{name: "modify_ldt", nr: unix.SYS_MODIFY_LDT, class: "cpu emulation"},
 	{name: "create_module", nr: unix.SYS_CREATE_MODULE, class: "modules"},
 	{name: "query_module", nr: unix.SYS_QUERY_MODULE, class: "modules"},

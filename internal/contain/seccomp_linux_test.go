@@ -127,6 +127,33 @@ func syscallProbes() []syscallProbe {
 		// EINVAL: CLONE_NEWUSER with CLONE_FS is refused before a process
 		// is made.
 		{"clone CLONE_NEWUSER", func() unix.Errno { return raw(unix.SYS_CLONE, unix.CLONE_NEWUSER|unix.CLONE_FS) }},
+		// 0: the child owns the host's files (it runs as the host's uid),
+		// and Landlock does not restrict modes. The probe sets its own
+		// executable's mode to what it is.
+		{"chmod", func() unix.Errno {
+			exe, st := ownExe()
+			return raw(unix.SYS_FCHMODAT, ring(unix.AT_FDCWD), ptr(cstr(exe)), uintptr(st.Mode&0o7777), 0)
+		}},
+		// 0: a descriptor opened for reading is enough.
+		{"fchmod", func() unix.Errno {
+			exe, st := ownExe()
+			fd, err := unix.Open(exe, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return errnoOf2(err)
+			}
+			defer unix.Close(fd)
+			return raw(unix.SYS_FCHMOD, uintptr(fd), uintptr(st.Mode&0o7777))
+		}},
+		// 0: a chown that changes nothing.
+		{"chown", func() unix.Errno {
+			exe, _ := ownExe()
+			return raw(unix.SYS_FCHOWNAT, ring(unix.AT_FDCWD), ptr(cstr(exe)), ring(-1), ring(-1), 0)
+		}},
+		// ENODATA: the attribute is not there to remove.
+		{"removexattr", func() unix.Errno {
+			exe, _ := ownExe()
+			return raw(unix.SYS_REMOVEXATTR, ptr(cstr(exe)), ptr(cstr("user.clawd-absent")))
+		}},
 		// EINVAL: no arguments.
 		{"clone3", func() unix.Errno { return raw(unix.SYS_CLONE3, 0, 0) }},
 		// EINVAL: no arguments.
@@ -135,6 +162,14 @@ func syscallProbes() []syscallProbe {
 		}},
 	}
 	return append(probes, archProbes()...)
+}
+
+// ownExe is this process's executable and its status.
+func ownExe() (string, unix.Stat_t) {
+	var st unix.Stat_t
+	exe, _ := os.Executable()
+	_ = unix.Stat(exe, &st)
+	return exe, st
 }
 
 func errnoOf2(err error) unix.Errno {
@@ -253,6 +288,7 @@ func TestSyscallsAllowed(t *testing.T) {
 		"name_to_handle_at": unix.EOVERFLOW, "open_by_handle_at": unix.EBADF,
 		"clone CLONE_NEWUSER": unix.EINVAL, "process_vm_readv": unix.EINVAL,
 		"clone3": unix.EINVAL,
+		"chmod": 0, "fchmod": 0, "chown": 0, "removexattr": unix.ENODATA,
 	}
 	for name, e := range archAllowed() {
 		want[name] = e

@@ -82,6 +82,25 @@ var commonRules = []rule{
 	{name: "name_to_handle_at", nr: unix.SYS_NAME_TO_HANDLE_AT, class: "file handles"},
 	{name: "open_by_handle_at", nr: unix.SYS_OPEN_BY_HANDLE_AT, class: "file handles"},
 
+	// File metadata by path or by a descriptor opened for reading:
+	// Landlock restricts none of it, and the child runs as the host's uid,
+	// which owns the host's files, so chmod alone would let a plugin make
+	// a system binary setuid or a secret world-readable anywhere.
+	{name: "fchmod", nr: unix.SYS_FCHMOD, class: "file metadata"},
+	{name: "fchmodat", nr: unix.SYS_FCHMODAT, class: "file metadata"},
+	{name: "fchmodat2", nr: unix.SYS_FCHMODAT2, class: "file metadata"},
+	{name: "fchown", nr: unix.SYS_FCHOWN, class: "file metadata"},
+	{name: "fchownat", nr: unix.SYS_FCHOWNAT, class: "file metadata"},
+	{name: "setxattr", nr: unix.SYS_SETXATTR, class: "file metadata"},
+	{name: "lsetxattr", nr: unix.SYS_LSETXATTR, class: "file metadata"},
+	{name: "fsetxattr", nr: unix.SYS_FSETXATTR, class: "file metadata"},
+	{name: "setxattrat", nr: unix.SYS_SETXATTRAT, class: "file metadata"},
+	{name: "removexattr", nr: unix.SYS_REMOVEXATTR, class: "file metadata"},
+	{name: "lremovexattr", nr: unix.SYS_LREMOVEXATTR, class: "file metadata"},
+	{name: "fremovexattr", nr: unix.SYS_FREMOVEXATTR, class: "file metadata"},
+	{name: "removexattrat", nr: unix.SYS_REMOVEXATTRAT, class: "file metadata"},
+	{name: "file_setattr", nr: unix.SYS_FILE_SETATTR, class: "file metadata"},
+
 	{name: "settimeofday", nr: unix.SYS_SETTIMEOFDAY, class: "clock"},
 	{name: "clock_settime", nr: unix.SYS_CLOCK_SETTIME, class: "clock"},
 
