@@ -288,7 +288,7 @@ func TestSyscallsAllowed(t *testing.T) {
 		"name_to_handle_at": unix.EOVERFLOW, "open_by_handle_at": unix.EBADF,
 		"clone CLONE_NEWUSER": unix.EINVAL, "process_vm_readv": unix.EINVAL,
 		"clone3": unix.EINVAL,
-		"chmod": 0, "fchmod": 0, "chown": 0, "removexattr": unix.ENODATA,
+		"chmod":  0, "fchmod": 0, "chown": 0, "removexattr": unix.ENODATA,
 	}
 	for name, e := range archAllowed() {
 		want[name] = e
