@@ -131,8 +131,13 @@
 // @clock, @debug, @keyring, @cpu-emulation and @obsolete name, plus what
 // the sandbox adds: execve and execveat (Docker allows them),
 // memfd_create with MFD_EXEC, name_to_handle_at, ptrace (Docker allows
-// it from kernel 4.8), modify_ldt and io_uring (which runs operations
-// without system calls, past this filter). What a denylist does worst,
+// it from kernel 4.8), modify_ldt, io_uring (which runs operations
+// without system calls, past this filter), and changes of file metadata:
+// chmod, chown and extended attributes, by path or by descriptor.
+// Landlock restricts none of those, and the child runs as the host's uid,
+// which owns the host's files: without the filter a plugin could make a
+// system binary setuid or a private key world-readable (timestamps,
+// utimensat, stay allowed). What a denylist does worst,
 // letting a new kernel's new call through, is closed by its table: every
 // number above the highest one reviewed fails with ENOSYS, as on an older
 // kernel, until the table is reviewed again.
@@ -225,8 +230,8 @@ type Policy struct {
 	// package doc, "The system call filter"): execve and execveat once the
 	// child started, the kernel keyring, bpf, perf, userfaultfd,
 	// namespaces, mount, ptrace, kexec, modules, raw I/O, personality
-	// changes, file handles and more, with EPERM (ENOSYS where callers
-	// fall back).
+	// changes, file handles, file metadata (chmod, chown, xattrs) and
+	// more, with EPERM (ENOSYS where callers fall back).
 	DenySyscalls bool `json:",omitempty"`
 	// UID and GID, when not 0, are the unprivileged ids the child switches
 	// to (no supplementary groups) before it executes itself again; the
