@@ -1,6 +1,7 @@
 package isolate_test
 
 import (
+	"os"
 	"runtime"
 	"testing"
 
@@ -43,6 +44,11 @@ func sysprobe(t *testing.T) (*isolate.Plugin, *observer.ObservedLogs) {
 
 func TestSeccompDenies(t *testing.T) {
 	hostSecret(t)
+	// chmod and fchmod set the test binary's mode again: one with group
+	// or other bits, which the filter refuses.
+	st, err := os.Stat(os.Args[0])
+	require.NoError(t, err)
+	require.NotZero(t, st.Mode().Perm()&0o077, "mode %v of %s", st.Mode(), os.Args[0])
 	p, logs := sysprobe(t)
 	tools := []string{
 		"keyctl_search_u", "keyctl_search_s", "keyctl_read_u", "keyctl_read_s", "add_key", "request_key",
@@ -68,10 +74,10 @@ func TestSeccompDenies(t *testing.T) {
 
 // TestSeccompAllows: what the filter lets through, for the plugins that
 // need it: fork without exec, a memfd that cannot be executed, reading
-// the personality.
+// the personality, an owner-only mode on a file of its own.
 func TestSeccompAllows(t *testing.T) {
 	p, logs := sysprobe(t)
-	for _, tool := range []string{"fork", "memfd", "personality_query"} {
+	for _, tool := range []string{"fork", "memfd", "personality_query", "chmod_home"} {
 		line, err := probe(t, p, logs, tool, tool+":")
 		require.Equal(t, tool+": ok", line, tool)
 		require.NoError(t, err, tool)

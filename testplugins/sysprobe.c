@@ -39,7 +39,8 @@
  *   open_by_handle_at  open_by_handle_at with a handle name_to_handle_at
  *                      would give for "/" (type 1, inode 2: ext4's root)
  *   chmod              chmod of its own executable (the host's program, the
- *                      host's uid's file) to the mode it has
+ *                      host's uid's file) to the mode it has (0755: group
+ *                      and other bits, which the filter refuses)
  *   fchmod             the same through a descriptor opened for reading
  *   x32                keyctl(KEYCTL_GET_KEYRING_ID, @u) by its x32
  *                      number (x86-64)
@@ -49,6 +50,7 @@
  *   fork               (forked) nothing: the child exits 0
  *   memfd              memfd_create(MFD_NOEXEC_SEAL)
  *   personality_query  personality(0xffffffff)
+ *   chmod_home         creates $HOME/probe and chmods it to 0600
  *
  * Off Linux, or a tool of x86-64 elsewhere, logs "<tool>: not on this OS"
  * and returns DaemonError.
@@ -295,6 +297,19 @@ static ClawaError handle_probe(ClawaContext *ctx, int open_it) {
 
 /* meta_probe changes the metadata of its own executable to what it is:
  * harmless, and proof that a mode could be changed. */
+static ClawaError chmod_home(ClawaContext *ctx) {
+    char path[4096];
+    const char *home = getenv("HOME");
+    int fd;
+    if (home == NULL || snprintf(path, sizeof path, "%s/probe", home) >= (int)sizeof path)
+        return report(ctx, "chmod_home: path", -1, ENAMETOOLONG);
+    fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return report(ctx, "chmod_home: open", -1, errno);
+    close(fd);
+    return report(ctx, "chmod_home", syscall(SYS_fchmodat, AT_FDCWD, path, 0600ul, 0), errno);
+}
+
 static ClawaError meta_probe(ClawaContext *ctx, const char *tool) {
     char exe[4096];
     struct stat st;
@@ -399,6 +414,8 @@ static ClawaError on_tool_call(ClawaContext *ctx, const char *session, const cha
         return report(ctx, tool, syscall(SYS_personality, P_ADDR_NO_RANDOMIZE), errno);
     if (strcmp(tool, "personality_query") == 0)
         return report(ctx, tool, syscall(SYS_personality, 0xfffffffful), errno);
+    if (strcmp(tool, "chmod_home") == 0)
+        return chmod_home(ctx);
     if (strcmp(tool, "chmod") == 0 || strcmp(tool, "fchmod") == 0)
         return meta_probe(ctx, tool);
     if (strcmp(tool, "name_to_handle_at") == 0)

@@ -133,11 +133,16 @@
 // memfd_create with MFD_EXEC, name_to_handle_at, ptrace (Docker allows
 // it from kernel 4.8), modify_ldt, io_uring (which runs operations
 // without system calls, past this filter), and changes of file metadata:
-// chmod, chown and extended attributes, by path or by descriptor.
-// Landlock restricts none of those, and the child runs as the host's uid,
-// which owns the host's files: without the filter a plugin could make a
-// system binary setuid or a private key world-readable (timestamps,
-// utimensat, stay allowed). What a denylist does worst,
+// chown and extended attributes, and chmod to a mode with more than the
+// owner's bits (setuid, setgid, sticky, any group or other permission),
+// by path or by descriptor. Landlock restricts none of those, and the
+// child runs as the host's uid, which owns the host's files: without the
+// filter a plugin could make a system binary setuid or a private key
+// world-readable. An owner-only chmod stays allowed (a plugin, and this
+// module's own verified copies, make a file read-only or executable), so
+// a plugin can still take permissions away from a host file it can name
+// (timestamps, utimensat, too): running the child under a uid of its own
+// (Policy.UID) is what closes that. What a denylist does worst,
 // letting a new kernel's new call through, is closed by its table: every
 // number above the highest one reviewed fails with ENOSYS, as on an older
 // kernel, until the table is reviewed again.

@@ -14,7 +14,7 @@ const (
 var archRules = []rule{
 	{name: "iopl", nr: unix.SYS_IOPL, class: "raw io"},
 	{name: "ioperm", nr: unix.SYS_IOPERM, class: "raw io"},
-	{name: "chmod", nr: unix.SYS_CHMOD, class: "file metadata"},
+	{name: "chmod", nr: unix.SYS_CHMOD, class: "file metadata", test: argTest{arg: 1, anyBit: notOwnerBits}},
 	{name: "chown", nr: unix.SYS_CHOWN, class: "file metadata"},
 	{name: "lchown", nr: unix.SYS_LCHOWN, class: "file metadata"},
 	{name: "modify_ldt", nr: unix.SYS_MODIFY_LDT, class: "cpu emulation"},

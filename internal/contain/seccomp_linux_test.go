@@ -129,7 +129,8 @@ func syscallProbes() []syscallProbe {
 		{"clone CLONE_NEWUSER", func() unix.Errno { return raw(unix.SYS_CLONE, unix.CLONE_NEWUSER|unix.CLONE_FS) }},
 		// 0: the child owns the host's files (it runs as the host's uid),
 		// and Landlock does not restrict modes. The probe sets its own
-		// executable's mode to what it is.
+		// executable's mode to what it is, which has group and other bits
+		// (TestSyscallsDenied checks): a mode the filter refuses.
 		{"chmod", func() unix.Errno {
 			exe, st := ownExe()
 			return raw(unix.SYS_FCHMODAT, ring(unix.AT_FDCWD), ptr(cstr(exe)), uintptr(st.Mode&0o7777), 0)
@@ -164,6 +165,15 @@ func syscallProbes() []syscallProbe {
 	return append(probes, archProbes()...)
 }
 
+// requireGroupBits checks that the test binary, whose mode the chmod
+// probes set again, has group or other bits: a mode the filter refuses.
+func requireGroupBits(t *testing.T) {
+	t.Helper()
+	st, err := os.Stat(os.Args[0])
+	require.NoError(t, err)
+	require.NotZero(t, st.Mode().Perm()&0o077, "mode %v of %s", st.Mode(), os.Args[0])
+}
+
 // ownExe is this process's executable and its status.
 func ownExe() (string, unix.Stat_t) {
 	var st unix.Stat_t
@@ -196,6 +206,15 @@ func allowedProbes() []syscallProbe {
 				unix.Close(fd)
 			}
 			return errnoOf2(err)
+		}},
+		// A mode of the owner's bits only, on a file of its own.
+		{"fchmod 0600", func() unix.Errno {
+			fd, err := unix.MemfdCreate("probe", unix.MFD_CLOEXEC)
+			if err != nil {
+				return errnoOf2(err)
+			}
+			defer unix.Close(fd)
+			return raw(unix.SYS_FCHMOD, uintptr(fd), 0o600)
 		}},
 		{"socketpair unix", func() unix.Errno {
 			fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
@@ -241,6 +260,7 @@ func deniedPolicy(t *testing.T, deny bool) contain.Policy {
 
 func TestSyscallsDenied(t *testing.T) {
 	hostKeys(t)
+	requireGroupBits(t)
 	res := runConfined(t, deniedPolicy(t, true), "syscalls")
 	probes, allowed := syscallProbes(), allowedProbes()
 	require.Len(t, res.Errnos, len(probes)+len(allowed))
@@ -355,6 +375,10 @@ func TestSyscallFilterProgram(t *testing.T) {
 			args = [6]uint64{args[0] | args[2]}
 		case "memfd_create":
 			args = [6]uint64{0, unix.MFD_EXEC}
+		case "chmod", "fchmod": // a setuid mode
+			args = [6]uint64{0, 0o4755}
+		case "fchmodat", "fchmodat2":
+			args = [6]uint64{0, 0, 0o4755}
 		}
 		require.Equal(t, want, runBPF(t, prog, arch, r.Nr, args), r.Name)
 	}
@@ -378,6 +402,14 @@ func TestSyscallFilterProgram(t *testing.T) {
 		{"memfd_create(MFD_EXEC|MFD_ALLOW_SEALING)", unix.SYS_MEMFD_CREATE, [6]uint64{0, unix.MFD_EXEC | unix.MFD_ALLOW_SEALING}, eperm},
 		{"past the reviewed table", contain.LastReviewed + 1, [6]uint64{}, enosys},
 		{"the last reviewed", contain.LastReviewed, [6]uint64{}, allow},
+		{"fchmodat(0500)", unix.SYS_FCHMODAT, [6]uint64{0, 0, 0o500}, allow},
+		{"fchmodat(0700)", unix.SYS_FCHMODAT, [6]uint64{0, 0, 0o700}, allow},
+		{"fchmodat(0644)", unix.SYS_FCHMODAT, [6]uint64{0, 0, 0o644}, eperm},
+		{"fchmodat(0701)", unix.SYS_FCHMODAT, [6]uint64{0, 0, 0o701}, eperm},
+		{"fchmodat(02700)", unix.SYS_FCHMODAT, [6]uint64{0, 0, 0o2700}, eperm},
+		{"fchmodat2(01700)", unix.SYS_FCHMODAT2, [6]uint64{0, 0, 0o1700}, eperm},
+		{"fchmod(0600)", unix.SYS_FCHMOD, [6]uint64{0, 0o600}, allow},
+		{"fchmod(0660)", unix.SYS_FCHMOD, [6]uint64{0, 0o660}, eperm},
 		{"socketpair(AF_UNIX)", unix.SYS_SOCKETPAIR, [6]uint64{unix.AF_UNIX}, allow},
 		{"socketpair(AF_INET)", unix.SYS_SOCKETPAIR, [6]uint64{unix.AF_INET}, 0x50000 | uint32(unix.EACCES)},
 	} {

@@ -85,10 +85,12 @@ var commonRules = []rule{
 	// File metadata by path or by a descriptor opened for reading:
 	// Landlock restricts none of it, and the child runs as the host's uid,
 	// which owns the host's files, so chmod alone would let a plugin make
-	// a system binary setuid or a secret world-readable anywhere.
-	{name: "fchmod", nr: unix.SYS_FCHMOD, class: "file metadata"},
-	{name: "fchmodat", nr: unix.SYS_FCHMODAT, class: "file metadata"},
-	{name: "fchmodat2", nr: unix.SYS_FCHMODAT2, class: "file metadata"},
+	// a system binary setuid or a secret world-readable anywhere. A mode
+	// of the owner's bits only stays allowed (a plugin, or this module's
+	// own verified copy, makes its file read-only or executable).
+	{name: "fchmod", nr: unix.SYS_FCHMOD, class: "file metadata", test: argTest{arg: 1, anyBit: notOwnerBits}},
+	{name: "fchmodat", nr: unix.SYS_FCHMODAT, class: "file metadata", test: argTest{arg: 2, anyBit: notOwnerBits}},
+	{name: "fchmodat2", nr: unix.SYS_FCHMODAT2, class: "file metadata", test: argTest{arg: 2, anyBit: notOwnerBits}},
 	{name: "fchown", nr: unix.SYS_FCHOWN, class: "file metadata"},
 	{name: "fchownat", nr: unix.SYS_FCHOWNAT, class: "file metadata"},
 	{name: "setxattr", nr: unix.SYS_SETXATTR, class: "file metadata"},
@@ -145,6 +147,10 @@ const lastReviewed = unix.SYS_RSEQ_SLICE_YIELD
 // (CLONE_NEWNS, NEWCGROUP, NEWUTS, NEWIPC, NEWUSER, NEWPID, NEWNET).
 const cloneNewNamespaces = unix.CLONE_NEWNS | unix.CLONE_NEWCGROUP | unix.CLONE_NEWUTS |
 	unix.CLONE_NEWIPC | unix.CLONE_NEWUSER | unix.CLONE_NEWPID | unix.CLONE_NEWNET
+
+// notOwnerBits are the mode bits a chmod may not set: setuid, setgid,
+// sticky, and every permission of the group and of others.
+const notOwnerBits = unix.S_ISUID | unix.S_ISGID | unix.S_ISVTX | 0o077
 
 // syscallRules is the table for this architecture.
 func syscallRules() []rule { return append(append([]rule(nil), commonRules...), archRules...) }
