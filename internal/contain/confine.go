@@ -107,6 +107,12 @@ func Cleanup(cmd *exec.Cmd) error {
 // with nothing it was not given.
 func (r Report) confinedParts() []string {
 	var parts []string
+	if r.Syscalls > 0 {
+		parts = append(parts, fmt.Sprintf("seccomp: %d syscalls denied (%s)", r.Syscalls, strings.Join(r.SyscallClasses, ", ")))
+	}
+	if r.SessionKeyring {
+		parts = append(parts, "own session keyring")
+	}
 	if r.Sockets {
 		parts = append(parts, "no sockets (seccomp)")
 	}

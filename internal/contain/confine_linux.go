@@ -6,6 +6,7 @@ package contain
 // child runs in a network namespace of its own.
 func expectConfine(r *Report, p Policy, netns bool) {
 	r.FDs, r.Env = true, true
-	expectSockets(r, p, netns)
+	r.SessionKeyring = keyrings()
+	expectFilter(r, p, netns)
 	expectPrivileges(r, p)
 }

@@ -41,6 +41,15 @@ func confineChild(verb, arg string) (result, bool) {
 				res.Lines = append(res.Lines, strings.Join(strings.Fields(line), " "))
 			}
 		}
+	case "syscalls": // the denied system calls, then allowed ones: their errnos
+		res = syscallsChild()
+	case "keyring": // search the session keyring for the host's key
+		res = keyringChild()
+	case "threads-seccomp": // execveat from several threads; every task's seccomp mode
+		res = threadsChild()
+	case "timed": // ARG getpid and personality calls, timed
+		n, _ := strconv.Atoi(arg)
+		res = timedChild(n)
 	case "netdev": // the interfaces of the child's network namespace
 		b, err := os.ReadFile("/proc/self/net/dev")
 		res.Errno = errnoOf(err)

@@ -1,7 +1,8 @@
 // Package contain confines a child process before it loads a plugin:
 // rlimits, no_new_privs, Landlock, death with its parent, a hold on every
 // process it starts, and a start with nothing it was not given
-// (descriptors, environment, capabilities, sockets).
+// (descriptors, environment, capabilities, sockets, keyrings), and a
+// seccomp filter of the system calls a plugin has no business making.
 //
 // The plugin sandbox (package isolate) starts a child that is its own
 // executable run again. The parent calls Prepare and Start (package
@@ -80,15 +81,14 @@
 //     close-on-exec (close_range, else a loop over /proc/self/fd), so the
 //     execve closes whatever the host leaked without O_CLOEXEC. stdin is
 //     what cmd.Stdin gives (nil: /dev/null).
-//   - sockets (Policy.DenySockets): a seccomp filter, inherited by the new
-//     image and all its threads, fails socket(2) for every family and
-//     socketpair(2) for all but AF_UNIX with EACCES, io_uring with ENOSYS
-//     (amd64 and arm64; elsewhere Report notes it); and where the host
-//     holds CAP_SYS_ADMIN the child starts in an empty network namespace.
-//     Landlock alone does not stop UDP, raw or packet sockets, netlink or
-//     connect to a named unix socket; a namespace alone does not stop the
-//     last.
-//   - privileges, last: locked securebits (no root privilege at execve),
+//   - sockets (Policy.DenySockets): the seccomp filter (below) fails
+//     socket(2) for every family and socketpair(2) for all but AF_UNIX
+//     with EACCES, io_uring with ENOSYS (amd64 and arm64; elsewhere
+//     Report notes it); and where the host holds CAP_SYS_ADMIN the child
+//     starts in an empty network namespace. Landlock alone does not stop
+//     UDP, raw or packet sockets, netlink or connect to a named unix
+//     socket; a namespace alone does not stop the last.
+//   - privileges: locked securebits (no root privilege at execve),
 //     the bounding set emptied (needs CAP_SETPCAP, which a root host has;
 //     otherwise Report notes it), ambient cleared, optionally
 //     setgroups/setresgid/setresuid to Policy.UID/GID, then capset(none)
@@ -99,6 +99,67 @@
 //     Under Policy.UID the file system's own permissions apply on top of
 //     Landlock: the executable, the library and the policy's paths must be
 //     readable by that uid.
+//   - keyrings, last: a new anonymous session keyring (KEYCTL_JOIN_SESSION_KEYRING
+//     with no name), joined after the ids are the plugin's, so the host's
+//     session keyring is out of reach through @s even without the filter.
+//     The user keyring (@u) is per uid and stays reachable by keyctl:
+//     Policy.DenySyscalls refuses the keyring calls for that.
+//
+// # The system call filter
+//
+// Policy.DenySockets and Policy.DenySyscalls make one seccomp filter
+// (classic BPF, assembled here), installed by the second image on all its
+// threads at once (SECCOMP_FILTER_FLAG_TSYNC) in Enter, before the plugin
+// is loaded: the child was started by execve, and from then on execve and
+// execveat are refused. Installed in the first image it would have to let
+// the second image's execve through, and a filter cannot tell one execve
+// from the next. The filter checks the arch value first (another ABI, such
+// as i386 by int 0x80 on amd64, gets EPERM for every call) and, on amd64,
+// refuses every x32 number (bit 0x40000000).
+//
+// The model is a denylist over a reviewed table, not an allowlist. A
+// plugin is arbitrary native code in a process that also runs the Go
+// runtime and whatever the plugin dlopens: C, C++, Rust or Zig runtimes
+// with threads, allocators, JITs and NUMA-aware libraries, each with its
+// own set of system calls that differs by libc, by version and by kernel.
+// An allowlist tight enough to matter would break plugins in ways nobody
+// sees until a user runs one; a loose one is the denylist written the
+// other way round. So the filter refuses what container runtimes refuse
+// to a process without capabilities (Docker's default profile: its
+// capability-gated groups and the calls it never allows) and the classes
+// systemd's @privileged, @mount, @module, @raw-io, @reboot, @swap,
+// @clock, @debug, @keyring, @cpu-emulation and @obsolete name, plus what
+// the sandbox adds: execve and execveat (Docker allows them),
+// memfd_create with MFD_EXEC, name_to_handle_at, ptrace (Docker allows
+// it from kernel 4.8), modify_ldt, io_uring (which runs operations
+// without system calls, past this filter), and changes of file metadata:
+// chown and extended attributes, and chmod to a mode with more than the
+// owner's bits (setuid, setgid, sticky, any group or other permission),
+// by path or by descriptor. Landlock restricts none of those, and the
+// child runs as the host's uid, which owns the host's files: without the
+// filter a plugin could make a system binary setuid or a private key
+// world-readable. An owner-only chmod stays allowed (a plugin, and this
+// module's own verified copies, make a file read-only or executable), so
+// a plugin can still take permissions away from a host file it can name
+// (timestamps, utimensat, too): running the child under a uid of its own
+// (Policy.UID) is what closes that. What a denylist does worst,
+// letting a new kernel's new call through, is closed by its table: every
+// number above the highest one reviewed fails with ENOSYS, as on an older
+// kernel, until the table is reviewed again.
+//
+// Argument rules: personality(2) only for the values Docker allows (0,
+// PER_LINUX32, UNAME26, both, and the query 0xffffffff); clone(2) without
+// a namespace flag (fork and threads work); clone3(2), whose flags are in
+// memory a filter cannot read, with ENOSYS, so that glibc, musl and Rust
+// fall back to clone; memfd_create(2) without MFD_EXEC (a memfd without
+// MFD_NOEXEC_SEAL is executable by default, but nothing can execute it).
+//
+// Refusals are EPERM, which is what the kernel says to a process that
+// lacks the privilege, so callers take the path they take for that;
+// ENOSYS where a caller has a fallback for a call the kernel lacks
+// (clone3, io_uring, numbers past the table). A plugin that forks and
+// executes a helper program breaks: fork without exec works. The Go
+// runtime of the child executes nothing after its start.
 //
 // What Landlock as used here does not restrict: file descriptors the child
 // inherited (stdin, stdout, stderr, ExtraFiles stay usable, which is how the
@@ -169,6 +230,14 @@ type Policy struct {
 	// AF_UNIX (EACCES), and io_uring (ENOSYS), and the child starts in an
 	// empty network namespace where the host may create one.
 	DenySockets bool `json:",omitempty"`
+	// DenySyscalls refuses, by a seccomp filter on every thread of the
+	// child, the system calls a plugin has no business making (the
+	// package doc, "The system call filter"): execve and execveat once the
+	// child started, the kernel keyring, bpf, perf, userfaultfd,
+	// namespaces, mount, ptrace, kexec, modules, raw I/O, personality
+	// changes, file handles, file metadata (chmod, chown, xattrs) and
+	// more, with EPERM (ENOSYS where callers fall back).
+	DenySyscalls bool `json:",omitempty"`
 	// UID and GID, when not 0, are the unprivileged ids the child switches
 	// to (no supplementary groups) before it executes itself again; the
 	// host must be root (CAP_SETUID, CAP_SETGID). Landlock only subtracts
@@ -209,6 +278,11 @@ type Report struct {
 	MaxProcesses   int      `json:"max_processes,omitempty"` // the plugin's share of the cgroup's pids.max
 	Subreaper      bool     `json:"subreaper"`               // no PID namespace: the child adopts the orphans of its descendants
 	Notes          []string `json:"notes,omitempty"`         // what could not be enforced and why, one sentence each
+
+	// The system call filter (Policy.DenySyscalls) and the keyring.
+	Syscalls       int      `json:"syscalls_denied,omitempty"` // how many system calls the seccomp filter refuses, outright or by their arguments
+	SyscallClasses []string `json:"syscall_classes,omitempty"` // what they are, in short: "exec", "keyring", "bpf", ...
+	SessionKeyring bool     `json:"session_keyring"`           // a new, empty session keyring of its own, not the host's
 
 	// Windows: the child's token as it reads it back.
 	Integrity       string `json:"integrity,omitempty"`        // its integrity level: "low", "medium", ...

@@ -51,7 +51,8 @@ const rulesetAttrSize = unsafe.Offsetof(unix.LandlockRulesetAttr{}.Quiet_access_
 // that fails writes one line "clawd contain: ..." to stderr and exits with
 // status 125). In the image executed again s holds the Report: Enter checks
 // that the parent that started the child is still its parent (else exit
-// 125), records the Report for Applied and returns. With neither it
+// 125), installs the seccomp filter the Report promises on all its
+// threads, records the Report for Applied and returns. With neither it
 // returns at once.
 func Enter(s *Stage, encode func() ([]byte, error)) {
 	if s.Policy != nil {
@@ -59,6 +60,11 @@ func Enter(s *Stage, encode func() ([]byte, error)) {
 	}
 	if s.Report != nil {
 		checkParent(s.Parent)
+		// Here, not in the first image: this image was started by execve,
+		// and the filter refuses every execve from now on.
+		if err := installFilter(s.Report); err != nil {
+			die("%v", err)
+		}
 		applied = s.Report
 	}
 }
@@ -296,15 +302,18 @@ func confineAndExec(s *Stage, encode func() ([]byte, error)) {
 		}
 		r.Notes = append(r.Notes, notes...)
 	}
-	if r.Sockets {
-		if err := denySockets(&r); err != nil {
-			die("%v", err)
-		}
-	}
 	// Last: the steps above need no capability, but they may need root
 	// to read what they grant (O_PATH opens of the policy paths).
 	if err := dropPrivileges(p, &r); err != nil {
 		die("%v", err)
+	}
+	// After the ids are the plugin's: the keyring is its own. Neither the
+	// host's session keyring nor one named by a former uid is reachable
+	// through ; , per uid, is the filter's to refuse.
+	if r.SessionKeyring {
+		if err := joinSessionKeyring(); err != nil {
+			die("%v", err)
+		}
 	}
 
 	s.Policy, s.Report = nil, &r

@@ -57,6 +57,9 @@ func Probe(p Policy) Report {
 	if p.DenySockets {
 		r.Notes = append(r.Notes, "sockets are not restricted on "+runtime.GOOS)
 	}
+	if p.DenySyscalls {
+		r.Notes = append(r.Notes, "system calls are not filtered on "+runtime.GOOS)
+	}
 	if p.Landlock || p.DenyTCP || p.ScopeSignals {
 		r.Notes = append(r.Notes, runtime.GOOS+" has no Landlock: file and network access are not restricted")
 	}

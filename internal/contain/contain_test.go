@@ -127,7 +127,7 @@ func handoff(js string) *exec.Cmd {
 }
 
 // runConfined runs action in a child confined by p and returns its result.
-func runConfined(t *testing.T, p contain.Policy, action string) result {
+func runConfined(t testing.TB, p contain.Policy, action string) result {
 	t.Helper()
 	cmd, tree, err := child.Command(os.Args[0], []string{"-test.run=^$"}, childEnv(), testRole, action, &p)
 	require.NoError(t, err)

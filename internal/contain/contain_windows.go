@@ -237,6 +237,9 @@ func osProbe(p Policy, r *Report) bool {
 	if p.DenySockets {
 		r.Notes = append(r.Notes, "sockets are not restricted on windows")
 	}
+	if p.DenySyscalls {
+		r.Notes = append(r.Notes, "system calls are not filtered on windows")
+	}
 	probeToken(p, r)
 	if p.Landlock || p.DenyTCP || p.ScopeSignals {
 		r.Notes = append(r.Notes, "reading files and network access are not restricted on windows")

@@ -23,7 +23,11 @@ var (
 )
 
 // SocketFilter is the assembled seccomp program.
-var SocketFilter = socketFilter
+var SocketFilter = func() ([]unix.SockFilter, error) { return buildFilter(true, false) }
+
+// SyscallFilter is the assembled program of the sandbox: sockets and the
+// denied system calls.
+var SyscallFilter = func() ([]unix.SockFilter, error) { return buildFilter(true, true) }
 
 // NoPIDNamespaces makes Start behave as on a host that may not make PID
 // namespaces (an unprivileged user's, most containers') until restore.
@@ -32,3 +36,27 @@ func NoPIDNamespaces() (restore func()) {
 	pidNamespaceUsable = func() bool { return false }
 	return func() { pidNamespaceUsable = usable; pidNamespaces.Store(was) }
 }
+
+// SyscallRule is a rule of the filter, as the tests see it.
+type SyscallRule struct {
+	Name, Class string
+	Nr          uint32
+	Errno       unix.Errno
+	Args        bool // refused for some argument values only
+}
+
+// SyscallRules lists the rules of Policy.DenySyscalls on this arch.
+func SyscallRules() []SyscallRule {
+	var out []SyscallRule
+	for _, r := range syscallRules() {
+		out = append(out, SyscallRule{Name: r.name, Class: r.class, Nr: r.nr, Errno: r.errno, Args: !r.test.zero()})
+	}
+	return out
+}
+
+// AuditArch and LastReviewed are the filter's arch value and the highest
+// system call number its table was written against.
+const (
+	AuditArch    = auditArch
+	LastReviewed = lastReviewed
+)

@@ -46,6 +46,7 @@ func (s Sandbox) Policy() Policy {
 		Env:          slices.Clip(s.Env),
 		PrivateHome:  true,
 		DenySockets:  true,
+		DenySyscalls: true,
 	}
 	if s.Library != "" {
 		if dir, err := filepath.Abs(filepath.Dir(s.Library)); err == nil {
