@@ -110,9 +110,16 @@
 //     family (EACCES; socketpair(AF_UNIX) stays) and io_uring (ENOSYS), on
 //     amd64 and arm64, and a root host starts the child in an empty
 //     network namespace. UDP, raw and packet sockets, netlink, TCP and
-//     connect to a named unix socket of the host all fail.
+//     connect to a named unix socket of the host all fail;
+//   - runs under that filter on every thread, installed before the plugin
+//     loads: execve and execveat, memfd_create with MFD_EXEC, the kernel
+//     keyring, bpf, perf_event_open, userfaultfd, namespaces, mount,
+//     ptrace, kexec, module loading, raw I/O, personality changes, file
+//     handles and file-metadata changes fail with EPERM, and the child has
+//     a session keyring of its own (internal/contain's package doc lists
+//     the calls and why).
 //
-// Landlock, the socket filter and the network namespace are best effort:
+// Landlock, the system call filter and the network namespace are best effort:
 // on a kernel without them, an older Landlock ABI or a host without
 // CAP_SYS_ADMIN, the child still runs and Containment says what was not
 // enforced (so does clawd-plugin inspect).
