@@ -6,7 +6,15 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-__attribute__((export_name("readone"))) int readone(void) {
+/* Built natively too (every test plugin is, to catch warnings), where
+ * export_name means nothing. */
+#ifdef __wasm__
+#define EXPORT(name) __attribute__((export_name(name)))
+#else
+#define EXPORT(name) __attribute__((visibility("default")))
+#endif
+
+EXPORT("readone") int readone(void) {
     char buf[256];
     int fd = open("data.txt", O_RDONLY);
     if (fd < 0)

@@ -62,7 +62,9 @@ static const char *ename(int e) {
     case EXDEV: return "EXDEV";
     case EBADF: return "EBADF";
     case ENOTEMPTY: return "ENOTEMPTY";
+#ifdef ENOTCAPABLE /* WASI's; a native build (to catch warnings) lacks it */
     case ENOTCAPABLE: return "ENOTCAPABLE";
+#endif
     case EIO: return "EIO";
     default: return "EOTHER";
     }
