@@ -2,7 +2,6 @@ package host
 
 import (
 	"fmt"
-	"os"
 	"path/filepath"
 	"slices"
 
@@ -44,9 +43,8 @@ func (h *Host) lockFor(dir string) (*lockfile.Entry, error) {
 		if filepath.Dir(dir) != filepath.Dir(p) {
 			continue
 		}
-		if _, err := os.Stat(p); os.IsNotExist(err) {
-			continue // nothing installed yet: nothing is locked
-		}
+		// A missing lock file is an empty lock (nothing installed yet,
+		// nothing locked); one that is a link is refused, dangling or not.
 		l, err := lockfile.Read(p)
 		if err != nil {
 			return nil, clawerr.New(clawerr.ChecksumMismatch, "", "verify", "reading the lock file "+p, err)

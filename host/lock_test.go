@@ -3,6 +3,7 @@ package host_test
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 	"time"
 
@@ -100,5 +101,34 @@ func TestWatchedLockFileChangeReloads(t *testing.T) {
 	require.NoError(t, lockfile.Write(lock, l)) // only the lock file changes
 	for info(t, r.h, "echo").State != host.StateActive {
 		r.nextOf(t, "echo")
+	}
+}
+
+// A lock file that is a link is refused, never followed: one pointing at a
+// lock elsewhere would lend its grants, and a dangling one would make the
+// plugins load as if nothing were locked.
+func TestLockFileThatIsALinkIsRefused(t *testing.T) {
+	for _, dangling := range []bool{false, true} {
+		root := t.TempDir()
+		dir := plugin(t, root, "echo", "1.0.0", echo(t, "echo", "1.0.0"), "network.relay")
+		elsewhere := t.TempDir()
+		real := lockPlugin(t, elsewhere, dir, "echo", "1.0.0", "network.relay")
+		if dangling {
+			require.NoError(t, os.Remove(real))
+		}
+		lock := filepath.Join(root, lockfile.Name)
+		if err := os.Symlink(real, lock); err != nil {
+			if runtime.GOOS == "windows" {
+				t.Skipf("symlinks need a privilege on Windows: %v", err)
+			}
+			require.NoError(t, err)
+		}
+		r := newRig(t, host.WithPluginDirs(root), host.WithLockFile(lock))
+		r.h.Load(bg)
+		got := info(t, r.h, "echo")
+		require.Equal(t, host.StateFailed, got.State, "dangling %v", dangling)
+		require.Equal(t, clawerr.ChecksumMismatch, clawerr.CodeOf(got.Reason), "dangling %v: %v", dangling, got.Reason)
+		require.Contains(t, got.Reason.Error(), "not a regular file")
+		require.NoError(t, r.h.Close())
 	}
 }

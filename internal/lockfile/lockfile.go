@@ -67,25 +67,19 @@ func New() *Lock {
 	return &Lock{Schema: Schema, Indexes: map[string]IndexState{}, Plugins: map[string]*Entry{}}
 }
 
-// Read reads the lock file at path; a missing file is an empty lock.
+// Read reads the lock file at path; a missing file is an empty lock. It
+// reads as ReadRoot does beneath path's directory: a lock file that is a
+// link, a FIFO or a directory is refused, never followed or opened.
 func Read(path string) (*Lock, error) {
-	// Opening a FIFO blocks: look before opening.
-	st, err := os.Stat(path)
+	root, err := os.OpenRoot(filepath.Dir(path))
 	if errors.Is(err, os.ErrNotExist) {
 		return New(), nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	if !st.Mode().IsRegular() {
-		return nil, notALock(path, "not a regular file")
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	return readFrom(f, path)
+	defer root.Close()
+	return ReadRoot(root, filepath.Base(path))
 }
 
 // ReadRoot reads the lock file name beneath root (the plugin directory):
