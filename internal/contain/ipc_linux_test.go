@@ -8,6 +8,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
@@ -69,11 +70,11 @@ func hostSegment(t *testing.T) string {
 	return fmt.Sprintf("sysv %d %d", key, id)
 }
 
-// sandboxPolicy is the policy the process sandbox gives a plugin.
+// sandboxPolicy is the policy the process sandbox gives a plugin (package
+// isolate), with the test binary as the plugin's library.
 func sandboxPolicy(t *testing.T) contain.Policy {
-	p := fullPolicy(t.TempDir(), t.TempDir())
-	p.DenySockets, p.DenySyscalls, p.PrivateHome = true, true, true
-	return p
+	return contain.Sandbox{Library: os.Args[0], ProjectDir: t.TempDir(),
+		AddressSpace: addressSpace(), CPUTime: time.Minute, MaxProcesses: contain.DefaultMaxProcesses}.Policy()
 }
 
 // TestIPCNamespace: the sandboxed child finds neither the host's segment
