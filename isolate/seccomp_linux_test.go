@@ -86,5 +86,5 @@ func TestSeccompAllows(t *testing.T) {
 	require.Positive(t, rep.Syscalls, "%v", rep)
 	require.True(t, rep.SessionKeyring, "%v", rep)
 	require.Contains(t, rep.String(), "syscalls denied (exec, keyring, bpf, perf, userfaultfd, namespaces, mount, ptrace, kexec, modules, personality, file handles,")
-	require.Contains(t, rep.String(), "own session keyring, no sockets (seccomp)")
+	require.Contains(t, rep.String(), "own session keyring, no sockets (seccomp), netns, ipcns")
 }

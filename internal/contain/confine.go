@@ -39,8 +39,8 @@ func (p Policy) validateConfine() error {
 }
 
 // prepareChild completes p for cmd: the descriptors cmd.ExtraFiles gives
-// the child, whether it gets a network namespace, and its private home
-// (created here, "" without PrivateHome).
+// the child, whether it gets a network and an IPC namespace of its own,
+// and its private home (created here, "" without PrivateHome).
 func prepareChild(cmd *exec.Cmd, p Policy) (Policy, string, error) {
 	keep := append([]int(nil), p.KeepFDs...)
 	for i := range cmd.ExtraFiles {
@@ -50,6 +50,7 @@ func prepareChild(cmd *exec.Cmd, p Policy) (Policy, string, error) {
 		p.KeepFDs = keep
 	}
 	p.NetNS = p.DenySockets && canNewNet()
+	p.IPCNS = canNewIPC()
 	if p.UID != 0 {
 		if err := canSwitchIDs(); err != nil {
 			return p, "", err
@@ -118,6 +119,9 @@ func (r Report) confinedParts() []string {
 	}
 	if r.NetNS {
 		parts = append(parts, "netns")
+	}
+	if r.IPCNS {
+		parts = append(parts, "ipcns")
 	}
 	if r.NoCapabilities {
 		parts = append(parts, "no capabilities")

@@ -58,6 +58,8 @@ func confineChild(verb, arg string) (result, bool) {
 				res.Lines = append(res.Lines, strings.TrimSpace(name))
 			}
 		}
+	case "sysv": // ARG: "KEY ID", the host's shared memory segment
+		res = sysvChild(arg)
 	case "home": // write a file in $HOME, then read ARG
 		res.Lines = []string{os.Getenv("HOME")}
 		res.Errnos = []int{errnoOf(os.WriteFile(filepath.Join(os.Getenv("HOME"), "note"), []byte("x"), 0o600))}
@@ -196,7 +198,7 @@ func TestSocketsDenied(t *testing.T) {
 	rep := runConfined(t, socketPolicy(t, true), "report").Report
 	require.True(t, rep.Sockets)
 	require.True(t, rep.NetNS, "the host runs as root here")
-	require.Contains(t, rep.String(), "no sockets (seccomp), netns")
+	require.Contains(t, rep.String(), "no sockets (seccomp), netns, ipcns")
 }
 
 // TestSocketsAllowed is the counter-proof: without DenySockets the same

@@ -104,6 +104,14 @@
 //     session keyring is out of reach through @s even without the filter.
 //     The user keyring (@u) is per uid and stays reachable by keyctl:
 //     Policy.DenySyscalls refuses the keyring calls for that.
+//   - IPC: where the host holds CAP_SYS_ADMIN the child starts in an
+//     empty IPC namespace (CLONE_NEWIPC), as Docker starts every
+//     container: Landlock does not cover System V IPC, so a child of the
+//     host's uid would otherwise reach the host's shared memory,
+//     semaphores and message queues by their owner permissions (and its
+//     POSIX message queues through mq_open). Elsewhere Report notes it.
+//     /dev/mqueue, a mount of the host's queues, is a path: Landlock
+//     keeps the child out of it unless the policy grants it.
 //
 // # The system call filter
 //
@@ -250,6 +258,9 @@ type Policy struct {
 	// NetNS is set by Prepare: the child starts in a network namespace of
 	// its own (DenySockets and the host holds CAP_SYS_ADMIN).
 	NetNS bool `json:",omitempty"`
+	// IPCNS is set by Prepare: the child starts in an IPC namespace of its own
+	// (the host holds CAP_SYS_ADMIN), whatever else the policy says.
+	IPCNS bool `json:",omitempty"`
 	// TokenNote is set by Prepare on Windows: what kept the child's token
 	// from being restricted and lowered to low integrity, if anything.
 	TokenNote string `json:",omitempty"`
@@ -272,6 +283,7 @@ type Report struct {
 	UID            int      `json:"uid"`             // the uid and gid the plugin runs as
 	GID            int      `json:"gid"`
 	NetNS          bool     `json:"netns"`                   // an empty network namespace of its own
+	IPCNS          bool     `json:"ipcns"`                   // an empty IPC namespace of its own: no System V IPC object or POSIX message queue of the host
 	Sockets        bool     `json:"sockets"`                 // the seccomp filter refuses socket families (Policy.DenySockets)
 	PIDNamespace   bool     `json:"pid_namespace"`           // the child is the init of a PID namespace: its death kills every descendant
 	Cgroup         int      `json:"cgroup,omitempty"`        // 1 or 2: the pids cgroup version that bounds and kills the tree; 0: none
@@ -400,6 +412,7 @@ func (r Report) tokenPart() string {
 // cmd.Env means os.Environ(). The child's environment is the allowlist,
 // HOME and p.Env resolved against cmd.Env. With p.DenySockets, where the
 // host may, the child also gets an empty network namespace (CLONE_NEWNET).
+// Where the host may, it gets an empty IPC namespace too (CLONE_NEWIPC).
 // Set cmd.ExtraFiles before: those descriptors are kept, every other one
 // is closed before the plugin loads. With p.PrivateHome, call Cleanup once
 // the child has ended.
@@ -410,7 +423,7 @@ func Prepare(cmd *exec.Cmd, p Policy) (Stage, error) {
 	if err := p.validate(); err != nil {
 		return Stage{}, err
 	}
-	p, home, err := prepareChild(cmd, p) // kept fds, network namespace, private home
+	p, home, err := prepareChild(cmd, p) // kept fds, network and IPC namespaces, private home
 	if err != nil {
 		return Stage{}, err
 	}
@@ -427,6 +440,9 @@ func Prepare(cmd *exec.Cmd, p Policy) (Stage, error) {
 	}
 	if p.NetNS {
 		setNetNS(cmd)
+	}
+	if p.IPCNS {
+		setIPCNS(cmd)
 	}
 	keepHome(cmd, home)
 	planJob(cmd, &p) // Windows: the job object Start puts the child in, and the child's token

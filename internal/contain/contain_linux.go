@@ -74,7 +74,7 @@ func Enter(s *Stage, encode func() ([]byte, error)) {
 func Probe(p Policy) Report {
 	abi, abiErr := landlockABI()
 	r := expect(p, abi, abiErr)
-	expectConfine(&r, p, p.DenySockets && canNewNet())
+	expectConfine(&r, p, p.DenySockets && canNewNet(), canNewIPC())
 	r.PIDNamespace = pidNamespaces.Load()
 	r.Subreaper = !r.PIDNamespace
 	if p.MaxProcesses > 0 {
@@ -263,7 +263,7 @@ func confineAndExec(s *Stage, encode func() ([]byte, error)) {
 		abi, abiErr = landlockABI()
 	}
 	r := expect(p, abi, abiErr)
-	expectConfine(&r, p, p.NetNS)
+	expectConfine(&r, p, p.NetNS, p.IPCNS)
 	r.PIDNamespace = os.Getpid() == 1
 	if !r.PIDNamespace {
 		// Orphans of the plugin's processes are reparented to the child

@@ -368,7 +368,7 @@ func TestReport(t *testing.T) {
 	require.True(t, r.FDs)
 	require.True(t, r.Env)
 	require.True(t, r.NoCapabilities, "the host runs as root here")
-	require.Equal(t, fmt.Sprintf("landlock v%d (filesystem, tcp, signals), no_new_privs, rlimits, dies with parent, pid namespace, own session keyring, no capabilities, fds closed, env allowlist", r.LandlockABI), res.String)
+	require.Equal(t, fmt.Sprintf("landlock v%d (filesystem, tcp, signals), no_new_privs, rlimits, dies with parent, pid namespace, own session keyring, ipcns, no capabilities, fds closed, env allowlist", r.LandlockABI), res.String)
 
 	probe := contain.Probe(p)
 	require.Equal(t, r, probe, "Probe foresees what Enter applies")

@@ -154,6 +154,14 @@ func TestReportString(t *testing.T) {
 	off := contain.Report{OS: "linux", NoNewPrivs: true, DieWithParent: true}
 	require.Equal(t, "no landlock (not requested), no_new_privs, dies with parent", off.String())
 
+	ns := contain.Report{OS: "linux", NoNewPrivs: true, DieWithParent: true, PIDNamespace: true,
+		SessionKeyring: true, Sockets: true, NetNS: true, IPCNS: true, NoCapabilities: true}
+	require.Equal(t, "no landlock (not requested), no_new_privs, dies with parent, pid namespace, "+
+		"own session keyring, no sockets (seccomp), netns, ipcns, no capabilities", ns.String())
+	ns.NetNS, ns.Sockets = false, false
+	require.Equal(t, "no landlock (not requested), no_new_privs, dies with parent, pid namespace, "+
+		"own session keyring, ipcns, no capabilities", ns.String())
+
 	win := contain.Report{OS: "windows"}
 	require.True(t, strings.HasPrefix(win.String(), "crash isolation only: "), win.String())
 	require.Contains(t, win.String(), "windows")

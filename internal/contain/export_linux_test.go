@@ -60,3 +60,11 @@ const (
 	AuditArch    = auditArch
 	LastReviewed = lastReviewed
 )
+
+// NoIPCNamespaces makes Prepare and Probe behave as on a host that may not
+// make IPC namespaces (no CAP_SYS_ADMIN) until restore.
+func NoIPCNamespaces() (restore func()) {
+	was := canNewIPC
+	canNewIPC = func() bool { return false }
+	return func() { canNewIPC = was }
+}

@@ -278,7 +278,7 @@ func TestSyscallsDenied(t *testing.T) {
 	require.Equal(t, len(contain.SyscallRules()), rep.Syscalls)
 	require.True(t, rep.SessionKeyring)
 	require.Contains(t, rep.String(), fmt.Sprintf("seccomp: %d syscalls denied (exec, keyring, bpf, perf, userfaultfd, namespaces, mount, ptrace, kexec, modules, personality, file handles, ", rep.Syscalls))
-	require.Contains(t, rep.String(), "own session keyring, no sockets (seccomp), netns")
+	require.Contains(t, rep.String(), "own session keyring, no sockets (seccomp), netns, ipcns, no capabilities")
 	require.Equal(t, *rep, contain.Probe(deniedPolicy(t, true)), "Probe foresees the filter")
 }
 
