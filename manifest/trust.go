@@ -324,7 +324,7 @@ func (t Trust) checkEntry(m *Manifest, c *EntryCheck, sig string) {
 	c.SHA256 = hex.EncodeToString(sum.Sum(nil))
 	switch {
 	case !check:
-	case sig == "" && c.Key != "" && m.Signatures == nil:
+	case sig == "" && c.Key != "" && c.Key != m.EntryKey && m.Signatures == nil:
 		c.Warning = fmt.Sprintf("%s: not signed: the manifest's one signature covers the %s entry only; sign again (clawd-plugin sign) to sign each entry", name, m.EntryKey)
 	case sig == "":
 		if t.Policy == PolicyRequire {
