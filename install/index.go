@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -233,7 +235,10 @@ func BuildIndex(dir string, key ed25519.PrivateKey, o IndexOptions) (*Index, err
 	}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
-		return nil, err
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, clawerr.New(clawerr.NotFound, "", "index", fmt.Sprintf("index directory %s: not there: check the path, or make it and put the packages (from clawd-plugin pack) in it", dir), err)
+		}
+		return nil, clawerr.New(clawerr.Unavailable, "", "index", "reading the index directory "+dir, err)
 	}
 	found := map[string]bool{}
 	for _, de := range ents {
@@ -248,7 +253,7 @@ func BuildIndex(dir string, key ed25519.PrivateKey, o IndexOptions) (*Index, err
 		r := d.Release
 		id := r.Name + "@" + r.Version
 		if found[id] {
-			return nil, fmt.Errorf("%s: %s is in two packages", p, id)
+			return nil, clawerr.New(clawerr.ManifestInvalid, r.Name, "index", fmt.Sprintf("%s: %s is in two packages: remove one", p, id), nil)
 		}
 		found[id] = true
 		r.Release.Yanked = yanked[id]
@@ -275,10 +280,10 @@ func BuildIndex(dir string, key ed25519.PrivateKey, o IndexOptions) (*Index, err
 	}
 	data = append(data, '\n')
 	if err := lockfile.WriteFileAtomic(filepath.Join(dir, IndexFile+SigSuffix), newSigFile(key, data), 0o644); err != nil {
-		return nil, err
+		return nil, clawerr.New(clawerr.Unavailable, "", "index", "writing "+filepath.Join(dir, IndexFile+SigSuffix), err)
 	}
 	if err := lockfile.WriteFileAtomic(filepath.Join(dir, IndexFile), data, 0o644); err != nil {
-		return nil, err
+		return nil, clawerr.New(clawerr.Unavailable, "", "index", "writing "+filepath.Join(dir, IndexFile), err)
 	}
 	return idx, nil
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -66,6 +67,75 @@ func New(dir string, opts ...Option) (*Installer, error) {
 	}
 	s.end()
 	return in, nil
+}
+
+// Open returns an installer for the plugin directory dir, which an
+// installer must have worked on before (the package verbs other than
+// install): a directory that is not there, or holds neither a lock file
+// nor the installer's StateDir, is refused with not_found and nothing is
+// created, so a mistyped path fails rather than turning into an empty
+// plugin directory. Unlike New it takes no lock and recovers nothing
+// until an operation runs; List and Verify create nothing either.
+func Open(dir string, opts ...Option) (*Installer, error) {
+	o := defaults()
+	for _, f := range opts {
+		f(&o)
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(abs)
+	if err != nil || !st.IsDir() {
+		why := "not a directory"
+		if err != nil {
+			why = "not there"
+		}
+		return nil, clawerr.New(clawerr.NotFound, "", "open", fmt.Sprintf(
+			"plugin directory %s: %s: check the path (clawd-plugin install --dir DIR makes one)", abs, why), nil)
+	}
+	in := &Installer{dir: abs, o: o}
+	_, errLock := os.Lstat(in.LockPath())
+	_, errState := os.Lstat(filepath.Join(abs, StateDir))
+	if errors.Is(errLock, fs.ErrNotExist) && errors.Is(errState, fs.ErrNotExist) {
+		return nil, in.noLock()
+	}
+	return in, nil
+}
+
+// noLock is the refusal of a plugin directory without a lock file: the
+// plugins in it, if any, were put there by hand.
+func (in *Installer) noLock() error {
+	msg := fmt.Sprintf("%s has no lock file %s: nothing was ever installed there with clawd-plugin install; check the path", in.dir, LockName)
+	if un := in.unlocked(nil); len(un) > 0 {
+		msg += fmt.Sprintf("; unlocked plugins (copied in by hand, never verified): %s", strings.Join(un, ", "))
+	}
+	return clawerr.New(clawerr.NotFound, "", "open", msg, nil)
+}
+
+// unlocked lists the plugin directories of the plugin directory (what the
+// host's discovery would load: a subdirectory, or a link to one, holding
+// a manifest) that the lock file does not record.
+func (in *Installer) unlocked(lock *lockfile.Lock) []string {
+	ents, err := os.ReadDir(in.dir)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	for _, de := range ents {
+		n := de.Name()
+		if n == StateDir || lock != nil && lock.Plugins[n] != nil {
+			continue
+		}
+		sub := filepath.Join(in.dir, n)
+		if st, err := os.Stat(sub); err != nil || !st.IsDir() {
+			continue
+		}
+		if _, err := manifest.Find(sub); err == nil {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // CheckName refuses (bad_name) a plugin name the installer would not
@@ -447,8 +517,13 @@ func (s *session) installRelease(ctx context.Context, lock *lockfile.Lock, sourc
 			}
 		}
 		if !ok {
+			why := "the answer was no"
+			if in.o.consent == nil {
+				why = "nobody could be asked (no terminal)"
+			}
 			return nil, clawerr.New(clawerr.ConsentRequired, name, "consent",
-				fmt.Sprintf("%s %s asks for %s, not granted", name, m.Version, capList(fresh)), nil)
+				fmt.Sprintf("%s %s asks for %s, not granted: %s; nothing was installed. Run again on a terminal to be asked, or with --yes to grant them (Go: install.WithConsent)",
+					name, m.Version, capList(fresh), why), nil)
 		}
 	}
 	caps := make([]string, len(m.Capabilities))
@@ -683,7 +758,7 @@ type Installed struct {
 
 // List lists the installed plugins, each checked against its lock entry.
 func (in *Installer) List() ([]Installed, error) {
-	s, err := in.begin(context.Background())
+	s, err := in.beginRead(context.Background())
 	if err != nil {
 		return nil, err
 	}
@@ -712,14 +787,17 @@ func (in *Installer) List() ([]Installed, error) {
 
 // Verify checks the installed tree of each named plugin (all if none)
 // against the lock file: checksum_mismatch naming each changed, missing or
-// added file (a plugin directory replaced by a link is one too).
+// added file (a plugin directory replaced by a link is one too). Without
+// names, each plugin in the directory that the lock file does not record
+// (copied in by hand: the host would load it unchecked) is not_found.
+// (Open refuses a directory without a lock file.)
 func (in *Installer) Verify(names ...string) error {
 	for _, n := range names {
 		if err := CheckName(n); err != nil {
 			return err
 		}
 	}
-	s, err := in.begin(context.Background())
+	s, err := in.beginRead(context.Background())
 	if err != nil {
 		return err
 	}
@@ -728,10 +806,15 @@ func (in *Installer) Verify(names ...string) error {
 	if err != nil {
 		return err
 	}
+	var errs []error
 	if len(names) == 0 {
 		names = lock.Names()
+		for _, n := range in.unlocked(lock) {
+			errs = append(errs, clawerr.New(clawerr.NotFound, n, "verify", fmt.Sprintf(
+				"%s is in %s but not in its lock file: unlocked (copied in by hand?), the host would load it unchecked: install it with clawd-plugin install, or move it out",
+				n, in.dir), nil))
+		}
 	}
-	var errs []error
 	for _, n := range names {
 		e := lock.Plugins[n]
 		if e == nil {

@@ -5,8 +5,10 @@ import (
 	"crypto/ed25519"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,6 +29,9 @@ type Package struct {
 	Release      NamedRelease      // its index entry
 	PublisherKey ed25519.PublicKey // the key its signature verified with
 	Files        []string          // the files it holds, sorted
+	// LeftOut are the entries of the manifest's entry table that Pack
+	// left out because they are not built (no file), as "entry.KEY (PATH)".
+	LeftOut []string
 }
 
 // Name and Version of the package's plugin.
@@ -56,9 +61,23 @@ func Pack(dir, out string, key ed25519.PrivateKey) (*Package, error) {
 			files = append(files, archive.File{Name: name, Path: filepath.Join(m.Dir, filepath.FromSlash(rel))})
 		}
 	}
+	// An entry table names every platform the project builds for; one
+	// machine usually builds some of them. The entries not built (no file
+	// there) are left out and named; the package serves the others. One
+	// that is there but not a regular file is still refused below.
+	var leftOut []string
 	if m.Entries != nil {
 		for _, k := range sortedKeys(m.Entries) {
-			add(m.Entries[k])
+			rel := m.Entries[k]
+			if _, err := os.Lstat(filepath.Join(m.Dir, filepath.FromSlash(rel))); errors.Is(err, fs.ErrNotExist) {
+				leftOut = append(leftOut, fmt.Sprintf("entry.%s (%s)", k, rel))
+				continue
+			}
+			add(rel)
+		}
+		if len(leftOut) == len(m.Entries) {
+			return nil, clawerr.New(clawerr.NotFound, m.Name, "pack", fmt.Sprintf(
+				"no entry of the manifest is built (%s): build the plugin first", strings.Join(leftOut, ", ")), nil)
 		}
 	} else {
 		add(m.Entry)
@@ -106,6 +125,7 @@ func Pack(dir, out string, key ed25519.PrivateKey) (*Package, error) {
 		return nil, err
 	}
 	p.Path = out
+	p.LeftOut = leftOut
 	return p, nil
 }
 
@@ -302,10 +322,20 @@ func platforms(m *manifest.Manifest) ([]string, error) {
 			return nil, err
 		}
 	} else {
+		// An entry the package does not hold (pack left out what was not
+		// built) serves no platform; at least one must be there.
+		held := 0
 		for _, k := range sortedKeys(m.Entries) {
+			if _, err := os.Lstat(filepath.Join(m.Dir, filepath.FromSlash(m.Entries[k]))); errors.Is(err, fs.ErrNotExist) {
+				continue
+			}
+			held++
 			if err := try(m.Entries[k], k); err != nil {
 				return nil, err
 			}
+		}
+		if held == 0 {
+			return nil, clawerr.New(clawerr.Incompatible, m.Name, "pack", "the package holds none of the entries its manifest lists", nil)
 		}
 	}
 	sort.Strings(out)

@@ -90,6 +90,21 @@ func (in *Installer) begin(ctx context.Context) (*session, error) {
 	return s, nil
 }
 
+// beginRead is begin for an operation that only reads (List, Verify):
+// in a plugin directory without StateDir no installer ever ran, so there
+// is no journal to recover and no lock to take, and nothing is created.
+func (in *Installer) beginRead(ctx context.Context) (*session, error) {
+	root, err := os.OpenRoot(in.dir)
+	if err != nil {
+		return nil, clawerr.New(clawerr.NotFound, "", "install", "plugin directory "+in.dir+": check the path", err)
+	}
+	if _, err := root.Lstat(StateDir); errors.Is(err, fs.ErrNotExist) {
+		return &session{in: in, root: root, sub: map[string]*os.Root{}}, nil
+	}
+	root.Close()
+	return in.begin(ctx)
+}
+
 // end releases the lock and the roots.
 func (s *session) end() {
 	for _, r := range s.sub {

@@ -32,6 +32,17 @@
 //	linux_arm64 = "lib/arm64/libecho.so"
 //	darwin      = "libecho.dylib"
 //
+// An entry table is signed per entry, each signature over its own
+// library's bytes (made where that library is built), in a table keyed as
+// the entry table; Manifest.Signature is then this system's:
+//
+//	[signatures]
+//	linux_amd64 = "base64 Ed25519 over lib/amd64/libecho.so"
+//	darwin      = "base64 Ed25519 over libecho.dylib"
+//
+// A manifest written before per-entry signatures (an entry table and one
+// top-level signature) still loads: its signature is this system's.
+//
 // entry, like every path of a manifest (files too), stays inside the plugin directory:
 // a path with "..", an absolute path, or (checked by Trust.Verify when it
 // opens the file) a symlink that resolves outside the directory is
@@ -98,7 +109,9 @@
 // `clawd-plugin keygen`; a signature is base64 of the 64-byte Ed25519
 // signature over the entry file's bytes, as the reference daemon expects.
 //
-// WriteSignature puts a signature into a manifest file (what `clawd-plugin
-// sign` does), changing nothing else in a plugin.toml; key parsing errors
-// wrap ErrMalformedKey.
+// WriteSignature puts a signature into a manifest file, and WriteSignatures
+// the per-entry signatures of an entry table (what `clawd-plugin sign`
+// does), changing nothing else in a plugin.toml; Trust.VerifyEntries checks
+// every entry's signature. Key parsing errors wrap ErrMalformedKey; the
+// key file readers' errors are not_found or invalid_argument.
 package manifest

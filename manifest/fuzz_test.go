@@ -38,6 +38,9 @@ func FuzzLoadTOML(f *testing.F) {
 		"name = \"x\"\nversion = \"1\"\nentry = \"x.so\"\nsha256 = \"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\"\nd = 1979-05-27 07:32:00\n",
 		"name = \"x\"\nversion = \"1\"\nentry = \"x.so\"\nsandbox = \"process\"\ncall_timeout_ms = 100\nmax_processes = 16\nenv = [\"LANG\", \"MODE=fast=yes\"]\n",
 		"name = \"x\nversion",
+		"name = \"x\"\nversion = \"1\"\nsignature = \"\"\n[entry]\nlinux = \"a.so\"\nwindows = \"a.dll\"\n[signatures]\nwindows = \"c2ln\" # old\n",
+		"name = \"x\"\nversion = \"1\"\nsignatures.linux = \"s\"\n[entry]\nlinux = \"a.so\"\n",
+		"name = \"x\"\nversion = \"1\"\n[signatures]\n[entry]\nlinux_amd64 = \"a.so\"\nlinux = \"b.so\"\ndarwin = \"c.dylib\"",
 	} {
 		f.Add(s)
 	}
@@ -63,6 +66,8 @@ func FuzzLoadJSON(f *testing.F) {
 		`{"name":"x","version":"1","entry":"x.so","extra":[{"a":1},{"a":[{"b":{},"b":[]}]}]}`,
 		`{"name":"x","version":"1","entry":"x.so","env":["A=1"],"Env":["A=2"]}`,
 		"{\"name\":\"é\",\r\n\t\"name\" : \"x\"}",
+		`{"name":"x","version":"1","entry":{"linux":"a.so","windows":"a.dll"},"signatures":{"windows":"c2ln"}}`,
+		`{"name":"x","version":"1","signature":"c2ln","entry":{"linux":"a.so","darwin":"a.dylib"}}`,
 	} {
 		f.Add(s)
 	}
@@ -123,7 +128,7 @@ func checkParse(t *testing.T, path, s string) {
 		t.Fatalf("bad name or version accepted: %q %q", m.Name, m.Version)
 	case m.Entry == "" || filepath.IsAbs(m.Entry) || m.Entry[0] == '/' || m.Entry[0] == '\\':
 		t.Fatalf("bad entry accepted: %q", m.Entry)
-	case m.Runtime != RuntimeDylib || m.Sandbox != SandboxNative && m.Sandbox != SandboxProcess:
+	case m.Runtime != RuntimeDylib && m.Runtime != RuntimeWasm || m.Sandbox != SandboxNative && m.Sandbox != SandboxProcess:
 		t.Fatalf("runtime %q sandbox %q accepted", m.Runtime, m.Sandbox)
 	case m.SHA256 != "" && len(m.SHA256) != 64:
 		t.Fatalf("bad pin accepted: %q", m.SHA256)
@@ -147,9 +152,38 @@ func checkParse(t *testing.T, path, s string) {
 			t.Fatalf("capability %q accepted", c)
 		}
 	}
+	if m.Signatures != nil {
+		if m.Entries == nil || m.Signature != m.Signatures[m.EntryKey] {
+			t.Fatalf("signatures %v accepted with entries %v (this system's: %q, signature %q)", m.Signatures, m.Entries, m.EntryKey, m.Signature)
+		}
+		for k := range m.Signatures {
+			if _, ok := m.Entries[k]; !ok {
+				t.Fatalf("signature for %q, which has no entry", k)
+			}
+		}
+	}
 	// Setting the signature works and changes nothing else, which
-	// setSignature checks by parsing the result again.
-	if _, err := setSignature(m, []byte(s), fuzzSig); err != nil {
-		t.Fatalf("setSignature: %v", err)
+	// setSignature checks by parsing the result again. A manifest signed
+	// per entry takes per-entry signatures instead.
+	if m.Signatures == nil {
+		if _, err := setSignature(m, []byte(s), fuzzSig); err != nil {
+			t.Fatalf("setSignature: %v", err)
+		}
+	}
+	if m.Entries == nil {
+		return
+	}
+	_, err = setSignatures(m, []byte(s), map[string]string{m.EntryKey: fuzzSig})
+	if err == nil {
+		return
+	}
+	if clawerr.CodeOf(err) != clawerr.ManifestInvalid {
+		t.Fatalf("setSignatures: not manifest_invalid: %v", err)
+	}
+	// The one refusal allowed: a signatures table not written as a
+	// [signatures] table (inline, or dotted keys), which the rewriter does
+	// not edit. Where there is none, the table is added.
+	if m.Format == "json" || m.Signatures == nil && !strings.Contains(s, "signatures") {
+		t.Fatalf("setSignatures: %v", err)
 	}
 }

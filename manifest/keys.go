@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+
+	"github.com/clawd-go/clawd/clawerr"
 )
 
 // ErrMalformedKey is wrapped by every error of ParsePublicKey and
@@ -81,11 +83,11 @@ const maxKeyFile = 4096
 func ReadPublicKeyFile(path string) (ed25519.PublicKey, error) {
 	s, err := readKeyFile(path)
 	if err != nil {
-		return nil, err
+		return nil, keyFileErr(path, "public", err)
 	}
 	k, err := ParsePublicKey(s)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, keyFileErr(path, "public", err)
 	}
 	return k, nil
 }
@@ -94,13 +96,25 @@ func ReadPublicKeyFile(path string) (ed25519.PublicKey, error) {
 func ReadPrivateKeyFile(path string) (ed25519.PrivateKey, error) {
 	s, err := readKeyFile(path)
 	if err != nil {
-		return nil, err
+		return nil, keyFileErr(path, "private", err)
 	}
 	k, err := ParsePrivateKey(s)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, keyFileErr(path, "private", err)
 	}
 	return k, nil
+}
+
+// keyFileErr gives a key file's failure its code: not_found for a file
+// that is not there, invalid_argument for one that holds no key. The cause
+// is kept (errors.Is(err, fs.ErrNotExist), errors.Is(err, ErrMalformedKey)).
+func keyFileErr(path, kind string, err error) error {
+	if errors.Is(err, fs.ErrNotExist) {
+		return clawerr.New(clawerr.NotFound, "", "key", fmt.Sprintf(
+			"%s key file %s: not there: check the path, or make a key pair with clawd-plugin keygen", kind, path), err)
+	}
+	return clawerr.New(clawerr.InvalidArgument, "", "key", fmt.Sprintf(
+		"%s key file %s: not a %s key written by clawd-plugin keygen", kind, path, kind), err)
 }
 
 func readKeyFile(path string) (string, error) {

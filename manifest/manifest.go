@@ -62,15 +62,26 @@ type Manifest struct {
 	Runtime     Runtime
 	Entry       string            // the entry for this OS as written (relative to Dir)
 	Entries     map[string]string // per-platform entries as written, keyed by GOOS or GOOS_GOARCH; nil if one entry
+	EntryKey    string            // the key of Entries that Entry is ("" if one entry)
 	// Files are the extra files the plugin ships besides its manifest and
 	// entries (files), relative to Dir, as written: what a package of it
 	// holds. nil if none.
 	Files        []string
 	Capabilities []abi.Capability
-	Signature    string  // base64 Ed25519 over the entry's bytes; "" = unsigned
-	SHA256       string  // lowercase hex pin of the entry's bytes; "" = none
-	Sandbox      Sandbox // default native
-	Concurrent   bool
+	// Signature is the signature of this system's entry (Entry): base64
+	// Ed25519 over its bytes; "" = unsigned. It is the top-level
+	// signature of a single-entry manifest (the reference daemon's
+	// meaning), or Signatures[EntryKey] of an entry table.
+	Signature string
+	// Signatures are the per-entry signatures of an entry table as
+	// written ([signatures], keyed as Entries): each over its own entry's
+	// bytes, so every platform's entry is signed, each where it is built.
+	// nil if the manifest has none: a manifest written before them, whose
+	// one signature covers only the entry of the system that signed it.
+	Signatures map[string]string
+	SHA256     string  // lowercase hex pin of the entry's bytes; "" = none
+	Sandbox    Sandbox // default native
+	Concurrent bool
 	// CallTimeout is the longest one call may take in the process sandbox
 	// (call_timeout_ms); past it the child is killed. 0: no limit but the
 	// caller's context.
@@ -267,6 +278,7 @@ type tomlFields struct {
 	Entry        any `toml:"entry"`
 	Capabilities any `toml:"capabilities"`
 	Signature    any `toml:"signature"`
+	Signatures   any `toml:"signatures"`
 	SHA256       any `toml:"sha256"`
 	Sandbox      any `toml:"sandbox"`
 	Concurrent   any `toml:"concurrent"`
@@ -280,7 +292,7 @@ type tomlFields struct {
 
 // knownFields are the manifest's fields, in the order they are checked.
 var knownFields = []string{"name", "version", "description", "author", "runtime", "entry",
-	"capabilities", "signature", "sha256", "sandbox", "concurrent", "call_timeout_ms",
+	"capabilities", "signature", "signatures", "sha256", "sandbox", "concurrent", "call_timeout_ms",
 	"max_processes", "memory_limit_mb", "env", "hooks", "files"}
 
 func (c *checker) decodeTOML(src []byte) (map[string]any, error) {
@@ -314,7 +326,7 @@ func (c *checker) decodeTOML(src []byte) (map[string]any, error) {
 	vals := map[string]any{}
 	for k, v := range map[string]any{
 		"name": f.Name, "version": f.Version, "description": f.Description, "author": f.Author,
-		"runtime": f.Runtime, "entry": f.Entry, "capabilities": f.Capabilities, "signature": f.Signature,
+		"runtime": f.Runtime, "entry": f.Entry, "capabilities": f.Capabilities, "signature": f.Signature, "signatures": f.Signatures,
 		"sha256": f.SHA256, "sandbox": f.Sandbox, "concurrent": f.Concurrent,
 		"call_timeout_ms": f.CallTimeout, "max_processes": f.MaxProcesses, "env": f.Env, "hooks": f.Hooks,
 		"memory_limit_mb": f.MemoryLimit, "files": f.Files,
@@ -438,6 +450,9 @@ func (c *checker) validate(vals map[string]any, m *Manifest) error {
 		return err
 	}
 	m.Signature = strings.TrimSpace(m.Signature)
+	if err := c.signatures(vals, m); err != nil {
+		return err
+	}
 	if m.SHA256, err = str("sha256", false); err != nil {
 		return err
 	}
@@ -608,18 +623,63 @@ var goarchNames = []string{"386", "amd64", "arm", "arm64", "loong64", "mips", "m
 // GOOS_GOARCH first, then GOOS, then the same two for the OS goos borrows
 // its libraries from (android: linux, ios: darwin, illumos: solaris).
 func EntryFor(entries map[string]string, goos, goarch string) (string, bool) {
+	k, ok := EntryKeyFor(entries, goos, goarch)
+	return entries[k], ok
+}
+
+// EntryKeyFor is EntryFor's key: the entry table key goos/goarch uses.
+func EntryKeyFor(entries map[string]string, goos, goarch string) (string, bool) {
 	for _, os := range []string{goos, goosFallback[goos]} {
 		if os == "" {
 			continue
 		}
-		if p, ok := entries[os+"_"+goarch]; ok {
-			return p, true
+		if _, ok := entries[os+"_"+goarch]; ok {
+			return os + "_" + goarch, true
 		}
-		if p, ok := entries[os]; ok {
-			return p, true
+		if _, ok := entries[os]; ok {
+			return os, true
 		}
 	}
 	return "", false
+}
+
+// signatures reads the per-entry signatures: a table keyed as the entry
+// table, only beside one, and not together with a top-level signature
+// (which of the two would count is then a guess).
+func (c *checker) signatures(vals map[string]any, m *Manifest) error {
+	v, ok := vals["signatures"]
+	if !ok {
+		return nil
+	}
+	t, ok := v.(map[string]any)
+	if !ok {
+		return c.fail(clawerr.ManifestInvalid, "signatures", "want a table of entry key = signature, got %s", c.typeName(v))
+	}
+	if m.Entries == nil {
+		return c.fail(clawerr.ManifestInvalid, "signatures", "signs the entries of an entry table; a single entry has one signature: use signature = \"...\" instead")
+	}
+	if m.Signature != "" { // the top-level one, so far
+		return c.fail(clawerr.ManifestInvalid, "signature", "given together with a signatures table: an entry table is signed per entry; remove signature (clawd-plugin sign writes the table)")
+	}
+	m.Signatures = make(map[string]string, len(t))
+	for k, sv := range t {
+		field := "signatures." + k
+		if _, ok := m.Entries[k]; !ok {
+			keys := make([]string, 0, len(m.Entries))
+			for ek := range m.Entries {
+				keys = append(keys, ek)
+			}
+			sort.Strings(keys)
+			return c.fail(clawerr.ManifestInvalid, field, "no entry.%s to sign (entries: %s)", k, strings.Join(keys, ", "))
+		}
+		str, ok := sv.(string)
+		if !ok {
+			return c.fail(clawerr.ManifestInvalid, field, "want a string, got %s", c.typeName(sv))
+		}
+		m.Signatures[k] = strings.TrimSpace(str)
+	}
+	m.Signature = m.Signatures[m.EntryKey]
+	return nil
 }
 
 func (c *checker) entry(vals map[string]any, m *Manifest) error {
@@ -662,11 +722,11 @@ func (c *checker) entry(vals map[string]any, m *Manifest) error {
 			}
 			m.Entries[goos] = p
 		}
-		p, ok := EntryFor(m.Entries, runtime.GOOS, runtime.GOARCH)
+		k, ok := EntryKeyFor(m.Entries, runtime.GOOS, runtime.GOARCH)
 		if !ok {
 			return c.fail(clawerr.ManifestInvalid, "entry", "no entry for %s/%s (entries for: %s)", runtime.GOOS, runtime.GOARCH, strings.Join(keys, ", "))
 		}
-		m.Entry = p
+		m.Entry, m.EntryKey = m.Entries[k], k
 		return nil
 	}
 	return c.fail(clawerr.ManifestInvalid, "entry", "want a path or a table of GOOS = path, got %s", c.typeName(v))

@@ -143,7 +143,7 @@ func TestLoadJSONExtensionsAndNull(t *testing.T) {
 
 const knownCaps = "(known: fs.read, fs.write, network.relay, daemon.rpc)"
 
-const knownFields = "(known: name, version, description, author, runtime, entry, capabilities, signature, sha256, sandbox, concurrent, call_timeout_ms, max_processes, memory_limit_mb, env, hooks, files)"
+const knownFields = "(known: name, version, description, author, runtime, entry, capabilities, signature, signatures, sha256, sandbox, concurrent, call_timeout_ms, max_processes, memory_limit_mb, env, hooks, files)"
 
 // Every validation error: its exact code and its exact detail, which names
 // the file, the line and the field.

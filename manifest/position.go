@@ -14,9 +14,9 @@ import (
 // accepted, so it can be small: where it meets something it does not follow
 // it stops, and the keys after that point are reported without a line.
 
-// span is where a key sits: its line, and for a key/value of the root table
-// the byte range from the key's first byte to the value's last (what the
-// signature rewriter replaces).
+// span is where a key sits: its line, and for a key/value the byte range
+// from the key's first byte to the value's last (what the signature
+// rewriter replaces).
 type span struct {
 	line       int
 	start, end int
@@ -29,9 +29,15 @@ const maxDepth = 64
 // messages: dotted pieces ("entry.linux"), array elements as "[i]"
 // ("capabilities[1]"); a table header counts as its key's position.
 func indexTOML(src []byte) map[string]span {
-	s := &tscan{src: src, line: 1, idx: map[string]span{}}
+	idx, _ := scanTOML(src)
+	return idx
+}
+
+// scanTOML is indexTOML and where each table header ends.
+func scanTOML(src []byte) (map[string]span, map[string]int) {
+	s := &tscan{src: src, line: 1, idx: map[string]span{}, hdr: map[string]int{}}
 	s.document()
-	return s.idx
+	return s.idx, s.hdr
 }
 
 type tscan struct {
@@ -41,6 +47,7 @@ type tscan struct {
 	bad  bool // met something it does not follow: stop
 	idx  map[string]span
 	aot  map[string]int // array-of-tables counts
+	hdr  map[string]int // table header ([key]) -> offset just past its ']'
 }
 
 func (s *tscan) eof() bool { return s.bad || s.i >= len(s.src) }
@@ -123,6 +130,9 @@ func (s *tscan) document() {
 				key = fmt.Sprintf("%s[%d]", key, n)
 			}
 			s.record(key, span{line: line})
+			if !array {
+				s.hdr[key] = s.i
+			}
 			table = key
 		} else {
 			start := s.i
@@ -137,11 +147,9 @@ func (s *tscan) document() {
 			full := join(table, key)
 			s.prefixes(full, line)
 			s.value(full, 0)
-			if table == "" {
-				sp := s.idx[full]
-				sp.start, sp.end = start, s.i
-				s.idx[full] = sp
-			}
+			sp := s.idx[full]
+			sp.start, sp.end = start, s.i
+			s.idx[full] = sp
 		}
 		s.skipBlank(false)
 		if s.peek() == '#' {

@@ -8,6 +8,7 @@ package main
 //	clawd-plugin verify --pub FILE [--pub FILE]... DIR|MANIFEST
 
 import (
+	"bytes"
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
@@ -16,10 +17,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/libfile"
 	"github.com/clawd-go/clawd/manifest"
 )
 
@@ -140,6 +145,9 @@ func sign(args []string, stdout, stderr io.Writer) int {
 		printFailure(stderr, "sign", err)
 		return exitInvalid
 	}
+	if m.Entries != nil {
+		return signEntries(m, priv, *printOnly, stdout, stderr)
+	}
 	data, err := os.ReadFile(m.EntryPath())
 	if err != nil {
 		printFailure(stderr, "sign", clawerr.New(clawerr.OpenFailed, m.Name, "sign", "reading entry "+m.Entry, err))
@@ -159,6 +167,76 @@ func sign(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, sig)
 	return exitOK
+}
+
+// signEntries signs each entry of an entry table that is built here (a
+// file is there), each over its own bytes, into the manifest's
+// [signatures] table; an entry signed before and not built here keeps its
+// signature, so each platform's build can sign its own entry. It prints
+// this system's signature, as sign does for a single entry.
+func signEntries(m *manifest.Manifest, priv ed25519.PrivateKey, printOnly bool, stdout, stderr io.Writer) int {
+	keys := make([]string, 0, len(m.Entries))
+	for k := range m.Entries {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	sigs := map[string]string{}
+	var signed, skipped []string
+	for _, k := range keys {
+		name := fmt.Sprintf("entry.%s (%s)", k, m.Entries[k])
+		path := filepath.Join(m.Dir, filepath.FromSlash(m.Entries[k]))
+		if _, err := os.Lstat(path); errors.Is(err, fs.ErrNotExist) {
+			skipped = append(skipped, name)
+			continue
+		}
+		data, err := readEntry(path, m)
+		if err != nil {
+			printFailure(stderr, "sign", clawerr.New(clawerr.OpenFailed, m.Name, "sign", "reading "+name, err))
+			return exitInvalid
+		}
+		sigs[k] = manifest.Sign(priv, data)
+		signed = append(signed, name)
+		if k == m.EntryKey {
+			if sum := sha256.Sum256(data); m.SHA256 != "" && m.SHA256 != hex.EncodeToString(sum[:]) {
+				fmt.Fprintf(stderr, "warning: the manifest's sha256 pin does not match %s (sha256 %x): verify will fail with %s until the pin is updated\n",
+					m.Entry, sum, clawerr.ChecksumMismatch)
+			}
+		}
+	}
+	if len(signed) == 0 {
+		printFailure(stderr, "sign", clawerr.New(clawerr.NotFound, m.Name, "sign",
+			fmt.Sprintf("no entry of the manifest is built (%s): build the plugin first", strings.Join(skipped, ", ")), nil))
+		return exitInvalid
+	}
+	if !printOnly {
+		if err := manifest.WriteSignatures(m.Path, sigs); err != nil {
+			printFailure(stderr, "sign", err)
+			return exitInvalid
+		}
+		fmt.Fprintf(stderr, "signed %s; signatures written to %s\n", strings.Join(signed, ", "), m.Path)
+	}
+	if len(skipped) > 0 {
+		fmt.Fprintf(stderr, "note: not built here, left unsigned (or as signed before): %s; sign again where they are built\n", strings.Join(skipped, ", "))
+	}
+	if sig, ok := sigs[m.EntryKey]; ok {
+		fmt.Fprintln(stdout, sig)
+	}
+	return exitOK
+}
+
+// readEntry reads an entry to sign as verify reads it: a regular file
+// inside the plugin directory, links resolved, within the size bound.
+func readEntry(path string, m *manifest.Manifest) ([]byte, error) {
+	f, err := libfile.Open(path, libfile.Options{Dir: m.Dir, Plugin: m.Name, Op: "sign"})
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var b bytes.Buffer
+	if err := f.CopyTo(&b); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
 }
 
 // pubFlags collects repeated --pub flags.
@@ -239,6 +317,32 @@ func verify(args []string, stdout, stderr io.Writer) int {
 	if m.SHA256 != "" {
 		pin = ", pin matches"
 	}
-	fmt.Fprintf(stdout, "ok: %s %s: %s signed by a trusted key (sha256 %s%s)\n", m.Name, m.Version, m.Entry, v.SHA256, pin)
+	if m.Entries == nil {
+		fmt.Fprintf(stdout, "ok: %s %s: %s signed by a trusted key (sha256 %s%s)\n", m.Name, m.Version, m.Entry, v.SHA256, pin)
+		return exitOK
+	}
+	// An entry table: every entry built here is checked, each against its
+	// own signature, so a manifest signed on one system is known to
+	// verify on every system it lists.
+	checks, err := trust.VerifyEntries(m)
+	if err != nil {
+		printFailure(stdout, "verify", err)
+		return exitInvalid
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "ok: %s %s: %s signed by a trusted key (sha256 %s%s)\n", m.Name, m.Version, m.EntryName(), v.SHA256, pin)
+	for _, c := range checks {
+		name := fmt.Sprintf("entry.%s (%s)", c.Key, c.Entry)
+		switch {
+		case c.Key == m.EntryKey:
+		case !c.Built:
+			fmt.Fprintf(&b, "note: %s: not built here, not checked\n", name)
+		case c.Warning != "":
+			fmt.Fprintf(&b, "warning: %s\n", c.Warning)
+		default:
+			fmt.Fprintf(&b, "ok: %s signed by a trusted key (sha256 %s)\n", name, c.SHA256)
+		}
+	}
+	fmt.Fprint(stdout, b.String())
 	return exitOK
 }

@@ -15,9 +15,11 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -56,11 +58,24 @@ type pkgOut struct {
 	stdout, stderr io.Writer
 }
 
-func (p pkgOut) fail(err error) int {
-	code := string(clawerr.CodeOf(err))
-	if code == "" {
-		code = "failed"
+// pkgCode is err's code. The package verbs' failures all carry one; an
+// error that does not (a bug) is classed by its cause rather than given a
+// code docs/errors.md does not list.
+func pkgCode(err error) string {
+	if c := clawerr.CodeOf(err); c != "" {
+		return string(c)
 	}
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return string(clawerr.NotFound)
+	case errors.Is(err, manifest.ErrMalformedKey):
+		return string(clawerr.InvalidArgument)
+	}
+	return string(clawerr.Unavailable)
+}
+
+func (p pkgOut) fail(err error) int {
+	code := pkgCode(err)
 	if p.asJSON {
 		writeJSONFailure(p.stdout, code, "%v", err)
 	} else {
@@ -115,10 +130,18 @@ func packVerb(args []string, stdout, stderr io.Writer) int {
 		return p.fail(err)
 	}
 	r := pk.Release
+	left := pk.LeftOut
+	if left == nil {
+		left = []string{}
+	}
+	note := ""
+	if len(left) > 0 {
+		note = fmt.Sprintf("note: left out %s: not built here; build them and pack again to serve those platforms\n", strings.Join(left, ", "))
+	}
 	return p.ok(map[string]any{"name": r.Name, "version": r.Version, "archive": pk.Path, "sha256": r.SHA256, "size": r.Size,
-		"platforms": r.Platforms, "files": pk.Files, "publisher_key": r.PublisherKey},
-		fmt.Sprintf("packed %s %s (%s) into %s: %d bytes, sha256 %s, signed by %s\n",
-			r.Name, r.Version, strings.Join(r.Platforms, ", "), pk.Path, r.Size, r.SHA256, r.PublisherKey))
+		"platforms": r.Platforms, "files": pk.Files, "publisher_key": r.PublisherKey, "left_out": left},
+		fmt.Sprintf("packed %s %s (%s) into %s: %d bytes, sha256 %s, signed by %s\n%s",
+			r.Name, r.Version, strings.Join(r.Platforms, ", "), pk.Path, r.Size, r.SHA256, r.PublisherKey, note))
 }
 
 func indexVerb(args []string, stdout, stderr io.Writer) int {
@@ -258,7 +281,14 @@ func (f *installerFlags) open(p pkgOut, ctx context.Context) (*install.Installer
 			opts = append(opts, install.WithProgress(&bar{w: p.stderr}))
 		}
 	}
-	return install.New(*f.dir, opts...)
+	if p.verb == "install" || p.verb == "search" {
+		// install makes the plugin directory it is given; search works in
+		// a scratch one.
+		return install.New(*f.dir, opts...)
+	}
+	// The other verbs need a plugin directory with a lock file: a mistyped
+	// path is not_found, and nothing is created.
+	return install.Open(*f.dir, opts...)
 }
 
 // prompt asks on the terminal: "plugin X 1.2.0 asks for fs.write,
@@ -400,7 +430,7 @@ func updateVerb(args []string, stdout, stderr io.Writer) int {
 		row := resultFields(&rs[i], in)
 		switch {
 		case rs[i].Err != nil:
-			code := string(clawerr.CodeOf(rs[i].Err))
+			code := pkgCode(rs[i].Err)
 			row["error"] = errorJSON{Code: code, Message: rs[i].Err.Error()}
 			fmt.Fprintf(p.stderr, "%s: %s\n", code, safe(rs[i].Err.Error()))
 		case rs[i].Changed:
@@ -413,7 +443,7 @@ func updateVerb(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		if p.asJSON {
 			data, _ := json.Marshal(map[string]any{"schema": schemaVersion, "ok": false, "plugins": rows,
-				"error": errorJSON{Code: string(clawerr.CodeOf(err)), Message: err.Error()}})
+				"error": errorJSON{Code: pkgCode(err), Message: err.Error()}})
 			fmt.Fprintf(p.stdout, "%s\n", data)
 		} else {
 			fmt.Fprint(p.stdout, b.String())
@@ -437,6 +467,13 @@ func dirVerb(verb string, args []string, stdout, stderr io.Writer, needName bool
 			what = " and one NAME"
 		}
 		return p, nil, nil, p.usage(fs, "--dir PLUGINS%s required", what)
+	}
+	// A name no plugin directory may hold is refused before the directory
+	// is looked at: it is the more precise error.
+	for _, n := range pos {
+		if err := install.CheckName(n); err != nil {
+			return p, nil, nil, p.fail(err)
+		}
 	}
 	in, err := f.open(p, context.Background())
 	if err != nil {
@@ -507,10 +544,10 @@ func verifyInstalled(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := in.Verify(pos...); err != nil {
 		if p.asJSON {
-			writeJSONFailure(stdout, string(clawerr.CodeOf(err)), "%v", err)
+			writeJSONFailure(stdout, pkgCode(err), "%v", err)
 		} else {
 			for _, line := range strings.Split(err.Error(), "\n") {
-				fmt.Fprintf(stdout, "%s: %s\n", clawerr.CodeOf(err), safe(line))
+				fmt.Fprintf(stdout, "%s: %s\n", pkgCode(err), safe(line))
 			}
 		}
 		return exitInvalid
