@@ -188,9 +188,6 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 		signal.Stop(ch)
 	}
 	final := h.Plugins()
-	for _, in := range final {
-		sum.EventsSent += int(in.Stats.Context.EventsSent)
-	}
 	if *watch { // plugins added or failed while watching count too
 		sum.Plugins, sum.Failed = len(final), 0
 		for _, in := range final {
@@ -201,6 +198,10 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 	}
 	if err := h.Close(); err != nil { // on_unload of each plugin, before the summary
 		pr.print(record{Type: "error", Error: "closing: " + err.Error()})
+	}
+	// The counts are read after Close: what on_unload sent counts too.
+	for _, in := range h.Plugins() {
+		sum.EventsSent += int(in.Stats.Context.EventsSent)
 	}
 	pr.print(record{Type: "summary", Summary: sum})
 	if loadErr != nil || sum.Failed > 0 || (*strict && (sum.BadLines > 0 || sum.CallsFailed > 0)) {
