@@ -2,6 +2,8 @@ package main
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -49,4 +51,58 @@ func mustJSON(t *testing.T, v any) []byte {
 	b, err := json.Marshal(v)
 	require.NoError(t, err)
 	return b
+}
+
+// run --plugin DIR runs one plugin directory as its manifest says: in
+// process, in the process sandbox, or in the wasm runtime; nothing else is
+// loaded (no ./plugins needed).
+func TestRunOnePluginDirectory(t *testing.T) {
+	root := t.TempDir()
+	pluginDir(t, root, "echo", cbuild.Plugin(t, "echo"), `"network.relay"`)
+	pluginDir(t, root, "boxed", cbuild.Plugin(t, "echo"), "")
+	f, err := os.OpenFile(filepath.Join(root, "boxed", "plugin.toml"), os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteString("sandbox = \"process\"\n")
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	wasmPluginDir(t, root, "wecho", cbuild.WasmPlugin(t, "echo", `-DECHO_NAME="wecho"`), "")
+
+	for _, tc := range []struct{ name, sandbox string }{{"echo", "native"}, {"boxed", "process: "}, {"wecho", "wasm"}} {
+		out, _, code := runIn(t, oneStart, "--plugin", filepath.Join(root, tc.name), "--json")
+		require.Equal(t, exitOK, code, out)
+		var plugins []map[string]any
+		for _, r := range jsonRecords(t, out) {
+			if r["type"] == "plugin" {
+				plugins = append(plugins, r)
+			}
+		}
+		require.Len(t, plugins, 1, "only the plugin named is loaded:\n%s", out)
+		assert.Equal(t, tc.name, plugins[0]["plugin"])
+		assert.Equal(t, "active", plugins[0]["state"])
+		assert.True(t, strings.HasPrefix(plugins[0]["sandbox"].(string), tc.sandbox), "%s: sandbox %v", tc.name, plugins[0]["sandbox"])
+	}
+
+	// A directory of plugin directories is --plugins; the message says so.
+	out, errs, code := runIn(t, oneStart, "--plugin", root)
+	assert.Equal(t, exitUsage, code)
+	assert.Equal(t, "", out)
+	assert.Equal(t, "clawd-plugin run: --plugin "+root+": not a plugin directory (no plugin.toml or clawd-plugin.json); a directory of plugin directories is --plugins "+root+"\n", errs)
+	out, errs, code = runIn(t, oneStart, "--plugin", filepath.Join(root, "nope"), "--json")
+	assert.Equal(t, exitUsage, code)
+	assert.Contains(t, errs, "no such file or directory")
+	assert.Contains(t, out, `"code":"not_found"`)
+}
+
+// From inside a plugin directory, --plugins . names the parent as "..",
+// and --plugin . runs it.
+func TestRunFromInsideAPluginDirectory(t *testing.T) {
+	root := t.TempDir()
+	pluginDir(t, root, "echo", cbuild.Plugin(t, "echo"), "")
+	t.Chdir(filepath.Join(root, "echo"))
+	out, _, code := runIn(t, oneStart, "--plugins", ".")
+	assert.Equal(t, exitInvalid, code)
+	assert.Equal(t, "error  . is a plugin directory; run it alone (--plugin .) or pass its parent (--plugins ..)\n", out)
+	out, _, code = runIn(t, oneStart, "--plugin", ".")
+	assert.Equal(t, exitOK, code, out)
+	assert.Contains(t, out, "plugin echo 1.0.0: active\n")
 }

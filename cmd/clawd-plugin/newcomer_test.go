@@ -53,11 +53,11 @@ func TestRunPluginsDirMistakes(t *testing.T) {
 	pdir := filepath.Join(root, "echo")
 	out, _, code = runIn(t, oneStart, "--plugins", pdir)
 	assert.Equal(t, exitInvalid, code)
-	assert.Equal(t, "error  "+pdir+" is a plugin directory; pass its parent (--plugins "+root+")\n", out)
+	assert.Equal(t, "error  "+pdir+" is a plugin directory; run it alone (--plugin "+pdir+") or pass its parent (--plugins "+root+")\n", out)
 
 	out, _, code = runIn(t, oneStart, "--plugins", pdir, "--json")
 	assert.Equal(t, exitInvalid, code)
-	assert.Equal(t, `{"schema":1,"type":"error","code":"plugin_dir","error":"`+jsonText(pdir)+` is a plugin directory; pass its parent (--plugins `+jsonText(root)+`)"}`+"\n", out)
+	assert.Equal(t, `{"schema":1,"type":"error","code":"plugin_dir","error":"`+jsonText(pdir)+` is a plugin directory; run it alone (--plugin `+jsonText(pdir)+`) or pass its parent (--plugins `+jsonText(root)+`)"}`+"\n", out)
 }
 
 // --json step records carry the tool and the role as fields, with no text

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"io"
 	"os"
@@ -39,7 +40,7 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 	var dirs multiFlag
 	fs.Var(&dirs, "plugins", "a directory of plugin directories (repeatable)")
 	var files multiFlag
-	fs.Var(&files, "plugin", "a WebAssembly module `FILE` without a manifest, run with no capabilities (repeatable)")
+	fs.Var(&files, "plugin", "one plugin directory `DIR` (native, process or wasm, as its manifest says), or a WebAssembly module without a manifest, run with no capabilities (repeatable)")
 	events := fs.String("events", "", "the event script (JSON lines); default stdin")
 	sandbox := fs.String("sandbox", "native", "process: every plugin in a child process of its own; native: as each manifest says")
 	project := fs.String("project", ".", "the project directory fs.read and fs.write grant to sandboxed plugins")
@@ -68,7 +69,11 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 			return code
 		}
 	}
-	if len(dirs) == 0 && len(files) == 0 {
+	ones, files, code := splitPluginArgs(files, *asJSON, stdout, stderr)
+	if code != exitOK {
+		return code
+	}
+	if len(dirs) == 0 && len(files) == 0 && len(ones) == 0 {
 		dirs = multiFlag{"plugins"}
 	}
 	trust := manifest.Trust{}
@@ -115,6 +120,9 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 	for _, d := range dirs {
 		hostOpts = append(hostOpts, host.WithLockFile(filepath.Join(d, "clawd.lock")))
 	}
+	for _, d := range ones { // an installed plugin's lock is its parent's
+		hostOpts = append(hostOpts, host.WithLockFile(filepath.Join(filepath.Dir(d), "clawd.lock")))
+	}
 	for _, l := range locks {
 		hostOpts = append(hostOpts, host.WithLockFile(l))
 	}
@@ -134,6 +142,9 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 	defer h.Close()
 	ctx := context.Background()
 	loadErr := h.Load(ctx)
+	for _, d := range ones { // a failure is a failed row of the registry too
+		loadErr = errors.Join(loadErr, h.Add(d))
+	}
 	infos := h.Plugins()
 	sum.Plugins = len(infos)
 	for _, in := range infos {
