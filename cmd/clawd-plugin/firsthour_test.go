@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -105,4 +106,45 @@ func TestRunFromInsideAPluginDirectory(t *testing.T) {
 	out, _, code = runIn(t, oneStart, "--plugin", ".")
 	assert.Equal(t, exitOK, code, out)
 	assert.Contains(t, out, "plugin echo 1.0.0: active\n")
+}
+
+// A mistyped verb or flag gets one line on stderr (exit 2, nothing on
+// stdout): what is wrong, the nearest verb or flag, and where the list is;
+// never the whole usage page.
+func TestMistypedVerbsAndFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args   []string
+		stderr string
+	}{
+		{[]string{"insepct", "x.so"}, "clawd-plugin: unknown verb \"insepct\"; did you mean inspect? (clawd-plugin --help lists the verbs)\n"},
+		{[]string{"instal"}, "clawd-plugin: unknown verb \"instal\"; did you mean install? (clawd-plugin --help lists the verbs)\n"},
+		{[]string{"chek"}, "clawd-plugin: unknown verb \"chek\"; did you mean check? (clawd-plugin --help lists the verbs)\n"},
+		{[]string{"xyzzy"}, "clawd-plugin: unknown verb \"xyzzy\" (clawd-plugin --help lists the verbs)\n"},
+		{[]string{"help", "rnu"}, "clawd-plugin help: unknown verb \"rnu\"; did you mean run? (clawd-plugin --help lists the verbs)\n"},
+		{[]string{"run", "--jsno"}, "clawd-plugin run: unknown flag --jsno; did you mean --json? (clawd-plugin run --help lists the flags)\n"},
+		{[]string{"run", "--plugns", "x"}, "clawd-plugin run: unknown flag --plugns; did you mean --plugins? (clawd-plugin run --help lists the flags)\n"},
+		{[]string{"check", "x.so", "--skp", "y"}, "clawd-plugin check: unknown flag --skp; did you mean --skip? (clawd-plugin check --help lists the flags)\n"},
+		{[]string{"inspect", "--frobnicate", "x.so"}, "clawd-plugin inspect: unknown flag --frobnicate (clawd-plugin inspect --help lists the flags)\n"},
+		{[]string{"inspect", "--timeout", "soon", "x.so"}, "clawd-plugin inspect: invalid value \"soon\" for flag --timeout: parse error (clawd-plugin inspect --help lists the flags)\n"},
+	} {
+		var out, errb bytes.Buffer
+		code := run(tc.args, &out, &errb)
+		assert.Equal(t, exitUsage, code, "%q", tc.args)
+		assert.Equal(t, "", out.String(), "%q", tc.args)
+		assert.Equal(t, tc.stderr, errb.String(), "%q", tc.args)
+	}
+}
+
+func TestSuggest(t *testing.T) {
+	verbs := verbNames()
+	for typed, want := range map[string]string{
+		"inspcet": "inspect", "upate": "update", "lsit": "list", "serach": "search",
+		"remvoe": "remove", "verfy": "verify", "rollbak": "rollback", "vers": "version",
+		"in": "", "": "", "zzzzzzz": "", "i": "",
+	} {
+		assert.Equal(t, want, suggest(typed, verbs), typed)
+	}
+	assert.Equal(t, 1, editDistance("ab", "ba"))
+	assert.Equal(t, 3, editDistance("", "abc"))
+	assert.Equal(t, 65, editDistance(strings.Repeat("a", 65), "a"), "long input costs no table")
 }

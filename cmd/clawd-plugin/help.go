@@ -179,7 +179,7 @@ func helpVerb(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if _, ok := helpOf(args[0]); !ok {
-		fmt.Fprintf(stderr, "clawd-plugin help: unknown verb %q\n\n%s", args[0], usageText())
+		fmt.Fprint(stderr, unknownVerb("clawd-plugin help", args[0]))
 		return exitUsage
 	}
 	return run([]string{args[0], "--help"}, stdout, stderr)

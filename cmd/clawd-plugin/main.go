@@ -86,7 +86,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "clawd-plugin: %s: not implemented yet in this version\n", verb)
 		return exitUsage
 	}
-	fmt.Fprintf(stderr, "clawd-plugin: unknown verb %q\n\n%s", verb, usageText())
+	fmt.Fprint(stderr, unknownVerb("clawd-plugin", verb))
 	return exitUsage
 }
 
@@ -102,10 +102,22 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		printVerbHelp(helpWriter, fs.Name(), fs)
 		return nil, errHelpShown
 	}
+	// flag would print the error and the whole usage page; the error is
+	// said here in one line instead, with the nearest flag.
+	out, usage := fs.Output(), fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	defer func() { fs.SetOutput(out); fs.Usage = usage }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			if errors.Is(err, flag.ErrHelp) {
+				usage()
+				return nil, err
+			}
+			fe := describeFlagError(fs, err)
+			fmt.Fprintf(out, "clawd-plugin %s: %s\n", fs.Name(), fe.msg)
+			return nil, fe
 		}
 		rest := fs.Args()
 		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {
