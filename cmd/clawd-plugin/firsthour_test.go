@@ -148,3 +148,71 @@ func TestSuggest(t *testing.T) {
 	assert.Equal(t, 3, editDistance("", "abc"))
 	assert.Equal(t, 65, editDistance(strings.Repeat("a", 65), "a"), "long input costs no table")
 }
+
+// In run's output the host's lines about a plugin are the host's: source
+// "host" in --json and "host: NAME" in text, while a plugin's own lines
+// are source "plugin", in every runtime.
+func TestRunTellsHostLinesFromPluginLines(t *testing.T) {
+	root := t.TempDir()
+	pluginDir(t, root, "echo", cbuild.Plugin(t, "echo"), "")
+	pluginDir(t, root, "boxed", cbuild.Plugin(t, "echo"), "")
+	f, err := os.OpenFile(filepath.Join(root, "boxed", "plugin.toml"), os.O_APPEND|os.O_WRONLY, 0)
+	require.NoError(t, err)
+	_, err = f.WriteString("sandbox = \"process\"\n")
+	require.NoError(t, err)
+	require.NoError(t, f.Close())
+	wasmPluginDir(t, root, "wecho", cbuild.WasmPlugin(t, "echo", `-DECHO_NAME="wecho"`), "")
+
+	out, _, code := runIn(t, oneStart, "--plugins", root, "--json")
+	require.Equal(t, exitOK, code, out)
+	seen := map[string]string{}
+	for _, r := range jsonRecords(t, out) {
+		if r["type"] != "log" {
+			continue
+		}
+		name, _ := r["plugin"].(string)
+		switch r["msg"] {
+		case "plugin active", "on_load":
+			seen[name+" "+r["msg"].(string)] = r["source"].(string)
+		}
+	}
+	for _, name := range []string{"echo", "boxed", "wecho"} {
+		assert.Equal(t, "host", seen[name+" plugin active"], "%s: the host's line", name)
+		assert.Equal(t, "plugin", seen[name+" on_load"], "%s: the plugin's own line", name)
+	}
+
+	out, _, code = runIn(t, oneStart, "--plugins", root)
+	require.Equal(t, exitOK, code, out)
+	assert.Regexp(t, `(?m)^log    info  host: echo 1\.0\.0: plugin active `, out)
+	assert.Regexp(t, `(?m)^log    info  echo 1\.0\.0: on_load$`, out)
+}
+
+// A failed call's line says its code once and no "clawd:", and a crash
+// report's stderr lines are lines of their own, indented under it (no
+// literal \n), none of them able to pass for a line of run's.
+func TestRunErrorLinesSayItOnce(t *testing.T) {
+	root := t.TempDir()
+	pluginDir(t, root, "echo", cbuild.Plugin(t, "echo"), "")
+	pluginDir(t, root, "hostile", cbuild.Plugin(t, "hostile"), "")
+	out, _, code := runIn(t, `{"event":"tool_call","session":"s1","tool":"fail","input":{}}
+{"event":"tool_call","session":"s1","tool":"segv","input":{}}
+`, "--plugins", root, "--sandbox", "process")
+	require.Equal(t, exitOK, code, out)
+	assert.Regexp(t, `(?m)^  echo 1\.0\.0: callback_error \([^)]*\): on_tool_call: the callback returned CallbackError$`, out)
+	lines := strings.Split(out, "\n")
+	crash := -1
+	for i, l := range lines {
+		if strings.HasPrefix(l, "  hostile 1.0.0: crashed (") {
+			crash = i
+		}
+	}
+	require.GreaterOrEqual(t, crash, 0, out)
+	assert.NotContains(t, lines[crash], `\n`)
+	assert.NotContains(t, lines[crash], "clawd:")
+	assert.NotContains(t, lines[crash], ": crashed:", "the code once")
+	assert.True(t, strings.HasSuffix(lines[crash], "last stderr lines:"), lines[crash])
+	assert.Regexp(t, `^      \S`, lines[crash+1], "the first stderr line, indented")
+	for _, l := range strings.Split(out, "\n") {
+		assert.NotContains(t, l, `\n`, "no literal newline escapes in the text output")
+	}
+}

@@ -16,7 +16,6 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/clawd-go/clawd"
-	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/host"
 	"github.com/clawd-go/clawd/manifest"
 )
@@ -101,7 +100,7 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 	if len(files) > 0 {
 		root, err := bareModules(files)
 		if err != nil {
-			pr.print(record{Type: "error", Code: string(clawerr.CodeOf(err)), Error: err.Error()})
+			pr.print(errorRecord(err))
 			return exitInvalid
 		}
 		defer os.RemoveAll(root)
@@ -136,7 +135,7 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 		host.WithProjectDir(*project), // this program is the sandbox child: isolate.Main runs first in main
 	)...)
 	if err != nil {
-		pr.print(record{Type: "error", Code: string(clawerr.CodeOf(err)), Error: err.Error()})
+		pr.print(errorRecord(err))
 		return exitInvalid
 	}
 	defer h.Close()
@@ -156,7 +155,7 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 			sum.Failed++
 		}
 		if in.Reason != nil {
-			r.Code, r.Error = string(clawerr.CodeOf(in.Reason)), in.Reason.Error()
+			r.setErr(in.Reason)
 		}
 		pr.print(r)
 	}
@@ -243,7 +242,7 @@ func play(ctx context.Context, h *host.Host, pr *printer, s *step, sum *summary)
 			sum.CallsOK++
 		} else {
 			sum.CallsFailed++
-			r.Code, r.Error = string(clawerr.CodeOf(o.Err)), o.Err.Error()
+			r.setErr(o.Err)
 		}
 		pr.print(r)
 	}
@@ -256,7 +255,7 @@ func printTransitions(pr *printer, trans <-chan host.Transition) {
 			r.State = "reloaded"
 		}
 		if t.Reason != nil {
-			r.Code, r.Error = string(clawerr.CodeOf(t.Reason)), t.Reason.Error()
+			r.setErr(t.Reason)
 			if t.Reload {
 				r.State = "reload failed"
 			}
