@@ -216,3 +216,56 @@ func TestRunErrorLinesSayItOnce(t *testing.T) {
 		assert.NotContains(t, l, `\n`, "no literal newline escapes in the text output")
 	}
 }
+
+// A native plugin that crashes, or ends the process, takes run's host
+// process with it: run exits with a status of its own (3, not the Go
+// runtime's 2, which reads as a usage error), and says what died, in which
+// step, which native plugin ran there and how to contain it. In the
+// process sandbox the same crash is an outcome, and run exits 0.
+func TestRunNativeCrashExitsWithItsOwnStatus(t *testing.T) {
+	root := t.TempDir()
+	pluginDir(t, root, "hostile", cbuild.Plugin(t, "hostile"), "")
+	script := func(tool string) string {
+		f := filepath.Join(t.TempDir(), "s.jsonl")
+		require.NoError(t, os.WriteFile(f, []byte(oneStart+`{"event":"tool_call","session":"s1","tool":"`+tool+`","input":{}}`+"\n"), 0o644))
+		return f
+	}
+	segv := script("segv")
+	r := cli(t, "run", "--plugins", root, "--events", segv)
+	if !canSupervise {
+		assert.NotEqual(t, exitOK, r.exit, "where run cannot be supervised the crash still fails")
+		return
+	}
+	assert.Equal(t, exitCrashed, r.exit, r.stderr)
+	want := "clawd-plugin run: crashed: the host process died (" + segvName + ": segmentation violation) while playing script line 2 (tool_call); native plugin hostile 1.0.0 runs in it."
+	assert.Contains(t, r.stderr, "\n"+want+" A native plugin runs in the host's process, so its crash takes the host down: run it in the process sandbox (--sandbox process")
+	assert.Equal(t, 1, strings.Count(r.stderr, "clawd-plugin run: "), "one line of ours")
+
+	r = cli(t, "run", "--plugins", root, "--events", segv, "--json")
+	assert.Equal(t, exitCrashed, r.exit)
+	recs := jsonRecords(t, stripPluginNoise(r.stdout))
+	last := recs[len(recs)-1]
+	assert.Equal(t, "error", last["type"])
+	assert.Equal(t, "crashed", last["code"])
+	assert.True(t, strings.HasPrefix(last["error"].(string), "the host process died ("), last["error"])
+
+	r = cli(t, "run", "--plugins", root, "--events", script("exit0"))
+	assert.Equal(t, exitCrashed, r.exit, "exit(0) inside a callback is not a run that finished")
+	assert.Contains(t, r.stderr, "clawd-plugin run: crashed: the host process ended (exit status 0) before run finished while playing script line 2 (tool_call); native plugin hostile 1.0.0 runs in it.")
+
+	r = cli(t, "run", "--plugins", root, "--events", segv, "--sandbox", "process")
+	assert.Equal(t, exitOK, r.exit, r.stderr)
+	assert.Regexp(t, `(?m)^  hostile 1\.0\.0: crashed \(`, r.stdout)
+	assert.NotContains(t, r.stderr, "clawd-plugin run: crashed")
+}
+
+// stripPluginNoise drops the lines hostile prints on its own stdout.
+func stripPluginNoise(s string) string {
+	var keep []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.HasPrefix(l, "{") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
+}

@@ -21,7 +21,8 @@
 // child answers over a dedicated pipe (internal/child), so whatever the
 // plugin prints to stdout never reaches ours.
 //
-// Exit status: 0 valid, 1 invalid (any error), 2 usage.
+// Exit status: 0 valid, 1 invalid (any error), 2 usage, 3 (run) a plugin
+// running in process crashed or ended the host process.
 package main
 
 import (
@@ -39,6 +40,7 @@ const (
 	exitOK      = 0
 	exitInvalid = 1
 	exitUsage   = 2
+	// exitCrashed (3, supervise.go): run's host process crashed.
 )
 
 func main() {
@@ -46,7 +48,14 @@ func main() {
 	// process, or a manifest's sandbox = "process"), inspect's child and
 	// each conformance check's child, told apart by their hand-off.
 	isolate.Main()
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	if len(os.Args) > 1 && os.Args[1] == "run" {
+		if code, ok := superviseRun(os.Args[2:]); ok {
+			os.Exit(code)
+		}
+	}
+	code := run(os.Args[1:], os.Stdout, os.Stderr)
+	note("done")
+	os.Exit(code)
 }
 
 var coming = map[string]bool{}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -154,6 +155,9 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 		if in.State == host.StateFailed {
 			sum.Failed++
 		}
+		if in.State == host.StateActive && in.Sandbox == manifest.SandboxNative {
+			note("native", in.Name, in.Version) // in this process: a crash of its is ours
+		}
 		if in.Reason != nil {
 			r.setErr(in.Reason)
 		}
@@ -186,6 +190,7 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 			return
 		}
 		sum.Events++
+		note("step", strconv.Itoa(s.Line), s.Event)
 		play(ctx, h, pr, s, sum)
 	})
 	if err != nil {
@@ -206,6 +211,7 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
+	note("close")
 	if err := h.Close(); err != nil { // on_unload of each plugin, before the summary
 		pr.print(record{Type: "error", Error: "closing: " + err.Error()})
 	}
