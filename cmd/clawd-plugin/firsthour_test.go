@@ -269,3 +269,19 @@ func stripPluginNoise(s string) string {
 	}
 	return strings.Join(keep, "\n")
 }
+
+// Hints that give a command line to type name the command as it was run:
+// the bare name from the PATH, bin/clawd-plugin after make build.
+func TestHintsNameTheCommandAsRun(t *testing.T) {
+	for arg0, want := range map[string]string{
+		"clawd-plugin":                           "clawd-plugin",
+		"bin/clawd-plugin":                       "bin/clawd-plugin",
+		"./clawd-plugin":                         "./clawd-plugin",
+		"/tmp/go-build123/b001/exe/clawd-plugin": "go run ./cmd/clawd-plugin",
+		"dir with space/clawd-plugin":            "clawd-plugin",
+	} {
+		assert.Equal(t, want, invokedAs(arg0), arg0)
+	}
+	r := cli(t, "run", "--jsno")
+	assert.Equal(t, "clawd-plugin run: unknown flag --jsno; did you mean --json? ("+bin+" run --help lists the flags)\n", r.stderr)
+}

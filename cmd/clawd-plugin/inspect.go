@@ -310,7 +310,7 @@ func writeHuman(w io.Writer, lib string, rep report) {
 			}
 			sig := "none"
 			if m.SignaturePresent {
-				sig = "present (check it with clawd-plugin verify)"
+				sig = "present (check it with " + self + " verify)"
 			}
 			fmt.Fprintf(w, "asks for:  %s\n", caps)
 			fmt.Fprintf(w, "signature: %s\n", sig)

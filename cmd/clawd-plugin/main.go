@@ -5,7 +5,7 @@
 //
 //	clawd-plugin inspect [--json] [--timeout DUR] LIB
 //	clawd-plugin check [--json] [--junit FILE] [--only RE] [--skip RE] LIB|DIR
-//	clawd-plugin run [--plugins DIR]... [--events FILE] [--json] [--watch]
+//	clawd-plugin run [--plugins DIR]... [--plugin DIR|FILE.wasm]... [--events FILE] [--json] [--watch]
 //	clawd-plugin keygen | sign | verify
 //	clawd-plugin new --lang c|cpp|rust|zig NAME [DIR]
 //	clawd-plugin pack --key PUBLISHER.key DIR -o FILE
@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/clawd-go/clawd/isolate"
 )
@@ -48,6 +49,7 @@ func main() {
 	// process, or a manifest's sandbox = "process"), inspect's child and
 	// each conformance check's child, told apart by their hand-off.
 	isolate.Main()
+	self = invokedAs(os.Args[0])
 	if len(os.Args) > 1 && os.Args[1] == "run" {
 		if code, ok := superviseRun(os.Args[2:]); ok {
 			os.Exit(code)
@@ -97,6 +99,25 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprint(stderr, unknownVerb("clawd-plugin", verb))
 	return exitUsage
+}
+
+// self is the command as the user typed it, for hints that give a
+// command line to type: "clawd-plugin" when it was found on the PATH (go
+// install), "bin/clawd-plugin" after make build, as typed.
+var self = "clawd-plugin"
+
+// invokedAs is self for argv[0]: the name alone when the shell found it on
+// the PATH; the path as typed otherwise, but for go run's temporary build.
+func invokedAs(arg0 string) string {
+	switch {
+	case !strings.ContainsAny(arg0, `/\`):
+		return "clawd-plugin"
+	case strings.Contains(arg0, "go-build"):
+		return "go run ./cmd/clawd-plugin"
+	case strings.ContainsAny(arg0, " \t\n\"'$`"):
+		return "clawd-plugin" // not something to paste into a shell as it is
+	}
+	return arg0
 }
 
 // errHelpShown is parseInterspersed's error after it printed a verb's help.

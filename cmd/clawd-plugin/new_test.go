@@ -163,7 +163,7 @@ func TestNewUsage(t *testing.T) {
 		}
 	}
 	// A mistyped flag is one line, not the usage page.
-	if r := cli(t, "new", "--bogus"); r.exit != 2 || r.stderr != "clawd-plugin new: unknown flag --bogus (clawd-plugin new --help lists the flags)\n" {
+	if r := cli(t, "new", "--bogus"); r.exit != 2 || r.stderr != "clawd-plugin new: unknown flag --bogus ("+bin+" new --help lists the flags)\n" {
 		t.Errorf("new --bogus: exit %d, stderr %q", r.exit, r.stderr)
 	}
 	if ents, _ := os.ReadDir(dir); len(ents) != 0 {

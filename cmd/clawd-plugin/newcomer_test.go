@@ -165,7 +165,7 @@ func TestCheckSelectionAndJSONFailures(t *testing.T) {
 
 	r = cli(t, "run", "--json", "--bogus")
 	assert.Equal(t, exitUsage, r.exit)
-	assert.Equal(t, `{"schema":1,"ok":false,"error":{"code":"usage","message":"unknown flag --bogus (clawd-plugin run --help lists the flags)"}}`+"\n", r.stdout)
+	assert.Equal(t, `{"schema":1,"ok":false,"error":{"code":"usage","message":"unknown flag --bogus (`+bin+` run --help lists the flags)"}}`+"\n", r.stdout)
 
 	r = cli(t, "check", "--json", "--only", "export.init", lib)
 	assert.Equal(t, exitOK, r.exit, r.stderr)
@@ -203,7 +203,7 @@ func TestInspectSignaturePresent(t *testing.T) {
 	_, has := m["signed"]
 	assert.False(t, has, r.stdout)
 	r = cli(t, "inspect", dir)
-	assert.Contains(t, r.stdout, "signature: present (check it with clawd-plugin verify)\n")
+	assert.Contains(t, r.stdout, "signature: present (check it with "+bin+" verify)\n")
 }
 
 var flagName = regexp.MustCompile(`(?m)^  (-\S+)`)

@@ -84,5 +84,5 @@ func TestNewcomerSession(t *testing.T) {
 	assert.True(t, strings.HasPrefix(r.stdout, `{"schema":1,"ok":false,"error":{"code":"open_failed","message":`), r.stdout)
 	r = cli(t, "frobnicate")
 	assert.Equal(t, exitUsage, r.exit)
-	assert.Equal(t, "clawd-plugin: unknown verb \"frobnicate\" (clawd-plugin --help lists the verbs)\n", r.stderr)
+	assert.Equal(t, "clawd-plugin: unknown verb \"frobnicate\" ("+bin+" --help lists the verbs)\n", r.stderr)
 }

@@ -74,7 +74,7 @@ func didYouMean(s string) string {
 
 // unknownVerb is the one line for a verb that does not exist.
 func unknownVerb(prefix, verb string) string {
-	return fmt.Sprintf("%s: unknown verb %q%s (clawd-plugin --help lists the verbs)\n", prefix, verb, didYouMean(suggest(verb, verbNames())))
+	return fmt.Sprintf("%s: unknown verb %q%s (%s --help lists the verbs)\n", prefix, verb, didYouMean(suggest(verb, verbNames())), self)
 }
 
 // flagError is a flag that did not parse, said in one line: what is
@@ -98,7 +98,7 @@ func describeFlagError(fs *flag.FlagSet, err error) *flagError {
 		}
 		msg = "unknown flag --" + name + didYouMean(s)
 	}
-	return &flagError{msg: fmt.Sprintf("%s (clawd-plugin %s --help lists the flags)", msg, fs.Name())}
+	return &flagError{msg: fmt.Sprintf("%s (%s %s --help lists the flags)", msg, self, fs.Name())}
 }
 
 // isFlagError reports whether err is a flag that did not parse.

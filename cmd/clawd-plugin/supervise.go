@@ -80,6 +80,7 @@ func superviseRun(args []string) (code int, supervised bool) {
 		return 0, false
 	}
 	cmd := exec.Command(exe, append([]string{"run"}, args...)...)
+	cmd.Args[0] = os.Args[0] // hints name the command as the user typed it (self)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), runHostEnv+"=1")
 	cmd.ExtraFiles = []*os.File{crashW, progW} // fds 3 and 4 (runHostFiles)
@@ -248,8 +249,8 @@ func (s *runState) explain(report []byte, ee *exec.ExitError) string {
 		}
 		who = "native plugins " + strings.Join(names, ", ") + " run in it"
 	}
-	return fmt.Sprintf("the host process %s%s; %s. A native plugin runs in the host's process, so its crash takes the host down: run it in the process sandbox (--sandbox process, or sandbox = \"process\" in its manifest) to contain it, and check it with clawd-plugin check DIR",
-		how, when, who)
+	return fmt.Sprintf("the host process %s%s; %s. A native plugin runs in the host's process, so its crash takes the host down: run it in the process sandbox (--sandbox process, or sandbox = \"process\" in its manifest) to contain it, and check it with %s check DIR",
+		how, when, who, self)
 }
 
 func firstLine(b []byte) string {
