@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"strings"
@@ -99,10 +98,4 @@ func describeFlagError(fs *flag.FlagSet, err error) *flagError {
 		msg = "unknown flag --" + name + didYouMean(s)
 	}
 	return &flagError{msg: fmt.Sprintf("%s (%s %s --help lists the flags)", msg, self, fs.Name())}
-}
-
-// isFlagError reports whether err is a flag that did not parse.
-func isFlagError(err error) bool {
-	var fe *flagError
-	return errors.As(err, &fe)
 }
