@@ -13,6 +13,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/clawd-go/clawd/internal/child"
 )
 
 // exitCrashed is run's exit status when its host process crashed or was
@@ -79,8 +81,10 @@ func superviseRun(args []string) (code int, supervised bool) {
 		crashW.Close()
 		return 0, false
 	}
-	cmd := exec.Command(exe, append([]string{"run"}, args...)...)
-	cmd.Args[0] = os.Args[0] // hints name the command as the user typed it (self)
+	cmd := child.Exec(exe, append([]string{"run"}, args...)...) // through the emulator's launcher, if any
+	if os.Getenv(child.LauncherEnv) == "" {
+		cmd.Args[0] = os.Args[0] // hints name the command as the user typed it (self)
+	}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 	cmd.Env = append(os.Environ(), runHostEnv+"=1")
 	cmd.ExtraFiles = []*os.File{crashW, progW} // fds 3 and 4 (runHostFiles)
