@@ -285,3 +285,18 @@ func TestHintsNameTheCommandAsRun(t *testing.T) {
 	r := cli(t, "run", "--jsno")
 	assert.Equal(t, "clawd-plugin run: unknown flag --jsno; did you mean --json? ("+bin+" run --help lists the flags)\n", r.stderr)
 }
+
+// inspect's text shows a failure's code on its line and the message
+// without "clawd:" or the code again.
+func TestInspectMessageSaysTheCodeOnce(t *testing.T) {
+	r := cli(t, "inspect", cbuild.Plugin(t, "bad_abi"))
+	require.Equal(t, exitInvalid, r.exit, r.stdout)
+	assert.Contains(t, r.stdout, "error:     abi_mismatch\n")
+	i := strings.Index(r.stdout, "message:   ")
+	require.GreaterOrEqual(t, i, 0, r.stdout)
+	msg := r.stdout[i:]
+	assert.NotContains(t, msg, "clawd:")
+	assert.NotContains(t, msg, "abi_mismatch")
+	assert.Contains(t, msg, "abi_version is 2")
+	assert.Equal(t, "x: y", withoutCode("clawd: x: crashed: y", "crashed"))
+}
