@@ -274,11 +274,11 @@ func stripPluginNoise(s string) string {
 // the bare name from the PATH, bin/clawd-plugin after make build.
 func TestHintsNameTheCommandAsRun(t *testing.T) {
 	for arg0, want := range map[string]string{
-		"clawd-plugin":                           "clawd-plugin",
-		"bin/clawd-plugin":                       "bin/clawd-plugin",
-		"./clawd-plugin":                         "./clawd-plugin",
-		"/tmp/go-build123/b001/exe/clawd-plugin": "go run ./cmd/clawd-plugin",
-		"dir with space/clawd-plugin":            "clawd-plugin",
+		"clawd-plugin":     "clawd-plugin",
+		"bin/clawd-plugin": "bin/clawd-plugin",
+		"./clawd-plugin":   "./clawd-plugin",
+		"/cache/go-build123/b001/exe/clawd-plugin": "go run ./cmd/clawd-plugin",
+		"dir with space/clawd-plugin":              "clawd-plugin",
 	} {
 		assert.Equal(t, want, invokedAs(arg0), arg0)
 	}
