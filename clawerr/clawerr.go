@@ -80,27 +80,78 @@ func New(code Code, plugin, op, detail string, cause error) *Error {
 	return &Error{Code: code, Plugin: plugin, Op: op, Detail: detail, Err: cause}
 }
 
+// Error reads "clawd: PLUGIN: OP: CODE: DETAIL: CAUSE", the empty parts
+// left out. A cause that is an *Error is written without what this one
+// already said (its plugin, op and code when they are the same) and a
+// cause's own "clawd: " is dropped, so a message says clawd: once and each
+// code once. A callback_error's cause is the ClawaError the callback
+// returned, and reads so.
 func (e *Error) Error() string {
 	var b strings.Builder
 	b.WriteString("clawd: ")
-	if e.Plugin != "" {
-		b.WriteString(e.Plugin)
-		b.WriteString(": ")
-	}
-	if e.Op != "" {
-		b.WriteString(e.Op)
-		b.WriteString(": ")
-	}
-	b.WriteString(string(e.Code))
-	if e.Detail != "" {
-		b.WriteString(": ")
-		b.WriteString(e.Detail)
-	}
-	if e.Err != nil {
-		b.WriteString(": ")
-		b.WriteString(e.Err.Error())
-	}
+	e.write(&b, nil, "")
 	return b.String()
+}
+
+// write writes e without the "clawd: " prefix and without the parts that
+// repeat parent, the *Error e is the cause of (nil at the top), nor the
+// code said, if any.
+func (e *Error) write(b *strings.Builder, parent *Error, said Code) {
+	sep := false
+	part := func(s string) {
+		if s == "" {
+			return
+		}
+		if sep {
+			b.WriteString(": ")
+		}
+		b.WriteString(s)
+		sep = true
+	}
+	samePlugin := parent != nil && e.Plugin == parent.Plugin
+	if !samePlugin {
+		part(e.Plugin)
+	}
+	if !samePlugin || e.Op != parent.Op {
+		part(e.Op)
+	}
+	if e.Code != said {
+		part(string(e.Code))
+	}
+	part(e.Detail)
+	if e.Err == nil {
+		return
+	}
+	if c, ok := e.Err.(*Error); ok {
+		var cb strings.Builder
+		c.write(&cb, e, e.Code)
+		part(cb.String())
+		return
+	}
+	cause := strings.TrimPrefix(e.Err.Error(), "clawd: ")
+	if e.Code == CallbackError && e.Detail == "" {
+		cause = "the callback returned " + cause
+	}
+	part(cause)
+}
+
+// Message is err's text for a line that shows its code already
+// ("CODE: message"): the text of err without "clawd: " and without that
+// code, each said once by the line itself.
+func Message(err error) string {
+	if err == nil {
+		return ""
+	}
+	if e, ok := err.(*Error); ok {
+		var b strings.Builder
+		e.write(&b, nil, e.Code)
+		return b.String()
+	}
+	s := strings.Replace(err.Error(), "clawd: ", "", 1)
+	if c := CodeOf(err); c != "" {
+		s = strings.Replace(s, string(c)+": ", "", 1)
+	}
+	return s
 }
 
 // Unwrap returns the code and the cause.

@@ -202,7 +202,7 @@ func TestCheckUsage(t *testing.T) {
 		{[]string{"check", "--only", "(", "a.so"}, `--only "("`},
 		{[]string{"check", "--skip", "[", "a.so"}, `--skip "["`},
 		{[]string{"check", "--timeout", "0s", "a.so"}, "--timeout must be positive"},
-		{[]string{"check", "--bogus", "a.so"}, "flag provided but not defined: -bogus"},
+		{[]string{"check", "--bogus", "a.so"}, "unknown flag --bogus"},
 		{[]string{"check", "--pub", "/nonexistent.pub", "a.so"}, "--pub /nonexistent.pub"},
 	} {
 		r := cli(t, tc.args...)

@@ -23,8 +23,8 @@ var helps = []verbHelp{
 	{"check", "check [--json] [--junit FILE] [--only RE] [--skip RE] [--timeout DUR] [--pub FILE]... LIB|DIR...\n       clawd-plugin check --list",
 		"Run the conformance suite, each check in a child process of its own, and print a table (--json: one object, --junit FILE: JUnit XML too). --only and --skip select checks by id; selecting none is a usage error. Several plugins, or a directory of plugin directories, are checked one after the other (--json: {\"plugins\":[...]} with one report each). Exit 0 no check failed, 1 any failed, 2 usage.",
 		"clawd-plugin check --skip 'callbacks\\.' build/libmyplugin.so"},
-	{"run", "run [--plugins DIR]... [--plugin FILE.wasm]... [--events FILE] [--json] [--watch] [--strict] [--sandbox native|process] [--project DIR] [--trust require|warn|off] [--pub FILE]... [--lock FILE]... [-v]",
-		"Load the plugins of each DIR (a directory of plugin directories; default ./plugins), play the event script (JSON lines; stdin by default) through them (a plugin recorded in DIR/clawd.lock, or in a --lock FILE, loads only if its files match the lock, granted no more than it records) and print their log lines, events, each event's outcome and a summary. Exit 0, 1 if a plugin failed to load or none was found (with --strict also for a bad script line or a failed call), 2 usage or a DIR that does not exist.",
+	{"run", "run [--plugins DIR]... [--plugin DIR|FILE.wasm]... [--events FILE] [--json] [--watch] [--strict] [--sandbox native|process] [--project DIR] [--trust require|warn|off] [--pub FILE]... [--lock FILE]... [-v]",
+		"Load the plugins of each --plugins DIR (a directory of plugin directories; default ./plugins) and each --plugin DIR (one plugin directory), play the event script (JSON lines; stdin by default) through them (a plugin recorded in a clawd.lock beside it, or in a --lock FILE, loads only if its files match the lock, granted no more than it records) and print their log lines, events, each event's outcome and a summary. Exit 0, 1 if a plugin failed to load or none was found (with --strict also for a bad script line or a failed call), 2 usage or a DIR that does not exist, 3 a plugin running in process (native) crashed the host.",
 		"clawd-plugin run --plugins examples/c --events examples/scripts/session.jsonl"},
 	{"keygen", "keygen [--out PREFIX]",
 		"Write an Ed25519 key pair, PREFIX.key (private, mode 0600) and PREFIX.pub (default prefix clawd-plugin), and print the public key.",
@@ -114,7 +114,7 @@ func usageText() string {
 	}
 	b.WriteString("\nflags:\n  -h, --help      print this usage (VERB --help: a verb's synopsis, flags and an example)\n" +
 		"  --version       print the version of this build\n\n" +
-		"exit status: 0 ok, 1 invalid, 2 usage\n" +
+		"exit status: 0 ok, 1 invalid, 2 usage, 3 run: a native plugin crashed the host\n" +
 		"docs: https://github.com/clawd-go/clawd/blob/main/docs/cli.md\n")
 	return b.String()
 }
@@ -179,7 +179,7 @@ func helpVerb(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	if _, ok := helpOf(args[0]); !ok {
-		fmt.Fprintf(stderr, "clawd-plugin help: unknown verb %q\n\n%s", args[0], usageText())
+		fmt.Fprint(stderr, unknownVerb("clawd-plugin help", args[0]))
 		return exitUsage
 	}
 	return run([]string{args[0], "--help"}, stdout, stderr)

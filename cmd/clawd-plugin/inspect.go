@@ -310,7 +310,7 @@ func writeHuman(w io.Writer, lib string, rep report) {
 			}
 			sig := "none"
 			if m.SignaturePresent {
-				sig = "present (check it with clawd-plugin verify)"
+				sig = "present (check it with " + self + " verify)"
 			}
 			fmt.Fprintf(w, "asks for:  %s\n", caps)
 			fmt.Fprintf(w, "signature: %s\n", sig)
@@ -319,7 +319,7 @@ func writeHuman(w io.Writer, lib string, rep report) {
 		fmt.Fprintf(w, "invalid:   %s\n", lib)
 		fmt.Fprintf(w, "error:     %s\n", rep.Error.Code)
 		// A crash report carries stderr lines: indent them under the message.
-		fmt.Fprintf(w, "message:   %s\n", safeLines(rep.Error.Message, "           "))
+		fmt.Fprintf(w, "message:   %s\n", safeLines(withoutCode(rep.Error.Message, rep.Error.Code), "           "))
 	}
 	if rep.Sandbox != nil {
 		fmt.Fprintf(w, "sandbox:   %s\n", rep.Sandbox)

@@ -195,7 +195,7 @@ func TestKeysVerbsUsage(t *testing.T) {
 	}{
 		{[]string{"keygen", "extra"}, "no arguments expected"},
 		{[]string{"keygen", "--out", ""}, "no arguments expected"},
-		{[]string{"keygen", "--bogus"}, "flag provided but not defined: -bogus"},
+		{[]string{"keygen", "--bogus"}, "unknown flag --bogus"},
 		{[]string{"sign", "dir"}, "--key FILE is required"},
 		{[]string{"sign", "--key", "k"}, "one DIR or MANIFEST expected, got 0 arguments"},
 		{[]string{"sign", "--key", "k", "a", "b"}, "one DIR or MANIFEST expected, got 2 arguments"},

@@ -5,7 +5,7 @@
 //
 //	clawd-plugin inspect [--json] [--timeout DUR] LIB
 //	clawd-plugin check [--json] [--junit FILE] [--only RE] [--skip RE] LIB|DIR
-//	clawd-plugin run [--plugins DIR]... [--events FILE] [--json] [--watch]
+//	clawd-plugin run [--plugins DIR]... [--plugin DIR|FILE.wasm]... [--events FILE] [--json] [--watch]
 //	clawd-plugin keygen | sign | verify
 //	clawd-plugin new --lang c|cpp|rust|zig NAME [DIR]
 //	clawd-plugin pack --key PUBLISHER.key DIR -o FILE
@@ -21,7 +21,8 @@
 // child answers over a dedicated pipe (internal/child), so whatever the
 // plugin prints to stdout never reaches ours.
 //
-// Exit status: 0 valid, 1 invalid (any error), 2 usage.
+// Exit status: 0 valid, 1 invalid (any error), 2 usage, 3 (run) a plugin
+// running in process crashed or ended the host process.
 package main
 
 import (
@@ -30,6 +31,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/clawd-go/clawd/isolate"
 )
@@ -39,6 +41,7 @@ const (
 	exitOK      = 0
 	exitInvalid = 1
 	exitUsage   = 2
+	// exitCrashed (3, supervise.go): run's host process crashed.
 )
 
 func main() {
@@ -46,7 +49,15 @@ func main() {
 	// process, or a manifest's sandbox = "process"), inspect's child and
 	// each conformance check's child, told apart by their hand-off.
 	isolate.Main()
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	self = invokedAs(os.Args[0])
+	if len(os.Args) > 1 && os.Args[1] == "run" {
+		if code, ok := superviseRun(os.Args[2:]); ok {
+			os.Exit(code)
+		}
+	}
+	code := run(os.Args[1:], os.Stdout, os.Stderr)
+	note("done")
+	os.Exit(code)
 }
 
 var coming = map[string]bool{}
@@ -86,8 +97,27 @@ func run(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "clawd-plugin: %s: not implemented yet in this version\n", verb)
 		return exitUsage
 	}
-	fmt.Fprintf(stderr, "clawd-plugin: unknown verb %q\n\n%s", verb, usageText())
+	fmt.Fprint(stderr, unknownVerb("clawd-plugin", verb))
 	return exitUsage
+}
+
+// self is the command as the user typed it, for hints that give a
+// command line to type: "clawd-plugin" when it was found on the PATH (go
+// install), "bin/clawd-plugin" after make build, as typed.
+var self = "clawd-plugin"
+
+// invokedAs is self for argv[0]: the name alone when the shell found it on
+// the PATH; the path as typed otherwise, but for go run's temporary build.
+func invokedAs(arg0 string) string {
+	switch {
+	case !strings.ContainsAny(arg0, `/\`):
+		return "clawd-plugin"
+	case strings.Contains(arg0, "go-build"):
+		return "go run ./cmd/clawd-plugin"
+	case strings.ContainsAny(arg0, " \t\n\"'$`"):
+		return "clawd-plugin" // not something to paste into a shell as it is
+	}
+	return arg0
 }
 
 // errHelpShown is parseInterspersed's error after it printed a verb's help.
@@ -102,10 +132,22 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 		printVerbHelp(helpWriter, fs.Name(), fs)
 		return nil, errHelpShown
 	}
+	// flag would print the error and the whole usage page; the error is
+	// said here in one line instead, with the nearest flag.
+	out, usage := fs.Output(), fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	defer func() { fs.SetOutput(out); fs.Usage = usage }()
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
-			return nil, err
+			if errors.Is(err, flag.ErrHelp) {
+				usage()
+				return nil, err
+			}
+			fe := describeFlagError(fs, err)
+			fmt.Fprintf(out, "clawd-plugin %s: %s\n", fs.Name(), fe.msg)
+			return nil, fe
 		}
 		rest := fs.Args()
 		if used := len(args) - len(rest); used > 0 && args[used-1] == "--" {

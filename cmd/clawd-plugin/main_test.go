@@ -244,7 +244,7 @@ func TestUsage(t *testing.T) {
 		{[]string{"frobnicate"}, `unknown verb "frobnicate"`},
 		{[]string{"inspect"}, "missing LIB"},
 		{[]string{"inspect", "a.so", "b.so"}, "one LIB expected"},
-		{[]string{"inspect", "--bogus", "a.so"}, "flag provided but not defined: -bogus"},
+		{[]string{"inspect", "--bogus", "a.so"}, "unknown flag --bogus"},
 		{[]string{"inspect", "--timeout", "0s", "a.so"}, "--timeout must be positive"},
 		{[]string{"check"}, "missing LIB or DIR"},
 		{[]string{"new", "x"}, "new: missing --lang"},

@@ -53,11 +53,11 @@ func TestRunPluginsDirMistakes(t *testing.T) {
 	pdir := filepath.Join(root, "echo")
 	out, _, code = runIn(t, oneStart, "--plugins", pdir)
 	assert.Equal(t, exitInvalid, code)
-	assert.Equal(t, "error  "+pdir+" is a plugin directory; pass its parent (--plugins "+root+")\n", out)
+	assert.Equal(t, "error  "+pdir+" is a plugin directory; run it alone (--plugin "+pdir+") or pass its parent (--plugins "+root+")\n", out)
 
 	out, _, code = runIn(t, oneStart, "--plugins", pdir, "--json")
 	assert.Equal(t, exitInvalid, code)
-	assert.Equal(t, `{"schema":1,"type":"error","code":"plugin_dir","error":"`+jsonText(pdir)+` is a plugin directory; pass its parent (--plugins `+jsonText(root)+`)"}`+"\n", out)
+	assert.Equal(t, `{"schema":1,"type":"error","code":"plugin_dir","error":"`+jsonText(pdir)+` is a plugin directory; run it alone (--plugin `+jsonText(pdir)+`) or pass its parent (--plugins `+jsonText(root)+`)"}`+"\n", out)
 }
 
 // --json step records carry the tool and the role as fields, with no text
@@ -165,7 +165,7 @@ func TestCheckSelectionAndJSONFailures(t *testing.T) {
 
 	r = cli(t, "run", "--json", "--bogus")
 	assert.Equal(t, exitUsage, r.exit)
-	assert.Equal(t, `{"schema":1,"ok":false,"error":{"code":"usage","message":"flag provided but not defined: -bogus"}}`+"\n", r.stdout)
+	assert.Equal(t, `{"schema":1,"ok":false,"error":{"code":"usage","message":"unknown flag --bogus (`+bin+` run --help lists the flags)"}}`+"\n", r.stdout)
 
 	r = cli(t, "check", "--json", "--only", "export.init", lib)
 	assert.Equal(t, exitOK, r.exit, r.stderr)
@@ -203,7 +203,7 @@ func TestInspectSignaturePresent(t *testing.T) {
 	_, has := m["signed"]
 	assert.False(t, has, r.stdout)
 	r = cli(t, "inspect", dir)
-	assert.Contains(t, r.stdout, "signature: present (check it with clawd-plugin verify)\n")
+	assert.Contains(t, r.stdout, "signature: present (check it with "+bin+" verify)\n")
 }
 
 var flagName = regexp.MustCompile(`(?m)^  (-\S+)`)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.uber.org/zap/zapcore"
+
+	"github.com/clawd-go/clawd/clawerr"
 )
 
 // printer writes what `run` shows: plugin log lines, events, the outcome
@@ -29,6 +31,7 @@ type record struct {
 	Plugin  string          `json:"plugin,omitempty"`
 	Version string          `json:"version,omitempty"`
 	Level   string          `json:"level,omitempty"`
+	Source  string          `json:"source,omitempty"` // log: "plugin" (the plugin's own line) or "host" (the host's or its runtime's)
 	Msg     string          `json:"msg,omitempty"`
 	Fields  map[string]any  `json:"fields,omitempty"`
 	Method  string          `json:"method,omitempty"`
@@ -45,6 +48,31 @@ type record struct {
 	State   string          `json:"state,omitempty"`
 	Sandbox string          `json:"sandbox,omitempty"` // plugin: "native", or "process: " and what the OS enforces
 	Summary *summary        `json:"summary,omitempty"`
+
+	text string // the text lines show for Error: clawerr.Message, its code said once by the line
+}
+
+// setErr sets the record's code and error from err: Error is the whole
+// message (--json), text the message without its code (the line shows it).
+func (r *record) setErr(err error) {
+	r.Code, r.Error, r.text = string(clawerr.CodeOf(err)), err.Error(), clawerr.Message(err)
+}
+
+func errorRecord(err error) record {
+	r := record{Type: "error"}
+	r.setErr(err)
+	return r
+}
+
+// errText is what a line shows of the record's error: without its code
+// (shown before it) and without the plugin's name (shown before that);
+// a crash report's stderr lines follow, each made safe and indented.
+func (r record) errText(indent string) string {
+	msg := r.Error
+	if r.text != "" {
+		msg = strings.TrimPrefix(r.text, r.Plugin+": ")
+	}
+	return safeLines(msg, indent)
 }
 
 type summary struct {
@@ -76,8 +104,11 @@ func human(r record) string {
 	}
 	switch r.Type {
 	case "log":
-		if who == "" {
+		switch {
+		case who == "":
 			who = "host"
+		case r.Source != "plugin": // the host's line about a plugin
+			who = "host: " + who
 		}
 		return fmt.Sprintf("log    %-5s %s: %s%s", r.Level, who, safe(r.Msg), kv(r.Fields))
 	case "event":
@@ -99,10 +130,14 @@ func human(r record) string {
 		if r.OK != nil && *r.OK {
 			return fmt.Sprintf("  %s: ok%s", who, t)
 		}
-		return fmt.Sprintf("  %s: %s%s: %s", who, r.Code, t, safe(r.Error))
+		return fmt.Sprintf("  %s: %s%s: %s", who, r.Code, t, r.errText("      "))
 	case "plugin":
 		if r.Error != "" {
-			return fmt.Sprintf("plugin %s: %s: %s", who, r.State, safe(r.Error))
+			code := ""
+			if r.text != "" {
+				code = r.Code + ": "
+			}
+			return fmt.Sprintf("plugin %s: %s: %s%s", who, r.State, code, r.errText("      "))
 		}
 		if strings.HasPrefix(r.Sandbox, "process") {
 			return fmt.Sprintf("plugin %s: %s (sandbox %s)", who, r.State, safe(r.Sandbox))
@@ -110,9 +145,12 @@ func human(r record) string {
 		return fmt.Sprintf("plugin %s: %s", who, r.State)
 	case "error":
 		if r.Line > 0 {
-			return fmt.Sprintf("error  script line %d: %s", r.Line, safe(r.Error))
+			return fmt.Sprintf("error  script line %d: %s", r.Line, r.errText("       "))
 		}
-		return "error  " + safe(r.Error)
+		if r.text != "" { // an error with a code: the code, then the message
+			return fmt.Sprintf("error  %s: %s", r.Code, r.errText("       "))
+		}
+		return "error  " + r.errText("       ")
 	case "summary":
 		s := r.Summary
 		return fmt.Sprintf("summary: %s (%s), %s (%d failed), %d calls ok, %d failed, %s sent",
@@ -134,7 +172,7 @@ func kv(m map[string]any) string {
 	sort.Strings(keys)
 	var b strings.Builder
 	for _, k := range keys {
-		fmt.Fprintf(&b, " %s=%s", safe(k), safe(fmt.Sprint(m[k])))
+		fmt.Fprintf(&b, " %s=%s", safe(k), safeLines(fmt.Sprint(m[k]), "      "))
 	}
 	return b.String()
 }
@@ -165,10 +203,17 @@ func (c *core) Write(e zapcore.Entry, fs []zapcore.Field) error {
 	for _, f := range c.fields {
 		f.AddTo(enc)
 	}
+	// A plugin's logger carries its name from With (every runtime makes
+	// one for it); the host names a plugin in the line's own fields. That
+	// is what tells the host's lines about a plugin from the plugin's.
+	_, viaPlugin := enc.Fields["plugin"].(string)
 	for _, f := range fs {
 		f.AddTo(enc)
 	}
-	r := record{Type: "log", Level: e.Level.String(), Msg: e.Message, Fields: enc.Fields}
+	r := record{Type: "log", Level: e.Level.String(), Msg: e.Message, Fields: enc.Fields, Source: "host"}
+	if viaPlugin {
+		r.Source = "plugin"
+	}
 	if s, ok := enc.Fields["plugin"].(string); ok {
 		r.Plugin = s
 		delete(enc.Fields, "plugin")

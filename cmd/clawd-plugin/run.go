@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -15,7 +17,6 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/clawd-go/clawd"
-	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/host"
 	"github.com/clawd-go/clawd/manifest"
 )
@@ -39,7 +40,7 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 	var dirs multiFlag
 	fs.Var(&dirs, "plugins", "a directory of plugin directories (repeatable)")
 	var files multiFlag
-	fs.Var(&files, "plugin", "a WebAssembly module `FILE` without a manifest, run with no capabilities (repeatable)")
+	fs.Var(&files, "plugin", "one plugin directory `DIR` (native, process or wasm, as its manifest says), or a WebAssembly module without a manifest, run with no capabilities (repeatable)")
 	events := fs.String("events", "", "the event script (JSON lines); default stdin")
 	sandbox := fs.String("sandbox", "native", "process: every plugin in a child process of its own; native: as each manifest says")
 	project := fs.String("project", ".", "the project directory fs.read and fs.write grant to sandboxed plugins")
@@ -68,7 +69,11 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 			return code
 		}
 	}
-	if len(dirs) == 0 && len(files) == 0 {
+	ones, files, code := splitPluginArgs(files, *asJSON, stdout, stderr)
+	if code != exitOK {
+		return code
+	}
+	if len(dirs) == 0 && len(files) == 0 && len(ones) == 0 {
 		dirs = multiFlag{"plugins"}
 	}
 	trust := manifest.Trust{}
@@ -96,7 +101,7 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 	if len(files) > 0 {
 		root, err := bareModules(files)
 		if err != nil {
-			pr.print(record{Type: "error", Code: string(clawerr.CodeOf(err)), Error: err.Error()})
+			pr.print(errorRecord(err))
 			return exitInvalid
 		}
 		defer os.RemoveAll(root)
@@ -115,6 +120,9 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 	for _, d := range dirs {
 		hostOpts = append(hostOpts, host.WithLockFile(filepath.Join(d, "clawd.lock")))
 	}
+	for _, d := range ones { // an installed plugin's lock is its parent's
+		hostOpts = append(hostOpts, host.WithLockFile(filepath.Join(filepath.Dir(d), "clawd.lock")))
+	}
 	for _, l := range locks {
 		hostOpts = append(hostOpts, host.WithLockFile(l))
 	}
@@ -128,12 +136,15 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 		host.WithProjectDir(*project), // this program is the sandbox child: isolate.Main runs first in main
 	)...)
 	if err != nil {
-		pr.print(record{Type: "error", Code: string(clawerr.CodeOf(err)), Error: err.Error()})
+		pr.print(errorRecord(err))
 		return exitInvalid
 	}
 	defer h.Close()
 	ctx := context.Background()
 	loadErr := h.Load(ctx)
+	for _, d := range ones { // a failure is a failed row of the registry too
+		loadErr = errors.Join(loadErr, h.Add(d))
+	}
 	infos := h.Plugins()
 	sum.Plugins = len(infos)
 	for _, in := range infos {
@@ -144,8 +155,11 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 		if in.State == host.StateFailed {
 			sum.Failed++
 		}
+		if in.State == host.StateActive && in.Sandbox == manifest.SandboxNative {
+			note("native", in.Name, in.Version) // in this process: a crash of its is ours
+		}
 		if in.Reason != nil {
-			r.Code, r.Error = string(clawerr.CodeOf(in.Reason)), in.Reason.Error()
+			r.setErr(in.Reason)
 		}
 		pr.print(r)
 	}
@@ -176,6 +190,7 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 			return
 		}
 		sum.Events++
+		note("step", strconv.Itoa(s.Line), s.Event)
 		play(ctx, h, pr, s, sum)
 	})
 	if err != nil {
@@ -188,9 +203,6 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 		signal.Stop(ch)
 	}
 	final := h.Plugins()
-	for _, in := range final {
-		sum.EventsSent += int(in.Stats.Context.EventsSent)
-	}
 	if *watch { // plugins added or failed while watching count too
 		sum.Plugins, sum.Failed = len(final), 0
 		for _, in := range final {
@@ -199,8 +211,13 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
+	note("close")
 	if err := h.Close(); err != nil { // on_unload of each plugin, before the summary
 		pr.print(record{Type: "error", Error: "closing: " + err.Error()})
+	}
+	// The counts are read after Close: what on_unload sent counts too.
+	for _, in := range h.Plugins() {
+		sum.EventsSent += int(in.Stats.Context.EventsSent)
 	}
 	pr.print(record{Type: "summary", Summary: sum})
 	if loadErr != nil || sum.Failed > 0 || (*strict && (sum.BadLines > 0 || sum.CallsFailed > 0)) {
@@ -231,7 +248,7 @@ func play(ctx context.Context, h *host.Host, pr *printer, s *step, sum *summary)
 			sum.CallsOK++
 		} else {
 			sum.CallsFailed++
-			r.Code, r.Error = string(clawerr.CodeOf(o.Err)), o.Err.Error()
+			r.setErr(o.Err)
 		}
 		pr.print(r)
 	}
@@ -244,7 +261,7 @@ func printTransitions(pr *printer, trans <-chan host.Transition) {
 			r.State = "reloaded"
 		}
 		if t.Reason != nil {
-			r.Code, r.Error = string(clawerr.CodeOf(t.Reason)), t.Reason.Error()
+			r.setErr(t.Reason)
 			if t.Reload {
 				r.State = "reload failed"
 			}

@@ -63,7 +63,7 @@ func TestRunPlaysTheScript(t *testing.T) {
 		}
 	}
 	assert.NotEmpty(t, failLine, "the failing tool call's outcome is shown")
-	assert.Equal(t, "summary: 5 events (1 bad line), 1 plugin (0 failed), 4 calls ok, 1 failed, 6 events sent", lines[len(lines)-1])
+	assert.Equal(t, "summary: 5 events (1 bad line), 1 plugin (0 failed), 4 calls ok, 1 failed, 7 events sent", lines[len(lines)-1]) // on_unload's included
 }
 
 func TestRunJSONAndAFailedPlugin(t *testing.T) {
@@ -119,7 +119,7 @@ func TestRunInTheProcessSandbox(t *testing.T) {
 	assert.Contains(t, text, "log    info  echo 1.0.0: input:{\"q\":\"x\"}")
 	assert.Regexp(t, `hostile 1.0.0: crashed \([^)]*\): .*`+regexp.QuoteMeta(segvName), text)
 	lines := strings.Split(strings.TrimSpace(text), "\n")
-	assert.Regexp(t, `^summary: 3 events \(0 bad lines\), 2 plugins \(0 failed\), [45] calls ok, [12] failed, 4 events sent$`, lines[len(lines)-1])
+	assert.Regexp(t, `^summary: 3 events \(0 bad lines\), 2 plugins \(0 failed\), [45] calls ok, [12] failed, 5 events sent$`, lines[len(lines)-1])
 }
 
 func TestRunUsage(t *testing.T) {

@@ -92,8 +92,9 @@ func noPlugins(dirs []string) record {
 	}
 	for _, d := range dirs {
 		if _, err := manifest.Find(d); err == nil {
+			// Join, not Dir: the parent of "." is "..", not ".".
 			return record{Type: "error", Code: codePluginDir,
-				Error: fmt.Sprintf("%s is a plugin directory; pass its parent (--plugins %s)", d, filepath.Dir(filepath.Clean(d)))}
+				Error: fmt.Sprintf("%s is a plugin directory; run it alone (--plugin %s) or pass its parent (--plugins %s)", d, d, filepath.Join(d, ".."))}
 		}
 	}
 	return record{Type: "error", Code: codeNoPlugins, Error: fmt.Sprintf("no plugins found in %s (each plugin is a directory DIR/NAME with a plugin.toml or clawd-plugin.json)", strings.Join(dirs, ", "))}
@@ -108,4 +109,35 @@ func noteStdin(stderr io.Writer) {
 	if st, err := os.Stdin.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
 		fmt.Fprintln(stderr, "clawd-plugin run: reading the event script from stdin (one JSON object per line; Ctrl-D ends it; --events FILE reads a file)")
 	}
+}
+
+// splitPluginArgs sorts the --plugin arguments: a directory is one plugin
+// directory, loaded as its manifest says (its parent's clawd.lock, when
+// there is one, covers it as it covers every plugin beside it); anything
+// else is a bare WebAssembly module. A directory that is not a plugin
+// directory is refused here (exit 2), naming --plugins for a directory of
+// them, as is an argument that is not there.
+func splitPluginArgs(args []string, asJSON bool, stdout, stderr io.Writer) (dirs, modules []string, code int) {
+	for _, a := range args {
+		st, err := os.Stat(a)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return nil, nil, dirFailure(stdout, stderr, asJSON, "--plugin %s: no such file or directory", a)
+		case err != nil:
+			return nil, nil, dirFailure(stdout, stderr, asJSON, "--plugin %s: %v", a, err)
+		case !st.IsDir():
+			modules = append(modules, a)
+			continue
+		}
+		if _, err := manifest.Find(a); err != nil {
+			return nil, nil, usageFailure(stdout, stderr, asJSON, "run",
+				"--plugin %s: not a plugin directory (no plugin.toml or clawd-plugin.json); a directory of plugin directories is --plugins %s", a, a)
+		}
+		abs, err := filepath.Abs(a)
+		if err != nil {
+			return nil, nil, dirFailure(stdout, stderr, asJSON, "--plugin %s: %v", a, err)
+		}
+		dirs = append(dirs, abs)
+	}
+	return dirs, modules, exitOK
 }

@@ -35,7 +35,7 @@ func bareModules(files []string) (root string, err error) {
 	}
 	for _, f := range files {
 		if !wasm.IsModule(f) {
-			return fail(clawerr.New(clawerr.OpenFailed, f, "run", "--plugin takes a WebAssembly module (.wasm); a shared library needs a plugin directory with its manifest (--plugins DIR)", nil))
+			return fail(clawerr.New(clawerr.OpenFailed, f, "run", "--plugin takes a plugin directory or a WebAssembly module (.wasm); a shared library needs a plugin directory with its manifest (--plugin DIR)", nil))
 		}
 		// Opened once to learn its name: a guest sees nothing of the host,
 		// so this costs an instantiation and on_load, nothing else.

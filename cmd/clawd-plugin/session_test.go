@@ -61,7 +61,7 @@ func TestNewcomerSession(t *testing.T) {
 	assert.Equal(t, "clawd-plugin run: --plugins "+filepath.Join(work, "plugin")+": no such directory\n", r.stderr)
 	r = cli(t, "run", "--plugins", hello, "--events", script)
 	assert.Equal(t, exitInvalid, r.exit)
-	assert.Equal(t, "error  "+hello+" is a plugin directory; pass its parent (--plugins "+plugins+")\n", r.stdout)
+	assert.Equal(t, "error  "+hello+" is a plugin directory; run it alone (--plugin "+hello+") or pass its parent (--plugins "+plugins+")\n", r.stdout)
 	r = cli(t, "run", "--plugins", work, "--events", script)
 	assert.Equal(t, exitInvalid, r.exit)
 	assert.True(t, strings.HasPrefix(r.stdout, "error  no plugins found in "+work+" "), r.stdout)
@@ -84,5 +84,5 @@ func TestNewcomerSession(t *testing.T) {
 	assert.True(t, strings.HasPrefix(r.stdout, `{"schema":1,"ok":false,"error":{"code":"open_failed","message":`), r.stdout)
 	r = cli(t, "frobnicate")
 	assert.Equal(t, exitUsage, r.exit)
-	assert.True(t, strings.HasPrefix(r.stderr, "clawd-plugin: unknown verb \"frobnicate\"\n"), r.stderr)
+	assert.Equal(t, "clawd-plugin: unknown verb \"frobnicate\" ("+bin+" --help lists the verbs)\n", r.stderr)
 }

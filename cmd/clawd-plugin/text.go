@@ -83,3 +83,15 @@ func plural(n int, one, many string) string {
 	}
 	return fmt.Sprintf("%d %s", n, many)
 }
+
+// withoutCode is an error's text for a line that shows its code already:
+// without the leading "clawd: " and without the code, as clawerr.Message
+// makes it from the error itself (here only its text is at hand: a
+// child's report).
+func withoutCode(msg, code string) string {
+	msg = strings.Replace(msg, "clawd: ", "", 1)
+	if code != "" {
+		msg = strings.Replace(msg, code+": ", "", 1)
+	}
+	return msg
+}

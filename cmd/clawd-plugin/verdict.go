@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/clawd-go/clawd"
-	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/host"
 )
 
@@ -50,7 +49,7 @@ func playHook(ctx context.Context, h *host.Host, pr *printer, s *step, sum *summ
 			ok := false
 			us := o.Duration.Round(time.Microsecond).Microseconds()
 			r.OK, r.Micros = &ok, &us
-			r.Code, r.Error = string(clawerr.CodeOf(o.Err)), o.Err.Error()
+			r.setErr(o.Err)
 			sum.CallsFailed++
 		}
 		if o.Skipped {

@@ -144,5 +144,5 @@ func TestRunBareModule(t *testing.T) {
 	out, code = runScript(t, "--json", "--plugin", cbuild.Plugin(t, "echo"))
 	assert.Equal(t, exitInvalid, code)
 	assert.Contains(t, out, `"code":"open_failed"`)
-	assert.Contains(t, out, "--plugin takes a WebAssembly module")
+	assert.Contains(t, out, "--plugin takes a plugin directory or a WebAssembly module")
 }
