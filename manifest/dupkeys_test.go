@@ -42,7 +42,7 @@ func TestJSONDuplicateKeysAreRefused(t *testing.T) {
 // are not repeats.
 func TestJSONSameKeyInOtherObjectsLoads(t *testing.T) {
 	dir := writeManifest(t, manifest.JSONName,
-		`{"name":"x","version":"1","entry":{"linux":"a.so","darwin":"a.dylib"},"extra":[{"linux":1},{"linux":2}],"Name":"y"}`)
+		`{"name":"x","version":"1","entry":{"linux":"a.so","darwin":"a.dylib","windows":"a.dll"},"extra":[{"linux":1},{"linux":2}],"Name":"y"}`)
 	m, err := manifest.LoadDir(dir)
 	require.NoError(t, err)
 	assert.Equal(t, "x", m.Name)
