@@ -105,7 +105,7 @@ func manifestPath(arg string) (string, error) {
 // code (a key file, say) gets the verb's name instead.
 func printFailure(w io.Writer, verb string, err error) {
 	if code := clawerr.CodeOf(err); code != "" {
-		fmt.Fprintf(w, "%s: %v\n", code, err)
+		fmt.Fprintf(w, "%s: %s\n", code, clawerr.Message(err)) // the code once
 		return
 	}
 	fmt.Fprintf(w, "clawd-plugin %s: %v\n", verb, err)

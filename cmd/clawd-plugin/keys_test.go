@@ -166,7 +166,7 @@ func TestKeysVerbsFailures(t *testing.T) {
 
 	r := cli(t, "verify", "--pub", pub, dir)
 	assert.Equal(t, 1, r.exit)
-	assert.Equal(t, "capability_unknown: clawd: "+dir+": manifest: capability_unknown: plugin.toml:4: capabilities[0]: unknown capability \"net\" (known: fs.read, fs.write, network.relay, daemon.rpc)\n", r.stdout)
+	assert.Equal(t, "capability_unknown: "+dir+": manifest: plugin.toml:4: capabilities[0]: unknown capability \"net\" (known: fs.read, fs.write, network.relay, daemon.rpc)\n", r.stdout)
 
 	r = cli(t, "sign", "--key", priv, dir)
 	assert.Equal(t, 1, r.exit)

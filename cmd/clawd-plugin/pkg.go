@@ -77,9 +77,9 @@ func pkgCode(err error) string {
 func (p pkgOut) fail(err error) int {
 	code := pkgCode(err)
 	if p.asJSON {
-		writeJSONFailure(p.stdout, code, "%v", err)
+		writeJSONFailure(p.stdout, code, "%s", clawerr.Message(err))
 	} else {
-		fmt.Fprintf(p.stderr, "%s: %s\n", code, safe(err.Error()))
+		fmt.Fprintf(p.stderr, "%s: %s\n", code, safe(clawerr.Message(err)))
 	}
 	return exitInvalid
 }
