@@ -66,11 +66,11 @@ examples: $(addprefix example-,$(EXAMPLE_LANGS))
 
 .PHONY: example-cpp example-rust example-zig clean-examples
 example-cpp:
-	$(MAKE) -C examples/cpp/hello
+	$(MAKE) --no-print-directory -C examples/cpp/hello
 example-rust:
-	cd examples/rust/hello && cargo build --release --offline
+	cd examples/rust/hello && cargo build --release --offline --quiet
 example-zig: $(WASM_HELLO)
-	$(MAKE) -C examples/zig/hello ZIG="$(ZIG)"
+	$(MAKE) --no-print-directory -C examples/zig/hello ZIG="$(ZIG)"
 	cp examples/zig/hello/zig-out/hello_zig.wasm $(WASM_ZIG)
 
 # The C example's same source as a WebAssembly module, for the wasm
@@ -82,24 +82,43 @@ $(WASM_HELLO): $(HELLO_DIR)/hello.c include/clawd_plugin.h include/clawd_plugin_
 # demo first publishes the C example to a local index under build/ (with
 # throwaway keys) and installs it from there by name, then plays a session
 # through the installed copy, which must still match build/demo/plugins/clawd.lock.
-# The last line plays the session through the WebAssembly examples
+# Then the example host (in process, then in the process sandbox), the C
+# examples from their directory, and the WebAssembly examples
 # (examples/wasm: the C and the Zig source as .wasm, in the wasm runtime).
+# Each part starts with a "== " heading. A cold run (fresh clone: no Zig,
+# Cargo or Go build caches) takes DEMO_COLD on 2 cores, most of it Zig
+# compiling its C library and standard library once; then seconds.
+DEMO_COLD := about 2 minutes
 DEMO := build/demo
-demo: examples
-	rm -rf $(DEMO) && mkdir -p $(DEMO)/index
-	$(GO) build -o $(DEMO)/clawd-plugin ./cmd/clawd-plugin
-	$(DEMO)/clawd-plugin keygen --out $(DEMO)/publisher >/dev/null
-	$(DEMO)/clawd-plugin keygen --out $(DEMO)/index-key >/dev/null
-	$(DEMO)/clawd-plugin pack --key $(DEMO)/publisher.key $(HELLO_DIR) -o $(DEMO)/index/hello-1.0.0.tar.gz
-	$(DEMO)/clawd-plugin index build --key $(DEMO)/index-key.key $(DEMO)/index
-	$(DEMO)/clawd-plugin install --index $(DEMO)/index --index-key $(DEMO)/index-key.pub --dir $(DEMO)/plugins --yes hello
-	$(DEMO)/clawd-plugin list --dir $(DEMO)/plugins
-	$(DEMO)/clawd-plugin run --plugins $(DEMO)/plugins --events examples/scripts/session.jsonl
-	$(GO) run ./examples/host -plugin $(HELLO_LIB)
-	$(GO) run ./examples/host -plugin $(HELLO_LIB) -sandbox
-	$(GO) run ./cmd/clawd-plugin run --plugins examples/c --events examples/scripts/session.jsonl
-	$(GO) run ./cmd/clawd-plugin run --plugins examples/c --events examples/scripts/guard.jsonl
-	$(if $(filter zig,$(EXAMPLE_LANGS)),$(GO) run ./cmd/clawd-plugin run --plugins $(WASM_DIR) --events examples/scripts/session.jsonl)
+DEMO_CMD := $(DEMO)/clawd-plugin
+demo: demo-heading examples
+	@echo "== the clawd-plugin command and the example host ($(DEMO))"
+	@rm -rf $(DEMO) && mkdir -p $(DEMO)/index
+	$(GO) build -o $(DEMO_CMD) ./cmd/clawd-plugin
+	$(GO) build -o $(DEMO)/host ./examples/host
+	@echo "== publish the C example to a local index (throwaway keys), install it by name"
+	@$(DEMO_CMD) keygen --out $(DEMO)/publisher >/dev/null
+	@$(DEMO_CMD) keygen --out $(DEMO)/index-key >/dev/null
+	$(DEMO_CMD) pack --key $(DEMO)/publisher.key $(HELLO_DIR) -o $(DEMO)/index/hello-1.0.0.tar.gz
+	$(DEMO_CMD) index build --key $(DEMO)/index-key.key $(DEMO)/index
+	$(DEMO_CMD) install --index $(DEMO)/index --index-key $(DEMO)/index-key.pub --dir $(DEMO)/plugins --yes hello
+	$(DEMO_CMD) list --dir $(DEMO)/plugins
+	@echo "== a session (examples/scripts/session.jsonl) through the installed plugin"
+	$(DEMO_CMD) run --plugins $(DEMO)/plugins --events examples/scripts/session.jsonl
+	@echo "== the example host (examples/host): the plugin in process, then in the process sandbox"
+	$(DEMO)/host -plugin $(HELLO_LIB)
+	$(DEMO)/host -plugin $(HELLO_LIB) -sandbox
+	@echo "== the C examples from their directory: the session, then a guard that blocks a tool call"
+	$(DEMO_CMD) run --plugins examples/c --events examples/scripts/session.jsonl
+	$(DEMO_CMD) run --plugins examples/c --events examples/scripts/guard.jsonl
+	@$(if $(filter zig,$(EXAMPLE_LANGS)),echo "== the WebAssembly examples (examples/wasm) in the wasm runtime",echo "== the WebAssembly examples: left out (no $(ZIG) that runs, to build them)")
+	$(if $(filter zig,$(EXAMPLE_LANGS)),$(DEMO_CMD) run --plugins $(WASM_DIR) --events examples/scripts/session.jsonl)
+	@echo "== done"
+
+# Printed before the examples build, which is most of a cold run.
+.PHONY: demo-heading
+demo-heading:
+	@echo "== make demo: the examples build first ($(strip c $(EXAMPLE_LANGS))); a cold run takes $(DEMO_COLD) on 2 cores, then seconds"
 
 # -race needs cgo; the CGO_ENABLED=0 run covers the purego path;
 # cgocheck2 checks the Go pointers that cross into C. bench/ (its own
