@@ -85,10 +85,12 @@ $(WASM_HELLO): $(HELLO_DIR)/hello.c include/clawd_plugin.h include/clawd_plugin_
 # Then the example host (in process, then in the process sandbox), the C
 # examples from their directory, and the WebAssembly examples
 # (examples/wasm: the C and the Zig source as .wasm, in the wasm runtime).
-# Each part starts with a "== " heading. A cold run (fresh clone: no Zig,
-# Cargo or Go build caches) takes DEMO_COLD on 2 cores, most of it Zig
-# compiling its C library and standard library once; then seconds.
-DEMO_COLD := about 2 minutes
+# Each part starts with a "== " heading. A cold run (no Zig cache, no
+# Cargo target, examples unbuilt; Go's build cache warm) costs about 140 s
+# of CPU time, most of it Zig compiling the C libraries and compiler-rt of
+# the native and the wasm32 target once: 1 to 2.5 minutes on 2 free cores
+# (measured: 115 s user, 23 s system); a warm run takes seconds.
+DEMO_COLD := about 140 s of CPU time (1 to 2.5 minutes on 2 free cores)
 DEMO := build/demo
 DEMO_CMD := $(DEMO)/clawd-plugin
 demo: demo-heading examples
@@ -118,7 +120,7 @@ demo: demo-heading examples
 # Printed before the examples build, which is most of a cold run.
 .PHONY: demo-heading
 demo-heading:
-	@echo "== make demo: the examples build first ($(strip c $(EXAMPLE_LANGS))); a cold run takes $(DEMO_COLD) on 2 cores, then seconds"
+	@echo "== make demo: the examples build first ($(strip c $(EXAMPLE_LANGS))); a cold run takes $(DEMO_COLD), a warm one seconds"
 
 # -race needs cgo; the CGO_ENABLED=0 run covers the purego path;
 # cgocheck2 checks the Go pointers that cross into C. bench/ (its own
