@@ -14,6 +14,7 @@ import (
 // zigDLL builds src as a Windows DLL with Zig, whatever this OS is.
 func zigDLL(t *testing.T, src string) string {
 	t.Helper()
+	cbuild.RequireCross(t, "windows")
 	zig := cbuild.RequireZig(t)
 	root, err := cbuild.RepoRoot()
 	require.NoError(t, err)

@@ -491,6 +491,7 @@ func TestMultiPlatformPackage(t *testing.T) {
 	if goosOf() != "linux" || goarchOf() != "amd64" {
 		t.Skip("builds a linux/arm64 library beside this linux/amd64 one")
 	}
+	cbuild.RequireCross(t, "arm64")
 	zig := cbuild.RequireZig(t)
 	root, err := cbuild.RepoRoot()
 	require.NoError(t, err)

@@ -19,6 +19,7 @@ import (
 // that exports clawd_plugin_init. (The cross-test harness loads such DLLs
 // under Wine; this checks the build file on any OS.)
 func TestNewBuildsAWindowsDLL(t *testing.T) {
+	cbuild.RequireCross(t, "windows")
 	zig := cbuild.RequireZig(t)
 	cbuild.RequireTool(t, []string{"make"})
 	for _, lang := range []string{"c", "cpp", "zig"} {

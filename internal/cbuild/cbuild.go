@@ -2,22 +2,25 @@
 // examples, and small C programs. It uses $CC (default "cc") so that
 // `go test ./...` needs no prior make step.
 //
-// Each distinct (source, kind, flags) is built once per test process into a
-// process-wide temporary directory. Builds with extra flags get a hash of the
-// flags in the file name (echo-1a2b3c4d.so), so one source can yield several
-// variants that the dynamic loader sees as different libraries; a build
-// without extra flags keeps the source's stem (echo.so), which is what a
-// host that falls back to the file stem will see.
+// Each distinct build is made once for all test binaries and runs, in a
+// cache shared by them (cache.go: keyed by the compiler, the source, the
+// headers of include/, the flags and the target; CLAWD_CBUILD_CACHE moves
+// it). Builds with extra flags get a hash of the flags in the file name
+// (echo-1a2b3c4d.so), so one source can yield several variants that the
+// dynamic loader sees as different libraries; a build without extra flags
+// keeps the source's stem (echo.so), which is what a host that falls back
+// to the file stem will see. A cached file is shared: copy it (Build)
+// before changing it.
 //
-// The examples in C++, Rust and Zig, and the layout printers, are built the
-// same way (langs.go): Make, Cargo, RustProgram, ZigProgram, or Once for
-// any other build.
+// The examples in C++, Rust and Zig, and the layout printers, are cached
+// the same way (langs.go): Make, Cargo, RustProgram, ZigProgram. Once runs
+// any other build once per test process, in a process-wide directory.
 //
 // A missing compiler skips the test, unless REQUIRE_ALL_TOOLCHAINS is set
 // (to anything but "", "0" or "false"): then it fails it.
 //
-// Call Cleanup from TestMain to remove the directory; a directory left by a
-// test process that has exited is removed by the next one that builds:
+// Call Cleanup from TestMain to remove Once's directory; a directory left by
+// a test process that has exited is removed by the next one that builds:
 //
 //	func TestMain(m *testing.M) {
 //		code := m.Run()
@@ -152,7 +155,8 @@ func libFlags(root string) []string  { return LibFlags(runtime.GOOS, root) }
 func progFlags(root string) []string { return ProgFlags(runtime.GOOS, root) }
 
 // Build compiles the C source src into the shared library out with the base
-// flags plus flags. It is not cached; tb fails with the compiler's output.
+// flags plus flags: a copy of the shared cache's build, so that the caller
+// may change it. tb fails with the compiler's output.
 func Build(tb testing.TB, src, out string, flags ...string) {
 	tb.Helper()
 	if svc := Prebuilt(); svc != "" {
@@ -170,8 +174,15 @@ func Build(tb testing.TB, src, out string, flags ...string) {
 		return
 	}
 	RequireTool(tb, CC())
-	args := append(libFlags(repoRoot(tb)), flags...)
-	if err := compile(src, out, args); err != nil {
+	absSrc, err := filepath.Abs(src)
+	var p string
+	if err == nil {
+		p, err = cachedC(kindLib, absSrc, nil, flags)
+	}
+	if err == nil {
+		err = copyFile(p, out)
+	}
+	if err != nil {
 		tb.Fatal(err)
 	}
 }
@@ -234,7 +245,6 @@ var (
 	mu      sync.Mutex
 	tmpDir  string
 	entries = map[string]*entry{}
-	claimed = map[string]string{} // output path -> cache key, to keep same-named sources apart
 )
 
 // dir returns the process-wide output directory, creating it on first use.
@@ -297,44 +307,53 @@ func cached(tb testing.TB, k kind, src string, fixed, extra []string) string {
 		return p
 	}
 	RequireTool(tb, CC())
-	key := strings.Join(append(append([]string{fmt.Sprint(k), src}, fixed...), extra...), "\x00")
+	p, err := cachedC(k, src, fixed, extra)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
 
-	mu.Lock()
-	e, ok := entries[key]
-	if !ok {
-		e = &entry{}
-		entries[key] = e
-		d, err := dir()
-		if err != nil {
-			e.err = err
-		} else {
-			e.path = outPath(d, k, src, key, extra)
+// cachedC builds src from the shared cache. The variants of one source
+// (other extra flags) share a directory, each named by outName.
+func cachedC(k kind, src string, fixed, extra []string) (string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	var flags []string
+	if k == kindLib {
+		flags = libFlags(root)
+	} else {
+		flags = progFlags(root)
+	}
+	flags = append(append(flags, fixed...), extra...)
+	cc, err := ccID()
+	if err != nil {
+		return "", err
+	}
+	inc, err := includeID(root)
+	if err != nil {
+		return "", err
+	}
+	srcID, err := fileID(src)
+	if err != nil {
+		return "", fmt.Errorf("cbuild: %w", err)
+	}
+	cwd := ""
+	for _, f := range flags {
+		if strings.HasPrefix(f, "-I") && !filepath.IsAbs(strings.TrimPrefix(f, "-I")) {
+			// A relative include directory is found from the working
+			// directory, which is the test's package.
+			cwd, _ = os.Getwd()
 		}
 	}
-	mu.Unlock()
-
-	e.once.Do(func() {
-		if e.err != nil {
-			return
-		}
-		root, err := RepoRoot()
-		if err != nil {
-			e.err = err
-			return
-		}
-		var flags []string
-		if k == kindLib {
-			flags = libFlags(root)
-		} else {
-			flags = progFlags(root)
-		}
-		flags = append(append(flags, fixed...), extra...)
-		e.err = compile(src, e.path, flags)
+	dirKey := keyHash(append([]string{"c", fmt.Sprint(k), src, srcID, cc, inc, cwd}, fixed...)...)
+	name := outName(k, filepath.Base(src), extra)
+	return fromCache(dirKey, name, keyHash(flags...), func(dir string) (string, error) {
+		out := filepath.Join(dir, name)
+		return out, compile(src, out, flags)
 	})
-	if e.err != nil {
-		tb.Fatal(e.err)
-	}
-	return e.path
 }
 
 // outName is the file a build of src (its base name) writes: its stem, a
@@ -351,23 +370,9 @@ func outName(k kind, base string, extra []string) string {
 	return name + exeExt
 }
 
-// outPath names the output; called with mu held.
-func outPath(d string, k kind, src, key string, extra []string) string {
-	name := outName(k, filepath.Base(src), extra)
-	p := filepath.Join(d, name)
-	if other, taken := claimed[p]; taken && other != key {
-		// Another source with the same file name: give this one its own
-		// directory so both keep their stems.
-		sub := filepath.Join(d, hash8(src))
-		_ = os.MkdirAll(sub, 0o755) // a failure shows up as the compiler's error
-		p = filepath.Join(sub, name)
-	}
-	claimed[p] = key
-	return p
-}
-
-// Cleanup removes every file built in this process. Call it from TestMain
-// after m.Run; libraries still mapped stay usable on Unix.
+// Cleanup removes every file Once built in this process (the shared cache
+// stays). Call it from TestMain after m.Run; libraries still mapped stay
+// usable on Unix.
 func Cleanup() {
 	mu.Lock()
 	defer mu.Unlock()
@@ -376,5 +381,4 @@ func Cleanup() {
 	}
 	tmpDir = ""
 	entries = map[string]*entry{}
-	claimed = map[string]string{}
 }

@@ -1,8 +1,9 @@
 // Builders for the other languages plugins are written in (C++, Rust, Zig),
 // for the tests of the examples, of the layout cross-check and of
-// `clawd-plugin new`. They share the C builds' rules: each build runs once
-// per test process into the process-wide directory that Cleanup removes,
-// and a missing toolchain skips the test unless RequireAllToolchains.
+// `clawd-plugin new`. They share the C builds' rules: each build is made
+// once into the shared cache (keyed by the toolchains, the sources and
+// include/), and a missing toolchain skips the test unless
+// RequireAllToolchains. Once runs any other build once per test process.
 
 package cbuild
 
@@ -149,18 +150,23 @@ func ZigTranslateHeader(zig []string, root, dir string) (string, error) {
 
 // ZigProgram builds the Zig source src (relative to the repository root
 // unless absolute) as an executable with the header's translation as the
-// module "clawd_plugin", once per process, and returns its path.
+// module "clawd_plugin", once into the shared cache, and returns its path.
 func ZigProgram(tb testing.TB, src string) string {
 	tb.Helper()
 	zig := RequireZig(tb)
 	root := repoRoot(tb)
 	src = abs(tb, src)
-	return Once(tb, "zig-program\x00"+src, func(dir string) (string, error) {
+	id, err := zigID(zig)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	name := strings.TrimSuffix(filepath.Base(src), ".zig") + exeExt
+	return Cached(tb, name, []string{"zig-program", id, treeOrFail(tb, filepath.Join(root, "include")), src, fileOrFail(tb, src)}, func(dir string) (string, error) {
 		mod, err := ZigTranslateHeader(zig, root, dir)
 		if err != nil {
 			return "", err
 		}
-		out := filepath.Join(dir, strings.TrimSuffix(filepath.Base(src), ".zig")+exeExt)
+		out := filepath.Join(dir, name)
 		// ReleaseFast: a layout printer needs no safety checks, and it
 		// spares compiling the full panic handler (seconds with LLVM).
 		_, err = Run(dir, nil, append(zig, "build-exe", "-OReleaseFast", "-lc",
@@ -172,13 +178,19 @@ func ZigProgram(tb testing.TB, src string) string {
 }
 
 // RustProgram builds the Rust source src (relative to the repository root
-// unless absolute) with plain rustc, once per process, and returns its path.
+// unless absolute) with plain rustc, once into the shared cache, and
+// returns its path.
 func RustProgram(tb testing.TB, src string) string {
 	tb.Helper()
 	RequireTool(tb, []string{"rustc"})
 	src = abs(tb, src)
-	return Once(tb, "rust-program\x00"+src, func(dir string) (string, error) {
-		out := filepath.Join(dir, strings.TrimSuffix(filepath.Base(src), ".rs")+exeExt)
+	id, err := toolID([]string{"rustc"}, "--version", "--verbose")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	name := strings.TrimSuffix(filepath.Base(src), ".rs") + exeExt
+	return Cached(tb, name, []string{"rust-program", id, src, fileOrFail(tb, src)}, func(dir string) (string, error) {
+		out := filepath.Join(dir, name)
 		_, err := Run(dir, nil, "rustc", "--edition", "2021", "-O", "-o", out, src)
 		return out, err
 	})
@@ -186,26 +198,38 @@ func RustProgram(tb testing.TB, src string) string {
 
 // Cargo builds the crate in crateDir (relative to the repository root
 // unless absolute) with `cargo build --release --offline`, its target
-// directory in the process-wide directory, once per process, and returns
-// the path of the shared library of lib target libName.
+// directory a fresh one, once into the shared cache, and returns the path
+// of the shared library of lib target libName.
 func Cargo(tb testing.TB, crateDir, libName string) string {
 	tb.Helper()
 	RequireTool(tb, []string{"cargo"})
 	crateDir = abs(tb, crateDir)
-	return Once(tb, "cargo\x00"+crateDir, func(dir string) (string, error) {
+	key := []string{"cargo", crateDir, treeOrFail(tb, crateDir), treeOrFail(tb, filepath.Join(repoRoot(tb), "include")),
+		toolOrFail(tb, []string{"cargo"}, "--version", "--verbose"), toolOrFail(tb, []string{"rustc"}, "--version", "--verbose"),
+		os.Getenv("RUSTFLAGS"), os.Getenv("RUSTC"), libName}
+	return Cached(tb, LibName(libName), key, func(dir string) (string, error) {
 		_, err := Run(crateDir, []string{"CARGO_TARGET_DIR=" + dir}, "cargo", "build", "--release", "--offline", "--quiet")
 		return filepath.Join(dir, "release", LibName(libName)), err
 	})
 }
 
-// Make runs `make -C projDir BUILD=<dir>` once per process and returns
-// <dir>/<output>: how the tests build the C++ and Zig examples, with the
+// Make runs `make -C projDir BUILD=<dir>` once into the shared cache and
+// returns the cached <dir>/<output>: how the tests build the C++ and Zig examples, with the
 // Makefile a user runs (their Makefiles take BUILD as the output directory).
 func Make(tb testing.TB, projDir, output string) string {
 	tb.Helper()
 	RequireTool(tb, []string{"make"})
 	projDir = abs(tb, projDir)
-	return Once(tb, "make\x00"+projDir, func(dir string) (string, error) {
+	// The Makefiles run $(CXX) or $(ZIG), found by the environment.
+	key := []string{"make", projDir, treeOrFail(tb, projDir), treeOrFail(tb, filepath.Join(repoRoot(tb), "include")), output,
+		toolOrFail(tb, []string{"make"}, "--version"), os.Getenv("CXX"), os.Getenv("CXXFLAGS"), os.Getenv("ZIG")}
+	if _, err := exec.LookPath(CXX()[0]); err == nil {
+		key = append(key, toolOrFail(tb, CXX(), "--version"))
+	}
+	if z := Zig(); z != nil {
+		key = append(key, toolOrFail(tb, z, "version"))
+	}
+	return Cached(tb, filepath.Base(output), key, func(dir string) (string, error) {
 		out, err := Run(projDir, nil, "make", "--no-print-directory", "BUILD="+dir)
 		p := filepath.Join(dir, output)
 		if err == nil {
@@ -215,4 +239,61 @@ func Make(tb testing.TB, projDir, output string) string {
 		}
 		return p, err
 	})
+}
+
+// treeOrFail is treeID, or fails tb.
+func treeOrFail(tb testing.TB, dir string) string {
+	tb.Helper()
+	id, err := treeID(dir)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return id
+}
+
+// fileOrFail is fileID, or fails tb.
+func fileOrFail(tb testing.TB, path string) string {
+	tb.Helper()
+	id, err := fileID(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return id
+}
+
+// toolOrFail is toolID, or fails tb.
+func toolOrFail(tb testing.TB, argv []string, versionArgs ...string) string {
+	tb.Helper()
+	id, err := toolID(argv, versionArgs...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return id
+}
+
+// CrossEnv names the cross builds a run makes: a comma-separated list of
+// "windows" (DLLs cross-compiled with Zig: `make test-windows`) and "arm64"
+// (linux/arm64 libraries: `make test-arm64`), or "all". `make test` sets
+// none: a cross build on a cold Zig cache first compiles the target's C
+// library (minutes for Windows' on two cores); the emulator targets, which
+// compile it anyway, run these tests too, and CI runs both.
+const CrossEnv = "CLAWD_CROSS_BUILDS"
+
+// crossTargets maps each name CrossEnv takes to the make target that sets it.
+var crossTargets = map[string]string{"windows": "make test-windows", "arm64": "make test-arm64"}
+
+// RequireCross skips tb unless CrossEnv names target ("windows" or
+// "arm64"), saying which make target runs it. An unknown target fails tb.
+func RequireCross(tb testing.TB, target string) {
+	tb.Helper()
+	mk, ok := crossTargets[target]
+	if !ok {
+		tb.Fatalf("cbuild.RequireCross: unknown target %q (windows or arm64)", target)
+	}
+	for _, f := range strings.Split(os.Getenv(CrossEnv), ",") {
+		if f = strings.TrimSpace(f); f == target || f == "all" {
+			return
+		}
+	}
+	tb.Skipf("a %s cross build with Zig: run by `%s` (and CI), which set %s=%s; `make test` leaves it out for time", target, mk, CrossEnv, target)
 }

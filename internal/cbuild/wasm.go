@@ -1,7 +1,7 @@
 // Builders of WebAssembly modules with zig cc, for the tests of the wasm
 // runtime and of the wasm32 layout. They share the other builds' rules:
-// once per test process per source and flags, into the process-wide
-// directory, and a missing Zig skips unless RequireAllToolchains.
+// built once into the shared cache per Zig, source, include/ and flags,
+// and a missing Zig skips unless RequireAllToolchains.
 
 package cbuild
 
@@ -33,8 +33,7 @@ func WasmModule(tb testing.TB, src string, extraFlags ...string) string {
 	root := repoRoot(tb)
 	src = abs(tb, src)
 	inc := filepath.Join(root, "include")
-	key := "wasm-plugin\x00" + src + "\x00" + strings.Join(extraFlags, "\x00")
-	return Once(tb, key, func(dir string) (string, error) {
+	return zigCached(tb, zig, root, src, "wasm-plugin", extraFlags, func(dir string) (string, error) {
 		out := filepath.Join(dir, strings.TrimSuffix(filepath.Base(src), ".c")+".wasm")
 		args := append(append([]string{}, zig...), "cc", "-target", "wasm32-wasi", "-mexec-model=reactor",
 			"-std=c99", "-O2", "-Wl,--strip-debug", "-Wall", "-Werror", "-I"+inc)
@@ -53,8 +52,7 @@ func WasmProgram(tb testing.TB, src string, extraFlags ...string) string {
 	zig := RequireZig(tb)
 	root := repoRoot(tb)
 	src = abs(tb, src)
-	key := "wasm-program\x00" + src + "\x00" + strings.Join(extraFlags, "\x00")
-	return Once(tb, key, func(dir string) (string, error) {
+	return zigCached(tb, zig, root, src, "wasm-program", extraFlags, func(dir string) (string, error) {
 		out := filepath.Join(dir, strings.TrimSuffix(filepath.Base(src), ".c")+".wasm")
 		args := append(append([]string{}, zig...), "cc", "-target", "wasm32-wasi", "-O2", "-s",
 			"-I"+filepath.Join(root, "include"))
@@ -74,7 +72,7 @@ func WasmBare(tb testing.TB, name string, extraFlags ...string) string {
 	zig := RequireZig(tb)
 	root := repoRoot(tb)
 	src := filepath.Join(root, "testplugins", name+".c")
-	return Once(tb, "wasm-bare\x00"+src+"\x00"+strings.Join(extraFlags, "\x00"), func(dir string) (string, error) {
+	return zigCached(tb, zig, root, src, "wasm-bare", extraFlags, func(dir string) (string, error) {
 		out := filepath.Join(dir, name+".wasm")
 		args := append(append([]string{}, zig...), "cc", "-target", "wasm32-wasi", "-mexec-model=reactor",
 			"-O2", "-Wl,--strip-debug", "-I"+filepath.Join(root, "include"))
@@ -83,4 +81,23 @@ func WasmBare(tb testing.TB, name string, extraFlags ...string) string {
 		_, err := Run(dir, []string{"ZIG_LOCAL_CACHE_DIR=" + filepath.Join(dir, "zig-cache")}, args...)
 		return out, err
 	})
+}
+
+// zigCached builds src with Zig into the shared cache, keyed by what, the
+// Zig, the source, include/ and the flags; the output keeps the source's
+// stem, with .wasm.
+func zigCached(tb testing.TB, zig []string, root, src, what string, flags []string, build func(dir string) (string, error)) string {
+	tb.Helper()
+	id, err := zigID(zig)
+	if err == nil {
+		var inc, srcID string
+		if inc, err = includeID(root); err == nil {
+			if srcID, err = fileID(src); err == nil {
+				name := strings.TrimSuffix(filepath.Base(src), filepath.Ext(src)) + ".wasm"
+				return Cached(tb, name, append([]string{what, id, inc, src, srcID}, flags...), build)
+			}
+		}
+	}
+	tb.Fatal(err)
+	return ""
 }
