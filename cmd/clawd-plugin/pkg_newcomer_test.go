@@ -10,7 +10,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clawd-go/clawd/install"
-	"github.com/clawd-go/clawd/internal/cbuild"
 )
 
 // pkgJSONFailure decodes a --json failure object and checks that its code
@@ -37,13 +36,7 @@ func echoPackage(t *testing.T, root string) (pubKey, idxKey, index string) {
 	at := func(p ...string) string { return filepath.Join(append([]string{root}, p...)...) }
 	require.Equal(t, 0, cli(t, "keygen", "--out", at("pub")).exit)
 	require.Equal(t, 0, cli(t, "keygen", "--out", at("idx")).exit)
-	src := at("src", "echo")
-	require.NoError(t, os.MkdirAll(src, 0o755))
-	lib, err := os.ReadFile(cbuild.Plugin(t, "echo"))
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(src, "libecho.so"), lib, 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(src, "clawd-plugin.json"),
-		[]byte(`{"name":"echo","version":"1.0.0","entry":"libecho.so","capabilities":["network.relay"]}`), 0o644))
+	src := echoSource(t, at("src", "echo"))
 	require.NoError(t, os.MkdirAll(at("index"), 0o755))
 	r := cli(t, "pack", "--key", at("pub.key"), src, "-o", at("index", "echo-1.0.0.tar.gz"))
 	require.Equal(t, 0, r.exit, r.stderr)

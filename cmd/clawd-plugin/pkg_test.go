@@ -247,18 +247,7 @@ func TestPkgPrintsTheInstallerCodes(t *testing.T) {
 
 	// Another installer holds the plugin directory (it is asking for
 	// consent): a verb told not to wait is busy.
-	src := filepath.Join(t.TempDir(), "echo")
-	require.NoError(t, os.MkdirAll(src, 0o755))
-	lib, err := os.ReadFile(cbuild.Plugin(t, "echo"))
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(src, "libecho.so"), lib, 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(src, "clawd-plugin.json"),
-		[]byte(`{"name":"echo","version":"1.0.0","entry":"libecho.so","capabilities":["network.relay"]}`), 0o644))
-	pubKey, key, err := ed25519.GenerateKey(nil)
-	require.NoError(t, err)
-	pkg := filepath.Join(t.TempDir(), "echo-1.0.0.tar.gz")
-	_, err = install.Pack(src, pkg, key)
-	require.NoError(t, err)
+	pkg, pubKey := signedEchoPackage(t)
 	asked, release := make(chan struct{}), make(chan struct{})
 	in, err := install.New(plugins, install.WithPublisherKeys(pubKey), install.WithTrial(nil),
 		install.WithConsent(func(context.Context, install.Request) (bool, error) {
@@ -283,15 +272,51 @@ func TestPkgPrintsTheInstallerCodes(t *testing.T) {
 	<-done
 	r := cli(t, "list", "--dir", plugins, "--wait", "0")
 	require.Equal(t, 0, r.exit, r.stderr)
+}
 
-	// The state folder replaced by a link.
+// signedEchoPackage packs the echo test plugin, signed by a new key.
+func signedEchoPackage(t *testing.T) (pkg string, pub ed25519.PublicKey) {
+	t.Helper()
+	src := echoSource(t, filepath.Join(t.TempDir(), "echo"))
+	pub, key, err := ed25519.GenerateKey(nil)
+	require.NoError(t, err)
+	pkg = filepath.Join(t.TempDir(), "echo-1.0.0.tar.gz")
+	_, err = install.Pack(src, pkg, key)
+	require.NoError(t, err)
+	return pkg, pub
+}
+
+// echoSource writes the echo test plugin's directory at src: its library
+// and a manifest asking for network.relay.
+func echoSource(t *testing.T, src string) string {
+	t.Helper()
+	require.NoError(t, os.MkdirAll(src, 0o755))
+	lib, err := os.ReadFile(cbuild.Plugin(t, "echo"))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(src, "libecho.so"), lib, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(src, "clawd-plugin.json"),
+		[]byte(`{"name":"echo","version":"1.0.0","entry":"libecho.so","capabilities":["network.relay"]}`), 0o644))
+	return src
+}
+
+// A plugin directory whose state folder was replaced by a link is refused,
+// and nothing behind the link is touched.
+func TestPkgRefusesALinkedStateFolder(t *testing.T) {
+	plugins := t.TempDir()
+	pkg, pubKey := signedEchoPackage(t)
+	in, err := install.New(plugins, install.WithPublisherKeys(pubKey), install.WithTrial(nil),
+		install.WithConsent(func(context.Context, install.Request) (bool, error) { return true, nil }))
+	require.NoError(t, err)
+	_, err = in.InstallFile(context.Background(), pkg)
+	require.NoError(t, err)
+
 	outside := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(outside, "canary"), []byte("x"), 0o644))
 	require.NoError(t, os.RemoveAll(filepath.Join(plugins, install.StateDir)))
 	if err := os.Symlink(outside, filepath.Join(plugins, install.StateDir)); err != nil {
 		t.Skipf("no symlink here: %v", err)
 	}
-	r = cli(t, "list", "--dir", plugins)
+	r := cli(t, "list", "--dir", plugins)
 	require.Equal(t, 1, r.exit)
 	require.True(t, strings.HasPrefix(r.stderr, "unsafe_archive: "), r.stderr)
 	require.Contains(t, r.stderr, "never follows a link")

@@ -11,8 +11,11 @@ var notRun = []struct{ target, pkg, test, why string }{
 		"Wine creates the symbolic link, but opening the manifest through it fails (File not found); Windows needs a privilege to create one at all"},
 	{"windows/amd64", "./install", "TestPackRefusesASymlink",
 		"Wine creates the symbolic link, but looking at a file through it fails (File not found), so pack sees no file rather than a link"},
-	{"windows/amd64", "./host", "TestLockFileThatIsALinkIsRefused",
-		"under Wine a lock file that is a symbolic link reads as the file it points to (Lstat through an os.Root does not report the link), so there is no link to refuse; Windows needs a privilege to create one at all"},
+	{"windows/amd64", "./host", "TestLockFileThatIsALinkIsRefused", wineLinkWhy},
+	{"windows/amd64", "./install", "TestStateFolderLinkIsRefused", wineLinkWhy},
+	{"windows/amd64", "./install", "TestLockFileOrJournalLinkIsRefused", wineLinkWhy},
+	{"windows/amd64", "./install", "TestPluginFolderLinkIsNotFollowed", wineLinkWhy},
+	{"windows/amd64", "./cmd/clawd-plugin", "TestPkgRefusesALinkedStateFolder", wineLinkWhy},
 	{"windows/amd64", "./host", "TestWatcherAddRemoveAndFail",
 		"Wine refuses to rename a plugin directory into the watched directory (Access denied)"},
 	{"windows/amd64", "./isolate", "TestExecutableMustServeAsChild",
@@ -81,3 +84,7 @@ const confinedWhy = "it starts a confined child (the process sandbox, or inspect
 // wineIntegrityWhy: Wine has no mandatory integrity control.
 const wineIntegrityWhy = "Wine 8 has no integrity levels: SetTokenInformation(TokenIntegrityLevel) succeeds, but the token reads back " +
 	"at the host's level (high), and nothing refuses a write up; the child's report says so (TestReportSaysWhetherWritesUpAreRefused)"
+
+// wineLinkWhy is why the tests that replace a file or folder by a symbolic
+// link do not run under Wine.
+const wineLinkWhy = "Wine creates the symbolic link, but Lstat does not report it as one (a linked folder or file reads as what it points to), so there is no link to refuse; Windows needs a privilege to create one at all"
