@@ -50,3 +50,35 @@ func TestOpenNamesTheImportToAdd(t *testing.T) {
 		assert.ErrorContains(t, err, "native, process, wasm")
 	})
 }
+
+// Validate is the one rule: JSON text where the ABI promises it, only
+// there; it says where the text goes wrong; a valid call costs no
+// allocation.
+func TestValidate(t *testing.T) {
+	for _, c := range []Call{
+		SessionStart("not json"), SessionEnd(""), ToolCall("{", "}", `{"a":[1,2,{"b":null}]}`),
+		ToolCall("s", "t", `  {} `), ToolCall("s", "t", `"text"`), ToolCall("s", "t", `0`),
+		Message("s", "user", `"héllo"`), Message("s", "user", `null`),
+	} {
+		assert.NoError(t, c.Validate(), "%v %q", c.Op, c.Args)
+	}
+	for _, c := range []Call{
+		ToolCall("s", "t", ""), ToolCall("s", "t", " "), ToolCall("s", "t", `{`), ToolCall("s", "t", `{}}`),
+		ToolCall("s", "t", `{"a":1,}`), ToolCall("s", "t", `NaN`), ToolCall("s", "t", "\"a\x00\""),
+		ToolCall("s", "t", "\"tab\there\""), Message("s", "user", `hello`), Message("s", "user", `'x'`),
+	} {
+		err := c.Validate()
+		require.Error(t, err, "%v %q", c.Op, c.Args)
+		assert.ErrorIs(t, err, clawerr.InvalidArgument)
+		assert.ErrorIs(t, err, ErrNotJSON)
+		assert.ErrorContains(t, err, c.Op.ArgName(2)+" is not JSON text")
+	}
+	assert.EqualError(t, ToolCall("s", "t", `{"q":x}`).Validate(),
+		`clawd: on_tool_call: invalid_argument: input_json is not JSON text, which the ABI promises the plugin: pass a JSON value (such as {} for an empty input_json): invalid character 'x' looking for beginning of value (at byte 6)`)
+	ok := ToolCall("sess-0123456789abcdef", "grep_files", `{"pattern":"func (p \\*Plugin)","path":"./loader","max_results":25000,"case":false,"glob":"*.go"}`)
+	assert.Zero(t, testing.AllocsPerRun(100, func() {
+		if ok.Validate() != nil {
+			t.Fatal("valid")
+		}
+	}))
+}

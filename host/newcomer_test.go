@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/host"
 )
@@ -64,4 +65,38 @@ func TestReloadOfAnUnknownPluginHasACode(t *testing.T) {
 	// The sentinel itself carries the code, and is no other error.
 	assert.Equal(t, clawerr.NotFound, clawerr.CodeOf(host.ErrUnknownPlugin))
 	assert.False(t, errors.Is(clawerr.New(clawerr.NotFound, "nobody", "reload", "", nil), host.ErrUnknownPlugin))
+}
+
+// A dispatch whose input_json or content_json is not JSON reaches no
+// plugin: every plugin's outcome is invalid_argument, in process (one
+// batch) and in the sandbox alike; the same strings as JSON then reach
+// them all.
+func TestDispatchRefusesInputThatIsNotJSON(t *testing.T) {
+	root := t.TempDir()
+	for _, n := range []string{"a", "b", "c"} {
+		plugin(t, root, n, "1.0.0", echo(t, n, "1.0.0"), "network.relay")
+	}
+	sandboxed(t, root, "d", echo(t, "d", "1.0.0"), "", "network.relay")
+	r := newRig(t, host.WithPluginDirs(root))
+	require.NoError(t, r.h.Load(bg))
+	require.Equal(t, host.StateActive, info(t, r.h, "d").State)
+	r.takeEvents() // on_load's
+
+	for _, outs := range [][]host.Outcome{
+		r.h.ToolCall(bg, "s1", "grep", `{"pattern":`),
+		r.h.ToolCall(bg, "s1", "grep", `pattern=x`),
+		r.h.Message(bg, "s1", "user", `hello`),
+	} {
+		require.Equal(t, []string{"a", "b", "c", "d"}, outcomeNames(outs))
+		for _, o := range outs {
+			assert.Equal(t, clawerr.InvalidArgument, clawerr.CodeOf(o.Err), o.Plugin)
+			assert.ErrorIs(t, o.Err, clawd.ErrNotJSON, o.Plugin)
+			assert.ErrorContains(t, o.Err, "clawd: "+o.Plugin+": ")
+		}
+	}
+	assert.Empty(t, r.takeEvents(), "no plugin was called")
+
+	outs := r.h.ToolCall(bg, "s1", "grep", `{"pattern":"x"}`)
+	require.NoError(t, host.Errors(outs))
+	assert.Len(t, r.takeEvents(), 4)
 }

@@ -242,6 +242,9 @@ func (p *Plugin) exchange(ctx context.Context, op clawd.Op, a, b, c string, hf *
 	if callHeader+len(a)+len(b)+len(c) > maxBody {
 		return p.errs.TooLarge(op, maxBody)
 	}
+	if err := p.errs.Validate(clawd.Call{Op: op, Args: [3]string{a, b, c}}); err != nil {
+		return err
+	}
 	re, err := p.lock.Lock()
 	if err != nil {
 		return p.errs.Deadlock(op.String(), err)
