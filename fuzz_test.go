@@ -26,9 +26,10 @@ func FuzzValidJSON(f *testing.F) {
 	})
 }
 
-// The depth limit is encoding/json's: 10000 levels pass, 10001 do not.
+// The depth limit is encoding/json's: 10000 levels pass, 10001 do not,
+// on either side of the depth validJSON tracks itself.
 func TestValidJSONDepth(t *testing.T) {
-	for _, n := range []int{maxJSONDepth - 1, maxJSONDepth, maxJSONDepth + 1} {
+	for _, n := range []int{shallow - 1, shallow, shallow + 1, maxJSONDepth - 1, maxJSONDepth, maxJSONDepth + 1} {
 		for _, open := range []string{"[", `{"a":`} {
 			close := "]"
 			if open != "[" {
@@ -37,6 +38,9 @@ func TestValidJSONDepth(t *testing.T) {
 			s := strings.Repeat(open, n) + "0" + strings.Repeat(close, n)
 			if got, want := validJSON(s), json.Valid([]byte(s)); got != want || got != (n <= maxJSONDepth) {
 				t.Errorf("%d levels of %s: validJSON %v, json.Valid %v", n, open, got, want)
+			}
+			if bad := s[:len(s)-1]; validJSON(bad) || json.Valid([]byte(bad)) {
+				t.Errorf("%d levels of %s, one left open: valid", n, open)
 			}
 		}
 	}

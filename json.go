@@ -1,13 +1,17 @@
 package clawd
 
+import (
+	"encoding/json"
+	"unsafe"
+)
+
 // validJSON reports whether s is one JSON text as encoding/json's Valid
 // reads it (RFC 8259 grammar, nesting at most maxJSONDepth deep, bytes
 // inside strings not checked for UTF-8), in one pass without allocating.
-// json.Valid gives the same answers (FuzzValidJSON holds them equal) but
-// costs several times a native call on every call's input; this is the
-// hot path's check.
+// json.Valid gives the same answers (FuzzValidJSON holds them equal) at
+// about three times the cost, paid by every call's input on the hot path.
 func validJSON(s string) bool {
-	var objs [(maxJSONDepth + 63) / 64]uint64 // bit d: the container at depth d is an object
+	var objs [shallow / 64]uint64 // bit d: the container at depth d is an object
 	depth, i := 0, 0
 	for {
 		// A value starts at i, after whitespace.
@@ -17,8 +21,8 @@ func validJSON(s string) bool {
 		}
 		switch c := s[i]; c {
 		case '{', '[':
-			if depth == maxJSONDepth {
-				return false
+			if depth == shallow { // rare: encoding/json, with its own stack, judges it
+				return json.Valid(unsafe.Slice(unsafe.StringData(s), len(s)))
 			}
 			w, bit := depth>>6, uint64(1)<<(depth&63)
 			if c == '{' {
@@ -88,6 +92,11 @@ func validJSON(s string) bool {
 
 // maxJSONDepth is encoding/json's limit on nesting.
 const maxJSONDepth = 10000
+
+// shallow is the nesting validJSON tracks itself, in a few words of stack
+// that every call clears; deeper text goes to json.Valid, which only
+// reads it.
+const shallow = 256
 
 func skipWS(s string, i int) int {
 	for i < len(s) {
