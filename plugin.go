@@ -2,9 +2,12 @@ package clawd
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/contain"
 )
 
@@ -87,8 +90,9 @@ func (o Op) String() string {
 
 // Call describes one callback and its arguments. The strings are passed as
 // they are, each as a NUL-terminated C string: one that contains a NUL is
-// refused with invalid_argument. The plugin sees copies, valid only while
-// its callback runs.
+// refused with invalid_argument, and so is an input_json or content_json
+// that is not JSON text (Validate). The plugin sees copies, valid only
+// while its callback runs.
 type Call struct {
 	Op   Op
 	Args [3]string // in C order; Args[1:] are unused by the one-string ops
@@ -104,13 +108,13 @@ func SessionEnd(sessionID string) Call {
 	return Call{Op: OpSessionEnd, Args: [3]string{sessionID}}
 }
 
-// ToolCall is the call of on_tool_call; inputJSON is passed as it is.
+// ToolCall is the call of on_tool_call; inputJSON must be JSON text.
 func ToolCall(sessionID, toolName, inputJSON string) Call {
 	return Call{Op: OpToolCall, Args: [3]string{sessionID, toolName, inputJSON}}
 }
 
 // Message is the call of on_message. role is "user" or "assistant" by the
-// ABI; it is passed as given.
+// ABI; it is passed as given. contentJSON must be JSON text.
 func Message(sessionID, role, contentJSON string) Call {
 	return Call{Op: OpMessage, Args: [3]string{sessionID, role, contentJSON}}
 }
@@ -159,3 +163,50 @@ type Supervised interface {
 	Restarts() uint64 // processes started again after one
 	PID() int         // the process serving now, 0 while it is down
 }
+
+// ErrNotJSON is the cause of the invalid_argument error of a call whose
+// input_json or content_json is not JSON text.
+var ErrNotJSON = errors.New("not JSON text")
+
+// Validate checks what the ABI promises a plugin about a call's strings
+// beyond their being C strings: the input_json of on_tool_call and the
+// content_json of on_message are JSON text (RFC 8259, as encoding/json
+// reads it, nested at most 10000 deep). It returns nil, or an
+// invalid_argument *clawerr.Error naming the argument and matching
+// ErrNotJSON. It allocates nothing when the call is valid and reads the
+// text once (a few nanoseconds per hundred bytes, not json.Valid's cost). Every runtime of this module runs it before its plugin sees
+// the call (after the checks that the plugin is open and has the
+// callback); a Runtime of your own should too.
+func (c Call) Validate() error {
+	if (c.Op == OpToolCall || c.Op == OpMessage) && !validJSON(c.Args[2]) {
+		return c.notJSON()
+	}
+	return nil
+}
+
+// notJSON is Validate's refusal, with where the text goes wrong (the
+// decoder's syntax error: paid only by a call that is refused).
+func (c Call) notJSON() error {
+	arg := c.Op.ArgName(2)
+	cause := ErrNotJSON
+	var syn *json.SyntaxError
+	if err := json.Unmarshal([]byte(c.Args[2]), new(json.RawMessage)); errors.As(err, &syn) {
+		cause = &jsonError{syn}
+	} else if err != nil {
+		cause = &jsonError{err}
+	}
+	return clawerr.New(clawerr.InvalidArgument, "", c.Op.String(),
+		arg+" is not JSON text, which the ABI promises the plugin: pass a JSON value (such as {} for an empty "+arg+")", cause)
+}
+
+// jsonError is the decoder's account of bad JSON; it is ErrNotJSON.
+type jsonError struct{ err error }
+
+func (e *jsonError) Error() string {
+	var syn *json.SyntaxError
+	if errors.As(e.err, &syn) {
+		return fmt.Sprintf("%v (at byte %d)", syn, syn.Offset)
+	}
+	return e.err.Error()
+}
+func (e *jsonError) Unwrap() []error { return []error{ErrNotJSON, e.err} }

@@ -2,7 +2,9 @@ package clawd
 
 import (
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/clawd-go/clawd/clawerr"
@@ -61,14 +63,39 @@ func Runtimes() []string {
 }
 
 // Open opens the plugin at path with the named runtime. A name that no
-// linked-in package registered is runtime_unsupported.
+// linked-in package registered is runtime_unsupported; for one of this
+// module's runtimes the error names the import that registers it.
 func Open(runtime, path string, opts ...Option) (Plugin, error) {
 	registry.RLock()
 	r := registry.m[runtime]
 	registry.RUnlock()
 	if r == nil {
-		return nil, clawerr.New(clawerr.RuntimeUnsupported, path, "open",
-			fmt.Sprintf("no runtime %q in this program (registered: %v)", runtime, Runtimes()), nil)
+		return nil, unsupported(runtime, path, Runtimes())
 	}
 	return r.Open(path, opts...)
+}
+
+// runtimeImports names, for each runtime of this module, the package whose
+// import registers it: a program that imports none has no runtime at all.
+var runtimeImports = map[string]string{
+	RuntimeNative:  "github.com/clawd-go/clawd/loader",
+	RuntimeProcess: "github.com/clawd-go/clawd/isolate",
+	"wasm":         "github.com/clawd-go/clawd/wasm", // wasm.Runtime; the package imports this one
+}
+
+// unsupported is Open's refusal of a runtime nobody registered: it says
+// what to import (for this module's runtimes) or which names exist.
+func unsupported(runtime, path string, registered []string) error {
+	have := "none"
+	if len(registered) > 0 {
+		have = strings.Join(registered, ", ")
+	}
+	var detail string
+	if pkg, ok := runtimeImports[runtime]; ok {
+		detail = fmt.Sprintf("no runtime %q in this program: its package registers it when imported; add `import _ %q` (registered here: %s)", runtime, pkg, have)
+	} else {
+		known := slices.Sorted(maps.Keys(runtimeImports))
+		detail = fmt.Sprintf("no runtime %q in this program (registered here: %s); this module's runtimes are %s, each registered by importing its package", runtime, have, strings.Join(known, ", "))
+	}
+	return clawerr.New(clawerr.RuntimeUnsupported, path, "open", detail, nil)
 }

@@ -101,3 +101,14 @@ func BenchmarkRuntimeRatio(b *testing.B) {
 	b.ReportMetric(per("wasm-deadline")/per("process"), "wasm-deadline/process")
 	b.ReportMetric(0, "ns/op")
 }
+
+// BenchmarkValidate is the check every call of on_tool_call and on_message
+// pays before the plugin sees it (Call.Validate) on the 97-byte input.
+func BenchmarkValidate(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := benchCall.Validate(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -76,17 +76,26 @@ func TestEveryRuntime(t *testing.T) {
 
 			ctx := context.WithValue(context.Background(), ctxKey{}, rt)
 			calls := []struct {
-				c    clawd.Call
-				code clawerr.Code
-				abi  abi.Code
+				c       clawd.Call
+				code    clawerr.Code
+				abi     abi.Code
+				notJSON string // the argument refused as not JSON
 			}{
-				{clawd.SessionStart("s1"), "", 0},
-				{clawd.ToolCall("s1", "grep", `{"q":1}`), "", 0},
-				{clawd.Message("s1", "user", `"hi"`), "", 0},
-				{clawd.ToolCall("s1", "notfound", `{}`), clawerr.CallbackError, abi.NotFound},
-				{clawd.ToolCall("s1", "gr\x00ep", `{}`), clawerr.InvalidArgument, 0},
-				{clawd.Call{Op: clawd.NumOps}, clawerr.InvalidArgument, 0},
-				{clawd.SessionEnd("s1"), "", 0},
+				{clawd.SessionStart("s1"), "", 0, ""},
+				{clawd.ToolCall("s1", "grep", `{"q":1}`), "", 0, ""},
+				{clawd.Message("s1", "user", `"hi"`), "", 0, ""},
+				{clawd.ToolCall("s1", "notfound", `{}`), clawerr.CallbackError, abi.NotFound, ""},
+				{clawd.ToolCall("s1", "gr\x00ep", `{}`), clawerr.InvalidArgument, 0, ""},
+				{clawd.Call{Op: clawd.NumOps}, clawerr.InvalidArgument, 0, ""},
+				// The ABI promises the plugin JSON text: what is not never reaches it.
+				{clawd.ToolCall("s1", "grep", `{"q":`), clawerr.InvalidArgument, 0, "input_json"},
+				{clawd.ToolCall("s1", "grep", ``), clawerr.InvalidArgument, 0, "input_json"},
+				{clawd.ToolCall("s1", "grep", `{"q":1}{}`), clawerr.InvalidArgument, 0, "input_json"},
+				{clawd.ToolCall("s1", "grep", `pattern=x`), clawerr.InvalidArgument, 0, "input_json"},
+				{clawd.ToolCall("s1", "grep", `{'q':1}`), clawerr.InvalidArgument, 0, "input_json"},
+				{clawd.Message("s1", "user", `hi`), clawerr.InvalidArgument, 0, "content_json"},
+				{clawd.Message("s1", "user", `"hi`), clawerr.InvalidArgument, 0, "content_json"},
+				{clawd.SessionEnd("s1"), "", 0, ""},
 			}
 			for _, c := range calls {
 				err := p.Call(ctx, c.c)
@@ -94,7 +103,17 @@ func TestEveryRuntime(t *testing.T) {
 				if c.abi != 0 {
 					assert.ErrorIs(t, err, c.abi)
 				}
+				if c.notJSON != "" {
+					assert.ErrorIs(t, err, clawd.ErrNotJSON)
+					assert.ErrorContains(t, err, "clawd: echo: "+c.c.Op.String()+": invalid_argument: "+c.notJSON+" is not JSON text")
+				}
 			}
+			// A hook is a call too: its input is checked the same way.
+			hk, ok := p.(clawd.Hooker)
+			require.True(t, ok)
+			_, err = hk.Hook(ctx, clawd.ToolCall("s1", "grep", `{"q":1`))
+			assert.ErrorIs(t, err, clawd.ErrNotJSON)
+			assert.Equal(t, clawerr.InvalidArgument, clawerr.CodeOf(err))
 			cancelled, cancel := context.WithCancel(ctx)
 			cancel()
 			assert.Equal(t, clawerr.Unavailable, clawerr.CodeOf(p.Call(cancelled, clawd.SessionStart("s2"))))

@@ -31,6 +31,10 @@ type Check struct {
 	Severity    Severity // the status a violation gets
 	needs       stage    // how far the plugin must load for the check to run
 	applies     applies  // when the check applies; nil: always
+	// crashWarns, if set, is why a crash of the check's child is only a
+	// warning (what the check provokes is a crash elsewhere, not here),
+	// added to the crash's message. A timeout still fails.
+	crashWarns string
 }
 
 // stage is how far a plugin gets on its way to a loaded plugin. The probe
@@ -160,6 +164,8 @@ var checks = []Check{
 		Description: "no send_event unless the manifest asks for network.relay"},
 	{ID: "context.hooks", Severity: SeverityFail, needs: stageLoaded, applies: jsonEvents,
 		Description: "hook events (hook.block, hook.intercept) only from inside on_tool_call or on_message, on its thread, with valid payloads, for hooks the manifest asks for"},
+	{ID: "compat.null_context", Severity: SeverityWarn, needs: stageLoaded, applies: anyCB, crashWarns: nullContextWhy,
+		Description: "every callback survives a NULL context, as the reference daemon passes one"},
 	{ID: "hygiene.signals", Severity: SeverityFail, needs: stageLoaded,
 		Description: "opening, init and on_load leave the process's signal actions unchanged"},
 	{ID: "hygiene.cwd_env_umask", Severity: SeverityFail, needs: stageLoaded,

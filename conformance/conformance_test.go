@@ -140,13 +140,20 @@ func otherKey() ed25519.PublicKey {
 	return pub
 }
 
+// nullCtx warns for the test plugins that call ctx->log or send_event
+// without testing ctx for NULL first: they would crash in the reference
+// daemon, which passes NULL (examples/c/hello tests it, and passes).
+const nullCtx = "compat.null_context"
+
 func verdicts() []verdict {
 	return []verdict{
 		// The good ones pass everything that applies to them.
-		{name: "echo", path: plugin("echo")},
+		{name: "echo", warn: []string{nullCtx}, path: plugin("echo"), messages: map[string]string{
+			nullCtx: "crashed: SIGSEGV in on_load (NULL context): the reference daemon passes a NULL context to every callback, so this plugin crashes there: check ctx for NULL"}},
 		{name: "minimal", path: plugin("minimal")},
-		{name: "examples/c/hello", path: hello(nil)},
-		{name: "echo concurrent", path: dirFor("echo", map[string]any{"concurrent": true, "capabilities": []string{"network.relay"}})},
+		{name: "examples/c/hello", path: hello(nil), messages: map[string]string{
+			nullCtx: "every callback survives a NULL context, as the reference daemon passes one"}},
+		{name: "echo concurrent", warn: []string{nullCtx}, path: dirFor("echo", map[string]any{"concurrent": true, "capabilities": []string{"network.relay"}})},
 		{name: "not_reentrant serialized", path: plugin("not_reentrant")},
 		{name: "hello signed", path: hello(sign), opts: []conformance.Option{conformance.WithKeys(signer.Public().(ed25519.PublicKey))}},
 
@@ -169,19 +176,19 @@ func verdicts() []verdict {
 			messages: map[string]string{"lifecycle.on_load": "timeout: the check did not finish within 1.5s in on_load"}},
 
 		// What loads but breaks a rule: exactly that rule fails.
-		{name: "bad_name_unterminated 255", path: plugin("bad_name_unterminated", "-DTERMINATE_AT=255"), fail: []string{"strings.name"}},
-		{name: "null_name", path: plugin("null_name"), fail: []string{"strings.name", "strings.version"}},
-		{name: "null_name NULL_VERSION", path: plugin("null_name", "-DNULL_VERSION"), fail: []string{"strings.name", "strings.version"}},
+		{name: "bad_name_unterminated 255", warn: []string{nullCtx}, path: plugin("bad_name_unterminated", "-DTERMINATE_AT=255"), fail: []string{"strings.name"}},
+		{name: "null_name", warn: []string{nullCtx}, path: plugin("null_name"), fail: []string{"strings.name", "strings.version"}},
+		{name: "null_name NULL_VERSION", warn: []string{nullCtx}, path: plugin("null_name", "-DNULL_VERSION"), fail: []string{"strings.name", "strings.version"}},
 		{name: "init_twice", path: plugin("init_twice"), fail: []string{"init.idempotent"}},
 		{name: "unknown_code", path: plugin("unknown_code"), fail: []string{"callbacks.codes"}},
 		{name: "bad_args", path: plugin("bad_args"), fail: []string{"context.log_levels", "context.params_object"}},
-		{name: "log_level", path: plugin("log_level"), fail: []string{"context.log_levels"}},
-		{name: "keep_context", path: plugin("keep_context"), fail: []string{"context.stale"}},
-		{name: "use_after_unload", path: plugin("use_after_unload"), fail: []string{"lifecycle.unload_once"}},
-		{name: "signals", path: plugin("signals"), fail: onLinux("hygiene.signals"), messages: signalsMessage()},
-		{name: "signals in constructor", path: plugin("signals", "-DSIGNALS_IN_CONSTRUCTOR"), fail: onLinux("hygiene.signals"), messages: signalsMessage()},
-		{name: "process_state", path: plugin("process_state"), fail: []string{"hygiene.cwd_env_umask"}},
-		{name: "stdout_noise", path: plugin("stdout_noise"), fail: []string{"hygiene.stdout"}},
+		{name: "log_level", warn: []string{nullCtx}, path: plugin("log_level"), fail: []string{"context.log_levels"}},
+		{name: "keep_context", warn: []string{nullCtx}, path: plugin("keep_context"), fail: []string{"context.stale"}},
+		{name: "use_after_unload", warn: []string{nullCtx}, path: plugin("use_after_unload"), fail: []string{"lifecycle.unload_once"}},
+		{name: "signals", warn: []string{nullCtx}, path: plugin("signals"), fail: onLinux("hygiene.signals"), messages: signalsMessage()},
+		{name: "signals in constructor", warn: []string{nullCtx}, path: plugin("signals", "-DSIGNALS_IN_CONSTRUCTOR"), fail: onLinux("hygiene.signals"), messages: signalsMessage()},
+		{name: "process_state", warn: []string{nullCtx}, path: plugin("process_state"), fail: []string{"hygiene.cwd_env_umask"}},
+		{name: "stdout_noise", warn: []string{nullCtx}, path: plugin("stdout_noise"), fail: []string{"hygiene.stdout"}},
 		{name: "fragile on empty strings", path: plugin("fragile", "-DFRAGILE_EMPTY"), fail: []string{"callbacks.empty_strings"},
 			messages: map[string]string{"callbacks.empty_strings": "crashed: SIGSEGV in on_tool_call (empty strings)"}},
 		{name: "fragile on UTF-8", path: plugin("fragile", "-DFRAGILE_UTF8"), fail: []string{"callbacks.utf8"}},
@@ -195,7 +202,7 @@ func verdicts() []verdict {
 			messages: map[string]string{"context.hooks": "1 verdict, from inside the callbacks, with valid payloads"}},
 		{name: "hook_use undeclared", path: dirFor("hook_use", nil), fail: []string{"context.hooks"},
 			messages: map[string]string{"context.hooks": "the plugin gives verdicts in tool_call, but its manifest does not ask for them: add hooks = [\"tool_call\"]"}},
-		{name: "hook_use outside", path: plugin("hook_use", "-DHOOK_OUTSIDE"), fail: []string{"context.hooks"},
+		{name: "hook_use outside", warn: []string{nullCtx}, path: plugin("hook_use", "-DHOOK_OUTSIDE"), fail: []string{"context.hooks"},
 			messages: map[string]string{"context.hooks": "1 hook event was refused: a verdict counts only from inside on_tool_call or on_message"}},
 		{name: "hook_use invalid", path: plugin("hook_use", "-DHOOK_INVALID"), fail: []string{"context.hooks"},
 			messages: map[string]string{"context.hooks": "1 hook event had an invalid payload"}},
@@ -224,8 +231,8 @@ func verdicts() []verdict {
 
 		// Advice: warnings only.
 		{name: "bench", path: plugin("bench"), warn: []string{"export.namespace"}},
-		{name: "lingering_thread", path: plugin("lingering_thread"), warn: onLinux("lifecycle.threads")},
-		{name: "slow", path: plugin("slow"), warn: []string{"timing.load", "timing.callbacks"},
+		{name: "lingering_thread", path: plugin("lingering_thread"), warn: append(onLinux("lifecycle.threads"), nullCtx)},
+		{name: "slow", path: plugin("slow"), warn: []string{nullCtx, "timing.load", "timing.callbacks"},
 			opts: []conformance.Option{conformance.WithConcurrency(8)}}, // it sleeps, it does not compute
 	}
 }
@@ -235,7 +242,7 @@ func verdicts() []verdict {
 func TestVerdicts(t *testing.T) {
 	all := verdicts()
 	if runtime.GOOS == "linux" {
-		all = append(all, verdict{name: "once_only", path: plugin("once_only", "-Wl,-z,nodelete"), fail: []string{"lifecycle.reopen"}})
+		all = append(all, verdict{name: "once_only", warn: []string{nullCtx}, path: plugin("once_only", "-Wl,-z,nodelete"), fail: []string{"lifecycle.reopen"}})
 	}
 	covered := map[string]bool{}
 	for _, v := range all {
@@ -402,7 +409,7 @@ func TestWithManifest(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkVerdict(t, verdict{fail: []string{"strings.manifest_name", "context.relay"}}, rep)
+	checkVerdict(t, verdict{fail: []string{"strings.manifest_name", "context.relay"}, warn: []string{nullCtx}}, rep)
 	if rep.Manifest == "" {
 		t.Error("the report does not name the manifest")
 	}
@@ -436,7 +443,7 @@ func TestChecksAreStable(t *testing.T) {
 			t.Errorf("%s: description %q, severity %q", c.ID, c.Description, c.Severity)
 		}
 	}
-	if len(seen) != 33 {
+	if len(seen) != 34 {
 		t.Errorf("%d checks; a check added or removed must update the docs and this count", len(seen))
 	}
 }

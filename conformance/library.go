@@ -40,6 +40,7 @@ var childChecks = map[string]func(*cenv) childResult{
 	"context.params_object":    checkParams,
 	"context.relay":            checkRelay,
 	"context.hooks":            checkHooks,
+	"compat.null_context":      checkNullContext,
 	"hygiene.signals":          checkSignals,
 	"hygiene.cwd_env_umask":    checkProcessState,
 	"hygiene.stdout":           checkStdout,

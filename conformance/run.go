@@ -356,7 +356,8 @@ func (r *runner) runProbe() error {
 }
 
 // runCheck runs c in its own child process and turns the outcome into a
-// result: a crash or a timeout fails the check whatever its severity.
+// result: a crash or a timeout fails the check whatever its severity,
+// except a crash of a check that provokes one (Check.crashWarns).
 func (r *runner) runCheck(c *Check) Result {
 	out := Result{ID: c.ID}
 	o, err := r.spawn(c.ID)
@@ -366,6 +367,8 @@ func (r *runner) runCheck(c *Check) Result {
 	}
 	out.Duration = o.res.Duration
 	switch {
+	case o.res.Status == child.Crashed && c.crashWarns != "":
+		out.Status, out.Message = StatusWarn, failure(o.res, o.where, r.o.timeout)+": "+c.crashWarns
 	case o.res.Status != child.OK:
 		out.Status, out.Message = StatusFail, failure(o.res, o.where, r.o.timeout)
 	case o.cr == nil:

@@ -40,6 +40,7 @@ var notForWASM = map[string]string{
 	"hygiene.signals":       "a WASM guest cannot see or change the process's signal actions",
 	"hygiene.cwd_env_umask": "a WASM guest cannot change the host's working directory, environment or umask (WASI gives it its own)",
 	"hygiene.stdout":        "a WASM guest's stdout becomes log lines of the plugin, never the host's stdout",
+	"compat.null_context":   "the reference daemon loads shared libraries only: it never runs a WASM module",
 }
 
 // wasmChecks are the child sides of the checks for a WASM module: the

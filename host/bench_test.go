@@ -9,6 +9,15 @@ import (
 	"github.com/clawd-go/clawd/internal/cbuild"
 )
 
+// The arguments of every call benchmark (README, "Performance"): a 21-byte
+// session id, a 10-byte tool name and a 97-byte JSON input, which every
+// call checks (clawd.Call.Validate).
+const (
+	benchSession = "sess-0123456789abcdef"
+	benchTool    = "grep_files"
+	benchInput   = `{"pattern":"func (p \\*Plugin)","path":"./loader","max_results":25000,"case":false,"glob":"*.go"}`
+)
+
 // The cost the host adds to a call: picking the instances, timing,
 // counting, and with a threshold of 0 a goroutine per plugin. Compare with
 // loader's BenchmarkToolCall for one plugin.
@@ -34,7 +43,7 @@ func BenchmarkDispatch(b *testing.B) {
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				outs := h.ToolCall(bg, "sess-0123456789abcdef", "grep_files", `{"pattern":"x"}`)
+				outs := h.ToolCall(bg, benchSession, benchTool, benchInput)
 				if len(outs) != n || outs[0].Err != nil {
 					b.Fatal(outs)
 				}

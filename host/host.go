@@ -162,14 +162,31 @@ func (h *Host) closedErr(op string) error {
 	return clawerr.New(clawerr.Closed, "", op, "the host is closed", nil)
 }
 
-// ErrUnknownPlugin is returned by Reload for a name the registry never saw.
-var ErrUnknownPlugin = errors.New("host: no plugin of that name")
+// ErrUnknownPlugin is what Reload returns for a name the registry never
+// saw: a not_found *clawerr.Error. The error Reload returns names the
+// plugin and matches it with errors.Is.
+var ErrUnknownPlugin error = clawerr.New(clawerr.NotFound, "", "reload", "no plugin of that name", nil)
+
+// unknownPlugin is Reload's refusal of name: a *clawerr.Error of its own
+// (naming the plugin and the fix) that is also ErrUnknownPlugin.
+type unknownPlugin struct{ e *clawerr.Error }
+
+func (u *unknownPlugin) Error() string        { return u.e.Error() }
+func (u *unknownPlugin) Unwrap() error        { return u.e }
+func (u *unknownPlugin) Is(target error) bool { return target == ErrUnknownPlugin }
+
+func errUnknownPlugin(name string) error {
+	return &unknownPlugin{clawerr.New(clawerr.NotFound, name, "reload",
+		"no plugin of that name in the plugin directories or added: check the name against Plugins(), or Add its directory", nil)}
+}
 
 // Load discovers the plugins in the plugin directories and loads every one
 // that is not running yet (new ones, and ones that failed or stopped before);
 // plugins already active are left as they are. One plugin failing never
 // stops the others: each failure is in the registry, and Load returns them
-// all joined (nil if every plugin is active). ctx stops Load between two
+// all joined (nil if every plugin is active). A plugin directory that does
+// not exist (or is a file) is not_found, logged, and joined to the result;
+// the other directories load all the same. ctx stops Load between two
 // plugins.
 func (h *Host) Load(ctx context.Context) error {
 	if err := inSink("load"); err != nil {
@@ -184,6 +201,9 @@ func (h *Host) Load(ctx context.Context) error {
 	errs := make([]error, 0, len(res))
 	for _, r := range res {
 		if r.err != nil {
+			if r.name == "" { // a plugin directory, not a plugin: no registry row says it
+				h.log.Error("plugin directory not found", zap.String("dir", r.dir), zap.String("code", string(clawerr.CodeOf(r.err))), zap.Error(r.err))
+			}
 			errs = append(errs, r.err)
 		}
 	}
@@ -252,7 +272,7 @@ func (h *Host) Reload(name string) error {
 	}
 	h.mu.Unlock()
 	if e == nil {
-		return fmt.Errorf("%w: %q", ErrUnknownPlugin, name)
+		return errUnknownPlugin(name)
 	}
 	for _, r := range h.sync(context.Background(), map[string]bool{dir: true}, false) {
 		if r.name == name {
@@ -402,6 +422,7 @@ type discovery struct {
 	winners map[string]*candidate // by name, after precedence
 	all     []*candidate          // winners and shadowed ones
 	subdirs []string              // every subdirectory of the plugin directories
+	missing []result              // plugin directories that are not there (not_found)
 }
 
 // discover reads every manifest. Called with life held.
@@ -429,7 +450,9 @@ func (h *Host) discover() discovery {
 	for i, root := range h.o.dirs {
 		ents, err := os.ReadDir(root) // sorted by name
 		if err != nil {
-			if !errors.Is(err, os.ErrNotExist) {
+			if e := missingDir(root, err); e != nil {
+				d.missing = append(d.missing, result{dir: root, err: e})
+			} else {
 				h.log.Warn("cannot read plugin directory", zap.String("dir", root), zap.Error(err))
 			}
 			continue
@@ -477,6 +500,9 @@ func (h *Host) sync(ctx context.Context, dirty map[string]bool, full bool) []res
 		h.w.track(h, disc)
 	}
 	var res []result
+	if full {
+		res = append(res, disc.missing...)
+	}
 
 	// Plugins whose directory no longer provides them stop.
 	for _, e := range *h.order.Load() {
@@ -855,4 +881,19 @@ func (h *Host) nameForDir(dir string) string {
 		}
 	}
 	return name
+}
+
+// missingDir is the not_found error of a plugin directory that ReadDir
+// could not read because nothing, or a file, is there; nil for any other
+// failure (logged as it happens).
+func missingDir(dir string, err error) error {
+	if errors.Is(err, os.ErrNotExist) {
+		return clawerr.New(clawerr.NotFound, dir, "load",
+			"the plugin directory does not exist: create it (one subdirectory per plugin) or correct the path given to WithPluginDirs", err)
+	}
+	if st, serr := os.Stat(dir); serr == nil && !st.IsDir() {
+		return clawerr.New(clawerr.NotFound, dir, "load",
+			"the plugin directory is a file: give WithPluginDirs the directory that holds one subdirectory per plugin", nil)
+	}
+	return nil
 }

@@ -81,9 +81,9 @@ func WithEventSink(s clawd.Sink) Option { return func(o *options) { o.sink = s }
 // subdirectory per plugin (DIR/NAME/plugin.toml or DIR/NAME/clawd-plugin.json).
 // Typically a user directory then a project directory. When two directories
 // hold a plugin of the same name, the LATER directory wins: the project
-// overrides the user, as configuration layers do. A directory that does not
-// exist is not an error (it is watched for nothing until it is created and
-// Load runs again).
+// overrides the user, as configuration layers do. Load reports a directory
+// that does not exist as not_found and loads the others (with WithWatch it
+// is watched for nothing until it is created and Load runs again).
 func WithPluginDirs(dirs ...string) Option {
 	return func(o *options) { o.dirs = append(o.dirs, dirs...) }
 }

@@ -154,5 +154,7 @@
 //
 // Calls into one child are serialized, whatever the manifest's concurrent
 // says. The context counters (Stats) of a child that crashed are those it
-// had when last asked.
+// had when last asked, its events (sent and refused by the sink) at least
+// as many as the host's sink took from it: they are added to the next
+// child's.
 package isolate

@@ -114,7 +114,7 @@ func judge(p *Plugin, k kind, body []byte) error {
 	case kIdent:
 		return p.ident(body)
 	case kEvent:
-		_, err := p.event(context.Background(), body)
+		_, err := p.event(context.Background(), nil, body)
 		return err
 	case kHello:
 		var h hello

@@ -242,6 +242,9 @@ func (p *Plugin) exchange(ctx context.Context, op clawd.Op, a, b, c string, hf *
 	if callHeader+len(a)+len(b)+len(c) > maxBody {
 		return p.errs.TooLarge(op, maxBody)
 	}
+	if err := p.errs.Validate(clawd.Call{Op: op, Args: [3]string{a, b, c}}); err != nil {
+		return err
+	}
 	re, err := p.lock.Lock()
 	if err != nil {
 		return p.errs.Deadlock(op.String(), err)
@@ -469,7 +472,7 @@ func (p *Plugin) await(ctx context.Context, pr *proc, want kind) (kind, []byte, 
 			if len(body) >= 4 {
 				copy(r[8:12], body[:4])
 			}
-			code, err := p.event(ctx, body)
+			code, err := p.event(ctx, pr, body)
 			if err != nil {
 				return k, nil, err
 			}
@@ -588,7 +591,7 @@ func (p *Plugin) decodeEvent(body []byte) (e clawd.Event, refuse abi.Code, err e
 
 // event hands one kEvent from the call channel to the sink and returns the
 // plugin's answer.
-func (p *Plugin) event(ctx context.Context, body []byte) (int32, error) {
+func (p *Plugin) event(ctx context.Context, pr *proc, body []byte) (int32, error) {
 	e, refuse, err := p.decodeEvent(body)
 	if err != nil || refuse != 0 {
 		return int32(refuse), err
@@ -606,14 +609,23 @@ func (p *Plugin) event(ctx context.Context, body []byte) (int32, error) {
 		return int32(abi.DaemonError), nil
 	}
 	defer f.Leave()
-	return p.deliver(ctx, e), nil
+	return p.deliver(ctx, pr, e), nil
 }
 
-// deliver runs the sink; every outcome is a code the plugin sees.
-func (p *Plugin) deliver(ctx context.Context, e clawd.Event) int32 {
-	return int32(outcome.Deliver(ctx, p.o.Sink, e, func(r any) {
+// deliver runs the sink; every outcome is a code the plugin sees, and is
+// counted against pr (nil: not counted).
+func (p *Plugin) deliver(ctx context.Context, pr *proc, e clawd.Event) int32 {
+	code := outcome.Deliver(ctx, p.o.Sink, e, func(r any) {
 		p.id.Load().log.Error("the event sink panicked", zap.Any("panic", r))
-	}))
+	})
+	if pr != nil {
+		if code == abi.None {
+			pr.sinkSent.Add(1)
+		} else {
+			pr.sinkRefused.Add(1)
+		}
+	}
+	return int32(code)
 }
 
 // PID is the process id of the child serving now, 0 while it is down.

@@ -55,7 +55,10 @@ type proc struct {
 	tree           *contain.Tree // its pids cgroup; nil if none
 	reason         atomic.Int32
 	asyncMu        sync.Mutex // asyncW
-	floors         []*os.File // benchmark: the raw echo channels, host ends
+	// What the host's sink did with this child's events: the child's own
+	// counters die with it, and a crash comes before anyone asked for them.
+	sinkSent, sinkRefused atomic.Uint64
+	floors                []*os.File // benchmark: the raw echo channels, host ends
 }
 
 // kill ends the child and everything in its process group.
@@ -301,7 +304,7 @@ func (p *Plugin) down(pr *proc, why error) {
 	p.cur.Store(nil)
 	pr.closeCall()
 	p.statsMu.Lock() // what the lost child was last seen to have done
-	p.base = p.base.Add(p.live)
+	p.base = p.base.Add(lostStats(p.live, pr))
 	p.live = clawd.Stats{}
 	p.statsMu.Unlock()
 	p.crashes.Add(1)
@@ -443,7 +446,7 @@ func (p *Plugin) asyncLoop(pr *proc) {
 				p.hostStaleEvents.Add(1)
 				code = abi.DaemonError
 			default:
-				code = abi.Code(p.deliver(context.Background(), e))
+				code = abi.Code(p.deliver(context.Background(), pr, e))
 			}
 			var r [headerSize + 8]byte
 			putHeader(r[:], kReply, 0, 8)
@@ -466,8 +469,18 @@ func (p *Plugin) asyncLoop(pr *proc) {
 	}
 }
 
+// lostStats is what a child that is gone did: what it said when last
+// asked, its events at least as many as the host's sink saw from it (it
+// counts those too, so the larger number is the one).
+func lostStats(last clawd.Stats, pr *proc) clawd.Stats {
+	last.EventsSent = max(last.EventsSent, pr.sinkSent.Load())
+	last.EventsRefused = max(last.EventsRefused, pr.sinkRefused.Load())
+	return last
+}
+
 // Stats returns the counters of the plugin's contexts, summed over its
-// children (of a child that crashed, what it had done when last asked).
+// children (of a child that crashed, what it had done when last asked,
+// with every event the sink took from it).
 func (p *Plugin) Stats() clawd.Stats {
 	if p.reentered() {
 		p.statsMu.Lock()

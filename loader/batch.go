@@ -103,8 +103,15 @@ func (b *Batch) Admit(ctx context.Context, p *Plugin, c clawd.Call) (admitted bo
 	if err := p.precheck(ctx, c.Op); err != nil {
 		return false, err
 	}
-	if b.n == 0 && !b.stage(c) {
-		return false, nil
+	if b.n == 0 {
+		// The one check of the run's strings: a later call joins only
+		// with the very same ones (sameCall).
+		if err := p.errs.Validate(c); err != nil {
+			return false, err
+		}
+		if !b.stage(c) {
+			return false, nil
+		}
 	}
 	if !p.lock.TryLock() {
 		return false, nil // busy: the ordinary path waits for it

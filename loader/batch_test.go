@@ -66,7 +66,7 @@ var batchCalls = []clawd.Call{
 	clawd.ToolCall("s1", "grep", `{"q":"x"}`),
 	clawd.ToolCall("s1", "fail", `{}`),
 	clawd.Message("s1", "user", `"hello"`),
-	clawd.ToolCall("s1", "grep", "{\"q\":\"\x00\"}"),
+	clawd.ToolCall("s1", "gr\x00ep", `{"q":"x"}`),
 	clawd.Message("s\x00", "user", `""`),
 	clawd.SessionEnd("s1"),
 }
@@ -270,11 +270,22 @@ func TestBatchAdmitsOnlyWhatItCanRun(t *testing.T) {
 	admitted, err = b.Admit(bg, other.p, clawd.ToolCall(strings.Clone("s"), "grep", "{}"))
 	assert.False(t, admitted, "another call (other strings) cannot join this run")
 	assert.NoError(t, err)
-	big := clawd.ToolCall("s", "grep", strings.Repeat("x", 1<<17))
+	big := clawd.ToolCall("s", "grep", `"`+strings.Repeat("x", 1<<17)+`"`)
 	b.Run()
 	admitted, err = b.Admit(bg, plain.p, big)
 	assert.False(t, admitted, "arguments too large for a batch take the ordinary path")
 	assert.NoError(t, err)
+	// Input that is not JSON is refused before it is staged, as Call
+	// refuses it: the plugin is not held and nothing runs.
+	admitted, err = b.Admit(bg, plain.p, clawd.ToolCall("s", "grep", `{"q":`))
+	assert.False(t, admitted)
+	assert.Equal(t, clawerr.InvalidArgument, clawerr.CodeOf(err))
+	assert.ErrorIs(t, err, clawd.ErrNotJSON)
+	assert.Zero(t, b.Len())
+	admitted, err = b.Admit(bg, plain.p, call)
+	require.NoError(t, err)
+	assert.True(t, admitted, "the refusal left the plugin free")
+	b.Run()
 }
 
 func TestBatchWithoutCgoAdmitsNothing(t *testing.T) {

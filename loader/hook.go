@@ -28,6 +28,9 @@ func (p *Plugin) Hook(ctx context.Context, c clawd.Call) (clawd.Verdict, error) 
 	if err := p.precheck(ctx, o); err != nil || fn == 0 {
 		return clawd.Verdict{}, err
 	}
+	if err := p.errs.Validate(c); err != nil {
+		return clawd.Verdict{}, err
+	}
 	re, err := p.enter(o)
 	if err != nil {
 		return clawd.Verdict{}, err

@@ -358,6 +358,9 @@ func (p *Plugin) call3(ctx context.Context, o clawd.Op, s0, s1, s2 string) error
 	if err := p.precheck(ctx, o); err != nil || fn == 0 {
 		return err
 	}
+	if err := p.errs.Validate(clawd.Call{Op: o, Args: [3]string{s0, s1, s2}}); err != nil {
+		return err
+	}
 	re, err := p.enter(o)
 	if err != nil {
 		return err

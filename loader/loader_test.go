@@ -48,7 +48,7 @@ func TestEchoRoundTripsBytes(t *testing.T) {
 
 	cases := []struct{ name, session, tool, input string }{
 		{"ascii", "s1", "grep", `{"pattern":"x"}`},
-		{"empty strings", "", "", ""},
+		{"empty strings", "", "", `""`}, // the input an empty JSON string: JSON text is promised
 		{"multi-byte UTF-8", "séance-会话-🦀", "outil_日本", `{"text":"naïve — 𝄞 ✓"}`},
 	}
 	for _, c := range cases {

@@ -345,6 +345,22 @@ static void sleep_ms(long ms) {
 
 static int has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
 
+/* unquote copies the text of the JSON string in (its \" and \\ escapes
+ * undone) into buf: the host hands a plugin JSON text only, and some tests
+ * need a bare text. Anything that is not a JSON string is returned as is. */
+static const char *unquote(const char *in, char *buf, size_t n) {
+    size_t i = 0;
+    if (in == NULL || in[0] != '"')
+        return in;
+    for (in++; *in != 0 && *in != '"' && i + 1 < n; in++) {
+        if (*in == '\\' && in[1] != 0)
+            in++;
+        buf[i++] = *in;
+    }
+    buf[i] = 0;
+    return buf;
+}
+
 /*
  * on_tool_call echoes (session, tool, input), then by tool name:
  *   fail            returns 2 (CALLBACK_ERROR)
@@ -354,6 +370,8 @@ static int has_prefix(const char *s, const char *p) { return strncmp(s, p, strle
  *   log:<level>     logs input_json raw at <level>
  *   send:<method>   sends input_json as params of <method>, logs
  *                   "send_event_custom:<code>"
+ *   send_text:<method> the same with the text of input_json, a JSON
+ *                   string, as params (params that are not JSON)
  *   reenter         sends "echo.reenter" {"cb":"reenter"} (the test's sink
  *                   calls back into the plugin), logs "reenter_send_event:<code>"
  *   threads:<n>     n pthreads, each logging "thread:<i>:<j>" (j 0..99) and
@@ -405,6 +423,12 @@ static ClawaError on_tool_call(ClawaContext *ctx, const char *session, const cha
     }
     if (has_prefix(tool, "send:")) {
         rc = ctx->send_event(ctx, tool + 5, input);
+        logf_(ctx, 2, "send_event_custom:%d", (int)rc);
+        return CLAWA_ERROR_NONE;
+    }
+    if (has_prefix(tool, "send_text:")) {
+        char text[256];
+        rc = ctx->send_event(ctx, tool + 10, unquote(input, text, sizeof text));
         logf_(ctx, 2, "send_event_custom:%d", (int)rc);
         return CLAWA_ERROR_NONE;
     }

@@ -4,7 +4,7 @@
  * include/clawd_plugin_wasm.c.
  *
  * on_tool_call, by tool name (a second path, where one is needed, is the
- * input):
+ * input, a JSON string):
  *   op:<op>:<path>  one operation; logs "op:<op>:ok[:<detail>]" (returns 0)
  *                   or "op:<op>:err:<ERRNO NAME>" (returns CALLBACK_ERROR).
  *                   <op>: read (detail: the first line), stat, lstat
@@ -71,6 +71,22 @@ static const char *ename(int e) {
 }
 
 static int has_prefix(const char *s, const char *p) { return strncmp(s, p, strlen(p)) == 0; }
+
+/* unquote copies the text of the JSON string in (its \" and \\ escapes
+ * undone) into buf: the host hands a plugin JSON text only, and some tests
+ * need a bare text. Anything that is not a JSON string is returned as is. */
+static const char *unquote(const char *in, char *buf, size_t n) {
+    size_t i = 0;
+    if (in == NULL || in[0] != '"')
+        return in;
+    for (in++; *in != 0 && *in != '"' && i + 1 < n; in++) {
+        if (*in == '\\' && in[1] != 0)
+            in++;
+        buf[i++] = *in;
+    }
+    buf[i] = 0;
+    return buf;
+}
 
 /* first_line reads fd's first line into buf (NUL-terminated, no newline). */
 static int first_line(int fd, char *buf, size_t n) {
@@ -257,14 +273,14 @@ __attribute__((unused)) static ClawaError on_tool_call(ClawaContext *ctx, const 
                                                      const char *input) {
     (void)session;
     if (has_prefix(tool, "op:")) {
-        char name[32], detail[512];
+        char name[32], detail[512], arg[512];
         const char *path = strchr(tool + 3, ':');
         size_t len = path == NULL ? 0 : (size_t)(path - (tool + 3));
         if (path == NULL || len >= sizeof name)
             return CLAWA_ERROR_NOT_FOUND;
         memcpy(name, tool + 3, len);
         name[len] = 0;
-        int e = op(name, path + 1, input, detail, sizeof detail);
+        int e = op(name, path + 1, unquote(input, arg, sizeof arg), detail, sizeof detail);
         if (e != 0) {
             logf_(ctx, 3, "op:%s:err:%s", name, ename(e));
             return CLAWA_ERROR_CALLBACK_ERROR;

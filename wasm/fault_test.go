@@ -111,10 +111,11 @@ func TestMemoryOverCap(t *testing.T) {
 	assert.Equal(t, []string{"grow:null", "grow:ok"}, g.lines("grow:"))
 	// The host's own placement of the arguments hits the cap too: refused,
 	// not a crash, and the plugin keeps serving.
-	big := make([]byte, 20<<20)
+	big := make([]byte, 20<<20) // a JSON string
 	for i := range big {
 		big[i] = 'a'
 	}
+	big[0], big[len(big)-1] = '"', '"'
 	codeIs(t, g.Call(bg, clawd.ToolCall("s", "count", string(big))), clawerr.Unavailable, "no memory left")
 	require.NoError(t, g.Call(bg, clawd.ToolCall("s", "count", "{}")))
 }
@@ -130,7 +131,7 @@ func TestFileSystemGrants(t *testing.T) {
 
 	none := open(t, mod, clawd.WithProjectDir(proj))
 	codeIs(t, none.Call(bg, clawd.ToolCall("s", "read:data.txt", "{}")), clawerr.CallbackError)
-	codeIs(t, none.Call(bg, clawd.ToolCall("s", "write:new.txt", "x")), clawerr.CallbackError)
+	codeIs(t, none.Call(bg, clawd.ToolCall("s", "write:new.txt", `"x"`)), clawerr.CallbackError)
 	assert.Len(t, none.lines("read:err:"), 1)
 	assert.Len(t, none.lines("write:err:"), 1)
 
@@ -138,7 +139,7 @@ func TestFileSystemGrants(t *testing.T) {
 	require.NoError(t, ro.Call(bg, clawd.ToolCall("s", "read:data.txt", "{}")))
 	require.NoError(t, ro.Call(bg, clawd.ToolCall("s", "read:/data.txt", "{}")))
 	assert.Equal(t, []string{"read:ok:hello from the project", "read:ok:hello from the project"}, ro.lines("read:ok:"))
-	codeIs(t, ro.Call(bg, clawd.ToolCall("s", "write:new.txt", "x")), clawerr.CallbackError)
+	codeIs(t, ro.Call(bg, clawd.ToolCall("s", "write:new.txt", `"x"`)), clawerr.CallbackError)
 	codeIs(t, ro.Call(bg, clawd.ToolCall("s", "read:"+outside, "{}")), clawerr.CallbackError)
 	codeIs(t, ro.Call(bg, clawd.ToolCall("s", "read:../"+filepath.Base(filepath.Dir(outside))+"/secret.txt", "{}")), clawerr.CallbackError)
 	assert.Len(t, ro.lines("write:err:"), 1)
@@ -150,7 +151,7 @@ func TestFileSystemGrants(t *testing.T) {
 	got, err := os.ReadFile(filepath.Join(proj, "new.txt"))
 	require.NoError(t, err)
 	assert.Equal(t, `{"w":1}`, string(got))
-	codeIs(t, rw.Call(bg, clawd.ToolCall("s", "write:"+outside, "x")), clawerr.CallbackError)
+	codeIs(t, rw.Call(bg, clawd.ToolCall("s", "write:"+outside, `"x"`)), clawerr.CallbackError)
 	got, _ = os.ReadFile(outside)
 	assert.Equal(t, "secret\n", string(got))
 }
@@ -240,8 +241,8 @@ func TestFileSystemSymlinks(t *testing.T) {
 		for _, p := range []string{"link.txt", "dirlink/secret.txt", "dangling.txt"} {
 			codeIs(t, g.Call(bg, clawd.ToolCall("s", "read:"+p, "{}")), clawerr.CallbackError)
 		}
-		codeIs(t, g.Call(bg, clawd.ToolCall("s", "write:dangling.txt", "x")), clawerr.CallbackError)
-		codeIs(t, g.Call(bg, clawd.ToolCall("s", "write:dirlink/new.txt", "x")), clawerr.CallbackError)
+		codeIs(t, g.Call(bg, clawd.ToolCall("s", "write:dangling.txt", `"x"`)), clawerr.CallbackError)
+		codeIs(t, g.Call(bg, clawd.ToolCall("s", "write:dirlink/new.txt", `"x"`)), clawerr.CallbackError)
 		codeIs(t, g.Call(bg, clawd.ToolCall("s", "link:"+outside, "{}")), clawerr.CallbackError)
 		assert.Equal(t, []string{"read:ok:inside"}, g.lines("read:ok:"), cap)
 		assert.Len(t, g.lines("read:err:"), 3, cap)

@@ -21,7 +21,7 @@ import (
 // the line it logs: "ok[:<detail>]" or "err:<ERRNO>".
 func guestOp(t *testing.T, g *guest, op, p, arg, want string) {
 	t.Helper()
-	err := g.Call(bg, clawd.ToolCall("s", "op:"+op+":"+p, arg))
+	err := g.Call(bg, clawd.ToolCall("s", "op:"+op+":"+p, strconv.Quote(arg))) // JSON text: a string
 	if len(want) >= 4 && want[:4] == "err:" {
 		codeIs(t, err, clawerr.CallbackError)
 	} else {

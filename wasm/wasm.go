@@ -419,6 +419,9 @@ func (p *Plugin) call(ctx context.Context, c clawd.Call, f *hook.Frame) error {
 	if total > maxArgs {
 		return p.errs.TooLarge(o, maxArgs)
 	}
+	if err := p.errs.Validate(c); err != nil {
+		return err
+	}
 	s, re, err := p.acquire(ctx)
 	if err != nil {
 		if ctx.Err() != nil {

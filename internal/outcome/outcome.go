@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
@@ -124,4 +125,24 @@ func Deliver(ctx context.Context, sink clawd.Sink, e clawd.Event, panicked func(
 		}
 	}()
 	return SinkCode(sink.Deliver(ctx, e))
+}
+
+// Validate is clawd.Call.Validate's refusal named after the plugin: the
+// one rule every runtime applies before its plugin sees a call. A text
+// with a NUL byte is refused as the runtimes refuse any string with one.
+func (e *Errors) Validate(c clawd.Call) error {
+	err := c.Validate()
+	if err == nil {
+		return nil
+	}
+	if strings.IndexByte(c.Args[2], 0) >= 0 {
+		return e.NUL(c.Op, 2)
+	}
+	var ce *clawerr.Error
+	if errors.As(err, &ce) {
+		named := *ce
+		named.Plugin = e.plugin
+		return &named
+	}
+	return err
 }

@@ -16,6 +16,8 @@
  *     never keep ctx.
  *   - Strings we pass to log and send_event are read before those return,
  *     so stack buffers are fine.
+ *   - The reference daemon passes a NULL ctx to every callback: check it
+ *     before ctx->log or ctx->send_event, and the plugin runs there too.
  */
 #include "clawd_plugin.h"
 
@@ -26,7 +28,13 @@
  * (input_json can be megabytes). */
 #define LINE 512
 
-static void say(ClawaContext *ctx, const char *line) { ctx->log(ctx, CLAWA_LOG_INFO, line); }
+/* Logs line at level; with a NULL ctx (the reference daemon's) says nothing. */
+static void say_at(ClawaContext *ctx, uint8_t level, const char *line) {
+    if (ctx != NULL)
+        ctx->log(ctx, level, line);
+}
+
+static void say(ClawaContext *ctx, const char *line) { say_at(ctx, CLAWA_LOG_INFO, line); }
 
 /* Appends s to out as a JSON string (quotes, backslashes and control bytes
  * escaped); returns 0 if it does not fit in cap bytes. */
@@ -92,16 +100,18 @@ static ClawaError on_tool_call(ClawaContext *ctx, const char *session_id, const 
     say(ctx, line);
 
     if (!json_string(name, sizeof name, tool_name)) {
-        ctx->log(ctx, CLAWA_LOG_WARN, "tool name too long for the event");
+        say_at(ctx, CLAWA_LOG_WARN, "tool name too long for the event");
         return CLAWA_ERROR_CALLBACK_ERROR;
     }
     snprintf(params, sizeof params, "{\"tool\":%s}", name);
+    if (ctx == NULL) /* the reference daemon's: no one to send the event to */
+        return CLAWA_ERROR_NONE;
     rc = ctx->send_event(ctx, "hello.tool_called", params);
     if (rc != CLAWA_ERROR_NONE) {
         /* Without network.relay the host answers CAPABILITY_DENIED: say so,
          * but the tool call itself still succeeds. */
         snprintf(line, sizeof line, "the host refused the event (ClawaError %d)", (int)rc);
-        ctx->log(ctx, CLAWA_LOG_WARN, line);
+        say_at(ctx, CLAWA_LOG_WARN, line);
     }
     return CLAWA_ERROR_NONE;
 }
