@@ -8,9 +8,11 @@ import (
 	"reflect"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
+	"github.com/clawd-go/clawd/conformance"
 	"github.com/clawd-go/clawd/internal/cbuild"
 )
 
@@ -58,7 +60,7 @@ func TestCheckGoodPlugin(t *testing.T) {
 	if r.exit != 0 {
 		t.Fatalf("exit %d\n%s%s", r.exit, r.stdout, r.stderr)
 	}
-	for _, want := range []string{"pass  export.init ", "skip  manifest.valid ", "\nok: 33 checks, "} {
+	for _, want := range []string{"pass  export.init ", "skip  manifest.valid ", "\nok: " + strconv.Itoa(len(conformance.Checks())) + " checks, "} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
 		}
@@ -88,7 +90,7 @@ func TestCheckExampleDir(t *testing.T) {
 	}
 	obj, checks := checkJSON(t, 0, dir)
 	st := byStatus(checks)
-	if obj["ok"] != true || len(st["fail"]) > 0 || len(st["warn"]) > 0 || len(checks) != 33 {
+	if obj["ok"] != true || len(st["fail"]) > 0 || len(st["warn"]) > 0 || len(checks) != len(conformance.Checks()) {
 		t.Fatalf("%v", st)
 	}
 	want := []string{"concurrency.threads", "manifest.signature"}
@@ -118,7 +120,7 @@ func TestCheckJSONBroken(t *testing.T) {
 func TestCheckCrashInCallback(t *testing.T) {
 	_, checks := checkJSON(t, 1, cbuild.Plugin(t, "tool_call_segv"))
 	st := byStatus(checks)
-	if !reflect.DeepEqual(st["fail"], []string{"callbacks.large_input"}) || len(checks) != 33 {
+	if !reflect.DeepEqual(st["fail"], []string{"callbacks.large_input"}) || len(checks) != len(conformance.Checks()) {
 		t.Fatalf("%v", st)
 	}
 	for _, c := range checks {
@@ -221,7 +223,7 @@ func TestCheckUsage(t *testing.T) {
 func TestCheckList(t *testing.T) {
 	r := cli(t, "check", "--list")
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	if r.exit != 0 || len(lines) != 33 || !strings.HasPrefix(lines[0], "export.init ") || !strings.Contains(r.stdout, "timing.load ") {
+	if r.exit != 0 || len(lines) != len(conformance.Checks()) || !strings.HasPrefix(lines[0], "export.init ") || !strings.Contains(r.stdout, "timing.load ") {
 		t.Fatalf("exit %d\n%s", r.exit, r.stdout)
 	}
 }
