@@ -11,7 +11,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"go.uber.org/zap"
 
@@ -573,11 +572,14 @@ func (p *Plugin) decodeEvent(body []byte) (e clawd.Event, refuse abi.Code, err e
 		p.hostRefused.Add(1)
 		return e, abi.CapabilityDenied, nil
 	}
-	if n == 0 || n >= clawctx.MaxMethod || !utf8.Valid(method) ||
-		len(params) >= clawctx.MaxParams || !clawctx.IsJSONObject(params) {
+	what, err := "method", clawctx.MethodError(method)
+	if err == nil {
+		what, err = "params_json", clawctx.ParamsError(params)
+	}
+	if err != nil { // the in-process trampoline's refusal line, word for word
 		p.hostRefused.Add(1)
 		p.hostInvalid.Add(1)
-		p.id.Load().log.Warn("send_event refused: invalid method or params_json", zap.Int("method_bytes", int(n)), zap.Int("params_bytes", len(params)))
+		p.id.Load().log.Warn("send_event refused: invalid "+what, zap.Error(err))
 		return e, abi.DaemonError, nil
 	}
 	id := p.id.Load()

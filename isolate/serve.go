@@ -465,6 +465,7 @@ func (c *fwdCore) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.Chec
 func (c *fwdCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
 	var flags uint8
 	level := abiLevel(e.Level)
+	msg := e.Message
 	for _, f := range fields {
 		switch f.Key {
 		case "truncated":
@@ -473,13 +474,20 @@ func (c *fwdCore) Write(e zapcore.Entry, fields []zapcore.Field) error {
 			flags |= logInvalidUTF8
 		case "level": // a level ABI v1 does not define: the host maps it again
 			level = uint8(f.Integer)
+		default:
+			// The loader's own lines (a refused send_event, say) keep their
+			// reason: a log frame carries text only, so the fields follow
+			// the message as key=value.
+			enc := zapcore.NewMapObjectEncoder()
+			f.AddTo(enc)
+			msg += fmt.Sprintf(" %s=%v", f.Key, enc.Fields[f.Key])
 		}
 	}
 	if c.name != "" && !c.s.identSent.Swap(true) {
 		// on_load logs before the hello names the plugin: name it now.
 		c.s.sendIdent(c.name, c.version)
 	}
-	c.s.log(level, flags, e.Message)
+	c.s.log(level, flags, msg)
 	return nil
 }
 

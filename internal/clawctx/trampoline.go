@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
+	"errors"
 	"strings"
 	"sync/atomic"
 	"unicode/utf8"
@@ -185,15 +185,15 @@ func (b *Binding) sendEvent(ctx context.Context, method, params uintptr) abi.Cod
 		return abi.CapabilityDenied
 	}
 	m, err := foreign.String(method, MaxMethod)
-	if err == nil && m == "" {
-		err = fmt.Errorf("empty")
+	if err == nil {
+		err = MethodError(m)
 	}
 	if err != nil {
 		return b.badArg("method", err)
 	}
 	p, err := foreign.String(params, MaxParams)
-	if err == nil && !IsJSONObject(p) {
-		err = fmt.Errorf("not a JSON object")
+	if err == nil {
+		err = ParamsError(p)
 	}
 	if err != nil {
 		return b.badArg("params_json", err)
@@ -217,6 +217,38 @@ func (b *Binding) badArg(what string, err error) abi.Code {
 	b.log.Warn("send_event refused: invalid "+what, zap.Error(err))
 	return abi.DaemonError
 }
+
+// MethodError says what is wrong with a send_event method as the host has
+// it (read, without its NUL), or nil: the in-process trampoline reads it
+// from plugin memory first (a missing NUL, a fault), the process sandbox
+// gets it in a frame. The refusal lines of both say the same.
+func MethodError[T string | []byte](m T) error {
+	switch {
+	case len(m) == 0:
+		return errEmpty
+	case len(m) >= MaxMethod:
+		return foreign.ErrUnterminated
+	case !utf8.Valid([]byte(m)):
+		return foreign.ErrNotUTF8
+	}
+	return nil
+}
+
+// ParamsError is MethodError for send_event's params_json.
+func ParamsError[T string | []byte](p T) error {
+	switch {
+	case len(p) >= MaxParams:
+		return foreign.ErrUnterminated
+	case !IsJSONObject(p):
+		return errNotObject
+	}
+	return nil
+}
+
+var (
+	errEmpty     = errors.New("empty")
+	errNotObject = errors.New("not a JSON object")
+)
 
 // IsJSONObject reports whether s is one valid JSON value that is an object.
 func IsJSONObject[T string | []byte](s T) bool {
