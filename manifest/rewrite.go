@@ -27,6 +27,13 @@ import (
 // again and must be the same manifest but for the signature, or nothing is
 // written. The manifest must be valid to begin with (the error is Load's).
 func WriteSignature(path, sig string) error {
+	return rewrite(path, func(m *Manifest, src []byte) ([]byte, error) { return setSignature(m, src, sig) })
+}
+
+// rewrite loads the manifest at path, has edit make its new bytes from the
+// old, and writes them back atomically over the file (not a link to it),
+// keeping its mode.
+func rewrite(path string, edit func(m *Manifest, src []byte) ([]byte, error)) error {
 	m, err := Load(path)
 	if err != nil {
 		return err
@@ -39,7 +46,7 @@ func WriteSignature(path, sig string) error {
 	if err != nil {
 		return clawerr.New(clawerr.ManifestInvalid, m.Dir, "sign", "", err)
 	}
-	out, err := setSignature(m, src, sig)
+	out, err := edit(m, src)
 	if err != nil {
 		return err
 	}
@@ -99,30 +106,7 @@ func setSignature(m *Manifest, src []byte, sig string) ([]byte, error) {
 // written; plugin.toml gets a [signatures] table, at its end if it has
 // none, every other byte kept.
 func WriteSignatures(path string, sigs map[string]string) error {
-	m, err := Load(path)
-	if err != nil {
-		return err
-	}
-	target, err := filepath.EvalSymlinks(m.Path)
-	if err != nil {
-		return clawerr.New(clawerr.ManifestInvalid, m.Dir, "sign", "", err)
-	}
-	src, err := readLimited(target)
-	if err != nil {
-		return clawerr.New(clawerr.ManifestInvalid, m.Dir, "sign", "", err)
-	}
-	out, err := setSignatures(m, src, sigs)
-	if err != nil {
-		return err
-	}
-	st, err := os.Stat(target)
-	if err != nil {
-		return clawerr.New(clawerr.ManifestInvalid, m.Dir, "sign", "", err)
-	}
-	if err := writeAtomic(target, out, st.Mode().Perm()); err != nil {
-		return clawerr.New(clawerr.ManifestInvalid, m.Dir, "sign", "writing "+filepath.Base(target), err)
-	}
-	return nil
+	return rewrite(path, func(m *Manifest, src []byte) ([]byte, error) { return setSignatures(m, src, sigs) })
 }
 
 // setSignatures returns src with the per-entry signatures set, checked by

@@ -233,10 +233,9 @@ func Marshal(l *Lock) ([]byte, error) {
 	return append(data, '\n'), nil
 }
 
-// WriteRoot writes data to name beneath root atomically, as
-// WriteFileAtomic does: a temporary file beside it (created, never
-// opened through a link), synced, renamed over it, and the directory
-// synced.
+// WriteRoot writes data to name beneath root atomically: a temporary file
+// beside it (created, never opened through a link), synced, renamed over
+// it, and the directory synced.
 func WriteRoot(root *os.Root, name string, data []byte, perm os.FileMode) error {
 	dir, base := filepath.Split(name)
 	var f *os.File
@@ -295,39 +294,14 @@ func SyncRootDir(root *os.Root, dir string) {
 }
 
 // WriteFileAtomic writes data to path through a synced temporary file and
-// a rename.
+// a rename: WriteRoot beneath path's directory.
 func WriteFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	root, err := os.OpenRoot(filepath.Dir(path))
 	if err != nil {
 		return err
 	}
-	tmp := f.Name()
-	ok := false
-	defer func() {
-		if !ok {
-			f.Close()
-			os.Remove(tmp)
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		return err
-	}
-	if err := f.Chmod(perm); err != nil {
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return err
-	}
-	ok = true
-	SyncDir(dir)
-	return nil
+	defer root.Close()
+	return WriteRoot(root, filepath.Base(path), data, perm)
 }
 
 // SyncDir syncs a directory so a rename in it survives a crash; best
