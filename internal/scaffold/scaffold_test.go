@@ -17,7 +17,8 @@ import (
 )
 
 // Building each project and running check on it is tested end to end in
-// cmd/clawd-plugin (new_test.go); these tests need no toolchain.
+// cmd/clawd-plugin (new_test.go); these tests need no toolchain, except
+// TestFreshProjectSurvivesNullContext (nullctx_test.go).
 
 func TestValidName(t *testing.T) {
 	for _, name := range []string{"a", "hello", "my-plugin", "my_plugin", "p2", "a-b_c-9", strings.Repeat("x", 64)} {
