@@ -59,7 +59,10 @@ func TestTableOverCapRefused(t *testing.T) {
 	after := heapInUse()
 	codeIs(t, err, clawerr.OpenFailed, "initial size", "over the memory cap of 16 MiB")
 	t.Logf("a table of 2^25 elements refused: heap %+d KiB", (int64(after)-int64(before))>>10)
-	assert.Less(t, int64(after)-int64(before), int64(1<<20), "refused before wazero allocates the table")
+	// Allocated, the table would cost 256 MiB; the bound leaves room for
+	// what other work in the process (an abandoned compile finishing)
+	// allocates meanwhile.
+	assert.Less(t, int64(after)-int64(before), int64(64<<20), "refused before wazero allocates the table")
 }
 
 // A guest that grows a table in a loop under a 16 MiB cap stops at the
@@ -84,7 +87,7 @@ func TestTableGrowStopsAtMaximum(t *testing.T) {
 }
 
 // What a table element costs the host, measured: a table grown one
-// element at a time (the worst case for Go's slice growth) to 2^18
+// element at a time (the worst case for Go's slice growth) to 2^20
 // elements holds at most TableElementCost bytes an element after a
 // collection.
 func TestTableElementCostMeasured(t *testing.T) {
@@ -92,7 +95,7 @@ func TestTableElementCostMeasured(t *testing.T) {
 	bin := wasmgen.Header()
 	bin = wasmgen.Section(bin, 1, []byte{1, 0x60, 1, 0x7f, 1, 0x7f})
 	bin = wasmgen.Section(bin, 3, []byte{1, 0})
-	bin = wasmgen.Section(bin, 4, []byte{1, 0x70, 1, 0, 0x80, 0x80, 0x10}) // max 2^18
+	bin = wasmgen.Section(bin, 4, []byte{1, 0x70, 1, 0, 0x80, 0x80, 0x40}) // max 2^20
 	bin = wasmgen.Section(bin, 7, []byte{1, 4, 'g', 'r', 'o', 'w', 0, 0})
 	bin = wasmgen.Section(bin, 10, []byte{1, 9, 0, 0xd0, 0x70, 0x20, 0x00, 0xfc, 0x0f, 0x00, 0x0b})
 	ctx := bg
@@ -102,7 +105,7 @@ func TestTableElementCostMeasured(t *testing.T) {
 	require.NoError(t, err)
 	grow := mod.ExportedFunction("grow")
 	before := heapInUse()
-	const n = 1 << 18
+	const n = 1 << 20 // many, so that what else the process allocates meanwhile weighs little per element
 	for i := 0; i < n; i++ {
 		if _, err := grow.Call(ctx, 1); err != nil {
 			t.Fatal(err)
