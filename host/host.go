@@ -887,13 +887,14 @@ func (h *Host) nameForDir(dir string) string {
 // could not read because nothing, or a file, is there; nil for any other
 // failure (logged as it happens).
 func missingDir(dir string, err error) error {
-	if errors.Is(err, os.ErrNotExist) {
-		return clawerr.New(clawerr.NotFound, dir, "load",
-			"the plugin directory does not exist: create it (one subdirectory per plugin) or correct the path given to WithPluginDirs", err)
-	}
+	// A file first: reading a file as a directory is "not found" on Windows.
 	if st, serr := os.Stat(dir); serr == nil && !st.IsDir() {
 		return clawerr.New(clawerr.NotFound, dir, "load",
 			"the plugin directory is a file: give WithPluginDirs the directory that holds one subdirectory per plugin", nil)
+	}
+	if errors.Is(err, os.ErrNotExist) {
+		return clawerr.New(clawerr.NotFound, dir, "load",
+			"the plugin directory does not exist: create it (one subdirectory per plugin) or correct the path given to WithPluginDirs", err)
 	}
 	return nil
 }
