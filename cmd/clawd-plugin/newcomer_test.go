@@ -165,7 +165,7 @@ func TestCheckSelectionAndJSONFailures(t *testing.T) {
 
 	r = cli(t, "run", "--json", "--bogus")
 	assert.Equal(t, exitUsage, r.exit)
-	assert.Equal(t, `{"schema":1,"ok":false,"error":{"code":"usage","message":"unknown flag --bogus (`+bin+` run --help lists the flags)"}}`+"\n", r.stdout)
+	assert.Equal(t, `{"schema":1,"ok":false,"error":{"code":"usage","message":"unknown flag --bogus (`+jsonText(bin)+` run --help lists the flags)"}}`+"\n", r.stdout)
 
 	r = cli(t, "check", "--json", "--only", "export.init", lib)
 	assert.Equal(t, exitOK, r.exit, r.stderr)

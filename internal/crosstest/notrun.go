@@ -22,6 +22,8 @@ var notRun = []struct{ target, pkg, test, why string }{
 		"it names /bin/true as the program that does not serve as a sandbox child"},
 	{"windows/amd64", "./isolate", "TestStderrIsLogged",
 		"under Wine a fault in C code ends the child with the exception's status and no Go crash report on stderr, which the test reads"},
+	{"windows/amd64", "./cmd/clawd-plugin", "TestRunErrorLinesSayItOnce",
+		"it reads a crashed sandbox child's stderr lines (the Go crash report); under Wine a faulting child writes none"},
 	{"windows/amd64", "./isolate", "TestUnavailableSaysWhatHappened",
 		"it expects the child's stderr (the Go crash report) in the detail; under Wine a faulting child writes none"},
 	{"windows/amd64", "./isolate", "TestActiveProcessLimitHolds",
