@@ -243,6 +243,12 @@ func syscallsChild() result {
 // the test ends.
 func hostKeys(t *testing.T) {
 	t.Helper()
+	// A keyring reference belongs to the calling thread's credentials: adding
+	// to a session keyring this thread lacks makes one for this thread only,
+	// and a child forked from another thread would not see the key. The
+	// test stays on this thread until it ends, its children forked from it.
+	runtime.LockOSThread()
+	t.Cleanup(runtime.UnlockOSThread)
 	for _, ring := range []int{unix.KEY_SPEC_SESSION_KEYRING, unix.KEY_SPEC_USER_KEYRING} {
 		id, err := unix.AddKey("user", keyName, []byte("hunter2"), ring)
 		require.NoError(t, err, "add a key to keyring %d", ring)
