@@ -61,6 +61,10 @@ type childSpec struct {
 	Keys     []string `json:"keys,omitempty"`     // base64 Ed25519 public keys
 	Progress string   `json:"progress,omitempty"` // file the child writes where it is
 	WASM     bool     `json:"wasm,omitempty"`     // Lib is a WebAssembly module: open it in the wasm runtime
+	// CacheDir is the run's own compilation cache of a WebAssembly
+	// module: the probe compiles it, every later check reuses the code.
+	// It lives in the run's scratch directory and goes with it.
+	CacheDir string `json:"cache_dir,omitempty"`
 }
 
 // childResult is what a child reports.
@@ -230,6 +234,9 @@ func (c *cenv) openRaw(extra ...clawd.Option) (clawd.Plugin, error) {
 			if m.CallTimeout > 0 {
 				opts = append(opts, clawd.WithCallTimeout(m.CallTimeout))
 			}
+		}
+		if c.spec.CacheDir != "" {
+			opts = append(opts, wasm.WithCacheDir(c.spec.CacheDir))
 		}
 		p, err := wasm.Open(c.spec.Lib, opts...)
 		if err != nil {

@@ -413,6 +413,9 @@ func (r *runner) spawn(id string) (*outcome, error) {
 	}
 	f.Close()
 	spec := childSpec{Check: id, Lib: r.lib, Manifest: r.manPath, Dir: r.dir, Keys: r.keysB64, Progress: f.Name(), WASM: r.f.wasm}
+	if r.f.wasm {
+		spec.CacheDir = filepath.Join(r.tmp, "wasm-cache")
+	}
 	res, err := child.Run(r.ctx, child.Spec{Path: r.exe, Args: r.args, Role: roleCheck, RoleArgs: spec,
 		Env: childEnv(), Timeout: r.o.timeout, Contain: r.policy()})
 	if err != nil {
