@@ -68,6 +68,18 @@ func updated(t *testing.T) *world {
 	return w
 }
 
+// clone is a copy of w for the test t: a plugin directory of its own,
+// copied from w's; the keys, the sources and the index (which the
+// tests here only read) are shared. Cheaper than building the same world
+// again for each subtest.
+func (w *world) clone(t *testing.T) *world {
+	c := *w
+	c.t = t
+	c.pluginDir = filepath.Join(t.TempDir(), "plugins")
+	copyTree(t, w.pluginDir, c.pluginDir)
+	return &c
+}
+
 // ops are every operation of an Installer, as a user runs them.
 var ops = map[string]func(in *Installer) error{
 	"list":     func(in *Installer) error { _, err := in.List(); return err },
@@ -82,10 +94,11 @@ var ops = map[string]func(in *Installer) error{
 // A state folder replaced by a link to a folder outside: every operation
 // (and New) is refused with unsafe_archive, and nothing outside changes.
 func TestStateFolderLinkIsRefused(t *testing.T) {
+	tmpl := updated(t)
 	for _, folder := range []string{StateDir, StateDir + "/staging", StateDir + "/previous", StateDir + "/backup", StateDir + "/tmp", StateDir + "/lock"} {
 		for op, run := range ops {
 			t.Run(folder+" "+op, func(t *testing.T) {
-				w := updated(t)
+				w := tmpl.clone(t)
 				in := w.installer(WithTrial(nil))
 				outside, intact := canary(t)
 				p := filepath.Join(w.pluginDir, filepath.FromSlash(folder))
@@ -108,9 +121,10 @@ func TestStateFolderLinkIsRefused(t *testing.T) {
 // The lock file or the journal replaced by a link: manifest_invalid,
 // never read or written through.
 func TestLockFileOrJournalLinkIsRefused(t *testing.T) {
+	tmpl := updated(t)
 	for _, f := range []string{LockName, StateDir + "/journal"} {
 		t.Run(f, func(t *testing.T) {
-			w := updated(t)
+			w := tmpl.clone(t)
 			in := w.installer(WithTrial(nil))
 			outside, intact := canary(t)
 			p := filepath.Join(w.pluginDir, filepath.FromSlash(f))
@@ -156,9 +170,10 @@ func TestPluginFolderLinkIsNotFollowed(t *testing.T) {
 		intact()
 		require.NoFileExists(t, filepath.Join(w.pluginDir, StateDir, "previous", "echo"))
 	})
+	tmpl := updated(t)
 	for _, at := range []string{"previous/echo", "backup/echo", "staging/echo-x", "tmp/t"} {
 		t.Run(at, func(t *testing.T) {
-			w := updated(t)
+			w := tmpl.clone(t)
 			in := w.installer(WithTrial(nil))
 			outside, intact := canary(t)
 			p := filepath.Join(w.pluginDir, StateDir, filepath.FromSlash(at))
@@ -319,6 +334,7 @@ func TestBoundsAreEnforced(t *testing.T) {
 // A journal the installer did not write is refused, never acted on: it
 // could name any rename.
 func TestForgedJournalIsRefused(t *testing.T) {
+	tmpl := updated(t)
 	for name, j := range map[string]string{
 		"escaping name":    `{"op":"remove","name":"../x","lock_sha256":"` + strings.Repeat("0", 64) + `"}`,
 		"escaping staging": `{"op":"install","name":"echo","staging":"../../x","lock_sha256":"` + strings.Repeat("0", 64) + `"}`,
@@ -327,7 +343,7 @@ func TestForgedJournalIsRefused(t *testing.T) {
 		"not json":         `rm -rf /`,
 	} {
 		t.Run(name, func(t *testing.T) {
-			w := updated(t)
+			w := tmpl.clone(t)
 			in := w.installer(WithTrial(nil))
 			require.NoError(t, os.WriteFile(filepath.Join(w.pluginDir, StateDir, "journal"), []byte(j), 0o600))
 			before := snapshot(t, w.pluginDir)
@@ -416,9 +432,10 @@ func TestSecondInstallerIsBusy(t *testing.T) {
 // update or rollback that replaces it: the lock never names a version
 // that is not on disk.
 func TestMissingInstalledVersionIsNotKept(t *testing.T) {
+	tmpl := updated(t)
 	for _, op := range []string{"update", "rollback"} {
 		t.Run(op, func(t *testing.T) {
-			w := updated(t)
+			w := tmpl.clone(t)
 			in := w.installer(WithTrial(nil))
 			require.NoError(t, os.RemoveAll(filepath.Join(w.pluginDir, "echo")))
 			var err error

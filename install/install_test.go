@@ -330,13 +330,14 @@ func TestRefusals(t *testing.T) {
 // recovers what was left.
 func TestFailureAfterEachStep(t *testing.T) {
 	steps := []string{"index", "download", "verify", "extract", "manifest", "consent", "trial", "journal", "backup", "move", "lock", "previous", "done"}
+	tmpl := newWorld(t)
+	tmpl.publish(tmpl.native("1.0.0"))
+	_, err := tmpl.installer().Install(bg, "echo")
+	require.NoError(t, err)
+	tmpl.publish(tmpl.native("1.1.0"))
 	for i, step := range steps {
 		t.Run(step, func(t *testing.T) {
-			w := newWorld(t)
-			w.publish(w.native("1.0.0"))
-			_, err := w.installer().Install(bg, "echo")
-			require.NoError(t, err)
-			w.publish(w.native("1.1.0"))
+			w := tmpl.clone(t)
 			boom := fmt.Errorf("killed after %s", step)
 			in := w.installer(func(o *options) {
 				o.failAt = func(s string) error {
@@ -346,7 +347,7 @@ func TestFailureAfterEachStep(t *testing.T) {
 					return nil
 				}
 			})
-			_, err = in.Update(bg, "echo")
+			_, err := in.Update(bg, "echo")
 			require.ErrorIs(t, err, boom)
 			want := "1.0.0"
 			if i >= slices.Index(steps, "lock") { // the lock file is the commit point
