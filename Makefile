@@ -122,7 +122,10 @@ demo: demo-heading examples
 demo-heading:
 	@echo "== make demo: the examples build first ($(strip c $(EXAMPLE_LANGS))); a cold run takes $(DEMO_COLD), a warm one seconds"
 
-# -race needs cgo; the CGO_ENABLED=0 run covers the purego path;
+# -race needs cgo; the CGO_ENABLED=0 run covers the purego path: the
+# packages that reach purego run again without cgo (the others compile to
+# the same code either way, and every file with a cgo build constraint
+# is in a package that imports purego);
 # cgocheck2 checks the Go pointers that cross into C. bench/ (its own
 # module) is vetted, and its report generator tested, so that it cannot rot;
 # its benchmarks run under make bench. Then every example must pass the
@@ -137,7 +140,9 @@ test: examples
 	@$(if $(SKIPPED_EXAMPLES),echo "make test: skipping examples: $(SKIPPED_EXAMPLES); REQUIRE_ALL_TOOLCHAINS=1 makes that a failure")
 	@echo "make test: leaving out the cross builds with Zig ($(WINDOWS_BUILD_TESTS) in $(WINDOWS_BUILD_PKGS): make test-windows; $(ARM64_BUILD_TESTS) in $(ARM64_BUILD_PKGS): make test-arm64)"
 	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
-	CGO_ENABLED=0 $(GO) test -count=1 ./...
+	@deps=$$(CGO_ENABLED=0 $(GO) list -f '{{.ImportPath}}{{range .Deps}} {{.}}{{end}}' ./...) && \
+	pkgs=$$(echo "$$deps" | awk '/ github.com\/ebitengine\/purego( |$$)/ { print $$1 }') && test -n "$$pkgs" && \
+	echo CGO_ENABLED=0 $(GO) test -count=1 $$pkgs && CGO_ENABLED=0 $(GO) test -count=1 $$pkgs
 	CGO_ENABLED=1 GOEXPERIMENT=cgocheck2 $(GO) test -count=1 ./loader/... ./internal/clawctx/... ./internal/reentry/...
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./cmd/...
 	$(GO) build -o bin/clawd-plugin ./cmd/clawd-plugin

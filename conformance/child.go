@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -65,6 +66,9 @@ type childSpec struct {
 	// module: the probe compiles it, every later check reuses the code.
 	// It lives in the run's scratch directory and goes with it.
 	CacheDir string `json:"cache_dir,omitempty"`
+	// The timing checks' budgets; zero: the defaults.
+	LoadBudget     time.Duration `json:"load_budget,omitempty"`
+	CallbackBudget time.Duration `json:"callback_budget,omitempty"`
 }
 
 // childResult is what a child reports.
@@ -265,4 +269,12 @@ func warn(format string, args ...any) childResult {
 
 func skip(format string, args ...any) childResult {
 	return childResult{Status: StatusSkip, Message: fmt.Sprintf(format, args...)}
+}
+
+// budget is set, or def when the run left it at zero.
+func (s *childSpec) budget(set, def time.Duration) time.Duration {
+	if set > 0 {
+		return set
+	}
+	return def
 }

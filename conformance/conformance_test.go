@@ -32,6 +32,10 @@ type verdict struct {
 	notLoaded string
 	// messages: id -> a prefix its message must start with.
 	messages map[string]string
+	// timed: the timing checks run with their real budgets. Other
+	// verdicts give them a minute, so that a busy machine cannot add a
+	// timing warning to a verdict about something else.
+	timed bool
 }
 
 func plugin(name string, flags ...string) func(*testing.T) string {
@@ -232,7 +236,7 @@ func verdicts() []verdict {
 		// Advice: warnings only.
 		{name: "bench", path: plugin("bench"), warn: []string{"export.namespace"}},
 		{name: "lingering_thread", path: plugin("lingering_thread"), warn: append(onLinux("lifecycle.threads"), nullCtx)},
-		{name: "slow", path: plugin("slow"), warn: []string{nullCtx, "timing.load", "timing.callbacks"},
+		{name: "slow", timed: true, path: plugin("slow"), warn: []string{nullCtx, "timing.load", "timing.callbacks"},
 			opts: []conformance.Option{conformance.WithConcurrency(8)}}, // it sleeps, it does not compute
 	}
 }
@@ -248,7 +252,7 @@ func TestVerdicts(t *testing.T) {
 	for _, v := range all {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
-			rep, err := conformance.Run(v.path(t), v.opts...)
+			rep, err := conformance.Run(v.path(t), v.runOpts()...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -405,7 +409,8 @@ func TestRunErrors(t *testing.T) {
 // TestWithManifest checks a library against a manifest kept elsewhere.
 func TestWithManifest(t *testing.T) {
 	dir := dirFor("echo", map[string]any{"name": "not-echo", "capabilities": []string{}})(t)
-	rep, err := conformance.Run(cbuild.Plugin(t, "echo"), conformance.WithManifest(filepath.Join(dir, manifest.JSONName)))
+	rep, err := conformance.Run(cbuild.Plugin(t, "echo"), conformance.WithManifest(filepath.Join(dir, manifest.JSONName)),
+		conformance.WithTimingBudgets(time.Minute, time.Minute))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -474,4 +479,12 @@ func TestRunT(t *testing.T) {
 	if len(r.logs) != 1 || !strings.HasPrefix(r.logs[0], "warning: export.namespace: ") {
 		t.Errorf("logs %q", r.logs)
 	}
+}
+
+// runOpts are v's options, with generous timing budgets unless v.timed.
+func (v verdict) runOpts() []conformance.Option {
+	if v.timed {
+		return v.opts
+	}
+	return append([]conformance.Option{conformance.WithTimingBudgets(time.Minute, time.Minute)}, v.opts...)
 }

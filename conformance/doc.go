@@ -127,10 +127,11 @@
 // (loader.Plugin.Stats): a stale log or send_event is a use of a context
 // after its callback returned; with relay granted and a sink that accepts
 // everything, a refused event was refused for its arguments. context.stale
-// waits 10 ms after each call and 50 ms at the end; the loader rotates calls
-// through several contexts, so a kept one stays stale meanwhile.
-// lifecycle.unload_once lets late uses land, then counts only what happens
-// after Close.
+// waits 10 ms after each call and, at the end, until the threads the
+// plugin started have ended (up to half a second; 50 ms where threads
+// cannot be counted); the loader rotates calls through several contexts,
+// so a kept one stays stale meanwhile. lifecycle.unload_once lets late
+// uses land the same way, then counts only what happens after Close.
 //
 // hygiene.signals opens the library without the loader's signal guard and
 // compares every signal action (read with rt_sigaction) before and after

@@ -64,6 +64,10 @@ type options struct {
 	manifest    string
 	keys        []ed25519.PublicKey
 	concurrency int
+	// The timing checks' budgets (zero: the defaults); only tests set
+	// them, so that a verdict about something else never warns because
+	// the machine was busy.
+	loadBudget, callbackBudget time.Duration
 }
 
 // WithTimeout bounds each check's child process (default DefaultTimeout).
@@ -412,7 +416,8 @@ func (r *runner) spawn(id string) (*outcome, error) {
 		return nil, err
 	}
 	f.Close()
-	spec := childSpec{Check: id, Lib: r.lib, Manifest: r.manPath, Dir: r.dir, Keys: r.keysB64, Progress: f.Name(), WASM: r.f.wasm}
+	spec := childSpec{Check: id, Lib: r.lib, Manifest: r.manPath, Dir: r.dir, Keys: r.keysB64, Progress: f.Name(), WASM: r.f.wasm,
+		LoadBudget: r.o.loadBudget, CallbackBudget: r.o.callbackBudget}
 	if r.f.wasm {
 		spec.CacheDir = filepath.Join(r.tmp, "wasm-cache")
 	}
@@ -534,4 +539,10 @@ func (r *runner) policy() *contain.Policy {
 	}.Policy()
 	p.ReadWrite = append(p.ReadWrite, r.tmp)
 	return &p
+}
+
+// withTimingBudgets sets the budgets of timing.load and timing.callbacks
+// (the tests' way to keep them out of verdicts about something else).
+func withTimingBudgets(load, callback time.Duration) Option {
+	return func(o *options) { o.loadBudget, o.callbackBudget = load, callback }
 }

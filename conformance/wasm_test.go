@@ -74,7 +74,7 @@ func TestWASMVerdicts(t *testing.T) {
 	for _, v := range all {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
-			rep, err := conformance.Run(v.path(t), v.opts...)
+			rep, err := conformance.Run(v.path(t), v.runOpts()...)
 			if err != nil {
 				t.Fatal(err)
 			}

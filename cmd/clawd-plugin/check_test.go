@@ -88,9 +88,16 @@ func TestCheckExampleDir(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "clawd-plugin.json"), man, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	obj, checks := checkJSON(t, 0, dir)
+	// The timing checks are left out: on a busy machine they may warn.
+	obj, checks := checkJSON(t, 0, "--skip", `^timing\.`, dir)
 	st := byStatus(checks)
-	if obj["ok"] != true || len(st["fail"]) > 0 || len(st["warn"]) > 0 || len(checks) != len(conformance.Checks()) {
+	timed := 0
+	for _, c := range conformance.Checks() {
+		if strings.HasPrefix(c.ID, "timing.") {
+			timed++
+		}
+	}
+	if obj["ok"] != true || len(st["fail"]) > 0 || len(st["warn"]) > 0 || timed == 0 || len(checks) != len(conformance.Checks())-timed {
 		t.Fatalf("%v", st)
 	}
 	want := []string{"concurrency.threads", "manifest.signature"}

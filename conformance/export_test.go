@@ -1,0 +1,4 @@
+package conformance
+
+// WithTimingBudgets is withTimingBudgets for the tests in conformance_test.
+var WithTimingBudgets = withTimingBudgets
