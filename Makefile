@@ -136,13 +136,17 @@ demo-heading:
 # under test-windows and test-arm64 instead (cbuild.RequireCross), which CI
 # runs; make test says so. The tests' C builds are cached across test
 # binaries and runs (internal/cbuild; CLAWD_CBUILD_CACHE moves the cache).
+# Test binaries run TEST_P at a time (go test -p): twice the CPUs, as
+# many of them spend their time waiting for child processes they start.
+CPUS := $(shell nproc 2>/dev/null || sysctl -n hw.ncpu 2>/dev/null || echo 2)
+TEST_P ?= $(shell echo $$((2 * $(CPUS))))
 test: examples
 	@$(if $(SKIPPED_EXAMPLES),echo "make test: skipping examples: $(SKIPPED_EXAMPLES); REQUIRE_ALL_TOOLCHAINS=1 makes that a failure")
 	@echo "make test: leaving out the cross builds with Zig ($(WINDOWS_BUILD_TESTS) in $(WINDOWS_BUILD_PKGS): make test-windows; $(ARM64_BUILD_TESTS) in $(ARM64_BUILD_PKGS): make test-arm64)"
-	CGO_ENABLED=1 $(GO) test -race -count=1 ./...
+	CGO_ENABLED=1 $(GO) test -p $(TEST_P) -race -count=1 ./...
 	@deps=$$(CGO_ENABLED=0 $(GO) list -f '{{.ImportPath}}{{range .Deps}} {{.}}{{end}}' ./...) && \
 	pkgs=$$(echo "$$deps" | awk '/ github.com\/ebitengine\/purego( |$$)/ { print $$1 }') && test -n "$$pkgs" && \
-	echo CGO_ENABLED=0 $(GO) test -count=1 $$pkgs && CGO_ENABLED=0 $(GO) test -count=1 $$pkgs
+	echo CGO_ENABLED=0 $(GO) test -p $(TEST_P) -count=1 $$pkgs && CGO_ENABLED=0 $(GO) test -p $(TEST_P) -count=1 $$pkgs
 	CGO_ENABLED=1 GOEXPERIMENT=cgocheck2 $(GO) test -count=1 ./loader/... ./internal/clawctx/... ./internal/reentry/...
 	cd bench && $(GO) vet ./... && $(GO) test -count=1 ./cmd/...
 	$(GO) build -o bin/clawd-plugin ./cmd/clawd-plugin
