@@ -11,6 +11,8 @@
  *   oob            a store far outside linear memory
  *   loop           never returns
  *   grow:<mb>      malloc(mb MiB); logs "grow:ok" (returns 0) or "grow:null" (returns 2)
+ *   pages:<n>      memory.grow by n pages of 64 KiB; logs "pages:ok" (returns 0) or
+ *                  "pages:refused" (returns 2)
  *   read:<path>    logs "read:ok:<first line>" or "read:err:<errno>:<strerror>"
  *   write:<path>   writes input_json to path; logs "write:ok" or "write:err:<errno>:<strerror>"
  *   link:<target>  symlink(target, "made-link"); logs "link:ok" or "link:err:<errno>:<strerror>"
@@ -115,6 +117,15 @@ __attribute__((unused)) static ClawaError on_tool_call(ClawaContext *ctx, const 
         memset(p, 1, mb << 20);
         held = p;
         ctx->log(ctx, 2, "grow:ok");
+        return CLAWA_ERROR_NONE;
+    }
+    if (has_prefix(tool, "pages:")) {
+        long n = strtol(tool + 6, NULL, 10);
+        if (__builtin_wasm_memory_grow(0, (size_t)n) == (size_t)-1) {
+            ctx->log(ctx, 3, "pages:refused");
+            return CLAWA_ERROR_CALLBACK_ERROR;
+        }
+        ctx->log(ctx, 2, "pages:ok");
         return CLAWA_ERROR_NONE;
     }
     if (has_prefix(tool, "read:")) {

@@ -109,12 +109,18 @@
 // (WithMemoryLimitMB, the manifest's memory_limit_mb; default 256 MiB): a
 // memory.grow past the cap fails in the guest, whose malloc returns NULL.
 // Its tables count against the same cap (see Loading): a table.grow past
-// a table's declared maximum fails in the guest (-1). The host's memory
-// for one instance stays within 2.5 times the cap (wazero grows linear
-// memory as a Go slice: a quarter of spare capacity, and the old array
-// until the collector frees it; after a collection, 1.02 times was
-// measured with both instances of a pool of 2 full), so within 2.5 times
-// the cap times the pool's size for a concurrent plugin, besides the
+// a table's declared maximum fails in the guest (-1).
+//
+// On Unix an instance's linear memory is reserved once at its maximum
+// (address space only, outside the Go heap) and committed as the guest
+// grows it, in place: memory.grow never copies (BenchmarkMemoryGrow: 192
+// MiB in 64 MiB steps costs a few thousandths of a memset of 192 MiB; the
+// guest then pays the page faults of what it touches), and an idle plugin
+// costs what its guest uses whatever its cap. The host's memory for one
+// instance is what its guest grew. Elsewhere memory is a Go slice, as
+// wazero makes it: within 2.5 times the cap per instance (a quarter of
+// spare capacity, and the old array until the collector frees it). Either
+// way, times the pool's size for a concurrent plugin, besides the
 // compiled code, which the pre-scan bounds.
 // Its file system is empty unless granted: fs.read mounts the project
 // directory (clawd.WithProjectDir) read-only at "/", fs.write read-write;

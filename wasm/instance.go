@@ -43,6 +43,7 @@ const (
 type instance struct {
 	mod   api.Module
 	mem   api.Memory
+	res   *reservation                   // mem's mapping, released at discard (memory.go); nil: a Go slice
 	fns   [abi.NumCallbacks]api.Function // for calls at depth 0
 	slots [abi.NumCallbacks]uint32       // table indices, for nested calls
 	// nested[d-1] serves calls at depth d (a sink calling back in): a
@@ -85,15 +86,17 @@ func (p *Plugin) instantiate(ctx context.Context, s *slot) (*instance, *tableInf
 	prev := s.callCtx
 	s.callCtx = ctx
 	defer func() { s.callCtx = prev }()
-	mod, err := p.rt.InstantiateModule(ctx, p.compiled,
+	ictx, alloc := p.mems.allocator(ctx)
+	mod, err := p.rt.InstantiateModule(ictx, p.compiled,
 		p.modCfg.WithStdout(s.stdout).WithStderr(s.stderr).WithNanosleep(s.nanosleep))
 	if err != nil {
+		p.mems.release(alloc.res) // the start function, if any, has returned
 		if code, ok := exitOf(err); ok && code == sys.ExitCodeDeadlineExceeded {
 			return nil, nil, clawerr.New(clawerr.Timeout, p.who(), "open", "instantiating the module (_initialize) took too long", err)
 		}
 		return nil, nil, clawerr.New(clawerr.OpenFailed, p.who(), "open", "instantiating the module", err)
 	}
-	in := &instance{mod: mod, mem: mod.Memory(), glue: &s.inGlue, funcTable: p.funcTable}
+	in := &instance{mod: mod, mem: mod.Memory(), res: alloc.res, glue: &s.inGlue, funcTable: p.funcTable}
 	p.track(s, in)
 	fail := func(err error) (*instance, *tableInfo, error) {
 		p.discard(in)

@@ -167,4 +167,7 @@ func (p *Plugin) discard(in *instance) {
 		p.pool.mods.Delete(in.mod)
 	}
 	_ = in.mod.Close(context.Background())
+	// The instance's call has returned (or it never ran one): its
+	// guest has stopped, so its memory may go.
+	p.mems.release(in.res)
 }

@@ -57,6 +57,7 @@ type Plugin struct {
 	relay    bool
 
 	rt       wazero.Runtime
+	mems     memories // the guests' linear memories (memory.go)
 	compiled wazero.CompiledModule
 	// funcTable is the index of the module's first table of functions,
 	// the one callback slots index (the pre-scan finds it).
@@ -176,6 +177,7 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	p.rt = wazero.NewRuntimeWithConfig(bg, rc)
 	fail := func(err error) (*Plugin, error) {
 		_ = p.rt.Close(bg)
+		p.mems.releaseAll()
 		if p.root != nil {
 			_ = p.root.Close()
 		}
@@ -656,6 +658,7 @@ func (p *Plugin) Close() error {
 	if err := p.rt.Close(context.Background()); err != nil {
 		p.closeErr = clawerr.New(clawerr.Unavailable, p.name, "close", "closing the runtime", err)
 	}
+	p.mems.releaseAll() // every call has returned and every module is closed
 	if p.root != nil {
 		_ = p.root.Close()
 	}
