@@ -10,6 +10,7 @@ import (
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/foreign"
+	"github.com/clawd-go/clawd/internal/semver"
 	"github.com/clawd-go/clawd/internal/vtable"
 	"github.com/clawd-go/clawd/manifest"
 )
@@ -224,7 +225,7 @@ func checkVersion(c *cenv) childResult {
 	}
 	defer d.close()
 	v, problem := tableString("version", raw.Version)
-	if problem == "" && !vtable.IsSemver(v) {
+	if problem == "" && !semver.Valid(v) {
 		problem = fmt.Sprintf("version %q is not a Semantic Versioning 2.0 version", v)
 	}
 	if problem != "" {

@@ -9,7 +9,7 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
-	"github.com/clawd-go/clawd/internal/vtable"
+	"github.com/clawd-go/clawd/internal/semver"
 	"github.com/clawd-go/clawd/manifest"
 	"github.com/clawd-go/clawd/wasm"
 )
@@ -234,7 +234,7 @@ func wasmVersion(c *cenv) childResult {
 	}
 	defer closed(p)
 	problem := hasWarning(p, "version")
-	if problem == "" && !vtable.IsSemver(p.Version()) {
+	if problem == "" && !semver.Valid(p.Version()) {
 		problem = fmt.Sprintf("version %q is not a Semantic Versioning 2.0 version", p.Version())
 	}
 	if problem != "" {

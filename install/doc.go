@@ -86,8 +86,10 @@
 // Version constraints after NAME@: 1.2.0 (exactly), 1.2 (1.2.x), ^1.2
 // (>=1.2.0 <2.0.0; ^0.2 is <0.3.0), ~1.2 (>=1.2.0 <1.3.0), >=1.0, >1.0,
 // <2, <=2, and several joined by commas. A prerelease is picked only when
-// named exactly. The parser is ours (version.go): a few dozen lines for the
-// semver subset above, rather than a dependency.
+// named exactly. A version is read one way in the module (internal/semver:
+// Semantic Versioning 2.0.0, no "v" prefix), here as in a plugin's table;
+// the constraints are version.go's, a few dozen lines rather than a
+// dependency.
 //
 // # The lock file
 //

@@ -293,7 +293,7 @@ func sortReleases(rs []Release) {
 	sort.SliceStable(rs, func(i, j int) bool {
 		a, _ := parseVersion(rs[i].Version)
 		b, _ := parseVersion(rs[j].Version)
-		return a.compare(b) > 0
+		return a.Compare(b) > 0
 	})
 }
 

@@ -309,7 +309,7 @@ func (in *Installer) Update(ctx context.Context, specs ...string) ([]Result, err
 		if err == nil {
 			cv, _ := parseVersion(cur.Version)
 			nv, _ := parseVersion(rel.Version)
-			if nv.compare(cv) <= 0 {
+			if nv.Compare(cv) <= 0 {
 				out = append(out, res)
 				continue
 			}

@@ -50,12 +50,12 @@ func TestConstraints(t *testing.T) {
 	}
 }
 
-func TestVersionOrder(t *testing.T) {
-	order := []string{"1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-alpha.beta", "1.0.0-beta", "1.0.0-beta.2", "1.0.0-beta.11", "1.0.0-rc.1", "1.0.0", "1.0.1", "1.10.0", "2.0.0"}
-	for i := 1; i < len(order); i++ {
-		a, _ := parseVersion(order[i-1])
-		b, _ := parseVersion(order[i])
-		require.Equal(t, -1, a.compare(b), "%s < %s", order[i-1], order[i])
-		require.Equal(t, 1, b.compare(a))
-	}
+// A version with a "v" is refused where it is read, with the fix: in a
+// constraint the user typed and in an index's release (one rule for a
+// version, internal/semver's).
+func TestVersionWithVIsRefused(t *testing.T) {
+	_, err := parseConstraint("v1.2")
+	require.ErrorContains(t, err, `no "v" prefix (write 1.2)`)
+	err = checkRelease("echo", Release{Version: "v1.0.0", Archive: "echo-1.0.0.tar.gz", Size: 1}, &Index{})
+	require.ErrorContains(t, err, `no "v" prefix (write 1.0.0)`)
 }

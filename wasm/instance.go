@@ -14,6 +14,7 @@ import (
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/reentry"
+	"github.com/clawd-go/clawd/internal/semver"
 	"github.com/clawd-go/clawd/internal/vtable"
 )
 
@@ -188,7 +189,7 @@ func (p *Plugin) readTable(in *instance, addr uint32) (*tableInfo, [abi.NumCallb
 		t.warnings = append(t.warnings, "version is NULL")
 	} else if t.version, err = cString(in.mem, versionPtr, vtable.MaxString); err != nil {
 		return nil, slots, clawerr.New(clawerr.BadVersion, who, "read vtable", fmt.Sprintf("version (bound %d bytes)", vtable.MaxString), err)
-	} else if !vtable.IsSemver(t.version) {
+	} else if !semver.Valid(t.version) {
 		t.warnings = append(t.warnings, fmt.Sprintf("version %q is not semver 2.0", t.version))
 	}
 	return t, slots, nil

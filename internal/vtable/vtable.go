@@ -25,6 +25,7 @@ import (
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/foreign"
+	"github.com/clawd-go/clawd/internal/semver"
 )
 
 // MaxString bounds the name and version: their NUL must be within the
@@ -82,7 +83,7 @@ func Read(addr uintptr, who string) (*Table, error) {
 		t.Warnings = append(t.Warnings, "version is NULL")
 	} else if t.Version, err = foreign.String(raw.Version, MaxString); err != nil {
 		return nil, clawerr.New(clawerr.BadVersion, who, "read vtable", fmt.Sprintf("version (bound %d bytes)", MaxString), err)
-	} else if !IsSemver(t.Version) {
+	} else if !semver.Valid(t.Version) {
 		t.Warnings = append(t.Warnings, fmt.Sprintf("version %q is not semver 2.0", t.Version))
 	}
 	return t, nil

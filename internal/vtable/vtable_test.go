@@ -11,19 +11,6 @@ import (
 	"github.com/clawd-go/clawd/internal/cmem"
 )
 
-func TestIsSemver(t *testing.T) {
-	good := []string{"0.0.0", "1.2.3", "10.20.30", "1.0.0-alpha", "1.0.0-alpha.1", "1.0.0-0.3.7",
-		"1.0.0-x.7.z.92", "1.0.0+20130313144700", "1.0.0-beta+exp.sha.5114f85", "1.0.0-rc.1+build.1"}
-	bad := []string{"", "1", "1.2", "v1.2.3", "01.2.3", "1.02.3", "1.2.03", "1.2.3-", "1.2.3+",
-		"1.2.3-01", "1.2.3-a..b", "1.2.3.4", "1.2.3-é", "not-semver", " 1.2.3"}
-	for _, v := range good {
-		assert.True(t, IsSemver(v), v)
-	}
-	for _, v := range bad {
-		assert.False(t, IsSemver(v), v)
-	}
-}
-
 // table builds a ClawaPlugin in C memory, as a plugin would.
 func table(t *testing.T, fill func(p *abi.Plugin, str func(string) uintptr)) uintptr {
 	blk, err := cmem.Alloc(4096)
