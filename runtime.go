@@ -14,6 +14,7 @@ import (
 const (
 	RuntimeNative  = "native"  // package loader: in this process
 	RuntimeProcess = "process" // package isolate: in a sandboxed child process
+	RuntimeWasm    = "wasm"    // package wasm: a WebAssembly module under wazero
 )
 
 // Runtime opens plugins of one kind. Open's error is a *clawerr.Error.
@@ -80,7 +81,7 @@ func Open(runtime, path string, opts ...Option) (Plugin, error) {
 var runtimeImports = map[string]string{
 	RuntimeNative:  "github.com/clawd-go/clawd/loader",
 	RuntimeProcess: "github.com/clawd-go/clawd/isolate",
-	"wasm":         "github.com/clawd-go/clawd/wasm", // wasm.Runtime; the package imports this one
+	RuntimeWasm:    "github.com/clawd-go/clawd/wasm",
 }
 
 // unsupported is Open's refusal of a runtime nobody registered: it says

@@ -32,8 +32,8 @@ func benchRuntimes(b *testing.B) map[string]clawd.Plugin {
 	return map[string]clawd.Plugin{
 		"native":          open(clawd.RuntimeNative, lib),
 		"process":         open(clawd.RuntimeProcess, lib),
-		"wasm-nodeadline": open(wasm.Runtime, mod, wasm.WithDeadlines(false)),
-		"wasm-deadline":   open(wasm.Runtime, mod),
+		"wasm-nodeadline": open(clawd.RuntimeWasm, mod, wasm.WithDeadlines(false)),
+		"wasm-deadline":   open(clawd.RuntimeWasm, mod),
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 	"github.com/clawd-go/clawd/internal/cbuild"
 	"github.com/clawd-go/clawd/isolate"
 	_ "github.com/clawd-go/clawd/loader" // registers "native"
-	"github.com/clawd-go/clawd/wasm"     // registers "wasm"
+	_ "github.com/clawd-go/clawd/wasm"   // registers "wasm"
 )
 
 func TestMain(m *testing.M) {
@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 }
 
 func TestRegistry(t *testing.T) {
-	assert.Equal(t, []string{clawd.RuntimeNative, clawd.RuntimeProcess, wasm.Runtime}, clawd.Runtimes())
+	assert.Equal(t, []string{clawd.RuntimeNative, clawd.RuntimeProcess, clawd.RuntimeWasm}, clawd.Runtimes())
 	_, err := clawd.Open("wasm-not-here", "x.wasm")
 	assert.Equal(t, clawerr.RuntimeUnsupported, clawerr.CodeOf(err))
 	assert.ErrorContains(t, err, `no runtime "wasm-not-here"`)
@@ -44,7 +44,7 @@ func TestEveryRuntime(t *testing.T) {
 	for _, rt := range clawd.Runtimes() {
 		t.Run(rt, func(t *testing.T) {
 			var lib string
-			if rt == wasm.Runtime {
+			if rt == clawd.RuntimeWasm {
 				lib = cbuild.WasmPlugin(t, "echo")
 			} else {
 				lib = cbuild.Plugin(t, "echo")

@@ -25,11 +25,15 @@ import (
 // reason (notForWASM).
 
 // isWASM says whether the plugin at lib is a WebAssembly module: its
-// manifest says runtime "wasm", its name ends in .wasm, or its bytes open
-// with the WebAssembly magic.
+// manifest places it in the wasm runtime (manifest.Placement), its name
+// ends in .wasm, or its bytes open with the WebAssembly magic.
 func isWASM(lib string, m *manifest.Manifest) bool {
-	return (m != nil && m.Runtime == manifest.RuntimeWasm) ||
-		strings.EqualFold(filepath.Ext(lib), ".wasm") || wasm.IsModule(lib)
+	if m != nil {
+		if rt, _, err := m.Placement(""); err == nil && rt == clawd.RuntimeWasm {
+			return true
+		}
+	}
+	return strings.EqualFold(filepath.Ext(lib), ".wasm") || wasm.IsModule(lib)
 }
 
 // notForWASM are the checks that cannot apply to a WASM guest, with why.

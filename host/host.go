@@ -717,7 +717,7 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 			h.log.Warn("capability refused by the host's policy", zap.String("plugin", e.name), zap.String("capability", string(cp)))
 		}
 	}
-	rt, sandbox, err := h.runtimeFor(m)
+	rt, sandbox, err := m.Placement(h.o.sandbox)
 	if err != nil {
 		return nil, lo, err
 	}
@@ -773,7 +773,7 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 	if sandbox == manifest.SandboxProcess {
 		opts = append(opts, h.o.isolate...)
 	}
-	if rt == wasm.Runtime && m.MemoryLimitMB > 0 {
+	if rt == clawd.RuntimeWasm && m.MemoryLimitMB > 0 {
 		opts = append(opts, wasm.WithMemoryLimitMB(m.MemoryLimitMB))
 	}
 	p, err := clawd.Open(rt, v.Path, opts...)
@@ -799,24 +799,6 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 	in.hooks = hk
 	h.mu.Unlock()
 	return in, lo, nil
-}
-
-// runtimeFor names the runtime that opens the plugin of m, and its sandbox:
-// the manifest's runtime, and the process sandbox if the manifest or the
-// host asks for it (the host never moves a plugin whose manifest asks for
-// the sandbox back into its own process). A wasm plugin runs in the wasm
-// runtime whatever the sandbox asked: it is sandboxed by construction.
-func (h *Host) runtimeFor(m *manifest.Manifest) (string, manifest.Sandbox, error) {
-	switch m.Runtime {
-	case manifest.RuntimeWasm:
-		return wasm.Runtime, manifest.SandboxWasm, nil
-	case "", manifest.RuntimeDylib:
-		if h.o.sandbox == manifest.SandboxProcess || m.Sandbox == manifest.SandboxProcess {
-			return clawd.RuntimeProcess, manifest.SandboxProcess, nil
-		}
-		return clawd.RuntimeNative, manifest.SandboxNative, nil
-	}
-	return "", "", clawerr.New(clawerr.RuntimeUnsupported, m.Name, "load", fmt.Sprintf("runtime %q", m.Runtime), nil)
 }
 
 // sandboxState follows a sandboxed plugin's child: while it is down the

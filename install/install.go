@@ -21,7 +21,7 @@ import (
 	"github.com/clawd-go/clawd/internal/archive"
 	"github.com/clawd-go/clawd/internal/lockfile"
 	"github.com/clawd-go/clawd/manifest"
-	"github.com/clawd-go/clawd/wasm"
+	_ "github.com/clawd-go/clawd/wasm" // the wasm runtime, for TrialOpen
 
 	_ "github.com/clawd-go/clawd/isolate" // the "process" runtime of TrialOpen
 )
@@ -896,9 +896,9 @@ func TrialOpen(ctx context.Context, m *manifest.Manifest, caps []abi.Capability,
 		return err
 	}
 	defer os.Remove(v.Path)
-	rt := clawd.RuntimeProcess
-	if m.Runtime == manifest.RuntimeWasm {
-		rt = wasm.Runtime
+	rt, _, err := m.Placement(manifest.SandboxProcess) // a shared library on trial is always contained
+	if err != nil {
+		return err
 	}
 	p, err := clawd.Open(rt, v.Path, clawd.WithCapabilities(caps...), clawd.WithPluginDir(m.Dir),
 		clawd.WithSource(m.EntryPath()), clawd.WithIdentity(m.Name, m.Version))

@@ -819,3 +819,26 @@ func lineAt(src []byte, off int) int {
 	off = min(max(off, 0), len(src))
 	return bytes.Count(src[:off], []byte("\n")) + 1
 }
+
+// Placement says where a host runs m's plugin: the runtime that opens it
+// (clawd.RuntimeNative, RuntimeProcess or RuntimeWasm, the names it
+// registers under) and the sandbox the host reports. A WebAssembly module
+// runs in the wasm runtime whatever sandbox was asked: it is sandboxed by
+// construction. A shared library runs in the process sandbox when the
+// manifest or the host (hostSandbox, "" for no preference) asks for it,
+// else in the host's process: a host never moves a plugin whose manifest
+// asks for the sandbox back into its own process. Every part of this
+// module that places a plugin (the host, the installer's trial, inspect,
+// the conformance suite) asks here.
+func (m *Manifest) Placement(hostSandbox Sandbox) (runtime string, sandbox Sandbox, err error) {
+	switch m.Runtime {
+	case RuntimeWasm:
+		return clawd.RuntimeWasm, SandboxWasm, nil
+	case "", RuntimeDylib:
+		if hostSandbox == SandboxProcess || m.Sandbox == SandboxProcess {
+			return clawd.RuntimeProcess, SandboxProcess, nil
+		}
+		return clawd.RuntimeNative, SandboxNative, nil
+	}
+	return "", "", clawerr.New(clawerr.RuntimeUnsupported, m.Name, "load", fmt.Sprintf("runtime %q", m.Runtime), nil)
+}

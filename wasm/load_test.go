@@ -17,8 +17,8 @@ import (
 )
 
 func TestRegistered(t *testing.T) {
-	assert.Contains(t, clawd.Runtimes(), wasm.Runtime)
-	p, err := clawd.Open(wasm.Runtime, cbuildWasm(t, "minimal"))
+	assert.Contains(t, clawd.Runtimes(), clawd.RuntimeWasm)
+	p, err := clawd.Open(clawd.RuntimeWasm, cbuildWasm(t, "minimal"))
 	require.NoError(t, err)
 	require.NoError(t, p.Close())
 }

@@ -30,11 +30,8 @@ import (
 	"github.com/clawd-go/clawd/internal/wasmscan"
 )
 
-// Runtime is the name this package registers with clawd.Register.
-const Runtime = "wasm"
-
 func init() {
-	clawd.Register(Runtime, clawd.RuntimeFunc(func(path string, opts ...clawd.Option) (clawd.Plugin, error) {
+	clawd.Register(clawd.RuntimeWasm, clawd.RuntimeFunc(func(path string, opts ...clawd.Option) (clawd.Plugin, error) {
 		p, err := Open(path, opts...)
 		if err != nil {
 			return nil, err // an untyped nil: never a nil *Plugin in the interface

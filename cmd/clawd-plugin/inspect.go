@@ -178,7 +178,7 @@ func inspectInChild(lib string, timeout time.Duration) report {
 		Path:     exe,
 		Args:     []string{inspectChildVerb, path},
 		Role:     roleInspect,
-		RoleArgs: inspectArgs{Lib: path, WASM: runtime == wasm.Runtime},
+		RoleArgs: inspectArgs{Lib: path, WASM: runtime == clawd.RuntimeWasm},
 		Timeout:  timeout,
 		Contain:  inspectPolicy(path, m),
 	})
@@ -213,23 +213,28 @@ func inspectInChild(lib string, timeout time.Duration) report {
 // and call timeout, with the working directory as the project directory
 // (as run's default --project).
 func runtimeOf(path string, m *manifest.Manifest) (string, *wasm.Grants) {
-	if (m == nil || m.Runtime == manifest.RuntimeWasm) && (m != nil || wasm.IsModule(path)) {
-		var opts []clawd.Option
-		if m != nil {
-			wd, _ := os.Getwd()
-			opts = append(opts, clawd.WithCapabilities(m.Capabilities...), clawd.WithProjectDir(wd),
-				clawd.WithCallTimeout(m.CallTimeout), clawd.WithConcurrent(m.Concurrent))
-			if m.MemoryLimitMB > 0 {
-				opts = append(opts, wasm.WithMemoryLimitMB(m.MemoryLimitMB))
-			}
+	rt := clawd.RuntimeNative
+	if m != nil {
+		if placed, _, err := m.Placement(""); err == nil { // a loaded manifest names a known runtime
+			rt = placed
 		}
-		g := wasm.GrantsFor(opts...)
-		return wasm.Runtime, &g
+	} else if wasm.IsModule(path) {
+		rt = clawd.RuntimeWasm
 	}
-	if m != nil && m.Sandbox == manifest.SandboxProcess {
-		return "process", nil
+	if rt != clawd.RuntimeWasm {
+		return rt, nil
 	}
-	return "native", nil
+	var opts []clawd.Option
+	if m != nil {
+		wd, _ := os.Getwd()
+		opts = append(opts, clawd.WithCapabilities(m.Capabilities...), clawd.WithProjectDir(wd),
+			clawd.WithCallTimeout(m.CallTimeout), clawd.WithConcurrent(m.Concurrent))
+		if m.MemoryLimitMB > 0 {
+			opts = append(opts, wasm.WithMemoryLimitMB(m.MemoryLimitMB))
+		}
+	}
+	g := wasm.GrantsFor(opts...)
+	return rt, &g
 }
 
 // inspectPolicy confines the inspecting child as the process sandbox would
@@ -254,9 +259,9 @@ func describeManifest(m *manifest.Manifest) *manifestJSON {
 	for i, c := range m.Capabilities {
 		caps[i] = string(c)
 	}
-	sandbox := m.Sandbox
-	if m.Runtime == manifest.RuntimeWasm {
-		sandbox = manifest.SandboxWasm // what a host reports, whatever the manifest's sandbox says
+	_, sandbox, err := m.Placement("") // what a host reports (wasm whatever the manifest's sandbox says)
+	if err != nil {
+		sandbox = m.Sandbox
 	}
 	return &manifestJSON{Path: m.Path, Name: m.Name, Version: m.Version, Runtime: string(m.Runtime),
 		Entry: m.Entry, Capabilities: caps, SignaturePresent: m.Signature != "", Sandbox: string(sandbox), Concurrent: m.Concurrent}
