@@ -103,9 +103,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	progress := func() {
 		t.Helper()
 		target := dispatches.Load() + 20
-		deadline := time.Now().Add(waitFor)
-		for dispatches.Load() < target {
-			require.True(t, time.Now().Before(deadline), "dispatching stalled")
+		for dispatches.Load() < target { // stalled: the test binary's -timeout
 			time.Sleep(time.Millisecond)
 		}
 	}
@@ -372,9 +370,7 @@ func TestReloadDrainsCallsInFlight(t *testing.T) {
 	// The registry shows the new version as soon as it is swapped in (a
 	// dispatch made before that would queue behind the slow call: calls
 	// into one instance are serialized).
-	deadline := time.Now().Add(waitFor)
-	for info(t, r.h, "echo").Version != "2.0.0" {
-		require.True(t, time.Now().Before(deadline))
+	for info(t, r.h, "echo").Version != "2.0.0" { // never: the test binary's -timeout
 		time.Sleep(time.Millisecond)
 	}
 	fast := r.h.ToolCall(bg, "fast", "t", "{}")
