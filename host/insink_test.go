@@ -2,7 +2,6 @@ package host_test
 
 import (
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -29,14 +28,9 @@ func TestLifecycleFromSinkIsRefused(t *testing.T) {
 		return nil
 	}
 	require.NoError(t, r.h.Load(bg))
-	done := make(chan []host.Outcome)
-	go func() { done <- r.h.ToolCall(bg, "s1", "grep", "{}") }()
-	select {
-	case outs := <-done:
-		require.NoError(t, host.Errors(outs))
-	case <-time.After(waitFor):
-		t.Fatal("deadlock: lifecycle work from inside a sink did not return")
-	}
+	// A deadlock would keep ToolCall from returning: the test binary's
+	// -timeout fails the test then.
+	require.NoError(t, host.Errors(r.h.ToolCall(bg, "s1", "grep", "{}")))
 	require.Len(t, got, 4)
 	for op, err := range got {
 		assert.Equal(t, clawerr.InvalidArgument, clawerr.CodeOf(err), op)

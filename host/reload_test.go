@@ -103,9 +103,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	progress := func() {
 		t.Helper()
 		target := dispatches.Load() + 20
-		deadline := time.Now().Add(waitFor)
-		for dispatches.Load() < target {
-			require.True(t, time.Now().Before(deadline), "dispatching stalled")
+		for dispatches.Load() < target { // stalled: the test binary's -timeout
 			time.Sleep(time.Millisecond)
 		}
 	}
@@ -343,53 +341,58 @@ func TestReloadDrainsCallsInFlight(t *testing.T) {
 	root := t.TempDir()
 	dir := plugin(t, root, "echo", "1.0.0", echo(t, "echo", "1.0.0"), "network.relay")
 	r := newRig(t, host.WithPluginDirs(root))
-	inside := make(chan time.Time, 1)
+	// The slow call waits in the sink, inside the plugin, until the test
+	// releases it, then sleeps 400 ms: it is in flight for as long as the
+	// test needs, however slow the machine.
+	inside, release := make(chan struct{}, 1), make(chan struct{})
 	r.onEvent = func(e clawd.Event) error {
 		if e.Method == "echo.on_tool_call" && decode(t, e).Tool == "sleep:400" {
-			inside <- time.Now()
+			inside <- struct{}{}
+			<-release
 		}
 		return nil
 	}
 	require.NoError(t, r.h.Load(bg))
 
 	slow := make(chan []host.Outcome, 1)
-	var slowDone atomic.Int64
+	var slowDone atomic.Bool
 	go func() {
 		outs := r.h.ToolCall(bg, "slow", "sleep:400", "{}")
-		slowDone.Store(time.Now().UnixNano())
+		slowDone.Store(true)
 		slow <- outs
 	}()
-	sleepFrom := <-inside // the call is in the plugin, before its sleep
+	<-inside // the call is in the plugin
 
 	replace(t, filepath.Join(dir, libName("echo")), read(t, echo(t, "echo", "2.0.0")))
 	reloaded := make(chan error, 1)
-	var reloadTook time.Duration // from the start of the plugin's sleep
+	var reloadedAt time.Time
 	go func() {
 		err := r.h.Reload("echo")
-		reloadTook = time.Since(sleepFrom)
+		reloadedAt = time.Now()
 		reloaded <- err
 	}()
 	// The registry shows the new version as soon as it is swapped in (a
 	// dispatch made before that would queue behind the slow call: calls
 	// into one instance are serialized).
-	deadline := time.Now().Add(waitFor)
-	for info(t, r.h, "echo").Version != "2.0.0" {
-		require.True(t, time.Now().Before(deadline))
+	for info(t, r.h, "echo").Version != "2.0.0" { // never: the test binary's -timeout
 		time.Sleep(time.Millisecond)
 	}
 	fast := r.h.ToolCall(bg, "fast", "t", "{}")
 	require.NoError(t, host.Errors(fast))
 	assert.Equal(t, "2.0.0", fast[0].Version)
-	assert.Zero(t, slowDone.Load(), "the new instance serves while the old one still runs a call")
+	assert.False(t, slowDone.Load(), "the new instance serves while the old one still runs a call")
 
+	releasedAt := time.Now()
+	close(release)
 	outs := <-slow
 	require.NoError(t, <-reloaded)
 	require.Len(t, outs, 1)
 	assert.NoError(t, outs[0].Err)
 	assert.Equal(t, "1.0.0", outs[0].Version, "the call in flight finished on the old instance")
 	// The old instance drains when its call returns, after the plugin slept
-	// 400 ms: Reload cannot have returned before.
-	assert.GreaterOrEqual(t, reloadTook, 400*time.Millisecond, "Reload waited for the drain")
+	// 400 ms from its release: Reload cannot have returned before (a lower
+	// bound, which a sleep keeps on any machine).
+	assert.GreaterOrEqual(t, reloadedAt.Sub(releasedAt), 400*time.Millisecond, "Reload waited for the drain")
 	assert.Equal(t, 1, count(r.lines("echo"), "slept:400"))
 	assert.Len(t, copies(t, r.h, "echo"), 1)
 }

@@ -68,12 +68,13 @@ func TestSandboxedCrashFailsOnlyThatPlugin(t *testing.T) {
 	for tr = r.nextOf(t, "hostile"); tr.To != host.StateFailed; tr = r.nextOf(t, "hostile") {
 	}
 	assert.Equal(t, clawerr.Crashed, clawerr.CodeOf(tr.Reason))
-	// While it is down its calls return unavailable at once; alpha's succeed.
+	// While it is down its calls return unavailable; alpha's succeed. That
+	// the refusal does not wait for the restart is shown in isolate
+	// (TestCallsWhileDownAreRefusedAtOnce, with a restart that never comes).
 	outs = r.h.ToolCall(bg, "s1", "ok", "{}")
 	assert.NoError(t, outs[0].Err)
 	if info(t, r.h, "hostile").State == host.StateFailed {
 		assert.Equal(t, clawerr.Unavailable, clawerr.CodeOf(outs[1].Err), "%v", outs[1].Err)
-		assert.Less(t, outs[1].Duration, 50*time.Millisecond)
 	}
 	tr = r.nextOf(t, "hostile")
 	assert.Equal(t, host.StateActive, tr.To, show(tr))
@@ -89,11 +90,12 @@ func TestManifestCallTimeout(t *testing.T) {
 	sandboxed(t, root, "hostile", cbuild.Plugin(t, "hostile"), "call_timeout_ms = 300\n")
 	r := newRig(t, host.WithPluginDirs(root))
 	require.NoError(t, r.h.Load(bg))
-	start := time.Now()
+	// The loop never ends: without the manifest's timeout the call would
+	// never return and the test binary's -timeout would fail the test. The
+	// error names the timeout that fired: the manifest's 300 ms.
 	outs := r.h.ToolCall(bg, "s1", "loop", "{}")
 	assert.Equal(t, clawerr.Timeout, clawerr.CodeOf(outs[0].Err), "%v", outs[0].Err)
-	assert.Contains(t, outs[0].Err.Error(), "300ms")
-	assert.Less(t, time.Since(start), 5*time.Second)
+	assert.Contains(t, outs[0].Err.Error(), "did not answer within 300ms")
 }
 
 func TestWithSandboxProcessRunsEveryPluginInAChild(t *testing.T) {

@@ -82,9 +82,7 @@ func TestWasmPluginHotReload(t *testing.T) {
 	progress := func() {
 		t.Helper()
 		target := dispatches.Load() + 20
-		deadline := time.Now().Add(waitFor)
-		for dispatches.Load() < target {
-			require.True(t, time.Now().Before(deadline), "dispatching stalled")
+		for dispatches.Load() < target { // stalled: the test binary's -timeout
 			time.Sleep(time.Millisecond)
 		}
 	}
@@ -138,7 +136,6 @@ func TestWasmPluginConcurrentPool(t *testing.T) {
 	var inside atomic.Int32
 	both := make(chan struct{})
 	var once sync.Once
-	var timeouts atomic.Int32
 	r.onEvent = func(e clawd.Event) error {
 		if e.Method != "echo.on_tool_call" {
 			return nil
@@ -146,11 +143,9 @@ func TestWasmPluginConcurrentPool(t *testing.T) {
 		if inside.Add(1) == 2 {
 			once.Do(func() { close(both) })
 		}
-		select {
-		case <-both:
-		case <-time.After(waitFor): // a bound on a broken pool, not a measurement
-			timeouts.Add(1)
-		}
+		// Calls that never run at once never meet here: the test
+		// binary's -timeout fails the test.
+		<-both
 		return nil
 	}
 	require.NoError(t, r.h.Load(bg))
@@ -162,5 +157,4 @@ func TestWasmPluginConcurrentPool(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	assert.Zero(t, timeouts.Load(), "the two calls never ran inside the plugin at once")
 }

@@ -60,13 +60,13 @@ func TestChildrenDieWithTheHost(t *testing.T) {
 	require.Len(t, pids, 2)
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-	killed := time.Now()
 	cmd.Wait()
+	// Polled until gone, with no deadline of its own: a child that
+	// outlives its host keeps this loop going until the test binary's
+	// -timeout fails the test.
 	for _, pid := range pids {
 		for running(pid) {
-			require.Less(t, time.Since(killed), time.Second, "child %d outlived its host by a second", pid)
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
-	t.Logf("children gone %s after the host was killed", time.Since(killed).Round(time.Millisecond))
 }

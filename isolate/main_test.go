@@ -98,20 +98,19 @@ func (r *rig) messages() []string {
 	return out
 }
 
-// logged waits until a log line starting with prefix arrives and returns it.
+// logged waits until a log line starting with prefix arrives and returns
+// it. It polls with no deadline of its own: a line that never comes fails
+// the test at the test binary's -timeout.
 func (r *rig) logged(t *testing.T, prefix string) string {
 	t.Helper()
-	var line string
-	require.Eventually(t, func() bool {
+	for {
 		for _, m := range r.messages() {
 			if strings.HasPrefix(m, prefix) {
-				line = m
-				return true
+				return m
 			}
 		}
-		return false
-	}, 5*time.Second, 5*time.Millisecond, "no log line %q in %q", prefix, r.messages())
-	return line
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 func (r *rig) sawStates() []clawd.State {
@@ -138,5 +137,9 @@ func requireCallbackCode(t *testing.T, err error, want abi.Code) {
 // waitUp waits for the plugin's child to be serving again.
 func waitUp(t *testing.T, p *isolate.Plugin) {
 	t.Helper()
-	require.Eventually(t, func() bool { return p.State() == clawd.StateUp }, 10*time.Second, 5*time.Millisecond)
+	// Polled without a deadline of its own: a restart that never comes
+	// fails the test at the test binary's -timeout.
+	for p.State() != clawd.StateUp {
+		time.Sleep(5 * time.Millisecond)
+	}
 }

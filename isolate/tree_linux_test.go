@@ -28,8 +28,8 @@ import (
 )
 
 // The tests of the child's process tree: whatever the plugin starts is gone
-// within a second of Close, a crash, a timeout or the host's death, and the
-// number of its processes is bounded.
+// after Close, a crash, a timeout or the host's death, and the number of
+// its processes is bounded.
 
 // treeOpen opens the tree plugin with an observed logger.
 func treeOpen(t *testing.T, opts ...clawd.Option) (*isolate.Plugin, *observer.ObservedLogs) {
@@ -82,8 +82,10 @@ func requireAlive(t *testing.T, pid int) {
 }
 
 // requireGone waits, on a pidfd of each (readable once the process
-// exited), until every pid is gone, and fails if one outlives since by 1s.
-func requireGone(t *testing.T, since time.Time, pids ...int) {
+// exited), until every pid is gone. Each process sleeps forever unless
+// killed, so one that survives keeps this waiting until the test binary's
+// -timeout fails the test: no clock of its own decides.
+func requireGone(t *testing.T, pids ...int) {
 	t.Helper()
 	for _, pid := range pids {
 		fd, err := unix.PidfdOpen(pid, 0)
@@ -91,22 +93,18 @@ func requireGone(t *testing.T, since time.Time, pids ...int) {
 			continue // gone and reaped
 		}
 		require.NoError(t, err, "pidfd_open(%d)", pid)
-		left := time.Until(since.Add(time.Second))
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 		n := 0
-		if left > 0 {
-			fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-			for {
-				n, err = unix.Poll(fds, int(left.Milliseconds())+1)
-				if err != unix.EINTR {
-					break
-				}
-				left = time.Until(since.Add(time.Second))
+		for {
+			n, err = unix.Poll(fds, -1)
+			if err != unix.EINTR {
+				break
 			}
 		}
 		unix.Close(fd)
-		require.Equal(t, 1, n, "process %d still runs %s after the event", pid, time.Since(since).Round(time.Millisecond))
+		require.NoError(t, err, "poll on the pidfd of %d", pid)
+		require.Equal(t, 1, n, "process %d", pid)
 	}
-	t.Logf("%d processes gone %s after the event", len(pids), time.Since(since).Round(time.Millisecond))
 }
 
 // descendants lists every process below pid, from /proc.
@@ -179,9 +177,8 @@ func TestTreeGoneAfterClose(t *testing.T) {
 		requireAlive(t, pid)
 	}
 	pids = append(pids, p.PID()) // the child itself too
-	start := time.Now()
 	require.NoError(t, p.Close())
-	requireGone(t, start, pids...)
+	requireGone(t, pids...)
 	requireNoCgroups(t)
 }
 
@@ -189,29 +186,27 @@ func TestTreeGoneAfterCrash(t *testing.T) {
 	p, logs := treeOpen(t, isolate.WithRestart(0, time.Millisecond, time.Millisecond))
 	require.NoError(t, p.ToolCall(bg, "s1", "daemon", "{}"))
 	err := p.ToolCall(bg, "s1", "crash", "{}")
-	crashed := time.Now()
 	requireCode(t, err, clawerr.Crashed)
-	requireGone(t, crashed, append(pidsLogged(t, logs, "sleeper"), pidsLogged(t, logs, "daemon")...)...)
+	requireGone(t, append(pidsLogged(t, logs, "sleeper"), pidsLogged(t, logs, "daemon")...)...)
 }
 
 func TestTreeGoneAfterTimeout(t *testing.T) {
 	p, logs := treeOpen(t, clawd.WithCallTimeout(300*time.Millisecond), isolate.WithRestart(0, time.Millisecond, time.Millisecond))
 	require.NoError(t, p.ToolCall(bg, "s1", "daemon", "{}"))
 	err := p.ToolCall(bg, "s1", "hang", "{}")
-	expired := time.Now()
 	requireCode(t, err, clawerr.Timeout)
-	requireGone(t, expired, append(pidsLogged(t, logs, "sleeper"), pidsLogged(t, logs, "daemon")...)...)
+	requireGone(t, append(pidsLogged(t, logs, "sleeper"), pidsLogged(t, logs, "daemon")...)...)
 }
 
 // TestPipeHolderDoesNotBlockACrashedCall: a grandchild that holds the
-// host's pipes open keeps no crashed call waiting for EOF.
+// host's pipes open keeps no crashed call waiting for EOF. The holder
+// sleeps forever: a call that waited for the pipe to close would never
+// return, and the test binary's -timeout would fail the test.
 func TestPipeHolderDoesNotBlockACrashedCall(t *testing.T) {
 	p, logs := treeOpen(t, isolate.WithRestart(0, time.Millisecond, time.Millisecond))
-	start := time.Now()
 	err := p.ToolCall(bg, "s1", "holder", "{}")
 	requireCode(t, err, clawerr.Crashed)
-	require.Less(t, time.Since(start), time.Second, "the crashed call waited for the pipe")
-	requireGone(t, time.Now(), pidsLogged(t, logs, "holder")...)
+	requireGone(t, pidsLogged(t, logs, "holder")...)
 }
 
 func TestForkBombIsBounded(t *testing.T) {
@@ -262,9 +257,8 @@ func TestForkBombIsBounded(t *testing.T) {
 	require.Positive(t, calls.Load())
 	require.NoError(t, echo.p.ToolCall(bg, "s1", "grep", "{}"))
 
-	start := time.Now()
 	require.NoError(t, p.Close())
-	requireGone(t, start, pids...)
+	requireGone(t, pids...)
 	require.NoError(t, echo.p.Close())
 	requireNoCgroups(t)
 }
@@ -288,9 +282,8 @@ func TestTreeGoneAfterHostKilled(t *testing.T) {
 	require.Len(t, tree, 2, "the sleeper and the daemon below the child %d", child)
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
-	killed := time.Now()
 	cmd.Wait()
-	requireGone(t, killed, append(tree, child)...)
+	requireGone(t, append(tree, child)...)
 
 	// The dead host could not remove its cgroup; the next one made (by
 	// this process, or any other host on the machine) sweeps it.

@@ -181,27 +181,26 @@ func TestBatchLeavesBusyPluginToTheOrdinaryPath(t *testing.T) {
 	if !loader.Batching {
 		t.Skip("batches need cgo")
 	}
-	r := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="busy"`))
-	in := make(chan struct{})
-	done := make(chan error, 1)
-	go func() {
-		close(in)
-		done <- r.p.ToolCall(bg, "s", "sleep:300", "{}")
-	}()
-	<-in
-	require.Eventually(t, func() bool {
-		for _, e := range r.logs.All() {
-			if e.Message == "tool:sleep:300" {
-				return true
-			}
+	r := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="busy"`), relay())
+	// The call "hold" waits in the sink, inside the plugin with its lock
+	// held, until released: no sleep decides how long the lock is taken.
+	inside, release := make(chan struct{}), make(chan struct{})
+	r.onSend = func(e clawd.Event) error {
+		if e.Method == "echo.on_tool_call" && strings.Contains(string(e.Params), `"tool":"hold"`) {
+			close(inside)
+			<-release
 		}
-		return false
-	}, 5*time.Second, time.Millisecond, "the slow call is running")
+		return nil
+	}
+	done := make(chan error, 1)
+	go func() { done <- r.p.ToolCall(bg, "s", "hold", "{}") }()
+	<-inside
 	b := newBatch(t)
 	admitted, err := b.Admit(bg, r.p, clawd.ToolCall("s", "grep", "{}"))
 	require.NoError(t, err)
 	assert.False(t, admitted, "its lock is taken: the ordinary path waits for it")
 	assert.Zero(t, b.Len())
+	close(release)
 	require.NoError(t, r.p.ToolCall(bg, "s", "grep", "{}"), "the ordinary path")
 	require.NoError(t, <-done)
 }

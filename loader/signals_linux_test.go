@@ -5,7 +5,6 @@ import (
 	"os/signal"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -37,11 +36,7 @@ func TestPluginSignalHandlersAreRestored(t *testing.T) {
 			assert.True(t, nilDerefPanics(), "a nil dereference must still be a recoverable Go panic")
 
 			require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGUSR1))
-			select {
-			case <-usr1:
-			case <-time.After(5 * time.Second):
-				t.Fatal("SIGUSR1 did not reach os/signal")
-			}
+			<-usr1 // never reaching os/signal fails the test at the test binary's -timeout
 			r.logs.TakeAll()
 			require.NoError(t, r.p.ToolCall(bg, "s", "t", "{}"))
 			assert.Contains(t, r.lines(), "usr1:0", "the plugin's handler must not have run")

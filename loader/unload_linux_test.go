@@ -64,11 +64,7 @@ func bystander(t *testing.T, p *loader.Plugin) (stop func() int) {
 		}
 		done <- n
 	}()
-	select {
-	case <-first:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the bystander's first call did not return")
-	}
+	<-first // never: the test binary's -timeout
 	return func() int {
 		quit.Store(true)
 		return <-done
@@ -264,13 +260,12 @@ func TestOnUnloadThatNeverReturnsTimesOut(t *testing.T) {
 
 	assert.Equal(t, clawerr.Timeout, clawerr.CodeOf(err), "%v", err)
 	assert.ErrorContains(t, err, "on_unload did not return within 200ms")
+	// No upper bound on took: on_unload blocks on a pipe this test holds
+	// open until below, so a Close that waited for it would never return
+	// and the test binary's -timeout would fail the test. A sleep never
+	// ends early, so Close giving up before the bound is caught here.
 	assert.GreaterOrEqual(t, took, bound)
-	assert.Less(t, took, bound+2*time.Second)
-	select {
-	case <-blocking:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the plugin never entered on_unload")
-	}
+	<-blocking // the plugin entered on_unload (else the test hangs)
 	assert.Equal(t, loader.KeptMapped, r.p.UnloadState())
 	assert.True(t, mapped(t, so))
 	assert.Equal(t, clawerr.Closed, clawerr.CodeOf(r.p.ToolCall(bg, "s", "t", "{}")))
@@ -282,11 +277,7 @@ func TestOnUnloadThatNeverReturnsTimesOut(t *testing.T) {
 	// The thread was only blocked: released, it finishes on_unload, and
 	// the library still stays mapped.
 	require.NoError(t, pw.Close())
-	select {
-	case <-released:
-	case <-time.After(10 * time.Second):
-		t.Fatal("on_unload did not finish once released")
-	}
+	<-released // on_unload finishes once released (else the test hangs)
 	assert.Contains(t, r.lines(), "on_unload released")
 	assert.True(t, mapped(t, so))
 	require.NoError(t, other.p.ToolCall(bg, "s", "t", "{}"))
@@ -317,13 +308,11 @@ func TestOnLoadThatNeverReturnsTimesOut(t *testing.T) {
 	require.Nil(t, p)
 	assert.Equal(t, clawerr.Timeout, clawerr.CodeOf(err), "%v", err)
 	assert.ErrorContains(t, err, "on_load did not return within 200ms")
+	// No upper bound on took: on_load sleeps forever, so an Open that
+	// waited for it would never return and the test binary's -timeout
+	// would fail the test. Giving up before the bound is caught here.
 	assert.GreaterOrEqual(t, took, bound)
-	assert.Less(t, took, bound+2*time.Second)
-	select {
-	case <-hanging:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the plugin never entered on_load")
-	}
+	<-hanging // the plugin entered on_load (else the test hangs)
 	warned := logs.FilterLevelExact(zapcore.WarnLevel).All()
 	require.Len(t, warned, 1)
 	assert.Equal(t, "hang_init", warned[0].ContextMap()["plugin"])

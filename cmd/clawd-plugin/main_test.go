@@ -14,7 +14,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/clawd-go/clawd/internal/cbuild"
 	"github.com/clawd-go/clawd/internal/child"
@@ -56,7 +55,6 @@ var segvName = map[bool]string{false: "SIGSEGV", true: "exception 0xC0000005 (ac
 type result struct {
 	stdout, stderr string
 	exit           int
-	took           time.Duration
 }
 
 func cli(t *testing.T, args ...string) result {
@@ -64,9 +62,8 @@ func cli(t *testing.T, args ...string) result {
 	cmd := child.Exec(bin, args...) // through the emulator's launcher, if any
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	start := time.Now()
 	err := cmd.Run()
-	r := result{stdout: stdout.String(), stderr: stderr.String(), took: time.Since(start)}
+	r := result{stdout: stdout.String(), stderr: stderr.String()}
 	if ee, ok := err.(*exec.ExitError); ok {
 		r.exit = ee.ExitCode()
 	} else if err != nil {
@@ -171,11 +168,12 @@ func TestInspectExitInInit(t *testing.T) {
 }
 
 func TestInspectHangTimesOut(t *testing.T) {
-	obj, r := inspectJSON(t, 1, "--timeout", "500ms", cbuild.Plugin(t, "hang_init"))
+	// on_load never returns: an inspect that did not kill it at the
+	// deadline would never exit, and the test binary's -timeout would fail
+	// the test. The message names the deadline that fired, --timeout's and
+	// not the default.
+	obj, _ := inspectJSON(t, 1, "--timeout", "500ms", cbuild.Plugin(t, "hang_init"))
 	msg := wantError(t, obj, "timeout")
-	if r.took >= 5*time.Second {
-		t.Fatalf("inspect took %v", r.took)
-	}
 	// The plugin's log line before it hung is in the message.
 	if !strings.Contains(msg, "within 500ms") || !strings.Contains(msg, "hanging") {
 		t.Fatalf("message: %s", msg)
