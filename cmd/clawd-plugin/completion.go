@@ -14,7 +14,7 @@ func init() { verbs["completion"] = completionVerb }
 var verbFlags = map[string][]string{
 	"inspect":    {"--json", "--timeout"},
 	"check":      {"--json", "--junit", "--only", "--skip", "--timeout", "--pub", "--list"},
-	"run":        {"--plugins", "--plugin", "--events", "--json", "--watch", "--strict", "--sandbox", "--project", "--trust", "--pub", "--lock", "-v"},
+	"run":        {"--plugins", "--plugin", "--events", "--json", "--watch", "--strict", "--sandbox", "--project", "--trust", "--pub", "--lock", "--metrics", "-v"},
 	"keygen":     {"--out"},
 	"sign":       {"--key", "--print"},
 	"verify":     {"--pub", "--dir", "--json"},

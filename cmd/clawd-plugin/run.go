@@ -17,6 +17,7 @@ import (
 	"go.uber.org/zap/zapcore"
 
 	"github.com/clawd-go/clawd"
+	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/host"
 	"github.com/clawd-go/clawd/manifest"
 )
@@ -53,6 +54,7 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&locks, "lock", "a lock file (clawd.lock) whose plugins must match it (repeatable; each --plugins DIR's DIR/clawd.lock is used when present)")
 	verbose := fs.Bool("v", false, "show debug log lines")
 	strict := fs.Bool("strict", false, "exit 1 when a script line is bad or a call fails, not only when a plugin fails to load")
+	metricsAddr := fs.String("metrics", "", "serve the plugins' metrics in the Prometheus text format at http://`ADDR`/metrics while run runs (host:port; port 0 picks one)")
 	fs.Usage = func() { printVerbHelp(stderr, "run", fs) }
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -140,6 +142,15 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 		return exitInvalid
 	}
 	defer h.Close()
+	if *metricsAddr != "" {
+		url, stop, err := serveMetrics(*metricsAddr, h)
+		if err != nil {
+			pr.print(record{Type: "error", Code: string(clawerr.InvalidArgument), Error: "--metrics: " + err.Error()})
+			return exitInvalid
+		}
+		defer stop()
+		pr.print(record{Type: "log", Level: "info", Source: "host", Msg: "serving metrics", Fields: map[string]any{"url": url}})
+	}
 	ctx := context.Background()
 	loadErr := h.Load(ctx)
 	for _, d := range ones { // a failure is a failed row of the registry too
@@ -173,6 +184,14 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 	if script == stdin {
 		noteStdin(stderr)
 	}
+	// Armed before the script: an interrupt during it ends the run as
+	// one after it does.
+	var interrupted chan os.Signal
+	if *watch {
+		interrupted = make(chan os.Signal, 1)
+		signal.Notify(interrupted, os.Interrupt, syscall.SIGTERM)
+		defer signal.Stop(interrupted)
+	}
 	if *watch { // from now on, show every reload and stop as it happens
 		trans, cancel := h.Subscribe()
 		defer cancel()
@@ -197,10 +216,7 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 		pr.print(record{Type: "error", Error: "reading the script: " + err.Error()})
 	}
 	if *watch {
-		ch := make(chan os.Signal, 1)
-		signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
-		<-ch
-		signal.Stop(ch)
+		<-interrupted
 	}
 	final := h.Plugins()
 	if *watch { // plugins added or failed while watching count too
