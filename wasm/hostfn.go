@@ -126,7 +126,7 @@ func (p *Plugin) sendEvent(ctx context.Context, s *slot, mem api.Memory, method,
 		return abi.DaemonError
 	}
 	defer f.Leave()
-	ev := clawd.Event{Plugin: p.name, Version: p.version, Method: m, Params: json.RawMessage(append([]byte(nil), raw...))}
+	ev := clawd.Event{Plugin: p.id.Name, Version: p.id.Version, Method: m, Params: json.RawMessage(append([]byte(nil), raw...))}
 	return outcome.Deliver(ctx, p.cfg.Sink, ev, func(r any) {
 		p.panics.Add(1)
 		p.log.Error("event sink panicked", zap.Any("panic", r), zap.String("method", m))
