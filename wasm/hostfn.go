@@ -42,7 +42,9 @@ func (p *Plugin) hostLog(_ context.Context, mod api.Module, stack []uint64) {
 		p.log.Warn("plugin called log with a NULL message", zap.Uint32("level", level))
 		return
 	}
-	raw, truncated, err := cBytes(mod.Memory(), msg, clawctx.MaxLogMessage)
+	// MaxLogMessage bytes of text before the NUL, as in process (cBytes
+	// keeps bound-1).
+	raw, truncated, err := cBytes(mod.Memory(), msg, clawctx.MaxLogMessage+1)
 	if err != nil {
 		p.invalid.Add(1)
 		p.log.Warn("plugin called log with a bad message pointer", zap.Uint32("msg", msg), zap.Error(err))
