@@ -162,12 +162,19 @@ func logLevels(t *testing.T, rt Runtime) {
 // split rune, and marked truncated.
 func logBound(t *testing.T, rt Runtime) {
 	r := open(t, rt, "echo", nil, relay())
-	long := `"` + strings.Repeat("é", 40000) + `"` // the cut at 65536 bytes would split an é
-	require.NoError(t, r.p.Call(bg, clawd.ToolCall("s", "log:2", long)))
-	got := r.lines(`"éé`)
-	require.Len(t, got, 1)
-	assert.Equal(t, 65535, len(got[0].Message), "64 KiB, cut before a split rune")
-	assert.Equal(t, true, got[0].ContextMap()["truncated"])
+	for _, tc := range []struct {
+		text string
+		want int
+	}{
+		{strings.Repeat("a", 70000), 65536},
+		{strings.Repeat("é", 40000), 65535}, // the cut at 65536 bytes would split an é
+	} {
+		require.NoError(t, r.p.Call(bg, clawd.ToolCall("s", "log:2", `"`+tc.text+`"`)))
+		got := r.lines(`"` + tc.text[:4])
+		require.Len(t, got, 1)
+		assert.Equal(t, tc.want, len(got[0].Message), "64 KiB, cut before a split rune")
+		assert.Equal(t, true, got[0].ContextMap()["truncated"])
+	}
 }
 
 // send_event without network.relay is CapabilityDenied to the plugin, and
