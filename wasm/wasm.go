@@ -292,7 +292,11 @@ func (p *Plugin) load(ctx context.Context, s *slot) (*instance, *tableInfo, erro
 	if p.table == nil { // the first load: the plugin's identity
 		p.name, p.version, p.warnings = t.name, t.version, t.warnings
 		var warning string
-		if p.name, warning = boundary.Named(p.name, p.path); warning != "" {
+		src := p.path
+		if p.cfg.Source != "" { // a private copy: named after the file it was verified from
+			src = p.cfg.Source
+		}
+		if p.name, warning = boundary.Named(p.name, src); warning != "" {
 			p.warnings = append(p.warnings, warning)
 		}
 		p.id = boundary.Identify(p.name, p.version, p.cfg.Name, p.cfg.Version)
