@@ -2,6 +2,7 @@ package contract
 
 import (
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -73,6 +74,15 @@ func identityHostVersion(t *testing.T, rt Runtime) {
 func identityLibraryOwn(t *testing.T, rt Runtime) {
 	r := open(t, rt, "echo", []string{`-DECHO_NAME="libecho"`}, relay())
 	requireIdentity(t, r, "libecho", "1.0.0", "")
+}
+
+// A library that names itself nothing goes by the stem of the file it was
+// verified from (clawd.WithSource), with a warning that says so.
+func identityFileStem(t *testing.T, rt Runtime) {
+	src := filepath.Join(t.TempDir(), "verified.plugin")
+	r := open(t, rt, "null_name", nil, clawd.WithSource(src))
+	assert.Equal(t, "verified", r.p.Name())
+	assert.Contains(t, r.p.Warnings(), `using the file stem "verified" as the name`)
 }
 
 func skipUnsupervised(t *testing.T, rt Runtime) {

@@ -53,6 +53,7 @@ var cases = []struct {
 	{"identity/host_name_on_lines_and_events", identityHostName},
 	{"identity/host_version_where_the_library_has_none", identityHostVersion},
 	{"identity/library_own_without_host_name", identityLibraryOwn},
+	{"identity/file_stem_of_the_source", identityFileStem},
 	{"state/in_order_off_the_call", stateInOrder},
 	{"state/pending_delivered_before_close", stateBeforeClose},
 	{"log/levels", logLevels},
