@@ -222,6 +222,22 @@ func sendArguments(t *testing.T, rt Runtime) {
 	assert.Equal(t, uint64(3), r.p.Stats().InvalidArgs)
 }
 
+// A context kept past its callback is stale: its log line is dropped, its
+// send_event is DaemonError and reaches no sink, both counted.
+func staleContext(t *testing.T, rt Runtime) {
+	r := open(t, rt, "echo", nil, relay())
+	require.NoError(t, r.p.Call(bg, clawd.ToolCall("s", "keep", "{}")))
+	require.NoError(t, r.p.Call(bg, clawd.ToolCall("s", "use_kept_inline", "{}")))
+	assert.Equal(t, []string{fmt.Sprintf("stale_send_event:%d", abi.DaemonError)}, r.messages("stale_send_event:"))
+	assert.Empty(t, r.messages("stale log"))
+	for _, e := range r.sent() {
+		assert.NotEqual(t, "echo.stale", e.Method)
+	}
+	st := r.p.Stats()
+	assert.Equal(t, uint64(1), st.StaleLogs)
+	assert.Equal(t, uint64(1), st.StaleEvents)
+}
+
 // The counters after a known workload, and after Close (on_unload sends
 // one more).
 func statsWorkload(t *testing.T, rt Runtime) {

@@ -60,6 +60,7 @@ var cases = []struct {
 	{"log/bound", logBound},
 	{"send_event/needs_network_relay", sendNeedsRelay},
 	{"send_event/params_and_method", sendArguments},
+	{"context/kept_past_its_call_is_stale", staleContext},
 	{"stats/after_a_known_workload", statsWorkload},
 	{"close/twice", closeTwice},
 	{"close/calls_after", callsAfterClose},
