@@ -142,8 +142,12 @@ func WithCallTimeout(d time.Duration) Option {
 
 // WithStateFunc sets a function told of every state change of a
 // supervised plugin: StateDown with the crash, StateUp after a restart,
-// StateFailed when restarts are given up. It runs on a goroutine of its
-// own, never inside a call. Runtimes that do not supervise ignore it.
+// StateFailed when restarts are given up (Close is not reported). The
+// changes come in order and none is dropped, on a goroutine of their own,
+// never inside a call, so the function may call into the plugin; Close
+// returns once those reported before it were delivered, so the function
+// must not wait for the plugin's Close. Runtimes that do not supervise
+// (the native one) ignore it.
 func WithStateFunc(f func(State, error)) Option {
 	return optionFunc(func(c *Config) { c.OnState = f })
 }

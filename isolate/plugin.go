@@ -17,6 +17,7 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/boundary"
 	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/internal/contain"
 	"github.com/clawd-go/clawd/internal/hook"
@@ -92,18 +93,13 @@ type Plugin struct {
 	base    clawd.Stats // of children that closed
 	live    clawd.Stats // the serving child's, as last asked
 
-	events    chan stateEvent
+	states    *boundary.States
 	closing   chan struct{}
 	closeOnce sync.Once
 	closeErr  error
 	wg        sync.WaitGroup
 	crashes   atomic.Uint64
 	restarts  atomic.Uint64
-}
-
-type stateEvent struct {
-	s   clawd.State
-	err error
 }
 
 // Open starts a child that loads the library at path and returns the
@@ -113,7 +109,7 @@ type stateEvent struct {
 // *clawerr.Error.
 func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	o := newOptions(opts)
-	p := &Plugin{o: o, path: path, events: make(chan stateEvent, 16), closing: make(chan struct{})}
+	p := &Plugin{o: o, path: path, states: boundary.NewStates(o.OnState), closing: make(chan struct{})}
 	p.id.Store(&ident{log: o.Logger.With(zap.String("library", path))})
 	if o.Name != "" { // the host's name from the start: an event from on_load carries it
 		p.setIdent(&hello{})
@@ -135,8 +131,6 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	p.timer.Stop()
 	p.pr = pr
 	p.cur.Store(pr)
-	p.wg.Add(1)
-	go p.notifier()
 	return p, nil
 }
 
@@ -535,20 +529,8 @@ func (p *Plugin) ident(body []byte) error {
 }
 
 func (p *Plugin) setIdent(h *hello) {
-	// One identity, as in process: the host's (clawd.WithIdentity) when it
-	// gave one, the library's own name kept as field library.
-	name, version, log := h.Name, h.Version, p.o.Logger
-	if p.o.Name != "" {
-		if h.Name != "" && h.Name != p.o.Name {
-			log = log.With(zap.String("library", h.Name))
-		}
-		name = p.o.Name
-		if version == "" {
-			version = p.o.Version
-		}
-	}
-	p.id.Store(&ident{name: name, version: version,
-		log: log.With(zap.String("plugin", name), zap.String("version", version))})
+	id := boundary.Identify(h.Name, h.Version, p.o.Name, p.o.Version)
+	p.id.Store(&ident{name: id.Name, version: id.Version, log: id.Logger(p.o.Logger)})
 }
 
 // decodeEvent checks and copies a kEvent body out of the read buffer. A

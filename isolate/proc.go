@@ -311,7 +311,7 @@ func (p *Plugin) down(pr *proc, why error) {
 	p.why.Store(&why)
 	p.state.Store(int32(clawd.StateDown))
 	p.id.Load().log.Warn("the plugin's process is down", zap.Error(why))
-	p.notify(clawd.StateDown, why)
+	p.states.Report(clawd.StateDown, why)
 	select {
 	case <-p.closing:
 		return
@@ -330,7 +330,7 @@ func (p *Plugin) restart(n int) {
 			p.state.CompareAndSwap(int32(clawd.StateDown), int32(clawd.StateFailed))
 			why := *p.why.Load()
 			p.id.Load().log.Error("the plugin's process is not restarted any more", zap.Int("restarts_in_a_row", n), zap.Error(why))
-			p.notify(clawd.StateFailed, why)
+			p.states.Report(clawd.StateFailed, why)
 			return
 		}
 		pause := p.o.backoff << n
@@ -368,33 +368,8 @@ func (p *Plugin) restart(n int) {
 		p.lock.Unlock()
 		p.restarts.Add(1)
 		p.id.Load().log.Info("the plugin's process was restarted", zap.Int("attempt", n))
-		p.notify(clawd.StateUp, nil)
+		p.states.Report(clawd.StateUp, nil)
 		return
-	}
-}
-
-func (p *Plugin) notify(s clawd.State, err error) {
-	if p.o.OnState == nil {
-		return
-	}
-	select {
-	case p.events <- stateEvent{s, err}:
-	default:
-		p.id.Load().log.Warn("a state change was not reported: the state function is too slow", zap.Stringer("state", s))
-	}
-}
-
-func (p *Plugin) notifier() {
-	defer p.wg.Done()
-	for {
-		select {
-		case ev := <-p.events:
-			if p.o.OnState != nil {
-				p.o.OnState(ev.s, ev.err)
-			}
-		case <-p.closing:
-			return
-		}
 	}
 }
 
@@ -562,6 +537,7 @@ func (p *Plugin) close() error {
 	}
 	p.lock.Unlock()
 	p.wg.Wait()
+	p.states.Close() // after every goroutine that reports
 	return err
 }
 

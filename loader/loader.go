@@ -15,6 +15,7 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/boundary"
 	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/internal/dl"
 	"github.com/clawd-go/clawd/internal/hook"
@@ -141,31 +142,19 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	}
 	p.table, p.fns = t, t.Callbacks
 	p.name, p.version, p.warnings = t.Name, t.Version, t.Warnings
-	if p.name == "" {
-		p.name = vtable.FileStem(who)
-		p.warnings = append(p.warnings, fmt.Sprintf("using the file stem %q as the name", p.name))
+	var warning string
+	if p.name, warning = boundary.Named(p.name, who); warning != "" {
+		p.warnings = append(p.warnings, warning)
 	}
-
-	// One identity on log lines and events: the host's (a manifest's) when
-	// it gave one, the library's own name kept as a field where it differs.
-	name, version := p.name, p.version
-	if cfg.Name != "" {
-		if cfg.Name != p.name {
-			log = log.With(zap.String("library", p.name))
-		}
-		name = cfg.Name
-		if version == "" {
-			version = cfg.Version
-		}
-	}
-	p.b = clawctx.NewBinding(clawctx.Config{Name: name, Version: version, Logger: log,
+	id := boundary.Identify(p.name, p.version, cfg.Name, cfg.Version)
+	p.b = clawctx.NewBinding(clawctx.Config{Name: id.Name, Version: id.Version, Library: id.Library, Logger: log,
 		Sink: cfg.Sink, Relay: cfg.Granted(abi.CapNetworkRelay), ForwardHooks: hook.Forwarding(opts)})
 	p.lock = reentry.NewMutex(p.b.Owner())
 	p.log = p.b.Logger()
 	for _, w := range p.warnings {
 		p.log.Warn("plugin loads with a warning: " + w)
 	}
-	p.errs = outcome.NewErrors(name)
+	p.errs = outcome.NewErrors(id.Name)
 	for o := clawd.Op(0); o < clawd.NumOps; o++ {
 		p.hooks[o] = cfg.Hooked(o)
 	}

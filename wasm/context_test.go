@@ -20,39 +20,6 @@ import (
 	"github.com/clawd-go/clawd/wasm"
 )
 
-// send_event without network.relay is CapabilityDenied, and no sink sees it.
-func TestSendEventNeedsRelay(t *testing.T) {
-	core, logs := observer.New(zapcore.DebugLevel)
-	var seen int
-	p, err := wasm.Open(cbuildWasm(t, "echo"), clawd.WithLogger(zap.New(core)),
-		clawd.WithEventSink(clawd.SinkFunc(func(context.Context, clawd.Event) error { seen++; return nil })))
-	require.NoError(t, err)
-	defer p.Close()
-	require.NoError(t, p.Call(bg, clawd.ToolCall("s", "send:x.y", `{"a":1}`)))
-	assert.Zero(t, seen)
-	assert.Equal(t, 1, logs.FilterMessage("send_event_custom:3").Len(), "the plugin sees CapabilityDenied")
-	assert.Equal(t, uint64(0), p.Stats().EventsSent)
-	assert.Equal(t, uint64(3), p.Stats().EventsRefused, "on_load, on_tool_call and the custom send")
-}
-
-func TestSendEventArguments(t *testing.T) {
-	g := open(t, cbuildWasm(t, "echo"))
-	require.NoError(t, g.Call(bg, clawd.ToolCall("s", "send:x.ok", `{"k":"ü"}`)))
-	require.NoError(t, g.Call(bg, clawd.ToolCall("s", "send:x.array", `[1]`)))
-	require.NoError(t, g.Call(bg, clawd.ToolCall("s", "send_text:x.broken", `"{\"k\":"`)))
-	require.NoError(t, g.Call(bg, clawd.ToolCall("s", "send:", `{}`)))
-	assert.Equal(t, []string{"send_event_custom:0", "send_event_custom:5", "send_event_custom:5", "send_event_custom:5"}, g.lines("send_event_custom:"))
-	var custom []clawd.Event
-	for _, e := range g.events() {
-		if strings.HasPrefix(e.Method, "x.") {
-			custom = append(custom, e)
-		}
-	}
-	require.Len(t, custom, 1)
-	assert.Equal(t, `{"k":"ü"}`, string(custom[0].Params))
-	assert.Equal(t, uint64(3), g.Stats().InvalidArgs)
-}
-
 // A context kept past its callback is stale: log dropped, send_event
 // DaemonError, both counted.
 func TestStaleContext(t *testing.T) {
@@ -65,40 +32,6 @@ func TestStaleContext(t *testing.T) {
 	st := g.Stats()
 	assert.Equal(t, uint64(1), st.StaleLogs)
 	assert.Equal(t, uint64(1), st.StaleEvents)
-}
-
-// Levels map as in every runtime and never above Error; an unknown level
-// is Warn with the level as a field.
-func TestLogLevels(t *testing.T) {
-	g := open(t, cbuildWasm(t, "echo"))
-	require.NoError(t, g.Call(bg, clawd.ToolCall("s", "log_levels", "{}")))
-	want := map[string]zapcore.Level{"level:0": zapcore.DebugLevel, "level:1": zapcore.DebugLevel, "level:2": zapcore.InfoLevel,
-		"level:3": zapcore.WarnLevel, "level:4": zapcore.ErrorLevel, "level:200": zapcore.WarnLevel}
-	for msg, lvl := range want {
-		l := g.logs.FilterMessage(msg).All()
-		require.Len(t, l, 1, msg)
-		assert.Equal(t, lvl, l[0].Level, msg)
-	}
-	assert.Equal(t, uint8(200), g.logs.FilterMessage("level:200").All()[0].ContextMap()["level"])
-	for _, e := range g.logs.All() {
-		assert.LessOrEqual(t, e.Level, zapcore.ErrorLevel)
-	}
-}
-
-// A line longer than MaxLogMessage is cut at a rune boundary and marked.
-func TestLogBound(t *testing.T) {
-	g := open(t, cbuildWasm(t, "echo"))
-	long := `"a` + strings.Repeat("é", 40000) + `"` // JSON text; the cut at 65535 bytes would split an é
-	require.NoError(t, g.Call(bg, clawd.ToolCall("s", "log:2", long)))
-	var got []observer.LoggedEntry
-	for _, e := range g.logs.All() {
-		if strings.HasPrefix(e.Message, `"aéé`) {
-			got = append(got, e)
-		}
-	}
-	require.Len(t, got, 1)
-	assert.Equal(t, 65534, len(got[0].Message), "64 KiB with its NUL, cut before a split rune")
-	assert.Equal(t, true, got[0].ContextMap()["truncated"])
 }
 
 // 1 MiB of input and multi-byte UTF-8 arrive byte for byte.

@@ -42,7 +42,9 @@ func (p *Plugin) hostLog(_ context.Context, mod api.Module, stack []uint64) {
 		p.log.Warn("plugin called log with a NULL message", zap.Uint32("level", level))
 		return
 	}
-	raw, truncated, err := cBytes(mod.Memory(), msg, clawctx.MaxLogMessage)
+	// MaxLogMessage bytes of text before the NUL, as in process (cBytes
+	// keeps bound-1).
+	raw, truncated, err := cBytes(mod.Memory(), msg, clawctx.MaxLogMessage+1)
 	if err != nil {
 		p.invalid.Add(1)
 		p.log.Warn("plugin called log with a bad message pointer", zap.Uint32("msg", msg), zap.Error(err))
@@ -126,7 +128,7 @@ func (p *Plugin) sendEvent(ctx context.Context, s *slot, mem api.Memory, method,
 		return abi.DaemonError
 	}
 	defer f.Leave()
-	ev := clawd.Event{Plugin: p.name, Version: p.version, Method: m, Params: json.RawMessage(append([]byte(nil), raw...))}
+	ev := clawd.Event{Plugin: p.id.Name, Version: p.id.Version, Method: m, Params: json.RawMessage(append([]byte(nil), raw...))}
 	return outcome.Deliver(ctx, p.cfg.Sink, ev, func(r any) {
 		p.panics.Add(1)
 		p.log.Error("event sink panicked", zap.Any("panic", r), zap.String("method", m))

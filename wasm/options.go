@@ -12,12 +12,13 @@ import (
 // The wasm runtime takes the options of package clawd: clawd.WithLogger,
 // clawd.WithEventSink, clawd.WithCapabilities (network.relay allows
 // send_event; fs.read and fs.write mount the project directory),
-// clawd.WithProjectDir, clawd.WithCallTimeout, clawd.WithStateFunc and
-// clawd.WithEnv (the guest's WASI environment: "NAME=VALUE", or "NAME" for
-// the host's value). clawd.WithConcurrent gives the plugin a pool of
-// instances (WithPoolSize); without it calls are serialized into one.
-// Its own options follow; they are clawd.Options too, and the other
-// runtimes ignore them.
+// clawd.WithProjectDir, clawd.WithCallTimeout, clawd.WithStateFunc,
+// clawd.WithIdentity, clawd.WithSource (what a module that names itself
+// nothing is called) and clawd.WithEnv (the guest's WASI environment:
+// "NAME=VALUE", or "NAME" for the host's value). clawd.WithConcurrent
+// gives the plugin a pool of instances (WithPoolSize); without it calls
+// are serialized into one. Its own options follow; they are clawd.Options
+// too, and the other runtimes ignore them.
 
 // DefaultMemoryLimitMB is the guest's memory cap when neither the manifest
 // (memory_limit_mb) nor WithMemoryLimitMB sets one.

@@ -22,11 +22,11 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/boundary"
 	"github.com/clawd-go/clawd/internal/hook"
 	"github.com/clawd-go/clawd/internal/libfile"
 	"github.com/clawd-go/clawd/internal/outcome"
 	"github.com/clawd-go/clawd/internal/reentry"
-	"github.com/clawd-go/clawd/internal/vtable"
 	"github.com/clawd-go/clawd/internal/wasmscan"
 )
 
@@ -43,8 +43,9 @@ func init() {
 // Plugin is one open WASM plugin. Its methods are safe for concurrent use.
 type Plugin struct {
 	path     string
-	name     string
+	name     string // the library's own
 	version  string
+	id       boundary.Identity // on log lines and events
 	table    *tableInfo
 	warnings []string
 	errs     *outcome.Errors
@@ -76,6 +77,8 @@ type Plugin struct {
 
 	sent, refused, staleLogs, staleEvents, invalid, panics, deep atomic.Uint64
 	hookTaken, hookRefused, hookInvalid                          atomic.Uint64
+
+	states *boundary.States
 
 	closeMu   sync.Mutex
 	closeDone bool
@@ -122,7 +125,8 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	if cfg.Concurrent && own.poolSize < 1 {
 		return nil, clawerr.New(clawerr.InvalidArgument, path, "open", fmt.Sprintf("pool size %d: want at least 1", own.poolSize), nil)
 	}
-	p := &Plugin{path: path, cfg: cfg, own: own, relay: cfg.Granted(abi.CapNetworkRelay), log: cfg.Logger}
+	p := &Plugin{path: path, cfg: cfg, own: own, relay: cfg.Granted(abi.CapNetworkRelay), log: cfg.Logger,
+		states: boundary.NewStates(cfg.OnState)}
 	n := 1
 	if cfg.Concurrent {
 		n = own.poolSize
@@ -286,18 +290,23 @@ func (p *Plugin) load(ctx context.Context, s *slot) (*instance, *tableInfo, erro
 	}
 	if p.table == nil { // the first load: the plugin's identity
 		p.name, p.version, p.warnings = t.name, t.version, t.warnings
-		if p.name == "" {
-			p.name = vtable.FileStem(p.path)
-			p.warnings = append(p.warnings, fmt.Sprintf("using the file stem %q as the name", p.name))
+		var warning string
+		src := p.path
+		if p.cfg.Source != "" { // a private copy: named after the file it was verified from
+			src = p.cfg.Source
 		}
+		if p.name, warning = boundary.Named(p.name, src); warning != "" {
+			p.warnings = append(p.warnings, warning)
+		}
+		p.id = boundary.Identify(p.name, p.version, p.cfg.Name, p.cfg.Version)
 		for _, s := range p.slots {
-			s.owner.Name = p.name
+			s.owner.Name = p.id.Name
 		}
-		p.log = p.cfg.Logger.With(zap.String("plugin", p.name), zap.String("version", p.version))
+		p.log = p.id.Logger(p.cfg.Logger)
 		for _, w := range p.warnings {
 			p.log.Warn("plugin loads with a warning: " + w)
 		}
-		p.errs = outcome.NewErrors(p.name)
+		p.errs = outcome.NewErrors(p.id.Name)
 	} else if t.name != p.table.name || t.version != p.table.version || t.has != p.table.has {
 		p.discard(in)
 		return nil, nil, clawerr.New(clawerr.ABIMismatch, p.name, "restart", "the re-instantiated module returned a different table", nil)
@@ -598,11 +607,11 @@ func (p *Plugin) restart(s *slot, cause error) {
 	p.setState(clawd.StateUp, nil)
 }
 
+// setState records a change and reports it to the state function, which
+// runs after the call that caused it has let go of its slot.
 func (p *Plugin) setState(s clawd.State, err error) {
 	p.state.Store(int32(s))
-	if p.cfg.OnState != nil {
-		p.cfg.OnState(s, err)
-	}
+	p.states.Report(s, err)
 }
 
 // Close refuses new calls, waits for the calls in flight, calls on_unload
@@ -650,7 +659,7 @@ func (p *Plugin) Close() error {
 		s.stdout.flush()
 		s.stderr.flush()
 	}
-	p.setState(clawd.StateClosed, nil)
+	p.state.Store(int32(clawd.StateClosed)) // the caller knows: not reported
 	p.closeDone = true
 	if err := p.rt.Close(context.Background()); err != nil {
 		p.closeErr = clawerr.New(clawerr.Unavailable, p.name, "close", "closing the runtime", err)
@@ -659,5 +668,6 @@ func (p *Plugin) Close() error {
 	if p.root != nil {
 		_ = p.root.Close()
 	}
+	p.states.Close()
 	return p.closeErr
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/internal/boundary"
 	"github.com/clawd-go/clawd/internal/cmem"
 	"github.com/clawd-go/clawd/internal/foreign"
 	"github.com/clawd-go/clawd/internal/reentry"
@@ -29,6 +30,7 @@ const (
 type Config struct {
 	Name    string
 	Version string
+	Library string      // the library's own name where it differs from Name (boundary.Identity)
 	Logger  *zap.Logger // nil logs nothing
 	Sink    clawd.Sink  // nil refuses every event with DaemonError
 	Relay   bool        // network.relay granted: send_event allowed
@@ -80,7 +82,7 @@ func NewBinding(cfg Config) *Binding {
 	if lg == nil {
 		lg = zap.NewNop()
 	}
-	b.log = lg.With(zap.String("plugin", cfg.Name), zap.String("version", cfg.Version))
+	b.log = boundary.Identity{Name: cfg.Name, Version: cfg.Version, Library: cfg.Library}.Logger(lg)
 	b.serial.slot = Slot{b: b, serial: true, i: chunkLen - 1}
 	b.serial.chunk = -1
 	b.pool.next = chunkLen

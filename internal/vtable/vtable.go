@@ -18,8 +18,6 @@ package vtable
 
 import (
 	"fmt"
-	"path/filepath"
-	"strings"
 	"unsafe"
 
 	"github.com/clawd-go/clawd/abi"
@@ -98,15 +96,4 @@ func (t *Table) List() []abi.Callback {
 		}
 	}
 	return cbs
-}
-
-// FileStem is the name a plugin that left its name NULL goes by, as the
-// reference daemon names it: the library file's base name up to its first
-// dot ("libgrep.so.1" is "libgrep").
-func FileStem(path string) string {
-	base := filepath.Base(path)
-	if i := strings.IndexByte(base, '.'); i > 0 {
-		return base[:i]
-	}
-	return base
 }
