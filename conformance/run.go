@@ -68,6 +68,11 @@ type options struct {
 	// them, so that a verdict about something else never warns because
 	// the machine was busy.
 	loadBudget, callbackBudget time.Duration
+	// uncontained runs the checks' children without the sandbox's
+	// policy: for the tests of verdicts, which judge the plugin, not the
+	// sandbox (the sandbox has tests of its own, and the suite's own
+	// tests keep it).
+	uncontained bool
 }
 
 // WithTimeout bounds each check's child process (default DefaultTimeout).
@@ -528,6 +533,9 @@ func childEnv() []string {
 // race-enabled test binary reserves far more. The scratch directory stays
 // in the grants for when Landlock applies.
 func (r *runner) policy() *contain.Policy {
+	if r.o.uncontained {
+		return nil
+	}
 	caps := []abi.Capability(nil)
 	if r.man != nil {
 		caps = r.man.Capabilities
@@ -546,3 +554,7 @@ func (r *runner) policy() *contain.Policy {
 func withTimingBudgets(load, callback time.Duration) Option {
 	return func(o *options) { o.loadBudget, o.callbackBudget = load, callback }
 }
+
+// withoutContainment runs each check's child without the sandbox's policy
+// (a test's way to judge many plugins quickly).
+func withoutContainment() Option { return func(o *options) { o.uncontained = true } }

@@ -45,7 +45,7 @@ func TestWASMVerdicts(t *testing.T) {
 	all := []verdict{
 		{name: "wasm echo", path: wasmPlugin("echo")},
 		{name: "wasm echo dir, concurrent", path: wasmDir("echo", map[string]any{"concurrent": true, "capabilities": []string{"network.relay"}})},
-		{name: "wasm hello dir", path: func(t *testing.T) string {
+		{name: "wasm hello dir", contained: true, path: func(t *testing.T) string {
 			root, err := cbuild.RepoRoot()
 			if err != nil {
 				t.Fatal(err)
