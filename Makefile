@@ -85,12 +85,12 @@ $(WASM_HELLO): $(HELLO_DIR)/hello.c include/clawd_plugin.h include/clawd_plugin_
 # Then the example host (in process, then in the process sandbox), the C
 # examples from their directory, and the WebAssembly examples
 # (examples/wasm: the C and the Zig source as .wasm, in the wasm runtime).
-# Each part starts with a "== " heading. A cold run (no Zig cache, no
-# Cargo target, examples unbuilt; Go's build cache warm) costs about 140 s
-# of CPU time, most of it Zig compiling the C libraries and compiler-rt of
-# the native and the wasm32 target once: 1 to 2.5 minutes on 2 free cores
-# (measured: 115 s user, 23 s system); a warm run takes seconds.
-DEMO_COLD := about 140 s of CPU time (1 to 2.5 minutes on 2 free cores)
+# Each part starts with a "== " heading. A cold run (a fresh clone, every
+# cache empty: Zig's, Cargo's target, Go's build cache) took 169 s on 2
+# free cores, most of it Zig compiling the C libraries and compiler-rt of
+# the native and the wasm32 target once and Go compiling the command's
+# dependencies; a warm run takes seconds.
+DEMO_COLD := about 3 minutes on 2 cores with every cache empty
 DEMO := build/demo
 DEMO_CMD := $(DEMO)/clawd-plugin
 demo: demo-heading examples
