@@ -52,7 +52,7 @@ func parseConstraint(s string) (constraint, error) {
 			}
 			return version{Major: v.Major, Minor: v.Minor, Patch: v.Patch + 1}
 		}
-		lowBound := version{Major: v.Major, Minor: v.Minor, Patch: v.Patch, Pre: v.Pre}
+		lowBound := v
 		switch op {
 		case "", "=":
 			if n == 3 {
