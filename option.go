@@ -21,20 +21,21 @@ type Option interface {
 // NewConfig; a setting that a runtime has no use for is ignored by it (and
 // its doc says so).
 type Config struct {
-	Logger       *zap.Logger        // never nil after NewConfig: zap.NewNop by default
-	Sink         Sink               // nil: every event is refused with DaemonError
-	Capabilities []abi.Capability   // granted to the plugin
-	PluginDir    string             // the plugin's own directory (its manifest's)
-	ProjectDir   string             // the directory that fs.read and fs.write open
-	Concurrent   bool               // calls may run in parallel (the native runtime)
-	CallTimeout  time.Duration      // the longest a call may take when ctx has no earlier deadline
-	OnState      func(State, error) // told of a supervised plugin's state changes
-	Env          []string           // for a sandboxed plugin: "NAME=VALUE", or "NAME" for the host's value
-	MaxProcesses int                // for a sandboxed plugin: processes and threads; 0: the runtime's default
-	Hooks        []HookPoint        // hook points granted (WithHooks)
-	Source       string             // the file the library was verified from, when the path opened is a copy
-	Name         string             // the name the host knows the plugin by (a manifest's); "": the library's own
-	Version      string             // the version that goes with Name, where the library has none
+	Logger        *zap.Logger        // never nil after NewConfig: zap.NewNop by default
+	Sink          Sink               // nil: every event is refused with DaemonError
+	Capabilities  []abi.Capability   // granted to the plugin
+	PluginDir     string             // the plugin's own directory (its manifest's)
+	ProjectDir    string             // the directory that fs.read and fs.write open
+	Concurrent    bool               // calls may run in parallel (the native runtime)
+	CallTimeout   time.Duration      // the longest a call may take when ctx has no earlier deadline
+	OnState       func(State, error) // told of a supervised plugin's state changes
+	Env           []string           // for a sandboxed plugin: "NAME=VALUE", or "NAME" for the host's value
+	MaxProcesses  int                // for a sandboxed plugin: processes and threads; 0: the runtime's default
+	MemoryLimitMB int                // for a WebAssembly guest: its linear memory cap in MiB; 0: the runtime's default
+	Hooks         []HookPoint        // hook points granted (WithHooks)
+	Source        string             // the file the library was verified from, when the path opened is a copy
+	Name          string             // the name the host knows the plugin by (a manifest's); "": the library's own
+	Version       string             // the version that goes with Name, where the library has none
 }
 
 // Granted reports whether capability c is granted.
@@ -186,4 +187,14 @@ func (c *Config) Hooked(op Op) bool {
 		}
 	}
 	return false
+}
+
+// WithMemoryLimitMB caps a WebAssembly guest's linear memory at mb MiB (a
+// manifest's memory_limit_mb; at most 4096, the wasm32 maximum; 0 or
+// unset: the wasm runtime's default, 256). A memory.grow past it fails in
+// the guest (malloc returns NULL); a module whose initial memory is
+// larger is refused with open_failed. The other runtimes ignore it: a
+// native library's memory is its process's.
+func WithMemoryLimitMB(mb int) Option {
+	return optionFunc(func(c *Config) { c.MemoryLimitMB = mb })
 }

@@ -233,7 +233,7 @@ func (c *cenv) openRaw(extra ...clawd.Option) (clawd.Plugin, error) {
 	if c.spec.WASM {
 		if m := c.man; m != nil {
 			if m.MemoryLimitMB > 0 {
-				opts = append(opts, wasm.WithMemoryLimitMB(m.MemoryLimitMB))
+				opts = append(opts, clawd.WithMemoryLimitMB(m.MemoryLimitMB))
 			}
 			if m.CallTimeout > 0 {
 				opts = append(opts, clawd.WithCallTimeout(m.CallTimeout))

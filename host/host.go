@@ -19,7 +19,6 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/reentry"
 	"github.com/clawd-go/clawd/manifest"
-	"github.com/clawd-go/clawd/wasm"
 )
 
 // Host runs many plugins. Its methods are safe for concurrent use. Load,
@@ -773,9 +772,7 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 	if sandbox == manifest.SandboxProcess {
 		opts = append(opts, h.o.isolate...)
 	}
-	if rt == clawd.RuntimeWasm && m.MemoryLimitMB > 0 {
-		opts = append(opts, wasm.WithMemoryLimitMB(m.MemoryLimitMB))
-	}
+	opts = append(opts, clawd.WithMemoryLimitMB(m.MemoryLimitMB)) // the wasm runtime's; the others ignore it
 	p, err := clawd.Open(rt, v.Path, opts...)
 	if err != nil {
 		os.Remove(v.Path)

@@ -21,7 +21,7 @@ func TestHostMemoryWithinMultipleOfCap(t *testing.T) {
 	const capMB = 16
 	mod := cbuildWasm(t, "wasm_guest")
 	before := heapInUse()
-	g := open(t, mod, wasm.WithMemoryLimitMB(capMB), clawd.WithConcurrent(true), wasm.WithPoolSize(2))
+	g := open(t, mod, clawd.WithMemoryLimitMB(capMB), clawd.WithConcurrent(true), wasm.WithPoolSize(2))
 	// The guest's malloc takes at most 7 MiB at once: fill each memory in
 	// steps. The pool's free slots serve in turn, so the two calls of a
 	// round run in the two instances.

@@ -40,7 +40,7 @@ func heapInUse() uint64 {
 // table.grow would take the host past the memory cap (1.7 GiB under a
 // 16 MiB cap before).
 func TestGrownTableWithoutMaximumRefused(t *testing.T) {
-	_, err := tryOpen(tableGuest(t, 0), wasm.WithMemoryLimitMB(16))
+	_, err := tryOpen(tableGuest(t, 0), clawd.WithMemoryLimitMB(16))
 	codeIs(t, err, clawerr.OpenFailed, "declares no maximum", "uses table.grow", "declare a maximum")
 }
 
@@ -48,14 +48,14 @@ func TestGrownTableWithoutMaximumRefused(t *testing.T) {
 // with the initial memory is over the cap is refused at load, before
 // any compile.
 func TestTableOverCapRefused(t *testing.T) {
-	_, err := tryOpen(tableGuest(t, 1<<20), wasm.WithMemoryLimitMB(16)) // 2 tables x 1 Mi x 16 bytes = 32 MiB
+	_, err := tryOpen(tableGuest(t, 1<<20), clawd.WithMemoryLimitMB(16)) // 2 tables x 1 Mi x 16 bytes = 32 MiB
 	codeIs(t, err, clawerr.OpenFailed, "over the memory cap of 16 MiB")
 	// A huge initial table (the 257 MiB open) is refused the same way,
 	// whether or not the module grows it, and costs the host nothing.
 	bin := wasmgen.Module{Bodies: [][]byte{wasmgen.Empty}, Tables: []wasmgen.Table{{Min: 1 << 25}}, MemPages: 1}.Bytes()
 	path := writeModule(t, "huge_table", bin)
 	before := heapInUse()
-	_, err = tryOpen(path, wasm.WithMemoryLimitMB(16))
+	_, err = tryOpen(path, clawd.WithMemoryLimitMB(16))
 	after := heapInUse()
 	codeIs(t, err, clawerr.OpenFailed, "initial size", "over the memory cap of 16 MiB")
 	t.Logf("a table of 2^25 elements refused: heap %+d KiB", (int64(after)-int64(before))>>10)
@@ -73,7 +73,7 @@ func TestTableOverCapRefused(t *testing.T) {
 func TestTableGrowStopsAtMaximum(t *testing.T) {
 	const max = 1 << 18 // elements: 2 tables x 256 Ki x 16 bytes = 8 MiB of the 16 MiB cap
 	before := heapInUse()
-	g := open(t, tableGuest(t, max), wasm.WithMemoryLimitMB(16))
+	g := open(t, tableGuest(t, max), clawd.WithMemoryLimitMB(16))
 	err := g.Call(bg, clawd.ToolCall("s", "tgrow", "{}"))
 	codeIs(t, err, clawerr.CallbackError)
 	after := heapInUse()

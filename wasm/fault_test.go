@@ -14,7 +14,6 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
-	"github.com/clawd-go/clawd/wasm"
 )
 
 var bg = context.Background()
@@ -103,7 +102,7 @@ func TestCancelMidCall(t *testing.T) {
 // Memory over the cap: the guest's malloc fails, the host's memory stays
 // within it.
 func TestMemoryOverCap(t *testing.T) {
-	g := open(t, cbuildWasm(t, "wasm_guest"), wasm.WithMemoryLimitMB(16))
+	g := open(t, cbuildWasm(t, "wasm_guest"), clawd.WithMemoryLimitMB(16))
 	err := g.Call(bg, clawd.ToolCall("s", "grow:32", "{}"))
 	codeIs(t, err, clawerr.CallbackError)
 	assert.ErrorIs(t, err, abi.CallbackError)
@@ -174,7 +173,7 @@ func TestStdoutStderrAreLogLines(t *testing.T) {
 // Bystanders: while plugins trap, loop and exhaust their memory, another
 // plugin's calls all succeed.
 func TestBystander(t *testing.T) {
-	victim := open(t, cbuildWasm(t, "wasm_guest"), wasm.WithMemoryLimitMB(16))
+	victim := open(t, cbuildWasm(t, "wasm_guest"), clawd.WithMemoryLimitMB(16))
 	bystander := open(t, cbuildWasm(t, "echo"))
 	stop := make(chan struct{})
 	var wg sync.WaitGroup

@@ -39,7 +39,7 @@ type Mount struct {
 // options, read the way Open reads them, so a tool can show the sandbox
 // without opening the module.
 func GrantsFor(opts ...clawd.Option) Grants {
-	cfg, own := clawd.NewConfig(opts), ownOptions(opts)
+	cfg, own := configure(opts)
 	return grantsOf(&cfg, &own)
 }
 

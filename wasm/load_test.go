@@ -2,6 +2,7 @@ package wasm_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -86,10 +87,17 @@ func TestUnknownCode(t *testing.T) {
 func TestMemoryCapAtLoad(t *testing.T) {
 	// zig's default 1 MiB stack makes the initial memory 257 pages (16 MiB+).
 	mod := cbuildWasm(t, "minimal", "-Wl,-z,stack-size=16777216")
-	_, err := wasm.Open(mod, wasm.WithMemoryLimitMB(8))
+	_, err := wasm.Open(mod, clawd.WithMemoryLimitMB(8))
 	codeIs(t, err, clawerr.OpenFailed, "min 257 pages (16 Mi) over limit of 128 pages (8 Mi)")
-	_, err = wasm.Open(mod, wasm.WithMemoryLimitMB(0))
-	codeIs(t, err, clawerr.InvalidArgument, "memory limit 0 MiB")
+	for _, mb := range []int{-1, 4097} {
+		_, err = wasm.Open(mod, clawd.WithMemoryLimitMB(mb))
+		codeIs(t, err, clawerr.InvalidArgument, fmt.Sprintf("memory limit %d MiB: want 1 to 4096", mb))
+	}
+	// 0 is the option's zero value: the default cap, which the module fits.
+	p, err := wasm.Open(mod, clawd.WithMemoryLimitMB(0))
+	require.NoError(t, err)
+	require.Equal(t, wasm.DefaultMemoryLimitMB, p.Grants().MemoryLimitMB)
+	require.NoError(t, p.Close())
 }
 
 // Glue that hands the host pointers outside linear memory is refused or

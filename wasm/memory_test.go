@@ -19,7 +19,7 @@ func TestMemoryGrowsInPlace(t *testing.T) {
 	if !wasm.Reserves() {
 		t.Skip("this OS gives linear memories no reservation: they grow as Go slices")
 	}
-	g := open(t, cbuildWasm(t, "wasm_guest"), wasm.WithMemoryLimitMB(256))
+	g := open(t, cbuildWasm(t, "wasm_guest"), clawd.WithMemoryLimitMB(256))
 	base := wasm.MemoryBase(g.Plugin)
 	require.NotNil(t, base)
 	start := wasm.MemoryCommitted(g.Plugin)
@@ -42,8 +42,8 @@ func TestIdleMemoryDoesNotGrowWithCap(t *testing.T) {
 		t.Skip("this OS gives linear memories no reservation: they grow as Go slices")
 	}
 	mod := cbuildWasm(t, "wasm_guest")
-	small := open(t, mod, wasm.WithMemoryLimitMB(16))
-	large := open(t, mod, wasm.WithMemoryLimitMB(4096))
+	small := open(t, mod, clawd.WithMemoryLimitMB(16))
+	large := open(t, mod, clawd.WithMemoryLimitMB(4096))
 	require.NotZero(t, wasm.MemoryCommitted(small.Plugin))
 	require.Equal(t, wasm.MemoryCommitted(small.Plugin), wasm.MemoryCommitted(large.Plugin))
 	require.Less(t, wasm.MemoryCommitted(large.Plugin), uint64(16<<20))
@@ -55,7 +55,7 @@ func TestMemoryReleasedWithItsInstance(t *testing.T) {
 	if !wasm.Reserves() {
 		t.Skip("this OS gives linear memories no reservation: they grow as Go slices")
 	}
-	g := open(t, cbuildWasm(t, "wasm_guest"), wasm.WithMemoryLimitMB(64))
+	g := open(t, cbuildWasm(t, "wasm_guest"), clawd.WithMemoryLimitMB(64))
 	start := wasm.MemoryCommitted(g.Plugin)
 	require.NoError(t, g.Call(bg, clawd.ToolCall("s", "pages:256", "{}")))
 	require.GreaterOrEqual(t, wasm.MemoryCommitted(g.Plugin), start+256*page)
@@ -70,7 +70,7 @@ func TestMemoryReleasedWithItsInstance(t *testing.T) {
 // runtime while it ran, leaves a memory the host can still use and free:
 // the call returns timeout and the next call runs in a new instance.
 func TestDeadlineWithReservedMemory(t *testing.T) {
-	g := open(t, cbuildWasm(t, "wasm_guest"), wasm.WithMemoryLimitMB(64), clawd.WithCallTimeout(50e6))
+	g := open(t, cbuildWasm(t, "wasm_guest"), clawd.WithMemoryLimitMB(64), clawd.WithCallTimeout(50e6))
 	require.NoError(t, g.Call(bg, clawd.ToolCall("s", "pages:16", "{}")))
 	codeIs(t, g.Call(bg, clawd.ToolCall("s", "loop", "{}")), clawerr.Timeout)
 	require.NoError(t, g.Call(bg, clawd.ToolCall("s", "pages:16", "{}")))

@@ -12,7 +12,8 @@ import (
 // The wasm runtime takes the options of package clawd: clawd.WithLogger,
 // clawd.WithEventSink, clawd.WithCapabilities (network.relay allows
 // send_event; fs.read and fs.write mount the project directory),
-// clawd.WithProjectDir, clawd.WithCallTimeout, clawd.WithStateFunc,
+// clawd.WithProjectDir, clawd.WithCallTimeout, clawd.WithMemoryLimitMB
+// (the guest's linear memory cap), clawd.WithStateFunc,
 // clawd.WithIdentity, clawd.WithSource (what a module that names itself
 // nothing is called) and clawd.WithEnv (the guest's WASI environment:
 // "NAME=VALUE", or "NAME" for the host's value). clawd.WithConcurrent
@@ -57,12 +58,15 @@ func ownOptions(opts []clawd.Option) options {
 	return o
 }
 
-// WithMemoryLimitMB caps the guest's linear memory at mb MiB (default
-// DefaultMemoryLimitMB; at most 4096, the wasm32 maximum). A memory.grow
-// past it fails in the guest (malloc returns NULL); a module whose initial
-// memory is larger is refused with open_failed.
-func WithMemoryLimitMB(mb int) Option {
-	return Option{set: func(o *options) { o.memoryLimitMB = mb }}
+// configure reads opts: the options every runtime shares, and this
+// package's own. clawd.WithMemoryLimitMB sets the guest's memory cap
+// (default DefaultMemoryLimitMB; at most 4096, the wasm32 maximum).
+func configure(opts []clawd.Option) (clawd.Config, options) {
+	cfg, own := clawd.NewConfig(opts), ownOptions(opts)
+	if cfg.MemoryLimitMB != 0 {
+		own.memoryLimitMB = cfg.MemoryLimitMB
+	}
+	return cfg, own
 }
 
 // WithCacheDir keeps compiled modules in dir (created if missing) instead

@@ -98,7 +98,7 @@ func (p *Plugin) who() string {
 // Open loads the WASM plugin at path. See the package doc for what it
 // checks. The error is a *clawerr.Error.
 func Open(path string, opts ...clawd.Option) (*Plugin, error) {
-	cfg, own := clawd.NewConfig(opts), ownOptions(opts)
+	cfg, own := configure(opts)
 	if own.memoryLimitMB <= 0 || own.memoryLimitMB > 4096 {
 		return nil, clawerr.New(clawerr.InvalidArgument, path, "open",
 			fmt.Sprintf("memory limit %d MiB: want 1 to 4096", own.memoryLimitMB), nil)

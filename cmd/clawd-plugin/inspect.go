@@ -230,7 +230,7 @@ func runtimeOf(path string, m *manifest.Manifest) (string, *wasm.Grants) {
 		opts = append(opts, clawd.WithCapabilities(m.Capabilities...), clawd.WithProjectDir(wd),
 			clawd.WithCallTimeout(m.CallTimeout), clawd.WithConcurrent(m.Concurrent))
 		if m.MemoryLimitMB > 0 {
-			opts = append(opts, wasm.WithMemoryLimitMB(m.MemoryLimitMB))
+			opts = append(opts, clawd.WithMemoryLimitMB(m.MemoryLimitMB))
 		}
 	}
 	g := wasm.GrantsFor(opts...)
