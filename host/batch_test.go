@@ -12,8 +12,8 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/host"
+	"github.com/clawd-go/clawd/internal/batch"
 	"github.com/clawd-go/clawd/internal/cbuild"
-	"github.com/clawd-go/clawd/loader"
 )
 
 // A dispatch to native plugins runs them in batches (one crossing into C,
@@ -47,7 +47,7 @@ func TestDispatchInBatchesKeepsOrderAndOutcomes(t *testing.T) {
 
 	outs := r.h.DispatchInto(bg, clawd.ToolCall("s1", "grep", `{"q":1}`), make([]host.Outcome, 0, 5))
 	require.Equal(t, []string{"a", "b", "c", "d", "e"}, outcomeNames(outs))
-	if loader.Batching {
+	if batch.Available() {
 		// a alone (run before b), then c, d, e; the same in the nested
 		// dispatch: every call but b's.
 		assert.Equal(t, uint64(8), host.BatchedCalls(r.h))
@@ -124,7 +124,7 @@ func TestConcurrentDispatchesInBatches(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	if loader.Batching {
+	if batch.Available() {
 		assert.Positive(t, host.BatchedCalls(r.h))
 	}
 	for _, n := range names {
@@ -191,7 +191,7 @@ func TestReloadWhileDispatchingInBatches(t *testing.T) {
 	}
 	stop.Store(true)
 	wg.Wait()
-	if loader.Batching {
+	if batch.Available() {
 		assert.Positive(t, host.BatchedCalls(r.h))
 	}
 	st := info(t, r.h, "echo").Stats

@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/clawd-go/clawd"
+	"github.com/clawd-go/clawd/internal/batch"
 	"github.com/clawd-go/clawd/internal/clock"
 	"github.com/clawd-go/clawd/internal/reentry"
-	"github.com/clawd-go/clawd/loader"
 )
 
 // Outcome is what one plugin did with one dispatch.
@@ -44,13 +44,13 @@ type instance struct {
 	version string
 	refs    atomic.Int64
 	drained chan struct{}
-	hooks   hookGrant      // the hooks it was opened with (verdict.go)
-	native  *loader.Plugin // p, if it is an in-process native plugin (batches)
+	hooks   hookGrant // the hooks it was opened with (verdict.go)
+	batched bool      // a batch may admit p (internal/batch: an in-process native plugin)
 }
 
 func newInstance(e *entry, p clawd.Plugin, path, version string) *instance {
 	in := &instance{e: e, p: p, path: path, version: version, drained: make(chan struct{})}
-	in.native, _ = p.(*loader.Plugin)
+	in.batched = batch.Accepts(p)
 	in.refs.Store(1)
 	return in
 }
@@ -158,7 +158,7 @@ func (h *Host) anySlow(order []*entry) bool {
 // serial calls the plugins one after the other on this goroutine, each
 // instance picked just before its call. One clock read ends a call and
 // starts the next one's: a plugin's duration includes the few nanoseconds
-// the host takes to pick it. Native plugins go through a loader.Batch
+// the host takes to pick it. Native plugins go through a batch (internal/batch)
 // (cgo builds): one crossing into C for a run of them, each timed in C;
 // any other plugin, or one the batch does not admit, is called the
 // ordinary way after the batch so far has run, so the order of calls is
@@ -166,16 +166,16 @@ func (h *Host) anySlow(order []*entry) bool {
 func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []Outcome) []Outcome {
 	cb := c.Op.Callback()
 	var bs *batchState
-	batch := loader.Batching && len(order) > 1 // one plugin: one crossing already
+	batching := batch.Available() && len(order) > 1 // one plugin: one crossing already
 	var t time.Duration
 	timed := false
 	for _, e := range order {
-		if batch && e.slow.Load() == 0 {
+		if batching && e.slow.Load() == 0 {
 			if bs == nil {
 				bs = h.getBatch()
 			}
 			if bs != nil {
-				if bs.b.Len() == loader.MaxBatch {
+				if bs.b.Len() == batch.Max {
 					dst = bs.run(h, dst)
 				}
 				in, admitted, err := bs.admit(ctx, e, c)
@@ -221,10 +221,10 @@ func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []O
 	return dst
 }
 
-// batchState is a loader.Batch and the instances admitted to it, with the
+// batchState is a batch and the instances admitted to it, with the
 // place of each one's outcome in dst. Reused through Host.batches.
 type batchState struct {
-	b   *loader.Batch
+	b   batch.Batch
 	ins []*instance
 	at  []int
 }
@@ -245,14 +245,13 @@ func (bs *batchState) admit(ctx context.Context, e *entry, c clawd.Call) (in *in
 		if in == nil {
 			return nil, false, nil
 		}
-		lp := in.native
-		if lp == nil {
+		if !in.batched {
 			return in, false, nil
 		}
-		if !lp.Has(c.Op.Callback()) {
+		if !in.p.Has(c.Op.Callback()) {
 			return nil, false, nil
 		}
-		admitted, err = bs.b.Admit(ctx, lp, c)
+		admitted, err = bs.b.Admit(ctx, in.p, c)
 		if e.cur.Load() == in {
 			return in, admitted, err
 		}
@@ -268,11 +267,11 @@ func (h *Host) getBatch() *batchState {
 	if bs, ok := h.batches.Get().(*batchState); ok {
 		return bs
 	}
-	b, err := loader.NewBatch()
-	if err != nil {
+	b, err := batch.New()
+	if err != nil || b == nil {
 		return nil
 	}
-	return &batchState{b: b, ins: make([]*instance, 0, loader.MaxBatch), at: make([]int, 0, loader.MaxBatch)}
+	return &batchState{b: b, ins: make([]*instance, 0, batch.Max), at: make([]int, 0, batch.Max)}
 }
 
 // run runs the batch and fills in its outcomes.

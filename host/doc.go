@@ -94,8 +94,9 @@
 // allocating convenience forms.
 //
 // With cgo, the native plugins of a dispatch are called in batches
-// (loader.Batch): one call into C stages the strings once, checks them for
-// a NUL once, and runs the callbacks in the host's order, each plugin with
+// (the native runtime's, found through internal/batch): one call into C
+// stages the strings once, checks them for a NUL once, and runs the
+// callbacks in the host's order, each plugin with
 // its own copy of the strings, its own context and its own lock, timed in
 // C. A plugin a batch does not take — busy (its lock held by another
 // call), concurrent, granted network.relay (its sink could dispatch back

@@ -7,24 +7,41 @@ import (
 	"unsafe"
 
 	"github.com/clawd-go/clawd"
+	"github.com/clawd-go/clawd/internal/batch"
 	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/internal/cmem"
 	"github.com/clawd-go/clawd/internal/foreign"
 	"github.com/clawd-go/clawd/internal/vtable"
 )
 
-// Batching tells whether a Batch can run calls (cgo builds). Without cgo
-// Admit admits nothing and every call takes the ordinary path.
-const Batching = vtable.Batching
+// batching tells whether a batch can run calls (cgo builds): only then
+// is the native runtime's batch registered with internal/batch, where the
+// host finds it. Without cgo every call takes the ordinary path.
+const batching = vtable.Batching
 
-// MaxBatch is how many plugins one Batch runs.
-const MaxBatch = 64
+func init() {
+	if batching {
+		batch.Register(func() (batch.Batch, error) {
+			b, err := newNativeBatch()
+			if err != nil {
+				return nil, err // an untyped nil: never a nil *nativeBatch in the interface
+			}
+			return b, nil
+		}, func(p clawd.Plugin) bool { _, ok := p.(*Plugin); return ok })
+	}
+}
+
+var _ batch.Batch = (*nativeBatch)(nil)
+
+// maxBatch is how many plugins one batch runs.
+const maxBatch = batch.Max
 
 // maxBatchArgs bounds the arguments a batch stages; larger calls take the
 // ordinary path (they cost their copy, not the crossing).
 const maxBatchArgs = 64 << 10
 
-// Batch runs one call on several plugins of this process in one call into
+// nativeBatch (internal/batch's Batch) runs one call on several plugins of
+// this process in one call into
 // C: the host's dispatch of an event to many native plugins. The
 // arguments are staged and checked for a NUL once; each plugin gets its
 // own copy of them, its own context (live only during its callback) and
@@ -36,29 +53,29 @@ const maxBatchArgs = 64 << 10
 // that the order of calls stays the caller's. ctx is checked at Admit,
 // not again before each callback.
 //
-// A Batch is for one goroutine at a time; Run ends it and it can be used
+// A nativeBatch is for one goroutine at a time; Run ends it and it can be used
 // again.
-type Batch struct {
+type nativeBatch struct {
 	mem   *batchMem
 	ents  []vtable.BatchEntry // in C memory: the shim reads and writes them
 	args  int                 // the size of each argument area
 	c     clawd.Call
 	n     int
-	ps    [MaxBatch]*Plugin
-	slots [MaxBatch]*clawctx.Slot
-	errs  [MaxBatch]error
-	ns    [MaxBatch]int64
+	ps    [maxBatch]*Plugin
+	slots [maxBatch]*clawctx.Slot
+	errs  [maxBatch]error
+	ns    [maxBatch]int64
 }
 
 // batchMem owns the batch's C memory: entries, then the staged arguments,
-// then their working copy. A cleanup frees it when the Batch is collected.
+// then their working copy. A cleanup frees it when the batch is collected.
 type batchMem struct{ blk *cmem.Block }
 
-const entriesSize = MaxBatch * int(unsafe.Sizeof(vtable.BatchEntry{}))
+const entriesSize = maxBatch * int(unsafe.Sizeof(vtable.BatchEntry{}))
 
-// NewBatch returns an empty batch.
-func NewBatch() (*Batch, error) {
-	b := &Batch{mem: &batchMem{}}
+// newNativeBatch returns an empty batch.
+func newNativeBatch() (*nativeBatch, error) {
+	b := &nativeBatch{mem: &batchMem{}}
 	if err := b.grow(4 << 10); err != nil {
 		return nil, err
 	}
@@ -67,7 +84,7 @@ func NewBatch() (*Batch, error) {
 }
 
 // grow makes each argument area at least n bytes. Only between runs.
-func (b *Batch) grow(n int) error {
+func (b *nativeBatch) grow(n int) error {
 	blk, err := cmem.Alloc(entriesSize + 2*n)
 	if err != nil {
 		return err
@@ -78,22 +95,24 @@ func (b *Batch) grow(n int) error {
 	b.mem.blk, b.args = blk, n
 	// The entries are Go values in C memory: uintptrs and integers only,
 	// never a Go pointer, so the collector has nothing to see there.
-	b.ents = unsafe.Slice((*vtable.BatchEntry)(foreign.Ptr(blk.Addr())), MaxBatch)
+	b.ents = unsafe.Slice((*vtable.BatchEntry)(foreign.Ptr(blk.Addr())), maxBatch)
 	return nil
 }
 
-func (b *Batch) base() uintptr { return b.mem.blk.Addr() + uintptr(entriesSize) }
-func (b *Batch) work() uintptr { return b.base() + uintptr(b.args) }
+func (b *nativeBatch) base() uintptr { return b.mem.blk.Addr() + uintptr(entriesSize) }
+func (b *nativeBatch) work() uintptr { return b.base() + uintptr(b.args) }
 
 // Len is the number of plugins admitted since the last Run.
-func (b *Batch) Len() int { return b.n }
+func (b *nativeBatch) Len() int { return b.n }
 
-// Admit takes p for call c at the next Run. admitted false with err nil:
-// make the call the ordinary way (p.Call). A non-nil err is the call's
-// outcome, refused before it began (closed, ctx done), as Call returns
-// it. Every call admitted into one run must be the same call.
-func (b *Batch) Admit(ctx context.Context, p *Plugin, c clawd.Call) (admitted bool, err error) {
-	if !Batching || p.concurrent || p.relay || b.n == MaxBatch || c.Op >= clawd.NumOps {
+// Admit takes p for call c at the next Run if it is a plugin of this
+// runtime. admitted false with err nil: make the call the ordinary way
+// (p.Call). A non-nil err is the call's outcome, refused before it began
+// (closed, ctx done), as Call returns it. Every call admitted into one run
+// must be the same call.
+func (b *nativeBatch) Admit(ctx context.Context, pl clawd.Plugin, c clawd.Call) (admitted bool, err error) {
+	p, ok := pl.(*Plugin)
+	if !ok || !batching || p.concurrent || p.relay || b.n == maxBatch || c.Op >= clawd.NumOps {
 		return false, nil
 	}
 	fn := p.fns[c.Op.Callback()]
@@ -135,7 +154,7 @@ func (b *Batch) Admit(ctx context.Context, p *Plugin, c clawd.Call) (admitted bo
 
 // Drop takes back the call admitted last, as if Admit had refused it: its
 // plugin's lock is given back and nothing is called.
-func (b *Batch) Drop() {
+func (b *nativeBatch) Drop() {
 	if b.n == 0 {
 		return
 	}
@@ -166,7 +185,7 @@ func sameCall(a, b clawd.Call) bool {
 // stage lays out c's arguments at base (each followed by a separator the
 // shim turns into its terminator, as clawctx's Stage3), false when they are
 // too large for a batch.
-func (b *Batch) stage(c clawd.Call) bool {
+func (b *nativeBatch) stage(c clawd.Call) bool {
 	need := len(c.Args[0]) + 1
 	if c.Op.Arity() == 3 {
 		need = len(c.Args[0]) + len(c.Args[1]) + len(c.Args[2]) + 3
@@ -191,7 +210,7 @@ func (b *Batch) stage(c clawd.Call) bool {
 // Run makes the admitted calls, in the order they were admitted, gives
 // every plugin back and makes the batch empty. Result(i) is then the
 // outcome of the i-th admitted call.
-func (b *Batch) Run() {
+func (b *nativeBatch) Run() {
 	if b.n == 0 {
 		return
 	}
@@ -216,4 +235,4 @@ func (b *Batch) Run() {
 
 // Result is how long the i-th call of the last Run took in its callback,
 // and its outcome.
-func (b *Batch) Result(i int) (time.Duration, error) { return time.Duration(b.ns[i]), b.errs[i] }
+func (b *nativeBatch) Result(i int) (time.Duration, error) { return time.Duration(b.ns[i]), b.errs[i] }
