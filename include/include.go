@@ -2,11 +2,14 @@
 // plugin authors compile against, and the one list of layout facts every
 // language's declarations must produce.
 //
-//   - clawd_plugin.h: the C header, for C, C++ and Zig (through translate-c).
+//   - clawd_plugin.h: the C header, for C and C++.
 //   - clawd_plugin.rs: the same declarations for Rust (#[repr(C)] types).
+//   - clawd_plugin.zig: the same declarations for Zig (extern structs),
+//     imported as the module "clawd_plugin".
 //
-// Both are embedded (Header, RustBindings) so that `clawd-plugin new` can
-// copy them into a fresh project without the repository at hand.
+// All three are embedded (Header, RustBindings, ZigBindings) so that
+// `clawd-plugin new` can copy them into a fresh project without the
+// repository at hand.
 //
 // Layout is the size, alignment and offset of every field of ClawaPlugin and
 // ClawaContext on LP64 and Win64, and on wasm32 (the Wasm32 column). It is
@@ -35,6 +38,11 @@ var WasmGlue []byte
 //
 //go:embed clawd_plugin.rs
 var RustBindings []byte
+
+// ZigBindings is include/clawd_plugin.zig.
+//
+//go:embed clawd_plugin.zig
+var ZigBindings []byte
 
 // Fact is one line of the layout printers' output: "<Key> <Value>".
 // Value is the fact on a 64-bit target (LP64 and Win64), Wasm32 on wasm32,

@@ -1,7 +1,6 @@
 // Tests of the ABI's declarations against real compilers: the struct layout
-// that C, Rust (include/clawd_plugin.rs) and Zig (its translation of the
-// header) produce must be include.Layout, and so must the Go mirrors in
-// package abi; the header must compile warning-free in every language mode
+// that C, Rust (include/clawd_plugin.rs) and Zig (include/clawd_plugin.zig)
+// produce must be include.Layout, and so must the Go mirrors in package abi; the header must compile warning-free in every language mode
 // it promises, and CLAWD_PLUGIN_EXPORT must survive -fvisibility=hidden.
 // The printers live in testdata/ because the go tool refuses .c files in a
 // package directory that does not use cgo.
@@ -107,7 +106,7 @@ func TestLayoutRust(t *testing.T) {
 	checkPrinted(t, "Rust", cbuild.RustProgram(t, "include/testdata/layout_print.rs"))
 }
 
-// TestLayoutZig checks Zig's translation of clawd_plugin.h, which the Zig
+// TestLayoutZig checks include/clawd_plugin.zig, which the Zig
 // example and `clawd-plugin new --lang zig` import.
 func TestLayoutZig(t *testing.T) {
 	skipUnless64Bit(t)

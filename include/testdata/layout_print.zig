@@ -1,12 +1,11 @@
 //! layout_print: prints the size, alignment and every field's offset and
-//! size of the ABI structs as Zig lays out its translation of
-//! include/clawd_plugin.h (the module "clawd_plugin", made by
-//! `zig translate-c`, which is what Zig plugins import), one "<key> <n>"
+//! size of the ABI structs as Zig lays out include/clawd_plugin.zig (the
+//! module "clawd_plugin", which is what Zig plugins import), one "<key> <n>"
 //! line each, the format of layout_print.c. include/layout_test.go compares
 //! the output with the one list in include/include.go.
 //!
-//! The fields are enumerated from the translated types themselves, so a
-//! field the translation dropped or added shows up as a missing or unknown
+//! The fields are enumerated from the types themselves, so a field the
+//! declarations dropped or added shows up as a missing or unknown
 //! key. The text is built at compile time and written with libc's write,
 //! which keeps this file independent of the std I/O API (it changes between
 //! Zig releases).

@@ -131,25 +131,12 @@ func RequireZig(tb testing.TB) []string {
 	return z
 }
 
-// ZigModule is the name Zig sources import the header's translation by:
-// `const c = @import("clawd_plugin");`.
+// ZigModule is the name Zig sources import the ABI's declarations by:
+// `const c = @import("clawd_plugin");`, the file include/clawd_plugin.zig.
 const ZigModule = "clawd_plugin"
 
-// ZigTranslateHeader writes Zig's translation of include/clawd_plugin.h
-// (`zig translate-c`, what @cImport did before Zig 0.17 removed it) to
-// dir/clawd_plugin.zig and returns its path.
-func ZigTranslateHeader(zig []string, root, dir string) (string, error) {
-	inc := filepath.Join(root, "include")
-	out, err := Run(dir, nil, append(zig, "translate-c", "-lc", "-I"+inc, filepath.Join(inc, "clawd_plugin.h"))...)
-	if err != nil {
-		return "", err
-	}
-	p := filepath.Join(dir, ZigModule+".zig")
-	return p, os.WriteFile(p, out, 0o644)
-}
-
 // ZigProgram builds the Zig source src (relative to the repository root
-// unless absolute) as an executable with the header's translation as the
+// unless absolute) as an executable with include/clawd_plugin.zig as the
 // module "clawd_plugin", once into the shared cache, and returns its path.
 func ZigProgram(tb testing.TB, src string) string {
 	tb.Helper()
@@ -162,14 +149,11 @@ func ZigProgram(tb testing.TB, src string) string {
 	}
 	name := strings.TrimSuffix(filepath.Base(src), ".zig") + exeExt
 	return Cached(tb, name, []string{"zig-program", id, treeOrFail(tb, filepath.Join(root, "include")), src, fileOrFail(tb, src)}, func(dir string) (string, error) {
-		mod, err := ZigTranslateHeader(zig, root, dir)
-		if err != nil {
-			return "", err
-		}
+		mod := filepath.Join(root, "include", ZigModule+".zig")
 		out := filepath.Join(dir, name)
 		// ReleaseFast: a layout printer needs no safety checks, and it
 		// spares compiling the full panic handler (seconds with LLVM).
-		_, err = Run(dir, nil, append(zig, "build-exe", "-OReleaseFast", "-lc",
+		_, err := Run(dir, nil, append(zig, "build-exe", "-OReleaseFast", "-lc",
 			"--cache-dir", filepath.Join(dir, "zig-cache"),
 			"--dep", ZigModule, "-Mroot="+src, "-M"+ZigModule+"="+mod,
 			"-femit-bin="+out)...)

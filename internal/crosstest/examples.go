@@ -137,17 +137,9 @@ func buildExample(root string, ex example, t target, out string) error {
 	case ".cpp":
 		err = run(append(append([]string{"c++", "-target", t.triple, "-std=c++17", "-shared"}, pic...), "-fvisibility=hidden", "-O2", "-I"+inc, src, "-o", out)...)
 	case ".zig":
-		mod := filepath.Join(filepath.Dir(out), "clawd_plugin.zig")
-		cmd := exec.Command(zig[0], append(zig[1:len(zig):len(zig)], "translate-c", "-target", t.triple, "-lc", "-I"+inc, filepath.Join(inc, "clawd_plugin.h"))...)
-		var data []byte
-		if data, err = cmd.Output(); err == nil {
-			err = os.WriteFile(mod, data, 0o644)
-		}
-		if err == nil {
-			err = run("build-lib", "-dynamic", "-target", t.triple, "-OReleaseSafe", "-lc",
-				"--cache-dir", filepath.Join(filepath.Dir(out), "zig-cache"),
-				"--dep", "clawd_plugin", "-Mroot="+src, "-Mclawd_plugin="+mod, "-fno-emit-implib", "-femit-bin="+out)
-		}
+		err = run("build-lib", "-dynamic", "-target", t.triple, "-OReleaseSafe", "-lc",
+			"--cache-dir", filepath.Join(filepath.Dir(out), "zig-cache"),
+			"--dep", "clawd_plugin", "-Mroot="+src, "-Mclawd_plugin="+filepath.Join(inc, "clawd_plugin.zig"), "-fno-emit-implib", "-femit-bin="+out)
 	}
 	return err
 }

@@ -158,8 +158,8 @@ var langs = map[string]*lang{
 		header: "src/clawd_plugin.rs", headerB: include.RustBindings,
 		files: fileMap{"src/lib.rs": "the plugin", "Cargo.toml": "its build (no dependencies)"}},
 	"zig": {name: "Zig", build: []string{"make"}, entry: makeEntries("zig-out"),
-		header: "clawd_plugin.h", headerB: include.Header,
-		files: fileMap{"plugin.zig": "the plugin", "Makefile": "its build: translate-c of the header, then zig build-lib"}},
+		header: "clawd_plugin.zig", headerB: include.ZigBindings,
+		files: fileMap{"plugin.zig": "the plugin", "Makefile": "its build: zig build-lib, with clawd_plugin.zig as the module clawd_plugin"}},
 }
 
 // fileDoc is one row of the README's table of files.
@@ -176,8 +176,13 @@ type data struct {
 	Module               string // the .wasm the build writes (target wasm)
 }
 
-// wasmGlue is where a wasm project keeps include/clawd_plugin_wasm.c.
-const wasmGlue = "clawd_plugin_wasm.c"
+// wasmGlue is where a wasm project keeps include/clawd_plugin_wasm.c, and
+// cHeader the C header the glue includes (which a Zig project, whose own
+// declarations are clawd_plugin.zig, gets beside them).
+const (
+	wasmGlue = "clawd_plugin_wasm.c"
+	cHeader  = "clawd_plugin.h"
+)
 
 // Write writes a project for a plugin called name, in lang, into dir, that
 // builds a native shared library. dir may exist if it is an empty
@@ -226,6 +231,9 @@ func WriteTarget(langName, target, name, dir string) (*Project, error) {
 	files := append(slices.Collect(maps.Keys(tmpls)), l.header)
 	if wasm {
 		files = append(files, wasmGlue)
+		if l.header != cHeader {
+			files = append(files, cHeader)
+		}
 	}
 	slices.Sort(files)
 	for _, p := range files {
@@ -235,7 +243,7 @@ func WriteTarget(langName, target, name, dir string) (*Project, error) {
 		}
 		d.Files = append(d.Files, fileDoc{p, what})
 	}
-	out := map[string][]byte{l.header: l.headerB, wasmGlue: include.WasmGlue}
+	out := map[string][]byte{cHeader: include.Header, l.header: l.headerB, wasmGlue: include.WasmGlue}
 	for rel, tmpl := range tmpls {
 		if out[rel], err = render(tmpl, d); err != nil {
 			return nil, err
@@ -290,7 +298,7 @@ func (l *lang) describe(p string) string {
 	switch {
 	case l.files[p] != "":
 		return l.files[p]
-	case p == l.header:
+	case p == l.header, p == cHeader:
 		return "the ABI's declarations, copied from clawd-go: do not edit"
 	case p == wasmGlue:
 		return "the one wasm-only file (host imports, context and allocator exports), copied from clawd-go: do not edit"

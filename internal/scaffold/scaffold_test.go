@@ -58,9 +58,12 @@ func TestWriteEveryLanguage(t *testing.T) {
 			}
 			var header string
 			var want []byte
-			if lang == "rust" {
+			switch lang {
+			case "rust":
 				header, want = "src/clawd_plugin.rs", include.RustBindings
-			} else {
+			case "zig":
+				header, want = "clawd_plugin.zig", include.ZigBindings
+			default:
 				header, want = "clawd_plugin.h", include.Header
 			}
 			if got, err := os.ReadFile(filepath.Join(dir, header)); err != nil || !bytes.Equal(got, want) {
@@ -172,6 +175,10 @@ func TestWriteWASM(t *testing.T) {
 			}
 			if got, err := os.ReadFile(filepath.Join(dir, "clawd_plugin_wasm.c")); err != nil || !bytes.Equal(got, include.WasmGlue) {
 				t.Errorf("clawd_plugin_wasm.c is not package include's copy (err %v)", err)
+			}
+			// The glue includes the C header, whatever the plugin's language.
+			if got, err := os.ReadFile(filepath.Join(dir, "clawd_plugin.h")); err != nil || !bytes.Equal(got, include.Header) {
+				t.Errorf("clawd_plugin.h is not package include's copy (err %v)", err)
 			}
 			for _, f := range p.Files {
 				b, err := os.ReadFile(filepath.Join(dir, filepath.FromSlash(f)))

@@ -3,9 +3,9 @@
 //! tool call the event "hello.tool_called" {"tool":"<name>"} (needs the
 //! network.relay capability).
 //!
-//! The ABI types are not retyped here: the Makefile runs `zig translate-c`
-//! on include/clawd_plugin.h and passes the result as the module
-//! "clawd_plugin" (what `@cImport` did before Zig 0.17 removed it).
+//! The ABI types come from include/clawd_plugin.zig (the header's
+//! declarations for Zig), which the Makefile passes as the module
+//! "clawd_plugin".
 //!
 //! Lifetime rules (include/clawd_plugin.h has the full text): the table and
 //! its strings are static; ctx and every [*c]const u8 argument are the
@@ -136,8 +136,8 @@ fn onMessage(ctx: [*c]c.ClawaContext, _: [*c]const u8, role: [*c]const u8, conte
     return c.CLAWA_ERROR_NONE;
 }
 
-/// Static: valid until the library is closed. The reserved slots keep the
-/// translation's default, NULL.
+/// Static: valid until the library is closed. The reserved slots keep their
+/// default, NULL.
 var table: c.ClawaPlugin = .{
     .abi_version = c.CLAWD_PLUGIN_ABI_VERSION,
     .name = "hello-zig",
