@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -56,8 +57,16 @@ func platformChild(verb, arg string) (result, bool) {
 		res = fromThreads(arg)
 	case "perthread": // restrict one thread without execve, then open ARG
 		res = perThread(arg)
-	case "spawner": // start a "sleep" child from a thread that then exits
+	case "spawner": // start a "waiter" child from a thread that then exits
 		res = spawner(arg)
+	case "waiter": // print the pid, then "alive" on each SIGUSR1, until killed
+		usr1 := make(chan os.Signal, 1)
+		signal.Notify(usr1, syscall.SIGUSR1)
+		res.PID = hostPID()
+		emit(res)
+		for range usr1 {
+			emit(result{PID: res.PID, String: "alive"})
+		}
 	default:
 		return confineChild(verb, arg)
 	}
@@ -161,30 +170,46 @@ func perThread(path string) result {
 	return result{Errnos: []int{first, <-other, open()}}
 }
 
-// spawner starts a "sleep" child with Prepare, from a goroutine locked on a
-// thread that exits right after (mode "contain": with contain.Start; mode
-// "plain": with cmd.Start). It prints the child's pid, then its signal once
-// it ends.
+// spawner starts a "waiter" child with Prepare, from a goroutine locked on
+// a thread that exits right after (mode "contain": with contain.Start; mode
+// "plain": with cmd.Start). It prints the child's pid once that thread is
+// gone from /proc (the kernel sends a parent-death signal before it
+// releases the thread), then the child's signal once it ends.
 func spawner(mode string) result {
-	cmd, err := confined("sleep", &contain.Policy{Landlock: true})
+	cmd, err := confined("waiter", &contain.Policy{Landlock: true})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return result{Errno: -1}
 	}
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-	started := make(chan error)
+	type start struct {
+		tid int
+		err error
+	}
+	started := make(chan start)
 	go func() {
 		// Not unlocked: the thread exits with this goroutine.
 		runtime.LockOSThread()
+		s := start{tid: unix.Gettid()}
 		if mode == "plain" {
-			started <- cmd.Start()
+			s.err = cmd.Start()
 		} else {
-			started <- contain.Start(cmd)
+			s.err = contain.Start(cmd)
 		}
+		started <- s
 	}()
-	if err := <-started; err != nil {
-		fmt.Fprintln(os.Stderr, err)
+	s := <-started
+	if s.err != nil {
+		fmt.Fprintln(os.Stderr, s.err)
 		return result{Errno: -1}
+	}
+	// Polled: the kernel tells nobody else when a thread is released. A
+	// thread that never goes keeps this loop going until the test binary's
+	// -timeout fails the test.
+	for task := "/proc/self/task/" + strconv.Itoa(s.tid); ; time.Sleep(time.Millisecond) {
+		if _, err := os.Stat(task); os.IsNotExist(err) {
+			break
+		}
 	}
 	emit(result{PID: cmd.Process.Pid})
 	_ = cmd.Wait()
@@ -424,16 +449,13 @@ func startSpawner(t *testing.T, mode string) (*exec.Cmd, <-chan result) {
 	return cmd, lines
 }
 
+// next waits for the spawner's next line, with no deadline of its own: a
+// line that never comes fails the test at the test binary's -timeout.
 func next(t *testing.T, lines <-chan result) result {
 	t.Helper()
-	select {
-	case res, ok := <-lines:
-		require.True(t, ok, "the spawner closed its output")
-		return res
-	case <-time.After(10 * time.Second):
-		t.Fatal("no line from the spawner")
-	}
-	panic("unreachable")
+	res, ok := <-lines
+	require.True(t, ok, "the spawner closed its output")
+	return res
 }
 
 // procState is the state letter of /proc/PID/stat ('Z': zombie), or 0.
@@ -455,33 +477,30 @@ func TestDiesWithParent(t *testing.T) {
 	t.Cleanup(func() { _ = unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0) })
 
 	sp, lines := startSpawner(t, "contain")
+	// Two lines name the grandchild, in either order: its own (confined,
+	// running, its SIGUSR1 handler set) and the spawner's, which says the
+	// thread that called Start has been released.
 	pid := next(t, lines).PID
 	require.Positive(t, pid)
-	require.Equal(t, pid, next(t, lines).PID, "the grandchild, confined and running, prints its pid")
+	require.Equal(t, pid, next(t, lines).PID)
 
-	// The thread that called Start has exited; contain.Start forked from its
-	// own thread, so the grandchild lives on.
-	time.Sleep(300 * time.Millisecond)
-	require.NoError(t, unix.Kill(pid, 0))
-	require.NotEqual(t, byte('Z'), procState(pid))
+	// contain.Start forked from a thread of its own, so the grandchild
+	// outlived the released one: it still handles a signal. (Had the
+	// thread's exit sent it SIGKILL, it could never answer.)
+	require.NoError(t, unix.Kill(pid, unix.SIGUSR1))
+	require.Equal(t, result{PID: pid, String: "alive"}, next(t, lines))
 
+	// The spawner's death kills it. Waited for without a deadline of our
+	// own: a grandchild that lives on fails the test at the test binary's
+	// -timeout.
 	require.NoError(t, sp.Process.Signal(syscall.SIGKILL))
 	_ = sp.Wait()
-	deadline := time.Now().Add(time.Second)
-	for {
-		var ws unix.WaitStatus
-		wpid, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
-		if wpid == pid {
-			require.True(t, ws.Signaled(), "status %v", ws)
-			require.Equal(t, unix.SIGKILL, ws.Signal())
-			return
-		}
-		if err == unix.ECHILD && unix.Kill(pid, 0) == unix.ESRCH {
-			return // gone and reaped by someone else
-		}
-		require.True(t, time.Now().Before(deadline), "grandchild %d still alive (state %c) 1s after its parent died", pid, procState(pid))
-		time.Sleep(5 * time.Millisecond)
-	}
+	var ws unix.WaitStatus
+	wpid, err := unix.Wait4(pid, &ws, 0, nil)
+	require.NoError(t, err, "we are its subreaper: it is ours to wait for")
+	require.Equal(t, pid, wpid)
+	require.True(t, ws.Signaled(), "status %v", ws)
+	require.Equal(t, unix.SIGKILL, ws.Signal())
 }
 
 // TestPlainStartFromRetiredThread is the counter-proof for Start: with
