@@ -114,7 +114,7 @@ type Observer struct {
 	// Attribute sets and span options are made once per plugin, op and
 	// code, so that a call allocates no attributes of its own.
 	mu     sync.RWMutex
-	starts map[startKey]trace.SpanStartOption
+	starts map[startKey][]trace.SpanStartOption
 	ends   map[endKey]endAttrs
 	states map[string]host.State // the state each plugin was last counted in
 }
@@ -132,10 +132,13 @@ type endKey struct {
 	verdict clawd.VerdictKind
 }
 
+// endAttrs are a call's end attributes, the options as the variadic
+// slices the instruments take (a slice made per call would be allocated).
 type endAttrs struct {
-	attrs   []attribute.KeyValue     // set on the span
-	metric  metric.MeasurementOption // name, op, code
-	verdict metric.MeasurementOption // name, verdict (hook calls only)
+	attrs   []attribute.KeyValue  // set on the span
+	add     []metric.AddOption    // name, op, code
+	record  []metric.RecordOption // the same
+	verdict []metric.AddOption    // name, verdict (hook calls only)
 }
 
 // maxCached bounds each cache: beyond it (a host with thousands of plugin
@@ -156,7 +159,7 @@ func New(opts ...Option) (*Observer, error) {
 	m := c.mp.Meter(ScopeName)
 	o := &Observer{
 		tracer: c.tp.Tracer(ScopeName),
-		starts: make(map[startKey]trace.SpanStartOption),
+		starts: make(map[startKey][]trace.SpanStartOption),
 		ends:   make(map[endKey]endAttrs),
 		states: make(map[string]host.State),
 	}
@@ -213,22 +216,25 @@ func opName(op clawd.Op) string {
 func (o *Observer) CallStart(ctx context.Context, c host.CallInfo) context.Context {
 	k := startKey{c.Plugin, c.Version, c.Runtime, c.Op, c.Hook}
 	o.mu.RLock()
-	opt, ok := o.starts[k]
+	opts, ok := o.starts[k]
 	o.mu.RUnlock()
 	if !ok {
-		opt = trace.WithAttributes(KeyName.String(c.Plugin), KeyVersion.String(c.Version),
-			KeyRuntime.String(c.Runtime), KeyOp.String(opName(c.Op)), KeyHook.Bool(c.Hook))
+		opts = []trace.SpanStartOption{trace.WithSpanKind(trace.SpanKindInternal), trace.WithAttributes(
+			KeyName.String(c.Plugin), KeyVersion.String(c.Version),
+			KeyRuntime.String(c.Runtime), KeyOp.String(opName(c.Op)), KeyHook.Bool(c.Hook))}
 		o.mu.Lock()
 		if len(o.starts) < maxCached {
-			o.starts[k] = opt
+			o.starts[k] = opts
 		}
 		o.mu.Unlock()
 	}
-	name := "clawd.plugin " + opName(c.Op)
+	var name string
 	if c.Op < clawd.NumOps {
 		name = spanNames[c.Op]
+	} else {
+		name = "clawd.plugin " + opName(c.Op)
 	}
-	ctx, _ = o.tracer.Start(ctx, name, trace.WithSpanKind(trace.SpanKindInternal), opt)
+	ctx, _ = o.tracer.Start(ctx, name, opts...)
 	return ctx
 }
 
@@ -253,9 +259,10 @@ func (o *Observer) CallEnd(ctx context.Context, c host.CallInfo, r host.CallResu
 		a.attrs = []attribute.KeyValue{code}
 		if c.Hook {
 			a.attrs = append(a.attrs, KeyVerdict.String(r.Verdict.String()))
-			a.verdict = metric.WithAttributeSet(attribute.NewSet(KeyName.String(c.Plugin), KeyVerdict.String(r.Verdict.String())))
+			a.verdict = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(KeyName.String(c.Plugin), KeyVerdict.String(r.Verdict.String())))}
 		}
-		a.metric = metric.WithAttributeSet(attribute.NewSet(KeyName.String(c.Plugin), KeyOp.String(opName(c.Op)), code))
+		set := metric.WithAttributeSet(attribute.NewSet(KeyName.String(c.Plugin), KeyOp.String(opName(c.Op)), code))
+		a.add, a.record = []metric.AddOption{set}, []metric.RecordOption{set}
 		o.mu.Lock()
 		if len(o.ends) < maxCached {
 			o.ends[k] = a
@@ -270,10 +277,10 @@ func (o *Observer) CallEnd(ctx context.Context, c host.CallInfo, r host.CallResu
 		}
 	}
 	span.End()
-	o.calls.Add(ctx, 1, a.metric)
-	o.duration.Record(ctx, r.Duration.Seconds(), a.metric)
+	o.calls.Add(ctx, 1, a.add...)
+	o.duration.Record(ctx, r.Duration.Seconds(), a.record...)
 	if c.Hook && r.Err == nil {
-		o.verdicts.Add(ctx, 1, a.verdict)
+		o.verdicts.Add(ctx, 1, a.verdict...)
 	}
 }
 
