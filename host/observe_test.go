@@ -3,7 +3,9 @@ package host_test
 import (
 	"context"
 	"fmt"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -316,4 +318,25 @@ func TestObserverWithoutSink(t *testing.T) {
 		"end alpha on_tool_call code= verdict=continue",
 	}, rec.take())
 	assert.Equal(t, uint64(2), info(t, h, "alpha").Stats.Context.EventsRefused)
+}
+
+// The library's packages (and their tests) depend on no telemetry
+// library: OpenTelemetry is the otel module's, Prometheus's text format
+// is written by hand by the command.
+func TestLibraryDependsOnNoTelemetry(t *testing.T) {
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	cmd := exec.Command(gobin, "list", "-deps", "-test", "./...")
+	cmd.Dir = ".." // the module root: ./... leaves out the otel and bench modules
+	out, err := cmd.Output()
+	require.NoError(t, err, "go list: %s", out)
+	deps := strings.Fields(string(out))
+	require.Contains(t, deps, "github.com/clawd-go/clawd/host", "go list listed the library")
+	for _, d := range deps {
+		if strings.HasPrefix(d, "go.opentelemetry.io/") || strings.Contains(d, "prometheus") {
+			t.Errorf("the library depends on %s: telemetry belongs in the otel module", d)
+		}
+	}
 }
