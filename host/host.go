@@ -572,10 +572,10 @@ func (h *Host) setState(e *entry, to State, reason error, reload bool) {
 func (h *Host) transition(e *entry, to State, reason error, reload, crashed bool) {
 	t := Transition{Plugin: e.name, From: e.state, To: to, Version: e.version, Reason: reason, Reload: reload, Dir: e.dir}
 	e.state = to
-	h.publish(t)
-	if h.o.states != nil {
+	if h.o.states != nil { // first: a subscriber that sees t may read what the observer recorded
 		h.observeState(e, t.From, to, reason, reload, crashed)
 	}
+	h.publish(t)
 }
 
 // start loads a plugin that is not running: resolved, loaded, active, or

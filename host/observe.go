@@ -60,7 +60,8 @@ type EventObserver interface {
 type StateObserver interface {
 	// StateChange runs with the host's registry locked, in the order the
 	// changes happen: it must return quickly and must not call the Host's
-	// methods (it would wait for itself).
+	// methods (it would wait for itself). It is told before the
+	// subscribers (Subscribe) are.
 	StateChange(s StateInfo)
 }
 
