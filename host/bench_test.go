@@ -1,10 +1,12 @@
 package host_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/host"
 	"github.com/clawd-go/clawd/internal/cbuild"
 )
@@ -20,34 +22,57 @@ const (
 
 // The cost the host adds to a call: picking the instances, timing,
 // counting, and with a threshold of 0 a goroutine per plugin. Compare with
-// loader's BenchmarkToolCall for one plugin.
+// loader's BenchmarkToolCall for one plugin. observer=noop is the same
+// dispatch with an Observer that adds nothing (host.WithObserver): the
+// cost of the hook itself, and of calling each native plugin on its own
+// instead of in a batch.
 func BenchmarkDispatch(b *testing.B) {
 	for _, c := range []struct {
 		n         int
 		threshold time.Duration
 	}{{1, host.DefaultParallelThreshold}, {4, host.DefaultParallelThreshold}, {4, 0}} {
-		n := c.n
-		b.Run(fmt.Sprintf("plugins=%d/threshold=%dus", n, c.threshold.Microseconds()), func(b *testing.B) {
-			root := b.TempDir()
-			lib := cbuild.Plugin(b, "bench")
-			for i := range n {
-				plugin(b, root, fmt.Sprintf("bench%d", i), "1.0.0", lib)
+		for _, ob := range []host.Observer{nil, noopObserver{}} {
+			n := c.n
+			name := "none"
+			if ob != nil {
+				name = "noop"
 			}
-			h, err := host.New(host.WithPluginDirs(root), host.WithParallelThreshold(c.threshold))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer h.Close()
-			if err := h.Load(bg); err != nil {
-				b.Fatal(err)
-			}
-			b.ReportAllocs()
-			for b.Loop() {
-				outs := h.ToolCall(bg, benchSession, benchTool, benchInput)
-				if len(outs) != n || outs[0].Err != nil {
-					b.Fatal(outs)
+			b.Run(fmt.Sprintf("plugins=%d/threshold=%dus/observer=%s", n, c.threshold.Microseconds(), name), func(b *testing.B) {
+				root := b.TempDir()
+				lib := cbuild.Plugin(b, "bench")
+				for i := range n {
+					plugin(b, root, fmt.Sprintf("bench%d", i), "1.0.0", lib)
 				}
-			}
-		})
+				opts := []host.Option{host.WithPluginDirs(root), host.WithParallelThreshold(c.threshold)}
+				if ob != nil {
+					opts = append(opts, host.WithObserver(ob))
+				}
+				h, err := host.New(opts...)
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer h.Close()
+				if err := h.Load(bg); err != nil {
+					b.Fatal(err)
+				}
+				// DispatchInto into a reused slice, as a busy caller would:
+				// what is left is the host's own cost.
+				call := clawd.ToolCall(benchSession, benchTool, benchInput)
+				var outs []host.Outcome
+				b.ReportAllocs()
+				for b.Loop() {
+					outs = h.DispatchInto(bg, call, outs[:0])
+					if len(outs) != n || outs[0].Err != nil {
+						b.Fatal(outs)
+					}
+				}
+			})
+		}
 	}
 }
+
+// noopObserver is told of every call and does nothing.
+type noopObserver struct{}
+
+func (noopObserver) CallStart(ctx context.Context, _ host.CallInfo) context.Context { return ctx }
+func (noopObserver) CallEnd(context.Context, host.CallInfo, host.CallResult)        {}

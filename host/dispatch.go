@@ -42,6 +42,7 @@ type instance struct {
 	p       clawd.Plugin
 	path    string // the verified copy it was opened from
 	version string
+	runtime string // clawd.RuntimeNative, ...: for the observer
 	refs    atomic.Int64
 	drained chan struct{}
 	hooks   hookGrant // the hooks it was opened with (verdict.go)
@@ -166,7 +167,9 @@ func (h *Host) anySlow(order []*entry) bool {
 func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []Outcome) []Outcome {
 	cb := c.Op.Callback()
 	var bs *batchState
-	batching := batch.Available() && len(order) > 1 // one plugin: one crossing already
+	// One plugin: one crossing already. An observer gives each call a
+	// context of its own, which a batch cannot carry.
+	batching := batch.Available() && len(order) > 1 && h.o.obs == nil
 	var t time.Duration
 	timed := false
 	for _, e := range order {
@@ -205,6 +208,11 @@ func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []O
 		if bs != nil && bs.b.Len() > 0 {
 			dst = bs.run(h, dst)
 			timed = false
+		}
+		if ob := h.o.obs; ob != nil {
+			dst = append(dst, in.observed(h, ob, ctx, c))
+			timed = false
+			continue
 		}
 		if !timed {
 			t, timed = clock.Mono(), true // one monotonic clock read (microseconds on Windows too); time.Now reads two clocks
@@ -350,6 +358,9 @@ func (h *Host) fanOut(ctx context.Context, c clawd.Call, order []*entry, dst []O
 // call makes one call on an instance picked by fanOut, counts it and
 // releases the reference.
 func (in *instance) call(h *Host, ctx context.Context, c clawd.Call) Outcome {
+	if ob := h.o.obs; ob != nil {
+		return in.observed(h, ob, ctx, c)
+	}
 	start := clock.Mono()
 	err := in.p.Call(ctx, c)
 	return in.done(h, err, clock.Mono()-start)
@@ -395,7 +406,10 @@ func (e *entry) isSlow() bool { return e.slow.Load() >= 2 }
 // sinkFor is the sink given to one plugin: it names the event after the
 // plugin's name in the host (the runtime records the thread as inside a
 // sink, for a nested dispatch to find).
-func (h *Host) sinkFor(name string) clawd.Sink {
+func (h *Host) sinkFor(name, runtime string) clawd.Sink {
+	if eo := h.o.events; eo != nil {
+		return h.observingSink(name, runtime, eo)
+	}
 	s := h.o.sink
 	if s == nil {
 		return nil // the loader then refuses every event with DaemonError

@@ -81,6 +81,7 @@ type entry struct {
 	reloadFailures uint64
 	crashes        uint64 // sandbox children lost
 	sandbox        manifest.Sandbox
+	runtime        string // of the instance serving or last opened (for the observer)
 }
 
 // New returns a host. It loads nothing: call Load (and Add).
@@ -563,8 +564,17 @@ func (h *Host) entryFor(name string) *entry {
 
 // setState moves e to state to and tells the subscribers. Called with mu held.
 func (h *Host) setState(e *entry, to State, reason error, reload bool) {
+	h.transition(e, to, reason, reload, false)
+}
+
+// transition is setState, saying whether the move is a sandbox crash (for
+// the state observer).
+func (h *Host) transition(e *entry, to State, reason error, reload, crashed bool) {
 	t := Transition{Plugin: e.name, From: e.state, To: to, Version: e.version, Reason: reason, Reload: reload, Dir: e.dir}
 	e.state = to
+	if h.o.states != nil { // first: a subscriber that sees t may read what the observer recorded
+		h.observeState(e, t.From, to, reason, reload, crashed)
+	}
 	h.publish(t)
 }
 
@@ -600,7 +610,7 @@ func (h *Host) start(c *candidate) error {
 		h.log.Error("plugin failed", zap.String("plugin", e.name), zap.String("dir", c.dir), zap.String("code", string(clawerr.CodeOf(err))), zap.Error(err))
 		return err
 	}
-	e.version, e.signed, e.sandbox = in.version, lo.signed, lo.sandbox
+	e.version, e.signed, e.sandbox, e.runtime = in.version, lo.signed, lo.sandbox, in.runtime
 	h.setState(e, StateLoaded, nil, false)
 	e.cur.Store(in)
 	h.setState(e, StateActive, nil, false)
@@ -637,7 +647,7 @@ func (h *Host) swap(e *entry, c *candidate) error {
 	h.mu.Lock()
 	old := e.cur.Swap(in) // from here new dispatches pick in
 	e.retiring = append(e.retiring, old)
-	e.dir, e.manifest, e.version, e.signed, e.sandbox = c.dir, c.m.Path, in.version, lo.signed, lo.sandbox
+	e.dir, e.manifest, e.version, e.signed, e.sandbox, e.runtime = c.dir, c.m.Path, in.version, lo.signed, lo.sandbox, in.runtime
 	e.granted, e.refused = lo.granted, lo.refused
 	e.warnings = lo.warnings
 	e.reason = nil
@@ -754,7 +764,7 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 	lo.sandbox = sandbox
 	opts := []clawd.Option{
 		clawd.WithLogger(h.o.logger),
-		clawd.WithEventSink(h.sinkFor(e.name)),
+		clawd.WithEventSink(h.sinkFor(e.name, rt)),
 		clawd.WithCapabilities(lo.granted...),
 		clawd.WithConcurrent(m.Concurrent),
 		clawd.WithPluginDir(m.Dir),
@@ -793,7 +803,7 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 	}
 	h.mu.Lock() // in is read by the state function under mu
 	in = newInstance(e, p, v.Path, version)
-	in.hooks = hk
+	in.hooks, in.runtime = hk, rt
 	h.mu.Unlock()
 	return in, lo, nil
 }
@@ -814,7 +824,7 @@ func (h *Host) sandboxState(e *entry, in **instance, s clawd.State, why error) {
 			e.crashes++
 		}
 		e.reason = why
-		h.setState(e, StateFailed, why, false)
+		h.transition(e, StateFailed, why, false, s == clawd.StateDown)
 	case clawd.StateUp:
 		e.reason = nil
 		h.setState(e, StateActive, nil, false)

@@ -30,9 +30,12 @@ type options struct {
 	sandbox  manifest.Sandbox
 	project  string
 	isolate  []clawd.Option
-	hooks    hookOptions // verdict.go
-	locks    []string    // lock files (lock.go), absolute
-	errs     []error     // options given nonsense; New returns them
+	hooks    hookOptions   // verdict.go
+	locks    []string      // lock files (lock.go), absolute
+	obs      Observer      // observe.go; nil: dispatch pays nothing
+	events   EventObserver // obs, if it is one
+	states   StateObserver // obs, if it is one
+	errs     []error       // options given nonsense; New returns them
 }
 
 // DefaultDebounce is how long the watcher waits after the last change to a

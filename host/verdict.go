@@ -159,6 +159,14 @@ func (in *instance) hook(h *Host, ctx context.Context, c clawd.Call) (clawd.Verd
 	defer in.release()
 	hk, ok := in.p.(clawd.Hooker)
 	ok = ok && in.hooks.ops[c.Op]
+	ob := h.o.obs
+	var ci CallInfo
+	if ob != nil {
+		ci = in.callInfo(c.Op, true)
+		if octx := ob.CallStart(ctx, ci); octx != nil {
+			ctx = octx
+		}
+	}
 	start := clock.Mono()
 	var v clawd.Verdict
 	var err error
@@ -174,6 +182,9 @@ func (in *instance) hook(h *Host, ctx context.Context, c clawd.Call) (clawd.Verd
 		v = clawd.Verdict{}
 	} else if v.Kind <= clawd.Block {
 		in.e.stats.verdicts[v.Kind].Add(1)
+	}
+	if ob != nil {
+		ob.CallEnd(ctx, ci, callResult(err, d, v.Kind))
 	}
 	return v, Outcome{Plugin: in.e.name, Version: in.version, Err: err, Duration: d}
 }

@@ -8,6 +8,12 @@
 //
 // Plugin log lines go to a zap console logger on stdout; events the plugin
 // sends are printed as "event <plugin> <method> <params>".
+//
+// Traces and metrics: a program built on package host passes
+// host.WithObserver an observer; the OpenTelemetry one is the module
+// github.com/clawd-go/clawd/otel, whose Example (otel/example_test.go)
+// wires it to the stdout trace exporter. It is a module of its own so that
+// this one, the library's, depends on no OpenTelemetry package.
 package main
 
 import (
