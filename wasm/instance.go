@@ -1,11 +1,11 @@
 package wasm
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental/table"
@@ -13,6 +13,7 @@ import (
 
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/boundary"
 	"github.com/clawd-go/clawd/internal/reentry"
 	"github.com/clawd-go/clawd/internal/semver"
 	"github.com/clawd-go/clawd/internal/vtable"
@@ -180,14 +181,14 @@ func (p *Plugin) readTable(in *instance, addr uint32) (*tableInfo, [abi.NumCallb
 	if namePtr == 0 {
 		t.nameNull = true
 		t.warnings = append(t.warnings, "name is NULL")
-	} else if t.name, err = cString(in.mem, namePtr, vtable.MaxString); err != nil {
+	} else if t.name, err = boundary.String(linear{in.mem}, uint64(namePtr), vtable.MaxString); err != nil {
 		return nil, slots, clawerr.New(clawerr.BadName, who, "read vtable", fmt.Sprintf("name (bound %d bytes)", vtable.MaxString), err)
 	} else if t.name == "" {
 		t.warnings = append(t.warnings, "name is empty")
 	}
 	if versionPtr == 0 {
 		t.warnings = append(t.warnings, "version is NULL")
-	} else if t.version, err = cString(in.mem, versionPtr, vtable.MaxString); err != nil {
+	} else if t.version, err = boundary.String(linear{in.mem}, uint64(versionPtr), vtable.MaxString); err != nil {
 		return nil, slots, clawerr.New(clawerr.BadVersion, who, "read vtable", fmt.Sprintf("version (bound %d bytes)", vtable.MaxString), err)
 	} else if !semver.Valid(t.version) {
 		t.warnings = append(t.warnings, fmt.Sprintf("version %q is not semver 2.0", t.version))
@@ -195,49 +196,35 @@ func (p *Plugin) readTable(in *instance, addr uint32) (*tableInfo, [abi.NumCallb
 	return t, slots, nil
 }
 
-var (
-	errOutside = errors.New("the pointer is outside linear memory")
-	errNoNUL   = errors.New("no NUL within the bound")
-	errUTF8    = errors.New("not valid UTF-8")
-)
+// errOutside is linear memory's read error: the string is not all inside.
+var errOutside = errors.New("the pointer is outside linear memory")
 
-// cBytes is the NUL-terminated string at ptr, at most bound bytes with
-// its NUL, as a view of linear memory (valid until the guest runs again).
-// truncated: no NUL within bound (the view is then bound-1 bytes).
-func cBytes(mem api.Memory, ptr, bound uint32) (b []byte, truncated bool, err error) {
-	size := mem.Size()
-	if ptr == 0 || ptr >= size {
+// linear is a guest's linear memory as the boundary's rules read it
+// (boundary.Memory): an address is an offset, 0 is NULL.
+type linear struct{ m api.Memory }
+
+// CString implements boundary.Memory; the view is valid until the guest
+// runs again.
+func (l linear) CString(addr uint64, max int) ([]byte, bool, error) {
+	if addr == 0 {
+		return nil, false, boundary.ErrNull
+	}
+	size := uint64(l.m.Size())
+	if addr >= size {
 		return nil, false, errOutside
 	}
-	n := min(bound, size-ptr)
-	view, ok := mem.Read(ptr, n)
+	n := min(uint64(max), size-addr)
+	view, ok := l.m.Read(uint32(addr), uint32(n))
 	if !ok {
 		return nil, false, errOutside
 	}
-	for i, c := range view {
-		if c == 0 {
-			return view[:i], false, nil
-		}
+	if i := bytes.IndexByte(view, 0); i >= 0 {
+		return view[:i], true, nil
 	}
-	if n < bound {
+	if n < uint64(max) {
 		return nil, false, errOutside // the string runs off the end of memory
 	}
-	return view[:bound-1], true, nil
-}
-
-// cString copies a bounded, NUL-terminated UTF-8 string out of memory.
-func cString(mem api.Memory, ptr, bound uint32) (string, error) {
-	b, truncated, err := cBytes(mem, ptr, bound)
-	if err != nil {
-		return "", err
-	}
-	if truncated {
-		return "", errNoNUL
-	}
-	if !utf8.Valid(b) {
-		return "", errUTF8
-	}
-	return string(b), nil
+	return view[:max-1], false, nil
 }
 
 // placeContexts reads the context template from clawd_wasm_context,
