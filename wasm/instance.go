@@ -15,8 +15,6 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/boundary"
 	"github.com/clawd-go/clawd/internal/reentry"
-	"github.com/clawd-go/clawd/internal/semver"
-	"github.com/clawd-go/clawd/internal/vtable"
 )
 
 // The wasm32 layout of the ABI structs (include.Layout, column Wasm32).
@@ -150,8 +148,8 @@ func lookup(mod api.Module, tbl, idx uint32, params, results []api.ValueType) (f
 	return table.LookupFunction(mod, tbl, idx, params, results), nil
 }
 
-// readTable copies and checks the ClawaPlugin at addr in linear memory,
-// with the checks and codes of the native reader (internal/vtable).
+// readTable copies the ClawaPlugin at addr out of linear memory (the
+// wasm32 layout) and checks it by the one rule (boundary.CheckTable).
 func (p *Plugin) readTable(in *instance, addr uint32) (*tableInfo, [abi.NumCallbacks]uint32, error) {
 	var slots [abi.NumCallbacks]uint32
 	who := p.who()
@@ -161,37 +159,19 @@ func (p *Plugin) readTable(in *instance, addr uint32) (*tableInfo, [abi.NumCallb
 			"cannot read the ClawaPlugin table at %#x: %d bytes there are outside linear memory (%d bytes)", addr, sizeofPlugin, in.mem.Size()), nil)
 	}
 	u32 := func(off int) uint32 { return binary.LittleEndian.Uint32(raw[off:]) }
-	t := &tableInfo{abiVersion: u32(0)}
-	if t.abiVersion != abi.Version {
-		return nil, slots, clawerr.New(clawerr.ABIMismatch, who, "read vtable",
-			fmt.Sprintf("abi_version is %d, this host speaks %d", t.abiVersion, abi.Version), nil)
+	rt := boundary.RawTable{ABIVersion: u32(0), Name: uint64(u32(plugName)), Version: uint64(u32(plugVersion))}
+	for i := range rt.Reserved {
+		rt.Reserved[i] = uint64(u32(plugReserved + 4*i))
 	}
-	for i := 0; i < abi.Reserved; i++ {
-		if r := u32(plugReserved + 4*i); r != 0 {
-			return nil, slots, clawerr.New(clawerr.ReservedSlotSet, who, "read vtable",
-				fmt.Sprintf("_reserved[%d] is %#x, must be NULL", i, r), nil)
-		}
+	checked, err := boundary.CheckTable(linear{in.mem}, rt, who)
+	if err != nil {
+		return nil, slots, err
 	}
+	t := &tableInfo{abiVersion: checked.ABIVersion, name: checked.Name, version: checked.Version,
+		nameNull: checked.NameNull, warnings: checked.Warnings}
 	for c := abi.Callback(0); c < abi.NumCallbacks; c++ {
 		slots[c] = u32(plugCallbacks + 4*int(c))
 		t.has[c] = slots[c] != 0
-	}
-	namePtr, versionPtr := u32(plugName), u32(plugVersion)
-	var err error
-	if namePtr == 0 {
-		t.nameNull = true
-		t.warnings = append(t.warnings, "name is NULL")
-	} else if t.name, err = boundary.String(linear{in.mem}, uint64(namePtr), vtable.MaxString); err != nil {
-		return nil, slots, clawerr.New(clawerr.BadName, who, "read vtable", fmt.Sprintf("name (bound %d bytes)", vtable.MaxString), err)
-	} else if t.name == "" {
-		t.warnings = append(t.warnings, "name is empty")
-	}
-	if versionPtr == 0 {
-		t.warnings = append(t.warnings, "version is NULL")
-	} else if t.version, err = boundary.String(linear{in.mem}, uint64(versionPtr), vtable.MaxString); err != nil {
-		return nil, slots, clawerr.New(clawerr.BadVersion, who, "read vtable", fmt.Sprintf("version (bound %d bytes)", vtable.MaxString), err)
-	} else if !semver.Valid(t.version) {
-		t.warnings = append(t.warnings, fmt.Sprintf("version %q is not semver 2.0", t.version))
 	}
 	return t, slots, nil
 }
