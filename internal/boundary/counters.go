@@ -12,7 +12,7 @@ import (
 // any goroutine or thread.
 type Counters struct {
 	Sent, Refused, StaleLogs, StaleEvents, Invalid, Panics, Deep atomic.Uint64
-	HookTaken, HookRefused, HookInvalid                         atomic.Uint64
+	HookTaken, HookRefused, HookInvalid                          atomic.Uint64
 }
 
 // Snapshot is the counters as clawd.Stats.
