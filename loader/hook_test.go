@@ -2,7 +2,6 @@ package loader_test
 
 import (
 	"context"
-	"encoding/json"
 	"testing"
 	"time"
 
@@ -13,22 +12,6 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/cbuild"
 )
-
-// rcs are the answers the hook test plugin reported (hooktest.rc), in order.
-func (r *rig) rcs(t *testing.T) []int {
-	t.Helper()
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []int
-	for _, e := range r.events {
-		require.Equal(t, "hooktest.rc", e.Method, "a hook event reached the sink")
-		var v struct{ RC int }
-		require.NoError(t, json.Unmarshal(e.Params, &v))
-		out = append(out, v.RC)
-	}
-	r.events = nil
-	return out
-}
 
 func openHook(t *testing.T, hooks ...clawd.HookPoint) *rig {
 	return open(t, cbuild.Plugin(t, "hook"), clawd.WithCapabilities(abi.CapNetworkRelay), clawd.WithHooks(hooks...))

@@ -27,22 +27,17 @@ func (c *Counters) Snapshot() clawd.Stats {
 
 // Event counts the answer to one send_event that is no hook event (sent
 // for None, refused otherwise) and returns it.
-func (c *Counters) Event(code abi.Code) abi.Code {
-	if code == abi.None {
-		c.Sent.Add(1)
-	} else {
-		c.Refused.Add(1)
-	}
-	return code
-}
+func (c *Counters) Event(code abi.Code) abi.Code { return count(code, &c.Sent, &c.Refused) }
 
 // Hook counts the answer to one hook event (taken for None, refused
 // otherwise) and returns it.
-func (c *Counters) Hook(code abi.Code) abi.Code {
+func (c *Counters) Hook(code abi.Code) abi.Code { return count(code, &c.HookTaken, &c.HookRefused) }
+
+func count(code abi.Code, ok, refused *atomic.Uint64) abi.Code {
 	if code == abi.None {
-		c.HookTaken.Add(1)
+		ok.Add(1)
 	} else {
-		c.HookRefused.Add(1)
+		refused.Add(1)
 	}
 	return code
 }
