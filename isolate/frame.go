@@ -5,7 +5,7 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/clawd-go/clawd/internal/clawctx"
+	"github.com/clawd-go/clawd/internal/boundary"
 )
 
 // The wire protocol between a host and its sandbox child.
@@ -34,9 +34,9 @@ const headerSize = 8
 // maxBody bounds one frame's body: a larger string is refused before it is
 // sent, and a larger frame from the child is a protocol violation.
 // It is the one limit of both paths: the largest send_event the in-process
-// path accepts (clawctx.MaxMethod, clawctx.MaxParams) fits in one kEvent,
-// and a log line is cut at clawctx.MaxLogMessage as in process.
-const maxBody = clawctx.MaxParams + clawctx.MaxMethod + 64
+// path accepts (boundary.MaxMethod, boundary.MaxParams) fits in one kEvent,
+// and a log line is cut at boundary.MaxLogMessage as in process.
+const maxBody = boundary.MaxParams + boundary.MaxMethod + 64
 
 type kind uint8
 

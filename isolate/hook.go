@@ -4,11 +4,10 @@ import (
 	"context"
 	"math/rand/v2"
 
-	"go.uber.org/zap"
-
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/boundary"
 	"github.com/clawd-go/clawd/internal/hook"
 )
 
@@ -59,20 +58,8 @@ func newToken() uint32 {
 // event, as a stale context is in process.
 func (p *Plugin) takeHook(e clawd.Event, token uint32) abi.Code {
 	if token != p.token {
-		p.hostStaleEvents.Add(1)
-		p.hostHookRefused.Add(1)
-		return abi.NotFound
+		p.host.StaleEvents.Add(1)
+		return p.host.Hook(abi.NotFound)
 	}
-	code, invalid, err := p.hook.Take(e.Method, e.Params, 0)
-	if invalid {
-		p.hostInvalid.Add(1)
-		p.hostHookInvalid.Add(1)
-		p.id.Load().log.Warn("hook event refused: invalid payload", zap.String("method", e.Method), zap.Error(err))
-	}
-	if code == abi.None {
-		p.hostHookTaken.Add(1)
-	} else {
-		p.hostHookRefused.Add(1)
-	}
-	return code
+	return boundary.Verdict(&p.host, p.id.Load().log, p.hook, e.Method, e.Params, 0)
 }

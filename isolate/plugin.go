@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -18,7 +17,6 @@ import (
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/boundary"
-	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/internal/contain"
 	"github.com/clawd-go/clawd/internal/hook"
 	"github.com/clawd-go/clawd/internal/outcome"
@@ -79,9 +77,8 @@ type Plugin struct {
 	token uint32
 
 	// What the host refused itself, whatever the child claims.
-	hostRefused, hostInvalid, hostStaleLogs, hostStaleEvents atomic.Uint64
-	// Hook events (hook.go): taken, refused, invalid.
-	hostHookTaken, hostHookRefused, hostHookInvalid atomic.Uint64
+	// Events the host delivered are counted by the child (and in proc).
+	host boundary.Counters
 
 	// calling counts the exchanges in progress (calls, the hello, the
 	// close): while it is not zero the plugin's threads may log and send.
@@ -487,26 +484,13 @@ func (p *Plugin) emit(body []byte) error {
 	if len(body) < 4 || body[3] != 0 || body[1]&^logFlags != 0 {
 		return frameError(kLog, "bad header")
 	}
-	if len(body)-4 > clawctx.MaxLogMessage {
+	if len(body)-4 > boundary.MaxLogMessage {
 		return frameError(kLog, "message too long")
 	}
 	raw := body[0]
-	lvl := clawctx.ZapLevel(raw)
-	ce := p.id.Load().log.Check(lvl, strings.ToValidUTF8(string(body[4:]), "\uFFFD"))
-	if ce == nil {
-		return nil
-	}
 	flags := body[1]
-	switch {
-	case abi.LogLevel(raw) > abi.LogError:
-		ce.Write(zap.Uint8("level", raw))
-	case flags&logTruncated != 0:
-		ce.Write(zap.Bool("truncated", true))
-	case flags&logInvalidUTF8 != 0:
-		ce.Write(zap.Bool("invalid_utf8", true))
-	default:
-		ce.Write()
-	}
+	ce := p.id.Load().log.Check(boundary.ZapLevel(raw), strings.ToValidUTF8(string(body[4:]), "\uFFFD"))
+	boundary.WriteLine(ce, raw, flags&logTruncated != 0, flags&logInvalidUTF8 != 0)
 	return nil
 }
 
@@ -534,10 +518,11 @@ func (p *Plugin) setIdent(h *hello) {
 }
 
 // decodeEvent checks and copies a kEvent body out of the read buffer. A
-// malformed frame is a protocol violation; an event that the in-process
-// loader would refuse (no network.relay, a bad method or params) is
-// refused here too, with the code the plugin would have seen: the child's
-// own checks ran in the plugin's address space and count for nothing.
+// malformed frame is a protocol violation; the event itself is judged by
+// the rules of every runtime (boundary) over the frame's strings, with the
+// code the plugin would have seen in process: the child's own checks ran
+// in the plugin's address space and count for nothing. A hook event (the
+// host's: the caller answers it, hook.go) needs no network.relay.
 func (p *Plugin) decodeEvent(body []byte) (e clawd.Event, refuse abi.Code, err error) {
 	if len(body) < 8 {
 		return e, 0, frameError(kEvent, "short")
@@ -546,31 +531,21 @@ func (p *Plugin) decodeEvent(body []byte) (e clawd.Event, refuse abi.Code, err e
 	if n > uint64(len(body)-8) {
 		return e, 0, frameError(kEvent, "bad method length")
 	}
-	method, params := body[8:8+n], body[8+n:]
-	if hook.Reserved(method) { // the host's: the caller answers it (hook.go), no sink sees it
-		return clawd.Event{Method: string(method), Params: json.RawMessage(params)}, 0, nil
-	}
-	if !p.o.Granted(abi.CapNetworkRelay) {
-		p.hostRefused.Add(1)
-		return e, abi.CapabilityDenied, nil
-	}
-	what, err := "method", clawctx.MethodError(method)
-	if err == nil {
-		what, err = "params_json", clawctx.ParamsError(params)
-	}
-	if err != nil { // the in-process trampoline's refusal line, word for word
-		p.hostRefused.Add(1)
-		p.hostInvalid.Add(1)
-		p.id.Load().log.Warn("send_event refused: invalid "+what, zap.Error(err))
-		return e, abi.DaemonError, nil
-	}
+	f := boundary.Frame{Method: body[8 : 8+n], Params: body[8+n:]}
 	id := p.id.Load()
-	return clawd.Event{
-		Plugin:  id.name,
-		Version: id.version,
-		Method:  string(method),
-		Params:  json.RawMessage(append([]byte(nil), params...)),
-	}, 0, nil
+	var params []byte
+	if hook.Reserved(f.Method) {
+		e.Method, params, refuse = boundary.ReadHook(&p.host, id.log, f, boundary.FrameMethod, boundary.FrameParams)
+	} else if e.Method, params, refuse = boundary.ReadEvent(&p.host, id.log, p.o.Granted(abi.CapNetworkRelay), f,
+		boundary.FrameMethod, boundary.FrameParams); refuse != abi.None {
+		p.host.Event(refuse)
+	}
+	if refuse != abi.None {
+		return clawd.Event{}, refuse, nil
+	}
+	e.Plugin, e.Version = id.name, id.version
+	e.Params = json.RawMessage(append([]byte(nil), params...))
+	return e, 0, nil
 }
 
 // event hands one kEvent from the call channel to the sink and returns the
@@ -583,25 +558,14 @@ func (p *Plugin) event(ctx context.Context, pr *proc, body []byte) (int32, error
 	if hook.Reserved(e.Method) {
 		return int32(p.takeHook(e, binary.LittleEndian.Uint32(body))), nil
 	}
-	// The sink may call back into this plugin from this goroutine: lock it
-	// to its thread so that the re-entry record recognises it.
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	f, err := reentry.Enter(p.owner)
-	if err != nil {
-		p.hostRefused.Add(1)
-		return int32(abi.DaemonError), nil
-	}
-	defer f.Leave()
 	return p.deliver(ctx, pr, e), nil
 }
 
-// deliver runs the sink; every outcome is a code the plugin sees, and is
-// counted against pr (nil: not counted).
+// deliver runs the sink by the rules of every runtime (boundary.Deliver);
+// every outcome is a code the plugin sees, and is counted against pr (nil:
+// not counted).
 func (p *Plugin) deliver(ctx context.Context, pr *proc, e clawd.Event) int32 {
-	code := outcome.Deliver(ctx, p.o.Sink, e, func(r any) {
-		p.id.Load().log.Error("the event sink panicked", zap.Any("panic", r))
-	})
+	code := boundary.Deliver(ctx, &p.host, p.id.Load().log, p.o.Sink, p.owner, e)
 	if pr != nil {
 		if code == abi.None {
 			pr.sinkSent.Add(1)

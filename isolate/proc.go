@@ -397,7 +397,7 @@ func (p *Plugin) asyncLoop(pr *proc) {
 		switch k {
 		case kLog:
 			if !live {
-				p.hostStaleLogs.Add(1)
+				p.host.StaleLogs.Add(1)
 				break
 			}
 			err = p.emit(body)
@@ -412,13 +412,13 @@ func (p *Plugin) asyncLoop(pr *proc) {
 			switch {
 			case code != 0:
 			case hook.Reserved(e.Method): // from a plugin thread: never a verdict
-				p.hostHookRefused.Add(1)
+				p.host.HookRefused.Add(1)
 				if !live {
-					p.hostStaleEvents.Add(1)
+					p.host.StaleEvents.Add(1)
 				}
 				code = abi.NotFound
 			case !live:
-				p.hostStaleEvents.Add(1)
+				p.host.StaleEvents.Add(1)
 				code = abi.DaemonError
 			default:
 				code = abi.Code(p.deliver(context.Background(), pr, e))
@@ -501,15 +501,7 @@ func (p *Plugin) Stats() clawd.Stats {
 
 // withHost adds what the host itself refused to what the children counted.
 func (p *Plugin) withHost(s clawd.Stats) clawd.Stats {
-	r := p.hostRefused.Load()
-	s.EventsRefused += r
-	s.InvalidArgs += p.hostInvalid.Load()
-	s.StaleLogs += p.hostStaleLogs.Load()
-	s.StaleEvents += p.hostStaleEvents.Load()
-	s.HookVerdicts += p.hostHookTaken.Load()
-	s.HookRefused += p.hostHookRefused.Load()
-	s.HookInvalid += p.hostHookInvalid.Load()
-	return s
+	return s.Add(p.host.Snapshot())
 }
 
 // Close asks the child to run on_unload and exit, waits for it (killing it

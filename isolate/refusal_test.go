@@ -12,7 +12,7 @@ import (
 )
 
 // The host's line about an event it refused says which argument and why,
-// as the in-process path's does (clawctx.MethodError, ParamsError): a
+// as the in-process path's does (boundary.ReadEvent): a
 // sandboxed plugin's author sees the same reason.
 func TestRefusedEventSaysWhy(t *testing.T) {
 	r := open(t, cbuild.Plugin(t, "echo"), clawd.WithCapabilities(abi.CapNetworkRelay))

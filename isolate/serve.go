@@ -506,7 +506,7 @@ func (s *server) sendIdent(name, version string) {
 }
 
 // abiLevel is the ABI level of a line the child's loader logged at l: the
-// host maps it back with clawctx.ZapLevel.
+// host maps it back with boundary.ZapLevel.
 func abiLevel(l zapcore.Level) uint8 {
 	switch {
 	case l <= zapcore.DebugLevel:

@@ -1,11 +1,11 @@
 package wasm
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/tetratelabs/wazero/api"
 	"github.com/tetratelabs/wazero/experimental/table"
@@ -13,9 +13,8 @@ import (
 
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/boundary"
 	"github.com/clawd-go/clawd/internal/reentry"
-	"github.com/clawd-go/clawd/internal/semver"
-	"github.com/clawd-go/clawd/internal/vtable"
 )
 
 // The wasm32 layout of the ABI structs (include.Layout, column Wasm32).
@@ -149,8 +148,8 @@ func lookup(mod api.Module, tbl, idx uint32, params, results []api.ValueType) (f
 	return table.LookupFunction(mod, tbl, idx, params, results), nil
 }
 
-// readTable copies and checks the ClawaPlugin at addr in linear memory,
-// with the checks and codes of the native reader (internal/vtable).
+// readTable copies the ClawaPlugin at addr out of linear memory (the
+// wasm32 layout) and checks it by the one rule (boundary.CheckTable).
 func (p *Plugin) readTable(in *instance, addr uint32) (*tableInfo, [abi.NumCallbacks]uint32, error) {
 	var slots [abi.NumCallbacks]uint32
 	who := p.who()
@@ -160,84 +159,52 @@ func (p *Plugin) readTable(in *instance, addr uint32) (*tableInfo, [abi.NumCallb
 			"cannot read the ClawaPlugin table at %#x: %d bytes there are outside linear memory (%d bytes)", addr, sizeofPlugin, in.mem.Size()), nil)
 	}
 	u32 := func(off int) uint32 { return binary.LittleEndian.Uint32(raw[off:]) }
-	t := &tableInfo{abiVersion: u32(0)}
-	if t.abiVersion != abi.Version {
-		return nil, slots, clawerr.New(clawerr.ABIMismatch, who, "read vtable",
-			fmt.Sprintf("abi_version is %d, this host speaks %d", t.abiVersion, abi.Version), nil)
+	rt := boundary.RawTable{ABIVersion: u32(0), Name: uint64(u32(plugName)), Version: uint64(u32(plugVersion))}
+	for i := range rt.Reserved {
+		rt.Reserved[i] = uint64(u32(plugReserved + 4*i))
 	}
-	for i := 0; i < abi.Reserved; i++ {
-		if r := u32(plugReserved + 4*i); r != 0 {
-			return nil, slots, clawerr.New(clawerr.ReservedSlotSet, who, "read vtable",
-				fmt.Sprintf("_reserved[%d] is %#x, must be NULL", i, r), nil)
-		}
+	checked, err := boundary.CheckTable(linear{in.mem}, rt, who)
+	if err != nil {
+		return nil, slots, err
 	}
+	t := &tableInfo{abiVersion: checked.ABIVersion, name: checked.Name, version: checked.Version,
+		nameNull: checked.NameNull, warnings: checked.Warnings}
 	for c := abi.Callback(0); c < abi.NumCallbacks; c++ {
 		slots[c] = u32(plugCallbacks + 4*int(c))
 		t.has[c] = slots[c] != 0
 	}
-	namePtr, versionPtr := u32(plugName), u32(plugVersion)
-	var err error
-	if namePtr == 0 {
-		t.nameNull = true
-		t.warnings = append(t.warnings, "name is NULL")
-	} else if t.name, err = cString(in.mem, namePtr, vtable.MaxString); err != nil {
-		return nil, slots, clawerr.New(clawerr.BadName, who, "read vtable", fmt.Sprintf("name (bound %d bytes)", vtable.MaxString), err)
-	} else if t.name == "" {
-		t.warnings = append(t.warnings, "name is empty")
-	}
-	if versionPtr == 0 {
-		t.warnings = append(t.warnings, "version is NULL")
-	} else if t.version, err = cString(in.mem, versionPtr, vtable.MaxString); err != nil {
-		return nil, slots, clawerr.New(clawerr.BadVersion, who, "read vtable", fmt.Sprintf("version (bound %d bytes)", vtable.MaxString), err)
-	} else if !semver.Valid(t.version) {
-		t.warnings = append(t.warnings, fmt.Sprintf("version %q is not semver 2.0", t.version))
-	}
 	return t, slots, nil
 }
 
-var (
-	errOutside = errors.New("the pointer is outside linear memory")
-	errNoNUL   = errors.New("no NUL within the bound")
-	errUTF8    = errors.New("not valid UTF-8")
-)
+// errOutside is linear memory's read error: the string is not all inside.
+var errOutside = errors.New("the pointer is outside linear memory")
 
-// cBytes is the NUL-terminated string at ptr, at most bound bytes with
-// its NUL, as a view of linear memory (valid until the guest runs again).
-// truncated: no NUL within bound (the view is then bound-1 bytes).
-func cBytes(mem api.Memory, ptr, bound uint32) (b []byte, truncated bool, err error) {
-	size := mem.Size()
-	if ptr == 0 || ptr >= size {
+// linear is a guest's linear memory as the boundary's rules read it
+// (boundary.Memory): an address is an offset, 0 is NULL.
+type linear struct{ m api.Memory }
+
+// CString implements boundary.Memory; the view is valid until the guest
+// runs again.
+func (l linear) CString(addr uint64, max int) ([]byte, bool, error) {
+	if addr == 0 {
+		return nil, false, boundary.ErrNull
+	}
+	size := uint64(l.m.Size())
+	if addr >= size {
 		return nil, false, errOutside
 	}
-	n := min(bound, size-ptr)
-	view, ok := mem.Read(ptr, n)
+	n := min(uint64(max), size-addr)
+	view, ok := l.m.Read(uint32(addr), uint32(n))
 	if !ok {
 		return nil, false, errOutside
 	}
-	for i, c := range view {
-		if c == 0 {
-			return view[:i], false, nil
-		}
+	if i := bytes.IndexByte(view, 0); i >= 0 {
+		return view[:i], true, nil
 	}
-	if n < bound {
+	if n < uint64(max) {
 		return nil, false, errOutside // the string runs off the end of memory
 	}
-	return view[:bound-1], true, nil
-}
-
-// cString copies a bounded, NUL-terminated UTF-8 string out of memory.
-func cString(mem api.Memory, ptr, bound uint32) (string, error) {
-	b, truncated, err := cBytes(mem, ptr, bound)
-	if err != nil {
-		return "", err
-	}
-	if truncated {
-		return "", errNoNUL
-	}
-	if !utf8.Valid(b) {
-		return "", errUTF8
-	}
-	return string(b), nil
+	return view[:max-1], false, nil
 }
 
 // placeContexts reads the context template from clawd_wasm_context,

@@ -50,7 +50,7 @@ func TestLoadCodes(t *testing.T) {
 		{"init_null", func(t *testing.T) string { return cbuildWasm(t, "init_null") }, clawerr.InitNull, "returned NULL"},
 		{"bad_abi", func(t *testing.T) string { return cbuildWasm(t, "bad_abi") }, clawerr.ABIMismatch, "abi_version is"},
 		{"reserved_slot", func(t *testing.T) string { return cbuildWasm(t, "reserved_slot") }, clawerr.ReservedSlotSet, "_reserved["},
-		{"bad_name_unterminated", func(t *testing.T) string { return cbuildWasm(t, "bad_name_unterminated") }, clawerr.BadName, "no NUL within the bound"},
+		{"bad_name_unterminated", func(t *testing.T) string { return cbuildWasm(t, "bad_name_unterminated") }, clawerr.BadName, "no NUL terminator within bound"},
 		{"bad_name_utf8", func(t *testing.T) string { return cbuildWasm(t, "bad_name_utf8") }, clawerr.BadName, "not valid UTF-8"},
 		{"name outside memory", func(t *testing.T) string { return cbuildWasm(t, "wasm_guest", "-DNAME_PTR=0xfffff000") }, clawerr.BadName, "outside linear memory"},
 		{"version outside memory", func(t *testing.T) string { return cbuildWasm(t, "wasm_guest", "-DVERSION_PTR=0xfffffff0") }, clawerr.BadVersion, "outside linear memory"},

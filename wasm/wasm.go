@@ -75,8 +75,7 @@ type Plugin struct {
 	crashes    atomic.Uint64
 	restarts   atomic.Uint64
 
-	sent, refused, staleLogs, staleEvents, invalid, panics, deep atomic.Uint64
-	hookTaken, hookRefused, hookInvalid                          atomic.Uint64
+	counts boundary.Counters
 
 	states *boundary.States
 
@@ -358,9 +357,7 @@ func (p *Plugin) Warnings() []string { return append([]string(nil), p.warnings..
 
 // Stats returns the counters of the plugin's contexts.
 func (p *Plugin) Stats() clawd.Stats {
-	return clawd.Stats{EventsSent: p.sent.Load(), EventsRefused: p.refused.Load(), StaleLogs: p.staleLogs.Load(),
-		StaleEvents: p.staleEvents.Load(), InvalidArgs: p.invalid.Load(), Panics: p.panics.Load(), DepthExceeded: p.deep.Load(),
-		HookVerdicts: p.hookTaken.Load(), HookRefused: p.hookRefused.Load(), HookInvalid: p.hookInvalid.Load()}
+	return p.counts.Snapshot()
 }
 
 // State is up while an instance serves, failed once a re-instantiation

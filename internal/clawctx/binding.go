@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sync"
-	"sync/atomic"
 	"unsafe"
 
 	"go.uber.org/zap"
@@ -18,13 +17,9 @@ import (
 	"github.com/clawd-go/clawd/internal/threadid"
 )
 
-// Bounds on what a plugin may pass to the host.
-const (
-	MaxLogMessage = 64 << 10         // longer lines are logged truncated
-	MaxMethod     = 256              // send_event method, bytes with its NUL
-	MaxParams     = 16 << 20         // send_event params_json, bytes with its NUL
-	MaxDepth      = reentry.MaxDepth // nested send_event calls on one thread
-)
+// MaxDepth bounds nested send_event calls on one thread. The other bounds
+// are the boundary's (boundary.MaxLogMessage, MaxMethod, MaxParams).
+const MaxDepth = reentry.MaxDepth
 
 // Config describes the plugin a Binding serves.
 type Config struct {
@@ -49,10 +44,7 @@ type Binding struct {
 	forwardHooks  bool
 	owner         *reentry.Owner
 
-	sent, refused, staleLogs, staleEvents, invalid, panics, deep atomic.Uint64
-
-	// Hook events (hook.go).
-	hookTaken, hookRefused, hookInvalid atomic.Uint64
+	counts boundary.Counters
 
 	// serial serves the calls that the caller serializes (AcquireSerial):
 	// no lock, the caller's own exclusion covers it.
@@ -98,12 +90,7 @@ func (b *Binding) Owner() *reentry.Owner { return b.owner }
 
 // Stats returns a snapshot of the counters.
 func (b *Binding) Stats() clawd.Stats {
-	return clawd.Stats{
-		EventsSent: b.sent.Load(), EventsRefused: b.refused.Load(),
-		StaleLogs: b.staleLogs.Load(), StaleEvents: b.staleEvents.Load(),
-		InvalidArgs: b.invalid.Load(), Panics: b.panics.Load(), DepthExceeded: b.deep.Load(),
-		HookVerdicts: b.hookTaken.Load(), HookRefused: b.hookRefused.Load(), HookInvalid: b.hookInvalid.Load(),
-	}
+	return b.counts.Snapshot()
 }
 
 // quarantine is how many calls a ring serves before it hands a context out

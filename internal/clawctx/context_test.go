@@ -14,6 +14,7 @@ import (
 
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/internal/boundary"
 	"github.com/clawd-go/clawd/internal/cmem"
 	"github.com/clawd-go/clawd/internal/foreign"
 )
@@ -236,20 +237,10 @@ func TestLogBoundsAndLevels(t *testing.T) {
 	defer c.Release()
 	hostLog(c.Addr(), 1, 0) // debug is dropped by level before msg is read: no NULL warning
 	assert.Equal(t, 0, logs.Len())
-	long := "a" + strings.Repeat("é", MaxLogMessage) // 2 bytes a rune: the bound falls mid-rune
+	long := "a" + strings.Repeat("é", boundary.MaxLogMessage) // 2 bytes a rune: the bound falls mid-rune
 	hostLog(c.Addr(), 2, cstr(t, long))
 	e := logs.TakeAll()[0]
 	assert.Equal(t, true, e.ContextMap()["truncated"])
-	want := "a" + strings.Repeat("é", MaxLogMessage/2-1)
+	want := "a" + strings.Repeat("é", boundary.MaxLogMessage/2-1)
 	assert.True(t, e.Message == want, "cut at a rune boundary: got %d bytes, want %d", len(e.Message), len(want))
-	for lvl, want := range map[uint8]zapcore.Level{0: zapcore.DebugLevel, 1: zapcore.DebugLevel, 2: zapcore.InfoLevel, 3: zapcore.WarnLevel, 4: zapcore.ErrorLevel, 5: zapcore.WarnLevel, 255: zapcore.WarnLevel} {
-		assert.Equal(t, want, ZapLevel(lvl))
-	}
-}
-
-func TestIsJSONObject(t *testing.T) {
-	for s, want := range map[string]bool{`{}`: true, ` {"a":1} `: true, "\n{\"a\":{}}": true, `[]`: false,
-		`"s"`: false, `1`: false, `{`: false, `{} {}`: false, ``: false, `null`: false} {
-		assert.Equal(t, want, IsJSONObject(s), s)
-	}
 }

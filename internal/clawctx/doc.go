@@ -46,7 +46,7 @@
 // _inner never holds a Go pointer.
 //
 // Checks. Arguments from C are checked before they are used: NULL, UTF-8,
-// size bounds (MaxLogMessage, MaxMethod, MaxParams), and params_json must
+// size bounds (boundary.MaxLogMessage, MaxMethod, MaxParams), and params_json must
 // be a JSON object. send_event needs the network.relay capability. Every
 // trampoline recovers a Go panic (on a plugin's own thread it would kill the
 // process) and returns DaemonError. Calls back into the host from inside a

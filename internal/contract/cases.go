@@ -14,6 +14,7 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/boundary"
 )
 
 // echoLines is the lines echo writes itself in on_load and on_tool_call
@@ -285,4 +286,80 @@ func callsAfterClose(t *testing.T, rt Runtime) {
 		assert.Equal(t, clawerr.Closed, clawerr.CodeOf(err), "%s: %v", c.Op, err)
 	}
 	assert.Len(t, r.logs.All(), before, "no line from a call after Close")
+}
+
+// The bound is bytes of text (boundary.MaxLogMessage): a message of
+// exactly that many is logged whole, one byte more is cut to it and marked
+// truncated.
+func logBoundExact(t *testing.T, rt Runtime) {
+	r := open(t, rt, "echo", nil, relay())
+	for _, tc := range []struct {
+		size      int // of the message, echo's input with its quotes
+		truncated bool
+	}{
+		{boundary.MaxLogMessage, false},
+		{boundary.MaxLogMessage + 1, true},
+	} {
+		input := `"` + strings.Repeat("b", tc.size-2) + `"`
+		require.NoError(t, r.p.Call(bg, clawd.ToolCall("s", "log:2", input)))
+		got := r.lines(`"bbbb`)
+		require.Len(t, got, 1, "%d bytes", tc.size)
+		assert.Equal(t, boundary.MaxLogMessage, len(got[0].Message), "%d bytes", tc.size)
+		if tc.truncated {
+			assert.Equal(t, true, got[0].ContextMap()["truncated"], "%d bytes", tc.size)
+		} else {
+			assert.NotContains(t, got[0].ContextMap(), "truncated", "%d bytes", tc.size)
+		}
+		r.logs.TakeAll()
+	}
+}
+
+// sendBound sends method with params through echo and returns the code
+// echo reported and the custom events the sink took.
+func sendBound(t *testing.T, r *rig, method, params string) (string, []clawd.Event) {
+	t.Helper()
+	r.logs.TakeAll()
+	r.mu.Lock()
+	r.events = nil
+	r.mu.Unlock()
+	require.NoError(t, r.p.Call(bg, clawd.ToolCall("s", "send:"+method, params)))
+	codes := r.messages("send_event_custom:")
+	require.Len(t, codes, 1)
+	var custom []clawd.Event
+	for _, e := range r.sent() {
+		if strings.HasPrefix(e.Method, "x.") {
+			custom = append(custom, e)
+		}
+	}
+	return codes[0], custom
+}
+
+// A method of boundary.MaxMethod bytes with its NUL is sent; one byte
+// more is DaemonError, counted invalid, and reaches no sink.
+func sendMethodBound(t *testing.T, rt Runtime) {
+	r := open(t, rt, "echo", nil, relay())
+	at := "x." + strings.Repeat("m", boundary.MaxMethod-3)
+	code, evs := sendBound(t, r, at, `{}`)
+	assert.Equal(t, fmt.Sprintf("send_event_custom:%d", abi.None), code, "a method of %d bytes", len(at))
+	require.Len(t, evs, 1)
+	assert.Equal(t, at, evs[0].Method)
+	code, evs = sendBound(t, r, at+"m", `{}`)
+	assert.Equal(t, fmt.Sprintf("send_event_custom:%d", abi.DaemonError), code, "a method of %d bytes", len(at)+1)
+	assert.Empty(t, evs)
+	assert.Equal(t, uint64(1), r.p.Stats().InvalidArgs)
+}
+
+// params_json of boundary.MaxParams bytes with its NUL is sent byte for
+// byte; one byte more is DaemonError, counted invalid, and reaches no sink.
+func sendParamsBound(t *testing.T, rt Runtime) {
+	r := open(t, rt, "echo", nil, relay())
+	at := `{"k":"` + strings.Repeat("p", boundary.MaxParams-1-len(`{"k":""}`)) + `"}`
+	code, evs := sendBound(t, r, "x.big", at)
+	assert.Equal(t, fmt.Sprintf("send_event_custom:%d", abi.None), code, "params of %d bytes", len(at))
+	require.Len(t, evs, 1)
+	assert.True(t, string(evs[0].Params) == at, "params byte for byte: got %d bytes, want %d", len(evs[0].Params), len(at))
+	code, evs = sendBound(t, r, "x.big", at+" ")
+	assert.Equal(t, fmt.Sprintf("send_event_custom:%d", abi.DaemonError), code, "params of %d bytes", len(at)+1)
+	assert.Empty(t, evs)
+	assert.Equal(t, uint64(1), r.p.Stats().InvalidArgs)
 }

@@ -37,6 +37,9 @@ type Runtime struct {
 	// Crash is the tool name that makes echo's on_tool_call fault in a way
 	// the runtime survives ("": none; only for a supervising runtime).
 	Crash string
+	// NoThreads is why plugins in this runtime cannot start threads of
+	// their own ("": they can); the cases that need them skip with it.
+	NoThreads string
 }
 
 // Run runs every case against rt, each as a subtest of its name.
@@ -58,8 +61,17 @@ var cases = []struct {
 	{"state/pending_delivered_before_close", stateBeforeClose},
 	{"log/levels", logLevels},
 	{"log/bound", logBound},
+	{"log/bound_exact_and_one_over", logBoundExact},
 	{"send_event/needs_network_relay", sendNeedsRelay},
 	{"send_event/params_and_method", sendArguments},
+	{"send_event/method_at_the_bound_and_one_over", sendMethodBound},
+	{"send_event/params_at_the_bound_and_one_over", sendParamsBound},
+	{"hook/verdicts", hookVerdicts},
+	{"hook/refusals", hookRefusals},
+	{"hook/invalid_payloads", hookInvalidPayloads},
+	{"hook/callback_error_is_no_block", hookErrorIsNoBlock},
+	{"hook/from_another_thread", hookOtherThread},
+	{"hook/kept_context_is_stale", hookStale},
 	{"context/kept_past_its_call_is_stale", staleContext},
 	{"stats/after_a_known_workload", statsWorkload},
 	{"close/twice", closeTwice},

@@ -102,3 +102,21 @@ func recoverFault(old bool, err *error) {
 		panic(r)
 	}
 }
+
+// Memory is the host process's own memory, where a native plugin's
+// strings live (boundary.Memory): an address is a C pointer.
+type Memory struct{}
+
+// CString reads the NUL-terminated string at addr, at most max bytes with
+// its NUL, as a view of C memory; a read fault is ErrFault.
+func (Memory) CString(addr uint64, max int) (b []byte, terminated bool, err error) {
+	if addr == 0 {
+		return nil, false, ErrNull
+	}
+	defer recoverFault(debug.SetPanicOnFault(true), &err)
+	a := uintptr(addr)
+	if n := Strlen(a, max); n >= 0 {
+		return Bytes(a, n), true, nil
+	}
+	return Bytes(a, max-1), false, nil
+}

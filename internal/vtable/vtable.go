@@ -22,24 +22,18 @@ import (
 
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/boundary"
 	"github.com/clawd-go/clawd/internal/foreign"
-	"github.com/clawd-go/clawd/internal/semver"
 )
 
-// MaxString bounds the name and version: their NUL must be within the
-// first MaxString bytes, so each has at most MaxString-1 bytes.
-const MaxString = 256
+// MaxString bounds the name and version (boundary.MaxString).
+const MaxString = boundary.MaxString
 
 // Table is a checked copy of a plugin's ClawaPlugin.
 type Table struct {
-	Addr        uintptr // where the plugin's table lives
-	ABIVersion  uint32
-	Name        string // "" when the plugin left it NULL
-	Version     string // "" when the plugin left it NULL
-	NameNull    bool
-	VersionNull bool
-	Callbacks   [abi.NumCallbacks]uintptr // function pointers, 0 if not set
-	Warnings    []string                  // what loads but is not right (NULL name, non-semver version)
+	Addr           uintptr                   // where the plugin's table lives
+	boundary.Table                           // the checked fields
+	Callbacks      [abi.NumCallbacks]uintptr // function pointers, 0 if not set
 }
 
 // Has reports whether callback c is set.
@@ -53,36 +47,17 @@ func Read(addr uintptr, who string) (*Table, error) {
 	if err := foreign.Copy(unsafe.Pointer(&raw), addr, int(unsafe.Sizeof(raw))); err != nil {
 		return nil, clawerr.New(clawerr.ABIMismatch, who, "read vtable", fmt.Sprintf("cannot read the ClawaPlugin table at %#x", addr), err)
 	}
-	if raw.ABIVersion != abi.Version {
-		return nil, clawerr.New(clawerr.ABIMismatch, who, "read vtable",
-			fmt.Sprintf("abi_version is %d, this host speaks %d", raw.ABIVersion, abi.Version), nil)
-	}
+	rt := boundary.RawTable{ABIVersion: raw.ABIVersion, Name: uint64(raw.Name), Version: uint64(raw.Version)}
 	for i, r := range raw.Reserved {
-		if r != 0 {
-			return nil, clawerr.New(clawerr.ReservedSlotSet, who, "read vtable",
-				fmt.Sprintf("_reserved[%d] is %#x, must be NULL", i, r), nil)
-		}
+		rt.Reserved[i] = uint64(r)
 	}
-	t := &Table{Addr: addr, ABIVersion: raw.ABIVersion}
+	checked, err := boundary.CheckTable(foreign.Memory{}, rt, who)
+	if err != nil {
+		return nil, err
+	}
+	t := &Table{Addr: addr, Table: *checked}
 	for c := abi.Callback(0); c < abi.NumCallbacks; c++ {
 		t.Callbacks[c] = raw.Callback(c)
-	}
-	var err error
-	if raw.Name == 0 {
-		t.NameNull = true
-		t.Warnings = append(t.Warnings, "name is NULL")
-	} else if t.Name, err = foreign.String(raw.Name, MaxString); err != nil {
-		return nil, clawerr.New(clawerr.BadName, who, "read vtable", fmt.Sprintf("name (bound %d bytes)", MaxString), err)
-	} else if t.Name == "" {
-		t.Warnings = append(t.Warnings, "name is empty")
-	}
-	if raw.Version == 0 {
-		t.VersionNull = true
-		t.Warnings = append(t.Warnings, "version is NULL")
-	} else if t.Version, err = foreign.String(raw.Version, MaxString); err != nil {
-		return nil, clawerr.New(clawerr.BadVersion, who, "read vtable", fmt.Sprintf("version (bound %d bytes)", MaxString), err)
-	} else if !semver.Valid(t.Version) {
-		t.Warnings = append(t.Warnings, fmt.Sprintf("version %q is not semver 2.0", t.Version))
 	}
 	return t, nil
 }
