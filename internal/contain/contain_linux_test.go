@@ -458,18 +458,6 @@ func next(t *testing.T, lines <-chan result) result {
 	return res
 }
 
-// procState is the state letter of /proc/PID/stat ('Z': zombie), or 0.
-func procState(pid int) byte {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0
-	}
-	if i := strings.LastIndexByte(string(stat), ')'); i >= 0 && i+2 < len(stat) {
-		return stat[i+2]
-	}
-	return 0
-}
-
 func TestDiesWithParent(t *testing.T) {
 	// The grandchild is reparented to us when the spawner dies, so we can
 	// reap it and see what killed it.
