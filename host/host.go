@@ -373,8 +373,20 @@ func (h *Host) Plugins() []PluginInfo {
 			cs = cs.Add(p.Stats())
 		}
 		out[i].Stats.Context = cs
+		if n := len(a.ps); n > 0 && out[i].Library != "" {
+			if m, ok := a.ps[n-1].(memoryReporter); ok {
+				out[i].Memory, _ = m.Memory()
+			}
+		}
 	}
 	return out
+}
+
+// memoryReporter is the optional interface of a runtime that knows how
+// much memory a plugin holds apart from the host's (the process sandbox:
+// its child's own pages). Found by assertion, as Contained is.
+type memoryReporter interface {
+	Memory() (bytes uint64, ok bool)
 }
 
 // Plugin returns the registry's entry for name.

@@ -72,6 +72,11 @@ type PluginInfo struct {
 	// Containment says what the operating system enforces on a sandboxed
 	// plugin's child; nil for a native plugin.
 	Containment *clawd.Containment
+	// Memory is the bytes of memory the plugin's sandbox child holds of
+	// its own (its private pages: Linux, the process sandbox); 0 where that
+	// is not known, and for a plugin in this process, whose memory is the
+	// host's.
+	Memory uint64
 }
 
 // subscriber receives every transition through an unbounded queue drained

@@ -48,6 +48,15 @@ func TestSandboxedCrashFailsOnlyThatPlugin(t *testing.T) {
 	require.NotNil(t, hi.Containment)
 	assert.Nil(t, info(t, r.h, "alpha").Containment)
 	assert.Equal(t, manifest.SandboxNative, info(t, r.h, "alpha").Sandbox)
+	// The child's own pages, where the kernel says (Linux); a plugin in
+	// this process has none of its own.
+	if runtime.GOOS == "linux" {
+		assert.Positive(t, hi.Memory)
+		assert.Less(t, hi.Memory, uint64(1<<30))
+	} else {
+		assert.Zero(t, hi.Memory)
+	}
+	assert.Zero(t, info(t, r.h, "alpha").Memory)
 
 	outs := r.h.ToolCall(bg, "s1", "ok", "{}")
 	require.Equal(t, []string{"alpha", "hostile"}, outcomeNames(outs))

@@ -30,6 +30,7 @@
 //	clawd.plugin.restarts        counter   {restart} name
 //	clawd.plugin.reloads         counter   {reload} name, code ("ok" or why it failed)
 //	clawd.plugins                up-down   {plugin} state
+//	clawd.plugin.memory.usage    gauge     By       name (WatchMemory)
 //
 // The event method is a span event's name, never a metric attribute: a
 // plugin chooses it, and a metric's cardinality must not be the plugin's to
@@ -110,6 +111,8 @@ type Observer struct {
 	calls, verdicts, sent, refused, crashes, restarts, reloads metric.Int64Counter
 	duration                                                   metric.Float64Histogram
 	plugins                                                    metric.Int64UpDownCounter
+	memory                                                     metric.Int64ObservableGauge
+	meter                                                      metric.Meter
 
 	// Attribute sets and span options are made once per plugin, op and
 	// code, so that a call allocates no attributes of its own.
@@ -159,6 +162,7 @@ func New(opts ...Option) (*Observer, error) {
 	m := c.mp.Meter(ScopeName)
 	o := &Observer{
 		tracer: c.tp.Tracer(ScopeName),
+		meter:  m,
 		starts: make(map[startKey][]trace.SpanStartOption),
 		ends:   make(map[endKey]endAttrs),
 		states: make(map[string]host.State),
@@ -184,6 +188,10 @@ func New(opts ...Option) (*Observer, error) {
 	if err == nil {
 		o.plugins, err = m.Int64UpDownCounter("clawd.plugins", metric.WithUnit("{plugin}"),
 			metric.WithDescription("Plugins the host knows, by state."))
+	}
+	if err == nil {
+		o.memory, err = m.Int64ObservableGauge("clawd.plugin.memory.usage", metric.WithUnit("By"),
+			metric.WithDescription("Memory a sandboxed plugin's child holds of its own (Linux), by plugin; see WatchMemory."))
 	}
 	if err != nil {
 		return nil, err
@@ -331,3 +339,20 @@ var (
 	_ host.EventObserver = (*Observer)(nil)
 	_ host.StateObserver = (*Observer)(nil)
 )
+
+// WatchMemory reports the memory of h's sandboxed plugins as the
+// observable gauge clawd.plugin.memory.usage (bytes, by clawd.plugin.name):
+// each sandbox child's own pages, where the kernel says (Linux), read from
+// h.Plugins() at each collection. Plugins whose memory is not known (in
+// process, wasm, other systems) are left out. Call it once per host, after
+// host.New; unregister the result before closing the host.
+func (o *Observer) WatchMemory(h *host.Host) (metric.Registration, error) {
+	return o.meter.RegisterCallback(func(_ context.Context, r metric.Observer) error {
+		for _, p := range h.Plugins() {
+			if p.Memory > 0 {
+				r.ObserveInt64(o.memory, int64(min(p.Memory, 1<<62)), metric.WithAttributes(KeyName.String(p.Name)))
+			}
+		}
+		return nil
+	}, o.memory)
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"strings"
@@ -62,6 +63,7 @@ func echo(tb testing.TB, name, version string) string {
 // the method "obs.refuse" with NotFound).
 type rig struct {
 	h      *host.Host
+	obs    *clawdotel.Observer
 	tp     *sdktrace.TracerProvider
 	spans  *tracetest.SpanRecorder
 	reader *sdkmetric.ManualReader
@@ -73,6 +75,7 @@ func newRig(t *testing.T, opts ...host.Option) *rig {
 	r.tp = sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(r.spans))
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(r.reader))
 	obs, err := clawdotel.New(clawdotel.WithTracerProvider(r.tp), clawdotel.WithMeterProvider(mp))
+	r.obs = obs
 	require.NoError(t, err)
 	sinkTracer := r.tp.Tracer("sink")
 	sink := clawd.SinkFunc(func(ctx context.Context, e clawd.Event) error {
@@ -102,6 +105,10 @@ func (r *rig) metrics(t *testing.T) map[string]float64 {
 		for _, m := range sm.Metrics {
 			switch d := m.Data.(type) {
 			case metricdata.Sum[int64]:
+				for _, p := range d.DataPoints {
+					out[m.Name+attrs(p.Attributes)] = float64(p.Value)
+				}
+			case metricdata.Gauge[int64]:
 				for _, p := range d.DataPoints {
 					out[m.Name+attrs(p.Attributes)] = float64(p.Value)
 				}
@@ -319,4 +326,25 @@ func TestCrashAndRestart(t *testing.T) {
 	assert.Equal(t, 1.0, m["clawd.plugin.calls{clawd.plugin.code=crashed,clawd.plugin.name=alpha,clawd.plugin.op=on_tool_call}"])
 	assert.Equal(t, 1.0, m["clawd.plugins{clawd.plugin.state=active}"])
 	assert.Equal(t, 0.0, m["clawd.plugins{clawd.plugin.state=failed}"])
+}
+
+// WatchMemory reports a sandboxed plugin's child memory by name, where the
+// kernel says (Linux), and leaves an in-process plugin out.
+func TestWatchMemory(t *testing.T) {
+	root := t.TempDir()
+	plugin(t, root, "alpha", "1.0.0", echo(t, "alpha", "1.0.0"), "sandbox = \"process\"\n")
+	plugin(t, root, "beta", "1.0.0", echo(t, "beta", "1.0.0"), "")
+	r := newRig(t, host.WithPluginDirs(root))
+	require.NoError(t, r.h.Load(bg))
+	reg, err := r.obs.WatchMemory(r.h)
+	require.NoError(t, err)
+	m := r.metrics(t)
+	if runtime.GOOS == "linux" {
+		assert.Positive(t, m["clawd.plugin.memory.usage{clawd.plugin.name=alpha}"])
+	}
+	_, ok := m["clawd.plugin.memory.usage{clawd.plugin.name=beta}"]
+	assert.False(t, ok, "a plugin in this process has no memory of its own")
+	require.NoError(t, reg.Unregister())
+	_, ok = r.metrics(t)["clawd.plugin.memory.usage{clawd.plugin.name=alpha}"]
+	assert.False(t, ok, "unregistered")
 }

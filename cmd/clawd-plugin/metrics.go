@@ -70,8 +70,12 @@ func writeMetrics(w io.Writer, infos []host.PluginInfo) {
 	reloads := &family{name: "clawd_plugin_reloads_total", kind: "counter", help: "Reloads, by result (ok: swapped; failed: the old instance kept)."}
 	verdicts := &family{name: "clawd_plugin_verdicts_total", kind: "counter", help: "Hook verdicts the plugin gave, by verdict."}
 	state := &family{name: "clawd_plugin_state", kind: "gauge", help: "1 for the plugin's state now."}
+	memory := &family{name: "clawd_plugin_memory_bytes", kind: "gauge", help: "Memory the sandbox child holds of its own (Linux; process sandbox only)."}
 	for _, in := range infos {
 		p := `plugin="` + escapeLabel(in.Name) + `"`
+		if in.Memory > 0 {
+			memory.add("{"+p+"}", float64(in.Memory))
+		}
 		s := in.Stats
 		calls.add("{"+p+`,version="`+escapeLabel(in.Version)+`"}`, float64(s.Calls))
 		codes := make([]string, 0, len(s.Errors))
@@ -110,7 +114,7 @@ func writeMetrics(w io.Writer, infos []host.PluginInfo) {
 		state.add("{"+p+`,state="`+escapeLabel(in.State.String())+`"}`, 1)
 	}
 	var b strings.Builder
-	for _, f := range []*family{calls, errs, dur, sent, refused, stale, crashes, reloads, verdicts, state} {
+	for _, f := range []*family{calls, errs, dur, sent, refused, stale, crashes, reloads, verdicts, state, memory} {
 		fmt.Fprintf(&b, "# HELP %s %s\n# TYPE %s %s\n", f.name, f.help, f.name, f.kind)
 		for _, l := range f.lines {
 			b.WriteString(l)

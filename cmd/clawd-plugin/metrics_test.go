@@ -91,7 +91,7 @@ func TestWriteMetrics(t *testing.T) {
 	s.Latency.Buckets[1], s.Latency.Buckets[3], s.Latency.Buckets[7] = 2, 1, 1
 	s.Latency.Total = 3 * time.Second
 	var b strings.Builder
-	writeMetrics(&b, []host.PluginInfo{{Name: "b", Version: "1.0.0", Stats: s}, {Name: `a"\` + "\n", Version: "2.0.0"}})
+	writeMetrics(&b, []host.PluginInfo{{Name: "b", Version: "1.0.0", Stats: s, Memory: 5 << 20}, {Name: `a"\` + "\n", Version: "2.0.0"}})
 	out := b.String()
 	for _, want := range []string{
 		"# HELP clawd_plugin_calls_total Callbacks called through the host.\n# TYPE clawd_plugin_calls_total counter\n",
@@ -106,11 +106,13 @@ func TestWriteMetrics(t *testing.T) {
 		`clawd_plugin_call_duration_seconds_bucket{plugin="b",le="+Inf"} 4` + "\n",
 		`clawd_plugin_call_duration_seconds_sum{plugin="b"} 3` + "\n",
 		`clawd_plugin_call_duration_seconds_count{plugin="b"} 4` + "\n",
+		`clawd_plugin_memory_bytes{plugin="b"} 5.24288e+06` + "\n",
 	} {
 		assert.Contains(t, out, want)
 	}
 	// The plugin named with a quote sorts first: plugins in name order.
 	assert.Less(t, strings.Index(out, `plugin="a`), strings.Index(out, `plugin="b"`))
+	assert.NotContains(t, out, `clawd_plugin_memory_bytes{plugin="a`, "a plugin whose memory is not known has no line")
 	for _, l := range strings.Split(strings.TrimSuffix(out, "\n"), "\n") {
 		assert.Regexp(t, `^(# (HELP|TYPE) clawd_[a-z_]+ .+|clawd_[a-z_]+\{[^\n]*\} [0-9.e+-]+)$`, l)
 	}
