@@ -1,0 +1,565 @@
+// Package wasminterrupt instruments a WebAssembly module so that the host
+// can interrupt it at the cost of a flag check.
+//
+// Rewrite adds a mutable i32 global of its own (after the module's own
+// globals, so no index the module uses moves), exports it as Flag, and
+// puts `global.get $flag; if; unreachable; end` at the entry of every
+// function and at the head of every loop: every path that runs long
+// (a loop, a recursion) passes a check, and once the host sets the flag
+// the guest traps at its next one. The guest cannot clear the flag: its
+// code was written against a module in which that index did not exist,
+// and Rewrite refuses a module whose code, constant expressions or
+// exports name a global at or past the original count (the validator
+// would too), so no instruction of the guest reaches it. A module's start
+// section runs inside wazero's instantiation, before the host could reach
+// the flag: Rewrite removes it and exports the start function as Start,
+// for the host to call once the flag is armed.
+//
+// Rewrite decodes every instruction against an allowlist, the features
+// the wasm runtime enables in wazero (core 2.0: sign extension,
+// saturating conversions, bulk memory, multi-value, reference types,
+// SIMD); an opcode outside it is refused with its name, never skipped, so
+// no loop can hide behind an instruction the decoder misread. The input is
+// a module internal/wasmscan accepted, which bounds its size and its
+// loops; Rewrite is linear in the input, and the output is at most
+// MaxGrowth(functions, loops) bytes larger: CheckSize bytes per check, 4
+// more per body for its size, and a fixed amount for the sections it adds.
+// Every other section is copied byte for byte.
+//
+// This is a rewriter of the project's own (no binary toolkit is a
+// dependency): it reads only what it must to find function bodies and
+// loops, with every length and count checked against the bytes left.
+package wasminterrupt
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Flag is the name under which the interrupt flag is exported: a module
+// that exports this name itself is refused. Start is the export of the
+// module's start function, when it had a start section.
+const (
+	Flag  = "clawd.interrupt"
+	Start = "clawd.start"
+)
+
+// CheckSize is the most bytes one check takes: global.get with a 5-byte
+// index, if with an empty block type, unreachable, end.
+const CheckSize = 1 + 5 + 4
+
+// fixedGrowth bounds the bytes of the sections and entries Rewrite adds
+// or grows besides the checks: the global (its entry, and a section of
+// its own or a longer count), the exports (two entries and a count), and
+// the code section's size and count.
+const fixedGrowth = 64
+
+// MaxGrowth bounds how many bytes Rewrite adds to a module with the given
+// defined functions and loops.
+func MaxGrowth(functions, loops uint64) uint64 {
+	return CheckSize*(functions+loops) + 4*functions + fixedGrowth
+}
+
+// ErrReserved is a module that already exports Flag or Start.
+var ErrReserved = errors.New("the module exports a name the host reserves")
+
+// ErrUnsupported is an instruction outside the allowlist.
+var ErrUnsupported = errors.New("an instruction this host does not run")
+
+// ErrGlobalIndex is an instruction or an export that names a global past
+// the module's own.
+var ErrGlobalIndex = errors.New("a global index past the module's globals")
+
+// Error is a module Rewrite refuses: what is wrong, at which byte.
+type Error struct {
+	Offset int
+	Msg    string
+	Kind   error // ErrReserved, ErrUnsupported, ErrGlobalIndex or nil (malformed)
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("instrumenting the module for deadlines, at byte %d: %s", e.Offset, e.Msg)
+}
+
+func (e *Error) Unwrap() error { return e.Kind }
+
+// Section ids.
+const (
+	secCustom    = 0
+	secImport    = 2
+	secGlobal    = 6
+	secExport    = 7
+	secStart     = 8
+	secElement   = 9
+	secCode      = 10
+	secData      = 11
+	secDataCount = 12
+)
+
+// rank is a section's place in the order the binary format prescribes
+// (the data count section comes before code); custom sections have none.
+func rank(id byte) int {
+	switch {
+	case id == secDataCount:
+		return 10
+	case id == secCode, id == secData:
+		return int(id) + 1
+	}
+	return int(id)
+}
+
+type section struct {
+	id         byte
+	head       int // the id's offset
+	start, end int // the content
+}
+
+// Rewrite returns bin instrumented (see the package doc), or an *Error.
+func Rewrite(bin []byte) ([]byte, error) {
+	r := &reader{b: bin, end: len(bin)}
+	if len(bin) < 8 || string(bin[:4]) != "\x00asm" || string(bin[4:8]) != "\x01\x00\x00\x00" {
+		return nil, r.fail("not a WebAssembly binary of version 1")
+	}
+	r.off = 8
+	var secs []section
+	last := 0
+	for r.off < r.end {
+		head := r.off
+		id, err := r.byte()
+		if err != nil {
+			return nil, err
+		}
+		size, err := r.u32()
+		if err != nil {
+			return nil, err
+		}
+		if uint64(size) > uint64(r.left()) {
+			return nil, r.fail("section %d of %d bytes, %d left", id, size, r.left())
+		}
+		if id > secDataCount {
+			return nil, r.fail("unknown section id %d", id)
+		}
+		if id != secCustom {
+			if rank(id) <= last {
+				return nil, r.fail("section %d out of order or repeated", id)
+			}
+			last = rank(id)
+		}
+		secs = append(secs, section{id: id, head: head, start: r.off, end: r.off + int(size)})
+		r.off += int(size)
+	}
+
+	m := &module{bin: bin}
+	for _, s := range secs {
+		sr := &reader{b: bin, off: s.start, end: s.end}
+		var err error
+		switch s.id {
+		case secImport:
+			err = m.imports(sr)
+		case secGlobal:
+			err = m.globalCount(sr)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	m.flag = m.importedGlobals + m.definedGlobals
+	for _, s := range secs {
+		sr := &reader{b: bin, off: s.start, end: s.end}
+		var err error
+		switch s.id {
+		case secGlobal:
+			err = m.globals(sr)
+		case secExport:
+			err = m.exports(sr)
+		case secStart:
+			var f uint32
+			if f, err = sr.u32(); err == nil {
+				m.start, m.hasStart = f, true
+			}
+		case secElement:
+			err = m.elements(sr)
+		case secData:
+			err = m.data(sr)
+		case secCode:
+			err = m.code(sr)
+		default:
+			continue
+		}
+		if err == nil && sr.off != sr.end {
+			err = sr.fail("section %d has %d bytes after its content", s.id, sr.left())
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return m.write(secs), nil
+}
+
+type module struct {
+	bin             []byte
+	importedGlobals uint32
+	definedGlobals  uint32
+	flag            uint32 // the flag's index: the first past the module's globals
+	exportCount     uint32
+	start           uint32
+	hasStart        bool
+
+	// The code section, instrumented: bodies[i] is body i's bytes in the
+	// input, and at[i] where its checks go (offsets into bin, ascending;
+	// the first is past the locals).
+	bodies []span
+	at     [][]int
+	loops  uint64
+}
+
+type span struct{ start, end int }
+
+func (m *module) imports(r *reader) error {
+	n, err := r.count(4)
+	if err != nil {
+		return err
+	}
+	for i := uint32(0); i < n; i++ {
+		if err := r.name(); err != nil {
+			return err
+		}
+		if err := r.name(); err != nil {
+			return err
+		}
+		kind, err := r.byte()
+		if err != nil {
+			return err
+		}
+		switch kind {
+		case 0: // a function: its type
+			_, err = r.u32()
+		case 1: // a table: a reference type, limits
+			if _, err = r.byte(); err == nil {
+				err = r.limits()
+			}
+		case 2:
+			err = r.limits()
+		case 3: // a global: a value type, mutability
+			err = r.skip(2)
+			m.importedGlobals++
+		default:
+			return r.fail("import kind %d", kind)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *module) globalCount(r *reader) error {
+	n, err := r.count(3)
+	m.definedGlobals = n
+	return err
+}
+
+func (m *module) globals(r *reader) error {
+	n, err := r.count(3)
+	if err != nil {
+		return err
+	}
+	for i := uint32(0); i < n; i++ {
+		if err := r.skip(2); err != nil {
+			return err
+		}
+		if err := m.expr(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *module) exports(r *reader) error {
+	n, err := r.count(3)
+	if err != nil {
+		return err
+	}
+	m.exportCount = n
+	for i := uint32(0); i < n; i++ {
+		at := r.off
+		k, err := r.u32()
+		if err != nil {
+			return err
+		}
+		if err := r.skip(uint64(k)); err != nil {
+			return err
+		}
+		if name := string(r.b[r.off-int(k) : r.off]); name == Flag || name == Start {
+			return &Error{Offset: at, Kind: ErrReserved, Msg: fmt.Sprintf(
+				"the module exports %q, a name the host reserves for its own use: rename that export", name)}
+		}
+		kind, err := r.byte()
+		if err != nil {
+			return err
+		}
+		idx, err := r.u32()
+		if err != nil {
+			return err
+		}
+		if kind == 3 && idx >= m.flag {
+			return &Error{Offset: at, Kind: ErrGlobalIndex, Msg: fmt.Sprintf(
+				"an export names global %d, past the module's %d globals", idx, m.flag)}
+		}
+	}
+	return nil
+}
+
+func (m *module) elements(r *reader) error {
+	n, err := r.count(2)
+	if err != nil {
+		return err
+	}
+	for i := uint32(0); i < n; i++ {
+		flags, err := r.u32()
+		if err != nil {
+			return err
+		}
+		if flags > 7 {
+			return r.fail("element segment flags %d", flags)
+		}
+		if flags&3 == 2 { // an explicit table index
+			if _, err := r.u32(); err != nil {
+				return err
+			}
+		}
+		if flags&1 == 0 { // active: an offset
+			if err := m.expr(r); err != nil {
+				return err
+			}
+		}
+		if flags&3 != 0 { // an element kind or a reference type
+			if _, err := r.byte(); err != nil {
+				return err
+			}
+		}
+		k, err := r.count(1)
+		if err != nil {
+			return err
+		}
+		for j := uint32(0); j < k; j++ {
+			if flags&4 == 0 {
+				_, err = r.u32()
+			} else {
+				err = m.expr(r)
+			}
+			if err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (m *module) data(r *reader) error {
+	n, err := r.count(2)
+	if err != nil {
+		return err
+	}
+	for i := uint32(0); i < n; i++ {
+		flags, err := r.u32()
+		if err != nil {
+			return err
+		}
+		switch flags {
+		case 0:
+			err = m.expr(r)
+		case 1:
+		case 2:
+			if _, err = r.u32(); err == nil {
+				err = m.expr(r)
+			}
+		default:
+			return r.fail("data segment flags %d", flags)
+		}
+		if err != nil {
+			return err
+		}
+		k, err := r.u32()
+		if err != nil {
+			return err
+		}
+		if err := r.skip(uint64(k)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// expr walks a constant expression to its end (its global indices are
+// checked like the code's).
+func (m *module) expr(r *reader) error {
+	_, err := m.walk(r, nil)
+	return err
+}
+
+func (m *module) code(r *reader) error {
+	n, err := r.count(2)
+	if err != nil {
+		return err
+	}
+	m.bodies = make([]span, 0, n)
+	m.at = make([][]int, 0, n)
+	for i := uint32(0); i < n; i++ {
+		size, err := r.u32()
+		if err != nil {
+			return err
+		}
+		if uint64(size) > uint64(r.left()) {
+			return r.fail("function body %d of %d bytes, %d left", i, size, r.left())
+		}
+		body := &reader{b: r.b, off: r.off, end: r.off + int(size)}
+		r.off = body.end
+		groups, err := body.count(2)
+		if err != nil {
+			return err
+		}
+		for j := uint32(0); j < groups; j++ {
+			if _, err := body.u32(); err != nil {
+				return err
+			}
+			if _, err := body.byte(); err != nil {
+				return err
+			}
+		}
+		at, err := m.walk(body, []int{body.off})
+		if err != nil {
+			return err
+		}
+		if body.off != body.end {
+			return body.fail("function body %d has %d bytes after its end", i, body.left())
+		}
+		m.loops += uint64(len(at) - 1)
+		m.bodies = append(m.bodies, span{r.off - int(size), r.off})
+		m.at = append(m.at, at)
+	}
+	return nil
+}
+
+// check is the instrumentation at one point.
+func (m *module) check(b []byte) []byte {
+	b = append(b, 0x23) // global.get
+	b = appendU32(b, m.flag)
+	return append(b, 0x04, 0x40, 0x00, 0x0b) // if (empty), unreachable, end
+}
+
+// write assembles the output: every section as it was but the global,
+// export, start and code sections; the global and export sections are
+// added where the order puts them if the module has none.
+func (m *module) write(secs []section) []byte {
+	check := m.check(nil)
+	extra := uint64(len(check))*(uint64(len(m.bodies))+m.loops) + 4*uint64(len(m.bodies)) + fixedGrowth + uint64(len(Flag)+len(Start))
+	out := make([]byte, 0, uint64(len(m.bin))+extra)
+	out = append(out, m.bin[:8]...)
+	var sawGlobal, sawExport bool
+	var content []byte
+	emit := func(id byte, c []byte) {
+		out = append(out, id)
+		out = appendU32(out, uint32(len(c)))
+		out = append(out, c...)
+	}
+	for _, s := range secs {
+		if s.id != secCustom && rank(s.id) > rank(secGlobal) && !sawGlobal {
+			emit(secGlobal, m.globalSection(nil, nil))
+			sawGlobal = true
+		}
+		if s.id != secCustom && rank(s.id) > rank(secExport) && !sawExport {
+			emit(secExport, m.exportSection(nil, nil))
+			sawExport = true
+		}
+		c := m.bin[s.start:s.end]
+		switch s.id {
+		case secGlobal:
+			content = m.globalSection(content[:0], c)
+			emit(s.id, content)
+			sawGlobal = true
+		case secExport:
+			content = m.exportSection(content[:0], c)
+			emit(s.id, content)
+			sawExport = true
+		case secStart: // exported as Start instead
+		case secCode:
+			content = m.codeSection(content[:0], check)
+			emit(s.id, content)
+		default:
+			out = append(out, m.bin[s.head:s.end]...)
+		}
+	}
+	if !sawGlobal {
+		emit(secGlobal, m.globalSection(nil, nil))
+	}
+	if !sawExport {
+		emit(secExport, m.exportSection(nil, nil))
+	}
+	return out
+}
+
+// globalSection is the global section c (nil: none) with the flag
+// appended: (mut i32) initialised to 0.
+func (m *module) globalSection(b, c []byte) []byte {
+	b = appendU32(b, m.definedGlobals+1)
+	if c != nil {
+		r := reader{b: c, end: len(c)}
+		_, _ = r.u32() // read before: cannot fail
+		b = append(b, c[r.off:]...)
+	}
+	return append(b, 0x7f, 0x01, 0x41, 0x00, 0x0b)
+}
+
+// exportSection is the export section c (nil: none) with the flag's
+// export, and the start function's if there was one.
+func (m *module) exportSection(b, c []byte) []byte {
+	n := m.exportCount + 1
+	if m.hasStart {
+		n++
+	}
+	b = appendU32(b, n)
+	if c != nil {
+		r := reader{b: c, end: len(c)}
+		_, _ = r.u32()
+		b = append(b, c[r.off:]...)
+	}
+	b = appendName(b, Flag)
+	b = append(b, 3)
+	b = appendU32(b, m.flag)
+	if m.hasStart {
+		b = appendName(b, Start)
+		b = append(b, 0)
+		b = appendU32(b, m.start)
+	}
+	return b
+}
+
+func (m *module) codeSection(b, check []byte) []byte {
+	b = appendU32(b, uint32(len(m.bodies)))
+	for i, body := range m.bodies {
+		at := m.at[i]
+		b = appendU32(b, uint32(body.end-body.start+len(at)*len(check)))
+		from := body.start
+		for _, a := range at {
+			b = append(b, m.bin[from:a]...)
+			b = append(b, check...)
+			from = a
+		}
+		b = append(b, m.bin[from:body.end]...)
+	}
+	return b
+}
+
+func appendU32(b []byte, v uint32) []byte {
+	for v >= 0x80 {
+		b = append(b, byte(v)|0x80)
+		v >>= 7
+	}
+	return append(b, byte(v))
+}
+
+func appendName(b []byte, s string) []byte {
+	b = appendU32(b, uint32(len(s)))
+	return append(b, s...)
+}
