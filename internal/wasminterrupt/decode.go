@@ -135,9 +135,11 @@ func (m *module) walk(r *reader, at []int) ([]int, error) {
 			depth--
 		case op <= 0x01, op == 0x05, op == 0x0f, op == 0x1a, op == 0x1b, op == 0xd1,
 			op >= 0x45 && op <= 0xc4: // no immediate (0xc0-0xc4: sign extension)
-		case op == 0x0c, op == 0x0d, op == 0x10, op == 0xd2, op == 0x25, op == 0x26,
+		case op == 0x0c, op == 0x0d, op == 0x10, op == 0xd2,
 			op >= 0x20 && op <= 0x22: // one index
 			_, err = r.u32()
+		case op == 0x25, op == 0x26: // table.get, table.set
+			err = m.tableIndex(r)
 		case op == 0x23, op == 0x24: // global.get, global.set
 			var g uint32
 			if g, err = r.u32(); err == nil && g >= m.flag {
@@ -146,7 +148,7 @@ func (m *module) walk(r *reader, at []int) ([]int, error) {
 			}
 		case op == 0x11: // call_indirect: a type, a table
 			if _, err = r.u32(); err == nil {
-				_, err = r.u32()
+				err = m.tableIndex(r)
 			}
 		case op == 0x0e: // br_table: targets and a default
 			var k uint32
@@ -175,7 +177,7 @@ func (m *module) walk(r *reader, at []int) ([]int, error) {
 		case op == 0xd0: // ref.null: a heap type
 			err = r.sleb(33)
 		case op == 0xfc:
-			err = misc(r, start)
+			err = m.misc(r, start)
 		case op == 0xfd:
 			err = simd(r, start)
 		default:
@@ -212,7 +214,7 @@ func memarg(r *reader) error {
 }
 
 // misc is the 0xfc prefix: saturating conversions, bulk memory, tables.
-func misc(r *reader, start int) error {
+func (m *module) misc(r *reader, start int) error {
 	sub, err := r.u32()
 	if err != nil {
 		return err
@@ -220,9 +222,19 @@ func misc(r *reader, start int) error {
 	switch {
 	case sub <= 7: // saturating truncations
 		return nil
-	case sub == 9, sub == 13, sub == 15, sub == 16, sub == 17, sub == 11: // data.drop, elem.drop, table.grow, .size, .fill; memory.fill
+	case sub == 9, sub == 13, sub == 11: // data.drop, elem.drop; memory.fill
 		_, err = r.u32()
-	case sub == 8, sub == 10, sub == 12, sub == 14: // memory.init, memory.copy, table.init, table.copy
+	case sub == 15, sub == 16, sub == 17: // table.grow, .size, .fill
+		err = m.tableIndex(r)
+	case sub == 12: // table.init: a segment, a table
+		if _, err = r.u32(); err == nil {
+			err = m.tableIndex(r)
+		}
+	case sub == 14: // table.copy: two tables
+		if err = m.tableIndex(r); err == nil {
+			err = m.tableIndex(r)
+		}
+	case sub == 8, sub == 10: // memory.init, memory.copy
 		if _, err = r.u32(); err == nil {
 			_, err = r.u32()
 		}

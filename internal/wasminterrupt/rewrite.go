@@ -1,16 +1,23 @@
 // Package wasminterrupt instruments a WebAssembly module so that the host
 // can interrupt it at the cost of a flag check.
 //
-// Rewrite adds a mutable i32 global of its own (after the module's own
-// globals, so no index the module uses moves), exports it as Flag, and
-// puts `global.get $flag; if; unreachable; end` at the entry of every
-// function and at the head of every loop: every path that runs long
-// (a loop, a recursion) passes a check, and once the host sets the flag
-// the guest traps at its next one. The guest cannot clear the flag: its
-// code was written against a module in which that index did not exist,
-// and Rewrite refuses a module whose code, constant expressions or
-// exports name a global at or past the original count (the validator
-// would too), so no instruction of the guest reaches it. A module's start
+// Rewrite adds two mutable i32 globals of its own after the module's
+// globals, the flag and a countdown, and an empty table after its tables
+// (so no index the module uses moves), exports the globals as Flag and
+// Countdown, and puts a check at the entry of every function and at the
+// head of every loop: every path that runs long (a loop, a recursion)
+// passes one. A check decrements the countdown; when it reaches 0 (every
+// Reload checks, or at once when the host zeroes it) the check grows the
+// empty table by nothing, a trip into wazero's Go code, then traps if the
+// flag is set, and reloads the countdown. The trip is what lets the Go
+// runtime stop the guest's goroutine for a garbage collection: compiled
+// guest code is never preempted, and a guest that ran without one would
+// stop every goroutine of the process, the host's watchdog with them, at
+// the next collection. The guest cannot clear the flag: its code was
+// written against a module in which those indices did not exist, and
+// Rewrite refuses a module whose code, constant expressions or exports
+// name a global (or a table) at or past the original count (the validator
+// would too), so no instruction of the guest reaches them. A module's start
 // section runs inside wazero's instantiation, before the host could reach
 // the flag: Rewrite removes it and exports the start function as Start,
 // for the host to call once the flag is armed.
@@ -40,19 +47,22 @@ import (
 // that exports this name itself is refused. Start is the export of the
 // module's start function, when it had a start section.
 const (
-	Flag  = "clawd.interrupt"
-	Start = "clawd.start"
+	Flag      = "clawd.interrupt"
+	Countdown = "clawd.countdown"
+	Start     = "clawd.start"
 )
 
-// CheckSize is the most bytes one check takes: global.get with a 5-byte
-// index, if with an empty block type, unreachable, end.
-const CheckSize = 1 + 5 + 4
+// CheckSize is the most bytes one check takes, with 5-byte indices.
+const CheckSize = 62
+
+// Reload is what the countdown starts at and is reloaded with: how many
+// checks run between two trips into Go.
+const Reload = 1 << 14
 
 // fixedGrowth bounds the bytes of the sections and entries Rewrite adds
-// or grows besides the checks: the global (its entry, and a section of
-// its own or a longer count), the exports (two entries and a count), and
-// the code section's size and count.
-const fixedGrowth = 64
+// or grows besides the checks: the globals, the table, the exports (three
+// entries, names included) and the code section's size and count.
+const fixedGrowth = 128
 
 // MaxGrowth bounds how many bytes Rewrite adds to a module with the given
 // defined functions and loops.
@@ -60,7 +70,7 @@ func MaxGrowth(functions, loops uint64) uint64 {
 	return CheckSize*(functions+loops) + 4*functions + fixedGrowth
 }
 
-// ErrReserved is a module that already exports Flag or Start.
+// ErrReserved is a module that already exports Flag, Countdown or Start.
 var ErrReserved = errors.New("the module exports a name the host reserves")
 
 // ErrUnsupported is an instruction outside the allowlist.
@@ -87,6 +97,7 @@ func (e *Error) Unwrap() error { return e.Kind }
 const (
 	secCustom    = 0
 	secImport    = 2
+	secTable     = 4
 	secGlobal    = 6
 	secExport    = 7
 	secStart     = 8
@@ -158,12 +169,16 @@ func Rewrite(bin []byte) ([]byte, error) {
 			err = m.imports(sr)
 		case secGlobal:
 			err = m.globalCount(sr)
+		case secTable:
+			m.definedTables, err = sr.count(3)
 		}
 		if err != nil {
 			return nil, err
 		}
 	}
 	m.flag = m.importedGlobals + m.definedGlobals
+	m.countdown = m.flag + 1
+	m.table = m.importedTables + m.definedTables
 	for _, s := range secs {
 		sr := &reader{b: bin, off: s.start, end: s.end}
 		var err error
@@ -201,6 +216,10 @@ type module struct {
 	importedGlobals uint32
 	definedGlobals  uint32
 	flag            uint32 // the flag's index: the first past the module's globals
+	countdown       uint32 // the countdown's, after it
+	importedTables  uint32
+	definedTables   uint32
+	table           uint32 // the empty table's index: the first past the module's tables
 	exportCount     uint32
 	start           uint32
 	hasStart        bool
@@ -238,6 +257,7 @@ func (m *module) imports(r *reader) error {
 			if _, err = r.byte(); err == nil {
 				err = r.limits()
 			}
+			m.importedTables++
 		case 2:
 			err = r.limits()
 		case 3: // a global: a value type, mutability
@@ -290,7 +310,7 @@ func (m *module) exports(r *reader) error {
 		if err := r.skip(uint64(k)); err != nil {
 			return err
 		}
-		if name := string(r.b[r.off-int(k) : r.off]); name == Flag || name == Start {
+		if name := string(r.b[r.off-int(k) : r.off]); name == Flag || name == Countdown || name == Start {
 			return &Error{Offset: at, Kind: ErrReserved, Msg: fmt.Sprintf(
 				"the module exports %q, a name the host reserves for its own use: rename that export", name)}
 		}
@@ -305,6 +325,10 @@ func (m *module) exports(r *reader) error {
 		if kind == 3 && idx >= m.flag {
 			return &Error{Offset: at, Kind: ErrGlobalIndex, Msg: fmt.Sprintf(
 				"an export names global %d, past the module's %d globals", idx, m.flag)}
+		}
+		if kind == 1 && idx >= m.table {
+			return &Error{Offset: at, Kind: ErrGlobalIndex, Msg: fmt.Sprintf(
+				"an export names table %d, past the module's %d tables", idx, m.table)}
 		}
 	}
 	return nil
@@ -324,7 +348,7 @@ func (m *module) elements(r *reader) error {
 			return r.fail("element segment flags %d", flags)
 		}
 		if flags&3 == 2 { // an explicit table index
-			if _, err := r.u32(); err != nil {
+			if err := m.tableIndex(r); err != nil {
 				return err
 			}
 		}
@@ -441,11 +465,45 @@ func (m *module) code(r *reader) error {
 	return nil
 }
 
-// check is the instrumentation at one point.
+// check is the instrumentation at one point:
+//
+//	global.get $countdown; i32.const 1; i32.lt_s
+//	if
+//	  ref.null func; i32.const 0; table.grow $empty; drop  ;; into Go
+//	  global.get $flag; if; unreachable; end
+//	  i32.const Reload; global.set $countdown
+//	end
+//	global.get $countdown; i32.const -1; i32.add; global.set $countdown
+//
+// "Less than 1", not "equal to 0": the host zeroes the countdown while
+// the guest may be between its read and its write, which can leave it
+// at -1, never at a value that would let the guest run on for 2^32
+// checks.
 func (m *module) check(b []byte) []byte {
-	b = append(b, 0x23) // global.get
+	b = append(b, 0x23)
+	b = appendU32(b, m.countdown)
+	b = append(b, 0x41, 0x01, 0x48, 0x04, 0x40, 0xd0, 0x70, 0x41, 0x00, 0xfc, 0x0f)
+	b = appendU32(b, m.table)
+	b = append(b, 0x1a, 0x23)
 	b = appendU32(b, m.flag)
-	return append(b, 0x04, 0x40, 0x00, 0x0b) // if (empty), unreachable, end
+	b = append(b, 0x04, 0x40, 0x00, 0x0b, 0x41)
+	b = appendS32(b, Reload)
+	b = append(b, 0x24)
+	b = appendU32(b, m.countdown)
+	b = append(b, 0x0b, 0x23)
+	b = appendU32(b, m.countdown)
+	b = append(b, 0x41, 0x7f, 0x6a, 0x24)
+	return appendU32(b, m.countdown)
+}
+
+// tableIndex reads a table index and refuses the empty table's.
+func (m *module) tableIndex(r *reader) error {
+	at := r.off
+	t, err := r.u32()
+	if err == nil && t >= m.table {
+		return &Error{Offset: at, Kind: ErrGlobalIndex, Msg: fmt.Sprintf("table %d, past the module's %d tables", t, m.table)}
+	}
+	return err
 }
 
 // write assembles the output: every section as it was but the global,
@@ -456,7 +514,7 @@ func (m *module) write(secs []section) []byte {
 	extra := uint64(len(check))*(uint64(len(m.bodies))+m.loops) + 4*uint64(len(m.bodies)) + fixedGrowth + uint64(len(Flag)+len(Start))
 	out := make([]byte, 0, uint64(len(m.bin))+extra)
 	out = append(out, m.bin[:8]...)
-	var sawGlobal, sawExport bool
+	var sawTable, sawGlobal, sawExport bool
 	var content []byte
 	emit := func(id byte, c []byte) {
 		out = append(out, id)
@@ -464,6 +522,10 @@ func (m *module) write(secs []section) []byte {
 		out = append(out, c...)
 	}
 	for _, s := range secs {
+		if s.id != secCustom && rank(s.id) > rank(secTable) && !sawTable {
+			emit(secTable, m.tableSection(nil, nil))
+			sawTable = true
+		}
 		if s.id != secCustom && rank(s.id) > rank(secGlobal) && !sawGlobal {
 			emit(secGlobal, m.globalSection(nil, nil))
 			sawGlobal = true
@@ -474,6 +536,10 @@ func (m *module) write(secs []section) []byte {
 		}
 		c := m.bin[s.start:s.end]
 		switch s.id {
+		case secTable:
+			content = m.tableSection(content[:0], c)
+			emit(s.id, content)
+			sawTable = true
 		case secGlobal:
 			content = m.globalSection(content[:0], c)
 			emit(s.id, content)
@@ -490,6 +556,9 @@ func (m *module) write(secs []section) []byte {
 			out = append(out, m.bin[s.head:s.end]...)
 		}
 	}
+	if !sawTable {
+		emit(secTable, m.tableSection(nil, nil))
+	}
 	if !sawGlobal {
 		emit(secGlobal, m.globalSection(nil, nil))
 	}
@@ -499,22 +568,35 @@ func (m *module) write(secs []section) []byte {
 	return out
 }
 
-// globalSection is the global section c (nil: none) with the flag
-// appended: (mut i32) initialised to 0.
-func (m *module) globalSection(b, c []byte) []byte {
-	b = appendU32(b, m.definedGlobals+1)
+// tableSection is the table section c (nil: none) with the empty table
+// appended: funcref, at most 0 elements.
+func (m *module) tableSection(b, c []byte) []byte {
+	b = appendU32(b, m.definedTables+1)
 	if c != nil {
 		r := reader{b: c, end: len(c)}
 		_, _ = r.u32() // read before: cannot fail
 		b = append(b, c[r.off:]...)
 	}
-	return append(b, 0x7f, 0x01, 0x41, 0x00, 0x0b)
+	return append(b, 0x70, 0x01, 0x00, 0x00)
+}
+
+// globalSection is the global section c (nil: none) with the flag and
+// the countdown appended: (mut i32), 0 and Reload.
+func (m *module) globalSection(b, c []byte) []byte {
+	b = appendU32(b, m.definedGlobals+2)
+	if c != nil {
+		r := reader{b: c, end: len(c)}
+		_, _ = r.u32()
+		b = append(b, c[r.off:]...)
+	}
+	b = append(b, 0x7f, 0x01, 0x41, 0x00, 0x0b, 0x7f, 0x01, 0x41)
+	return append(appendS32(b, Reload), 0x0b)
 }
 
 // exportSection is the export section c (nil: none) with the flag's
 // export, and the start function's if there was one.
 func (m *module) exportSection(b, c []byte) []byte {
-	n := m.exportCount + 1
+	n := m.exportCount + 2
 	if m.hasStart {
 		n++
 	}
@@ -527,6 +609,9 @@ func (m *module) exportSection(b, c []byte) []byte {
 	b = appendName(b, Flag)
 	b = append(b, 3)
 	b = appendU32(b, m.flag)
+	b = appendName(b, Countdown)
+	b = append(b, 3)
+	b = appendU32(b, m.countdown)
 	if m.hasStart {
 		b = appendName(b, Start)
 		b = append(b, 0)
@@ -557,6 +642,18 @@ func appendU32(b []byte, v uint32) []byte {
 		v >>= 7
 	}
 	return append(b, byte(v))
+}
+
+// appendS32 appends v as a signed LEB128.
+func appendS32(b []byte, v int32) []byte {
+	for {
+		c := byte(v & 0x7f)
+		v >>= 7
+		if v == 0 && c&0x40 == 0 || v == -1 && c&0x40 != 0 {
+			return append(b, c)
+		}
+		b = append(b, c|0x80)
+	}
 }
 
 func appendName(b []byte, s string) []byte {

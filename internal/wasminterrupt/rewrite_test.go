@@ -68,6 +68,8 @@ func TestRewriteKeepsBehaviour(t *testing.T) {
 			g, ok := mod.ExportedGlobal(Flag).(api.MutableGlobal)
 			require.True(t, ok, "the flag is exported, mutable")
 			require.Equal(t, uint64(0), g.Get())
+			_, ok = mod.ExportedGlobal(Countdown).(api.MutableGlobal)
+			require.True(t, ok, "the countdown is exported, mutable")
 		})
 	}
 }
@@ -96,6 +98,13 @@ func countBodies(t *testing.T, bin []byte) (funcs, loops uint64) {
 	return n - uint64(c), uint64(c)
 }
 
+// interrupt does what the host's watchdog does: set the flag, zero the
+// countdown.
+func interrupt(mod api.Module) {
+	mod.ExportedGlobal(Flag).(api.MutableGlobal).Set(1)
+	mod.ExportedGlobal(Countdown).(api.MutableGlobal).Set(0)
+}
+
 // With the flag set, the first check a call meets traps: at the entry of
 // the called function.
 func TestFlagTrapsAtEntry(t *testing.T) {
@@ -106,7 +115,7 @@ func TestFlagTrapsAtEntry(t *testing.T) {
 	mod, err := rt.InstantiateWithConfig(bg, out, wazero.NewModuleConfig().WithName(""))
 	require.NoError(t, err)
 	defer mod.Close(bg)
-	mod.ExportedGlobal(Flag).(api.MutableGlobal).Set(1)
+	interrupt(mod)
 	_, err = mod.ExportedFunction("sum").Call(bg, 5)
 	require.ErrorContains(t, err, "unreachable")
 	mod.ExportedGlobal(Flag).(api.MutableGlobal).Set(0)
@@ -120,10 +129,10 @@ func TestFlagTrapsAtEntry(t *testing.T) {
 func TestFlagTrapsInLoop(t *testing.T) {
 	rt := wazero.NewRuntime(bg)
 	defer rt.Close(bg)
-	var flag api.MutableGlobal
+	var flag, countdown api.MutableGlobal
 	calls := 0
 	_, err := rt.NewHostModuleBuilder("host").NewFunctionBuilder().
-		WithFunc(func() { calls++; flag.Set(1) }).Export("arm").Instantiate(bg)
+		WithFunc(func() { calls++; flag.Set(1); countdown.Set(0) }).Export("arm").Instantiate(bg)
 	require.NoError(t, err)
 	bin := assemble(
 		sec(1, vec(functype(nil, nil))),
@@ -138,13 +147,14 @@ func TestFlagTrapsInLoop(t *testing.T) {
 	require.NoError(t, err)
 	defer mod.Close(bg)
 	flag = mod.ExportedGlobal(Flag).(api.MutableGlobal)
+	countdown = mod.ExportedGlobal(Countdown).(api.MutableGlobal)
 	_, err = mod.ExportedFunction("spin").Call(bg)
 	require.ErrorContains(t, err, "unreachable")
 	require.Equal(t, 1, calls)
 }
 
 func TestRefusesReservedExport(t *testing.T) {
-	for _, name := range []string{Flag, Start} {
+	for _, name := range []string{Flag, Countdown, Start} {
 		bin := assemble(sec(1, vec(functype(nil, nil))), sec(3, vec(leb(0))),
 			sec(7, vec(export(name, 0, 0))), sec(10, vec(body(nil, 0x0b))))
 		_, err := Rewrite(bin)
@@ -165,6 +175,7 @@ func TestRefusesGlobalPastModule(t *testing.T) {
 		"export":     assemble(types, one, sec(7, vec(export("g", 3, 1)))),
 		"init":       assemble(types, sec(6, vec([]byte{i32, 0x00, 0x23, 0x01, 0x0b}))),
 		"data":       assemble(types, sec(5, vec([]byte{0, 1})), sec(11, vec([]byte{0x00, 0x23, 0x00, 0x0b, 0x00}))),
+		"table.size": assemble(types, sec(3, vec(leb(0))), sec(10, vec(body(nil, 0xfc, 0x10, 0x00, 0x0b)))),
 	} {
 		_, err := Rewrite(bin)
 		require.ErrorIs(t, err, ErrGlobalIndex, name)
