@@ -88,10 +88,9 @@ func WithLoadTimeout(d time.Duration) Option {
 // context is done, but never interrupted in the guest's own code, as in
 // the native runtime (a WASI sleep still ends at the call's deadline).
 // The default (true) instruments the module before it compiles: a check
-// at every function entry and loop head (a countdown, and every 16,384
-// checks a trip into Go and a look at a flag), which one watchdog for the
-// process sets at the call's deadline (package doc, Cost). Either way a
-// call allocates nothing.
+// at every function entry and loop head of a flag that one watchdog for
+// the process sets at the call's deadline (package doc, Cost). Either way
+// a call allocates nothing.
 func WithDeadlines(on bool) Option {
 	return Option{set: func(o *options) { o.noDeadlines = !on }}
 }

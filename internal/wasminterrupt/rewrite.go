@@ -6,14 +6,18 @@
 // (so no index the module uses moves), exports the globals as Flag and
 // Countdown, and puts a check at the entry of every function and at the
 // head of every loop: every path that runs long (a loop, a recursion)
-// passes one. A check decrements the countdown; when it reaches 0 (every
-// Reload checks, or at once when the host zeroes it) the check grows the
-// empty table by nothing, a trip into wazero's Go code, then traps if the
-// flag is set, and reloads the countdown. The trip is what lets the Go
-// runtime stop the guest's goroutine for a garbage collection: compiled
-// guest code is never preempted, and a guest that ran without one would
-// stop every goroutine of the process, the host's watchdog with them, at
-// the next collection. The guest cannot clear the flag: its code was
+// passes one. At a function's entry the check decrements the countdown;
+// when it reaches 0 (every Reload entries, or at once when the host
+// zeroes it) it grows the empty table by nothing, a trip into wazero's Go
+// code, then traps if the flag is set, and reloads the countdown. At a
+// loop's head the check traps if the flag is set, and counts down a local
+// of its own (added to the function, a register: a global's load and
+// store would chain the loop's iterations), making the same trip into Go
+// every Reload iterations. The trip is what lets the Go runtime stop the
+// guest's goroutine for a garbage collection: compiled guest code is
+// never preempted, and a guest that ran without one would stop every
+// goroutine of the process, the host's watchdog with them, at the next
+// collection. The guest cannot clear the flag: its code was
 // written against a module in which those indices did not exist, and
 // Rewrite refuses a module whose code, constant expressions or exports
 // name a global (or a table) at or past the original count (the validator
@@ -30,7 +34,8 @@
 // a module internal/wasmscan accepted, which bounds its size and its
 // loops; Rewrite is linear in the input, and the output is at most
 // MaxGrowth(functions, loops) bytes larger: CheckSize bytes per check, 4
-// more per body for its size, and a fixed amount for the sections it adds.
+// more per body for its size and its added local, and a fixed amount for
+// the sections it adds.
 // Every other section is copied byte for byte.
 //
 // This is a rewriter of the project's own (no binary toolkit is a
@@ -53,11 +58,12 @@ const (
 )
 
 // CheckSize is the most bytes one check takes, with 5-byte indices.
-const CheckSize = 62
+const CheckSize = 72
 
-// Reload is what the countdown starts at and is reloaded with: how many
-// checks run between two trips into Go.
-const Reload = 1 << 14
+// Reload is what the countdowns start at and are reloaded with: how many
+// function entries, or iterations of one loop, run between two trips into
+// Go.
+const Reload = 1 << 12
 
 // fixedGrowth bounds the bytes of the sections and entries Rewrite adds
 // or grows besides the checks: the globals, the table, the exports (three
@@ -67,7 +73,7 @@ const fixedGrowth = 128
 // MaxGrowth bounds how many bytes Rewrite adds to a module with the given
 // defined functions and loops.
 func MaxGrowth(functions, loops uint64) uint64 {
-	return CheckSize*(functions+loops) + 4*functions + fixedGrowth
+	return CheckSize*(functions+loops) + 11*functions + fixedGrowth
 }
 
 // ErrReserved is a module that already exports Flag, Countdown or Start.
@@ -96,7 +102,9 @@ func (e *Error) Unwrap() error { return e.Kind }
 // Section ids.
 const (
 	secCustom    = 0
+	secType      = 1
 	secImport    = 2
+	secFunction  = 3
 	secTable     = 4
 	secGlobal    = 6
 	secExport    = 7
@@ -171,6 +179,10 @@ func Rewrite(bin []byte) ([]byte, error) {
 			err = m.globalCount(sr)
 		case secTable:
 			m.definedTables, err = sr.count(3)
+		case secType:
+			err = m.types(sr)
+		case secFunction:
+			err = m.functions(sr)
 		}
 		if err != nil {
 			return nil, err
@@ -224,15 +236,69 @@ type module struct {
 	start           uint32
 	hasStart        bool
 
-	// The code section, instrumented: bodies[i] is body i's bytes in the
-	// input, and at[i] where its checks go (offsets into bin, ascending;
-	// the first is past the locals).
-	bodies []span
+	typeParams []uint32 // each type's parameter count
+	funcTypes  []uint32 // each defined function's type
+
+	// The code section, instrumented: bodies[i] is body i, and at[i]
+	// where its checks go (offsets into bin, ascending; the first is past
+	// the locals, the function's entry).
+	bodies []bodyInfo
 	at     [][]int
 	loops  uint64
 }
 
-type span struct{ start, end int }
+type bodyInfo struct {
+	start, end int    // the body, past its size
+	locals     int    // where its local groups start, past their count
+	groups     uint32 // how many
+	counter    uint32 // the local the rewriter adds: the loops' countdown
+}
+
+func (m *module) types(r *reader) error {
+	n, err := r.count(3)
+	if err != nil {
+		return err
+	}
+	m.typeParams = make([]uint32, 0, n)
+	for i := uint32(0); i < n; i++ {
+		if c, err := r.byte(); err != nil {
+			return err
+		} else if c != 0x60 {
+			return r.fail("type %d is not a function type (%#x)", i, c)
+		}
+		k, err := r.count(1)
+		if err != nil {
+			return err
+		}
+		if err := r.skip(uint64(k)); err != nil {
+			return err
+		}
+		m.typeParams = append(m.typeParams, k)
+		if k, err = r.count(1); err != nil {
+			return err
+		}
+		if err := r.skip(uint64(k)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *module) functions(r *reader) error {
+	n, err := r.count(1)
+	if err != nil {
+		return err
+	}
+	m.funcTypes = make([]uint32, 0, n)
+	for i := uint32(0); i < n; i++ {
+		t, err := r.u32()
+		if err != nil {
+			return err
+		}
+		m.funcTypes = append(m.funcTypes, t)
+	}
+	return nil
+}
 
 func (m *module) imports(r *reader) error {
 	n, err := r.count(4)
@@ -427,7 +493,10 @@ func (m *module) code(r *reader) error {
 	if err != nil {
 		return err
 	}
-	m.bodies = make([]span, 0, n)
+	if int(n) != len(m.funcTypes) {
+		return r.fail("%d function bodies for %d functions", n, len(m.funcTypes))
+	}
+	m.bodies = make([]bodyInfo, 0, n)
 	m.at = make([][]int, 0, n)
 	for i := uint32(0); i < n; i++ {
 		size, err := r.u32()
@@ -443,13 +512,24 @@ func (m *module) code(r *reader) error {
 		if err != nil {
 			return err
 		}
+		locals := body.off
+		t := m.funcTypes[i]
+		if int(t) >= len(m.typeParams) {
+			return r.fail("function body %d has type %d, past the %d types", i, t, len(m.typeParams))
+		}
+		all := uint64(m.typeParams[t])
 		for j := uint32(0); j < groups; j++ {
-			if _, err := body.u32(); err != nil {
+			k, err := body.u32()
+			if err != nil {
 				return err
 			}
+			all += uint64(k)
 			if _, err := body.byte(); err != nil {
 				return err
 			}
+		}
+		if all >= 1<<31 {
+			return body.fail("function body %d has %d locals", i, all)
 		}
 		at, err := m.walk(body, []int{body.off})
 		if err != nil {
@@ -459,13 +539,13 @@ func (m *module) code(r *reader) error {
 			return body.fail("function body %d has %d bytes after its end", i, body.left())
 		}
 		m.loops += uint64(len(at) - 1)
-		m.bodies = append(m.bodies, span{r.off - int(size), r.off})
+		m.bodies = append(m.bodies, bodyInfo{start: r.off - int(size), end: r.off, locals: locals, groups: groups, counter: uint32(all)})
 		m.at = append(m.at, at)
 	}
 	return nil
 }
 
-// check is the instrumentation at one point:
+// check is the instrumentation at a function's entry:
 //
 //	global.get $countdown; i32.const 1; i32.lt_s
 //	if
@@ -511,7 +591,7 @@ func (m *module) tableIndex(r *reader) error {
 // added where the order puts them if the module has none.
 func (m *module) write(secs []section) []byte {
 	check := m.check(nil)
-	extra := uint64(len(check))*(uint64(len(m.bodies))+m.loops) + 4*uint64(len(m.bodies)) + fixedGrowth + uint64(len(Flag)+len(Start))
+	extra := MaxGrowth(uint64(len(m.bodies)), m.loops)
 	out := make([]byte, 0, uint64(len(m.bin))+extra)
 	out = append(out, m.bin[:8]...)
 	var sawTable, sawGlobal, sawExport bool
@@ -620,20 +700,60 @@ func (m *module) exportSection(b, c []byte) []byte {
 	return b
 }
 
-func (m *module) codeSection(b, check []byte) []byte {
+// codeSection is the code section with each body instrumented: a local
+// added (an i32, the loops' countdown), the entry check, and the loop
+// check at each loop's head.
+func (m *module) codeSection(b, entry []byte) []byte {
 	b = appendU32(b, uint32(len(m.bodies)))
+	var nb, loop []byte
 	for i, body := range m.bodies {
 		at := m.at[i]
-		b = appendU32(b, uint32(body.end-body.start+len(at)*len(check)))
-		from := body.start
-		for _, a := range at {
-			b = append(b, m.bin[from:a]...)
-			b = append(b, check...)
+		nb = appendU32(nb[:0], body.groups+1)
+		nb = append(nb, m.bin[body.locals:at[0]]...)
+		nb = append(nb, 0x01, 0x7f)
+		nb = append(nb, entry...)
+		nb = append(nb, 0x41) // the loops' countdown starts full
+		nb = appendS32(nb, Reload)
+		nb = append(nb, 0x21)
+		nb = appendU32(nb, body.counter)
+		loop = m.loopCheck(loop[:0], body.counter)
+		from := at[0]
+		for _, a := range at[1:] {
+			nb = append(nb, m.bin[from:a]...)
+			nb = append(nb, loop...)
 			from = a
 		}
-		b = append(b, m.bin[from:body.end]...)
+		nb = append(nb, m.bin[from:body.end]...)
+		b = appendU32(b, uint32(len(nb)))
+		b = append(b, nb...)
 	}
 	return b
+}
+
+// loopCheck is the check at a loop's head, with the function's countdown
+// in local n (a register: no load and store per iteration as a global's
+// would be):
+//
+//	global.get $flag; if; unreachable; end
+//	local.get n; i32.const 1; i32.sub; local.tee n; i32.eqz
+//	if
+//	  ref.null func; i32.const 0; table.grow $empty; drop  ;; into Go
+//	  i32.const Reload; local.set n
+//	end
+func (m *module) loopCheck(b []byte, n uint32) []byte {
+	b = append(b, 0x23)
+	b = appendU32(b, m.flag)
+	b = append(b, 0x04, 0x40, 0x00, 0x0b, 0x20)
+	b = appendU32(b, n)
+	b = append(b, 0x41, 0x01, 0x6b, 0x22)
+	b = appendU32(b, n)
+	b = append(b, 0x45, 0x04, 0x40, 0xd0, 0x70, 0x41, 0x00, 0xfc, 0x0f)
+	b = appendU32(b, m.table)
+	b = append(b, 0x1a, 0x41)
+	b = appendS32(b, Reload)
+	b = append(b, 0x21)
+	b = appendU32(b, n)
+	return append(b, 0x0b)
 }
 
 func appendU32(b []byte, v uint32) []byte {
