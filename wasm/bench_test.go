@@ -3,6 +3,7 @@ package wasm_test
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -128,4 +129,51 @@ func BenchmarkWasmRestart(b *testing.B) {
 			b.Fatal("no trap")
 		}
 	}
+}
+
+// BenchmarkWasmGuestLoop is a call whose guest reads a 10 KiB input byte
+// by byte (wasm_guest's tool "bytes"), with deadlines (the instrumented
+// module, the context with a deadline and a call timeout) and without
+// (WithDeadlines(false)), alternated in the same loop: ratio is the
+// first's time over the second's, measured in the same run; ns/op and
+// allocs/op are those of the two calls together.
+func BenchmarkWasmGuestLoop(b *testing.B) {
+	lg := zap.NewNop()
+	mod := cbuildWasm(b, "wasm_guest")
+	on, err := wasm.Open(mod, clawd.WithLogger(lg), clawd.WithCallTimeout(time.Minute))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer on.Close()
+	off, err := wasm.Open(mod, clawd.WithLogger(lg), wasm.WithDeadlines(false))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer off.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	c := clawd.ToolCall("s", "bytes", `"`+strings.Repeat("x", 10<<10-2)+`"`) // 10 KiB of JSON
+	for _, p := range []*wasm.Plugin{on, off} {                              // warm: the arenas are grown
+		if err := p.Call(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var tOn, tOff time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		if err := on.Call(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if err := off.Call(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+		tOn += t1.Sub(t0)
+		tOff += time.Since(t1)
+	}
+	b.ReportMetric(float64(tOn.Nanoseconds())/float64(b.N), "ns/deadline")
+	b.ReportMetric(float64(tOff.Nanoseconds())/float64(b.N), "ns/nodeadline")
+	b.ReportMetric(float64(tOn)/float64(tOff), "ratio")
 }

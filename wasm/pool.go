@@ -2,12 +2,9 @@ package wasm
 
 import (
 	"context"
-	"errors"
 	"sync"
-	"time"
 
 	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/clawd-go/clawd/internal/hook"
 	"github.com/clawd-go/clawd/internal/reentry"
@@ -36,6 +33,8 @@ type slot struct {
 	// callCtx is the context of what runs in the instance now (a call, or
 	// the load): the guest's WASI sleeps and clock polls wait on it.
 	callCtx context.Context
+	// watch arms the deadline of what runs in inst (deadline.go).
+	watch watch
 
 	// hookFrame is the verdict state of the Hook call in flight, made at
 	// call depth hookDepth (its context is active[hookDepth]); nil when none.
@@ -45,7 +44,7 @@ type slot struct {
 
 func newSlot(name string) *slot {
 	o := &reentry.Owner{Name: name}
-	return &slot{owner: o, lock: reentry.NewMutex(o)}
+	return &slot{owner: o, lock: reentry.NewMutex(o), watch: watch{index: -1}}
 }
 
 // live reports whether ctxAddr is the context of a call in progress in
@@ -61,34 +60,6 @@ func (s *slot) live(ctxAddr uint32) bool {
 		}
 	}
 	return false
-}
-
-// nanosleep is the guest's WASI sleep (poll_oneoff's clock
-// subscriptions, and so sleep() and nanosleep()): it waits for ns or for
-// the context of the call in flight, whichever ends first. Past the
-// call's deadline it ends the call (timeout, or unavailable for a
-// cancellation) instead of returning to the guest, so a guest that sleeps
-// is interrupted at once, with deadlines on or off. It runs on the call's
-// goroutine, which holds the slot.
-func (s *slot) nanosleep(ns int64) {
-	if ns <= 0 {
-		return
-	}
-	done := (<-chan struct{})(nil)
-	if s.callCtx != nil {
-		done = s.callCtx.Done()
-	}
-	t := time.NewTimer(time.Duration(ns))
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-done:
-		code := sys.ExitCodeContextCanceled
-		if errors.Is(s.callCtx.Err(), context.DeadlineExceeded) {
-			code = sys.ExitCodeDeadlineExceeded
-		}
-		panic(sys.NewExitError(code)) // wazero returns it as the call's error
-	}
 }
 
 // pool is a concurrent plugin's slots and which of them are free.

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -27,6 +26,7 @@ import (
 	"github.com/clawd-go/clawd/internal/libfile"
 	"github.com/clawd-go/clawd/internal/outcome"
 	"github.com/clawd-go/clawd/internal/reentry"
+	"github.com/clawd-go/clawd/internal/wasminterrupt"
 	"github.com/clawd-go/clawd/internal/wasmscan"
 )
 
@@ -149,6 +149,13 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !own.noDeadlines {
+		// The deadline's checks are compiled in: what is compiled (and
+		// cached) is the instrumented module.
+		if bin, err = wasminterrupt.Rewrite(bin); err != nil {
+			return nil, clawerr.New(clawerr.OpenFailed, path, "open", "the module cannot be instrumented for deadlines", err)
+		}
+	}
 	for i, t := range sum.Tables {
 		if t.Funcref {
 			p.funcTable = uint32(i)
@@ -165,7 +172,7 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 
 	rc := wazero.NewRuntimeConfig().
 		WithMemoryLimitPages(pages).
-		WithCloseOnContextDone(!own.noDeadlines)
+		WithCloseOnContextDone(false) // deadlines are the flag's (deadline.go)
 	if own.cacheDir != "" {
 		if c, err := cacheFor(own.cacheDir); err == nil {
 			rc = rc.WithCompilationCache(c)
@@ -245,8 +252,9 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 // randomness. stdout and stderr, log lines, are each slot's own (instantiate):
 // two instances of a pool never mix their partial lines.
 func (p *Plugin) moduleConfig() (wazero.ModuleConfig, error) {
-	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize").
-		WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(rand.Reader)
+	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions(). // instantiate runs them, the flag armed
+
+										WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(rand.Reader)
 	for _, e := range p.cfg.Env {
 		k, v, ok := strings.Cut(e, "=")
 		if !ok {
@@ -282,6 +290,11 @@ func (p *Plugin) load(ctx context.Context, s *slot) (*instance, *tableInfo, erro
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.own.loadTimeout)
 		defer cancel()
+	}
+	if !p.own.noDeadlines {
+		// Armed now for the sleeps; the flag is the instance's, once made.
+		g := dog.enter(&s.watch, nil, deadlineOf(ctx, 0), ctx)
+		defer dog.leave(&s.watch, g)
 	}
 	in, t, err := p.instantiate(ctx, s)
 	if err != nil {
@@ -474,29 +487,46 @@ func (p *Plugin) callLocked(ctx context.Context, s *slot, o clawd.Op, cb abi.Cal
 		p.instances.Add(1)
 	}
 	in := s.inst
-	if p.cfg.CallTimeout > 0 && !p.own.noDeadlines {
-		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > p.cfg.CallTimeout {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, p.cfg.CallTimeout)
-			defer cancel()
-		}
+	if s.depth >= maxDepth {
+		return clawerr.New(clawerr.Unavailable, p.name, o.String(), "calls nested too deep", reentry.ErrTooDeep)
 	}
 	// The guest's sleeps wait on this call's context (the allocator's
 	// too); a nested call's is put back when it returns.
 	prevCtx := s.callCtx
 	s.callCtx = ctx
-	defer func() { s.callCtx = prevCtx }()
-	d := s.depth
-	if d >= maxDepth {
-		return clawerr.New(clawerr.Unavailable, p.name, o.String(), "calls nested too deep", reentry.ErrTooDeep)
+	var g guard
+	if !p.own.noDeadlines {
+		g = dog.enter(&s.watch, in.flag, deadlineOf(ctx, p.cfg.CallTimeout), ctx)
 	}
+	rc, err, fault := p.run(ctx, s, in, o, cb, args, n, total)
+	if !p.own.noDeadlines {
+		dog.leave(&s.watch, g)
+	}
+	s.callCtx = prevCtx
+	if fault {
+		return p.faulted(s, o, err)
+	}
+	if err != nil {
+		return err
+	}
+	if s.broken && s.depth == 0 {
+		p.restart(s, fmt.Errorf("a nested call faulted"))
+	}
+	return p.errs.Result(o, rc)
+}
+
+// run places the call's strings in the guest's memory and calls cb, with
+// the call's deadline armed. fault: err is a fault, which discards the
+// instance.
+func (p *Plugin) run(ctx context.Context, s *slot, in *instance, o clawd.Op, cb abi.Callback, args *[3]string, n int, total uint32) (rc int32, err error, fault bool) {
+	d := s.depth
 	base, err := in.arena(ctx, d, total)
 	if err != nil {
-		return p.faulted(s, o, p.fault(&o, o.String(), exportAlloc, err))
+		return 0, p.fault(s, o.String(), exportAlloc, err), true
 	}
 	if base == 0 {
-		return clawerr.New(clawerr.Unavailable, p.name, o.String(),
-			fmt.Sprintf("the plugin has no memory left for the call's %d bytes of arguments", total), nil)
+		return 0, clawerr.New(clawerr.Unavailable, p.name, o.String(),
+			fmt.Sprintf("the plugin has no memory left for the call's %d bytes of arguments", total), nil), false
 	}
 	st := &in.stacks[d]
 	at := base
@@ -506,14 +536,8 @@ func (p *Plugin) callLocked(ctx context.Context, s *slot, o clawd.Op, cb abi.Cal
 		st[1+i] = uint64(at)
 		at += uint32(len(args[i])) + 1
 	}
-	rc, err := p.invoke(ctx, s, in, cb, n, st)
-	if err != nil {
-		return p.faulted(s, o, err)
-	}
-	if s.broken && s.depth == 0 {
-		p.restart(s, fmt.Errorf("a nested call faulted"))
-	}
-	return p.errs.Result(o, rc)
+	rc, err = p.invoke(ctx, s, in, cb, n, st)
+	return rc, err, err != nil
 }
 
 // invoke calls callback cb of in with a fresh context and the n string
@@ -535,16 +559,25 @@ func (p *Plugin) invoke(ctx context.Context, s *slot, in *instance, cb abi.Callb
 	s.depth--
 	s.active[d] = 0
 	if err != nil {
-		return 0, p.fault(nil, cb.String(), cb.String(), err)
+		return 0, p.fault(s, cb.String(), cb.String(), err)
 	}
 	return int32(uint32(st[0])), nil
 }
 
-// fault turns what a call into the guest returned as an error into the
-// error the caller sees: timeout past the deadline, unavailable for a
-// cancellation, crashed for a trap or an exit. fn names the guest
-// function that was called.
-func (p *Plugin) fault(_ *clawd.Op, op, fn string, err error) error {
+// fault turns what a call into the guest in slot s returned as an error
+// into the error the caller sees: timeout past the deadline, unavailable
+// for a cancellation, crashed for a trap or an exit. fn names the guest
+// function that was called. A trap while the slot's flag is set is the
+// deadline's (or the cancellation's): the guest met a check.
+func (p *Plugin) fault(s *slot, op, fn string, err error) error {
+	if !p.own.noDeadlines {
+		switch dog.interrupted(&s.watch) {
+		case firedDeadline:
+			return clawerr.New(clawerr.Timeout, p.who(), op, "the call ran past its deadline: the instance is discarded", err)
+		case firedCanceled:
+			return clawerr.New(clawerr.Unavailable, p.who(), op, "the call was canceled: the instance is discarded", err)
+		}
+	}
 	if code, ok := exitOf(err); ok {
 		switch code {
 		case sys.ExitCodeDeadlineExceeded:
@@ -638,11 +671,16 @@ func (p *Plugin) Close() error {
 		if in := s.inst; in != nil && in.fns[abi.OnUnload] != nil {
 			ctx := context.Background()
 			var cancel context.CancelFunc = func() {}
+			var g guard
 			if p.own.loadTimeout > 0 && !p.own.noDeadlines {
 				ctx, cancel = context.WithTimeout(ctx, p.own.loadTimeout)
+				g = dog.enter(&s.watch, in.flag, deadlineOf(ctx, 0), ctx)
 			}
 			if _, err := p.invoke(ctx, s, in, abi.OnUnload, 0, nil); err != nil {
 				p.log.Warn("wasm: on_unload faulted", zap.Error(err))
+			}
+			if p.own.loadTimeout > 0 && !p.own.noDeadlines {
+				dog.leave(&s.watch, g)
 			}
 			cancel()
 		}
