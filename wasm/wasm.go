@@ -155,6 +155,12 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 		if bin, err = wasminterrupt.Rewrite(bin); err != nil {
 			return nil, clawerr.New(clawerr.OpenFailed, path, "open", "the module cannot be instrumented for deadlines", err)
 		}
+		// The checks add branches, and the compile's cost grows with
+		// them: what is compiled is held to the same limits as what was
+		// read (a linear pass over at most wasminterrupt.MaxGrowth more).
+		if _, err := wasmscan.Scan(bin, scanLimits); err != nil {
+			return nil, clawerr.New(clawerr.OpenFailed, path, "open", "the module instrumented for deadlines is over the pre-scan's limits; build the plugin smaller", err)
+		}
 	}
 	for i, t := range sum.Tables {
 		if t.Funcref {
