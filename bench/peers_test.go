@@ -252,7 +252,7 @@ func BenchmarkOpen(b *testing.B) {
 // the same library: its callback pointer, a context-sized block and string
 // memory in C.
 type loaderR struct {
-	p              *loader.Plugin
+	p              clawd.Plugin
 	toolFn, loopFn uintptr
 	ctx            uintptr
 	buf            []byte // C memory for the floor's strings
@@ -310,7 +310,7 @@ func (r *loaderR) call(n int) { r.callWith(input)(n) }
 func (r *loaderR) callWith(in string) caller {
 	return func(n int) {
 		for range n {
-			if err := r.p.ToolCall(bg, session, tool, in); err != nil {
+			if err := r.p.Call(bg, clawd.ToolCall(session, tool, in)); err != nil {
 				panic(err)
 			}
 		}
@@ -396,7 +396,7 @@ func (r *hostR) dispatchCall(c clawd.Call, want int) caller {
 }
 
 // processR is the bench plugin in a sandbox child.
-type processR struct{ p *isolate.Plugin }
+type processR struct{ p clawd.Plugin }
 
 func processRig(b *testing.B) *processR {
 	return rig(b, "process", func() (*processR, func(), error) {
@@ -410,7 +410,7 @@ func processRig(b *testing.B) *processR {
 
 func (r *processR) call(n int) {
 	for range n {
-		if err := r.p.ToolCall(bg, session, tool, input); err != nil {
+		if err := r.p.Call(bg, clawd.ToolCall(session, tool, input)); err != nil {
 			panic(err)
 		}
 	}
@@ -421,7 +421,7 @@ func (r *processR) call(n int) {
 // is the executable's pages, shared by every child), from /proc; 0 where
 // there is none.
 func (r *processR) memKiB() (rss, private int) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", r.p.PID()))
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", r.p.(clawd.Supervised).PID()))
 	if err != nil {
 		return 0, 0
 	}

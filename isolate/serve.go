@@ -141,7 +141,7 @@ func Main() {
 
 // server is the child's side of one plugin.
 type server struct {
-	p         *loader.Plugin
+	p         clawd.Plugin
 	callIn    *fdReader
 	callOut   uintptr
 	wbuf      []byte // the serving thread's frames
