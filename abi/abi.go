@@ -83,30 +83,6 @@ func (e *UnknownCodeError) Error() string {
 	return "clawd: unknown ClawaError " + strconv.Itoa(int(e.Code))
 }
 
-// EventType enumerates the events of the ABI.
-type EventType uint32
-
-// The event types of ABI v1.
-const (
-	EventSessionStart EventType = 0
-	EventSessionEnd   EventType = 1
-	EventToolCall     EventType = 2
-	EventMessage      EventType = 3
-	EventTaskStatus   EventType = 4
-	EventGitCommit    EventType = 5
-	EventShutdown     EventType = 6
-)
-
-var eventNames = [...]string{"session_start", "session_end", "tool_call", "message", "task_status", "git_commit", "shutdown"}
-
-// String returns the event's snake_case name, as used in event scripts.
-func (e EventType) String() string {
-	if int(e) < len(eventNames) {
-		return eventNames[e]
-	}
-	return "event(" + strconv.Itoa(int(e)) + ")"
-}
-
 // LogLevel is the level argument of ClawaContext.log.
 type LogLevel uint8
 
