@@ -143,7 +143,7 @@ func BenchmarkPeers(b *testing.B) {
 	b.Run("loader/vs="+floorName, func(b *testing.B) { pair(b, 1, ld.call, ld.floor) })
 	for _, n := range []int{1, 16, 100} {
 		b.Run(fmt.Sprintf("host-%d/vs=loader", n), func(b *testing.B) {
-			h := hostRig(b, n, host.DefaultParallelThreshold)
+			h := hostRig(b, n, hostDefaultThreshold)
 			pair(b, n, h.dispatch(b, n), ld.call)
 		})
 	}
@@ -151,7 +151,7 @@ func BenchmarkPeers(b *testing.B) {
 	// against the host that never fans out (the default must cost nothing
 	// more), and against the one that always does.
 	b.Run("host-4/vs=host-4-serial", func(b *testing.B) {
-		h := hostRig(b, 4, host.DefaultParallelThreshold)
+		h := hostRig(b, 4, hostDefaultThreshold)
 		s := hostRig(b, 4, time.Hour)
 		pair(b, 1, h.dispatch(b, 4), s.dispatch(b, 4))
 	})
@@ -181,7 +181,7 @@ func BenchmarkPeers(b *testing.B) {
 // BenchmarkFanOut measures where fanning out pays: 4 plugins that each
 // busy-wait work microseconds, every one on a goroutine of its own
 // (threshold 0) against all on the dispatching goroutine. x-ref below 1
-// means fanning out was faster; DefaultParallelThreshold should sit where
+// means fanning out was faster; the host's default threshold should sit where
 // it crosses 1.
 func BenchmarkFanOut(b *testing.B) {
 	for _, us := range []int{0, 1, 5, 20, 50, 100, 200} {
@@ -366,7 +366,7 @@ func hostRig(b *testing.B, n int, threshold time.Duration) *hostR {
 				return nil, nil, err
 			}
 		}
-		h, err := host.New(host.WithPluginDirs(root), host.WithParallelThreshold(threshold), host.WithLogger(zap.NewNop()))
+		h, err := host.New(host.WithPluginDirs(root), host.WithParallelThreshold(threshold), host.WithPluginOptions(clawd.WithLogger(zap.NewNop())))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -572,3 +572,6 @@ func echo() {
 		}
 	}
 }
+
+// hostDefaultThreshold is host.WithParallelThreshold's default.
+const hostDefaultThreshold = 50 * time.Microsecond

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"fmt"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"os"
 	"slices"
 	"sort"
@@ -20,7 +21,6 @@ import (
 	"github.com/clawd-go/clawd/internal/sigaction"
 	"github.com/clawd-go/clawd/internal/threads"
 	"github.com/clawd-go/clawd/internal/vtable"
-	"github.com/clawd-go/clawd/manifest"
 )
 
 // settle is how long the checks wait for a plugin's late work (a thread
@@ -599,7 +599,7 @@ func round(d time.Duration) time.Duration {
 func parseKeys(b64 []string) ([]ed25519.PublicKey, error) {
 	var keys []ed25519.PublicKey
 	for _, s := range b64 {
-		k, err := manifest.ParsePublicKey(s)
+		k, err := sigkey.ParsePublicKey(s)
 		if err != nil {
 			return nil, fmt.Errorf("a trusted key does not parse: %w", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -136,7 +137,7 @@ func sign(t *testing.T, dir string, m map[string]any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m["signature"] = manifest.Sign(signer, data)
+	m["signature"] = sigkey.Sign(signer, data)
 }
 
 func otherKey() ed25519.PublicKey {

@@ -65,7 +65,7 @@ func newRig(t *testing.T, opts ...host.Option) *rig {
 		}
 		return nil
 	})
-	base := []host.Option{host.WithLogger(zap.New(core)), host.WithEventSink(sink)}
+	base := []host.Option{host.WithPluginOptions(clawd.WithLogger(zap.New(core)), clawd.WithEventSink(sink))}
 	h, err := host.New(append(base, opts...)...)
 	require.NoError(t, err)
 	r.h = h

@@ -22,7 +22,7 @@
 // keys themselves, which the index pins; a generated time and a serial one
 // above the previous index's.
 //
-// Key ids are manifest.KeyID: "ed25519:" and the first 16 hex digits of
+// Key ids are sigkey.KeyID: "ed25519:" and the first 16 hex digits of
 // the SHA-256 of the 32-byte public key. An id only finds a key in the
 // index's keys; what verifies is the whole key.
 //

@@ -3,6 +3,7 @@ package install
 import (
 	"context"
 	"encoding/json"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,7 +16,6 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/cbuild"
 	"github.com/clawd-go/clawd/internal/lockfile"
-	"github.com/clawd-go/clawd/manifest"
 )
 
 // symlink makes link point at target, or skips where links need a
@@ -425,7 +425,7 @@ func TestSecondInstallerIsBusy(t *testing.T) {
 	l, err := lockfile.Read(filepath.Join(w.pluginDir, LockName))
 	require.NoError(t, err)
 	require.Equal(t, "1.0.0", l.Plugins["echo"].Version)
-	require.Equal(t, manifest.KeyID(pub(w.pubKey)), l.Plugins["echo"].PublisherKey)
+	require.Equal(t, sigkey.KeyID(pub(w.pubKey)), l.Plugins["echo"].PublisherKey)
 }
 
 // An installed folder someone removed is not recorded as kept by the

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -39,7 +40,7 @@ type Index struct {
 	// Serial grows by at least one with every index written; an installer
 	// refuses one older than the last it saw (index_stale).
 	Serial uint64 `json:"serial"`
-	// Keys are the publishers' public keys by key id (manifest.KeyID),
+	// Keys are the publishers' public keys by key id (sigkey.KeyID),
 	// base64 as keygen writes them: the index pins them.
 	Keys    map[string]string    `json:"keys"`
 	Plugins map[string][]Release `json:"plugins"` // by name, newest first
@@ -70,13 +71,13 @@ type SigFile struct {
 	Schema    int    `json:"schema"`
 	KeyID     string `json:"key_id"`
 	PublicKey string `json:"public_key"`
-	Signature string `json:"signature"` // manifest.Sign's form: base64 Ed25519
+	Signature string `json:"signature"` // sigkey.Sign's form: base64 Ed25519
 }
 
 func newSigFile(priv ed25519.PrivateKey, data []byte) []byte {
 	pub := priv.Public().(ed25519.PublicKey)
-	b, _ := json.MarshalIndent(SigFile{Schema: 1, KeyID: manifest.KeyID(pub), PublicKey: manifest.EncodePublicKey(pub),
-		Signature: manifest.Sign(priv, data)}, "", "  ")
+	b, _ := json.MarshalIndent(SigFile{Schema: 1, KeyID: sigkey.KeyID(pub), PublicKey: sigkey.EncodePublicKey(pub),
+		Signature: sigkey.Sign(priv, data)}, "", "  ")
 	return append(b, '\n')
 }
 
@@ -91,7 +92,7 @@ func parseSigFile(data []byte, what string) (SigFile, error) {
 
 // checkSig verifies sig over data with key.
 func checkSig(key ed25519.PublicKey, data []byte, sig string) bool {
-	c := manifest.NewSignatureCheck(key, sig)
+	c := sigkey.NewSignatureCheck(key, sig)
 	c.Write(data)
 	return c.Valid()
 }
@@ -109,7 +110,7 @@ func parseIndex(data, sig []byte, key ed25519.PublicKey, where string) (*Index, 
 	}
 	if !checkSig(key, data, s.Signature) {
 		return nil, clawerr.New(clawerr.SignatureInvalid, "", "index",
-			fmt.Sprintf("%s: the signature does not verify with the trusted index key %s (the file claims %s)", where, manifest.KeyID(key), safeText(s.KeyID)), nil)
+			fmt.Sprintf("%s: the signature does not verify with the trusted index key %s (the file claims %s)", where, sigkey.KeyID(key), safeText(s.KeyID)), nil)
 	}
 	// Fields a later version adds are ignored (the schema changes when a
 	// field changes meaning).
@@ -257,7 +258,7 @@ func BuildIndex(dir string, key ed25519.PrivateKey, o IndexOptions) (*Index, err
 		}
 		found[id] = true
 		r.Release.Yanked = yanked[id]
-		idx.Keys[r.PublisherKey] = manifest.EncodePublicKey(d.PublisherKey)
+		idx.Keys[r.PublisherKey] = sigkey.EncodePublicKey(d.PublisherKey)
 		idx.Plugins[r.Name] = append(idx.Plugins[r.Name], r.Release)
 	}
 	for _, y := range append(append([]string{}, o.Yank...), o.Unyank...) {

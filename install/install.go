@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"io"
 	"io/fs"
 	"os"
@@ -200,12 +201,12 @@ func (in *Installer) Install(ctx context.Context, spec string) (*Result, error) 
 	}
 	if old := lock.Plugins[name]; old != nil && old.Version == rel.Version && old.ArchiveSHA256 == rel.SHA256 {
 		if err := old.Check(filepath.Join(in.dir, name)); err == nil {
-			lock.Indexes[manifest.KeyID(in.o.indexKey)] = st
+			lock.Indexes[sigkey.KeyID(in.o.indexKey)] = st
 			return &Result{Name: name, Version: rel.Version, Granted: old.Capabilities}, s.writeLock(lock)
 		}
 	}
-	pub, _ := manifest.ParsePublicKey(idx.Keys[rel.PublisherKey])
-	return s.installRelease(ctx, lock, src.text, st, manifest.KeyID(in.o.indexKey), rel, pub,
+	pub, _ := sigkey.ParsePublicKey(idx.Keys[rel.PublisherKey])
+	return s.installRelease(ctx, lock, src.text, st, sigkey.KeyID(in.o.indexKey), rel, pub,
 		func(w io.Writer) (int64, error) {
 			return src.get(ctx, rel.Archive, rel.Size, rel.Size, w, in.o.progress)
 		})
@@ -313,9 +314,9 @@ func (in *Installer) Update(ctx context.Context, specs ...string) ([]Result, err
 				out = append(out, res)
 				continue
 			}
-			pub, _ := manifest.ParsePublicKey(idx.Keys[rel.PublisherKey])
+			pub, _ := sigkey.ParsePublicKey(idx.Keys[rel.PublisherKey])
 			var r *Result
-			r, err = s.installRelease(ctx, lock, src.text, st, manifest.KeyID(in.o.indexKey), rel, pub,
+			r, err = s.installRelease(ctx, lock, src.text, st, sigkey.KeyID(in.o.indexKey), rel, pub,
 				func(w io.Writer) (int64, error) {
 					return src.get(ctx, rel.Archive, rel.Size, rel.Size, w, in.o.progress)
 				})
@@ -336,7 +337,7 @@ func (in *Installer) Update(ctx context.Context, specs ...string) ([]Result, err
 		return out, errors.Join(errs...)
 	}
 	// Nothing refused: the index read is a successful one to remember.
-	lock.Indexes[manifest.KeyID(in.o.indexKey)] = st
+	lock.Indexes[sigkey.KeyID(in.o.indexKey)] = st
 	return out, s.writeLock(lock)
 }
 
@@ -367,7 +368,7 @@ func (in *Installer) index(ctx context.Context, lock *lockfile.Lock) (*source, *
 	if err != nil {
 		return nil, nil, st, err
 	}
-	if last, ok := lock.Indexes[manifest.KeyID(in.o.indexKey)]; ok && idx.Serial < last.Serial {
+	if last, ok := lock.Indexes[sigkey.KeyID(in.o.indexKey)]; ok && idx.Serial < last.Serial {
 		return nil, nil, st, clawerr.New(clawerr.IndexStale, "", "index",
 			fmt.Sprintf("%s: serial %d (generated %s) is older than serial %d already seen (from %s): refusing a rolled-back index",
 				src.where(IndexFile), idx.Serial, idx.Generated.Format("2006-01-02T15:04:05Z"), last.Serial, last.Source), nil)
@@ -435,7 +436,7 @@ func (s *session) installRelease(ctx context.Context, lock *lockfile.Lock, sourc
 		return nil, clawerr.New(clawerr.InvalidArgument, name, "install",
 			fmt.Sprintf("%s exists and the lock file does not record it: remove it first, the installer does not replace a plugin it did not install", filepath.Join(in.dir, name)), nil)
 	}
-	if pub == nil || manifest.KeyID(pub) != rel.PublisherKey {
+	if pub == nil || sigkey.KeyID(pub) != rel.PublisherKey {
 		return nil, clawerr.New(clawerr.SignatureInvalid, name, "verify", fmt.Sprintf("publisher key %s: not pinned by the index", rel.PublisherKey), nil)
 	}
 	if rel.Size > in.o.maxPackage {
@@ -450,7 +451,7 @@ func (s *session) installRelease(ctx context.Context, lock *lockfile.Lock, sourc
 	}
 	defer func() { tmp.Close(); s.sub[stTmp].Remove(tmpName) }()
 	sum := sha256.New()
-	sig := manifest.NewSignatureCheck(pub, rel.Signature)
+	sig := sigkey.NewSignatureCheck(pub, rel.Signature)
 	if _, err := download(io.MultiWriter(tmp, sum, sig)); err != nil {
 		return nil, asErr(err, name)
 	}

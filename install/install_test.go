@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -23,7 +24,6 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/cbuild"
 	"github.com/clawd-go/clawd/internal/lockfile"
-	"github.com/clawd-go/clawd/manifest"
 )
 
 // sources serves the world's index from its directory, a file:// URL and
@@ -225,7 +225,7 @@ func TestRefusals(t *testing.T) {
 			idx := w.readIndex()
 			r := &idx.Plugins["echo"][0]
 			data, _ := os.ReadFile(filepath.Join(w.idxDir, r.Archive))
-			r.Signature = manifest.Sign(evil, data)
+			r.Signature = sigkey.Sign(evil, data)
 			w.writeIndex(idx, w.idxKey)
 			return w.installer()
 		}, clawerr.SignatureInvalid, nil},
@@ -243,7 +243,7 @@ func TestRefusals(t *testing.T) {
 			lp := filepath.Join(w.pluginDir, LockName)
 			l, err := lockfile.Read(lp)
 			require.NoError(t, err)
-			id := manifest.KeyID(pub(w.idxKey))
+			id := sigkey.KeyID(pub(w.idxKey))
 			st := l.Indexes[id]
 			require.Equal(t, uint64(1), st.Serial)
 			st.Serial = 5

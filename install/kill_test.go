@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -13,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clawd-go/clawd/internal/lockfile"
-	"github.com/clawd-go/clawd/manifest"
 )
 
 // killEnv makes the test binary a child that runs one operation and is
@@ -33,7 +33,7 @@ func killChild() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	key, err := manifest.ParsePublicKey(j.IndexKey)
+	key, err := sigkey.ParsePublicKey(j.IndexKey)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -78,7 +78,7 @@ func killAt(t *testing.T, w *world, op, step, dir string) bool {
 	t.Helper()
 	marker := filepath.Join(t.TempDir(), "reached")
 	job, _ := json.Marshal(killJob{Op: op, Step: step, Dir: dir, Index: w.idxDir,
-		IndexKey: manifest.EncodePublicKey(pub(w.idxKey)), Marker: marker})
+		IndexKey: sigkey.EncodePublicKey(pub(w.idxKey)), Marker: marker})
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), killEnv+"="+string(job))
 	var stderr bytes.Buffer

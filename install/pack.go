@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"io"
 	"io/fs"
 	"os"
@@ -211,8 +212,8 @@ func describe(r io.ReaderAt, size int64, sigData []byte, scratch, archiveName st
 	}
 	var key ed25519.PublicKey
 	if len(publishers) == 0 {
-		k, err := manifest.ParsePublicKey(s.PublicKey)
-		if err != nil || manifest.KeyID(k) != s.KeyID {
+		k, err := sigkey.ParsePublicKey(s.PublicKey)
+		if err != nil || sigkey.KeyID(k) != s.KeyID {
 			return nil, clawerr.New(clawerr.SignatureInvalid, "", "index", archiveName+SigSuffix+": names no valid key", err)
 		}
 		if checkSig(k, data, s.Signature) {
@@ -256,7 +257,7 @@ func describe(r io.ReaderAt, size int64, sigData []byte, scratch, archiveName st
 	return &Package{
 		Release: NamedRelease{Name: m.Name, Release: Release{Version: m.Version, Runtime: rt, ABIVersion: abi.Version,
 			Capabilities: caps, Platforms: plats, Description: m.Description, Archive: archiveName, Size: size,
-			SHA256: hex.EncodeToString(sum[:]), Signature: s.Signature, PublisherKey: manifest.KeyID(key)}},
+			SHA256: hex.EncodeToString(sum[:]), Signature: s.Signature, PublisherKey: sigkey.KeyID(key)}},
 		PublisherKey: key,
 		Files:        names,
 	}, nil

@@ -31,7 +31,7 @@ func TestWatchingHostSeesInstalls(t *testing.T) {
 		t.Helper()
 		deadline := time.After(30 * time.Second)
 		for {
-			if info, ok := h.Plugin("echo"); ok && info.State == host.StateActive && info.Version == version {
+			if info, ok := h.Plugin("echo"); ok && info.State == host.StatusActive && info.Version == version {
 				return
 			}
 			select {

@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -143,15 +144,15 @@ func (w *world) addRaw(name, version string, archiveBytes []byte, caps ...string
 		idx.Schema = IndexSchema
 	}
 	idx.Serial++
-	id := manifest.KeyID(pub(w.pubKey))
-	idx.Keys[id] = manifest.EncodePublicKey(pub(w.pubKey))
+	id := sigkey.KeyID(pub(w.pubKey))
+	idx.Keys[id] = sigkey.EncodePublicKey(pub(w.pubKey))
 	sum := sha256.Sum256(archiveBytes)
 	if caps == nil {
 		caps = []string{}
 	}
 	idx.Plugins[name] = append(idx.Plugins[name], Release{Version: version, Runtime: "dylib", ABIVersion: abi.Version,
 		Capabilities: caps, Platforms: []string{platformString(goosOf(), goarchOf())}, Archive: file, Size: int64(len(archiveBytes)),
-		SHA256: hex.EncodeToString(sum[:]), Signature: manifest.Sign(w.pubKey, archiveBytes), PublisherKey: id})
+		SHA256: hex.EncodeToString(sum[:]), Signature: sigkey.Sign(w.pubKey, archiveBytes), PublisherKey: id})
 	w.writeIndex(idx, w.idxKey)
 }
 

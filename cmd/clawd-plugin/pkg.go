@@ -18,6 +18,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"io"
 	"io/fs"
 	"os"
@@ -30,7 +31,6 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/install"
 	"github.com/clawd-go/clawd/internal/archive"
-	"github.com/clawd-go/clawd/manifest"
 )
 
 func init() {
@@ -68,7 +68,7 @@ func pkgCode(err error) string {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return string(clawerr.NotFound)
-	case errors.Is(err, manifest.ErrMalformedKey):
+	case errors.Is(err, sigkey.ErrMalformedKey):
 		return string(clawerr.InvalidArgument)
 	}
 	return string(clawerr.Unavailable)
@@ -121,7 +121,7 @@ func packVerb(args []string, stdout, stderr io.Writer) int {
 	if *key == "" || *out == "" || len(pos) != 1 {
 		return p.usage(fs, "--key FILE, -o FILE and one DIR are required")
 	}
-	priv, err := manifest.ReadPrivateKeyFile(*key)
+	priv, err := sigkey.ReadPrivateKeyFile(*key)
 	if err != nil {
 		return p.fail(err)
 	}
@@ -167,13 +167,13 @@ func indexVerb(args []string, stdout, stderr io.Writer) int {
 	if *key == "" || len(pos) < 1 || sub == "build" && len(pos) != 1 || sub != "build" && len(pos) < 2 {
 		return p.usage(fs, "--key FILE and DIR are required (add: DIR PACKAGE...; yank, unyank: DIR NAME@VERSION...)")
 	}
-	priv, err := manifest.ReadPrivateKeyFile(*key)
+	priv, err := sigkey.ReadPrivateKeyFile(*key)
 	if err != nil {
 		return p.fail(err)
 	}
 	o := install.IndexOptions{}
 	for _, f := range pubs {
-		k, err := manifest.ReadPublicKeyFile(f)
+		k, err := sigkey.ReadPublicKeyFile(f)
 		if err != nil {
 			return p.fail(err)
 		}
@@ -201,9 +201,9 @@ func indexVerb(args []string, stdout, stderr io.Writer) int {
 		n += len(rs)
 	}
 	return p.ok(map[string]any{"dir": dir, "serial": idx.Serial, "generated": idx.Generated, "plugins": len(idx.Plugins), "releases": n,
-		"key_id": manifest.KeyID(priv.Public().(ed25519.PublicKey))},
+		"key_id": sigkey.KeyID(priv.Public().(ed25519.PublicKey))},
 		fmt.Sprintf("wrote %s: serial %d, %d plugins, %d releases, signed by %s\n", filepath.Join(dir, install.IndexFile), idx.Serial,
-			len(idx.Plugins), n, manifest.KeyID(priv.Public().(ed25519.PublicKey))))
+			len(idx.Plugins), n, sigkey.KeyID(priv.Public().(ed25519.PublicKey))))
 }
 
 // copyPackage copies FILE and FILE.sig into dir (nothing if already there).
@@ -259,14 +259,14 @@ func (f *installerFlags) open(p pkgOut, ctx context.Context) (*install.Installer
 		opts = append(opts, install.WithIndex(*f.index), install.WithAllowHTTP(*f.http), install.WithLimits(*f.maxFiles, *f.maxBytes),
 			install.WithMaxDownload(0, *f.maxDownload))
 		if *f.indexKey != "" {
-			k, err := manifest.ReadPublicKeyFile(*f.indexKey)
+			k, err := sigkey.ReadPublicKeyFile(*f.indexKey)
 			if err != nil {
 				return nil, err
 			}
 			opts = append(opts, install.WithIndexKey(k))
 		}
 		for _, pf := range f.pubs {
-			k, err := manifest.ReadPublicKeyFile(pf)
+			k, err := sigkey.ReadPublicKeyFile(pf)
 			if err != nil {
 				return nil, err
 			}
