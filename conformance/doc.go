@@ -13,7 +13,7 @@
 // From Go, for example in a plugin's own tests:
 //
 //	func TestMain(m *testing.M) {
-//		conformance.ChildMain() // first thing: the suite re-executes this binary
+//		isolate.Main() // first thing: the suite re-executes this binary
 //		os.Exit(m.Run())
 //	}
 //
@@ -52,10 +52,10 @@
 // parent can judge what the plugin wrote there (hygiene.stdout). Checks run
 // in parallel, GOMAXPROCS at a time (WithConcurrency).
 //
-// This is why a program that calls Run must call ChildMain before anything
-// else: in a child, ChildMain runs the one check it was started for and
+// This is why a program that calls Run must call isolate.Main before anything
+// else: in a child, isolate.Main runs the one check it was started for and
 // exits. In a test binary the children also get -test.run=^$, so a
-// TestMain that forgot ChildMain runs no tests twice; the checks then fail
+// TestMain that forgot isolate.Main runs no tests twice; the checks then fail
 // with a message that says what is missing.
 //
 // # A broken plugin fails its root cause, not everything

@@ -105,10 +105,10 @@ func agree(t *testing.T, dir string, want kept) {
 	t.Helper()
 	in, err := New(dir)
 	require.NoError(t, err)
-	l, err := lockfile.Read(filepath.Join(dir, LockName))
+	l, err := lockfile.Read(filepath.Join(dir, lockName))
 	require.NoError(t, err)
 	live := filepath.Join(dir, "echo")
-	prev := filepath.Join(dir, StateDir, "previous", "echo")
+	prev := filepath.Join(dir, stateDir, "previous", "echo")
 	readme := func(d string) string { b, _ := os.ReadFile(filepath.Join(d, "README")); return string(b) }
 	e := l.Plugins["echo"]
 	if want.cur == "" {
@@ -130,11 +130,11 @@ func agree(t *testing.T, dir string, want kept) {
 		}
 	}
 	for _, d := range []string{stStaging, stTmp, stBackup} {
-		ents, err := os.ReadDir(filepath.Join(dir, StateDir, d))
+		ents, err := os.ReadDir(filepath.Join(dir, stateDir, d))
 		require.NoError(t, err)
 		require.Empty(t, ents, d)
 	}
-	require.NoFileExists(t, filepath.Join(dir, StateDir, journalName))
+	require.NoFileExists(t, filepath.Join(dir, stateDir, journalName))
 	require.NoError(t, in.Verify())
 }
 

@@ -98,7 +98,7 @@ func checkVerb(args []string, stdout, stderr io.Writer) int {
 	}
 	target := targets[0]
 	start := time.Now()
-	rep, err := conformance.RunContext(ctx, target, opts...)
+	rep, err := conformance.Run(ctx, target, opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "clawd-plugin check: %v\n", err)
 		if *asJSON {

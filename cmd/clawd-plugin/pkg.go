@@ -31,6 +31,8 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/install"
 	"github.com/clawd-go/clawd/internal/archive"
+	"github.com/clawd-go/clawd/internal/lockfile"
+	"github.com/clawd-go/clawd/internal/pkgindex"
 )
 
 func init() {
@@ -125,7 +127,7 @@ func packVerb(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return p.fail(err)
 	}
-	pk, err := install.Pack(pos[0], *out, priv)
+	pk, err := pkgindex.Pack(pos[0], *out, priv)
 	if err != nil {
 		return p.fail(err)
 	}
@@ -171,7 +173,7 @@ func indexVerb(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return p.fail(err)
 	}
-	o := install.IndexOptions{}
+	o := pkgindex.IndexOptions{}
 	for _, f := range pubs {
 		k, err := sigkey.ReadPublicKeyFile(f)
 		if err != nil {
@@ -192,7 +194,7 @@ func indexVerb(args []string, stdout, stderr io.Writer) int {
 	case "unyank":
 		o.Unyank = pos[1:]
 	}
-	idx, err := install.BuildIndex(dir, priv, o)
+	idx, err := pkgindex.BuildIndex(dir, priv, o)
 	if err != nil {
 		return p.fail(err)
 	}
@@ -202,13 +204,13 @@ func indexVerb(args []string, stdout, stderr io.Writer) int {
 	}
 	return p.ok(map[string]any{"dir": dir, "serial": idx.Serial, "generated": idx.Generated, "plugins": len(idx.Plugins), "releases": n,
 		"key_id": sigkey.KeyID(priv.Public().(ed25519.PublicKey))},
-		fmt.Sprintf("wrote %s: serial %d, %d plugins, %d releases, signed by %s\n", filepath.Join(dir, install.IndexFile), idx.Serial,
+		fmt.Sprintf("wrote %s: serial %d, %d plugins, %d releases, signed by %s\n", filepath.Join(dir, pkgindex.IndexFile), idx.Serial,
 			len(idx.Plugins), n, sigkey.KeyID(priv.Public().(ed25519.PublicKey))))
 }
 
 // copyPackage copies FILE and FILE.sig into dir (nothing if already there).
 func copyPackage(pkg, dir string) error {
-	for _, f := range []string{pkg, pkg + install.SigSuffix} {
+	for _, f := range []string{pkg, pkg + pkgindex.SigSuffix} {
 		dst := filepath.Join(dir, filepath.Base(f))
 		if a, _ := filepath.Abs(f); a == mustAbs(dst) {
 			continue
@@ -248,7 +250,7 @@ func addInstallerFlags(fs *flag.FlagSet, withIndex bool) *installerFlags {
 		fs.Var(&f.pubs, "publisher-key", "install FILE: the public key file the package must be signed by; repeat for several")
 		f.maxFiles = fs.Int("max-files", archive.DefaultMaxFiles, "most files a package may unpack to")
 		f.maxBytes = fs.Int64("max-bytes", archive.DefaultMaxBytes, "most bytes a package may unpack to")
-		f.maxDownload = fs.Int64("max-download", install.DefaultMaxPackageSize, "most bytes of a package download")
+		f.maxDownload = fs.Int64("max-download", pkgindex.MaxPackageSize, "most bytes of a package download")
 	}
 	return f
 }
@@ -471,7 +473,7 @@ func dirVerb(verb string, args []string, stdout, stderr io.Writer, needName bool
 	// A name no plugin directory may hold is refused before the directory
 	// is looked at: it is the more precise error.
 	for _, n := range pos {
-		if err := install.CheckName(n); err != nil {
+		if err := lockfile.CheckName(n); err != nil {
 			return p, nil, nil, p.fail(err)
 		}
 	}
