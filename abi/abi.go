@@ -1,11 +1,7 @@
-// Package abi holds the facts of the ClawD plugin C ABI, version 1, as Go
-// values: the version constant, the ClawaError codes as Go errors, event
-// types, log levels, capability names, and Go mirrors of the two structs
-// that cross the boundary (ClawaPlugin and ClawaContext).
-//
-// The mirrors describe foreign memory; they are never allocated on the Go
-// heap and handed to C. Their layout is asserted in tests against the C
-// header include/clawd_plugin.h, compiled by a real C compiler.
+// Package abi names the facts of the ClawD plugin C ABI, version 1, that a
+// Go program meets: match an error against a ClawaError code, name a
+// callback, a capability to grant, or a log level. The version constant,
+// the codes as Go errors, the callbacks, log levels and capability names.
 //
 // A ClawaError is a Code, and a Code is an error, so a host can write
 //
@@ -25,9 +21,6 @@ const Version = 1
 // InitSymbol is the name of the one function a plugin exports.
 const InitSymbol = "clawd_plugin_init"
 
-// Reserved is the number of reserved slots at the end of each struct.
-const Reserved = 8
-
 // Code is a ClawaError: the 32-bit status every fallible callback returns.
 type Code int32
 
@@ -41,13 +34,13 @@ const (
 	DaemonError      Code = 5 // host-side failure
 )
 
-// MaxKnownCode is the highest ClawaError value of ABI v1.
-const MaxKnownCode = DaemonError
+// maxKnownCode is the highest ClawaError value of ABI v1.
+const maxKnownCode = DaemonError
 
 var codeNames = [...]string{"None", "InitFailed", "CallbackError", "CapabilityDenied", "NotFound", "DaemonError"}
 
 // Known reports whether c is a ClawaError value of ABI v1.
-func (c Code) Known() bool { return c >= None && c <= MaxKnownCode }
+func (c Code) Known() bool { return c >= None && c <= maxKnownCode }
 
 // String returns the ClawaError's name, or "ClawaError(N)" for an unknown one.
 func (c Code) String() string {

@@ -23,6 +23,7 @@ import (
 	"github.com/clawd-go/clawd/bench/internal/goplugin"
 	"github.com/clawd-go/clawd/host"
 	"github.com/clawd-go/clawd/internal/benchfloor"
+	"github.com/clawd-go/clawd/internal/cabi"
 	"github.com/clawd-go/clawd/internal/cbuild"
 	"github.com/clawd-go/clawd/internal/cmem"
 	"github.com/clawd-go/clawd/internal/dl"
@@ -287,7 +288,7 @@ func loaderRig(b *testing.B) *loaderR {
 		if err != nil {
 			return nil, nil, err
 		}
-		ctxMem, err := cmem.Alloc(abi.SizeofContext)
+		ctxMem, err := cmem.Alloc(cabi.SizeofContext)
 		if err != nil {
 			return nil, nil, err
 		}

@@ -1,7 +1,8 @@
-// Package conformance is the ClawD ABI v1 conformance suite: it tells a
-// plugin author exactly what in a library breaks the ABI, or will misbehave
-// in some host, before a user finds out. The loader is lenient (it refuses
-// only what it cannot use safely); this suite is strict.
+// Package conformance checks a plugin against the ClawD ABI v1: Run it (or
+// RunT in a test) on a library or a plugin directory to learn exactly what in
+// it breaks the ABI, or will misbehave in some host, before a user finds out.
+// The loader is lenient (it refuses only what it cannot use safely); this
+// suite is strict.
 //
 // # Running it
 //

@@ -1,5 +1,6 @@
-// Package host runs many ClawD plugins in this process: it finds them, checks
-// and loads each one, sends every event to all of them, keeps a registry of
+// Package host runs many ClawD plugins for a program: give it plugin
+// directories, Load them, and send each event to all of them with Call (or
+// Hook, for a verdict). It checks and loads each plugin, keeps a registry of
 // their states and counters, and replaces a plugin whose files change while
 // the others, and the plugin itself, keep serving.
 //

@@ -1,6 +1,7 @@
-// Package include holds the declarations of the ClawD plugin C ABI v1 that
-// plugin authors compile against, and the one list of layout facts every
-// language's declarations must produce.
+// Package include gives plugin authors the declarations of the ClawD plugin C
+// ABI v1 to compile against (Header, and the Rust, Zig and WebAssembly
+// bindings), and the one list of layout facts every language's declarations
+// must produce.
 //
 //   - clawd_plugin.h: the C header, for C and C++.
 //   - clawd_plugin.rs: the same declarations for Rust (#[repr(C)] types).

@@ -1,5 +1,6 @@
-// Package install installs, updates and removes signed plugin packages
-// from an index, into a plugin directory the host discovers.
+// Package install lets a program install, update, roll back and remove signed
+// plugin packages from an index, into a plugin directory that package host
+// discovers.
 //
 // # Publishing
 //

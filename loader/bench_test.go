@@ -12,6 +12,7 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/internal/benchfloor"
+	"github.com/clawd-go/clawd/internal/cabi"
 	"github.com/clawd-go/clawd/internal/cbuild"
 	"github.com/clawd-go/clawd/internal/cmem"
 	"github.com/clawd-go/clawd/internal/dl"
@@ -69,7 +70,7 @@ func newBenchRig(b *testing.B, level zapcore.Level) *benchRig {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctxMem, err := cmem.Alloc(abi.SizeofContext)
+	ctxMem, err := cmem.Alloc(cabi.SizeofContext)
 	if err != nil {
 		b.Fatal(err)
 	}

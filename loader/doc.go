@@ -1,5 +1,6 @@
-// Package loader is the "native" runtime: it opens one ClawD ABI v1 plugin
-// in this process and calls it, behind the clawd.Plugin interface.
+// Package loader runs a plugin in this process, the "native" runtime: Open a
+// ClawD ABI v1 library (or import the package and use clawd.Open) and call it
+// through clawd.Plugin.
 //
 //	p, err := loader.Open("./libhello.so",
 //		clawd.WithLogger(logger),

@@ -1,5 +1,5 @@
-// Package manifest reads a plugin's manifest and decides whether its library
-// may be opened.
+// Package manifest lets a program read a plugin's manifest (Load, LoadDir)
+// and decide, with a Trust, whether its library may be opened.
 //
 // # Two formats, one type
 //

@@ -1,4 +1,11 @@
-package abi
+// Package cabi mirrors the C structs of the ClawD plugin ABI v1 (ClawaPlugin,
+// ClawaContext) for the runtimes that read or build them in native memory.
+package cabi
+
+import "github.com/clawd-go/clawd/abi"
+
+// Reserved is the number of reserved slots at the end of each struct.
+const Reserved = 8
 
 // Plugin mirrors ClawaPlugin (136 bytes, alignment 8 on LP64 and Win64).
 // It describes memory owned by the plugin; the host only reads it.
@@ -32,19 +39,19 @@ const (
 )
 
 // Callback returns the function pointer of callback c in the table.
-func (p *Plugin) Callback(c Callback) uintptr {
+func (p *Plugin) Callback(c abi.Callback) uintptr {
 	switch c {
-	case OnLoad:
+	case abi.OnLoad:
 		return p.OnLoad
-	case OnUnload:
+	case abi.OnUnload:
 		return p.OnUnload
-	case OnSessionStart:
+	case abi.OnSessionStart:
 		return p.OnSessionStart
-	case OnSessionEnd:
+	case abi.OnSessionEnd:
 		return p.OnSessionEnd
-	case OnToolCall:
+	case abi.OnToolCall:
 		return p.OnToolCall
-	case OnMessage:
+	case abi.OnMessage:
 		return p.OnMessage
 	}
 	return 0
