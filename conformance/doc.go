@@ -125,7 +125,7 @@
 // so that code that sends events runs (context.relay then does not apply).
 // They send a short ordinary session (session start, a tool call, a user
 // and an assistant message, session end) and read what the loader counts
-// (loader.Plugin.Stats): a stale log or send_event is a use of a context
+// (clawd.Plugin.Stats): a stale log or send_event is a use of a context
 // after its callback returned; with relay granted and a sink that accepts
 // everything, a refused event was refused for its arguments. context.stale
 // waits 10 ms after each call and, at the end, until the threads the

@@ -117,7 +117,7 @@ func TestLoadErrorNamesTheEntry(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, clawerr.MissingInit, clawerr.CodeOf(err))
 	assert.Contains(t, err.Error(), filepath.Join(dir, libName("mi")))
-	assert.NotContains(t, err.Error(), r.h.CacheDir())
+	assert.NotContains(t, err.Error(), host.CacheDirOf(r.h))
 }
 
 // A host that logs with slog gets the plugins' lines through its handler,

@@ -5,3 +5,6 @@ func BatchedCalls(h *Host) uint64 { return h.batched.Load() }
 
 // The default of WithParallelThreshold, for the benchmarks.
 const DefaultParallelThreshold = defaultParallelThreshold
+
+// CacheDirOf is the directory the verified copies are written to.
+func CacheDirOf(h *Host) string { return h.cacheDir }

@@ -145,9 +145,6 @@ func New(opts ...Option) (*Host, error) {
 	return h, nil
 }
 
-// CacheDir is the directory the verified copies are written to.
-func (h *Host) CacheDir() string { return h.cacheDir }
-
 // inSink refuses lifecycle work on a thread that runs a plugin's event
 // sink: it waits for the calls in flight, and one of them is waiting for
 // the sink to return.

@@ -60,7 +60,7 @@ func TestDiscoveryLoadsAllButTheBroken(t *testing.T) {
 	assert.Empty(t, alpha.Refused)
 	assert.Contains(t, alpha.Warnings, "unsigned (policy warn)")
 	assert.Equal(t, []abi.Callback{abi.OnLoad, abi.OnUnload, abi.OnSessionStart, abi.OnSessionEnd, abi.OnToolCall, abi.OnMessage}, alpha.Callbacks)
-	assert.True(t, strings.HasPrefix(alpha.Library, filepath.Join(r.h.CacheDir(), "alpha")+string(filepath.Separator)), alpha.Library)
+	assert.True(t, strings.HasPrefix(alpha.Library, filepath.Join(host.CacheDirOf(r.h), "alpha")+string(filepath.Separator)), alpha.Library)
 
 	assert.Equal(t, host.StatusFailed, badabi.State)
 	assert.Equal(t, clawerr.ABIMismatch, clawerr.CodeOf(badabi.Reason))
@@ -346,7 +346,7 @@ func TestCloseStopsEverything(t *testing.T) {
 	for range 6 {
 		r.next(t)
 	}
-	cache := r.h.CacheDir()
+	cache := host.CacheDirOf(r.h)
 	require.NoError(t, r.h.Close())
 	require.NoError(t, r.h.Close(), "Close twice is fine")
 	assert.Equal(t, []string{"alpha active->stopped 1.0.0", "beta active->stopped 1.0.0"}, []string{show(r.next(t)), show(r.next(t))})

@@ -233,14 +233,14 @@ func read(t *testing.T, path string) []byte {
 // copies lists the verified copies left in the cache for plugin.
 func copies(t *testing.T, h *host.Host, plugin string) []string {
 	t.Helper()
-	ents, err := os.ReadDir(filepath.Join(h.CacheDir(), plugin))
+	ents, err := os.ReadDir(filepath.Join(host.CacheDirOf(h), plugin))
 	if os.IsNotExist(err) {
 		return nil
 	}
 	require.NoError(t, err)
 	var out []string
 	for _, e := range ents {
-		out = append(out, filepath.Join(h.CacheDir(), plugin, e.Name()))
+		out = append(out, filepath.Join(host.CacheDirOf(h), plugin, e.Name()))
 	}
 	return out
 }

@@ -172,7 +172,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	left := copies(t, r.h, "echo")
 	assert.Equal(t, []string{p.Library}, left)
 	if runtime.GOOS == "linux" {
-		assert.Equal(t, []string{p.Library}, mappedCopies(t, filepath.Join(r.h.CacheDir(), "echo")),
+		assert.Equal(t, []string{p.Library}, mappedCopies(t, filepath.Join(host.CacheDirOf(r.h), "echo")),
 			"the old copies are unmapped")
 	}
 	t.Logf("%d dispatches to 3 plugins; 20 watched reloads in %v (%v each, debounce 10ms included)",

@@ -102,7 +102,7 @@ func WithPublisherKeys(keys ...ed25519.PublicKey) Option {
 }
 
 // WithHTTPClient sets the client for https:// indexes. Default: one with
-// a defaultHTTPTimeout overall timeout.
+// a 60 s overall timeout.
 func WithHTTPClient(c *http.Client) Option {
 	return func(o *options) {
 		if c != nil {
@@ -130,7 +130,7 @@ func WithLimits(maxFiles int, maxBytes int64) Option {
 }
 
 // WithMaxDownload bounds an index download and a package download
-// (defaultMaxIndexSize, defaultMaxPackageSize for 0): an index larger is
+// (8 MiB and 256 MiB for 0): an index larger is
 // refused as it arrives (unavailable), a package whose index entry, or
 // file (InstallFile), is larger before a byte of it is read
 // (unsafe_archive). A package larger than the index announces is refused

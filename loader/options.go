@@ -49,7 +49,7 @@ func WithMaxFileSize(n int64) Option {
 	return Option{set: func(o *options) { o.maxFileSize = n }}
 }
 
-// WithLoadTimeout bounds on_load (0, the default: defaultLifecycleTimeout,
+// WithLoadTimeout bounds on_load (0, the default:
 // 10 s). An on_load still running then makes Open return timeout; a native
 // call cannot be interrupted, so its thread stays blocked in the plugin and
 // the library stays mapped for the life of the process. The bounded
@@ -62,7 +62,7 @@ func WithLoadTimeout(d time.Duration) Option {
 }
 
 // WithUnloadTimeout bounds on_unload (0, the default:
-// defaultLifecycleTimeout, 10 s). An on_unload still running then makes
+// 10 s). An on_unload still running then makes
 // Close return timeout, with the same consequences as WithLoadTimeout's;
 // a negative d, as there, sets no bound.
 func WithUnloadTimeout(d time.Duration) Option {
