@@ -178,7 +178,7 @@ func (p *plugin) Warnings() []string { return append([]string(nil), p.hello.Warn
 func (p *plugin) Concurrent() bool { return false }
 
 // Containment says what the operating system enforces on the child.
-func (p *plugin) Containment() clawd.Containment { return p.hello.Containment }
+func (p *plugin) Containment() clawd.Containment { return clawd.Containment(p.hello.Containment) }
 
 // State is the child's state now.
 func (p *plugin) State() clawd.State { return clawd.State(p.state.Load()) }

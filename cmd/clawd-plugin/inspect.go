@@ -60,7 +60,7 @@ type report struct {
 	Error      *errorJSON    `json:"error,omitempty"`
 	// Sandbox is what the operating system enforced on the child that
 	// opened the plugin: the process sandbox's confinement.
-	Sandbox *clawd.Containment `json:"sandbox,omitempty"`
+	Sandbox *contain.Report `json:"sandbox,omitempty"`
 	// Runtime is the runtime a host runs the plugin in: "native",
 	// "process" (the manifest's sandbox) or "wasm"; Grants what the wasm
 	// sandbox gives it (wasm only). Set by the parent.
