@@ -1,7 +1,7 @@
 // Package abi names the facts of the ClawD plugin C ABI, version 1, that a
 // Go program meets: match an error against a ClawaError code, name a
-// callback, a capability to grant, or a log level. The version constant,
-// the codes as Go errors, the callbacks, log levels and capability names.
+// callback or a capability to grant. It holds the version constant, the
+// codes as Go errors, the callbacks and the capability names.
 //
 // A ClawaError is a Code, and a Code is an error, so a host can write
 //
@@ -75,18 +75,6 @@ type UnknownCodeError struct {
 func (e *UnknownCodeError) Error() string {
 	return "clawd: unknown ClawaError " + strconv.Itoa(int(e.Code))
 }
-
-// LogLevel is the level argument of ClawaContext.log.
-type LogLevel uint8
-
-// The log levels of ABI v1. Any other value is logged at warn.
-const (
-	LogTrace LogLevel = 0
-	LogDebug LogLevel = 1
-	LogInfo  LogLevel = 2
-	LogWarn  LogLevel = 3
-	LogError LogLevel = 4
-)
 
 // Capability is a permission a plugin's manifest asks for.
 type Capability string

@@ -124,7 +124,7 @@ func TestConstants(t *testing.T) {
 	if abi.Version != 1 || cabi.Reserved != 8 || abi.InitSymbol != "clawd_plugin_init" {
 		t.Errorf("Version=%d Reserved=%d InitSymbol=%q", abi.Version, cabi.Reserved, abi.InitSymbol)
 	}
-	levels := []abi.LogLevel{abi.LogTrace, abi.LogDebug, abi.LogInfo, abi.LogWarn, abi.LogError}
+	levels := []cabi.LogLevel{cabi.LogTrace, cabi.LogDebug, cabi.LogInfo, cabi.LogWarn, cabi.LogError}
 	for i, l := range levels {
 		if int(l) != i {
 			t.Errorf("log level %d has value %d", i, l)

@@ -16,6 +16,7 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/cabi"
 	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/internal/dl"
 	"github.com/clawd-go/clawd/internal/sigaction"
@@ -253,7 +254,7 @@ func checkLogLevels(c *cenv) childResult {
 		// The loader adds the raw level to a line whose level ABI v1 does
 		// not define.
 		for _, f := range e.Context {
-			if f.Key == "level" && uint64(f.Integer) > uint64(abi.LogError) {
+			if f.Key == "level" && uint64(f.Integer) > uint64(cabi.LogError) {
 				unknown[uint64(f.Integer)]++
 			}
 		}

@@ -56,3 +56,15 @@ func (p *Plugin) Callback(c abi.Callback) uintptr {
 	}
 	return 0
 }
+
+// LogLevel is the level argument of ClawaContext.log.
+type LogLevel uint8
+
+// The log levels of ABI v1. Any other value is logged at warn.
+const (
+	LogTrace LogLevel = 0
+	LogDebug LogLevel = 1
+	LogInfo  LogLevel = 2
+	LogWarn  LogLevel = 3
+	LogError LogLevel = 4
+)
