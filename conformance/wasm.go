@@ -9,6 +9,7 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/cabi"
 	"github.com/clawd-go/clawd/internal/semver"
 	"github.com/clawd-go/clawd/manifest"
 	"github.com/clawd-go/clawd/wasm"
@@ -187,7 +188,7 @@ func wasmABIVersion(c *cenv) childResult {
 
 func wasmReserved(c *cenv) childResult {
 	return wasmLoadCheck(c, "leave every reserved slot NULL",
-		fmt.Sprintf("all %d reserved slots are NULL", abi.Reserved),
+		fmt.Sprintf("all %d reserved slots are NULL", cabi.Reserved),
 		clawerr.ReservedSlotSet)
 }
 

@@ -27,7 +27,7 @@ func init() {
 				return nil, err // an untyped nil: never a nil *nativeBatch in the interface
 			}
 			return b, nil
-		}, func(p clawd.Plugin) bool { _, ok := p.(*Plugin); return ok })
+		}, func(p clawd.Plugin) bool { _, ok := p.(*plugin); return ok })
 	}
 }
 
@@ -61,7 +61,7 @@ type nativeBatch struct {
 	args  int                 // the size of each argument area
 	c     clawd.Call
 	n     int
-	ps    [maxBatch]*Plugin
+	ps    [maxBatch]*plugin
 	slots [maxBatch]*clawctx.Slot
 	errs  [maxBatch]error
 	ns    [maxBatch]int64
@@ -111,7 +111,7 @@ func (b *nativeBatch) Len() int { return b.n }
 // (closed, ctx done), as Call returns it. Every call admitted into one run
 // must be the same call.
 func (b *nativeBatch) Admit(ctx context.Context, pl clawd.Plugin, c clawd.Call) (admitted bool, err error) {
-	p, ok := pl.(*Plugin)
+	p, ok := pl.(*plugin)
 	if !ok || !batching || p.concurrent || p.relay || b.n == maxBatch || c.Op >= clawd.NumOps {
 		return false, nil
 	}

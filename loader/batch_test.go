@@ -193,7 +193,7 @@ func TestBatchLeavesBusyPluginToTheOrdinaryPath(t *testing.T) {
 		return nil
 	}
 	done := make(chan error, 1)
-	go func() { done <- r.p.ToolCall(bg, "s", "hold", "{}") }()
+	go func() { done <- toolCall(r.p, bg, "s", "hold", "{}") }()
 	<-inside
 	b := newBatch(t)
 	admitted, err := b.Admit(bg, r.p, clawd.ToolCall("s", "grep", "{}"))
@@ -201,7 +201,7 @@ func TestBatchLeavesBusyPluginToTheOrdinaryPath(t *testing.T) {
 	assert.False(t, admitted, "its lock is taken: the ordinary path waits for it")
 	assert.Zero(t, b.Len())
 	close(release)
-	require.NoError(t, r.p.ToolCall(bg, "s", "grep", "{}"), "the ordinary path")
+	require.NoError(t, toolCall(r.p, bg, "s", "grep", "{}"), "the ordinary path")
 	require.NoError(t, <-done)
 }
 

@@ -1,5 +1,7 @@
 package loader
 
+import "github.com/clawd-go/clawd"
+
 // SetUnmapAlways makes Close unmap the library whatever the thread census
 // says: the behaviour without the census, for the test that shows what it
 // prevents.
@@ -15,3 +17,16 @@ const (
 	Batching = batching
 	MaxBatch = maxBatch
 )
+
+// What the tests read of the plugin Open returns, which is unexported.
+type UnloadState = unloadState
+
+const (
+	NotClosed   = notClosed
+	Unmapped    = unmapped
+	StillMapped = stillMapped
+	KeptMapped  = keptMapped
+)
+
+func UnloadStateOf(p clawd.Plugin) UnloadState { return p.(*plugin).UnloadState() }
+func PathOf(p clawd.Plugin) string             { return p.(*plugin).Path() }

@@ -60,7 +60,7 @@ type report struct {
 	Error      *errorJSON    `json:"error,omitempty"`
 	// Sandbox is what the operating system enforced on the child that
 	// opened the plugin: the process sandbox's confinement.
-	Sandbox *isolate.Containment `json:"sandbox,omitempty"`
+	Sandbox *contain.Report `json:"sandbox,omitempty"`
 	// Runtime is the runtime a host runs the plugin in: "native",
 	// "process" (the manifest's sandbox) or "wasm"; Grants what the wasm
 	// sandbox gives it (wasm only). Set by the parent.
@@ -243,7 +243,7 @@ func runtimeOf(path string, m *manifest.Manifest) (string, *wasm.Grants) {
 // limits (contain.Sandbox, the definition isolate uses). inspect then shows
 // what this system enforced.
 func inspectPolicy(lib string, m *manifest.Manifest) *contain.Policy {
-	s := contain.Sandbox{Library: lib, AddressSpace: isolate.DefaultLimits.AddressSpace, MaxProcesses: isolate.DefaultMaxProcesses}
+	s := contain.Sandbox{Library: lib, AddressSpace: isolate.DefaultLimits.AddressSpace, MaxProcesses: contain.DefaultMaxProcesses}
 	if m != nil {
 		s.PluginDir, s.Capabilities = m.Dir, m.Capabilities
 		if wd, err := os.Getwd(); err == nil {

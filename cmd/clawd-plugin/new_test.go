@@ -109,11 +109,11 @@ func playEveryCallback(t *testing.T, lib, name string) {
 	// bytes and "message from user: " 19, so a naive cut splits one).
 	long := `"` + strings.Repeat("é", 1000) + `"`
 	for _, err := range []error{
-		p.SessionStart(ctx, "s1"),
-		p.Message(ctx, "s1", "user", `{"text":"hi"}`),
-		p.ToolCall(ctx, "s1", "grep", `{"pattern":"TODO"}`),
-		p.Message(ctx, "s1", "user", long),
-		p.SessionEnd(ctx, "s1"),
+		p.Call(ctx, clawd.SessionStart("s1")),
+		p.Call(ctx, clawd.Message("s1", "user", `{"text":"hi"}`)),
+		p.Call(ctx, clawd.ToolCall("s1", "grep", `{"pattern":"TODO"}`)),
+		p.Call(ctx, clawd.Message("s1", "user", long)),
+		p.Call(ctx, clawd.SessionEnd("s1")),
 		p.Close(),
 	} {
 		if err != nil {
