@@ -445,7 +445,7 @@ func (r *processR) memKiB() (rss, private int) {
 // wasmRig is the bench plugin as a WASM module; deadlines as the runtime's
 // option of that name.
 func wasmRig(b *testing.B, deadlines bool) caller {
-	p := rig(b, fmt.Sprint("wasm-", deadlines), func() (*wasm.Plugin, func(), error) {
+	p := rig(b, fmt.Sprint("wasm-", deadlines), func() (clawd.Plugin, func(), error) {
 		p, err := wasm.Open(cbuild.WasmPlugin(b, "bench"), wasm.WithDeadlines(deadlines))
 		if err != nil {
 			return nil, nil, err

@@ -32,7 +32,7 @@ func benchPlugin(b *testing.B, opts ...clawd.Option) *wasm.Plugin {
 		b.Fatalf("argument sizes drifted: %d %d %d", len(benchSession), len(benchTool), len(benchInput))
 	}
 	lg := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(discard{}), zapcore.InfoLevel))
-	p, err := wasm.Open(cbuildWasm(b, "bench"), append([]clawd.Option{clawd.WithLogger(lg)}, opts...)...)
+	p, err := wasm.OpenPlugin(cbuildWasm(b, "bench"), append([]clawd.Option{clawd.WithLogger(lg)}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func BenchmarkWasmOpen(b *testing.B) {
 	dir := b.TempDir()
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		p, err := wasm.Open(mod, wasm.WithCacheDir(dir))
+		p, err := wasm.OpenPlugin(mod, wasm.WithCacheDir(dir))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -98,7 +98,7 @@ func BenchmarkWasmOpen(b *testing.B) {
 
 // TestToolCallAllocs: the hot path allocates nothing.
 func TestToolCallAllocs(t *testing.T) {
-	p, err := wasm.Open(cbuildWasm(t, "bench"), wasm.WithDeadlines(false))
+	p, err := wasm.OpenPlugin(cbuildWasm(t, "bench"), wasm.WithDeadlines(false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +116,7 @@ func TestToolCallAllocs(t *testing.T) {
 // BenchmarkWasmRestart is a trapping call: the trap, the instance
 // discarded and made again (_initialize, init, on_load).
 func BenchmarkWasmRestart(b *testing.B) {
-	p, err := wasm.Open(cbuildWasm(b, "wasm_guest"))
+	p, err := wasm.OpenPlugin(cbuildWasm(b, "wasm_guest"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -140,12 +140,12 @@ func BenchmarkWasmRestart(b *testing.B) {
 func BenchmarkWasmGuestLoop(b *testing.B) {
 	lg := zap.NewNop()
 	mod := cbuildWasm(b, "wasm_guest")
-	on, err := wasm.Open(mod, clawd.WithLogger(lg), clawd.WithCallTimeout(time.Minute))
+	on, err := wasm.OpenPlugin(mod, clawd.WithLogger(lg), clawd.WithCallTimeout(time.Minute))
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer on.Close()
-	off, err := wasm.Open(mod, clawd.WithLogger(lg), wasm.WithDeadlines(false))
+	off, err := wasm.OpenPlugin(mod, clawd.WithLogger(lg), wasm.WithDeadlines(false))
 	if err != nil {
 		b.Fatal(err)
 	}

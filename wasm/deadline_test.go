@@ -87,7 +87,7 @@ func TestReservedExportRefused(t *testing.T) {
 // With deadlines on and the context carrying a deadline, a call allocates
 // nothing: the watchdog's registration is preallocated.
 func TestDeadlineCallAllocs(t *testing.T) {
-	p, err := wasm.Open(cbuildWasm(t, "bench"), clawd.WithCallTimeout(time.Hour))
+	p, err := wasm.OpenPlugin(cbuildWasm(t, "bench"), clawd.WithCallTimeout(time.Hour))
 	require.NoError(t, err)
 	defer p.Close()
 	ctx, cancel := context.WithTimeout(bg, time.Hour)

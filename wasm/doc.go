@@ -51,7 +51,7 @@
 // 64 MiB of data (wasmscan.DefaultLimits; a plugin built by zig or clang
 // is far below: the examples have under 130 functions and 709 branches
 // in their largest body). Tables count against the memory cap: a table
-// counts at TableElementCost bytes an element, at its declared maximum if
+// counts at 16 bytes an element (what wazero may spend on one), at its declared maximum if
 // the module uses table.grow (a grown table without a maximum is refused)
 // and at its initial size otherwise; tables and the initial memory over
 // the cap are refused, and the linear memory gets the cap less the

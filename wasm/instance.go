@@ -84,7 +84,7 @@ type tableInfo struct {
 // table read and checked, every callback slot resolved through the
 // function table with its signature checked, the context ring placed.
 // on_load is the caller's.
-func (p *Plugin) instantiate(ctx context.Context, s *slot) (*instance, *tableInfo, error) {
+func (p *plugin) instantiate(ctx context.Context, s *slot) (*instance, *tableInfo, error) {
 	prev := s.callCtx
 	s.callCtx = ctx
 	defer func() { s.callCtx = prev }()
@@ -173,7 +173,7 @@ func lookup(mod api.Module, tbl, idx uint32, params, results []api.ValueType) (f
 
 // readTable copies the ClawaPlugin at addr out of linear memory (the
 // wasm32 layout) and checks it by the one rule (boundary.CheckTable).
-func (p *Plugin) readTable(in *instance, addr uint32) (*tableInfo, [abi.NumCallbacks]uint32, error) {
+func (p *plugin) readTable(in *instance, addr uint32) (*tableInfo, [abi.NumCallbacks]uint32, error) {
 	var slots [abi.NumCallbacks]uint32
 	who := p.who()
 	raw, ok := in.mem.Read(addr, sizeofPlugin)
@@ -233,7 +233,7 @@ func (l linear) CString(addr uint64, max int) ([]byte, bool, error) {
 // placeContexts reads the context template from clawd_wasm_context,
 // and fills a ring
 // of contexts with it.
-func (p *Plugin) placeContexts(ctx context.Context, s *slot, in *instance) error {
+func (p *plugin) placeContexts(ctx context.Context, s *slot, in *instance) error {
 	who := p.who()
 	var st [1]uint64
 	if err := in.mod.ExportedFunction(exportContext).CallWithStack(ctx, st[:]); err != nil {

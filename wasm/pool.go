@@ -72,7 +72,7 @@ type pool struct {
 // sink of this plugin, the slot whose guest sent the event (the call nests
 // on that instance, reentered); otherwise the only slot, or a free one of
 // the pool, waiting for one until ctx is done.
-func (p *Plugin) acquire(ctx context.Context) (s *slot, reentered bool, err error) {
+func (p *plugin) acquire(ctx context.Context) (s *slot, reentered bool, err error) {
 	if p.pool == nil {
 		s = p.slots[0]
 		reentered, err = s.lock.Lock()
@@ -103,7 +103,7 @@ func (p *Plugin) acquire(ctx context.Context) (s *slot, reentered bool, err erro
 }
 
 // release ends a call that acquire admitted.
-func (p *Plugin) release(s *slot, reentered bool) {
+func (p *plugin) release(s *slot, reentered bool) {
 	if reentered {
 		return
 	}
@@ -115,7 +115,7 @@ func (p *Plugin) release(s *slot, reentered bool) {
 
 // slotOf is the slot whose instance mod is, for a host function; nil if
 // none (a module being made or already discarded: no context is live).
-func (p *Plugin) slotOf(mod api.Module) *slot {
+func (p *plugin) slotOf(mod api.Module) *slot {
 	if p.pool == nil {
 		return p.slots[0]
 	}
@@ -127,13 +127,13 @@ func (p *Plugin) slotOf(mod api.Module) *slot {
 
 // track records which slot in serves (pool only); untrack and close the
 // module when it is discarded.
-func (p *Plugin) track(s *slot, in *instance) {
+func (p *plugin) track(s *slot, in *instance) {
 	if p.pool != nil {
 		p.pool.mods.Store(in.mod, s)
 	}
 }
 
-func (p *Plugin) discard(in *instance) {
+func (p *plugin) discard(in *instance) {
 	if p.pool != nil {
 		p.pool.mods.Delete(in.mod)
 	}

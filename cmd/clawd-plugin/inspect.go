@@ -22,6 +22,7 @@ import (
 	"github.com/clawd-go/clawd/internal/child"
 	"github.com/clawd-go/clawd/internal/contain"
 	"github.com/clawd-go/clawd/internal/vtable"
+	"github.com/clawd-go/clawd/internal/wasmscan"
 	"github.com/clawd-go/clawd/isolate"
 	"github.com/clawd-go/clawd/loader"
 	"github.com/clawd-go/clawd/manifest"
@@ -218,7 +219,7 @@ func runtimeOf(path string, m *manifest.Manifest) (string, *wasm.Grants) {
 		if placed, _, err := m.Placement(""); err == nil { // a loaded manifest names a known runtime
 			rt = placed
 		}
-	} else if wasm.IsModule(path) {
+	} else if wasmscan.IsModuleFile(path) {
 		rt = clawd.RuntimeWasm
 	}
 	if rt != clawd.RuntimeWasm {

@@ -17,6 +17,7 @@ import (
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/internal/cbuild"
 	"github.com/clawd-go/clawd/internal/scaffold"
+	"github.com/clawd-go/clawd/internal/wasmscan"
 	"github.com/clawd-go/clawd/loader"
 	"github.com/clawd-go/clawd/manifest"
 	"github.com/clawd-go/clawd/wasm"
@@ -242,7 +243,7 @@ func newWASM(t *testing.T, lang string) {
 	if m.Runtime != manifest.RuntimeWasm || filepath.Ext(m.Entry) != ".wasm" {
 		t.Fatalf("manifest runtime %q entry %q, want wasm and a .wasm", m.Runtime, m.Entry)
 	}
-	if !wasm.IsModule(m.EntryPath()) {
+	if !wasmscan.IsModuleFile(m.EntryPath()) {
 		t.Fatalf("%s is not a WebAssembly module", m.EntryPath())
 	}
 	p, err := wasm.Open(m.EntryPath(), clawd.WithCapabilities(m.Capabilities...),
