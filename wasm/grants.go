@@ -102,4 +102,3 @@ func (g Grants) String() string {
 	}
 	return b.String()
 }
-
