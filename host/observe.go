@@ -47,10 +47,13 @@ type Observer interface {
 type EventObserver interface {
 	// Event is called once the sink answered an event, with the context
 	// it ran with (that of the call the event was sent from, or
-	// context.Background for one sent from a plugin's own thread). Events
-	// the runtime refused before the sink (no capability, malformed,
-	// nested too deep) never reach it: PluginInfo.Stats.Context counts
-	// them.
+	// context.Background for one sent from a plugin's own thread), and
+	// for an event the native or wasm runtime refused before the sink (no
+	// network.relay, a malformed method or params: Method "" and Size 0,
+	// as the host does not read a refused event, and Refused its code).
+	// Events the process sandbox's child refuses on its side, refused as
+	// nested too deep, or sent on a context whose call returned, are
+	// counted in PluginInfo.Stats.Context only.
 	Event(ctx context.Context, e EventInfo)
 }
 
@@ -89,8 +92,8 @@ type EventInfo struct {
 	Plugin  string
 	Version string
 	Runtime string
-	Method  string
-	Size    int // of the params, in bytes
+	Method  string // "" for an event the runtime refused before the sink
+	Size    int    // of the params, in bytes
 	// Refused is the code the plugin's send_event returned: abi.None when
 	// the sink accepted the event.
 	Refused abi.Code
@@ -175,19 +178,35 @@ func callResult(err error, d time.Duration, v clawd.VerdictKind) CallResult {
 // the plugin's sink (sinkFor's) with the observer told of each answer,
 // a panic of the sink's included (refused as the runtimes refuse it).
 func (h *Host) observingSink(name, runtime string, eo EventObserver) clawd.Sink {
-	s := h.o.sink
-	return clawd.SinkFunc(func(ctx context.Context, ev clawd.Event) error {
-		ev.Plugin = name
-		info := EventInfo{Plugin: name, Version: ev.Version, Runtime: runtime, Method: ev.Method, Size: len(ev.Params), Refused: abi.DaemonError}
-		defer func() { eo.Event(ctx, info) }()
-		if s == nil { // what the runtimes do without a sink
-			h.log.Warn("send_event refused: the host has no event sink", zap.String("plugin", name), zap.String("method", ev.Method))
-			return abi.DaemonError
-		}
-		err := s.Deliver(ctx, ev)
-		info.Refused = outcome.SinkCode(err)
-		return err
-	})
+	return &observingSink{h: h, name: name, runtime: runtime, eo: eo}
+}
+
+// observingSink is the sink a plugin gets while an EventObserver is set:
+// it tells the observer of each event it delivers, and, as a
+// boundary.Refusals, of each the runtime refused before it (method and
+// size unread: the refusal's code only).
+type observingSink struct {
+	h             *Host
+	name, runtime string
+	eo            EventObserver
+}
+
+func (o *observingSink) Deliver(ctx context.Context, ev clawd.Event) error {
+	ev.Plugin = o.name
+	info := EventInfo{Plugin: o.name, Version: ev.Version, Runtime: o.runtime, Method: ev.Method, Size: len(ev.Params), Refused: abi.DaemonError}
+	defer func() { o.eo.Event(ctx, info) }()
+	s := o.h.o.sink
+	if s == nil { // what the runtimes do without a sink
+		o.h.log.Warn("send_event refused: the host has no event sink", zap.String("plugin", o.name), zap.String("method", ev.Method))
+		return abi.DaemonError
+	}
+	err := s.Deliver(ctx, ev)
+	info.Refused = outcome.SinkCode(err)
+	return err
+}
+
+func (o *observingSink) Refused(ctx context.Context, code abi.Code) {
+	o.eo.Event(ctx, EventInfo{Plugin: o.name, Runtime: o.runtime, Refused: code})
 }
 
 // observeState tells the state observer of e's move from from to to.

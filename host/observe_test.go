@@ -301,6 +301,51 @@ func TestObserverContextReachesSink(t *testing.T) {
 	}
 }
 
+// An event the runtime refuses before the sink (here: network.relay
+// refused by the policy) is told to the observer with its code and the
+// call's context, no method, in the runtimes that judge it in this
+// process. (The process runtime's child judges it on its side and only
+// counts it: EventObserver's doc says so.)
+func TestObserverSeesRefusalsBeforeTheSink(t *testing.T) {
+	for _, rt := range []string{clawd.RuntimeNative, clawd.RuntimeWasm} {
+		t.Run(rt, func(t *testing.T) {
+			root := t.TempDir()
+			switch rt {
+			case clawd.RuntimeNative:
+				plugin(t, root, "p1", "1.0.0", echo(t, "p1", "1.0.0"), "network.relay")
+			case clawd.RuntimeProcess:
+				sandboxed(t, root, "p1", echo(t, "p1", "1.0.0"), "", "network.relay")
+			case clawd.RuntimeWasm:
+				wasmPlugin(t, root, "p1", "1.0.0", wasmEcho(t, "p1", "1.0.0"), "")
+			}
+			rec, sink := newRecorder(), &sinkRec{}
+			h := observedHost(t, rec, sink, host.WithPluginDirs(root),
+				host.WithCapabilityPolicy(func(string, abi.Capability) bool { return false }))
+			require.NoError(t, h.Load(bg))
+			require.NoError(t, host.Errors(h.Call(bg, clawd.ToolCall("s1", "grep", "{}"))))
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			var refused []host.EventInfo
+			for _, e := range rec.events {
+				if e.Method == "" {
+					refused = append(refused, e)
+				}
+			}
+			require.Len(t, refused, 2, "on_load's event and the tool call's: %+v", rec.events)
+			for _, e := range refused {
+				assert.Equal(t, abi.CapabilityDenied, e.Refused)
+				assert.Equal(t, "p1", e.Plugin)
+				assert.Equal(t, rt, e.Runtime)
+			}
+			require.Len(t, rec.marks["p1"], 1)
+			assert.Equal(t, []string{"", rec.marks["p1"][0]}, rec.seen["p1"], "told with on_load's (none) and the call's context")
+			sink.mu.Lock()
+			defer sink.mu.Unlock()
+			assert.Empty(t, sink.marks["p1"], "nothing reached the sink")
+		})
+	}
+}
+
 // Without a sink, an event observer still sees each event, refused with
 // DaemonError as the runtimes refuse it.
 func TestObserverWithoutSink(t *testing.T) {

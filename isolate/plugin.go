@@ -510,7 +510,7 @@ func (p *plugin) setIdent(h *hello) {
 // code the plugin would have seen in process: the child's own checks ran
 // in the plugin's address space and count for nothing. A hook event (the
 // host's: the caller answers it, hook.go) needs no network.relay.
-func (p *plugin) decodeEvent(body []byte) (e clawd.Event, refuse abi.Code, err error) {
+func (p *plugin) decodeEvent(ctx context.Context, body []byte) (e clawd.Event, refuse abi.Code, err error) {
 	if len(body) < 8 {
 		return e, 0, frameError(kEvent, "short")
 	}
@@ -525,6 +525,7 @@ func (p *plugin) decodeEvent(body []byte) (e clawd.Event, refuse abi.Code, err e
 		e.Method, params, refuse = boundary.ReadHook(&p.host, id.log, f, boundary.FrameMethod, boundary.FrameParams)
 	} else if e.Method, params, refuse = boundary.ReadEvent(&p.host, id.log, p.o.Granted(abi.CapNetworkRelay), f,
 		boundary.FrameMethod, boundary.FrameParams); refuse != abi.None {
+		boundary.Refused(ctx, p.o.Sink, refuse)
 		p.host.Event(refuse)
 	}
 	if refuse != abi.None {
@@ -538,7 +539,7 @@ func (p *plugin) decodeEvent(body []byte) (e clawd.Event, refuse abi.Code, err e
 // event hands one kEvent from the call channel to the sink and returns the
 // plugin's answer.
 func (p *plugin) event(ctx context.Context, pr *proc, body []byte) (int32, error) {
-	e, refuse, err := p.decodeEvent(body)
+	e, refuse, err := p.decodeEvent(ctx, body)
 	if err != nil || refuse != 0 {
 		return int32(refuse), err
 	}

@@ -404,7 +404,7 @@ func (p *plugin) asyncLoop(pr *proc) {
 		case kIdent:
 			err = p.ident(body)
 		case kEvent:
-			e, code, derr := p.decodeEvent(body)
+			e, code, derr := p.decodeEvent(context.Background(), body) // outside a call: no call context
 			if err = derr; err != nil {
 				break
 			}

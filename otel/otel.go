@@ -295,7 +295,9 @@ func (o *Observer) CallEnd(ctx context.Context, c host.CallInfo, r host.CallResu
 // Event adds the event to the call's span and counts it.
 func (o *Observer) Event(ctx context.Context, e host.EventInfo) {
 	if span := trace.SpanFromContext(ctx); span.IsRecording() {
-		if e.Refused == abi.None {
+		if e.Method == "" { // refused before the sink: the method was not read
+			span.AddEvent("clawd.event.refused", trace.WithAttributes(KeyRefused.String(e.Refused.String())))
+		} else if e.Refused == abi.None {
 			span.AddEvent(e.Method, trace.WithAttributes(KeySize.Int(e.Size)))
 		} else {
 			span.AddEvent(e.Method, trace.WithAttributes(KeySize.Int(e.Size), KeyRefused.String(e.Refused.String())))

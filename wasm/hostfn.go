@@ -49,6 +49,7 @@ func (p *plugin) hostSendEvent(ctx context.Context, mod api.Module, stack []uint
 func (p *plugin) sendEvent(ctx context.Context, s *slot, mem linear, method, params uint64) abi.Code {
 	m, raw, c := boundary.ReadEvent(&p.counts, p.log, p.relay, mem, method, params)
 	if c != abi.None {
+		boundary.Refused(ctx, p.cfg.Sink, c)
 		return p.counts.Event(c)
 	}
 	ev := clawd.Event{Plugin: p.id.Name, Version: p.id.Version, Method: m, Params: json.RawMessage(append([]byte(nil), raw...))}

@@ -244,3 +244,19 @@ func hookInvalid(c *Counters, log *zap.Logger, method string, err error) abi.Cod
 	log.Warn("hook event refused: invalid payload", zap.String("method", method), zap.Error(err))
 	return c.Hook(abi.DaemonError)
 }
+
+// Refusals is the optional interface of a sink that is told of the events
+// refused before it (no network.relay, a malformed method or params): the
+// host's, for its observer. The method is not read from a refused event,
+// nor its params: a refusal tells only its code.
+type Refusals interface {
+	Refused(ctx context.Context, code abi.Code)
+}
+
+// Refused tells sink of an event ReadEvent refused, if it listens
+// (Refusals), with the context of the call the event was sent in.
+func Refused(ctx context.Context, sink clawd.Sink, code abi.Code) {
+	if r, ok := sink.(Refusals); ok {
+		r.Refused(ctx, code)
+	}
+}

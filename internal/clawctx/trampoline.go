@@ -88,6 +88,7 @@ func hostSendEvent(ctxAddr, method, params uintptr, onCaller int8) (code int32) 
 	}
 	m, p, c := boundary.ReadEvent(&b.counts, b.log, b.relay, mem, uint64(method), uint64(params))
 	if c != abi.None {
+		boundary.Refused(ctx, b.sink, c)
 		return int32(b.counts.Event(c))
 	}
 	if caller { // the sink may call back into the plugin: that call is then the one in flight
