@@ -76,3 +76,62 @@ type noopObserver struct{}
 
 func (noopObserver) CallStart(ctx context.Context, _ host.CallInfo) context.Context { return ctx }
 func (noopObserver) CallEnd(context.Context, host.CallInfo, host.CallResult)        {}
+
+// benchHost opens a host over n copies of the quiet bench plugin.
+func benchHost(b *testing.B, n int) *host.Host {
+	root := b.TempDir()
+	lib := cbuild.Plugin(b, "bench")
+	for i := range n {
+		plugin(b, root, fmt.Sprintf("bench%d", i), "1.0.0", lib)
+	}
+	h, err := host.New(host.WithPluginDirs(root))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = h.Close() })
+	if err := h.Load(bg); err != nil {
+		b.Fatal(err)
+	}
+	return h
+}
+
+// BenchmarkDispatchPerPlugin is what each native plugin adds to a
+// dispatch: hosts of 1 and of 16 quiet plugins (a tool call that returns
+// at once) dispatched to in alternating blocks, so that both see the same
+// machine, and (t16 - t1) / 15 reported as ns-per-plugin. one-ns/op and
+// sixteen-ns/op are the two dispatches; allocs/op counts both.
+func BenchmarkDispatchPerPlugin(b *testing.B) {
+	const many = 16
+	h1, h16 := benchHost(b, 1), benchHost(b, many)
+	call := clawd.ToolCall(benchSession, benchTool, benchInput)
+	outs := make([]host.Outcome, 0, many)
+	dispatch := func(h *host.Host, n, k int) {
+		for range k {
+			outs = h.DispatchInto(bg, call, outs[:0])
+			if len(outs) != n || outs[0].Err != nil || outs[n-1].Err != nil {
+				b.Fatal(outs)
+			}
+		}
+	}
+	dispatch(h1, 1, 1000)
+	dispatch(h16, many, 1000)
+	b.ReportAllocs()
+	b.ResetTimer()
+	var t1, t16 time.Duration
+	for left := b.N; left > 0; {
+		k := min(left, 5000)
+		s0 := time.Now()
+		dispatch(h1, 1, k)
+		s1 := time.Now()
+		dispatch(h16, many, k)
+		t16 += time.Since(s1)
+		t1 += s1.Sub(s0)
+		left -= k
+	}
+	b.StopTimer()
+	n := float64(b.N)
+	b.ReportMetric(float64(t1.Nanoseconds())/n, "one-ns/op")
+	b.ReportMetric(float64(t16.Nanoseconds())/n, "sixteen-ns/op")
+	b.ReportMetric(float64((t16-t1).Nanoseconds())/n/(many-1), "ns-per-plugin")
+	b.ReportMetric(0, "ns/op")
+}

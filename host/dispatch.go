@@ -166,6 +166,7 @@ func (h *Host) anySlow(order []*entry) bool {
 // always the host's.
 func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []Outcome) []Outcome {
 	cb := c.Op.Callback()
+	start := len(dst)
 	var bs *batchState
 	// One plugin: one crossing already. An observer gives each call a
 	// context of its own, which a batch cannot carry.
@@ -179,7 +180,7 @@ func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []O
 			}
 			if bs != nil {
 				if bs.b.Len() == batch.Max {
-					dst = bs.run(h, dst)
+					dst = bs.run(h, ctx, c, dst)
 				}
 				in, admitted, err := bs.admit(ctx, e, c)
 				if admitted {
@@ -206,7 +207,7 @@ func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []O
 			continue
 		}
 		if bs != nil && bs.b.Len() > 0 {
-			dst = bs.run(h, dst)
+			dst = bs.run(h, ctx, c, dst)
 			timed = false
 		}
 		if ob := h.o.obs; ob != nil {
@@ -223,7 +224,11 @@ func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []O
 		t = end
 	}
 	if bs != nil {
-		dst = bs.run(h, dst)
+		dst = bs.run(h, ctx, c, dst)
+		if bs.gone { // rare: a plugin reloaded or stopped mid-dispatch
+			dst = append(dst[:start], slices.DeleteFunc(dst[start:], func(o Outcome) bool { return o.Plugin == "" })...)
+			bs.gone = false
+		}
 		h.batches.Put(bs)
 	}
 	return dst
@@ -232,9 +237,10 @@ func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []O
 // batchState is a batch and the instances admitted to it, with the
 // place of each one's outcome in dst. Reused through Host.batches.
 type batchState struct {
-	b   batch.Batch
-	ins []*instance
-	at  []int
+	b    batch.Batch
+	ins  []*instance
+	at   []int
+	gone bool // a call the batch stopped at found no instance: its place in dst is empty
 }
 
 // admit offers e's current instance to the batch. Admitted, the batch
@@ -275,27 +281,76 @@ func (h *Host) getBatch() *batchState {
 	if bs, ok := h.batches.Get().(*batchState); ok {
 		return bs
 	}
-	b, err := batch.New()
+	b, err := batch.New(batch.Bounds(latencyBounds))
 	if err != nil || b == nil {
 		return nil
 	}
 	return &batchState{b: b, ins: make([]*instance, 0, batch.Max), at: make([]int, 0, batch.Max)}
 }
 
-// run runs the batch and fills in its outcomes.
-func (bs *batchState) run(h *Host, dst []Outcome) []Outcome {
-	if bs.b.Len() == 0 {
+// run runs the batch and fills in its outcomes. A call the batch stops
+// at (its plugin busy with another call, closed meanwhile, or needing the
+// runtime's Go side) is made the ordinary way, on the instance current
+// then, before the batch runs on: the order of calls stays the host's.
+func (bs *batchState) run(h *Host, ctx context.Context, c clawd.Call, dst []Outcome) []Outcome {
+	n := bs.b.Len()
+	if n == 0 {
 		return dst
 	}
-	bs.b.Run()
-	h.batched.Add(uint64(len(bs.ins)))
-	for k, in := range bs.ins {
-		d, err := bs.b.Result(k)
-		dst[bs.at[k]] = in.outcome(h, err, d) // no reference to release: see admit
-		bs.ins[k] = nil
+	made := 0
+	for k := 0; k < n; {
+		stop := bs.b.Run(k)
+		made += stop - k
+		for ; k < stop; k++ {
+			d, err, measured := bs.b.Result(k)
+			in := bs.ins[k] // no reference to release: see admit
+			if measured {
+				dst[bs.at[k]] = in.batchedOutcome(h, err, d)
+			} else {
+				dst[bs.at[k]] = in.outcome(h, err, d)
+			}
+		}
+		if stop < n {
+			o, ok := bs.ins[stop].e.callNow(h, ctx, c)
+			dst[bs.at[stop]] = o
+			bs.gone = bs.gone || !ok
+			k = stop + 1
+		}
 	}
+	h.batched.Add(uint64(made))
+	clear(bs.ins)
 	bs.ins, bs.at = bs.ins[:0], bs.at[:0]
+	bs.b.Reset()
 	return dst
+}
+
+// callNow makes c on e's current instance the ordinary way; ok is false
+// when there is none, or it lacks the callback (a reload or stop since the
+// batch admitted it): then there is no outcome.
+func (e *entry) callNow(h *Host, ctx context.Context, c clawd.Call) (Outcome, bool) {
+	in := e.pick()
+	if in == nil {
+		return Outcome{}, false
+	}
+	if !in.p.Has(c.Op.Callback()) {
+		in.release()
+		return Outcome{}, false
+	}
+	start := clock.Mono()
+	err := in.p.Call(ctx, c)
+	return in.done(h, err, clock.Mono()-start), true
+}
+
+// batchedOutcome is the outcome of a call made in a batch, which counted
+// its time in the plugin's own counters (batch.Measured): only a failure
+// and the fan-out threshold are the host's to note.
+func (in *instance) batchedOutcome(h *Host, err error, d time.Duration) Outcome {
+	e := in.e
+	if err != nil {
+		e.stats.errs[codeIndex(codeOf(err))].Add(1)
+	}
+	e.timed(d, h.o.parallel)
+	return Outcome{Plugin: e.name, Version: in.version, Err: err, Duration: d}
 }
 
 // maxInline is how many plugins a fanned-out dispatch tracks without a

@@ -21,17 +21,30 @@ const batching = vtable.Batching
 
 func init() {
 	if batching {
-		batch.Register(func() (batch.Batch, error) {
-			b, err := newNativeBatch()
+		batch.Register(func(bounds batch.Bounds) (batch.Batch, error) {
+			b, err := newNativeBatch(bounds)
 			if err != nil {
 				return nil, err // an untyped nil: never a nil *nativeBatch in the interface
 			}
 			return b, nil
-		}, func(p clawd.Plugin) bool { _, ok := p.(*Plugin); return ok })
+		}, func(p clawd.Plugin) bool { _, ok := p.(*Plugin); return ok }, measured)
 	}
 }
 
 var _ batch.Batch = (*nativeBatch)(nil)
+
+// The cell counts in the buckets a batch is given bounds for.
+var _ [batch.Buckets]uint64 = clawctx.Latency{}.Buckets
+
+// measured reads what batches measured of p's calls from its cell.
+func measured(pl clawd.Plugin) batch.Latency {
+	p, ok := pl.(*Plugin)
+	if !ok {
+		return batch.Latency{}
+	}
+	l := p.b.Cell().SnapshotLatency()
+	return batch.Latency{Total: time.Duration(l.Total), Max: time.Duration(l.Max), Buckets: l.Buckets}
+}
 
 // maxBatch is how many plugins one batch runs.
 const maxBatch = batch.Max
@@ -41,42 +54,48 @@ const maxBatch = batch.Max
 const maxBatchArgs = 64 << 10
 
 // nativeBatch (internal/batch's Batch) runs one call on several plugins of
-// this process in one call into
-// C: the host's dispatch of an event to many native plugins. The
-// arguments are staged and checked for a NUL once; each plugin gets its
-// own copy of them, its own context (live only during its callback) and
-// its own serialization: Admit takes the plugin's lock, which Run gives
-// back. A plugin whose lock is taken (busy), that is concurrent, or that
-// may send events (network.relay: its sink could call back into a plugin
-// this batch holds, on this very thread) is not admitted: the caller makes
-// that call the ordinary way, after running what it admitted so far, so
-// that the order of calls stays the caller's. ctx is checked at Admit,
-// not again before each callback.
+// this process in one call into C: the host's dispatch of an event to many
+// native plugins. The arguments are staged and checked for a NUL once;
+// each plugin gets its own copy of them, its own context (live only during
+// its callback) and its own serialization: the shim takes each plugin's
+// lock in C, as a serial call does, and stops before a plugin whose lock
+// is taken, that is closed, or whose ring needs a chunk made; the caller
+// makes that call the ordinary way and runs on from the next, so that the
+// order of calls stays the caller's. Admitted are only the plugins whose
+// calls the shim makes whole (Plugin.shim: serialized, and no sink that
+// could call back into a plugin this batch holds, on this very thread).
+// ctx is checked when it is first given to Admit, not before each
+// callback.
 //
-// A nativeBatch is for one goroutine at a time; Run ends it and it can be used
-// again.
+// A nativeBatch is for one goroutine at a time; Reset empties it.
 type nativeBatch struct {
-	mem   *batchMem
-	ents  []vtable.BatchEntry // in C memory: the shim reads and writes them
-	args  int                 // the size of each argument area
-	c     clawd.Call
-	n     int
-	ps    [maxBatch]*Plugin
-	slots [maxBatch]*clawctx.Slot
-	errs  [maxBatch]error
-	ns    [maxBatch]int64
+	mem  *batchMem
+	ents []vtable.BatchEntry // in C memory: the shim reads and writes them
+	args int                 // the size of each argument area
+	c    clawd.Call
+	ctx  context.Context // checked already
+	n    int
+	ps   [maxBatch]*Plugin
+	errs [maxBatch]error
+	ns   [maxBatch]int64
+	made [maxBatch]bool
 }
 
-// batchMem owns the batch's C memory: entries, then the staged arguments,
-// then their working copy. A cleanup frees it when the batch is collected.
+// batchMem owns the batch's C memory: entries, the buckets' bounds, then
+// the staged arguments, then their working copy. A cleanup frees it when
+// the batch is collected.
 type batchMem struct{ blk *cmem.Block }
 
-const entriesSize = maxBatch * int(unsafe.Sizeof(vtable.BatchEntry{}))
+const (
+	entriesSize = maxBatch * int(unsafe.Sizeof(vtable.BatchEntry{}))
+	boundsSize  = 8 * (batch.Buckets - 1)
+	headSize    = entriesSize + boundsSize
+)
 
 // newNativeBatch returns an empty batch.
-func newNativeBatch() (*nativeBatch, error) {
+func newNativeBatch(bounds batch.Bounds) (*nativeBatch, error) {
 	b := &nativeBatch{mem: &batchMem{}}
-	if err := b.grow(4 << 10); err != nil {
+	if err := b.grow(4<<10, bounds); err != nil {
 		return nil, err
 	}
 	runtime.AddCleanup(b, func(m *batchMem) { _ = m.blk.Free() }, b.mem)
@@ -84,8 +103,8 @@ func newNativeBatch() (*nativeBatch, error) {
 }
 
 // grow makes each argument area at least n bytes. Only between runs.
-func (b *nativeBatch) grow(n int) error {
-	blk, err := cmem.Alloc(entriesSize + 2*n)
+func (b *nativeBatch) grow(n int, bounds batch.Bounds) error {
+	blk, err := cmem.Alloc(headSize + 2*n)
 	if err != nil {
 		return err
 	}
@@ -96,76 +115,80 @@ func (b *nativeBatch) grow(n int) error {
 	// The entries are Go values in C memory: uintptrs and integers only,
 	// never a Go pointer, so the collector has nothing to see there.
 	b.ents = unsafe.Slice((*vtable.BatchEntry)(foreign.Ptr(blk.Addr())), maxBatch)
+	bs := unsafe.Slice((*int64)(foreign.Ptr(b.bounds())), batch.Buckets-1)
+	for i, d := range bounds {
+		bs[i] = int64(d)
+	}
 	return nil
 }
 
-func (b *nativeBatch) base() uintptr { return b.mem.blk.Addr() + uintptr(entriesSize) }
-func (b *nativeBatch) work() uintptr { return b.base() + uintptr(b.args) }
+func (b *nativeBatch) bounds() uintptr { return b.mem.blk.Addr() + uintptr(entriesSize) }
+func (b *nativeBatch) base() uintptr   { return b.mem.blk.Addr() + uintptr(headSize) }
+func (b *nativeBatch) work() uintptr   { return b.base() + uintptr(b.args) }
 
-// Len is the number of plugins admitted since the last Run.
+// Len is the number of plugins admitted since the last Reset.
 func (b *nativeBatch) Len() int { return b.n }
 
-// Admit takes p for call c at the next Run if it is a plugin of this
-// runtime. admitted false with err nil: make the call the ordinary way
-// (p.Call). A non-nil err is the call's outcome, refused before it began
-// (closed, ctx done), as Call returns it. Every call admitted into one run
-// must be the same call.
+// Admit takes p for call c if it is a plugin of this runtime whose calls
+// the shim makes whole. admitted false with err nil: make the call the
+// ordinary way (p.Call). A non-nil err is the call's outcome, refused
+// before it began (closed, ctx done, arguments Validate refuses), as Call
+// returns it. Every call admitted into one batch must be the same call.
 func (b *nativeBatch) Admit(ctx context.Context, pl clawd.Plugin, c clawd.Call) (admitted bool, err error) {
 	p, ok := pl.(*Plugin)
-	if !ok || !batching || p.concurrent || p.relay || b.n == maxBatch || c.Op >= clawd.NumOps {
+	if !ok || !p.shim || b.n == maxBatch || c.Op >= clawd.NumOps {
 		return false, nil
 	}
 	fn := p.fns[c.Op.Callback()]
-	if fn == 0 || (b.n > 0 && !sameCall(b.c, c)) {
+	if fn == 0 {
 		return false, nil
 	}
-	if err := p.precheck(ctx, c.Op); err != nil {
-		return false, err
+	if p.closedFlag.Load() {
+		return false, p.errs.Closed(c.Op.String())
 	}
 	if b.n == 0 {
-		// The one check of the run's strings: a later call joins only
-		// with the very same ones (sameCall).
+		// The one check of the run's context and strings: a later call
+		// joins only with the very same ones (sameCall).
+		if err := ctx.Err(); err != nil {
+			return false, p.errs.NotCalled(c.Op, err)
+		}
 		if err := p.errs.Validate(c); err != nil {
 			return false, err
 		}
 		if !b.stage(c) {
 			return false, nil
 		}
+		b.ctx = ctx
+	} else if !sameCall(b.c, c) {
+		return false, nil
+	} else if ctx != b.ctx {
+		if err := ctx.Err(); err != nil {
+			return false, p.errs.NotCalled(c.Op, err)
+		}
 	}
-	if !p.lock.TryLock() {
-		return false, nil // busy: the ordinary path waits for it
-	}
-	if p.closed {
-		p.lock.Unlock()
-		return false, p.errs.Closed(c.Op.String())
-	}
-	s, err := p.b.AcquireSerial() // under the lock, as the ring needs
-	if err != nil {
-		p.lock.Unlock()
-		return false, p.memError(c.Op, err)
-	}
-	s.Prepare(ctx)
-	live, stale := s.Handles()
-	b.ents[b.n] = vtable.BatchEntry{Fn: fn, Ctx: s.Addr(), Live: live, Stale: stale}
-	b.ps[b.n], b.slots[b.n] = p, s
+	b.ents[b.n] = vtable.BatchEntry{Fn: fn, Cell: p.cell}
+	b.ps[b.n] = p
 	b.n++
 	return true, nil
 }
 
-// Drop takes back the call admitted last, as if Admit had refused it: its
-// plugin's lock is given back and nothing is called.
+// Drop takes back the call admitted last, as if Admit had refused it.
 func (b *nativeBatch) Drop() {
 	if b.n == 0 {
 		return
 	}
 	b.n--
-	k := b.n
-	b.slots[k].Release()
-	b.ps[k].lock.Unlock()
-	b.ps[k], b.slots[k] = nil, nil
+	b.ps[b.n] = nil
 	if b.n == 0 {
-		b.c = clawd.Call{}
+		b.Reset()
 	}
+}
+
+// Reset empties the batch.
+func (b *nativeBatch) Reset() {
+	clear(b.ps[:b.n])
+	b.n = 0
+	b.c, b.ctx = clawd.Call{}, nil
 }
 
 // sameCall reports whether a and b are the same call: the same op and
@@ -193,7 +216,7 @@ func (b *nativeBatch) stage(c clawd.Call) bool {
 	if need > maxBatchArgs {
 		return false
 	}
-	if need > b.args && b.grow(max(need, 2*b.args)) != nil {
+	if need > b.args && b.grow(max(need, 2*b.args), b.boundsNow()) != nil {
 		return false
 	}
 	buf := foreign.Bytes(b.base(), need)
@@ -207,32 +230,62 @@ func (b *nativeBatch) stage(c clawd.Call) bool {
 	return true
 }
 
-// Run makes the admitted calls, in the order they were admitted, gives
-// every plugin back and makes the batch empty. Result(i) is then the
-// outcome of the i-th admitted call.
-func (b *nativeBatch) Run() {
-	if b.n == 0 {
-		return
+// boundsNow reads back the bounds the batch was made with.
+func (b *nativeBatch) boundsNow() (bs batch.Bounds) {
+	src := unsafe.Slice((*int64)(foreign.Ptr(b.bounds())), batch.Buckets-1)
+	for i := range bs {
+		bs[i] = time.Duration(src[i])
 	}
+	return bs
+}
+
+// Run makes the admitted calls from index from on, in order, and returns
+// where it stopped: Len(), or the index of a call it did not make (its
+// plugin busy, closed, or its ring at a chunk to make), which the caller
+// makes the ordinary way before it runs on from the next. Result(i) is
+// then the outcome of each call it made.
+func (b *nativeBatch) Run(from int) (stop int) {
 	c := b.c
 	three := c.Op.Arity() == 3
-	bad := vtable.Batch(b.mem.blk.Addr(), b.n, b.base(), b.work(), three, len(c.Args[0]), len(c.Args[1]), len(c.Args[2]))
-	for k := 0; k < b.n; k++ {
-		p := b.ps[k]
-		b.slots[k].Release()
-		p.lock.Unlock()
+	for from < b.n {
+		stop, held, bad := vtable.Batch(b.mem.blk.Addr(), from, b.n, b.base(), b.work(), three,
+			len(c.Args[0]), len(c.Args[1]), len(c.Args[2]), b.bounds())
 		if bad >= 0 {
-			b.errs[k], b.ns[k] = p.errs.NUL(c.Op, bad), 0
-		} else {
-			e := &b.ents[k]
-			b.errs[k], b.ns[k] = p.errs.Result(c.Op, int32(uint32(e.Code))), e.NS
+			// Validate refused a NUL in a text already; the others are
+			// refused here, for every call alike, and none was made.
+			for k := from; k < b.n; k++ {
+				b.errs[k], b.ns[k], b.made[k] = b.ps[k].errs.NUL(c.Op, bad), 0, false
+			}
+			return b.n
 		}
-		b.ps[k], b.slots[k] = nil, nil
+		for k := from; k < stop; k++ {
+			p := b.ps[k]
+			rc, wake := vtable.EntryResult(b.ents[k].Code)
+			if wake {
+				p.b.SerialLock().Wake()
+			}
+			b.errs[k], b.ns[k], b.made[k] = p.errs.Result(c.Op, rc), b.ents[k].NS, true
+		}
+		if !held {
+			return stop
+		}
+		// The shim holds the plugin it stopped at: closed, or its ring
+		// at a chunk to make, which this side makes before the run goes
+		// on from that plugin.
+		p := b.ps[stop]
+		grown := !p.closed && p.b.ReserveSerial() == nil
+		p.lock.Unlock()
+		if !grown {
+			return stop
+		}
+		from = stop
 	}
-	b.n = 0
-	b.c = clawd.Call{}
+	return b.n
 }
 
 // Result is how long the i-th call of the last Run took in its callback,
-// and its outcome.
-func (b *nativeBatch) Result(i int) (time.Duration, error) { return time.Duration(b.ns[i]), b.errs[i] }
+// and its outcome; measured tells that the call was made and counted in
+// its plugin's cell (a NUL refused is not).
+func (b *nativeBatch) Result(i int) (d time.Duration, err error, measured bool) {
+	return time.Duration(b.ns[i]), b.errs[i], b.made[i]
+}

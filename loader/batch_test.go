@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -30,15 +31,43 @@ func batchSet(t *testing.T, set string) []*rig {
 	}
 }
 
-// newBatch returns a batch that a failing test still runs before its
-// plugins close (cleanups run last first): an admitted plugin's lock is
-// held until Run.
+// newBatch returns an empty batch.
 func newBatch(t *testing.T) *loader.Batch {
 	t.Helper()
 	b, err := loader.NewBatch()
 	require.NoError(t, err)
-	t.Cleanup(b.Run)
 	return b
+}
+
+// warm makes one call on each plugin the ordinary way: its serial ring's
+// first chunk of contexts and its argument buffer are made, which only the
+// Go side makes.
+func warm(t *testing.T, rs ...*rig) {
+	t.Helper()
+	for _, r := range rs {
+		require.NoError(t, r.p.Call(bg, clawd.ToolCall("s", "warm", "{}")))
+	}
+}
+
+// runAll runs every admitted call, the ones the batch stops at the
+// ordinary way (as the host does), and empties the batch; the outcomes in
+// admission order.
+func runAll(t *testing.T, b *loader.Batch, ps []*loader.Plugin, c clawd.Call) []error {
+	t.Helper()
+	require.Equal(t, len(ps), b.Len())
+	errs := make([]error, len(ps))
+	for k := 0; k < len(ps); {
+		stop := b.Run(k)
+		for ; k < stop; k++ {
+			_, errs[k], _ = b.Result(k)
+		}
+		if stop < len(ps) {
+			errs[stop] = ps[stop].Call(bg, c)
+			k = stop + 1
+		}
+	}
+	b.Reset()
+	return errs
 }
 
 // describe is what a call left in one plugin: its outcome, its log lines
@@ -102,12 +131,15 @@ func TestBatchMatchesSerial(t *testing.T) {
 		}
 		require.Equal(t, len(in), b.Len())
 		require.GreaterOrEqual(t, len(in), 2)
-		b.Run()
-		require.Zero(t, b.Len(), "Run empties the batch")
-		outs := make([]error, len(batched))
-		for k, i := range in {
-			_, outs[i] = b.Result(k)
+		var ps []*loader.Plugin
+		for _, i := range in {
+			ps = append(ps, batched[i].p)
 		}
+		outs := make([]error, len(batched))
+		for k, err := range runAll(t, b, ps, c) {
+			outs[in[k]] = err
+		}
+		require.Zero(t, b.Len(), "Reset empties the batch")
 		for i, r := range batched {
 			if !r.p.Has(c.Op.Callback()) {
 				outs[i] = r.p.Call(bg, c)
@@ -122,9 +154,9 @@ func TestBatchMatchesSerial(t *testing.T) {
 		_, err := b.Admit(bg, r.p, c)
 		require.NoError(t, err)
 	}
-	b.Run()
+	require.Equal(t, len(batched), b.Run(0))
 	for i := range batched {
-		_, err := b.Result(i)
+		_, err, _ := b.Result(i)
 		if i == 1 {
 			assert.Equal(t, clawerr.UnknownCode, clawerr.CodeOf(err))
 		} else {
@@ -138,12 +170,13 @@ func TestBatchTimesEachCallback(t *testing.T) {
 		t.Skip("batches need cgo")
 	}
 	r := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="timed"`))
+	warm(t, r)
 	b := newBatch(t)
 	admitted, err := b.Admit(bg, r.p, clawd.ToolCall("s", "sleep:20", "{}"))
 	require.NoError(t, err)
 	require.True(t, admitted)
-	b.Run()
-	d, err := b.Result(0)
+	require.Equal(t, 1, b.Run(0))
+	d, err, _ := b.Result(0)
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, d, 20*time.Millisecond, "the callback's own duration, read in C")
 }
@@ -158,6 +191,7 @@ func TestBatchApportionsTimeToTheCallbackThatTookIt(t *testing.T) {
 	quick1 := open(t, cbuild.Plugin(t, "bench"))
 	slow := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="timed"`))
 	quick2 := open(t, cbuild.Plugin(t, "bench", "-DBENCH_COPY=2"))
+	warm(t, quick1, slow, quick2)
 	b := newBatch(t)
 	c := clawd.ToolCall("s", "sleep:20", "{}") // bench ignores the tool, echo sleeps
 	for _, r := range []*rig{quick1, slow, quick2} {
@@ -165,11 +199,11 @@ func TestBatchApportionsTimeToTheCallbackThatTookIt(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, admitted)
 	}
-	b.Run()
+	require.Equal(t, 3, b.Run(0))
 	var d [3]time.Duration
 	for i := range d {
 		var err error
-		d[i], err = b.Result(i)
+		d[i], err, _ = b.Result(i)
 		require.NoError(t, err)
 	}
 	assert.GreaterOrEqual(t, d[1], 20*time.Millisecond, "the sleeping callback's duration")
@@ -177,34 +211,59 @@ func TestBatchApportionsTimeToTheCallbackThatTookIt(t *testing.T) {
 	assert.Less(t, d[2], d[1], "a quick callback after it")
 }
 
-func TestBatchLeavesBusyPluginToTheOrdinaryPath(t *testing.T) {
+// A plugin whose lock another call holds is not called in C: the batch
+// stops before it, the caller makes that call the ordinary way (waiting
+// for the lock) and runs on from the next.
+func TestBatchStopsAtBusyPlugin(t *testing.T) {
 	if !loader.Batching {
 		t.Skip("batches need cgo")
 	}
-	r := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="busy"`), relay())
-	// The call "hold" waits in the sink, inside the plugin with its lock
-	// held, until released: no sleep decides how long the lock is taken.
-	inside, release := make(chan struct{}), make(chan struct{})
-	r.onSend = func(e clawd.Event) error {
-		if e.Method == "echo.on_tool_call" && strings.Contains(string(e.Params), `"tool":"hold"`) {
-			close(inside)
-			<-release
-		}
-		return nil
+	a := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="first"`))
+	busy := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="busy"`))
+	c := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="last"`))
+	warm(t, a, busy, c)
+	for _, r := range []*rig{a, busy, c} {
+		r.logs.TakeAll() // on_load's and warm's lines
 	}
-	done := make(chan error, 1)
-	go func() { done <- r.p.ToolCall(bg, "s", "hold", "{}") }()
-	<-inside
 	b := newBatch(t)
-	admitted, err := b.Admit(bg, r.p, clawd.ToolCall("s", "grep", "{}"))
+	call := clawd.ToolCall("s", "hello", "{}")
+	for _, r := range []*rig{a, busy, c} {
+		admitted, err := b.Admit(bg, r.p, call)
+		require.NoError(t, err)
+		require.True(t, admitted, "admission takes no lock")
+	}
+	unlock := loader.HoldLock(busy.p)
+	held := true
+	t.Cleanup(func() {
+		if held {
+			unlock()
+		}
+	})
+	require.Equal(t, 1, b.Run(0), "stops before the busy plugin")
+	_, err, _ := b.Result(0)
 	require.NoError(t, err)
-	assert.False(t, admitted, "its lock is taken: the ordinary path waits for it")
-	assert.Zero(t, b.Len())
-	close(release)
-	require.NoError(t, r.p.ToolCall(bg, "s", "grep", "{}"), "the ordinary path")
+	assert.NotZero(t, a.logs.Len(), "the first call was made")
+	assert.Zero(t, busy.logs.Len(), "the busy plugin was not called")
+	// The ordinary path waits for the lock: give it back once the call
+	// waits for it.
+	done := make(chan error, 1)
+	go func() { done <- busy.p.Call(bg, call) }()
+	for loader.Waiters(busy.p) == 0 {
+		runtime.Gosched()
+	}
+	held = false
+	unlock()
 	require.NoError(t, <-done)
+	assert.NotZero(t, busy.logs.Len(), "the ordinary path made the call")
+	require.Equal(t, 3, b.Run(2), "runs on from the next")
+	_, err, _ = b.Result(2)
+	require.NoError(t, err)
+	assert.NotZero(t, c.logs.Len())
+	b.Reset()
 }
 
+// A plugin closed after it was admitted is not called: the batch stops
+// before it, and the ordinary path refuses it (closed).
 func TestBatchPluginClosedDuringDispatch(t *testing.T) {
 	if !loader.Batching {
 		t.Skip("batches need cgo")
@@ -218,28 +277,47 @@ func TestBatchPluginClosedDuringDispatch(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, admitted)
 	}
-	closed := make(chan error, 1)
-	go func() { closed <- a.p.Close() }()
-	select {
-	case err := <-closed:
-		t.Fatalf("Close returned (%v) while an admitted call holds the plugin", err)
-	case <-time.After(50 * time.Millisecond):
-	}
-	b.Run()
-	for i := range 2 {
-		_, err := b.Result(i)
-		assert.NoError(t, err, "admitted before Close: the call runs")
-	}
-	require.NoError(t, <-closed)
+	require.NoError(t, a.p.Close())
+	errs := runAll(t, b, []*loader.Plugin{a.p, c.p}, call)
+	assert.Equal(t, clawerr.Closed, clawerr.CodeOf(errs[0]), "closed before its turn: refused")
+	assert.NoError(t, errs[1], "the other plugin is unaffected")
 	admitted, err := b.Admit(bg, a.p, call)
 	assert.False(t, admitted)
 	assert.Equal(t, clawerr.Closed, clawerr.CodeOf(err))
-	admitted, err = b.Admit(bg, c.p, call)
-	require.NoError(t, err)
-	assert.True(t, admitted, "the other plugin is unaffected")
-	b.Run()
-	_, err = b.Result(0)
-	require.NoError(t, err)
+	// Its lock was given back: a waiter would not wait forever.
+	unlock := loader.HoldLock(a.p)
+	unlock()
+}
+
+// The serial ring's chunks of contexts are made in Go: where a batch
+// reaches a plugin whose ring is at a chunk still to be made, Run makes it
+// and goes on, so that every call is made in C, and counted in the cell.
+func TestBatchGrowsTheRing(t *testing.T) {
+	if !loader.Batching {
+		t.Skip("batches need cgo")
+	}
+	r := open(t, cbuild.Plugin(t, "bench"))
+	b := newBatch(t)
+	call := clawd.ToolCall("s", "grep", "{}")
+	const calls = 300 // five chunks
+	for range calls {
+		admitted, err := b.Admit(bg, r.p, call)
+		require.NoError(t, err)
+		require.True(t, admitted)
+		require.Equal(t, 1, b.Run(0))
+		_, err, measured := b.Result(0)
+		require.NoError(t, err)
+		require.True(t, measured)
+		b.Reset()
+	}
+	require.NoError(t, r.p.Call(bg, call), "the ordinary path is not counted in the cell")
+	l := loader.Measured(r.p)
+	var n uint64
+	for _, k := range l.Buckets {
+		n += k
+	}
+	assert.Equal(t, uint64(calls), n)
+	assert.LessOrEqual(t, l.Max, l.Total)
 }
 
 func TestBatchAdmitsOnlyWhatItCanRun(t *testing.T) {
@@ -257,6 +335,7 @@ func TestBatchAdmitsOnlyWhatItCanRun(t *testing.T) {
 	assert.False(t, admitted)
 	assert.NoError(t, err)
 	plain := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="plain"`))
+	warm(t, plain)
 	ctx, cancel := context.WithCancel(bg)
 	cancel()
 	admitted, err = b.Admit(ctx, plain.p, call)
@@ -270,7 +349,7 @@ func TestBatchAdmitsOnlyWhatItCanRun(t *testing.T) {
 	assert.False(t, admitted, "another call (other strings) cannot join this run")
 	assert.NoError(t, err)
 	big := clawd.ToolCall("s", "grep", `"`+strings.Repeat("x", 1<<17)+`"`)
-	b.Run()
+	b.Reset()
 	admitted, err = b.Admit(bg, plain.p, big)
 	assert.False(t, admitted, "arguments too large for a batch take the ordinary path")
 	assert.NoError(t, err)
@@ -283,8 +362,9 @@ func TestBatchAdmitsOnlyWhatItCanRun(t *testing.T) {
 	assert.Zero(t, b.Len())
 	admitted, err = b.Admit(bg, plain.p, call)
 	require.NoError(t, err)
-	assert.True(t, admitted, "the refusal left the plugin free")
-	b.Run()
+	assert.True(t, admitted)
+	assert.Equal(t, 1, b.Run(0))
+	b.Reset()
 }
 
 func TestBatchWithoutCgoAdmitsNothing(t *testing.T) {
@@ -296,17 +376,17 @@ func TestBatchWithoutCgoAdmitsNothing(t *testing.T) {
 	admitted, err := b.Admit(bg, r.p, clawd.ToolCall("s", "grep", "{}"))
 	assert.False(t, admitted)
 	assert.NoError(t, err)
-	b.Run() // nothing to run
+	assert.Zero(t, b.Run(0), "nothing to run")
 }
 
-// Drop takes the last admitted call back: it is never made, and the
-// plugin's lock is free again.
+// Drop takes the last admitted call back: it is never made.
 func TestBatchDropTakesBackTheLastCall(t *testing.T) {
 	if !loader.Batching {
 		t.Skip("batches need cgo")
 	}
 	kept := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="kept"`))
 	dropped := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="dropped"`))
+	warm(t, kept, dropped)
 	b := newBatch(t)
 	c := clawd.ToolCall("s", "hello", "{}")
 	for _, r := range []*rig{kept, dropped} {
@@ -317,14 +397,15 @@ func TestBatchDropTakesBackTheLastCall(t *testing.T) {
 	}
 	b.Drop()
 	require.Equal(t, 1, b.Len())
-	b.Run()
-	_, err := b.Result(0)
+	require.Equal(t, 1, b.Run(0))
+	b.Reset()
+	_, err, _ := b.Result(0)
 	require.NoError(t, err)
 	assert.NotZero(t, kept.logs.Len(), "the call kept logs its arguments")
 	assert.Zero(t, dropped.logs.Len(), "the call dropped is never made")
 	admitted, err := b.Admit(bg, dropped.p, c)
 	require.NoError(t, err)
-	assert.True(t, admitted, "Drop gave the plugin's lock back")
+	assert.True(t, admitted)
 	b.Drop()
 	assert.Zero(t, b.Len())
 }
