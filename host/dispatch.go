@@ -47,11 +47,17 @@ type instance struct {
 	drained chan struct{}
 	hooks   hookGrant // the hooks it was opened with (verdict.go)
 	batched bool      // a batch may admit p (internal/batch: an in-process native plugin)
+	ops     uint8     // bit o: p has the callback of clawd.Op o
 }
 
 func newInstance(e *entry, p clawd.Plugin, path, version string) *instance {
 	in := &instance{e: e, p: p, path: path, version: version, drained: make(chan struct{})}
 	in.batched = batch.Accepts(p)
+	for o := clawd.Op(0); o < clawd.NumOps; o++ {
+		if p.Has(o.Callback()) {
+			in.ops |= 1 << o
+		}
+	}
 	in.refs.Store(1)
 	return in
 }
@@ -176,13 +182,15 @@ func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []O
 	for _, e := range order {
 		if batching && e.slow.Load() == 0 {
 			if bs == nil {
-				bs = h.getBatch()
+				if bs = h.getBatch(); bs != nil {
+					bs.c = c // once: the batch reads it in place
+				}
 			}
 			if bs != nil {
-				if bs.b.Len() == batch.Max {
-					dst = bs.run(h, ctx, c, dst)
+				if len(bs.ins) == batch.Max {
+					dst = bs.run(h, ctx, dst)
 				}
-				in, admitted, err := bs.admit(ctx, e, c)
+				in, admitted, err := bs.admit(ctx, e)
 				if admitted {
 					bs.ins = append(bs.ins, in)
 					bs.at = append(bs.at, len(dst))
@@ -206,8 +214,8 @@ func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []O
 			in.release()
 			continue
 		}
-		if bs != nil && bs.b.Len() > 0 {
-			dst = bs.run(h, ctx, c, dst)
+		if bs != nil && len(bs.ins) > 0 {
+			dst = bs.run(h, ctx, dst)
 			timed = false
 		}
 		if ob := h.o.obs; ob != nil {
@@ -224,7 +232,8 @@ func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []O
 		t = end
 	}
 	if bs != nil {
-		dst = bs.run(h, ctx, c, dst)
+		dst = bs.run(h, ctx, dst)
+		bs.c = clawd.Call{} // keeps no strings in the pool
 		if bs.gone { // rare: a plugin reloaded or stopped mid-dispatch
 			dst = append(dst[:start], slices.DeleteFunc(dst[start:], func(o Outcome) bool { return o.Plugin == "" })...)
 			bs.gone = false
@@ -237,6 +246,7 @@ func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []O
 // batchState is a batch and the instances admitted to it, with the
 // place of each one's outcome in dst. Reused through Host.batches.
 type batchState struct {
+	c    clawd.Call // the dispatch's call: the batch is given its address
 	b    batch.Batch
 	ins  []*instance
 	at   []int
@@ -253,7 +263,7 @@ type batchState struct {
 // no such callback); in set, not admitted, err nil: the caller makes the
 // call the ordinary way (picking the instance again, with a reference).
 // A non-nil err is the outcome of a call refused before it began.
-func (bs *batchState) admit(ctx context.Context, e *entry, c clawd.Call) (in *instance, admitted bool, err error) {
+func (bs *batchState) admit(ctx context.Context, e *entry) (in *instance, admitted bool, err error) {
 	for {
 		in = e.cur.Load()
 		if in == nil {
@@ -262,10 +272,10 @@ func (bs *batchState) admit(ctx context.Context, e *entry, c clawd.Call) (in *in
 		if !in.batched {
 			return in, false, nil
 		}
-		if !in.p.Has(c.Op.Callback()) {
+		if in.ops&(1<<bs.c.Op) == 0 {
 			return nil, false, nil
 		}
-		admitted, err = bs.b.Admit(ctx, in.p, c)
+		admitted, err = bs.b.Admit(ctx, in.p, &bs.c)
 		if e.cur.Load() == in {
 			return in, admitted, err
 		}
@@ -292,7 +302,7 @@ func (h *Host) getBatch() *batchState {
 // at (its plugin busy with another call, closed meanwhile, or needing the
 // runtime's Go side) is made the ordinary way, on the instance current
 // then, before the batch runs on: the order of calls stays the host's.
-func (bs *batchState) run(h *Host, ctx context.Context, c clawd.Call, dst []Outcome) []Outcome {
+func (bs *batchState) run(h *Host, ctx context.Context, dst []Outcome) []Outcome {
 	n := bs.b.Len()
 	if n == 0 {
 		return dst
@@ -305,13 +315,13 @@ func (bs *batchState) run(h *Host, ctx context.Context, c clawd.Call, dst []Outc
 			d, err, measured := bs.b.Result(k)
 			in := bs.ins[k] // no reference to release: see admit
 			if measured {
-				dst[bs.at[k]] = in.batchedOutcome(h, err, d)
+				in.batchedOutcome(h, err, d, &dst[bs.at[k]])
 			} else {
 				dst[bs.at[k]] = in.outcome(h, err, d)
 			}
 		}
 		if stop < n {
-			o, ok := bs.ins[stop].e.callNow(h, ctx, c)
+			o, ok := bs.ins[stop].e.callNow(h, ctx, bs.c)
 			dst[bs.at[stop]] = o
 			bs.gone = bs.gone || !ok
 			k = stop + 1
@@ -341,16 +351,17 @@ func (e *entry) callNow(h *Host, ctx context.Context, c clawd.Call) (Outcome, bo
 	return in.done(h, err, clock.Mono()-start), true
 }
 
-// batchedOutcome is the outcome of a call made in a batch, which counted
-// its time in the plugin's own counters (batch.Measured): only a failure
-// and the fan-out threshold are the host's to note.
-func (in *instance) batchedOutcome(h *Host, err error, d time.Duration) Outcome {
+// batchedOutcome writes to o the outcome of a call made in a batch, which
+// counted its time in the plugin's own counters (batch.Measured): only a
+// failure and the fan-out threshold are the host's to note. (Field by
+// field: a whole Outcome copied through the stack stalls on its way.)
+func (in *instance) batchedOutcome(h *Host, err error, d time.Duration, o *Outcome) {
 	e := in.e
 	if err != nil {
 		e.stats.errs[codeIndex(codeOf(err))].Add(1)
 	}
 	e.timed(d, h.o.parallel)
-	return Outcome{Plugin: e.name, Version: in.version, Err: err, Duration: d}
+	o.Plugin, o.Version, o.Err, o.Duration = e.name, in.version, err, d
 }
 
 // maxInline is how many plugins a fanned-out dispatch tracks without a

@@ -64,8 +64,8 @@ const maxBatchArgs = 64 << 10
 // order of calls stays the caller's. Admitted are only the plugins whose
 // calls the shim makes whole (Plugin.shim: serialized, and no sink that
 // could call back into a plugin this batch holds, on this very thread).
-// ctx is checked when it is first given to Admit, not before each
-// callback.
+// ctx is checked at the first Admit of a batch (the one ctx of a
+// dispatch), not before each callback.
 //
 // A nativeBatch is for one goroutine at a time; Reset empties it.
 type nativeBatch struct {
@@ -73,7 +73,6 @@ type nativeBatch struct {
 	ents []vtable.BatchEntry // in C memory: the shim reads and writes them
 	args int                 // the size of each argument area
 	c    clawd.Call
-	ctx  context.Context // checked already
 	n    int
 	ps   [maxBatch]*Plugin
 	errs [maxBatch]error
@@ -134,7 +133,7 @@ func (b *nativeBatch) Len() int { return b.n }
 // ordinary way (p.Call). A non-nil err is the call's outcome, refused
 // before it began (closed, ctx done, arguments Validate refuses), as Call
 // returns it. Every call admitted into one batch must be the same call.
-func (b *nativeBatch) Admit(ctx context.Context, pl clawd.Plugin, c clawd.Call) (admitted bool, err error) {
+func (b *nativeBatch) Admit(ctx context.Context, pl clawd.Plugin, c *clawd.Call) (admitted bool, err error) {
 	p, ok := pl.(*Plugin)
 	if !ok || !p.shim || b.n == maxBatch || c.Op >= clawd.NumOps {
 		return false, nil
@@ -152,19 +151,14 @@ func (b *nativeBatch) Admit(ctx context.Context, pl clawd.Plugin, c clawd.Call) 
 		if err := ctx.Err(); err != nil {
 			return false, p.errs.NotCalled(c.Op, err)
 		}
-		if err := p.errs.Validate(c); err != nil {
+		if err := p.errs.Validate(*c); err != nil {
 			return false, err
 		}
 		if !b.stage(c) {
 			return false, nil
 		}
-		b.ctx = ctx
-	} else if !sameCall(b.c, c) {
+	} else if !sameCall(&b.c, c) {
 		return false, nil
-	} else if ctx != b.ctx {
-		if err := ctx.Err(); err != nil {
-			return false, p.errs.NotCalled(c.Op, err)
-		}
 	}
 	b.ents[b.n] = vtable.BatchEntry{Fn: fn, Cell: p.cell}
 	b.ps[b.n] = p
@@ -188,12 +182,12 @@ func (b *nativeBatch) Drop() {
 func (b *nativeBatch) Reset() {
 	clear(b.ps[:b.n])
 	b.n = 0
-	b.c, b.ctx = clawd.Call{}, nil
+	b.c = clawd.Call{}
 }
 
 // sameCall reports whether a and b are the same call: the same op and
 // the very same strings (pointer and length), as a dispatch passes them.
-func sameCall(a, b clawd.Call) bool {
+func sameCall(a, b *clawd.Call) bool {
 	if a.Op != b.Op {
 		return false
 	}
@@ -208,7 +202,7 @@ func sameCall(a, b clawd.Call) bool {
 // stage lays out c's arguments at base (each followed by a separator the
 // shim turns into its terminator, as clawctx's Stage3), false when they are
 // too large for a batch.
-func (b *nativeBatch) stage(c clawd.Call) bool {
+func (b *nativeBatch) stage(c *clawd.Call) bool {
 	need := len(c.Args[0]) + 1
 	if c.Op.Arity() == 3 {
 		need = len(c.Args[0]) + len(c.Args[1]) + len(c.Args[2]) + 3
@@ -216,7 +210,8 @@ func (b *nativeBatch) stage(c clawd.Call) bool {
 	if need > maxBatchArgs {
 		return false
 	}
-	if need > b.args && b.grow(max(need, 2*b.args), b.boundsNow()) != nil {
+	// The shim copies in 32-byte blocks: room for the last one's overrun.
+	if need+32 > b.args && b.grow(max(need+32, 2*b.args), b.boundsNow()) != nil {
 		return false
 	}
 	buf := foreign.Bytes(b.base(), need)
@@ -226,7 +221,7 @@ func (b *nativeBatch) stage(c clawd.Call) bool {
 		buf[k] = 0xFF
 		k++
 	}
-	b.c = c
+	b.c = *c
 	return true
 }
 

@@ -121,7 +121,7 @@ func TestBatchMatchesSerial(t *testing.T) {
 		// without the callback) takes the ordinary path.
 		var in []int
 		for i, r := range batched {
-			admitted, err := b.Admit(bg, r.p, c)
+			admitted, err := b.Admit(bg, r.p, &c)
 			require.NoError(t, err)
 			if admitted {
 				in = append(in, i)
@@ -151,7 +151,7 @@ func TestBatchMatchesSerial(t *testing.T) {
 	// A failing plugin in the middle fails only its own outcome.
 	c := clawd.ToolCall("s1", "grep", "{}")
 	for _, r := range batched {
-		_, err := b.Admit(bg, r.p, c)
+		_, err := b.Admit(bg, r.p, &c)
 		require.NoError(t, err)
 	}
 	require.Equal(t, len(batched), b.Run(0))
@@ -172,7 +172,8 @@ func TestBatchTimesEachCallback(t *testing.T) {
 	r := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="timed"`))
 	warm(t, r)
 	b := newBatch(t)
-	admitted, err := b.Admit(bg, r.p, clawd.ToolCall("s", "sleep:20", "{}"))
+	sleep := clawd.ToolCall("s", "sleep:20", "{}")
+	admitted, err := b.Admit(bg, r.p, &sleep)
 	require.NoError(t, err)
 	require.True(t, admitted)
 	require.Equal(t, 1, b.Run(0))
@@ -195,7 +196,7 @@ func TestBatchApportionsTimeToTheCallbackThatTookIt(t *testing.T) {
 	b := newBatch(t)
 	c := clawd.ToolCall("s", "sleep:20", "{}") // bench ignores the tool, echo sleeps
 	for _, r := range []*rig{quick1, slow, quick2} {
-		admitted, err := b.Admit(bg, r.p, c)
+		admitted, err := b.Admit(bg, r.p, &c)
 		require.NoError(t, err)
 		require.True(t, admitted)
 	}
@@ -228,7 +229,7 @@ func TestBatchStopsAtBusyPlugin(t *testing.T) {
 	b := newBatch(t)
 	call := clawd.ToolCall("s", "hello", "{}")
 	for _, r := range []*rig{a, busy, c} {
-		admitted, err := b.Admit(bg, r.p, call)
+		admitted, err := b.Admit(bg, r.p, &call)
 		require.NoError(t, err)
 		require.True(t, admitted, "admission takes no lock")
 	}
@@ -273,7 +274,7 @@ func TestBatchPluginClosedDuringDispatch(t *testing.T) {
 	b := newBatch(t)
 	call := clawd.ToolCall("s", "grep", "{}")
 	for _, r := range []*rig{a, c} {
-		admitted, err := b.Admit(bg, r.p, call)
+		admitted, err := b.Admit(bg, r.p, &call)
 		require.NoError(t, err)
 		require.True(t, admitted)
 	}
@@ -281,7 +282,7 @@ func TestBatchPluginClosedDuringDispatch(t *testing.T) {
 	errs := runAll(t, b, []*loader.Plugin{a.p, c.p}, call)
 	assert.Equal(t, clawerr.Closed, clawerr.CodeOf(errs[0]), "closed before its turn: refused")
 	assert.NoError(t, errs[1], "the other plugin is unaffected")
-	admitted, err := b.Admit(bg, a.p, call)
+	admitted, err := b.Admit(bg, a.p, &call)
 	assert.False(t, admitted)
 	assert.Equal(t, clawerr.Closed, clawerr.CodeOf(err))
 	// Its lock was given back: a waiter would not wait forever.
@@ -301,7 +302,7 @@ func TestBatchGrowsTheRing(t *testing.T) {
 	call := clawd.ToolCall("s", "grep", "{}")
 	const calls = 300 // five chunks
 	for range calls {
-		admitted, err := b.Admit(bg, r.p, call)
+		admitted, err := b.Admit(bg, r.p, &call)
 		require.NoError(t, err)
 		require.True(t, admitted)
 		require.Equal(t, 1, b.Run(0))
@@ -327,40 +328,42 @@ func TestBatchAdmitsOnlyWhatItCanRun(t *testing.T) {
 	b := newBatch(t)
 	call := clawd.ToolCall("s", "grep", "{}")
 	relayed := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="relayed"`), relay())
-	admitted, err := b.Admit(bg, relayed.p, call)
+	admitted, err := b.Admit(bg, relayed.p, &call)
 	assert.False(t, admitted, "its sink could call back into a plugin the batch holds")
 	assert.NoError(t, err)
 	conc := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="conc"`), clawd.WithConcurrent(true))
-	admitted, err = b.Admit(bg, conc.p, call)
+	admitted, err = b.Admit(bg, conc.p, &call)
 	assert.False(t, admitted)
 	assert.NoError(t, err)
 	plain := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="plain"`))
 	warm(t, plain)
 	ctx, cancel := context.WithCancel(bg)
 	cancel()
-	admitted, err = b.Admit(ctx, plain.p, call)
+	admitted, err = b.Admit(ctx, plain.p, &call)
 	assert.False(t, admitted)
 	assert.ErrorIs(t, err, context.Canceled, "refused as Call refuses it")
-	admitted, err = b.Admit(bg, plain.p, call)
+	admitted, err = b.Admit(bg, plain.p, &call)
 	require.NoError(t, err)
 	require.True(t, admitted)
 	other := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="other"`))
-	admitted, err = b.Admit(bg, other.p, clawd.ToolCall(strings.Clone("s"), "grep", "{}"))
+	otherCall := clawd.ToolCall(strings.Clone("s"), "grep", "{}")
+	admitted, err = b.Admit(bg, other.p, &otherCall)
 	assert.False(t, admitted, "another call (other strings) cannot join this run")
 	assert.NoError(t, err)
 	big := clawd.ToolCall("s", "grep", `"`+strings.Repeat("x", 1<<17)+`"`)
 	b.Reset()
-	admitted, err = b.Admit(bg, plain.p, big)
+	admitted, err = b.Admit(bg, plain.p, &big)
 	assert.False(t, admitted, "arguments too large for a batch take the ordinary path")
 	assert.NoError(t, err)
 	// Input that is not JSON is refused before it is staged, as Call
 	// refuses it: the plugin is not held and nothing runs.
-	admitted, err = b.Admit(bg, plain.p, clawd.ToolCall("s", "grep", `{"q":`))
+	notJSON := clawd.ToolCall("s", "grep", `{"q":`)
+	admitted, err = b.Admit(bg, plain.p, &notJSON)
 	assert.False(t, admitted)
 	assert.Equal(t, clawerr.InvalidArgument, clawerr.CodeOf(err))
 	assert.ErrorIs(t, err, clawd.ErrNotJSON)
 	assert.Zero(t, b.Len())
-	admitted, err = b.Admit(bg, plain.p, call)
+	admitted, err = b.Admit(bg, plain.p, &call)
 	require.NoError(t, err)
 	assert.True(t, admitted)
 	assert.Equal(t, 1, b.Run(0))
@@ -373,7 +376,8 @@ func TestBatchWithoutCgoAdmitsNothing(t *testing.T) {
 	}
 	r := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="purego"`))
 	b := newBatch(t)
-	admitted, err := b.Admit(bg, r.p, clawd.ToolCall("s", "grep", "{}"))
+	call := clawd.ToolCall("s", "grep", "{}")
+	admitted, err := b.Admit(bg, r.p, &call)
 	assert.False(t, admitted)
 	assert.NoError(t, err)
 	assert.Zero(t, b.Run(0), "nothing to run")
@@ -391,7 +395,7 @@ func TestBatchDropTakesBackTheLastCall(t *testing.T) {
 	c := clawd.ToolCall("s", "hello", "{}")
 	for _, r := range []*rig{kept, dropped} {
 		r.logs.TakeAll() // on_load's lines
-		admitted, err := b.Admit(bg, r.p, c)
+		admitted, err := b.Admit(bg, r.p, &c)
 		require.NoError(t, err)
 		require.True(t, admitted)
 	}
@@ -403,7 +407,7 @@ func TestBatchDropTakesBackTheLastCall(t *testing.T) {
 	require.NoError(t, err)
 	assert.NotZero(t, kept.logs.Len(), "the call kept logs its arguments")
 	assert.Zero(t, dropped.logs.Len(), "the call dropped is never made")
-	admitted, err := b.Admit(bg, dropped.p, c)
+	admitted, err := b.Admit(bg, dropped.p, &c)
 	require.NoError(t, err)
 	assert.True(t, admitted)
 	b.Drop()

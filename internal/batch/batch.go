@@ -26,7 +26,8 @@ type Bounds [Buckets - 1]time.Duration
 // Batch runs one call on several plugins. Admit takes p for the call
 // (false with a nil error: make the call the ordinary way, p.Call; a
 // non-nil error is the call's outcome, refused before it began); every
-// call admitted into one batch is the same call, with the same ctx. Drop
+// call admitted into one batch is the same call (read in place: *c must
+// not change until Reset), with the same ctx, checked at the first. Drop
 // takes back the call admitted last. Run(from) makes the admitted calls
 // from that index on, in order, and returns where it stopped: Len(), or
 // the index of a call it did not make (its plugin busy with another call,
@@ -38,7 +39,7 @@ type Bounds [Buckets - 1]time.Duration
 // call refused (its strings hold a NUL) is not. Reset empties the batch. For one goroutine at a time.
 type Batch interface {
 	Len() int
-	Admit(ctx context.Context, p clawd.Plugin, c clawd.Call) (admitted bool, err error)
+	Admit(ctx context.Context, p clawd.Plugin, c *clawd.Call) (admitted bool, err error)
 	Drop()
 	Run(from int) (stop int)
 	Result(i int) (d time.Duration, err error, measured bool)
