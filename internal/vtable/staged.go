@@ -1,5 +1,7 @@
 package vtable
 
+import "github.com/clawd-go/clawd/internal/batch"
+
 // culprit names which of three staged strings holds the NUL found at
 // offset i: 0, 1 or 2.
 func culprit(i, n0, n1 int) int {
@@ -13,17 +15,13 @@ func culprit(i, n0, n1 int) int {
 }
 
 // BatchEntry is one callback of a Batch, laid out as the C shim's
-// clawd_batch_entry: it lives in C memory, written by the caller (Fn,
-// Cell) and by the shim (Code, NS).
-type BatchEntry struct {
-	Fn, Cell uintptr
-	Code     int64 // the ClawaError, as an unsigned 32-bit value; | the wake bit
-	NS       int64 // the callback's duration
-}
+// clawd_batch_entry (internal/batch's Entry): it lives in C memory,
+// written by the caller (Fn, Cell) and by the shim (Code, NS).
+type BatchEntry = batch.Entry
 
 // wakeBit, in a shim's result, says that a Go caller waits for the lock
 // the shim gave back (clawctx.SerialLock.Wake).
-const wakeBit = int64(1) << 32
+const wakeBit = batch.WakeBit
 
 // SerialResult is what Serial did, in one word: the callback's ClawaError,
 // or why it made no call.
@@ -56,7 +54,3 @@ func (r SerialResult) Code() int32 { return int32(uint32(r)) }
 
 // Wake reports that a Go caller waits for the lock the call gave back.
 func (r SerialResult) Wake() bool { return r >= 0 && int64(r)&wakeBit != 0 }
-
-// EntryResult splits a BatchEntry's Code: the ClawaError, and whether a Go
-// caller waits for the plugin's lock.
-func EntryResult(code int64) (rc int32, wake bool) { return int32(uint32(code)), code&wakeBit != 0 }
