@@ -45,13 +45,16 @@ type instance struct {
 	runtime string // clawd.RuntimeNative, ...: for the observer
 	refs    atomic.Int64
 	drained chan struct{}
-	hooks   hookGrant     // the hooks it was opened with (verdict.go)
-	tk      *batch.Ticket // what a batch needs of p; nil if no batch takes it (internal/batch)
+	hooks   hookGrant    // the hooks it was opened with (verdict.go)
+	batched bool         // a batch takes p (internal/batch): tk is its ticket
+	tk      batch.Ticket // in place: a dispatch reads it next to the instance
 }
 
 func newInstance(e *entry, p clawd.Plugin, path, version string) *instance {
 	in := &instance{e: e, p: p, path: path, version: version, drained: make(chan struct{})}
-	in.tk = batch.TicketOf(p)
+	if tk := batch.TicketOf(p); tk != nil {
+		in.batched, in.tk = true, *tk
+	}
 	in.refs.Store(1)
 	return in
 }
@@ -176,7 +179,7 @@ func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []O
 	for _, e := range order {
 		if batching && e.slow.Load() == 0 {
 			// A batch call takes no reference: see batchState.
-			if in := e.cur.Load(); in != nil && in.tk != nil {
+			if in := e.cur.Load(); in != nil && in.batched {
 				fn := in.tk.Fns[c.Op]
 				if fn == 0 {
 					continue // no such callback

@@ -349,11 +349,11 @@ func (h *Host) Plugins() []PluginInfo {
 		// Calls made in batches are counted in their instances, until
 		// retire folds them into e.stats (under mu, as here).
 		for _, r := range e.retiring {
-			if r.tk != nil {
+			if r.batched {
 				info.Stats.addMeasured(batch.Measured(r.p))
 			}
 		}
-		if in := e.cur.Load(); in != nil && in.tk != nil {
+		if in := e.cur.Load(); in != nil && in.batched {
 			info.Stats.addMeasured(batch.Measured(in.p))
 		}
 		info.Stats.Reloads, info.Stats.ReloadFailures = e.reloads, e.reloadFailures
@@ -722,7 +722,7 @@ func (h *Host) retire(e *entry, old *instance) error {
 	}
 	h.mu.Lock()
 	e.base = e.base.Add(old.p.Stats())
-	if old.tk != nil { // closed: no batch calls it any more
+	if old.batched { // closed: no batch calls it any more
 		e.stats.fold(batch.Measured(old.p))
 	}
 	if i := slices.Index(e.retiring, old); i >= 0 {
