@@ -55,6 +55,7 @@ func ticketOf(pl clawd.Plugin) *batch.Ticket {
 // goOn is Ticket.GoOn: a run stopped on p holding its lock, closed or at
 // a chunk of its ring to make, which is made here.
 func (p *Plugin) goOn() bool {
+	p.b.SerialLock().Acquired()
 	grown := !p.closed && p.b.ReserveSerial() == nil
 	p.lock.Unlock()
 	return grown

@@ -377,6 +377,7 @@ func (p *Plugin) shimHeld(o clawd.Op, r vtable.SerialResult) (reentered bool, er
 	if r.Busy() {
 		return p.enterSlow(o)
 	}
+	p.b.SerialLock().Acquired()
 	if p.closed {
 		p.lock.Unlock()
 		return false, p.errs.Closed(o.String())

@@ -100,6 +100,9 @@ func (c *Cell) SnapshotLatency() Latency {
 type SerialLock struct {
 	c    *Cell
 	wake chan struct{}
+	// seen carries the hand-over of the lock for the race detector
+	// (raceEnabled only): it does not see atomics on C memory.
+	seen atomic.Uint32
 }
 
 // waitPoll bounds how long a waiter sleeps without a wake-up.
@@ -109,7 +112,13 @@ const waitPoll = 200 * time.Microsecond
 func (b *Binding) SerialLock() *SerialLock { return &b.serial.lock }
 
 // TryLock takes the lock if it is free.
-func (l *SerialLock) TryLock() bool { return atomic.SwapUint32(&l.c.Lock, 1) == 0 }
+func (l *SerialLock) TryLock() bool {
+	if atomic.SwapUint32(&l.c.Lock, 1) != 0 {
+		return false
+	}
+	l.Acquired()
+	return true
+}
 
 // Lock waits for the lock.
 func (l *SerialLock) Lock() {
@@ -131,9 +140,23 @@ func (l *SerialLock) Lock() {
 
 // Unlock gives the lock back and wakes a waiter, if any.
 func (l *SerialLock) Unlock() {
+	if raceEnabled {
+		l.seen.Add(1)
+	}
 	atomic.StoreUint32(&l.c.Lock, 0) // a full barrier in Go: Waiters is read after it
 	if atomic.LoadUint32(&l.c.Waiters) != 0 {
 		l.Wake()
+	}
+}
+
+// Acquired is called by a Go caller that holds the lock (a shim took it
+// for it, or TryLock did) before it touches what the lock guards: for the
+// race detector, it orders the caller after the last Go Unlock. What a
+// shim writes under the lock is C memory, which the detector does not
+// track; what Go writes under it is released by a Go Unlock.
+func (l *SerialLock) Acquired() {
+	if raceEnabled {
+		l.seen.Load()
 	}
 }
 
