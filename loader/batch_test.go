@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -390,4 +391,36 @@ func TestBatchDropTakesBackTheLastCall(t *testing.T) {
 	assert.True(t, admitted)
 	b.Drop()
 	assert.Zero(t, b.Len())
+}
+
+// Calls into a serialized plugin never overlap, whether the shim takes its
+// lock in C (a call, a batch) or a caller waits for it in Go: the plugin
+// aborts the process if two of its calls meet inside it. Callers that
+// wait while a shim holds the lock are woken by its release.
+func TestShimSerializesCalls(t *testing.T) {
+	r := open(t, cbuild.Plugin(t, "not_reentrant"))
+	require.Equal(t, loader.Batching, loader.Shim(r.p), "made whole in C with cgo")
+	call := clawd.ToolCall("s", "t", "{}")
+	const goroutines, calls = 4, 10
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		b := newBatch(t)
+		wg.Go(func() {
+			for range calls {
+				if g%2 == 1 && b.Admit(bg, r.p, &call) {
+					if b.Run(0) == 0 { // busy: the ordinary way
+						assert.NoError(t, r.p.Call(bg, call))
+					} else {
+						_, err := b.Result(0)
+						assert.NoError(t, err)
+					}
+					b.Reset()
+					continue
+				}
+				assert.NoError(t, r.p.ToolCall(bg, "s", "t", "{}"))
+			}
+		})
+	}
+	wg.Wait()
+	assert.Zero(t, loader.Waiters(r.p), "every waiter got the lock")
 }
