@@ -63,8 +63,8 @@ type Host struct {
 type entry struct {
 	name  string
 	cur   atomic.Pointer[instance] // the instance serving; nil unless active
+	slow  atomic.Int32             // the latest calls in a row that took at least the fork threshold, up to 2 (dispatch.go); next to cur: a dispatch reads both
 	stats counters
-	slow  atomic.Int32 // the latest calls in a row that took at least the fork threshold, up to 2 (dispatch.go)
 
 	// Guarded by Host.mu.
 	state          State
