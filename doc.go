@@ -1,6 +1,7 @@
-// Package clawd is what a Go program sees of a ClawD plugin, whatever runs
-// it: the Plugin interface, the calls it takes, the events it sends back,
-// and the registry of runtimes that open plugins.
+// Package clawd opens a ClawD plugin and calls it, whatever runs it: Open a
+// plugin by runtime name, make calls with Plugin.Call, receive the events it
+// sends through a Sink, and grant it capabilities and hooks with options. It
+// also holds the registry of runtimes that open plugins.
 //
 // A plugin speaks the ClawD plugin C ABI v1 (package abi). A runtime opens
 // it and hands back a Plugin:

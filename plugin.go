@@ -121,8 +121,47 @@ func Message(sessionID, role, contentJSON string) Call {
 
 // Containment says what the operating system enforces on a plugin: the
 // Landlock ABI level and what it restricts, no_new_privs, rlimits, death
-// with the parent, and Notes on what could not be enforced.
-type Containment = contain.Report
+// with the parent, and Notes on what could not be enforced. Its JSON is
+// the "sandbox" object of `clawd-plugin inspect --json`.
+type Containment struct {
+	OS             string   `json:"os"`
+	LandlockABI    int      `json:"landlock_abi"`    // 0: not applied
+	Filesystem     bool     `json:"filesystem"`      // file access restricted to the policy's paths
+	TCP            bool     `json:"tcp"`             // TCP connect and bind denied
+	Signals        bool     `json:"signals"`         // signal scoping applied
+	NoNewPrivs     bool     `json:"no_new_privs"`    // PR_SET_NO_NEW_PRIVS set
+	Rlimits        bool     `json:"rlimits"`         // the policy asked for rlimits and all are in force
+	DieWithParent  bool     `json:"die_with_parent"` // SIGKILL when the parent dies
+	FDs            bool     `json:"fds"`             // inherited descriptors other than 0-2 and the kept ones closed
+	Env            bool     `json:"env"`             // the environment is the allowlist plus the granted variables
+	NoCapabilities bool     `json:"no_capabilities"` // every capability set empty: effective, permitted, inheritable, ambient, bounding
+	UID            int      `json:"uid"`             // the uid and gid the plugin runs as
+	GID            int      `json:"gid"`
+	NetNS          bool     `json:"netns"`                   // an empty network namespace of its own
+	IPCNS          bool     `json:"ipcns"`                   // an empty IPC namespace of its own: no System V IPC object or POSIX message queue of the host
+	Sockets        bool     `json:"sockets"`                 // the seccomp filter refuses socket families
+	PIDNamespace   bool     `json:"pid_namespace"`           // the child is the init of a PID namespace: its death kills every descendant
+	Cgroup         int      `json:"cgroup,omitempty"`        // 1 or 2: the pids cgroup version that bounds and kills the tree; 0: none
+	MaxProcesses   int      `json:"max_processes,omitempty"` // the plugin's share of the cgroup's pids.max
+	Subreaper      bool     `json:"subreaper"`               // no PID namespace: the child adopts the orphans of its descendants
+	Notes          []string `json:"notes,omitempty"`         // what could not be enforced and why, one sentence each
+
+	// The system call filter and the keyring.
+	Syscalls       int      `json:"syscalls_denied,omitempty"` // how many system calls the seccomp filter refuses, outright or by their arguments
+	SyscallClasses []string `json:"syscall_classes,omitempty"` // what they are, in short: "exec", "keyring", "bpf", ...
+	SessionKeyring bool     `json:"session_keyring"`           // a new, empty session keyring of its own, not the host's
+
+	// Windows: the child's token as it reads it back.
+	Integrity       string `json:"integrity,omitempty"`        // its integrity level: "low", "medium", ...
+	RestrictedToken bool   `json:"restricted_token,omitempty"` // no privilege but SeChangeNotifyPrivilege, Administrators deny-only or absent
+	NoWriteUp       bool   `json:"no_write_up,omitempty"`      // write access to its medium-integrity parent and to a file beside its home tried and refused
+}
+
+// String is one line for humans, such as "landlock v7 (filesystem, tcp,
+// signals), no_new_privs, rlimits, dies with parent". (The conversion
+// also keeps the fields the sandbox's own report's, checked by the
+// compiler.)
+func (c Containment) String() string { return contain.Report(c).String() }
 
 // Contained is implemented by runtimes that confine the plugin (the
 // process sandbox).

@@ -1,11 +1,7 @@
-// Package abi holds the facts of the ClawD plugin C ABI, version 1, as Go
-// values: the version constant, the ClawaError codes as Go errors, event
-// types, log levels, capability names, and Go mirrors of the two structs
-// that cross the boundary (ClawaPlugin and ClawaContext).
-//
-// The mirrors describe foreign memory; they are never allocated on the Go
-// heap and handed to C. Their layout is asserted in tests against the C
-// header include/clawd_plugin.h, compiled by a real C compiler.
+// Package abi names the facts of the ClawD plugin C ABI, version 1, that a
+// Go program meets: match an error against a ClawaError code, name a
+// callback or a capability to grant. It holds the version constant, the
+// codes as Go errors, the callbacks and the capability names.
 //
 // A ClawaError is a Code, and a Code is an error, so a host can write
 //
@@ -25,9 +21,6 @@ const Version = 1
 // InitSymbol is the name of the one function a plugin exports.
 const InitSymbol = "clawd_plugin_init"
 
-// Reserved is the number of reserved slots at the end of each struct.
-const Reserved = 8
-
 // Code is a ClawaError: the 32-bit status every fallible callback returns.
 type Code int32
 
@@ -41,13 +34,13 @@ const (
 	DaemonError      Code = 5 // host-side failure
 )
 
-// MaxKnownCode is the highest ClawaError value of ABI v1.
-const MaxKnownCode = DaemonError
+// maxKnownCode is the highest ClawaError value of ABI v1.
+const maxKnownCode = DaemonError
 
 var codeNames = [...]string{"None", "InitFailed", "CallbackError", "CapabilityDenied", "NotFound", "DaemonError"}
 
 // Known reports whether c is a ClawaError value of ABI v1.
-func (c Code) Known() bool { return c >= None && c <= MaxKnownCode }
+func (c Code) Known() bool { return c >= None && c <= maxKnownCode }
 
 // String returns the ClawaError's name, or "ClawaError(N)" for an unknown one.
 func (c Code) String() string {
@@ -82,42 +75,6 @@ type UnknownCodeError struct {
 func (e *UnknownCodeError) Error() string {
 	return "clawd: unknown ClawaError " + strconv.Itoa(int(e.Code))
 }
-
-// EventType enumerates the events of the ABI.
-type EventType uint32
-
-// The event types of ABI v1.
-const (
-	EventSessionStart EventType = 0
-	EventSessionEnd   EventType = 1
-	EventToolCall     EventType = 2
-	EventMessage      EventType = 3
-	EventTaskStatus   EventType = 4
-	EventGitCommit    EventType = 5
-	EventShutdown     EventType = 6
-)
-
-var eventNames = [...]string{"session_start", "session_end", "tool_call", "message", "task_status", "git_commit", "shutdown"}
-
-// String returns the event's snake_case name, as used in event scripts.
-func (e EventType) String() string {
-	if int(e) < len(eventNames) {
-		return eventNames[e]
-	}
-	return "event(" + strconv.Itoa(int(e)) + ")"
-}
-
-// LogLevel is the level argument of ClawaContext.log.
-type LogLevel uint8
-
-// The log levels of ABI v1. Any other value is logged at warn.
-const (
-	LogTrace LogLevel = 0
-	LogDebug LogLevel = 1
-	LogInfo  LogLevel = 2
-	LogWarn  LogLevel = 3
-	LogError LogLevel = 4
-)
 
 // Capability is a permission a plugin's manifest asks for.
 type Capability string

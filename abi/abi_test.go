@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/internal/cabi"
 )
 
 func TestCodeErr(t *testing.T) {
@@ -56,7 +57,7 @@ func TestCodeErr(t *testing.T) {
 				t.Errorf("errors.Is(%v, %v) = false", err, tc.code)
 			}
 			// A failure never matches success or another code.
-			for c := abi.None; c <= abi.MaxKnownCode; c++ {
+			for c := abi.None; c <= abi.DaemonError; c++ {
 				if c != tc.code && errors.Is(err, c) {
 					t.Errorf("errors.Is(%v, %v) = true", err, c)
 				}
@@ -105,15 +106,6 @@ func TestCapabilityKnown(t *testing.T) {
 }
 
 func TestNames(t *testing.T) {
-	events := []string{"session_start", "session_end", "tool_call", "message", "task_status", "git_commit", "shutdown"}
-	for i, want := range events {
-		if got := abi.EventType(i).String(); got != want {
-			t.Errorf("EventType(%d) = %q, want %q", i, got, want)
-		}
-	}
-	if got := abi.EventType(7).String(); got != "event(7)" {
-		t.Errorf("EventType(7) = %q", got)
-	}
 	callbacks := []string{"on_load", "on_unload", "on_session_start", "on_session_end", "on_tool_call", "on_message"}
 	if len(callbacks) != abi.NumCallbacks {
 		t.Fatalf("NumCallbacks = %d", abi.NumCallbacks)
@@ -129,10 +121,10 @@ func TestNames(t *testing.T) {
 }
 
 func TestConstants(t *testing.T) {
-	if abi.Version != 1 || abi.Reserved != 8 || abi.InitSymbol != "clawd_plugin_init" {
-		t.Errorf("Version=%d Reserved=%d InitSymbol=%q", abi.Version, abi.Reserved, abi.InitSymbol)
+	if abi.Version != 1 || cabi.Reserved != 8 || abi.InitSymbol != "clawd_plugin_init" {
+		t.Errorf("Version=%d Reserved=%d InitSymbol=%q", abi.Version, cabi.Reserved, abi.InitSymbol)
 	}
-	levels := []abi.LogLevel{abi.LogTrace, abi.LogDebug, abi.LogInfo, abi.LogWarn, abi.LogError}
+	levels := []cabi.LogLevel{cabi.LogTrace, cabi.LogDebug, cabi.LogInfo, cabi.LogWarn, cabi.LogError}
 	for i, l := range levels {
 		if int(l) != i {
 			t.Errorf("log level %d has value %d", i, l)
@@ -147,8 +139,8 @@ func TestLayout(t *testing.T) {
 	if unsafe.Sizeof(uintptr(0)) != 8 {
 		t.Skip("the ABI table is for 8-byte pointers")
 	}
-	var p abi.Plugin
-	var c abi.Context
+	var p cabi.Plugin
+	var c cabi.Context
 	for _, tc := range []struct {
 		field       string
 		off, size   uintptr
@@ -179,13 +171,13 @@ func TestLayout(t *testing.T) {
 	if unsafe.Alignof(p) != 8 || unsafe.Alignof(c) != 8 {
 		t.Errorf("alignment: Plugin %d, Context %d, want 8", unsafe.Alignof(p), unsafe.Alignof(c))
 	}
-	if abi.SizeofPlugin != unsafe.Sizeof(p) || abi.SizeofContext != unsafe.Sizeof(c) {
-		t.Errorf("SizeofPlugin=%d SizeofContext=%d", abi.SizeofPlugin, abi.SizeofContext)
+	if cabi.SizeofPlugin != unsafe.Sizeof(p) || cabi.SizeofContext != unsafe.Sizeof(c) {
+		t.Errorf("SizeofPlugin=%d SizeofContext=%d", cabi.SizeofPlugin, cabi.SizeofContext)
 	}
 }
 
 func TestPluginCallback(t *testing.T) {
-	p := abi.Plugin{OnLoad: 1, OnUnload: 2, OnSessionStart: 3, OnSessionEnd: 4, OnToolCall: 5, OnMessage: 6}
+	p := cabi.Plugin{OnLoad: 1, OnUnload: 2, OnSessionStart: 3, OnSessionEnd: 4, OnToolCall: 5, OnMessage: 6}
 	for cb := abi.Callback(0); cb < abi.NumCallbacks; cb++ {
 		if got := p.Callback(cb); got != uintptr(cb)+1 {
 			t.Errorf("Callback(%v) = %d, want %d", cb, got, cb+1)

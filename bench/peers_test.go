@@ -23,6 +23,7 @@ import (
 	"github.com/clawd-go/clawd/bench/internal/goplugin"
 	"github.com/clawd-go/clawd/host"
 	"github.com/clawd-go/clawd/internal/benchfloor"
+	"github.com/clawd-go/clawd/internal/cabi"
 	"github.com/clawd-go/clawd/internal/cbuild"
 	"github.com/clawd-go/clawd/internal/cmem"
 	"github.com/clawd-go/clawd/internal/dl"
@@ -143,7 +144,7 @@ func BenchmarkPeers(b *testing.B) {
 	b.Run("loader/vs="+floorName, func(b *testing.B) { pair(b, 1, ld.call, ld.floor) })
 	for _, n := range []int{1, 16, 100} {
 		b.Run(fmt.Sprintf("host-%d/vs=loader", n), func(b *testing.B) {
-			h := hostRig(b, n, host.DefaultParallelThreshold)
+			h := hostRig(b, n, hostDefaultThreshold)
 			pair(b, n, h.dispatch(b, n), ld.call)
 		})
 	}
@@ -151,7 +152,7 @@ func BenchmarkPeers(b *testing.B) {
 	// against the host that never fans out (the default must cost nothing
 	// more), and against the one that always does.
 	b.Run("host-4/vs=host-4-serial", func(b *testing.B) {
-		h := hostRig(b, 4, host.DefaultParallelThreshold)
+		h := hostRig(b, 4, hostDefaultThreshold)
 		s := hostRig(b, 4, time.Hour)
 		pair(b, 1, h.dispatch(b, 4), s.dispatch(b, 4))
 	})
@@ -181,7 +182,7 @@ func BenchmarkPeers(b *testing.B) {
 // BenchmarkFanOut measures where fanning out pays: 4 plugins that each
 // busy-wait work microseconds, every one on a goroutine of its own
 // (threshold 0) against all on the dispatching goroutine. x-ref below 1
-// means fanning out was faster; DefaultParallelThreshold should sit where
+// means fanning out was faster; the host's default threshold should sit where
 // it crosses 1.
 func BenchmarkFanOut(b *testing.B) {
 	for _, us := range []int{0, 1, 5, 20, 50, 100, 200} {
@@ -252,7 +253,7 @@ func BenchmarkOpen(b *testing.B) {
 // the same library: its callback pointer, a context-sized block and string
 // memory in C.
 type loaderR struct {
-	p              *loader.Plugin
+	p              clawd.Plugin
 	toolFn, loopFn uintptr
 	ctx            uintptr
 	buf            []byte // C memory for the floor's strings
@@ -287,7 +288,7 @@ func loaderRig(b *testing.B) *loaderR {
 		if err != nil {
 			return nil, nil, err
 		}
-		ctxMem, err := cmem.Alloc(abi.SizeofContext)
+		ctxMem, err := cmem.Alloc(cabi.SizeofContext)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -310,7 +311,7 @@ func (r *loaderR) call(n int) { r.callWith(input)(n) }
 func (r *loaderR) callWith(in string) caller {
 	return func(n int) {
 		for range n {
-			if err := r.p.ToolCall(bg, session, tool, in); err != nil {
+			if err := r.p.Call(bg, clawd.ToolCall(session, tool, in)); err != nil {
 				panic(err)
 			}
 		}
@@ -366,7 +367,7 @@ func hostRig(b *testing.B, n int, threshold time.Duration) *hostR {
 				return nil, nil, err
 			}
 		}
-		h, err := host.New(host.WithPluginDirs(root), host.WithParallelThreshold(threshold), host.WithLogger(zap.NewNop()))
+		h, err := host.New(host.WithPluginDirs(root), host.WithParallelThreshold(threshold), host.WithPluginOptions(clawd.WithLogger(zap.NewNop())))
 		if err != nil {
 			return nil, nil, err
 		}
@@ -396,7 +397,7 @@ func (r *hostR) dispatchCall(c clawd.Call, want int) caller {
 }
 
 // processR is the bench plugin in a sandbox child.
-type processR struct{ p *isolate.Plugin }
+type processR struct{ p clawd.Plugin }
 
 func processRig(b *testing.B) *processR {
 	return rig(b, "process", func() (*processR, func(), error) {
@@ -410,7 +411,7 @@ func processRig(b *testing.B) *processR {
 
 func (r *processR) call(n int) {
 	for range n {
-		if err := r.p.ToolCall(bg, session, tool, input); err != nil {
+		if err := r.p.Call(bg, clawd.ToolCall(session, tool, input)); err != nil {
 			panic(err)
 		}
 	}
@@ -421,7 +422,7 @@ func (r *processR) call(n int) {
 // is the executable's pages, shared by every child), from /proc; 0 where
 // there is none.
 func (r *processR) memKiB() (rss, private int) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", r.p.PID()))
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", r.p.(clawd.Supervised).PID()))
 	if err != nil {
 		return 0, 0
 	}
@@ -444,7 +445,7 @@ func (r *processR) memKiB() (rss, private int) {
 // wasmRig is the bench plugin as a WASM module; deadlines as the runtime's
 // option of that name.
 func wasmRig(b *testing.B, deadlines bool) caller {
-	p := rig(b, fmt.Sprint("wasm-", deadlines), func() (*wasm.Plugin, func(), error) {
+	p := rig(b, fmt.Sprint("wasm-", deadlines), func() (clawd.Plugin, func(), error) {
 		p, err := wasm.Open(cbuild.WasmPlugin(b, "bench"), wasm.WithDeadlines(deadlines))
 		if err != nil {
 			return nil, nil, err
@@ -572,3 +573,6 @@ func echo() {
 		}
 	}
 }
+
+// hostDefaultThreshold is host.WithParallelThreshold's default.
+const hostDefaultThreshold = 50 * time.Microsecond

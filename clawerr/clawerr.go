@@ -1,6 +1,7 @@
-// Package clawerr defines the stable error codes that every part of
-// clawd-go reports (open_failed ... closed) and the Error type that carries
-// them, so a host can branch on a failure without parsing messages:
+// Package clawerr lets a program branch on a failure of any part of clawd-go
+// without parsing messages: every error carries one of the stable codes
+// defined here (open_failed ... closed), read with CodeOf or matched with
+// errors.Is, in the Error type that carries them:
 //
 //	p, err := loader.Open(path)
 //	if errors.Is(err, clawerr.ABIMismatch) { ... }

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"fmt"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"os"
 	"slices"
 	"sort"
@@ -15,12 +16,12 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/cabi"
 	"github.com/clawd-go/clawd/internal/clawctx"
 	"github.com/clawd-go/clawd/internal/dl"
 	"github.com/clawd-go/clawd/internal/sigaction"
 	"github.com/clawd-go/clawd/internal/threads"
 	"github.com/clawd-go/clawd/internal/vtable"
-	"github.com/clawd-go/clawd/manifest"
 )
 
 // settle is how long the checks wait for a plugin's late work (a thread
@@ -253,7 +254,7 @@ func checkLogLevels(c *cenv) childResult {
 		// The loader adds the raw level to a line whose level ABI v1 does
 		// not define.
 		for _, f := range e.Context {
-			if f.Key == "level" && uint64(f.Integer) > uint64(abi.LogError) {
+			if f.Key == "level" && uint64(f.Integer) > uint64(cabi.LogError) {
 				unknown[uint64(f.Integer)]++
 			}
 		}
@@ -599,7 +600,7 @@ func round(d time.Duration) time.Duration {
 func parseKeys(b64 []string) ([]ed25519.PublicKey, error) {
 	var keys []ed25519.PublicKey
 	for _, s := range b64 {
-		k, err := manifest.ParsePublicKey(s)
+		k, err := sigkey.ParsePublicKey(s)
 		if err != nil {
 			return nil, fmt.Errorf("a trusted key does not parse: %w", err)
 		}

@@ -21,9 +21,9 @@ import (
 	"github.com/clawd-go/clawd/wasm"
 )
 
-// ChildVerb is the argument a check's child process is started with. It
-// is a hint for people reading ps; ChildMain goes by the hand-off.
-const ChildVerb = "__conformance-child"
+// childVerb is the argument a check's child process is started with. It
+// is a hint for people reading ps; the child goes by the hand-off.
+const childVerb = "__conformance-child"
 
 // roleCheck is the child role (internal/child) that runs one check; its
 // arguments are a childSpec.
@@ -34,24 +34,6 @@ func init() { child.Register(roleCheck, childMain) }
 // probeID names the first child of a run, which finds how far the plugin
 // loads; it is not a check.
 const probeID = "probe"
-
-// ChildMain runs a check when this process is one of the suite's child
-// processes, and exits; otherwise it returns at once and does nothing. It is
-// the one child entry of this module (internal/child's Main, which
-// isolate.Main also calls): it serves every child role the program links.
-// Every program that calls Run (or RunT) must call it first thing: the
-// suite re-executes the running program for each check.
-//
-//	func main() {
-//		conformance.ChildMain()
-//		...
-//	}
-//
-//	func TestMain(m *testing.M) {
-//		conformance.ChildMain()
-//		os.Exit(m.Run())
-//	}
-func ChildMain() { child.Main() }
 
 // childSpec is what the parent tells a child.
 type childSpec struct {

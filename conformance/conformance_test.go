@@ -1,9 +1,11 @@
 package conformance_test
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -136,7 +138,7 @@ func sign(t *testing.T, dir string, m map[string]any) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m["signature"] = manifest.Sign(signer, data)
+	m["signature"] = sigkey.Sign(signer, data)
 }
 
 func otherKey() ed25519.PublicKey {
@@ -255,7 +257,7 @@ func TestVerdicts(t *testing.T) {
 	for _, v := range all {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
-			rep, err := conformance.Run(v.path(t), v.runOpts()...)
+			rep, err := conformance.Run(context.Background(), v.path(t), v.runOpts()...)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -348,7 +350,7 @@ func dump(rep *conformance.Report) string {
 // a large input fails that check with the signal named, and every other
 // check ran in its own process and reported.
 func TestCrashFailsOnlyItsCheck(t *testing.T) {
-	rep, err := conformance.Run(cbuild.Plugin(t, "tool_call_segv"))
+	rep, err := conformance.Run(context.Background(), cbuild.Plugin(t, "tool_call_segv"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,30 +383,30 @@ func TestOnlyAndSkip(t *testing.T) {
 		}
 		return out
 	}
-	rep, err := conformance.Run(echo, conformance.Only(`^init\.`), conformance.Skip(`reserved`))
+	rep, err := conformance.Run(context.Background(), echo, conformance.Only(`^init\.`), conformance.Skip(`reserved`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"init.non_null", "init.idempotent", "init.abi_version"}; !reflect.DeepEqual(ids(rep), want) {
 		t.Errorf("ids %v, want %v", ids(rep), want)
 	}
-	rep, err = conformance.Run(echo, conformance.Only(`^export\.`), conformance.Only(`^manifest\.valid$`))
+	rep, err = conformance.Run(context.Background(), echo, conformance.Only(`^export\.`), conformance.Only(`^manifest\.valid$`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{"export.init", "export.namespace", "manifest.valid"}; !reflect.DeepEqual(ids(rep), want) {
 		t.Errorf("ids %v, want %v", ids(rep), want)
 	}
-	if _, err := conformance.Run(echo, conformance.Only(`(`)); err == nil {
+	if _, err := conformance.Run(context.Background(), echo, conformance.Only(`(`)); err == nil {
 		t.Error("a bad pattern was accepted")
 	}
 }
 
 func TestRunErrors(t *testing.T) {
-	if _, err := conformance.Run(filepath.Join(t.TempDir(), "nope.so")); err == nil {
+	if _, err := conformance.Run(context.Background(), filepath.Join(t.TempDir(), "nope.so")); err == nil {
 		t.Error("a missing path was accepted")
 	}
-	if _, err := conformance.Run(cbuild.Plugin(t, "echo"), conformance.WithTimeout(0)); err == nil {
+	if _, err := conformance.Run(context.Background(), cbuild.Plugin(t, "echo"), conformance.WithTimeout(0)); err == nil {
 		t.Error("a zero timeout was accepted")
 	}
 }
@@ -412,7 +414,7 @@ func TestRunErrors(t *testing.T) {
 // TestWithManifest checks a library against a manifest kept elsewhere.
 func TestWithManifest(t *testing.T) {
 	dir := dirFor("echo", map[string]any{"name": "not-echo", "capabilities": []string{}})(t)
-	rep, err := conformance.Run(cbuild.Plugin(t, "echo"), conformance.WithManifest(filepath.Join(dir, manifest.JSONName)),
+	rep, err := conformance.Run(context.Background(), cbuild.Plugin(t, "echo"), conformance.WithManifest(filepath.Join(dir, manifest.JSONName)),
 		conformance.WithTimingBudgets(time.Minute, time.Minute))
 	if err != nil {
 		t.Fatal(err)
@@ -424,7 +426,7 @@ func TestWithManifest(t *testing.T) {
 }
 
 func TestReportJSON(t *testing.T) {
-	rep, err := conformance.Run(cbuild.Plugin(t, "bad_abi"), conformance.Only(`^init\.(abi_version|reserved)$`))
+	rep, err := conformance.Run(context.Background(), cbuild.Plugin(t, "bad_abi"), conformance.Only(`^init\.(abi_version|reserved)$`))
 	if err != nil {
 		t.Fatal(err)
 	}

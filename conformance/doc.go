@@ -1,7 +1,8 @@
-// Package conformance is the ClawD ABI v1 conformance suite: it tells a
-// plugin author exactly what in a library breaks the ABI, or will misbehave
-// in some host, before a user finds out. The loader is lenient (it refuses
-// only what it cannot use safely); this suite is strict.
+// Package conformance checks a plugin against the ClawD ABI v1: Run it (or
+// RunT in a test) on a library or a plugin directory to learn exactly what in
+// it breaks the ABI, or will misbehave in some host, before a user finds out.
+// The loader is lenient (it refuses only what it cannot use safely); this
+// suite is strict.
 //
 // # Running it
 //
@@ -13,7 +14,7 @@
 // From Go, for example in a plugin's own tests:
 //
 //	func TestMain(m *testing.M) {
-//		conformance.ChildMain() // first thing: the suite re-executes this binary
+//		isolate.Main() // first thing: the suite re-executes this binary
 //		os.Exit(m.Run())
 //	}
 //
@@ -52,10 +53,10 @@
 // parent can judge what the plugin wrote there (hygiene.stdout). Checks run
 // in parallel, GOMAXPROCS at a time (WithConcurrency).
 //
-// This is why a program that calls Run must call ChildMain before anything
-// else: in a child, ChildMain runs the one check it was started for and
+// This is why a program that calls Run must call isolate.Main before anything
+// else: in a child, isolate.Main runs the one check it was started for and
 // exits. In a test binary the children also get -test.run=^$, so a
-// TestMain that forgot ChildMain runs no tests twice; the checks then fail
+// TestMain that forgot isolate.Main runs no tests twice; the checks then fail
 // with a message that says what is missing.
 //
 // # A broken plugin fails its root cause, not everything
@@ -124,7 +125,7 @@
 // so that code that sends events runs (context.relay then does not apply).
 // They send a short ordinary session (session start, a tool call, a user
 // and an assistant message, session end) and read what the loader counts
-// (loader.Plugin.Stats): a stale log or send_event is a use of a context
+// (clawd.Plugin.Stats): a stale log or send_event is a use of a context
 // after its callback returned; with relay granted and a sink that accepts
 // everything, a refused event was refused for its arguments. context.stale
 // waits 10 ms after each call and, at the end, until the threads the

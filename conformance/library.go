@@ -9,6 +9,7 @@ import (
 
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/cabi"
 	"github.com/clawd-go/clawd/internal/foreign"
 	"github.com/clawd-go/clawd/internal/semver"
 	"github.com/clawd-go/clawd/internal/vtable"
@@ -177,7 +178,7 @@ func checkReserved(c *cenv) childResult {
 	if len(set) > 0 {
 		return fail("%s: leave every reserved slot NULL (zero-initialize the table; list the fields in order or use designated initializers)", strings.Join(set, ", "))
 	}
-	return pass("all %d reserved slots are NULL", abi.Reserved)
+	return pass("all %d reserved slots are NULL", cabi.Reserved)
 }
 
 // tableString reads the name or version the way the loader does, and
@@ -235,7 +236,7 @@ func checkVersion(c *cenv) childResult {
 }
 
 // compareWithManifest compares a table string with the manifest's value.
-func compareWithManifest(c *cenv, field string, pick func(*abi.Plugin) uintptr, want string, sev Status) childResult {
+func compareWithManifest(c *cenv, field string, pick func(*cabi.Plugin) uintptr, want string, sev Status) childResult {
 	d, raw, bad := c.v1Table()
 	if bad != nil {
 		return *bad
@@ -252,11 +253,11 @@ func compareWithManifest(c *cenv, field string, pick func(*abi.Plugin) uintptr, 
 }
 
 func checkManifestName(c *cenv) childResult {
-	return compareWithManifest(c, "name", func(p *abi.Plugin) uintptr { return p.Name }, c.man.Name, StatusFail)
+	return compareWithManifest(c, "name", func(p *cabi.Plugin) uintptr { return p.Name }, c.man.Name, StatusFail)
 }
 
 func checkManifestVersion(c *cenv) childResult {
-	return compareWithManifest(c, "version", func(p *abi.Plugin) uintptr { return p.Version }, c.man.Version, StatusWarn)
+	return compareWithManifest(c, "version", func(p *cabi.Plugin) uintptr { return p.Version }, c.man.Version, StatusWarn)
 }
 
 func checkManifestValid(c *cenv) childResult {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/cabi"
 	"github.com/clawd-go/clawd/internal/dl"
 	"github.com/clawd-go/clawd/internal/foreign"
 	"github.com/clawd-go/clawd/internal/sigaction"
@@ -54,9 +55,9 @@ func (d *direct) close() {
 	d.sigs.Restore()
 }
 
-func readTable(addr uintptr) (*abi.Plugin, error) {
-	var raw abi.Plugin
-	if err := foreign.Copy(unsafe.Pointer(&raw), addr, abi.SizeofPlugin); err != nil {
+func readTable(addr uintptr) (*cabi.Plugin, error) {
+	var raw cabi.Plugin
+	if err := foreign.Copy(unsafe.Pointer(&raw), addr, cabi.SizeofPlugin); err != nil {
 		return nil, err
 	}
 	return &raw, nil
@@ -178,7 +179,7 @@ func (c *cenv) initTable() (*direct, uintptr, *childResult) {
 }
 
 // v1Table is initTable plus a table that reads as ABI v1.
-func (c *cenv) v1Table() (*direct, *abi.Plugin, *childResult) {
+func (c *cenv) v1Table() (*direct, *cabi.Plugin, *childResult) {
 	d, addr, bad := c.initTable()
 	if bad != nil {
 		return nil, nil, bad

@@ -107,19 +107,20 @@ func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = n
 // with a manifest, and returns the report. The error is non-nil only when
 // the suite cannot run at all (path missing, a bad pattern, the program
 // cannot re-execute itself); a broken plugin is a report with failures.
-func Run(path string, opts ...Option) (*Report, error) {
-	return RunContext(context.Background(), path, opts...)
-}
-
-// RunContext is Run with a context: cancelling it kills the checks'
-// child processes and returns ctx's error.
-func RunContext(ctx context.Context, path string, opts ...Option) (*Report, error) {
+// Cancelling ctx kills the checks' child processes and returns ctx's
+// error.
+//
+// The suite re-executes the running program for each check: a program
+// that calls Run (or RunT) calls isolate.Main first thing in main (or
+// TestMain), the one child entry of this module, which runs the check
+// when the process is one of the suite's children and exits.
+func Run(ctx context.Context, path string, opts ...Option) (*Report, error) {
 	o := options{timeout: DefaultTimeout, concurrency: runtime.GOMAXPROCS(0)}
 	for _, opt := range opts {
 		opt(&o)
 	}
 	if child.Role() == roleCheck {
-		return nil, errors.New("conformance: Run called inside a conformance child process: call conformance.ChildMain() first thing in main or TestMain")
+		return nil, errors.New("conformance: Run called inside a conformance child process: call isolate.Main() first thing in main or TestMain")
 	}
 	if o.timeout <= 0 {
 		return nil, errors.New("conformance: the timeout must be positive")
@@ -244,11 +245,11 @@ func newRunner(ctx context.Context, path string, o *options) (*runner, error) {
 		return nil, fmt.Errorf("conformance: cannot find this program to re-run it: %w", err)
 	}
 	// A test binary stops at its flags' end; -test.run=^$ keeps one whose
-	// TestMain forgot ChildMain from running every test again.
+	// TestMain forgot isolate.Main from running every test again.
 	if testing.Testing() {
 		r.args = append(r.args, "-test.run=^$")
 	}
-	r.args = append(r.args, ChildVerb)
+	r.args = append(r.args, childVerb)
 	if r.tmp, err = os.MkdirTemp("", "clawd-conformance-"); err != nil {
 		return nil, err
 	}
@@ -462,7 +463,7 @@ func failure(res *child.Result, where string, timeout time.Duration) string {
 	case res.Signal != "":
 		b.WriteString("crashed: " + res.Signal)
 	case res.ExitCode == 0:
-		b.WriteString("crashed: the child process exited without a result (does the program call conformance.ChildMain() first thing in main or TestMain?)")
+		b.WriteString("crashed: the child process exited without a result (does the program call isolate.Main() first thing in main or TestMain?)")
 	default:
 		fmt.Fprintf(&b, "crashed: exit status %d", res.ExitCode)
 	}

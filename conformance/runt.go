@@ -1,6 +1,9 @@
 package conformance
 
-import "testing"
+import (
+	"context"
+	"testing"
+)
 
 // RunT runs the suite on the plugin at path from a Go test. Given a
 // *testing.T, it reports one subtest per check, named by the check's id
@@ -9,10 +12,10 @@ import "testing"
 // skipped check is a skipped subtest. Given another testing.TB (a
 // benchmark), each failed check fails t and each warning is logged. It
 // returns the report for further assertions. The test binary's TestMain
-// must call ChildMain first:
+// must call isolate.Main first:
 //
 //	func TestMain(m *testing.M) {
-//		conformance.ChildMain()
+//		isolate.Main()
 //		os.Exit(m.Run())
 //	}
 //
@@ -21,7 +24,7 @@ import "testing"
 //	}
 func RunT(t testing.TB, path string, opts ...Option) *Report {
 	t.Helper()
-	rep, err := Run(path, opts...)
+	rep, err := Run(context.Background(), path, opts...)
 	if err != nil {
 		t.Fatalf("conformance: %v", err)
 		return nil

@@ -9,9 +9,11 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/cabi"
 	"github.com/clawd-go/clawd/internal/semver"
+	"github.com/clawd-go/clawd/internal/wasmscan"
 	"github.com/clawd-go/clawd/manifest"
-	"github.com/clawd-go/clawd/wasm"
+	_ "github.com/clawd-go/clawd/wasm" // the wasm runtime, which checks a module
 )
 
 // A WebAssembly module is checked through the wasm runtime (package wasm),
@@ -33,7 +35,7 @@ func isWASM(lib string, m *manifest.Manifest) bool {
 			return true
 		}
 	}
-	return strings.EqualFold(filepath.Ext(lib), ".wasm") || wasm.IsModule(lib)
+	return strings.EqualFold(filepath.Ext(lib), ".wasm") || wasmscan.IsModuleFile(lib)
 }
 
 // notForWASM are the checks that cannot apply to a WASM guest, with why.
@@ -187,7 +189,7 @@ func wasmABIVersion(c *cenv) childResult {
 
 func wasmReserved(c *cenv) childResult {
 	return wasmLoadCheck(c, "leave every reserved slot NULL",
-		fmt.Sprintf("all %d reserved slots are NULL", abi.Reserved),
+		fmt.Sprintf("all %d reserved slots are NULL", cabi.Reserved),
 		clawerr.ReservedSlotSet)
 }
 

@@ -1,6 +1,7 @@
 package conformance_test
 
 import (
+	"context"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -74,7 +75,7 @@ func TestWASMVerdicts(t *testing.T) {
 	for _, v := range all {
 		t.Run(v.name, func(t *testing.T) {
 			t.Parallel()
-			rep, err := conformance.Run(v.path(t), v.runOpts()...)
+			rep, err := conformance.Run(context.Background(), v.path(t), v.runOpts()...)
 			if err != nil {
 				t.Fatal(err)
 			}

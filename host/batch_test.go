@@ -38,7 +38,7 @@ func TestDispatchInBatchesKeepsOrderAndOutcomes(t *testing.T) {
 	var nested [][]host.Outcome
 	r.onEvent = func(e clawd.Event) error {
 		if e.Plugin == "b" && e.Method == "echo.on_tool_call" {
-			nested = append(nested, r.h.SessionStart(bg, "nested"))
+			nested = append(nested, r.h.Call(bg, clawd.SessionStart("nested")))
 		}
 		return nil
 	}

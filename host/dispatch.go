@@ -98,29 +98,15 @@ func (e *entry) pick() *instance {
 	}
 }
 
-// SessionStart calls on_session_start of every active plugin that has it.
-func (h *Host) SessionStart(ctx context.Context, sessionID string) []Outcome {
-	return h.DispatchInto(ctx, clawd.SessionStart(sessionID), nil)
-}
-
-// SessionEnd calls on_session_end of every active plugin that has it.
-func (h *Host) SessionEnd(ctx context.Context, sessionID string) []Outcome {
-	return h.DispatchInto(ctx, clawd.SessionEnd(sessionID), nil)
-}
-
-// ToolCall calls on_tool_call of every active plugin that has it.
-func (h *Host) ToolCall(ctx context.Context, sessionID, toolName, inputJSON string) []Outcome {
-	return h.DispatchInto(ctx, clawd.ToolCall(sessionID, toolName, inputJSON), nil)
-}
-
-// Message calls on_message of every active plugin that has it. role is
-// "user" or "assistant" by the ABI; it is passed as given.
-func (h *Host) Message(ctx context.Context, sessionID, role, contentJSON string) []Outcome {
-	return h.DispatchInto(ctx, clawd.Message(sessionID, role, contentJSON), nil)
+// Call makes call c (clawd.ToolCall(...), clawd.Message(...), ...) on
+// every active plugin that has its callback and returns their outcomes, in
+// plugin name order.
+func (h *Host) Call(ctx context.Context, c clawd.Call) []Outcome {
+	return h.DispatchInto(ctx, c, nil)
 }
 
 // DispatchInto makes call c on every active plugin that has its callback,
-// as ToolCall and the others do, and appends the outcomes to dst (in plugin
+// as Call does, and appends the outcomes to dst (in plugin
 // name order), returning the extended slice. A caller that passes the
 // previous result back as dst[:0] reuses its memory: a dispatch of quick
 // plugins into a slice with room for them allocates nothing. dst is

@@ -1,11 +1,13 @@
-// Package host runs many ClawD plugins in this process: it finds them, checks
-// and loads each one, sends every event to all of them, keeps a registry of
+// Package host runs many ClawD plugins for a program: give it plugin
+// directories, Load them, and send each event to all of them with Call (or
+// Hook, for a verdict). It checks and loads each plugin, keeps a registry of
 // their states and counters, and replaces a plugin whose files change while
 // the others, and the plugin itself, keep serving.
 //
 //	h, err := host.New(
-//		host.WithLogger(logger),
-//		host.WithEventSink(sink),                        // events of every plugin
+//		host.WithPluginOptions(
+//			clawd.WithLogger(logger),                // the host's lines and the plugins'
+//			clawd.WithEventSink(sink)),              // events of every plugin
 //		host.WithPluginDirs(userDir, projectDir),        // project overrides user
 //		host.WithTrust(manifest.Trust{Keys: keys, Policy: manifest.PolicyWarn}),
 //		host.WithWatch(true))                            // hot reload
@@ -14,7 +16,7 @@
 //	if err := h.Load(ctx); err != nil {
 //		log.Print(err) // the plugins that failed; the others are running
 //	}
-//	for _, o := range h.ToolCall(ctx, "s1", "grep", `{"pattern":"x"}`) {
+//	for _, o := range h.Call(ctx, clawd.ToolCall("s1", "grep", `{"pattern":"x"}`)) {
 //		fmt.Println(o.Plugin, o.Version, o.Err, o.Duration)
 //	}
 //
@@ -69,8 +71,8 @@
 //
 // # Dispatch
 //
-// SessionStart, SessionEnd, ToolCall and Message go to every active plugin
-// that set the callback, and return one Outcome per plugin called, sorted by
+// Call (with clawd.SessionStart, SessionEnd, ToolCall or Message) goes to
+// every active plugin that set the callback, and returns one Outcome per plugin called, sorted by
 // plugin name, each with the version of the instance that took the call, its
 // error (a *clawerr.Error: a failing plugin fails only its own outcome) and
 // its duration. Different plugins may run in parallel: a plugin whose last
@@ -166,7 +168,8 @@
 // A plugin whose manifest asks for hooks (hooks = ["tool_call",
 // "message"]) and whose host's hook policy grants them may give a verdict
 // on each tool call or message it sees (see clawd.Hooker for the
-// convention). ToolCallHook and MessageHook run the plugins that have the
+// convention). Hook, with a clawd.ToolCall or a clawd.Message, runs the
+// plugins that have the
 // callback one after the other in name order, the host's stable order,
 // and combine their verdicts into one:
 //

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/clawd-go/clawd"
 	"io/fs"
 	"log/slog"
 	"path/filepath"
@@ -43,7 +44,7 @@ func TestAddRefusesWhatIsNoPluginDirectory(t *testing.T) {
 	assert.Equal(t, clawerr.ManifestInvalid, clawerr.CodeOf(err))
 	assert.Contains(t, err.Error(), "no plugin.toml or clawd-plugin.json")
 	require.Len(t, h.Plugins(), 1, "the directory without a manifest is a failed row; the missing one is not")
-	assert.Equal(t, host.StateFailed, h.Plugins()[0].State)
+	assert.Equal(t, host.StatusFailed, h.Plugins()[0].State)
 }
 
 // Options given nonsense make New fail, naming the option and the value.
@@ -85,7 +86,7 @@ func TestOneIdentityTheManifests(t *testing.T) {
 			assert.Contains(t, nn.Warnings, `using the file stem "libnn" as the name`)
 			assert.Contains(t, nn.Warnings, `the library calls itself "libnn"; the host knows it as "nn" (the manifest's name)`)
 
-			outs := r.h.ToolCall(bg, "s1", "grep", `{"q":1}`)
+			outs := r.h.Call(bg, clawd.ToolCall("s1", "grep", `{"q":1}`))
 			require.Len(t, outs, 2)
 			assert.Equal(t, []string{"alpha 9.9.9", "nn not-semver"}, []string{outs[0].Plugin + " " + outs[0].Version, outs[1].Plugin + " " + outs[1].Version})
 			events := r.takeEvents()
@@ -116,7 +117,7 @@ func TestLoadErrorNamesTheEntry(t *testing.T) {
 	require.Error(t, err)
 	assert.Equal(t, clawerr.MissingInit, clawerr.CodeOf(err))
 	assert.Contains(t, err.Error(), filepath.Join(dir, libName("mi")))
-	assert.NotContains(t, err.Error(), r.h.CacheDir())
+	assert.NotContains(t, err.Error(), host.CacheDirOf(r.h))
 }
 
 // A host that logs with slog gets the plugins' lines through its handler,
@@ -125,10 +126,10 @@ func TestWithSlog(t *testing.T) {
 	root := t.TempDir()
 	plugin(t, root, "alpha", "1.0.0", echo(t, "alpha", "1.0.0"))
 	var buf bytes.Buffer
-	h, err := host.New(host.WithPluginDirs(root), host.WithSlog(slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	h, err := host.New(host.WithPluginDirs(root), host.WithPluginOptions(clawd.WithSlog(slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))))
 	require.NoError(t, err)
 	require.NoError(t, h.Load(bg))
-	require.NoError(t, host.Errors(h.ToolCall(bg, "s1", "grep", "{}")))
+	require.NoError(t, host.Errors(h.Call(bg, clawd.ToolCall("s1", "grep", "{}"))))
 	require.NoError(t, h.Close())
 	var seen bool
 	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
@@ -150,7 +151,7 @@ func TestHostLinesCarryTheVersion(t *testing.T) {
 	root := t.TempDir()
 	plugin(t, root, "alpha", "1.0.0", echo(t, "alpha", "1.0.0"))
 	core, logs := observer.New(zapcore.DebugLevel)
-	h, err := host.New(host.WithPluginDirs(root), host.WithLogger(zap.New(core)))
+	h, err := host.New(host.WithPluginDirs(root), host.WithPluginOptions(clawd.WithLogger(zap.New(core))))
 	require.NoError(t, err)
 	require.NoError(t, h.Load(bg))
 	require.NoError(t, h.Close())
@@ -169,10 +170,10 @@ func TestNoStackTraceNorCaller(t *testing.T) {
 	root := t.TempDir()
 	plugin(t, root, "alpha", "1.0.0", echo(t, "alpha", "1.0.0"))
 	core, logs := observer.New(zapcore.DebugLevel)
-	h, err := host.New(host.WithPluginDirs(root), host.WithLogger(zap.New(core, zap.AddCaller(), zap.AddStacktrace(zapcore.WarnLevel))))
+	h, err := host.New(host.WithPluginDirs(root), host.WithPluginOptions(clawd.WithLogger(zap.New(core, zap.AddCaller(), zap.AddStacktrace(zapcore.WarnLevel)))))
 	require.NoError(t, err)
 	require.NoError(t, h.Load(bg))
-	h.ToolCall(bg, "s1", "ok", "{}")
+	h.Call(bg, clawd.ToolCall("s1", "ok", "{}"))
 	require.NoError(t, h.Close())
 	require.NotEmpty(t, logs.FilterMessage("plugin loads with a warning: unsigned (policy warn)").All())
 	require.NotEmpty(t, logs.FilterMessage("on_tool_call").All())

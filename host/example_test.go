@@ -27,11 +27,11 @@ func Example() {
 		`{"name":"hello","version":"1.0.0","runtime":"dylib","entry":"libhello.so","capabilities":["network.relay"],"signature":""}`), 0o644)
 
 	h, err := host.New(
-		host.WithLogger(zap.NewNop()),
-		host.WithEventSink(clawd.SinkFunc(func(_ context.Context, ev clawd.Event) error {
+		host.WithPluginOptions(clawd.WithLogger(zap.NewNop())),
+		host.WithPluginOptions(clawd.WithEventSink(clawd.SinkFunc(func(_ context.Context, ev clawd.Event) error {
 			fmt.Println("event", ev.Plugin, ev.Method, string(ev.Params))
 			return nil // the plugin's send_event returns CLAWA_ERROR_NONE
-		})),
+		}))),
 		host.WithPluginDirs(user, project), // the project overrides the user
 		host.WithCapabilityPolicy(func(plugin string, c abi.Capability) bool {
 			return c != abi.CapDaemonRPC // this host offers no RPC
@@ -54,7 +54,7 @@ func Example() {
 	for _, p := range h.Plugins() {
 		fmt.Println("plugin:", p.Name, p.State, clawerr.CodeOf(p.Reason))
 	}
-	outs := h.ToolCall(ctx, "s1", "grep", `{"pattern":"x"}`)
+	outs := h.Call(ctx, clawd.ToolCall("s1", "grep", `{"pattern":"x"}`))
 	fmt.Println("outcomes:", len(outs), host.Errors(outs))
 	// Output:
 	// load: open_failed

@@ -67,7 +67,7 @@ type entry struct {
 	stats counters
 
 	// Guarded by Host.mu.
-	state          State
+	state          Status
 	reason         error
 	dir            string
 	manifest       string
@@ -91,6 +91,7 @@ func New(opts ...Option) (*Host, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
+	o.takePluginOptions()
 	if err := errors.Join(o.errs...); err != nil {
 		return nil, err
 	}
@@ -144,9 +145,6 @@ func New(opts ...Option) (*Host, error) {
 	}
 	return h, nil
 }
-
-// CacheDir is the directory the verified copies are written to.
-func (h *Host) CacheDir() string { return h.cacheDir }
 
 // inSink refuses lifecycle work on a thread that runs a plugin's event
 // sink: it waits for the calls in flight, and one of them is waiting for
@@ -532,7 +530,7 @@ func (h *Host) sync(ctx context.Context, dirty map[string]bool, full bool) []res
 		h.mu.Lock()
 		st, dir := e.state, e.dir
 		h.mu.Unlock()
-		if st == StateStopped || disc.winners[e.name] != nil || !(full || dirty[dir]) {
+		if st == StatusStopped || disc.winners[e.name] != nil || !(full || dirty[dir]) {
 			continue
 		}
 		res = append(res, result{e.name, dir, h.stop(e)})
@@ -586,13 +584,13 @@ func (h *Host) entryFor(name string) *entry {
 }
 
 // setState moves e to state to and tells the subscribers. Called with mu held.
-func (h *Host) setState(e *entry, to State, reason error, reload bool) {
+func (h *Host) setState(e *entry, to Status, reason error, reload bool) {
 	h.transition(e, to, reason, reload, false)
 }
 
 // transition is setState, saying whether the move is a sandbox crash (for
 // the state observer).
-func (h *Host) transition(e *entry, to State, reason error, reload, crashed bool) {
+func (h *Host) transition(e *entry, to Status, reason error, reload, crashed bool) {
 	t := Transition{Plugin: e.name, From: e.state, To: to, Version: e.version, Reason: reason, Reload: reload, Dir: e.dir}
 	e.state = to
 	if h.o.states != nil { // first: a subscriber that sees t may read what the observer recorded
@@ -614,12 +612,12 @@ func (h *Host) start(c *candidate) error {
 	if c.err != nil {
 		err := asClawErr(c.err, e.name, "manifest")
 		e.reason = err
-		h.setState(e, StateFailed, err, false)
+		h.setState(e, StatusFailed, err, false)
 		h.mu.Unlock()
 		h.log.Error("plugin failed", zap.String("plugin", e.name), zap.String("dir", c.dir), zap.String("code", string(clawerr.CodeOf(err))), zap.Error(err))
 		return err
 	}
-	h.setState(e, StateResolved, nil, false)
+	h.setState(e, StatusResolved, nil, false)
 	h.mu.Unlock()
 
 	in, lo, err := h.open(e, c)
@@ -628,15 +626,15 @@ func (h *Host) start(c *candidate) error {
 	e.warnings = lo.warnings
 	if err != nil {
 		e.reason = err
-		h.setState(e, StateFailed, err, false)
+		h.setState(e, StatusFailed, err, false)
 		h.mu.Unlock()
 		h.log.Error("plugin failed", zap.String("plugin", e.name), zap.String("dir", c.dir), zap.String("code", string(clawerr.CodeOf(err))), zap.Error(err))
 		return err
 	}
 	e.version, e.signed, e.sandbox, e.runtime = in.version, lo.signed, lo.sandbox, in.runtime
-	h.setState(e, StateLoaded, nil, false)
+	h.setState(e, StatusLoaded, nil, false)
 	e.cur.Store(in)
-	h.setState(e, StateActive, nil, false)
+	h.setState(e, StatusActive, nil, false)
 	h.mu.Unlock()
 	h.log.Info("plugin active", zap.String("plugin", e.name), zap.String("version", in.version), zap.String("dir", c.dir),
 		zap.Any("granted", lo.granted), zap.Any("refused", lo.refused))
@@ -660,7 +658,7 @@ func (h *Host) swap(e *entry, c *candidate) error {
 		h.mu.Lock()
 		e.reason = err
 		e.reloadFailures++
-		h.setState(e, StateActive, err, true)
+		h.setState(e, StatusActive, err, true)
 		h.mu.Unlock()
 		h.log.Error("reload failed; the loaded version keeps serving", zap.String("plugin", e.name),
 			zap.String("code", string(clawerr.CodeOf(err))), zap.Error(err))
@@ -680,7 +678,7 @@ func (h *Host) swap(e *entry, c *candidate) error {
 
 	h.mu.Lock()
 	e.reloads++
-	h.setState(e, StateActive, nil, true)
+	h.setState(e, StatusActive, nil, true)
 	h.mu.Unlock()
 	h.log.Info("plugin reloaded", zap.String("plugin", e.name), zap.String("from", old.version), zap.String("version", in.version))
 	if cerr != nil {
@@ -705,7 +703,7 @@ func (h *Host) stop(e *entry) error {
 	}
 	h.mu.Lock()
 	e.reason = err
-	h.setState(e, StateStopped, err, false)
+	h.setState(e, StatusStopped, err, false)
 	h.mu.Unlock()
 	h.log.Info("plugin stopped", fields...)
 	return err
@@ -788,7 +786,9 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 	hk := h.grantHooks(e.name, m) // verdict.go
 	var in *instance
 	lo.sandbox = sandbox
-	opts := []clawd.Option{
+	// The host's options first: the manifest's and the host's own come
+	// after them and win (New refused those that would add to a manifest's).
+	opts := append(slices.Clip(h.o.plugin),
 		clawd.WithLogger(h.o.logger),
 		clawd.WithEventSink(h.sinkFor(e.name, rt)),
 		clawd.WithCapabilities(lo.granted...),
@@ -804,10 +804,7 @@ func (h *Host) open(e *entry, c *candidate) (*instance, openInfo, error) {
 		// The instance does not exist yet when a sandboxed child can first
 		// crash; the state function finds it through the entry.
 		clawd.WithStateFunc(func(s clawd.State, why error) { h.sandboxState(e, &in, s, why) }),
-	}
-	if sandbox == manifest.SandboxProcess {
-		opts = append(opts, h.o.isolate...)
-	}
+	)
 	opts = append(opts, clawd.WithMemoryLimitMB(m.MemoryLimitMB)) // the wasm runtime's; the others ignore it
 	p, err := clawd.Open(rt, v.Path, opts...)
 	if err != nil {
@@ -850,10 +847,10 @@ func (h *Host) sandboxState(e *entry, in **instance, s clawd.State, why error) {
 			e.crashes++
 		}
 		e.reason = why
-		h.transition(e, StateFailed, why, false, s == clawd.StateDown)
+		h.transition(e, StatusFailed, why, false, s == clawd.StateDown)
 	case clawd.StateUp:
 		e.reason = nil
-		h.setState(e, StateActive, nil, false)
+		h.setState(e, StatusActive, nil, false)
 	}
 }
 
@@ -888,7 +885,7 @@ func (h *Host) nameForDir(dir string) string {
 	defer h.mu.Unlock()
 	name := filepath.Base(dir)
 	for _, e := range *h.order.Load() {
-		if e.dir == dir && e.state != StateStopped {
+		if e.dir == dir && e.state != StatusStopped {
 			name = e.name
 			if e.cur.Load() != nil {
 				break

@@ -52,7 +52,7 @@ func TestDiscoveryLoadsAllButTheBroken(t *testing.T) {
 	require.Equal(t, []string{"alpha", "badabi", "beta", "broken"}, names(ps))
 	alpha, badabi, beta, brk := ps[0], ps[1], ps[2], ps[3]
 
-	assert.Equal(t, host.StateActive, alpha.State)
+	assert.Equal(t, host.StatusActive, alpha.State)
 	assert.Equal(t, "1.0.0", alpha.Version)
 	assert.Nil(t, alpha.Reason)
 	assert.Equal(t, filepath.Join(user, "alpha"), alpha.Dir)
@@ -60,20 +60,20 @@ func TestDiscoveryLoadsAllButTheBroken(t *testing.T) {
 	assert.Empty(t, alpha.Refused)
 	assert.Contains(t, alpha.Warnings, "unsigned (policy warn)")
 	assert.Equal(t, []abi.Callback{abi.OnLoad, abi.OnUnload, abi.OnSessionStart, abi.OnSessionEnd, abi.OnToolCall, abi.OnMessage}, alpha.Callbacks)
-	assert.True(t, strings.HasPrefix(alpha.Library, filepath.Join(r.h.CacheDir(), "alpha")+string(filepath.Separator)), alpha.Library)
+	assert.True(t, strings.HasPrefix(alpha.Library, filepath.Join(host.CacheDirOf(r.h), "alpha")+string(filepath.Separator)), alpha.Library)
 
-	assert.Equal(t, host.StateFailed, badabi.State)
+	assert.Equal(t, host.StatusFailed, badabi.State)
 	assert.Equal(t, clawerr.ABIMismatch, clawerr.CodeOf(badabi.Reason))
 	assert.Empty(t, badabi.Library)
 	assert.Empty(t, copies(t, r.h, "badabi"), "a copy that failed to load is deleted")
 
-	assert.Equal(t, host.StateActive, beta.State)
+	assert.Equal(t, host.StatusActive, beta.State)
 	assert.Equal(t, "2.0.0", beta.Version, "the project directory overrides the user directory")
 	assert.Equal(t, betaDir, beta.Dir)
 	assert.Equal(t, filepath.Join(betaDir, "clawd-plugin.json"), beta.Manifest)
 	assert.Contains(t, beta.Warnings, "overrides the plugin of the same name in "+filepath.Join(user, "beta"))
 
-	assert.Equal(t, host.StateFailed, brk.State)
+	assert.Equal(t, host.StatusFailed, brk.State)
 	assert.Equal(t, clawerr.ManifestInvalid, clawerr.CodeOf(brk.Reason))
 	assert.Contains(t, brk.Reason.Error(), "plugin.toml:4")
 	assert.Contains(t, brk.Reason.Error(), "capabilites")
@@ -92,7 +92,7 @@ func TestDiscoveryLoadsAllButTheBroken(t *testing.T) {
 	}, got)
 
 	// Only the active plugins take events; the user's beta was never opened.
-	outs := r.h.ToolCall(bg, "s1", "grep", "{}")
+	outs := r.h.Call(bg, clawd.ToolCall("s1", "grep", "{}"))
 	require.Equal(t, []string{"alpha", "beta"}, outcomeNames(outs))
 	assert.Equal(t, "2.0.0", outs[1].Version)
 	assert.NoError(t, host.Errors(outs))
@@ -127,7 +127,7 @@ func TestCapabilityRefusedByPolicy(t *testing.T) {
 	require.NoError(t, r.h.Load(bg))
 	assert.Equal(t, []string{"denied:network.relay", "denied:fs.read", "granted:network.relay", "granted:fs.read"}, asked)
 
-	outs := r.h.ToolCall(bg, "s1", "grep", "{}")
+	outs := r.h.Call(bg, clawd.ToolCall("s1", "grep", "{}"))
 	require.Equal(t, []string{"denied", "granted", "unasked"}, outcomeNames(outs))
 	require.NoError(t, host.Errors(outs), "a refused event does not fail the callback")
 
@@ -182,11 +182,11 @@ func TestDispatchOutcomes(t *testing.T) {
 		}
 		return v
 	}
-	outs := r.h.SessionStart(bg, "s1")
+	outs := r.h.Call(bg, clawd.SessionStart("s1"))
 	assert.Equal(t, []string{"alpha@1.0.0", "beta@2.5.0"}, versions(outs))
 	assert.NoError(t, host.Errors(outs))
 
-	outs = r.h.ToolCall(bg, "s1", "fail", "{}")
+	outs = r.h.Call(bg, clawd.ToolCall("s1", "fail", "{}"))
 	assert.Equal(t, []string{"alpha@1.0.0", "beta@2.5.0", "nn@not-semver"}, versions(outs))
 	for _, o := range outs[:2] {
 		assert.Equal(t, clawerr.CallbackError, clawerr.CodeOf(o.Err))
@@ -195,16 +195,16 @@ func TestDispatchOutcomes(t *testing.T) {
 	assert.NoError(t, outs[2].Err)
 	assert.ErrorIs(t, host.Errors(outs), clawerr.CallbackError)
 
-	outs = r.h.ToolCall(bg, "s1", "code:42", "{}")
+	outs = r.h.Call(bg, clawd.ToolCall("s1", "code:42", "{}"))
 	assert.Equal(t, clawerr.UnknownCode, clawerr.CodeOf(outs[0].Err))
-	outs = r.h.ToolCall(bg, "s1", "notfound", "{}")
+	outs = r.h.Call(bg, clawd.ToolCall("s1", "notfound", "{}"))
 	assert.ErrorIs(t, outs[0].Err, abi.NotFound)
-	outs = r.h.ToolCall(bg, "s1\x00", "t", "{}")
+	outs = r.h.Call(bg, clawd.ToolCall("s1\x00", "t", "{}"))
 	assert.Equal(t, clawerr.InvalidArgument, clawerr.CodeOf(outs[0].Err))
 
-	outs = r.h.Message(bg, "s1", "user", `{"text":"hi"}`)
+	outs = r.h.Call(bg, clawd.Message("s1", "user", `{"text":"hi"}`))
 	assert.Equal(t, []string{"alpha@1.0.0", "beta@2.5.0"}, versions(outs))
-	outs = r.h.SessionEnd(bg, "s1")
+	outs = r.h.Call(bg, clawd.SessionEnd("s1"))
 	assert.Equal(t, []string{"alpha@1.0.0", "beta@2.5.0"}, versions(outs))
 	assert.NoError(t, host.Errors(outs))
 
@@ -220,7 +220,7 @@ func TestDispatchOutcomes(t *testing.T) {
 
 	// Per-plugin order is the order of dispatch.
 	for i := range 50 {
-		require.NoError(t, host.Errors(r.h.ToolCall(bg, "seq-"+strconv.Itoa(i), "t", "{}")))
+		require.NoError(t, host.Errors(r.h.Call(bg, clawd.ToolCall("seq-"+strconv.Itoa(i), "t", "{}"))))
 	}
 	evs := r.takeEvents()
 	for _, p := range []string{"alpha", "beta"} {
@@ -257,8 +257,8 @@ func TestDispatchOutcomes(t *testing.T) {
 	// once. Each waits in the sink, inside its on_tool_call, until the
 	// other is inside too: calls made one after the other would never meet,
 	// and the test binary's -timeout would fail the test.
-	require.NoError(t, host.Errors(r.h.ToolCall(bg, "s2", "sleep:60", "{}")))
-	require.NoError(t, host.Errors(r.h.ToolCall(bg, "s2", "sleep:60", "{}")))
+	require.NoError(t, host.Errors(r.h.Call(bg, clawd.ToolCall("s2", "sleep:60", "{}"))))
+	require.NoError(t, host.Errors(r.h.Call(bg, clawd.ToolCall("s2", "sleep:60", "{}"))))
 	var inside sync.WaitGroup
 	inside.Add(2)
 	r.onEvent = func(e clawd.Event) error {
@@ -268,7 +268,7 @@ func TestDispatchOutcomes(t *testing.T) {
 		}
 		return nil
 	}
-	outs = r.h.ToolCall(bg, "s3", "sleep:300", "{}")
+	outs = r.h.Call(bg, clawd.ToolCall("s3", "sleep:300", "{}"))
 	require.NoError(t, host.Errors(outs))
 	for _, o := range outs[:2] {
 		assert.GreaterOrEqual(t, o.Duration, 300*time.Millisecond)
@@ -285,14 +285,14 @@ func TestNestedDispatchFromSink(t *testing.T) {
 	var nested [][]host.Outcome
 	r.onEvent = func(e clawd.Event) error {
 		if e.Plugin == "alpha" && e.Method == "echo.reenter" {
-			nested = append(nested, r.h.SessionStart(bg, "nested"))
+			nested = append(nested, r.h.Call(bg, clawd.SessionStart("nested")))
 		}
 		return nil
 	}
 	require.NoError(t, r.h.Load(bg))
 	// A deadlock would keep ToolCall from returning: the test binary's
 	// -timeout fails the test then.
-	require.NoError(t, host.Errors(r.h.ToolCall(bg, "s1", "reenter", "{}")))
+	require.NoError(t, host.Errors(r.h.Call(bg, clawd.ToolCall("s1", "reenter", "{}"))))
 	require.Len(t, nested, 1)
 	assert.Equal(t, []string{"alpha", "beta"}, outcomeNames(nested[0]))
 	assert.NoError(t, host.Errors(nested[0]))
@@ -320,12 +320,12 @@ func TestReferenceDaemonManifestLoads(t *testing.T) {
 	r := newRig(t, host.WithPluginDirs(root))
 	require.NoError(t, r.h.Load(bg))
 	p := info(t, r.h, "hello")
-	assert.Equal(t, host.StateActive, p.State)
+	assert.Equal(t, host.StatusActive, p.State)
 	assert.Equal(t, "1.0.0", p.Version)
 	assert.False(t, p.Signed)
 	assert.Equal(t, []string{"unsigned (policy warn)"}, p.Warnings)
 	assert.Empty(t, p.Granted)
-	require.NoError(t, host.Errors(r.h.ToolCall(bg, "s1", "t", "{}")))
+	require.NoError(t, host.Errors(r.h.Call(bg, clawd.ToolCall("s1", "t", "{}"))))
 	assert.Equal(t, []string{"send_event:3", "send_event:3"}, filter(r.lines("hello"), "send_event:"))
 
 	// The same directory under policy require is refused as unsigned.
@@ -346,7 +346,7 @@ func TestCloseStopsEverything(t *testing.T) {
 	for range 6 {
 		r.next(t)
 	}
-	cache := r.h.CacheDir()
+	cache := host.CacheDirOf(r.h)
 	require.NoError(t, r.h.Close())
 	require.NoError(t, r.h.Close(), "Close twice is fine")
 	assert.Equal(t, []string{"alpha active->stopped 1.0.0", "beta active->stopped 1.0.0"}, []string{show(r.next(t)), show(r.next(t))})
@@ -361,9 +361,9 @@ func TestCloseStopsEverything(t *testing.T) {
 	assert.Equal(t, []string{"alpha", "beta"}, unloads)
 	_, err := os.Stat(cache)
 	assert.True(t, errors.Is(err, os.ErrNotExist), "cache dir removed: %v", err)
-	assert.Nil(t, r.h.ToolCall(bg, "s", "t", "{}"))
+	assert.Nil(t, r.h.Call(bg, clawd.ToolCall("s", "t", "{}")))
 	assert.ErrorIs(t, r.h.Load(bg), clawerr.Closed)
-	assert.Equal(t, host.StateStopped, info(t, r.h, "alpha").State)
+	assert.Equal(t, host.StatusStopped, info(t, r.h, "alpha").State)
 	tr, cancel := r.h.Subscribe()
 	defer cancel()
 	_, ok = <-tr
@@ -394,8 +394,8 @@ func TestStaleContextCounted(t *testing.T) {
 	plugin(t, root, "echo", "1.0.0", echo(t, "echo", "1.0.0"), "network.relay")
 	r := newRig(t, host.WithPluginDirs(root))
 	require.NoError(t, r.h.Load(bg))
-	require.NoError(t, host.Errors(r.h.ToolCall(bg, "s", "keep", "{}")))
-	require.NoError(t, host.Errors(r.h.ToolCall(bg, "s", "use_kept", "{}")))
+	require.NoError(t, host.Errors(r.h.Call(bg, clawd.ToolCall("s", "keep", "{}"))))
+	require.NoError(t, host.Errors(r.h.Call(bg, clawd.ToolCall("s", "use_kept", "{}"))))
 	assert.Contains(t, r.lines("echo"), "stale_send_event:5")
 	s := info(t, r.h, "echo").Stats
 	assert.Equal(t, uint64(2), s.StaleUses())

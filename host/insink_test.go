@@ -30,7 +30,7 @@ func TestLifecycleFromSinkIsRefused(t *testing.T) {
 	require.NoError(t, r.h.Load(bg))
 	// A deadlock would keep ToolCall from returning: the test binary's
 	// -timeout fails the test then.
-	require.NoError(t, host.Errors(r.h.ToolCall(bg, "s1", "grep", "{}")))
+	require.NoError(t, host.Errors(r.h.Call(bg, clawd.ToolCall("s1", "grep", "{}"))))
 	require.Len(t, got, 4)
 	for op, err := range got {
 		assert.Equal(t, clawerr.InvalidArgument, clawerr.CodeOf(err), op)
@@ -38,5 +38,5 @@ func TestLifecycleFromSinkIsRefused(t *testing.T) {
 	}
 	info, ok := r.h.Plugin("alpha")
 	require.True(t, ok)
-	assert.Equal(t, host.StateActive, info.State, "nothing was stopped")
+	assert.Equal(t, host.StatusActive, info.State, "nothing was stopped")
 }

@@ -40,7 +40,7 @@ func TestLockFileTrust(t *testing.T) {
 	r.h.Load(bg)
 	info, ok := r.h.Plugin("echo")
 	require.True(t, ok)
-	require.Equal(t, host.StateActive, info.State, "%v", info.Reason)
+	require.Equal(t, host.StatusActive, info.State, "%v", info.Reason)
 	require.True(t, info.Signed)
 	require.Equal(t, []abi.Capability{abi.CapNetworkRelay}, info.Granted)
 	require.Equal(t, []abi.Capability{abi.CapFSRead}, info.Refused, "no more than the lock grants")
@@ -57,7 +57,7 @@ func TestLockFileTrust(t *testing.T) {
 	r = newRig(t, host.WithPluginDirs(root), host.WithLockFile(lock))
 	r.h.Load(bg)
 	info, _ = r.h.Plugin("echo")
-	require.Equal(t, host.StateFailed, info.State)
+	require.Equal(t, host.StatusFailed, info.State)
 	require.Equal(t, clawerr.ChecksumMismatch, clawerr.CodeOf(info.Reason))
 	require.Contains(t, info.Reason.Error(), "changed: "+libName("echo"))
 	require.NoError(t, r.h.Close())
@@ -99,7 +99,7 @@ func TestWatchedLockFileChangeReloads(t *testing.T) {
 	require.Equal(t, clawerr.ChecksumMismatch, clawerr.CodeOf(info(t, r.h, "echo").Reason))
 	l.Plugins["echo"] = good
 	require.NoError(t, lockfile.Write(lock, l)) // only the lock file changes
-	for info(t, r.h, "echo").State != host.StateActive {
+	for info(t, r.h, "echo").State != host.StatusActive {
 		r.nextOf(t, "echo")
 	}
 }
@@ -126,7 +126,7 @@ func TestLockFileThatIsALinkIsRefused(t *testing.T) {
 		r := newRig(t, host.WithPluginDirs(root), host.WithLockFile(lock))
 		r.h.Load(bg)
 		got := info(t, r.h, "echo")
-		require.Equal(t, host.StateFailed, got.State, "dangling %v", dangling)
+		require.Equal(t, host.StatusFailed, got.State, "dangling %v", dangling)
 		require.Equal(t, clawerr.ChecksumMismatch, clawerr.CodeOf(got.Reason), "dangling %v: %v", dangling, got.Reason)
 		require.Contains(t, got.Reason.Error(), "not a regular file")
 		require.NoError(t, r.h.Close())

@@ -65,7 +65,7 @@ func newRig(t *testing.T, opts ...host.Option) *rig {
 		}
 		return nil
 	})
-	base := []host.Option{host.WithLogger(zap.New(core)), host.WithEventSink(sink)}
+	base := []host.Option{host.WithPluginOptions(clawd.WithLogger(zap.New(core)), clawd.WithEventSink(sink))}
 	h, err := host.New(append(base, opts...)...)
 	require.NoError(t, err)
 	r.h = h
@@ -233,14 +233,14 @@ func read(t *testing.T, path string) []byte {
 // copies lists the verified copies left in the cache for plugin.
 func copies(t *testing.T, h *host.Host, plugin string) []string {
 	t.Helper()
-	ents, err := os.ReadDir(filepath.Join(h.CacheDir(), plugin))
+	ents, err := os.ReadDir(filepath.Join(host.CacheDirOf(h), plugin))
 	if os.IsNotExist(err) {
 		return nil
 	}
 	require.NoError(t, err)
 	var out []string
 	for _, e := range ents {
-		out = append(out, filepath.Join(h.CacheDir(), plugin, e.Name()))
+		out = append(out, filepath.Join(host.CacheDirOf(h), plugin, e.Name()))
 	}
 	return out
 }

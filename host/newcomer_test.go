@@ -41,7 +41,7 @@ func TestLoadReportsAMissingPluginDirectory(t *testing.T) {
 	assert.Equal(t, file, got[1].ContextMap()["dir"])
 
 	assert.Equal(t, []string{"echo"}, names(r.h.Plugins()))
-	assert.Equal(t, host.StateActive, info(t, r.h, "echo").State, "the other directory loads all the same")
+	assert.Equal(t, host.StatusActive, info(t, r.h, "echo").State, "the other directory loads all the same")
 
 	// Every directory there: Load has nothing to say.
 	r2 := newRig(t, host.WithPluginDirs(good))
@@ -79,13 +79,13 @@ func TestDispatchRefusesInputThatIsNotJSON(t *testing.T) {
 	sandboxed(t, root, "d", echo(t, "d", "1.0.0"), "", "network.relay")
 	r := newRig(t, host.WithPluginDirs(root))
 	require.NoError(t, r.h.Load(bg))
-	require.Equal(t, host.StateActive, info(t, r.h, "d").State)
+	require.Equal(t, host.StatusActive, info(t, r.h, "d").State)
 	r.takeEvents() // on_load's
 
 	for _, outs := range [][]host.Outcome{
-		r.h.ToolCall(bg, "s1", "grep", `{"pattern":`),
-		r.h.ToolCall(bg, "s1", "grep", `pattern=x`),
-		r.h.Message(bg, "s1", "user", `hello`),
+		r.h.Call(bg, clawd.ToolCall("s1", "grep", `{"pattern":`)),
+		r.h.Call(bg, clawd.ToolCall("s1", "grep", `pattern=x`)),
+		r.h.Call(bg, clawd.Message("s1", "user", `hello`)),
 	} {
 		require.Equal(t, []string{"a", "b", "c", "d"}, outcomeNames(outs))
 		for _, o := range outs {
@@ -96,7 +96,7 @@ func TestDispatchRefusesInputThatIsNotJSON(t *testing.T) {
 	}
 	assert.Empty(t, r.takeEvents(), "no plugin was called")
 
-	outs := r.h.ToolCall(bg, "s1", "grep", `{"pattern":"x"}`)
+	outs := r.h.Call(bg, clawd.ToolCall("s1", "grep", `{"pattern":"x"}`))
 	require.NoError(t, host.Errors(outs))
 	assert.Len(t, r.takeEvents(), 4)
 }

@@ -71,7 +71,7 @@ type CallInfo struct {
 	Version string   // of the instance that takes the call
 	Runtime string   // clawd.RuntimeNative, RuntimeProcess or RuntimeWasm
 	Op      clawd.Op // Op.Callback names it ("on_tool_call")
-	Hook    bool     // made by a hook chain (ToolCallHook, MessageHook)
+	Hook    bool     // made by a hook chain (Host.Hook)
 }
 
 // CallResult is what one call did.
@@ -127,7 +127,7 @@ type StateInfo struct {
 	Version  string // serving after the change, as in Transition
 	Runtime  string // "" when the plugin never opened
 	Change   Change
-	From, To State
+	From, To Status
 	Err      error        // why, for a failure, a crash or a failed reload; else nil
 	Code     clawerr.Code // Err's code
 }
@@ -192,7 +192,7 @@ func (h *Host) observingSink(name, runtime string, eo EventObserver) clawd.Sink 
 
 // observeState tells the state observer of e's move from from to to.
 // Called with mu held, by transition.
-func (h *Host) observeState(e *entry, from, to State, reason error, reload, crashed bool) {
+func (h *Host) observeState(e *entry, from, to Status, reason error, reload, crashed bool) {
 	var c Change
 	switch {
 	case reload && reason == nil:
@@ -201,13 +201,13 @@ func (h *Host) observeState(e *entry, from, to State, reason error, reload, cras
 		c = ChangeReloadFailed
 	case crashed:
 		c = ChangeCrashed
-	case to == StateActive && from == StateFailed:
+	case to == StatusActive && from == StatusFailed:
 		c = ChangeRestarted
-	case to == StateActive:
+	case to == StatusActive:
 		c = ChangeLoaded
-	case to == StateFailed:
+	case to == StatusFailed:
 		c = ChangeFailed
-	case to == StateStopped:
+	case to == StatusStopped:
 		c = ChangeClosed
 	default:
 		return // resolved, loaded: steps of a load, which ends active or failed

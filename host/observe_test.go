@@ -19,6 +19,7 @@ import (
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/host"
+	"github.com/clawd-go/clawd/internal/cbuild"
 	"github.com/clawd-go/clawd/isolate"
 	"github.com/clawd-go/clawd/manifest"
 )
@@ -124,9 +125,9 @@ func (s *sinkRec) Deliver(ctx context.Context, e clawd.Event) error {
 
 func observedHost(t *testing.T, rec *recorder, sink clawd.Sink, opts ...host.Option) *host.Host {
 	t.Helper()
-	base := []host.Option{host.WithLogger(zap.NewNop()), host.WithObserver(rec)}
+	base := []host.Option{host.WithPluginOptions(clawd.WithLogger(zap.NewNop())), host.WithObserver(rec)}
 	if sink != nil {
-		base = append(base, host.WithEventSink(sink))
+		base = append(base, host.WithPluginOptions(clawd.WithEventSink(sink)))
 	}
 	h, err := host.New(append(base, opts...)...)
 	require.NoError(t, err)
@@ -143,11 +144,11 @@ func TestObserverSeesCallsEventsAndStates(t *testing.T) {
 	h := observedHost(t, rec, sink, host.WithPluginDirs(root))
 
 	require.NoError(t, h.Load(bg))
-	require.NoError(t, host.Errors(h.ToolCall(bg, "s1", "grep", "{}")))
-	outs := h.ToolCall(bg, "s1", "fail", "{}")
+	require.NoError(t, host.Errors(h.Call(bg, clawd.ToolCall("s1", "grep", "{}"))))
+	outs := h.Call(bg, clawd.ToolCall("s1", "fail", "{}"))
 	require.Equal(t, clawerr.CallbackError, clawerr.CodeOf(outs[0].Err))
-	require.NoError(t, host.Errors(h.ToolCall(bg, "s1", "send:obs.refuse", `{"k":1}`)))
-	require.NoError(t, host.Errors(h.SessionStart(bg, "s1")))
+	require.NoError(t, host.Errors(h.Call(bg, clawd.ToolCall("s1", "send:obs.refuse", `{"k":1}`))))
+	require.NoError(t, host.Errors(h.Call(bg, clawd.SessionStart("s1"))))
 	require.Equal(t, []string{
 		"event alpha native echo.on_load refused=None", // from on_load: no call, no call's context
 		"state alpha 1.0.0 loaded loaded->active",
@@ -187,7 +188,7 @@ func TestObserverSeesCallsEventsAndStates(t *testing.T) {
 	require.NoError(t, h.Reload("alpha"))
 	writeFile(t, filepath.Join(dir, "plugin.toml"), []byte("name = \"alpha\"\nversion = \"3.0.0\"\nentry = \"nothing-here.so\"\n"))
 	require.Equal(t, clawerr.OpenFailed, clawerr.CodeOf(h.Reload("alpha")))
-	require.NoError(t, host.Errors(h.SessionEnd(bg, "s1")))
+	require.NoError(t, host.Errors(h.Call(bg, clawd.SessionEnd("s1"))))
 	require.NoError(t, h.Close())
 	require.Equal(t, []string{
 		"event alpha native echo.on_load refused=None",   // 2.0.0's
@@ -210,7 +211,7 @@ func TestObserverSeesVerdicts(t *testing.T) {
 	rec := newRecorder()
 	h := observedHost(t, rec, &sinkRec{}, host.WithPluginDirs(root))
 	require.NoError(t, h.Load(bg))
-	v, _ := h.ToolCallHook(bg, "s", "IB", `{"n":0}`)
+	v, _ := h.Hook(bg, clawd.ToolCall("s", "IB", `{"n":0}`))
 	require.Equal(t, clawd.Block, v.Kind)
 	require.Equal(t, []string{
 		"state a 1.0.0 loaded loaded->active",
@@ -236,19 +237,19 @@ func TestObserverSeesCrashAndRestart(t *testing.T) {
 	sandboxed(t, root, "alpha", echo(t, "alpha", "1.0.0"), "", "network.relay")
 	rec := newRecorder()
 	h := observedHost(t, rec, &sinkRec{}, host.WithPluginDirs(root),
-		host.WithSandboxOptions(isolate.WithRestart(5, 10*time.Millisecond, time.Second)))
+		host.WithPluginOptions(isolate.WithRestart(5, 10*time.Millisecond, time.Second)))
 	require.NoError(t, h.Load(bg))
 	require.Equal(t, host.ChangeLoaded, (<-rec.states).Change)
-	outs := h.ToolCall(bg, "s1", "crash", "{}")
+	outs := h.Call(bg, clawd.ToolCall("s1", "crash", "{}"))
 	require.Equal(t, clawerr.Crashed, clawerr.CodeOf(outs[0].Err))
 	crash := <-rec.states
 	require.Equal(t, host.ChangeCrashed, crash.Change)
 	assert.Equal(t, clawerr.Crashed, crash.Code)
-	assert.Equal(t, host.StateFailed, crash.To)
+	assert.Equal(t, host.StatusFailed, crash.To)
 	assert.Equal(t, clawd.RuntimeProcess, crash.Runtime)
 	back := <-rec.states // the test binary's -timeout catches a restart that never comes
 	require.Equal(t, host.ChangeRestarted, back.Change)
-	assert.Equal(t, host.StateActive, back.To)
+	assert.Equal(t, host.StatusActive, back.To)
 	assert.Nil(t, back.Err)
 	lines := rec.take()
 	assert.Contains(t, lines, "end alpha on_tool_call code=crashed verdict=continue")
@@ -277,7 +278,7 @@ func TestObserverContextReachesSink(t *testing.T) {
 			h := observedHost(t, rec, sink, host.WithPluginDirs(root), host.WithParallelThreshold(0))
 			require.NoError(t, h.Load(bg))
 			for range 4 {
-				require.NoError(t, host.Errors(h.ToolCall(bg, "s1", "grep", "{}")))
+				require.NoError(t, host.Errors(h.Call(bg, clawd.ToolCall("s1", "grep", "{}"))))
 			}
 			sink.mu.Lock()
 			defer sink.mu.Unlock()
@@ -308,7 +309,7 @@ func TestObserverWithoutSink(t *testing.T) {
 	rec := newRecorder()
 	h := observedHost(t, rec, nil, host.WithPluginDirs(root), host.WithSandbox(manifest.SandboxNative))
 	require.NoError(t, h.Load(bg))
-	require.NoError(t, host.Errors(h.ToolCall(bg, "s1", "grep", "{}")))
+	require.NoError(t, host.Errors(h.Call(bg, clawd.ToolCall("s1", "grep", "{}"))))
 	require.Equal(t, []string{
 		"event alpha native echo.on_load refused=DaemonError",
 		"state alpha 1.0.0 loaded loaded->active",
@@ -323,9 +324,10 @@ func TestObserverWithoutSink(t *testing.T) {
 // library: OpenTelemetry is the otel module's, Prometheus's text format
 // is written by hand by the command.
 func TestLibraryDependsOnNoTelemetry(t *testing.T) {
-	gobin, err := exec.LookPath("go")
-	require.NoError(t, err, "the test runs go list: put go on PATH")
-	cmd := exec.Command(gobin, "list", "-deps", "-test", "./...")
+	// The go command, which this runs, is not on an emulated target (the
+	// dependency graph is the same from any platform: make test checks it).
+	cbuild.RequireTool(t, []string{"go"})
+	cmd := exec.Command("go", "list", "-deps", "-test", "./...")
 	cmd.Dir = ".." // the module root: ./... leaves out the otel and bench modules
 	out, err := cmd.Output()
 	require.NoError(t, err, "go list: %s", out)

@@ -2,7 +2,6 @@ package host
 
 import (
 	"fmt"
-	"log/slog"
 	"time"
 
 	"go.uber.org/zap"
@@ -10,7 +9,6 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
-	"github.com/clawd-go/clawd/internal/slogcore"
 	"github.com/clawd-go/clawd/manifest"
 )
 
@@ -29,19 +27,19 @@ type options struct {
 	parallel time.Duration
 	sandbox  manifest.Sandbox
 	project  string
-	isolate  []clawd.Option
-	hooks    hookOptions   // verdict.go
-	locks    []string      // lock files (lock.go), absolute
-	obs      Observer      // observe.go; nil: dispatch pays nothing
-	events   EventObserver // obs, if it is one
-	states   StateObserver // obs, if it is one
-	errs     []error       // options given nonsense; New returns them
+	plugin   []clawd.Option // WithPluginOptions
+	hooks    hookOptions    // verdict.go
+	locks    []string       // lock files (lock.go), absolute
+	obs      Observer       // observe.go; nil: dispatch pays nothing
+	events   EventObserver  // obs, if it is one
+	states   StateObserver  // obs, if it is one
+	errs     []error        // options given nonsense; New returns them
 }
 
-// DefaultDebounce is how long the watcher waits after the last change to a
+// defaultDebounce is how long the watcher waits after the last change to a
 // plugin's files before it reloads it: long enough for a build or a copy to
 // finish writing, short enough to feel immediate.
-const DefaultDebounce = 200 * time.Millisecond
+const defaultDebounce = 200 * time.Millisecond
 
 func defaults() options {
 	return options{
@@ -49,36 +47,61 @@ func defaults() options {
 		// PolicyWarn by default, not manifest's fail-closed zero value: a
 		// plugin written for the reference daemon (empty signature) must load.
 		trust:    manifest.Trust{Policy: manifest.PolicyWarn},
-		debounce: DefaultDebounce,
-		parallel: DefaultParallelThreshold,
+		debounce: defaultDebounce,
+		parallel: defaultParallelThreshold,
 	}
 }
 
-// WithLogger sets the logger for the host's own lines and the plugins' log
-// lines (with fields plugin and version). Default: none.
-func WithLogger(l *zap.Logger) Option {
-	return func(o *options) {
-		if l != nil {
-			o.logger = l
+// WithPluginOptions sets options every plugin is opened with: the one
+// door through which the host takes package clawd's options and the
+// runtimes' own. Repeated, the lists add up. Of them:
+//
+//   - clawd.WithLogger (or clawd.WithSlog) is the host's logger too: its
+//     own lines and the plugins' (with fields plugin and version);
+//   - clawd.WithEventSink receives the events of every plugin, Event.Plugin
+//     being the plugin's name in the host (its manifest's); without a sink
+//     every send_event is refused with DaemonError;
+//   - clawd.WithProjectDir names the project directory: a sandboxed plugin
+//     granted fs.read may read it, one granted fs.write may also write it;
+//   - a runtime's own options (isolate.WithRestart, isolate.WithLimits,
+//     ...) reach the plugins of that runtime and are ignored by the others.
+//
+// What a manifest decides is the manifest's: an option that sets
+// capabilities, hooks, the plugin's directory or source, its identity,
+// concurrency, the call timeout, the environment, max processes, the
+// memory limit or a state function makes New fail with invalid_argument.
+func WithPluginOptions(opts ...clawd.Option) Option {
+	return func(o *options) { o.plugin = append(o.plugin, opts...) }
+}
+
+// takePluginOptions reads what the host keeps of the plugin options (the
+// logger, the sink, the project directory) and refuses those that would
+// override a manifest.
+func (o *options) takePluginOptions() {
+	c := clawd.NewConfig(o.plugin)
+	o.logger, o.sink, o.project = c.Logger, c.Sink, c.ProjectDir
+	for _, f := range []struct {
+		set  bool
+		name string
+	}{
+		{len(c.Capabilities) > 0, "clawd.WithCapabilities (a manifest's capabilities; refuse some with WithCapabilityPolicy)"},
+		{len(c.Hooks) > 0, "clawd.WithHooks (a manifest's hooks; refuse some with WithHookPolicy)"},
+		{c.PluginDir != "", "clawd.WithPluginDir (the manifest's directory)"},
+		{c.Source != "", "clawd.WithSource (the manifest's entry)"},
+		{c.Name != "" || c.Version != "", "clawd.WithIdentity (the manifest's name and version)"},
+		{c.Concurrent, "clawd.WithConcurrent (a manifest's concurrent)"},
+		{c.CallTimeout != 0, "clawd.WithCallTimeout (a manifest's call_timeout_ms)"},
+		{len(c.Env) > 0, "clawd.WithEnv (a manifest's env)"},
+		{c.MaxProcesses != 0, "clawd.WithMaxProcesses (a manifest's max_processes)"},
+		{c.MemoryLimitMB != 0, "clawd.WithMemoryLimitMB (a manifest's memory_limit_mb)"},
+		{c.OnState != nil, "clawd.WithStateFunc (the host follows each plugin's state: use WithObserver or Subscribe)"},
+	} {
+		if f.set {
+			o.errs = append(o.errs, clawerr.New(clawerr.InvalidArgument, "", "host.New", "WithPluginOptions: "+f.name+
+				" is set per plugin by its manifest, not for every plugin by the host: remove it from WithPluginOptions", nil))
 		}
 	}
 }
-
-// WithSlog is WithLogger for a program that logs with log/slog: the host's
-// lines and the plugins' go to l's handler, their fields as attributes.
-// Of WithSlog and WithLogger the later wins.
-func WithSlog(l *slog.Logger) Option {
-	return func(o *options) {
-		if l != nil {
-			o.logger = slogcore.New(l.Handler())
-		}
-	}
-}
-
-// WithEventSink sets where the events of every plugin go. Event.Plugin is the
-// plugin's name in the host (its manifest name). Without a sink every
-// send_event is refused with DaemonError, as in package loader.
-func WithEventSink(s clawd.Sink) Option { return func(o *options) { o.sink = s } }
 
 // WithPluginDirs sets the directories searched for plugins, each holding one
 // subdirectory per plugin (DIR/NAME/plugin.toml or DIR/NAME/clawd-plugin.json).
@@ -113,7 +136,7 @@ func WithCapabilityPolicy(allow func(plugin string, c abi.Capability) bool) Opti
 func WithCacheDir(dir string) Option { return func(o *options) { o.cacheDir = dir } }
 
 // WithDebounce sets how long the watcher waits for a plugin's files to stop
-// changing before it reloads. Default DefaultDebounce; 0 keeps the default.
+// changing before it reloads. Default 200ms; 0 keeps the default.
 // A negative d makes New fail with invalid_argument.
 func WithDebounce(d time.Duration) Option {
 	return func(o *options) {
@@ -136,8 +159,8 @@ func (o *options) refuse(opt string, v any, why string) {
 // Default: off.
 func WithWatch(on bool) Option { return func(o *options) { o.watch = on } }
 
-// DefaultParallelThreshold is the default of WithParallelThreshold.
-const DefaultParallelThreshold = 50 * time.Microsecond
+// defaultParallelThreshold is the default of WithParallelThreshold.
+const defaultParallelThreshold = 50 * time.Microsecond
 
 // WithParallelThreshold sets which plugins a dispatch calls on goroutines of
 // their own: those whose previous call took at least d. The others are
@@ -145,7 +168,7 @@ const DefaultParallelThreshold = 50 * time.Microsecond
 // quick plugin a goroutine costs more than the call (measured here: a
 // ToolCall to 4 quick plugins takes about 0.5 us in a row and 3 us fanned
 // out). A plugin that turns slow is fanned out from its next call on. 0
-// fans out every plugin. Default DefaultParallelThreshold. A negative d
+// fans out every plugin. Default 50us. A negative d
 // makes New fail with invalid_argument.
 func WithParallelThreshold(d time.Duration) Option {
 	return func(o *options) {
@@ -163,15 +186,3 @@ func WithParallelThreshold(d time.Duration) Option {
 // decide: a plugin whose manifest asks for the process sandbox always gets
 // it; the host never moves it into its own process.
 func WithSandbox(s manifest.Sandbox) Option { return func(o *options) { o.sandbox = s } }
-
-// WithProjectDir names the project directory: a sandboxed plugin granted
-// fs.read may read it, one granted fs.write may also write it, and neither
-// may touch other files (Linux, with Landlock). Default: none.
-func WithProjectDir(dir string) Option { return func(o *options) { o.project = dir } }
-
-// WithSandboxOptions adds options for every sandboxed plugin, after the
-// host's own (logger, sink, capabilities, directories, the manifest's call
-// timeout): limits, restarts, the child executable.
-func WithSandboxOptions(opts ...clawd.Option) Option {
-	return func(o *options) { o.isolate = append(o.isolate, opts...) }
-}

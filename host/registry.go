@@ -9,22 +9,22 @@ import (
 	"github.com/clawd-go/clawd/manifest"
 )
 
-// State is where a plugin is in its lifecycle.
-type State uint8
+// Status is where a plugin is in its lifecycle.
+type Status uint8
 
 // The states of a plugin. See the package doc for the transitions.
 const (
-	StateNone     State = iota // not known yet: the From of a plugin's first transition
-	StateResolved              // its manifest was read; the library is not open
-	StateLoaded                // the verified copy is open and on_load succeeded
-	StateActive                // receives dispatches
-	StateStopped               // closed (on_unload ran), or its directory is gone
-	StateFailed                // could not be loaded; Reason says why
+	StatusNone     Status = iota // not known yet: the From of a plugin's first transition
+	StatusResolved               // its manifest was read; the library is not open
+	StatusLoaded                 // the verified copy is open and on_load succeeded
+	StatusActive                 // receives dispatches
+	StatusStopped                // closed (on_unload ran), or its directory is gone
+	StatusFailed                 // could not be loaded; Reason says why
 )
 
 var stateNames = [...]string{"none", "resolved", "loaded", "active", "stopped", "failed"}
 
-func (s State) String() string {
+func (s Status) String() string {
 	if int(s) < len(stateNames) {
 		return stateNames[s]
 	}
@@ -39,9 +39,9 @@ func (s State) String() string {
 // failed (Reason says why).
 type Transition struct {
 	Plugin   string
-	From, To State
+	From, To Status
 	Version  string // the version serving (or loaded) after the transition; "" if none
-	Reason   error  // a *clawerr.Error when To is StateFailed or a reload failed; else nil
+	Reason   error  // a *clawerr.Error when To is StatusFailed or a reload failed; else nil
 	Reload   bool   // a reload of an active plugin, successful or not
 	Dir      string // the plugin's directory
 }
@@ -53,7 +53,7 @@ type PluginInfo struct {
 	Dir      string // plugin directory
 	Manifest string // manifest file, "" if none was read
 	Library  string // the verified copy open now, "" if none
-	State    State
+	State    Status
 	// Reason is why the plugin failed (State failed), or, for an active
 	// plugin, why its last reload failed (nil after a successful one). It is
 	// a *clawerr.Error: clawerr.CodeOf(Reason) is its stable code.

@@ -72,7 +72,7 @@ func TestReloadUnderLoad(t *testing.T) {
 		wg.Go(func() {
 			for n := 0; !stop.Load(); n++ {
 				sid := fmt.Sprintf("g%d-%d", g, n)
-				outs := r.h.ToolCall(bg, sid, "t", "{}")
+				outs := r.h.Call(bg, clawd.ToolCall(sid, "t", "{}"))
 				if len(outs) != 3 || outs[0].Plugin != "alpha" || outs[1].Plugin != "beta" || outs[2].Plugin != "echo" {
 					fail("dispatch %s: outcomes %v", sid, outs)
 					continue
@@ -109,7 +109,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	}
 	// After a swap, the very next dispatch goes to the new version.
 	versionNow := func() string {
-		outs := r.h.ToolCall(bg, "main", "t", "{}")
+		outs := r.h.Call(bg, clawd.ToolCall("main", "t", "{}"))
 		evMu.Lock()
 		delete(evs, "main/alpha")
 		delete(evs, "main/beta")
@@ -160,7 +160,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	evMu.Unlock()
 
 	p := info(t, r.h, "echo")
-	assert.Equal(t, host.StateActive, p.State)
+	assert.Equal(t, host.StatusActive, p.State)
 	assert.Equal(t, uint64(23), p.Stats.Reloads)
 	assert.Zero(t, p.Stats.ReloadFailures)
 	// Every event of every instance was delivered: on_load of 24 instances,
@@ -172,7 +172,7 @@ func TestReloadUnderLoad(t *testing.T) {
 	left := copies(t, r.h, "echo")
 	assert.Equal(t, []string{p.Library}, left)
 	if runtime.GOOS == "linux" {
-		assert.Equal(t, []string{p.Library}, mappedCopies(t, filepath.Join(r.h.CacheDir(), "echo")),
+		assert.Equal(t, []string{p.Library}, mappedCopies(t, filepath.Join(host.CacheDirOf(r.h), "echo")),
 			"the old copies are unmapped")
 	}
 	t.Logf("%d dispatches to 3 plugins; 20 watched reloads in %v (%v each, debounce 10ms included)",
@@ -242,13 +242,13 @@ func TestFailedReloadKeepsServing(t *testing.T) {
 			assert.Equal(t, "echo active->active 1.0.0 reload "+string(c.code), show(tr))
 
 			p := info(t, r.h, "echo")
-			assert.Equal(t, host.StateActive, p.State)
+			assert.Equal(t, host.StatusActive, p.State)
 			assert.Equal(t, "1.0.0", p.Version)
 			assert.Equal(t, c.code, clawerr.CodeOf(p.Reason))
 			assert.Equal(t, lib, p.Library, "the old copy still serves")
 			assert.Equal(t, uint64(i+1), p.Stats.ReloadFailures)
 			assert.Equal(t, []string{lib}, copies(t, r.h, "echo"), "the failed copy is deleted")
-			outs := r.h.ToolCall(bg, "s", "t", "{}")
+			outs := r.h.Call(bg, clawd.ToolCall("s", "t", "{}"))
 			require.Len(t, outs, 1)
 			assert.NoError(t, outs[0].Err)
 			assert.Equal(t, "1.0.0", outs[0].Version)
@@ -292,7 +292,7 @@ func TestWatcherAddRemoveAndFail(t *testing.T) {
 	replace(t, filepath.Join(dir, libName("echo")), read(t, cbuild.Plugin(t, "bad_abi")))
 	assert.Equal(t, "echo active->active 1.0.0 reload abi_mismatch", show(r.nextOf(t, "echo")))
 	assert.Equal(t, clawerr.ABIMismatch, clawerr.CodeOf(info(t, r.h, "echo").Reason))
-	require.NoError(t, host.Errors(r.h.ToolCall(bg, "s", "t", "{}")))
+	require.NoError(t, host.Errors(r.h.Call(bg, clawd.ToolCall("s", "t", "{}"))))
 	// A file the manifest does not name changes nothing.
 	writeFile(t, filepath.Join(dir, "notes.txt"), []byte("x"))
 	r.quiet(t, 150*time.Millisecond)
@@ -309,11 +309,11 @@ func TestWatcherAddRemoveAndFail(t *testing.T) {
 	}
 	assert.Equal(t, []string{"echo"}, unloads)
 	p := info(t, r.h, "echo")
-	assert.Equal(t, host.StateStopped, p.State)
+	assert.Equal(t, host.StatusStopped, p.State)
 	assert.Nil(t, p.Reason)
 	assert.Empty(t, p.Library)
 	assert.Empty(t, copies(t, r.h, "echo"))
-	assert.Equal(t, []string{"alpha"}, outcomeNames(r.h.ToolCall(bg, "s", "t", "{}")))
+	assert.Equal(t, []string{"alpha"}, outcomeNames(r.h.Call(bg, clawd.ToolCall("s", "t", "{}"))))
 
 	// Put it back (built elsewhere, moved in whole): loaded again.
 	staging := filepath.Join(t.TempDir(), "echo")
@@ -331,7 +331,7 @@ func TestWatcherAddRemoveAndFail(t *testing.T) {
 	writeTOML(t, gdir, "gamma", "1.0.0", "network.relay")
 	got = []string{show(r.nextOf(t, "gamma")), show(r.nextOf(t, "gamma")), show(r.nextOf(t, "gamma"))}
 	assert.Equal(t, []string{"gamma none->resolved 1.0.0", "gamma resolved->loaded 1.0.0", "gamma loaded->active 1.0.0"}, got)
-	assert.Equal(t, []string{"alpha", "echo", "gamma"}, outcomeNames(r.h.ToolCall(bg, "s", "t", "{}")))
+	assert.Equal(t, []string{"alpha", "echo", "gamma"}, outcomeNames(r.h.Call(bg, clawd.ToolCall("s", "t", "{}"))))
 }
 
 // A call running on the old instance when the swap happens finishes there;
@@ -357,7 +357,7 @@ func TestReloadDrainsCallsInFlight(t *testing.T) {
 	slow := make(chan []host.Outcome, 1)
 	var slowDone atomic.Bool
 	go func() {
-		outs := r.h.ToolCall(bg, "slow", "sleep:400", "{}")
+		outs := r.h.Call(bg, clawd.ToolCall("slow", "sleep:400", "{}"))
 		slowDone.Store(true)
 		slow <- outs
 	}()
@@ -377,7 +377,7 @@ func TestReloadDrainsCallsInFlight(t *testing.T) {
 	for info(t, r.h, "echo").Version != "2.0.0" { // never: the test binary's -timeout
 		time.Sleep(time.Millisecond)
 	}
-	fast := r.h.ToolCall(bg, "fast", "t", "{}")
+	fast := r.h.Call(bg, clawd.ToolCall("fast", "t", "{}"))
 	require.NoError(t, host.Errors(fast))
 	assert.Equal(t, "2.0.0", fast[0].Version)
 	assert.False(t, slowDone.Load(), "the new instance serves while the old one still runs a call")
@@ -420,12 +420,12 @@ func TestAdd(t *testing.T) {
 	require.NoError(t, r.h.Add(gdir))
 	assert.Equal(t, []string{"gamma none->resolved 1.0.0", "gamma resolved->loaded 1.0.0", "gamma loaded->active 1.0.0"},
 		[]string{show(r.next(t)), show(r.next(t)), show(r.next(t))})
-	assert.Equal(t, []string{"alpha", "gamma"}, outcomeNames(r.h.SessionStart(bg, "s")))
+	assert.Equal(t, []string{"alpha", "gamma"}, outcomeNames(r.h.Call(bg, clawd.SessionStart("s"))))
 
 	empty := filepath.Join(other, "empty")
 	require.NoError(t, os.Mkdir(empty, 0o755))
 	err := r.h.Add(empty)
 	assert.Equal(t, clawerr.ManifestInvalid, clawerr.CodeOf(err))
 	assert.Equal(t, "empty none->failed  manifest_invalid", show(r.next(t)))
-	assert.Equal(t, host.StateFailed, info(t, r.h, "empty").State)
+	assert.Equal(t, host.StatusFailed, info(t, r.h, "empty").State)
 }

@@ -40,7 +40,7 @@ func TestSandboxedCrashFailsOnlyThatPlugin(t *testing.T) {
 	sandboxed(t, root, "hostile", cbuild.Plugin(t, "hostile"), "")
 	plugin(t, root, "alpha", "1.0.0", echo(t, "alpha", "1.0.0"), "network.relay")
 	r := newRig(t, host.WithPluginDirs(root),
-		host.WithSandboxOptions(isolate.WithRestart(5, 300*time.Millisecond, time.Second)))
+		host.WithPluginOptions(isolate.WithRestart(5, 300*time.Millisecond, time.Second)))
 	require.NoError(t, r.h.Load(bg))
 
 	hi := info(t, r.h, "hostile")
@@ -58,12 +58,12 @@ func TestSandboxedCrashFailsOnlyThatPlugin(t *testing.T) {
 	}
 	assert.Zero(t, info(t, r.h, "alpha").Memory)
 
-	outs := r.h.ToolCall(bg, "s1", "ok", "{}")
+	outs := r.h.Call(bg, clawd.ToolCall("s1", "ok", "{}"))
 	require.Equal(t, []string{"alpha", "hostile"}, outcomeNames(outs))
 	require.NoError(t, host.Errors(outs))
 	assert.Contains(t, r.lines("hostile"), "on_tool_call", "the sandboxed plugin's log reaches the host's logger")
 
-	outs = r.h.ToolCall(bg, "s1", "segv", "{}")
+	outs = r.h.Call(bg, clawd.ToolCall("s1", "segv", "{}"))
 	assert.NoError(t, outs[0].Err, "alpha is not touched")
 	assert.Equal(t, clawerr.Crashed, clawerr.CodeOf(outs[1].Err), "%v", outs[1].Err)
 	fault := "SIGSEGV"
@@ -74,20 +74,20 @@ func TestSandboxedCrashFailsOnlyThatPlugin(t *testing.T) {
 
 	// Marked failed with the crash, then active again after the restart.
 	var tr host.Transition
-	for tr = r.nextOf(t, "hostile"); tr.To != host.StateFailed; tr = r.nextOf(t, "hostile") {
+	for tr = r.nextOf(t, "hostile"); tr.To != host.StatusFailed; tr = r.nextOf(t, "hostile") {
 	}
 	assert.Equal(t, clawerr.Crashed, clawerr.CodeOf(tr.Reason))
 	// While it is down its calls return unavailable; alpha's succeed. That
 	// the refusal does not wait for the restart is shown in isolate
 	// (TestCallsWhileDownAreRefusedAtOnce, with a restart that never comes).
-	outs = r.h.ToolCall(bg, "s1", "ok", "{}")
+	outs = r.h.Call(bg, clawd.ToolCall("s1", "ok", "{}"))
 	assert.NoError(t, outs[0].Err)
-	if info(t, r.h, "hostile").State == host.StateFailed {
+	if info(t, r.h, "hostile").State == host.StatusFailed {
 		assert.Equal(t, clawerr.Unavailable, clawerr.CodeOf(outs[1].Err), "%v", outs[1].Err)
 	}
 	tr = r.nextOf(t, "hostile")
-	assert.Equal(t, host.StateActive, tr.To, show(tr))
-	outs = r.h.ToolCall(bg, "s1", "ok", "{}")
+	assert.Equal(t, host.StatusActive, tr.To, show(tr))
+	outs = r.h.Call(bg, clawd.ToolCall("s1", "ok", "{}"))
 	require.NoError(t, host.Errors(outs))
 	hi = info(t, r.h, "hostile")
 	assert.Equal(t, uint64(1), hi.Stats.Crashes)
@@ -102,7 +102,7 @@ func TestManifestCallTimeout(t *testing.T) {
 	// The loop never ends: without the manifest's timeout the call would
 	// never return and the test binary's -timeout would fail the test. The
 	// error names the timeout that fired: the manifest's 300 ms.
-	outs := r.h.ToolCall(bg, "s1", "loop", "{}")
+	outs := r.h.Call(bg, clawd.ToolCall("s1", "loop", "{}"))
 	assert.Equal(t, clawerr.Timeout, clawerr.CodeOf(outs[0].Err), "%v", outs[0].Err)
 	assert.Contains(t, outs[0].Err.Error(), "did not answer within 300ms")
 }
@@ -117,7 +117,7 @@ func TestWithSandboxProcessRunsEveryPluginInAChild(t *testing.T) {
 		if e.Method == "echo.reenter" {
 			once.Do(func() {
 				nested.Add(1)
-				require.NoError(t, host.Errors(r.h.ToolCall(bg, "s1", "inner", "{}")))
+				require.NoError(t, host.Errors(r.h.Call(bg, clawd.ToolCall("s1", "inner", "{}"))))
 			})
 		}
 		return nil
@@ -129,7 +129,7 @@ func TestWithSandboxProcessRunsEveryPluginInAChild(t *testing.T) {
 	assert.NotEmpty(t, pi.Containment.String())
 	assert.Contains(t, pi.Callbacks, abi.OnToolCall)
 
-	require.NoError(t, host.Errors(r.h.ToolCall(bg, "s1", "grep", `{"q":1}`)))
+	require.NoError(t, host.Errors(r.h.Call(bg, clawd.ToolCall("s1", "grep", `{"q":1}`))))
 	evs := r.takeEvents()
 	require.NotEmpty(t, evs)
 	assert.Equal(t, "alpha", evs[len(evs)-1].Plugin)
@@ -137,7 +137,7 @@ func TestWithSandboxProcessRunsEveryPluginInAChild(t *testing.T) {
 	assert.Contains(t, r.lines("alpha"), `input:{"q":1}`)
 
 	// A sink that dispatches again reaches the sandboxed plugin too.
-	require.NoError(t, host.Errors(r.h.ToolCall(bg, "s1", "reenter", "{}")))
+	require.NoError(t, host.Errors(r.h.Call(bg, clawd.ToolCall("s1", "reenter", "{}"))))
 	assert.Equal(t, int32(1), nested.Load())
 	assert.True(t, strings.Contains(strings.Join(r.lines("alpha"), "\n"), "tool:inner"))
 	assert.Positive(t, info(t, r.h, "alpha").Stats.Context.EventsSent)

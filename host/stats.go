@@ -22,7 +22,7 @@ type Stats struct {
 	Reloads        uint64   // successful swaps
 	ReloadFailures uint64   // reloads that kept the old instance
 	Crashes        uint64   // process sandbox: children that died or were killed
-	Verdicts       Verdicts // given by the plugin's hook, by kind (ToolCallHook, MessageHook)
+	Verdicts       Verdicts // given by the plugin's hook, by kind (Host.Hook)
 }
 
 // StaleUses is the number of calls the plugin made on a context whose

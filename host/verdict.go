@@ -93,20 +93,17 @@ func HookErrors(outs []HookOutcome) error {
 	return Errors(plain)
 }
 
-// ToolCallHook offers a tool call to every active plugin that has
-// on_tool_call, in name order, and returns the combined verdict and each
-// plugin's outcome (see Hooks above). With Intercept, Verdict.Input is
-// the input the tool call should run with.
-func (h *Host) ToolCallHook(ctx context.Context, sessionID, toolName, inputJSON string) (clawd.Verdict, []HookOutcome) {
-	return h.hookChain(ctx, clawd.ToolCall(sessionID, toolName, inputJSON))
-}
-
-// MessageHook offers a message to every active plugin that has
-// on_message, in name order, and returns the combined verdict and each
-// plugin's outcome. With Intercept, Verdict.Content is the content the
-// message should carry.
-func (h *Host) MessageHook(ctx context.Context, sessionID, role, contentJSON string) (clawd.Verdict, []HookOutcome) {
-	return h.hookChain(ctx, clawd.Message(sessionID, role, contentJSON))
+// Hook offers call c, a clawd.ToolCall or a clawd.Message, to every
+// active plugin that has its callback, in name order, and returns the
+// combined verdict and each plugin's outcome (see Hooks above). With
+// Intercept, Verdict.Input is the input the tool call should run with, and
+// Verdict.Content the content the message should carry. A call of another
+// op gives no verdict: Continue, and no plugin is called.
+func (h *Host) Hook(ctx context.Context, c clawd.Call) (clawd.Verdict, []HookOutcome) {
+	if _, ok := clawd.HookPointOf(c.Op); !ok {
+		return clawd.Verdict{}, nil
+	}
+	return h.hookChain(ctx, c)
 }
 
 func (h *Host) hookChain(ctx context.Context, c clawd.Call) (clawd.Verdict, []HookOutcome) {

@@ -66,32 +66,32 @@ func TestHookChains(t *testing.T) {
 			r := hookRig(t, sb, []string{"a", "b", "c"})
 			h := r.h
 
-			v, outs := h.ToolCallHook(bg, "s", "C", `{"n":0}`)
+			v, outs := h.Hook(bg, clawd.ToolCall("s", "C", `{"n":0}`))
 			require.Equal(t, clawd.Verdict{}, v)
 			require.Equal(t, []string{"a:continue", "b:continue", "c:continue"}, verdicts(outs))
 
-			v, outs = h.ToolCallHook(bg, "s", "IB", `{"n":0}`) // block after intercept
+			v, outs = h.Hook(bg, clawd.ToolCall("s", "IB", `{"n":0}`)) // block after intercept
 			require.Equal(t, clawd.Verdict{Kind: clawd.Block, Reason: "blocked at 1", Plugin: "b"}, v)
 			require.Equal(t, []string{"a:intercept", "b:block", "c:-"}, verdicts(outs))
 
-			v, outs = h.ToolCallHook(bg, "s", "II", `{"n":0}`) // intercept after intercept
+			v, outs = h.Hook(bg, clawd.ToolCall("s", "II", `{"n":0}`)) // intercept after intercept
 			require.Equal(t, clawd.Verdict{Kind: clawd.Intercept, Input: `{"n":2}`, Plugin: "b"}, v)
 			require.Equal(t, []string{"a:intercept", "b:intercept", "c:continue"}, verdicts(outs))
 
-			v, outs = h.ToolCallHook(bg, "s", "III", `{"n":0}`)
+			v, outs = h.Hook(bg, clawd.ToolCall("s", "III", `{"n":0}`))
 			require.Equal(t, clawd.Verdict{Kind: clawd.Intercept, Input: `{"n":3}`, Plugin: "c"}, v)
 			require.Equal(t, []string{"a:intercept", "b:intercept", "c:intercept"}, verdicts(outs))
 
-			v, outs = h.ToolCallHook(bg, "s", "BI", `{"n":0}`) // block stops the chain
+			v, outs = h.Hook(bg, clawd.ToolCall("s", "BI", `{"n":0}`)) // block stops the chain
 			require.Equal(t, clawd.Verdict{Kind: clawd.Block, Reason: "blocked at 0", Plugin: "a"}, v)
 			require.Equal(t, []string{"a:block", "b:-", "c:-"}, verdicts(outs))
 			require.NoError(t, host.HookErrors(outs))
 
-			v, outs = h.MessageHook(bg, "s", "user", `"IIB 0"`)
+			v, outs = h.Hook(bg, clawd.Message("s", "user", `"IIB 0"`))
 			require.Equal(t, clawd.Verdict{Kind: clawd.Block, Reason: "blocked at 2", Plugin: "c"}, v)
 			require.Equal(t, []string{"a:intercept", "b:intercept", "c:block"}, verdicts(outs))
 
-			v, outs = h.MessageHook(bg, "s", "user", `"IC 0"`)
+			v, outs = h.Hook(bg, clawd.Message("s", "user", `"IC 0"`))
 			require.Equal(t, clawd.Verdict{Kind: clawd.Intercept, Content: `"IC 1"`, Plugin: "a"}, v)
 			require.Equal(t, []string{"a:intercept", "b:continue", "c:continue"}, verdicts(outs))
 
@@ -112,7 +112,7 @@ func TestHookChains(t *testing.T) {
 			// The plain dispatch is unchanged: the same plan blocks nothing,
 			// each plugin's hook event is refused with NotFound (the calls may
 			// run in parallel: their reports come in any order).
-			outs2 := h.ToolCall(bg, "s", "B", `{"n":0}`)
+			outs2 := h.Call(bg, clawd.ToolCall("s", "B", `{"n":0}`))
 			require.Equal(t, []string{"a", "b", "c"}, outcomeNames(outs2))
 			require.NoError(t, host.Errors(outs2))
 			rcs = nil
@@ -137,7 +137,7 @@ func TestHookPolicyRefuses(t *testing.T) {
 			r := hookRig(t, sb, []string{"a", "b"}, host.WithHookPolicy(func(plugin string, p clawd.HookPoint) bool {
 				return plugin != "b" || p != clawd.HookToolCall
 			}))
-			v, outs := r.h.ToolCallHook(bg, "s", "IB", `{"n":0}`)
+			v, outs := r.h.Hook(bg, clawd.ToolCall("s", "IB", `{"n":0}`))
 			require.Equal(t, clawd.Verdict{Kind: clawd.Intercept, Input: `{"n":1}`, Plugin: "a"}, v)
 			require.Equal(t, []string{"a:intercept", "b:continue"}, verdicts(outs))
 			var rcs []string
@@ -149,7 +149,7 @@ func TestHookPolicyRefuses(t *testing.T) {
 			require.Equal(t, []clawd.HookPoint{clawd.HookMessage}, b.Hooks)
 			require.Equal(t, []clawd.HookPoint{clawd.HookToolCall}, b.RefusedHooks)
 
-			v, _ = r.h.MessageHook(bg, "s", "user", `"IB 0"`)
+			v, _ = r.h.Hook(bg, clawd.Message("s", "user", `"IB 0"`))
 			require.Equal(t, clawd.Verdict{Kind: clawd.Block, Reason: "blocked at 1", Plugin: "b"}, v)
 		})
 	}
@@ -159,7 +159,7 @@ func TestHookFailures(t *testing.T) {
 	for _, sb := range []manifest.Sandbox{manifest.SandboxNative, manifest.SandboxProcess} {
 		t.Run(string(sb)+"/error/open", func(t *testing.T) {
 			r := hookRig(t, sb, []string{"a", "b"})
-			v, outs := r.h.ToolCallHook(bg, "s", "E", `{"n":0}`)
+			v, outs := r.h.Hook(bg, clawd.ToolCall("s", "E", `{"n":0}`))
 			require.Equal(t, clawd.Verdict{}, v, "a non-zero return is an error, never a block")
 			require.Equal(t, []string{"a:!callback_error", "b:!callback_error"}, verdicts(outs))
 			require.True(t, errors.Is(outs[0].Err, abi.CallbackError))
@@ -167,7 +167,7 @@ func TestHookFailures(t *testing.T) {
 		})
 		t.Run(string(sb)+"/error/closed", func(t *testing.T) {
 			r := hookRig(t, sb, []string{"a", "b"}, host.WithHookFailure(host.FailClosed))
-			v, outs := r.h.ToolCallHook(bg, "s", "E", `{"n":0}`)
+			v, outs := r.h.Hook(bg, clawd.ToolCall("s", "E", `{"n":0}`))
 			require.Equal(t, clawd.Block, v.Kind)
 			require.Equal(t, "a", v.Plugin)
 			require.Equal(t, outs[0].Err.Error(), v.Reason)
@@ -177,7 +177,7 @@ func TestHookFailures(t *testing.T) {
 			r := hookRig(t, sb, []string{"a", "b"})
 			ctx, cancel := context.WithTimeout(bg, 50*time.Millisecond)
 			defer cancel()
-			v, outs := r.h.MessageHook(ctx, "s", "user", `"S 0"`)
+			v, outs := r.h.Hook(ctx, clawd.Message("s", "user", `"S 0"`))
 			require.Equal(t, clawd.Verdict{}, v, "a hook past its deadline is an error, never a silent verdict")
 			require.Equal(t, []string{"a:!timeout", "b:!timeout"}, verdicts(outs))
 		})
@@ -185,7 +185,7 @@ func TestHookFailures(t *testing.T) {
 			r := hookRig(t, sb, []string{"a", "b"}, host.WithHookFailure(host.FailClosed))
 			ctx, cancel := context.WithTimeout(bg, 50*time.Millisecond)
 			defer cancel()
-			v, outs := r.h.ToolCallHook(ctx, "s", "S", `{"n":0}`)
+			v, outs := r.h.Hook(ctx, clawd.ToolCall("s", "S", `{"n":0}`))
 			require.Equal(t, clawd.Block, v.Kind)
 			require.Equal(t, "a", v.Plugin)
 			require.True(t, strings.Contains(v.Reason, "timeout"), v.Reason)

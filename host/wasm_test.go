@@ -59,7 +59,7 @@ func TestWasmPluginHotReload(t *testing.T) {
 	}
 	p := info(t, r.h, "wecho")
 	assert.Equal(t, manifest.SandboxWasm, p.Sandbox)
-	assert.Equal(t, host.StateActive, p.State)
+	assert.Equal(t, host.StatusActive, p.State)
 	assert.Equal(t, ".wasm", filepath.Ext(p.Library))
 
 	var stop atomic.Bool
@@ -69,7 +69,7 @@ func TestWasmPluginHotReload(t *testing.T) {
 	for g := range 2 {
 		wg.Go(func() {
 			for n := 0; !stop.Load(); n++ {
-				outs := r.h.ToolCall(bg, fmt.Sprintf("g%d-%d", g, n), "t", "{}")
+				outs := r.h.Call(bg, clawd.ToolCall(fmt.Sprintf("g%d-%d", g, n), "t", "{}"))
 				if len(outs) != 2 || host.Errors(outs) != nil {
 					if failures.Add(1) <= 5 {
 						t.Errorf("dispatch: %v", outs)
@@ -119,7 +119,7 @@ func TestWasmPluginChecksum(t *testing.T) {
 		err := r.h.Load(bg)
 		if tc.code == "" {
 			require.NoError(t, err)
-			assert.Equal(t, host.StateActive, info(t, r.h, "pinned").State)
+			assert.Equal(t, host.StatusActive, info(t, r.h, "pinned").State)
 			continue
 		}
 		assert.Equal(t, tc.code, clawerr.CodeOf(info(t, r.h, "pinned").Reason), "%v", info(t, r.h, "pinned").Reason)
@@ -152,7 +152,7 @@ func TestWasmPluginConcurrentPool(t *testing.T) {
 	var wg sync.WaitGroup
 	for g := range 2 {
 		wg.Go(func() {
-			outs := r.h.ToolCall(bg, fmt.Sprintf("s%d", g), "t", "{}")
+			outs := r.h.Call(bg, clawd.ToolCall(fmt.Sprintf("s%d", g), "t", "{}"))
 			assert.NoError(t, host.Errors(outs))
 		})
 	}

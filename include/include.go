@@ -1,6 +1,7 @@
-// Package include holds the declarations of the ClawD plugin C ABI v1 that
-// plugin authors compile against, and the one list of layout facts every
-// language's declarations must produce.
+// Package include gives plugin authors the declarations of the ClawD plugin C
+// ABI v1 to compile against (Header, and the Rust, Zig and WebAssembly
+// bindings), held to one list of layout facts every language's declarations
+// must produce.
 //
 //   - clawd_plugin.h: the C header, for C and C++.
 //   - clawd_plugin.rs: the same declarations for Rust (#[repr(C)] types).
@@ -11,10 +12,10 @@
 // `clawd-plugin new` can copy them into a fresh project without the
 // repository at hand.
 //
-// Layout is the size, alignment and offset of every field of ClawaPlugin and
-// ClawaContext on LP64 and Win64, and on wasm32 (the Wasm32 column). It is
-// written once, here: the tests in this directory compare it with the Go
-// mirrors in package abi and with what a C, a Rust and a Zig program
+// The layout facts are the size, alignment and offset of every field of
+// ClawaPlugin and ClawaContext on LP64 and Win64, and on wasm32. They are
+// written once, here: the tests in this directory compare them with the Go
+// mirrors the runtimes read and with what a C, a Rust and a Zig program
 // (testdata/layout_print.*) print, and with what the C printer prints built
 // for wasm32-wasi and run under wazero, all in the same "<key> <value>" line
 // format. A language whose declarations drift fails
@@ -44,21 +45,21 @@ var RustBindings []byte
 //go:embed clawd_plugin.zig
 var ZigBindings []byte
 
-// Fact is one line of the layout printers' output: "<Key> <Value>".
+// fact is one line of the layout printers' output: "<Key> <Value>".
 // Value is the fact on a 64-bit target (LP64 and Win64), Wasm32 on wasm32,
 // where pointers, function pointers (table indices) included, are 4 bytes.
-type Fact struct {
+type fact struct {
 	Key    string
 	Value  uint64
 	Wasm32 uint64
 }
 
-// Layout is what every layout printer must print, each key exactly once,
+// layout is what every layout printer must print, each key exactly once,
 // in any order: Value on a 64-bit target, Wasm32 on wasm32. Keys:
 // "<Struct>.size" and ".align"; "<Struct>.<field>" is the field's offset
 // and "<Struct>.<field>.size" its size; the ClawaError enum's size and
 // alignment; the two constants.
-var Layout = []Fact{
+var layout = []fact{
 	{"ClawaPlugin.size", 136, 68},
 	{"ClawaPlugin.align", 8, 4},
 	{"ClawaPlugin.abi_version", 0, 0},

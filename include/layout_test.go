@@ -20,6 +20,7 @@ import (
 
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/include"
+	"github.com/clawd-go/clawd/internal/cabi"
 	"github.com/clawd-go/clawd/internal/cbuild"
 )
 
@@ -32,8 +33,8 @@ func TestMain(m *testing.M) {
 // goLayout is the layout the Go mirrors in package abi have, in the keys
 // of include.Layout.
 func goLayout() map[string]uintptr {
-	var p abi.Plugin
-	var c abi.Context
+	var p cabi.Plugin
+	var c cabi.Context
 	var e abi.Code
 	m := map[string]uintptr{
 		"ClawaPlugin.size":         unsafe.Sizeof(p),
@@ -43,7 +44,7 @@ func goLayout() map[string]uintptr {
 		"ClawaError.size":          unsafe.Sizeof(e),
 		"ClawaError.align":         unsafe.Alignof(e),
 		"CLAWD_PLUGIN_ABI_VERSION": abi.Version,
-		"CLAWD_PLUGIN_RESERVED":    abi.Reserved,
+		"CLAWD_PLUGIN_RESERVED":    cabi.Reserved,
 	}
 	field := func(key string, off, size uintptr) {
 		m[key] = off
@@ -85,9 +86,9 @@ func TestLayoutMatchesGo(t *testing.T) {
 		t.Errorf("include.Layout lacks %s", key)
 	}
 	// The exported size constants must agree too.
-	if abi.SizeofPlugin != unsafe.Sizeof(abi.Plugin{}) || abi.SizeofContext != unsafe.Sizeof(abi.Context{}) {
-		t.Errorf("abi.SizeofPlugin=%d abi.SizeofContext=%d, mirrors are %d and %d", abi.SizeofPlugin,
-			abi.SizeofContext, unsafe.Sizeof(abi.Plugin{}), unsafe.Sizeof(abi.Context{}))
+	if cabi.SizeofPlugin != unsafe.Sizeof(cabi.Plugin{}) || cabi.SizeofContext != unsafe.Sizeof(cabi.Context{}) {
+		t.Errorf("cabi.SizeofPlugin=%d cabi.SizeofContext=%d, mirrors are %d and %d", cabi.SizeofPlugin,
+			cabi.SizeofContext, unsafe.Sizeof(cabi.Plugin{}), unsafe.Sizeof(cabi.Context{}))
 	}
 }
 

@@ -1,9 +1,10 @@
-// Package install installs, updates and removes signed plugin packages
-// from an index, into a plugin directory the host discovers.
+// Package install lets a program install, update, roll back and remove signed
+// plugin packages from an index, into a plugin directory that package host
+// discovers.
 //
 // # Publishing
 //
-// Pack writes a package: a deterministic tar.gz of a plugin directory (the
+// `clawd-plugin pack` writes a package: a deterministic tar.gz of a plugin directory (the
 // manifest, every entry of its entry table, the files its files field
 // lists, nothing else) and FILE.sig, the publisher's Ed25519 signature of
 // the archive's bytes with a key `clawd-plugin keygen` makes. One package
@@ -14,7 +15,7 @@
 //	linux_arm64  = "lib/linux-arm64/libecho.so"
 //	darwin       = "lib/darwin/libecho.dylib"   # a GOOS key: the machines its library is for
 //
-// BuildIndex lists every package of a directory in index.json, signed by
+// `clawd-plugin index` lists every package of a directory in index.json, signed by
 // the index's key (index.json.sig): per plugin name, its versions with
 // runtime, ABI version, capabilities asked, platforms (GOOS/GOARCH, or
 // "any" for a WebAssembly module), archive sha256 and size, the
@@ -22,7 +23,7 @@
 // keys themselves, which the index pins; a generated time and a serial one
 // above the previous index's.
 //
-// Key ids are manifest.KeyID: "ed25519:" and the first 16 hex digits of
+// Key ids are sigkey.KeyID: "ed25519:" and the first 16 hex digits of
 // the SHA-256 of the 32-byte public key. An id only finds a key in the
 // index's keys; what verifies is the whole key.
 //
@@ -53,7 +54,7 @@
 //     platform (incompatible);
 //  7. asks WithConsent for the capabilities not granted before (all of
 //     them on a first install); no Consent, or a no, is consent_required;
-//  8. opens it once (WithTrial; TrialOpen by default: a native library in a
+//  8. opens it once (WithTrial; by default: a native library in a
 //     child process, so the program calls isolate.Main first in main);
 //  9. commits under a journal (.clawd/journal, written atomically first):
 //     the installed version (if any) moves to .clawd/backup/NAME, staging
@@ -81,7 +82,7 @@
 // folders and its lock file are refused (unsafe_archive) if they are a
 // link; a plugin folder or kept version that is a link is moved or
 // removed as a link and never matches the lock file. Plugin names pass
-// CheckName (bad_name) before a path is built from them.
+// the name rule (bad_name) before a path is built from them.
 //
 // Version constraints after NAME@: 1.2.0 (exactly), 1.2 (1.2.x), ^1.2
 // (>=1.2.0 <2.0.0; ^0.2 is <0.3.0), ~1.2 (>=1.2.0 <1.3.0), >=1.0, >1.0,

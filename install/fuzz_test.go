@@ -9,6 +9,7 @@ import (
 
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/lockfile"
+	"github.com/clawd-go/clawd/internal/pkgindex"
 )
 
 // FuzzIndex feeds hostile index documents to the index decoder. The
@@ -42,21 +43,21 @@ func FuzzIndex(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		if s, err := parseSigFile(data, "fuzz.sig"); err != nil {
+		if s, err := pkgindex.ParseSigFile(data, "fuzz.sig"); err != nil {
 			if c := clawerr.CodeOf(err); c != clawerr.SignatureInvalid {
 				t.Fatalf("signature file refused with %q: %v", c, err)
 			}
 		} else if s.Signature == "" {
 			t.Fatal("a signature file without a signature accepted")
 		}
-		idx, err := parseIndex(data, newSigFile(key, data), pubKey, "index.json")
+		idx, err := pkgindex.ParseIndex(data, pkgindex.NewSigFile(key, data), pubKey, "index.json")
 		if err != nil {
 			if c := clawerr.CodeOf(err); c != clawerr.ManifestInvalid && c != clawerr.BadName {
 				t.Fatalf("refused with %q: %v", c, err)
 			}
 			return
 		}
-		if idx.Schema != IndexSchema {
+		if idx.Schema != pkgindex.IndexSchema {
 			t.Fatalf("schema %d accepted", idx.Schema)
 		}
 		in := &Installer{o: defaults()}
@@ -65,7 +66,7 @@ func FuzzIndex(f *testing.F) {
 				t.Fatalf("name %q accepted: %v", name, err)
 			}
 			for _, r := range rels {
-				if err := checkRelease(name, r, idx); err != nil {
+				if err := pkgindex.CheckRelease(name, r, idx); err != nil {
 					t.Fatalf("%s %s accepted: %v", name, r.Version, err)
 				}
 				if _, err := parseVersion(r.Version); err != nil {
@@ -73,7 +74,7 @@ func FuzzIndex(f *testing.F) {
 				}
 			}
 			sorted := slices.Clone(rels)
-			sortReleases(sorted)
+			pkgindex.SortReleases(sorted)
 			for _, c := range []string{"", "^1", ">=0.1, <2", "1.0.0"} {
 				cons, err := parseConstraint(c)
 				if err != nil {
@@ -92,7 +93,7 @@ func FuzzIndex(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := parseIndex(again, newSigFile(key, again), pubKey, "again.json"); err != nil {
+		if _, err := pkgindex.ParseIndex(again, pkgindex.NewSigFile(key, again), pubKey, "again.json"); err != nil {
 			t.Fatalf("an accepted index, encoded again, is refused: %v", err)
 		}
 	})

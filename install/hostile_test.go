@@ -3,6 +3,7 @@ package install
 import (
 	"context"
 	"encoding/json"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -15,7 +16,7 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/cbuild"
 	"github.com/clawd-go/clawd/internal/lockfile"
-	"github.com/clawd-go/clawd/manifest"
+	"github.com/clawd-go/clawd/internal/pkgindex"
 )
 
 // symlink makes link point at target, or skips where links need a
@@ -95,7 +96,7 @@ var ops = map[string]func(in *Installer) error{
 // (and New) is refused with unsafe_archive, and nothing outside changes.
 func TestStateFolderLinkIsRefused(t *testing.T) {
 	tmpl := updated(t)
-	for _, folder := range []string{StateDir, StateDir + "/staging", StateDir + "/previous", StateDir + "/backup", StateDir + "/tmp", StateDir + "/lock"} {
+	for _, folder := range []string{stateDir, stateDir + "/staging", stateDir + "/previous", stateDir + "/backup", stateDir + "/tmp", stateDir + "/lock"} {
 		for op, run := range ops {
 			t.Run(folder+" "+op, func(t *testing.T) {
 				w := tmpl.clone(t)
@@ -122,7 +123,7 @@ func TestStateFolderLinkIsRefused(t *testing.T) {
 // never read or written through.
 func TestLockFileOrJournalLinkIsRefused(t *testing.T) {
 	tmpl := updated(t)
-	for _, f := range []string{LockName, StateDir + "/journal"} {
+	for _, f := range []string{lockName, stateDir + "/journal"} {
 		t.Run(f, func(t *testing.T) {
 			w := tmpl.clone(t)
 			in := w.installer(WithTrial(nil))
@@ -168,7 +169,7 @@ func TestPluginFolderLinkIsNotFollowed(t *testing.T) {
 		// ...and a remove removes, the link and not what it points to.
 		require.NoError(t, in.Remove("echo"))
 		intact()
-		require.NoFileExists(t, filepath.Join(w.pluginDir, StateDir, "previous", "echo"))
+		require.NoFileExists(t, filepath.Join(w.pluginDir, stateDir, "previous", "echo"))
 	})
 	tmpl := updated(t)
 	for _, at := range []string{"previous/echo", "backup/echo", "staging/echo-x", "tmp/t"} {
@@ -176,7 +177,7 @@ func TestPluginFolderLinkIsNotFollowed(t *testing.T) {
 			w := tmpl.clone(t)
 			in := w.installer(WithTrial(nil))
 			outside, intact := canary(t)
-			p := filepath.Join(w.pluginDir, StateDir, filepath.FromSlash(at))
+			p := filepath.Join(w.pluginDir, stateDir, filepath.FromSlash(at))
 			require.NoError(t, os.RemoveAll(p))
 			symlink(t, filepath.Join(outside, filepath.FromSlash(at)), p)
 			_, err := in.Rollback("echo")
@@ -190,7 +191,7 @@ func TestPluginFolderLinkIsNotFollowed(t *testing.T) {
 			require.NoError(t, in.Remove("echo"))
 			intact()
 			for _, d := range stateDirs {
-				ents, _ := os.ReadDir(filepath.Join(w.pluginDir, StateDir, d))
+				ents, _ := os.ReadDir(filepath.Join(w.pluginDir, stateDir, d))
 				require.Empty(t, ents, d)
 			}
 		})
@@ -248,11 +249,11 @@ func TestBadNamesAreRefused(t *testing.T) {
 				reg("libecho.so", []byte("x")))
 			file := filepath.Join(w.idxDir, "evil-1.0.0.tar.gz")
 			require.NoError(t, os.WriteFile(file, archive, 0o644))
-			require.NoError(t, os.WriteFile(file+SigSuffix, newSigFile(w.pubKey, archive), 0o644))
+			require.NoError(t, os.WriteFile(file+pkgindex.SigSuffix, pkgindex.NewSigFile(w.pubKey, archive), 0o644))
 			in, err := New(w.pluginDir, WithPublisherKeys(pub(w.pubKey)), WithConsent(Yes), WithTrial(nil))
 			require.NoError(t, err)
 			refuse(t, w, in, clawerr.BadName, func() error { _, err := in.InstallFile(bg, file); return err })
-			_, err = BuildIndex(w.idxDir, w.idxKey, IndexOptions{})
+			_, err = pkgindex.BuildIndex(w.idxDir, w.idxKey, pkgindex.IndexOptions{})
 			require.Equal(t, clawerr.BadName, clawerr.CodeOf(err), "%v", err)
 			require.NoDirExists(t, filepath.Join(filepath.Dir(w.pluginDir), "x"))
 		})
@@ -279,7 +280,7 @@ func TestBoundsAreEnforced(t *testing.T) {
 	t.Run("index", func(t *testing.T) {
 		w := newWorld(t)
 		w.publish(w.native("1.0.0"))
-		st, err := os.Stat(filepath.Join(w.idxDir, IndexFile))
+		st, err := os.Stat(filepath.Join(w.idxDir, pkgindex.IndexFile))
 		require.NoError(t, err)
 		in := w.installer(WithTrial(nil), WithMaxDownload(st.Size()-1, 0))
 		refuse(t, w, in, clawerr.Unavailable, func() error {
@@ -293,10 +294,10 @@ func TestBoundsAreEnforced(t *testing.T) {
 	t.Run("index signature", func(t *testing.T) {
 		w := newWorld(t)
 		w.publish(w.native("1.0.0"))
-		sig := filepath.Join(w.idxDir, IndexFile+SigSuffix)
+		sig := filepath.Join(w.idxDir, pkgindex.IndexFile+pkgindex.SigSuffix)
 		data, err := os.ReadFile(sig)
 		require.NoError(t, err)
-		require.NoError(t, os.WriteFile(sig, append(data, make([]byte, maxSigSize)...), 0o644))
+		require.NoError(t, os.WriteFile(sig, append(data, make([]byte, pkgindex.MaxSigSize)...), 0o644))
 		in := w.installer(WithTrial(nil))
 		refuse(t, w, in, clawerr.Unavailable, func() error { _, err := in.Install(bg, "echo"); return err })
 	})
@@ -317,7 +318,7 @@ func TestBoundsAreEnforced(t *testing.T) {
 	t.Run("lock file", func(t *testing.T) {
 		w := newWorld(t)
 		in := w.installer(WithTrial(nil))
-		require.NoError(t, os.WriteFile(filepath.Join(w.pluginDir, LockName), make([]byte, lockfile.MaxSize+1), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(w.pluginDir, lockName), make([]byte, lockfile.MaxSize+1), 0o644))
 		err := in.Verify()
 		require.Equal(t, clawerr.ManifestInvalid, clawerr.CodeOf(err), "%v", err)
 		require.Contains(t, err.Error(), "larger than")
@@ -325,7 +326,7 @@ func TestBoundsAreEnforced(t *testing.T) {
 	t.Run("journal", func(t *testing.T) {
 		w := newWorld(t)
 		in := w.installer(WithTrial(nil))
-		require.NoError(t, os.WriteFile(filepath.Join(w.pluginDir, StateDir, "journal"), make([]byte, maxJournal+1), 0o600))
+		require.NoError(t, os.WriteFile(filepath.Join(w.pluginDir, stateDir, "journal"), make([]byte, maxJournal+1), 0o600))
 		err := in.Verify()
 		require.Equal(t, clawerr.ManifestInvalid, clawerr.CodeOf(err), "%v", err)
 	})
@@ -345,7 +346,7 @@ func TestForgedJournalIsRefused(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			w := tmpl.clone(t)
 			in := w.installer(WithTrial(nil))
-			require.NoError(t, os.WriteFile(filepath.Join(w.pluginDir, StateDir, "journal"), []byte(j), 0o600))
+			require.NoError(t, os.WriteFile(filepath.Join(w.pluginDir, stateDir, "journal"), []byte(j), 0o600))
 			before := snapshot(t, w.pluginDir)
 			err := in.Verify()
 			require.Equal(t, clawerr.ManifestInvalid, clawerr.CodeOf(err), "%v", err)
@@ -376,7 +377,7 @@ func TestConcurrentInstallsBothRecorded(t *testing.T) {
 	wg.Wait()
 	require.NoError(t, errs[0])
 	require.NoError(t, errs[1])
-	l, err := lockfile.Read(filepath.Join(w.pluginDir, LockName))
+	l, err := lockfile.Read(filepath.Join(w.pluginDir, lockName))
 	require.NoError(t, err)
 	require.Equal(t, []string{"alpha", "beta"}, l.Names())
 	require.NoError(t, a.Verify())
@@ -422,10 +423,10 @@ func TestSecondInstallerIsBusy(t *testing.T) {
 	close(release)
 	require.NoError(t, <-done)
 	require.NoError(t, impatient.Verify("echo"), "the lock is free again")
-	l, err := lockfile.Read(filepath.Join(w.pluginDir, LockName))
+	l, err := lockfile.Read(filepath.Join(w.pluginDir, lockName))
 	require.NoError(t, err)
 	require.Equal(t, "1.0.0", l.Plugins["echo"].Version)
-	require.Equal(t, manifest.KeyID(pub(w.pubKey)), l.Plugins["echo"].PublisherKey)
+	require.Equal(t, sigkey.KeyID(pub(w.pubKey)), l.Plugins["echo"].PublisherKey)
 }
 
 // An installed folder someone removed is not recorded as kept by the
@@ -445,7 +446,7 @@ func TestMissingInstalledVersionIsNotKept(t *testing.T) {
 				_, err = in.Rollback("echo")
 			}
 			require.NoError(t, err)
-			l, err := lockfile.Read(filepath.Join(w.pluginDir, LockName))
+			l, err := lockfile.Read(filepath.Join(w.pluginDir, lockName))
 			require.NoError(t, err)
 			require.Nil(t, l.Plugins["echo"].Previous)
 			require.NoError(t, in.Verify())

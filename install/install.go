@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"io"
 	"io/fs"
 	"os"
@@ -21,24 +22,25 @@ import (
 	"github.com/clawd-go/clawd/internal/archive"
 	"github.com/clawd-go/clawd/internal/lockfile"
 	"github.com/clawd-go/clawd/manifest"
-	_ "github.com/clawd-go/clawd/wasm" // the wasm runtime, for TrialOpen
+	_ "github.com/clawd-go/clawd/wasm" // the wasm runtime, for trialOpen
 
-	_ "github.com/clawd-go/clawd/isolate" // the "process" runtime of TrialOpen
+	"github.com/clawd-go/clawd/internal/pkgindex"
+	_ "github.com/clawd-go/clawd/isolate" // the "process" runtime of trialOpen
 )
 
-// LockName is the lock file's name in the plugin directory.
-const LockName = lockfile.Name
+// lockName is the lock file's name in the plugin directory.
+const lockName = lockfile.Name
 
-// StateDir is the installer's directory inside the plugin directory:
+// stateDir is the installer's directory inside the plugin directory:
 // staging/ (packages being unpacked), previous/NAME (the version update
 // replaced, for rollback), backup/ and tmp/ (an operation in progress).
 // Its name starts with a dot and it holds no manifest, so the host's
 // discovery never takes it, or anything in it, for a plugin.
-const StateDir = ".clawd"
+const stateDir = ".clawd"
 
 // Installer installs, updates and removes the plugins of one plugin
 // directory. Each operation holds the directory's advisory lock
-// (StateDir/lock): a second installer, in this process or another, waits
+// (stateDir/lock): a second installer, in this process or another, waits
 // for it (WithLockWait), then is refused with busy.
 type Installer struct {
 	dir string
@@ -72,7 +74,7 @@ func New(dir string, opts ...Option) (*Installer, error) {
 // Open returns an installer for the plugin directory dir, which an
 // installer must have worked on before (the package verbs other than
 // install): a directory that is not there, or holds neither a lock file
-// nor the installer's StateDir, is refused with not_found and nothing is
+// nor the installer's stateDir, is refused with not_found and nothing is
 // created, so a mistyped path fails rather than turning into an empty
 // plugin directory. Unlike New it takes no lock and recovers nothing
 // until an operation runs; List and Verify create nothing either.
@@ -96,7 +98,7 @@ func Open(dir string, opts ...Option) (*Installer, error) {
 	}
 	in := &Installer{dir: abs, o: o}
 	_, errLock := os.Lstat(in.LockPath())
-	_, errState := os.Lstat(filepath.Join(abs, StateDir))
+	_, errState := os.Lstat(filepath.Join(abs, stateDir))
 	if errors.Is(errLock, fs.ErrNotExist) && errors.Is(errState, fs.ErrNotExist) {
 		return nil, in.noLock()
 	}
@@ -106,7 +108,7 @@ func Open(dir string, opts ...Option) (*Installer, error) {
 // noLock is the refusal of a plugin directory without a lock file: the
 // plugins in it, if any, were put there by hand.
 func (in *Installer) noLock() error {
-	msg := fmt.Sprintf("%s has no lock file %s: nothing was ever installed there with clawd-plugin install; check the path", in.dir, LockName)
+	msg := fmt.Sprintf("%s has no lock file %s: nothing was ever installed there with clawd-plugin install; check the path", in.dir, lockName)
 	if un := in.unlocked(nil); len(un) > 0 {
 		msg += fmt.Sprintf("; unlocked plugins (copied in by hand, never verified): %s", strings.Join(un, ", "))
 	}
@@ -124,7 +126,7 @@ func (in *Installer) unlocked(lock *lockfile.Lock) []string {
 	var out []string
 	for _, de := range ents {
 		n := de.Name()
-		if n == StateDir || lock != nil && lock.Plugins[n] != nil {
+		if n == stateDir || lock != nil && lock.Plugins[n] != nil {
 			continue
 		}
 		sub := filepath.Join(in.dir, n)
@@ -138,19 +140,11 @@ func (in *Installer) unlocked(lock *lockfile.Lock) []string {
 	return out
 }
 
-// CheckName refuses (bad_name) a plugin name the installer would not
-// make a directory of: the one rule for names from packages, indexes, the
-// lock file and callers, applied before any path is built. A name is 1 to
-// 128 ASCII letters, digits, '.', '_', '+' and '-', not starting or ending
-// with a dot, and not a device name Windows reserves (CON, PRN, AUX, NUL,
-// COM0-9, LPT0-9, with any extension, in any case).
-func CheckName(name string) error { return lockfile.CheckName(name) }
-
 // Dir is the plugin directory.
 func (in *Installer) Dir() string { return in.dir }
 
 // LockPath is the lock file's path.
-func (in *Installer) LockPath() string { return filepath.Join(in.dir, LockName) }
+func (in *Installer) LockPath() string { return filepath.Join(in.dir, lockName) }
 
 func (in *Installer) step(name string) error {
 	if in.o.failAt != nil {
@@ -174,7 +168,7 @@ type Result struct {
 // here. An installed version is replaced (and kept for rollback).
 func (in *Installer) Install(ctx context.Context, spec string) (*Result, error) {
 	name, cons, _ := strings.Cut(spec, "@")
-	if err := CheckName(name); err != nil {
+	if err := lockfile.CheckName(name); err != nil {
 		return nil, err
 	}
 	c, err := parseConstraint(cons)
@@ -200,12 +194,12 @@ func (in *Installer) Install(ctx context.Context, spec string) (*Result, error) 
 	}
 	if old := lock.Plugins[name]; old != nil && old.Version == rel.Version && old.ArchiveSHA256 == rel.SHA256 {
 		if err := old.Check(filepath.Join(in.dir, name)); err == nil {
-			lock.Indexes[manifest.KeyID(in.o.indexKey)] = st
+			lock.Indexes[sigkey.KeyID(in.o.indexKey)] = st
 			return &Result{Name: name, Version: rel.Version, Granted: old.Capabilities}, s.writeLock(lock)
 		}
 	}
-	pub, _ := manifest.ParsePublicKey(idx.Keys[rel.PublisherKey])
-	return s.installRelease(ctx, lock, src.text, st, manifest.KeyID(in.o.indexKey), rel, pub,
+	pub, _ := sigkey.ParsePublicKey(idx.Keys[rel.PublisherKey])
+	return s.installRelease(ctx, lock, src.text, st, sigkey.KeyID(in.o.indexKey), rel, pub,
 		func(w io.Writer) (int64, error) {
 			return src.get(ctx, rel.Archive, rel.Size, rel.Size, w, in.o.progress)
 		})
@@ -217,13 +211,13 @@ func (in *Installer) InstallFile(ctx context.Context, path string) (*Result, err
 	if len(in.o.publishers) == 0 {
 		return nil, clawerr.New(clawerr.SignatureInvalid, "", "install", path+": no publisher key to verify the package with", nil)
 	}
-	p, err := describePackage(path, in.o.publishers, in.o.maxPackage, in.o.limits)
+	p, err := pkgindex.DescribeBounded(path, in.o.publishers, in.o.maxPackage, in.o.limits)
 	if err != nil {
 		return nil, err
 	}
 	abs, _ := filepath.Abs(path)
 	rel := p.Release
-	if err := CheckName(rel.Name); err != nil {
+	if err := lockfile.CheckName(rel.Name); err != nil {
 		return nil, err
 	}
 	s, err := in.begin(ctx)
@@ -235,7 +229,7 @@ func (in *Installer) InstallFile(ctx context.Context, path string) (*Result, err
 	if err != nil {
 		return nil, err
 	}
-	if !rel.serves(in.o.goos, in.o.goarch) {
+	if !rel.Serves(in.o.goos, in.o.goarch) {
 		return nil, clawerr.New(clawerr.Incompatible, rel.Name, "install", fmt.Sprintf("%s %s has no build for %s/%s (it has: %s)", rel.Name, rel.Version, in.o.goos, in.o.goarch, strings.Join(rel.Platforms, ", ")), nil)
 	}
 	return s.installRelease(ctx, lock, abs, lockfile.IndexState{}, "", rel, p.PublisherKey, func(w io.Writer) (int64, error) {
@@ -258,7 +252,7 @@ func (in *Installer) InstallFile(ctx context.Context, path string) (*Result, err
 func (in *Installer) Update(ctx context.Context, specs ...string) ([]Result, error) {
 	for _, spec := range specs {
 		n, _, _ := strings.Cut(spec, "@")
-		if err := CheckName(n); err != nil {
+		if err := lockfile.CheckName(n); err != nil {
 			return nil, err
 		}
 	}
@@ -313,9 +307,9 @@ func (in *Installer) Update(ctx context.Context, specs ...string) ([]Result, err
 				out = append(out, res)
 				continue
 			}
-			pub, _ := manifest.ParsePublicKey(idx.Keys[rel.PublisherKey])
+			pub, _ := sigkey.ParsePublicKey(idx.Keys[rel.PublisherKey])
 			var r *Result
-			r, err = s.installRelease(ctx, lock, src.text, st, manifest.KeyID(in.o.indexKey), rel, pub,
+			r, err = s.installRelease(ctx, lock, src.text, st, sigkey.KeyID(in.o.indexKey), rel, pub,
 				func(w io.Writer) (int64, error) {
 					return src.get(ctx, rel.Archive, rel.Size, rel.Size, w, in.o.progress)
 				})
@@ -336,13 +330,13 @@ func (in *Installer) Update(ctx context.Context, specs ...string) ([]Result, err
 		return out, errors.Join(errs...)
 	}
 	// Nothing refused: the index read is a successful one to remember.
-	lock.Indexes[manifest.KeyID(in.o.indexKey)] = st
+	lock.Indexes[sigkey.KeyID(in.o.indexKey)] = st
 	return out, s.writeLock(lock)
 }
 
 // index reads the configured index, verifies it and refuses one older
 // than the lock file remembers (index_stale).
-func (in *Installer) index(ctx context.Context, lock *lockfile.Lock) (*source, *Index, lockfile.IndexState, error) {
+func (in *Installer) index(ctx context.Context, lock *lockfile.Lock) (*source, *pkgindex.Index, lockfile.IndexState, error) {
 	var st lockfile.IndexState
 	if in.o.indexKey == nil {
 		return nil, nil, st, clawerr.New(clawerr.SignatureInvalid, "", "index", "no trusted index key configured", nil)
@@ -367,10 +361,10 @@ func (in *Installer) index(ctx context.Context, lock *lockfile.Lock) (*source, *
 	if err != nil {
 		return nil, nil, st, err
 	}
-	if last, ok := lock.Indexes[manifest.KeyID(in.o.indexKey)]; ok && idx.Serial < last.Serial {
+	if last, ok := lock.Indexes[sigkey.KeyID(in.o.indexKey)]; ok && idx.Serial < last.Serial {
 		return nil, nil, st, clawerr.New(clawerr.IndexStale, "", "index",
 			fmt.Sprintf("%s: serial %d (generated %s) is older than serial %d already seen (from %s): refusing a rolled-back index",
-				src.where(IndexFile), idx.Serial, idx.Generated.Format("2006-01-02T15:04:05Z"), last.Serial, last.Source), nil)
+				src.where(pkgindex.IndexFile), idx.Serial, idx.Generated.Format("2006-01-02T15:04:05Z"), last.Serial, last.Source), nil)
 	}
 	if err := in.step("index"); err != nil {
 		return nil, nil, st, err
@@ -379,13 +373,13 @@ func (in *Installer) index(ctx context.Context, lock *lockfile.Lock) (*source, *
 }
 
 // pick returns the newest release of name matching c that runs here.
-func (in *Installer) pick(idx *Index, name string, c constraint) (NamedRelease, error) {
+func (in *Installer) pick(idx *pkgindex.Index, name string, c constraint) (pkgindex.NamedRelease, error) {
 	rels, ok := idx.Plugins[name]
 	if !ok || name == "" {
-		return NamedRelease{}, clawerr.New(clawerr.NotFound, name, "install", fmt.Sprintf("no plugin %q in the index", name), nil)
+		return pkgindex.NamedRelease{}, clawerr.New(clawerr.NotFound, name, "install", fmt.Sprintf("no plugin %q in the index", name), nil)
 	}
 	sorted := slices.Clone(rels)
-	sortReleases(sorted)
+	pkgindex.SortReleases(sorted)
 	var matched, yanked []string
 	for _, r := range sorted {
 		v, err := parseVersion(r.Version)
@@ -403,13 +397,13 @@ func (in *Installer) pick(idx *Index, name string, c constraint) (NamedRelease, 
 		if r.Runtime != string(manifest.RuntimeDylib) && r.Runtime != string(manifest.RuntimeWasm) {
 			continue
 		}
-		if !r.serves(in.o.goos, in.o.goarch) {
+		if !r.Serves(in.o.goos, in.o.goarch) {
 			continue
 		}
-		return NamedRelease{Name: name, Release: r}, nil
+		return pkgindex.NamedRelease{Name: name, Release: r}, nil
 	}
 	if len(matched) > 0 {
-		return NamedRelease{}, clawerr.New(clawerr.Incompatible, name, "install",
+		return pkgindex.NamedRelease{}, clawerr.New(clawerr.Incompatible, name, "install",
 			fmt.Sprintf("%s %s: no build for %s/%s with ABI version %d", name, strings.Join(matched, ", "), in.o.goos, in.o.goarch, abi.Version), nil)
 	}
 	what := "no version"
@@ -419,23 +413,23 @@ func (in *Installer) pick(idx *Index, name string, c constraint) (NamedRelease, 
 	if len(yanked) > 0 {
 		what += " (yanked: " + strings.Join(yanked, ", ") + ")"
 	}
-	return NamedRelease{}, clawerr.New(clawerr.NotFound, name, "install", fmt.Sprintf("%s: %s", name, what), nil)
+	return pkgindex.NamedRelease{}, clawerr.New(clawerr.NotFound, name, "install", fmt.Sprintf("%s: %s", name, what), nil)
 }
 
 // installRelease downloads, verifies, unpacks, checks, asks, tries and
 // commits one release. Nothing is left behind on failure.
 func (s *session) installRelease(ctx context.Context, lock *lockfile.Lock, source string, st lockfile.IndexState, indexID string,
-	rel NamedRelease, pub ed25519.PublicKey, download func(io.Writer) (int64, error)) (*Result, error) {
+	rel pkgindex.NamedRelease, pub ed25519.PublicKey, download func(io.Writer) (int64, error)) (*Result, error) {
 	in := s.in
 	name := rel.Name
-	if err := CheckName(name); err != nil { // before any path is built from it
+	if err := lockfile.CheckName(name); err != nil { // before any path is built from it
 		return nil, err
 	}
 	if lock.Plugins[name] == nil && s.exists(name) {
 		return nil, clawerr.New(clawerr.InvalidArgument, name, "install",
 			fmt.Sprintf("%s exists and the lock file does not record it: remove it first, the installer does not replace a plugin it did not install", filepath.Join(in.dir, name)), nil)
 	}
-	if pub == nil || manifest.KeyID(pub) != rel.PublisherKey {
+	if pub == nil || sigkey.KeyID(pub) != rel.PublisherKey {
 		return nil, clawerr.New(clawerr.SignatureInvalid, name, "verify", fmt.Sprintf("publisher key %s: not pinned by the index", rel.PublisherKey), nil)
 	}
 	if rel.Size > in.o.maxPackage {
@@ -450,7 +444,7 @@ func (s *session) installRelease(ctx context.Context, lock *lockfile.Lock, sourc
 	}
 	defer func() { tmp.Close(); s.sub[stTmp].Remove(tmpName) }()
 	sum := sha256.New()
-	sig := manifest.NewSignatureCheck(pub, rel.Signature)
+	sig := sigkey.NewSignatureCheck(pub, rel.Signature)
 	if _, err := download(io.MultiWriter(tmp, sum, sig)); err != nil {
 		return nil, asErr(err, name)
 	}
@@ -624,7 +618,7 @@ func asErr(err error, name string) error {
 
 // checkManifest loads the unpacked manifest and compares it with the
 // index entry; every file must be one the manifest lists.
-func (in *Installer) checkManifest(dir string, rel NamedRelease, files []string) (*manifest.Manifest, error) {
+func (in *Installer) checkManifest(dir string, rel pkgindex.NamedRelease, files []string) (*manifest.Manifest, error) {
 	m, err := manifest.LoadDir(dir)
 	if err != nil {
 		if clawerr.CodeOf(err) == clawerr.ManifestInvalid && strings.Contains(err.Error(), "no entry for") {
@@ -679,7 +673,7 @@ func (in *Installer) checkManifest(dir string, rel NamedRelease, files []string)
 // replaces becomes the one kept, so a second Rollback undoes the first.
 // A kept version whose files changed is refused (checksum_mismatch).
 func (in *Installer) Rollback(name string) (*Result, error) {
-	if err := CheckName(name); err != nil {
+	if err := lockfile.CheckName(name); err != nil {
 		return nil, err
 	}
 	s, err := in.begin(context.Background())
@@ -695,7 +689,7 @@ func (in *Installer) Rollback(name string) (*Result, error) {
 	if cur == nil {
 		return nil, clawerr.New(clawerr.NotFound, name, "rollback", name+" is not installed in "+in.dir, nil)
 	}
-	prev := filepath.Join(StateDir, stPrevious, name)
+	prev := filepath.Join(stateDir, stPrevious, name)
 	if cur.Previous == nil || !s.exists(prev) {
 		return nil, clawerr.New(clawerr.NotFound, name, "rollback", "no previous version of "+name+" kept", nil)
 	}
@@ -723,7 +717,7 @@ func (in *Installer) Rollback(name string) (*Result, error) {
 // Remove uninstalls name: its directory, its kept previous version and
 // its lock entry.
 func (in *Installer) Remove(name string) error {
-	if err := CheckName(name); err != nil {
+	if err := lockfile.CheckName(name); err != nil {
 		return err
 	}
 	s, err := in.begin(context.Background())
@@ -793,7 +787,7 @@ func (in *Installer) List() ([]Installed, error) {
 // (Open refuses a directory without a lock file.)
 func (in *Installer) Verify(names ...string) error {
 	for _, n := range names {
-		if err := CheckName(n); err != nil {
+		if err := lockfile.CheckName(n); err != nil {
 			return err
 		}
 	}
@@ -861,7 +855,7 @@ func (in *Installer) Search(ctx context.Context, term string) ([]Match, error) {
 	sort.Strings(names)
 	for _, n := range names {
 		rels := slices.Clone(idx.Plugins[n])
-		sortReleases(rels)
+		pkgindex.SortReleases(rels)
 		desc := ""
 		if len(rels) > 0 {
 			desc = rels[0].Description
@@ -885,12 +879,12 @@ func (in *Installer) Search(ctx context.Context, term string) ([]Match, error) {
 	return out, nil
 }
 
-// TrialOpen is the default Trial: the entry is verified into a copy
+// trialOpen is the default Trial: the entry is verified into a copy
 // (its format checked) and opened once, a native library in a child
 // process (the "process" runtime: a crash or a hang is contained; the
 // program must call isolate.Main first thing in main), a WebAssembly
 // module by the wasm runtime; then closed.
-func TrialOpen(ctx context.Context, m *manifest.Manifest, caps []abi.Capability, scratch string) error {
+func trialOpen(ctx context.Context, m *manifest.Manifest, caps []abi.Capability, scratch string) error {
 	v, err := manifest.Trust{Policy: manifest.PolicyOff}.Verify(m, scratch)
 	if err != nil {
 		return err

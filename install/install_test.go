@@ -6,6 +6,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -23,7 +24,7 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/cbuild"
 	"github.com/clawd-go/clawd/internal/lockfile"
-	"github.com/clawd-go/clawd/manifest"
+	"github.com/clawd-go/clawd/internal/pkgindex"
 )
 
 // sources serves the world's index from its directory, a file:// URL and
@@ -91,7 +92,7 @@ func TestLifecycleNative(t *testing.T) {
 
 			require.NoError(t, in.Remove("echo"))
 			require.NoDirExists(t, filepath.Join(w.pluginDir, "echo"))
-			require.NoDirExists(t, filepath.Join(w.pluginDir, StateDir, "previous", "echo"))
+			require.NoDirExists(t, filepath.Join(w.pluginDir, stateDir, "previous", "echo"))
 			rows, _ = in.List()
 			require.Empty(t, rows)
 			require.Equal(t, clawerr.NotFound, clawerr.CodeOf(in.Remove("echo")))
@@ -104,7 +105,7 @@ func TestLifecycleNative(t *testing.T) {
 func TestLifecycleWasm(t *testing.T) {
 	w := newWorld(t)
 	p := w.publish(w.wasmPlugin("1.0.0"))
-	require.Equal(t, []string{PlatformAny}, p.Release.Platforms)
+	require.Equal(t, []string{pkgindex.PlatformAny}, p.Release.Platforms)
 	in := w.installer(sources(t, w)["https"]...)
 	// Any platform: a wasm package serves a machine no native build does.
 	r, err := in.Install(bg, "wecho@^1")
@@ -125,7 +126,7 @@ func TestVersionSelection(t *testing.T) {
 	for _, v := range []string{"1.0.0", "1.2.0", "1.2.5", "2.0.0"} {
 		w.publish(w.native(v))
 	}
-	_, err := BuildIndex(w.idxDir, w.idxKey, IndexOptions{Yank: []string{"echo@1.2.5"}})
+	_, err := pkgindex.BuildIndex(w.idxDir, w.idxKey, pkgindex.IndexOptions{Yank: []string{"echo@1.2.5"}})
 	require.NoError(t, err)
 	for spec, want := range map[string]string{
 		"echo": "2.0.0", "echo@1.0.0": "1.0.0", "echo@^1.2": "1.2.0", "echo@~1.2": "1.2.0", "echo@>=1.0": "2.0.0",
@@ -225,7 +226,7 @@ func TestRefusals(t *testing.T) {
 			idx := w.readIndex()
 			r := &idx.Plugins["echo"][0]
 			data, _ := os.ReadFile(filepath.Join(w.idxDir, r.Archive))
-			r.Signature = manifest.Sign(evil, data)
+			r.Signature = sigkey.Sign(evil, data)
 			w.writeIndex(idx, w.idxKey)
 			return w.installer()
 		}, clawerr.SignatureInvalid, nil},
@@ -234,16 +235,16 @@ func TestRefusals(t *testing.T) {
 			return w.installer()
 		}, clawerr.SignatureInvalid, nil},
 		"index unsigned": {func(t *testing.T, w *world) *Installer {
-			os.Remove(filepath.Join(w.idxDir, IndexFile+SigSuffix))
+			os.Remove(filepath.Join(w.idxDir, pkgindex.IndexFile+pkgindex.SigSuffix))
 			return w.installer()
 		}, clawerr.SignatureInvalid, nil},
 		"stale serial": {func(t *testing.T, w *world) *Installer {
 			// The user has seen serial 5 (the lock file remembers it); the
 			// server now serves serial 2.
-			lp := filepath.Join(w.pluginDir, LockName)
+			lp := filepath.Join(w.pluginDir, lockName)
 			l, err := lockfile.Read(lp)
 			require.NoError(t, err)
-			id := manifest.KeyID(pub(w.idxKey))
+			id := sigkey.KeyID(pub(w.idxKey))
 			st := l.Indexes[id]
 			require.Equal(t, uint64(1), st.Serial)
 			st.Serial = 5
@@ -354,7 +355,7 @@ func TestFailureAfterEachStep(t *testing.T) {
 				want = "1.1.0"
 			}
 			check := func() {
-				l, err := lockfile.Read(filepath.Join(w.pluginDir, LockName))
+				l, err := lockfile.Read(filepath.Join(w.pluginDir, lockName))
 				require.NoError(t, err)
 				e := l.Plugins["echo"]
 				require.Equal(t, want, e.Version)
@@ -366,16 +367,16 @@ func TestFailureAfterEachStep(t *testing.T) {
 			in = w.installer() // recovers
 			check()
 			for _, d := range []string{"staging", "tmp", "backup"} {
-				ents, _ := os.ReadDir(filepath.Join(w.pluginDir, StateDir, d))
+				ents, _ := os.ReadDir(filepath.Join(w.pluginDir, stateDir, d))
 				require.Empty(t, ents, d)
 			}
-			require.NoFileExists(t, filepath.Join(w.pluginDir, StateDir, journalName))
+			require.NoFileExists(t, filepath.Join(w.pluginDir, stateDir, journalName))
 			// The version replaced is kept (after the commit) or still kept
 			// (before it): nothing is lost.
-			l, err := lockfile.Read(filepath.Join(w.pluginDir, LockName))
+			l, err := lockfile.Read(filepath.Join(w.pluginDir, lockName))
 			require.NoError(t, err)
 			if want == "1.1.0" {
-				require.NoError(t, l.Plugins["echo"].Previous.Check(filepath.Join(w.pluginDir, StateDir, "previous", "echo")))
+				require.NoError(t, l.Plugins["echo"].Previous.Check(filepath.Join(w.pluginDir, stateDir, "previous", "echo")))
 			}
 			require.NoError(t, in.Verify())
 		})
@@ -391,7 +392,7 @@ func TestRecoverAfterKill(t *testing.T) {
 	_, err := w.installer().Install(bg, "echo")
 	require.NoError(t, err)
 	live := filepath.Join(w.pluginDir, "echo")
-	backup := filepath.Join(w.pluginDir, StateDir, "backup", "echo")
+	backup := filepath.Join(w.pluginDir, stateDir, "backup", "echo")
 	require.NoError(t, os.Rename(live, backup)) // killed after moving the old version aside
 	in := w.installer()
 	require.NoError(t, in.Verify("echo"))
@@ -436,20 +437,20 @@ func TestPackIsDeterministic(t *testing.T) {
 	w := newWorld(t)
 	dir := w.native("1.0.0", "network.relay")
 	a, b := filepath.Join(t.TempDir(), "a.tar.gz"), filepath.Join(t.TempDir(), "b.tar.gz")
-	pa, err := Pack(dir, a, w.pubKey)
+	pa, err := pkgindex.Pack(dir, a, w.pubKey)
 	require.NoError(t, err)
 	os.Chtimes(filepath.Join(dir, "README"), time.Now(), time.Now())
-	pb, err := Pack(dir, b, w.pubKey)
+	pb, err := pkgindex.Pack(dir, b, w.pubKey)
 	require.NoError(t, err)
 	da, _ := os.ReadFile(a)
 	db, _ := os.ReadFile(b)
 	require.Equal(t, da, db)
 	require.Equal(t, pa.Release.SHA256, pb.Release.SHA256)
 	require.Equal(t, []string{"README", "libecho.so", "plugin.toml"}, pa.Files)
-	require.Equal(t, []string{platformString(goosOf(), goarchOf())}, pa.Release.Platforms)
+	require.Equal(t, []string{goosOf() + "/" + goarchOf()}, pa.Release.Platforms)
 	// Something the manifest does not list is not packed.
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "secret.txt"), []byte("x"), 0o644))
-	pc, err := Pack(dir, b, w.pubKey)
+	pc, err := pkgindex.Pack(dir, b, w.pubKey)
 	require.NoError(t, err)
 	require.NotContains(t, pc.Files, "secret.txt")
 }
@@ -464,7 +465,7 @@ func TestPackRefusesASymlink(t *testing.T) {
 	} else {
 		require.NoError(t, err)
 	}
-	_, err := Pack(dir, filepath.Join(t.TempDir(), "c.tar.gz"), w.pubKey)
+	_, err := pkgindex.Pack(dir, filepath.Join(t.TempDir(), "c.tar.gz"), w.pubKey)
 	require.Equal(t, clawerr.UnsafeArchive, clawerr.CodeOf(err))
 }
 
@@ -526,7 +527,7 @@ func TestMultiPlatformPackage(t *testing.T) {
 	// A key that lies about its library.
 	toml = "name = \"echo\"\nversion = \"1.0.1\"\n[entry]\nlinux_amd64 = \"libecho.so\"\nlinux_riscv64 = \"arm64/libecho.so\"\n"
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "plugin.toml"), []byte(toml), 0o644))
-	_, err = Pack(dir, filepath.Join(t.TempDir(), "x.tar.gz"), w.pubKey)
+	_, err = pkgindex.Pack(dir, filepath.Join(t.TempDir(), "x.tar.gz"), w.pubKey)
 	require.Equal(t, clawerr.Incompatible, clawerr.CodeOf(err))
 	require.Contains(t, err.Error(), "not a library for linux/riscv64")
 }
@@ -534,15 +535,15 @@ func TestMultiPlatformPackage(t *testing.T) {
 func TestIndexRestrictsPublishers(t *testing.T) {
 	w := newWorld(t)
 	w.publish(w.native("1.0.0"))
-	_, err := BuildIndex(w.idxDir, w.idxKey, IndexOptions{Publishers: []ed25519.PublicKey{pub(newKey(t))}})
+	_, err := pkgindex.BuildIndex(w.idxDir, w.idxKey, pkgindex.IndexOptions{Publishers: []ed25519.PublicKey{pub(newKey(t))}})
 	require.Equal(t, clawerr.SignatureInvalid, clawerr.CodeOf(err))
-	idx, err := BuildIndex(w.idxDir, w.idxKey, IndexOptions{Publishers: []ed25519.PublicKey{pub(w.pubKey)}})
+	idx, err := pkgindex.BuildIndex(w.idxDir, w.idxKey, pkgindex.IndexOptions{Publishers: []ed25519.PublicKey{pub(w.pubKey)}})
 	require.NoError(t, err)
 	require.Equal(t, uint64(2), idx.Serial, "one above the last index written (the refused build wrote none)")
-	_, err = BuildIndex(w.idxDir, w.idxKey, IndexOptions{Yank: []string{"echo@9.9.9"}})
+	_, err = pkgindex.BuildIndex(w.idxDir, w.idxKey, pkgindex.IndexOptions{Yank: []string{"echo@9.9.9"}})
 	require.Equal(t, clawerr.NotFound, clawerr.CodeOf(err))
 	// An index directory signed by another key is not silently taken over.
-	_, err = BuildIndex(w.idxDir, newKey(t), IndexOptions{})
+	_, err = pkgindex.BuildIndex(w.idxDir, newKey(t), pkgindex.IndexOptions{})
 	require.Equal(t, clawerr.SignatureInvalid, clawerr.CodeOf(err))
 }
 

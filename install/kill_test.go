@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -13,7 +14,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clawd-go/clawd/internal/lockfile"
-	"github.com/clawd-go/clawd/manifest"
 )
 
 // killEnv makes the test binary a child that runs one operation and is
@@ -33,7 +33,7 @@ func killChild() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	key, err := manifest.ParsePublicKey(j.IndexKey)
+	key, err := sigkey.ParsePublicKey(j.IndexKey)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
@@ -78,7 +78,7 @@ func killAt(t *testing.T, w *world, op, step, dir string) bool {
 	t.Helper()
 	marker := filepath.Join(t.TempDir(), "reached")
 	job, _ := json.Marshal(killJob{Op: op, Step: step, Dir: dir, Index: w.idxDir,
-		IndexKey: manifest.EncodePublicKey(pub(w.idxKey)), Marker: marker})
+		IndexKey: sigkey.EncodePublicKey(pub(w.idxKey)), Marker: marker})
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), killEnv+"="+string(job))
 	var stderr bytes.Buffer
@@ -105,10 +105,10 @@ func agree(t *testing.T, dir string, want kept) {
 	t.Helper()
 	in, err := New(dir)
 	require.NoError(t, err)
-	l, err := lockfile.Read(filepath.Join(dir, LockName))
+	l, err := lockfile.Read(filepath.Join(dir, lockName))
 	require.NoError(t, err)
 	live := filepath.Join(dir, "echo")
-	prev := filepath.Join(dir, StateDir, "previous", "echo")
+	prev := filepath.Join(dir, stateDir, "previous", "echo")
 	readme := func(d string) string { b, _ := os.ReadFile(filepath.Join(d, "README")); return string(b) }
 	e := l.Plugins["echo"]
 	if want.cur == "" {
@@ -130,11 +130,11 @@ func agree(t *testing.T, dir string, want kept) {
 		}
 	}
 	for _, d := range []string{stStaging, stTmp, stBackup} {
-		ents, err := os.ReadDir(filepath.Join(dir, StateDir, d))
+		ents, err := os.ReadDir(filepath.Join(dir, stateDir, d))
 		require.NoError(t, err)
 		require.Empty(t, ents, d)
 	}
-	require.NoFileExists(t, filepath.Join(dir, StateDir, journalName))
+	require.NoFileExists(t, filepath.Join(dir, stateDir, journalName))
 	require.NoError(t, in.Verify())
 }
 

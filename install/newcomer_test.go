@@ -10,6 +10,7 @@ import (
 
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/cbuild"
+	"github.com/clawd-go/clawd/internal/pkgindex"
 )
 
 // requireCode asserts err carries code.
@@ -60,8 +61,8 @@ func TestOpenRefusesADirectoryWithoutALock(t *testing.T) {
 	_, err = Open(dir)
 	requireCode(t, err, clawerr.NotFound)
 	require.Contains(t, err.Error(), "unlocked plugins (copied in by hand, never verified): copied")
-	require.NoDirExists(t, filepath.Join(dir, StateDir))
-	require.NoFileExists(t, filepath.Join(dir, LockName))
+	require.NoDirExists(t, filepath.Join(dir, stateDir))
+	require.NoFileExists(t, filepath.Join(dir, lockName))
 }
 
 // List and Verify only read: on a plugin directory whose state folder is
@@ -71,7 +72,7 @@ func TestReadingVerbsCreateNothing(t *testing.T) {
 	w.publish(w.native("1.0.0"))
 	_, err := w.installer().Install(bg, "echo")
 	require.NoError(t, err)
-	require.NoError(t, os.RemoveAll(filepath.Join(w.pluginDir, StateDir)))
+	require.NoError(t, os.RemoveAll(filepath.Join(w.pluginDir, stateDir)))
 	in, err := Open(w.pluginDir)
 	require.NoError(t, err)
 	rows, err := in.List()
@@ -79,12 +80,12 @@ func TestReadingVerbsCreateNothing(t *testing.T) {
 	require.Len(t, rows, 1)
 	require.True(t, rows[0].Matches)
 	require.NoError(t, in.Verify())
-	require.NoDirExists(t, filepath.Join(w.pluginDir, StateDir))
+	require.NoDirExists(t, filepath.Join(w.pluginDir, stateDir))
 
 	// Still checked: a changed file is found without the state folder.
 	require.NoError(t, os.WriteFile(filepath.Join(w.pluginDir, "echo", "README"), []byte("changed\n"), 0o644))
 	requireCode(t, in.Verify(), clawerr.ChecksumMismatch)
-	require.NoDirExists(t, filepath.Join(w.pluginDir, StateDir))
+	require.NoDirExists(t, filepath.Join(w.pluginDir, stateDir))
 }
 
 // Verify names each plugin the lock file does not record (the host would
@@ -138,14 +139,14 @@ func TestPackLeavesOutUnbuiltEntries(t *testing.T) {
 
 	// Nothing built: not_found, naming every entry, and no package.
 	out := filepath.Join(w.idxDir, "echo-1.0.0.tar.gz")
-	_, err = Pack(dir, out, w.pubKey)
+	_, err = pkgindex.Pack(dir, out, w.pubKey)
 	requireCode(t, err, clawerr.NotFound)
 	require.Contains(t, err.Error(), "no entry of the manifest is built (entry.darwin (build/libecho.dylib), entry.linux (build/libecho.so), entry.windows (build/echo.dll))")
 	require.NoFileExists(t, out)
 
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "build"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "build", others[here]), lib, 0o644))
-	p, err := Pack(dir, out, w.pubKey)
+	p, err := pkgindex.Pack(dir, out, w.pubKey)
 	require.NoError(t, err)
 	var want []string
 	for _, k := range []string{"darwin", "linux", "windows"} {
@@ -167,14 +168,14 @@ func TestPackLeavesOutUnbuiltEntries(t *testing.T) {
 
 	// An entry that is there but is no regular file is still refused.
 	require.NoError(t, os.MkdirAll(filepath.Join(dir, "build", others[map[string]string{"linux": "windows", "darwin": "linux", "windows": "linux"}[here]]), 0o755))
-	_, err = Pack(dir, filepath.Join(t.TempDir(), "x.tar.gz"), w.pubKey)
+	_, err = pkgindex.Pack(dir, filepath.Join(t.TempDir(), "x.tar.gz"), w.pubKey)
 	requireCode(t, err, clawerr.UnsafeArchive)
 }
 
 // The index's errors carry codes: a directory that is not there is
 // not_found.
 func TestBuildIndexMissingDirIsNotFound(t *testing.T) {
-	_, err := BuildIndex(filepath.Join(t.TempDir(), "nope"), newKey(t), IndexOptions{})
+	_, err := pkgindex.BuildIndex(filepath.Join(t.TempDir(), "nope"), newKey(t), pkgindex.IndexOptions{})
 	requireCode(t, err, clawerr.NotFound)
 	require.Contains(t, err.Error(), "index directory")
 }

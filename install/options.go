@@ -9,6 +9,7 @@ import (
 
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/internal/archive"
+	"github.com/clawd-go/clawd/internal/pkgindex"
 	"github.com/clawd-go/clawd/manifest"
 )
 
@@ -65,9 +66,9 @@ type Trial func(ctx context.Context, m *manifest.Manifest, caps []abi.Capability
 
 // Defaults.
 const (
-	DefaultMaxIndexSize   int64 = 8 << 20
-	DefaultMaxPackageSize int64 = 256 << 20
-	DefaultHTTPTimeout          = 60 * time.Second
+	defaultMaxIndexSize   int64 = 8 << 20
+	defaultMaxPackageSize       = pkgindex.MaxPackageSize
+	defaultHTTPTimeout          = 60 * time.Second
 	// DefaultLockWait is how long an operation waits for another
 	// installer to finish with the plugin directory before it is busy.
 	DefaultLockWait = 30 * time.Second
@@ -75,11 +76,11 @@ const (
 
 func defaults() options {
 	return options{
-		client:     &http.Client{Timeout: DefaultHTTPTimeout},
-		maxIndex:   DefaultMaxIndexSize,
-		maxPackage: DefaultMaxPackageSize,
+		client:     &http.Client{Timeout: defaultHTTPTimeout},
+		maxIndex:   defaultMaxIndexSize,
+		maxPackage: defaultMaxPackageSize,
 		lockWait:   DefaultLockWait,
-		trial:      TrialOpen,
+		trial:      trialOpen,
 		goos:       runtime.GOOS,
 		goarch:     runtime.GOARCH,
 		now:        time.Now,
@@ -101,7 +102,7 @@ func WithPublisherKeys(keys ...ed25519.PublicKey) Option {
 }
 
 // WithHTTPClient sets the client for https:// indexes. Default: one with
-// a DefaultHTTPTimeout overall timeout.
+// a 60 s overall timeout.
 func WithHTTPClient(c *http.Client) Option {
 	return func(o *options) {
 		if c != nil {
@@ -129,7 +130,7 @@ func WithLimits(maxFiles int, maxBytes int64) Option {
 }
 
 // WithMaxDownload bounds an index download and a package download
-// (DefaultMaxIndexSize, DefaultMaxPackageSize for 0): an index larger is
+// (8 MiB and 256 MiB for 0): an index larger is
 // refused as it arrives (unavailable), a package whose index entry, or
 // file (InstallFile), is larger before a byte of it is read
 // (unsafe_archive). A package larger than the index announces is refused
@@ -146,7 +147,7 @@ func WithMaxDownload(index, pkg int64) Option {
 }
 
 // WithTrial sets how a new version is tried before it replaces the
-// installed one. Default TrialOpen; nil tries nothing.
+// installed one. Default: the entry opened in the runtime its manifest asks for (a library in the process sandbox); nil tries nothing.
 func WithTrial(t Trial) Option { return func(o *options) { o.trial = t } }
 
 // WithPlatform sets the GOOS and GOARCH releases are picked for. Default:

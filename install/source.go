@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/pkgindex"
 )
 
 // source is where an index and its packages are read from: a directory
@@ -169,16 +170,16 @@ type progressWriter struct{ p Progress }
 func (w progressWriter) Write(b []byte) (int, error) { w.p.Advance(int64(len(b))); return len(b), nil }
 
 // fetchIndex reads and verifies the index with the trusted key.
-func (s *source) fetchIndex(ctx context.Context, key ed25519.PublicKey, max int64) (*Index, error) {
+func (s *source) fetchIndex(ctx context.Context, key ed25519.PublicKey, max int64) (*pkgindex.Index, error) {
 	var data, sig strings.Builder
-	if _, err := s.get(ctx, IndexFile, -1, max, &data, nil); err != nil {
+	if _, err := s.get(ctx, pkgindex.IndexFile, -1, max, &data, nil); err != nil {
 		return nil, err
 	}
-	if _, err := s.get(ctx, IndexFile+SigSuffix, -1, maxSigSize, &sig, nil); err != nil {
+	if _, err := s.get(ctx, pkgindex.IndexFile+pkgindex.SigSuffix, -1, pkgindex.MaxSigSize, &sig, nil); err != nil {
 		if clawerr.CodeOf(err) == clawerr.NotFound {
-			return nil, clawerr.New(clawerr.SignatureInvalid, "", "index", s.where(IndexFile+SigSuffix)+": the index is not signed", nil)
+			return nil, clawerr.New(clawerr.SignatureInvalid, "", "index", s.where(pkgindex.IndexFile+pkgindex.SigSuffix)+": the index is not signed", nil)
 		}
 		return nil, err
 	}
-	return parseIndex([]byte(data.String()), []byte(sig.String()), key, s.where(IndexFile))
+	return pkgindex.ParseIndex([]byte(data.String()), []byte(sig.String()), key, s.where(pkgindex.IndexFile))
 }

@@ -21,7 +21,7 @@ import (
 	"github.com/clawd-go/clawd/internal/lockfile"
 )
 
-// The folders of StateDir.
+// The folders of stateDir.
 const (
 	stStaging  = "staging"
 	stPrevious = "previous"
@@ -31,7 +31,7 @@ const (
 
 var stateDirs = []string{stStaging, stPrevious, stBackup, stTmp}
 
-// Files of StateDir.
+// Files of stateDir.
 const (
 	dirLockName = "lock"    // the advisory lock: one installer per plugin directory
 	journalName = "journal" // the operation in progress
@@ -47,7 +47,7 @@ const maxJournal = 64 << 10
 type session struct {
 	in    *Installer
 	root  *os.Root            // the plugin directory
-	state *os.Root            // StateDir
+	state *os.Root            // stateDir
 	sub   map[string]*os.Root // its folders
 	lock  *os.File
 }
@@ -66,7 +66,7 @@ func (in *Installer) begin(ctx context.Context) (*session, error) {
 			s.end()
 		}
 	}()
-	state, err := in.openStateDir(root, StateDir, StateDir)
+	state, err := in.openStateDir(root, stateDir, stateDir)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +77,7 @@ func (in *Installer) begin(ctx context.Context) (*session, error) {
 	}
 	s.lock = lock
 	for _, d := range stateDirs {
-		r, err := in.openStateDir(s.state, d, filepath.Join(StateDir, d))
+		r, err := in.openStateDir(s.state, d, filepath.Join(stateDir, d))
 		if err != nil {
 			return nil, err
 		}
@@ -91,14 +91,14 @@ func (in *Installer) begin(ctx context.Context) (*session, error) {
 }
 
 // beginRead is begin for an operation that only reads (List, Verify):
-// in a plugin directory without StateDir no installer ever ran, so there
+// in a plugin directory without stateDir no installer ever ran, so there
 // is no journal to recover and no lock to take, and nothing is created.
 func (in *Installer) beginRead(ctx context.Context) (*session, error) {
 	root, err := os.OpenRoot(in.dir)
 	if err != nil {
 		return nil, clawerr.New(clawerr.NotFound, "", "install", "plugin directory "+in.dir+": check the path", err)
 	}
-	if _, err := root.Lstat(StateDir); errors.Is(err, fs.ErrNotExist) {
+	if _, err := root.Lstat(stateDir); errors.Is(err, fs.ErrNotExist) {
 		return &session{in: in, root: root, sub: map[string]*os.Root{}}, nil
 	}
 	root.Close()
@@ -150,12 +150,12 @@ func (in *Installer) openStateDir(parent *os.Root, name, shown string) (*os.Root
 	return r, nil
 }
 
-// takeLock opens StateDir/lock and locks it, trying until the lock wait
+// takeLock opens stateDir/lock and locks it, trying until the lock wait
 // passes or ctx ends: then busy.
 func (in *Installer) takeLock(ctx context.Context, state *os.Root) (*os.File, error) {
 	if st, err := state.Lstat(dirLockName); err == nil && !st.Mode().IsRegular() {
 		return nil, clawerr.New(clawerr.UnsafeArchive, "", "install", fmt.Sprintf("%s: not a regular file (%v); the installer never follows a link there: remove it and run again",
-			filepath.Join(in.dir, StateDir, dirLockName), st.Mode().Type()), nil)
+			filepath.Join(in.dir, stateDir, dirLockName), st.Mode().Type()), nil)
 	}
 	f, err := state.OpenFile(dirLockName, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
@@ -167,7 +167,7 @@ func (in *Installer) takeLock(ctx context.Context, state *os.Root) (*os.File, er
 		got, err := tryLock(f)
 		if err != nil {
 			f.Close()
-			return nil, clawerr.New(clawerr.Unavailable, "", "install", "locking "+filepath.Join(in.dir, StateDir, dirLockName), err)
+			return nil, clawerr.New(clawerr.Unavailable, "", "install", "locking "+filepath.Join(in.dir, stateDir, dirLockName), err)
 		}
 		if got {
 			return f, nil
@@ -176,7 +176,7 @@ func (in *Installer) takeLock(ctx context.Context, state *os.Root) (*os.File, er
 		if left <= 0 || ctx.Err() != nil {
 			f.Close()
 			return nil, clawerr.New(clawerr.Busy, "", "install", fmt.Sprintf(
-				"another installer is working on %s (it holds %s): try again when it is done", in.dir, filepath.Join(StateDir, dirLockName)), ctx.Err())
+				"another installer is working on %s (it holds %s): try again when it is done", in.dir, filepath.Join(stateDir, dirLockName)), ctx.Err())
 		}
 		t := time.NewTimer(min(pause, left))
 		select {
@@ -205,21 +205,21 @@ func (s *session) mkTemp(d, prefix string, perm os.FileMode) (string, *os.Root, 
 		if err != nil {
 			return "", nil, err
 		}
-		r, err := s.in.openStateDir(s.sub[d], n, filepath.Join(StateDir, d, n))
+		r, err := s.in.openStateDir(s.sub[d], n, filepath.Join(stateDir, d, n))
 		return n, r, err
 	}
-	return "", nil, fmt.Errorf("%s: no free temporary name", filepath.Join(StateDir, d))
+	return "", nil, fmt.Errorf("%s: no free temporary name", filepath.Join(stateDir, d))
 }
 
-// statePath is a path beneath StateDir, for what must be handed on as a
+// statePath is a path beneath stateDir, for what must be handed on as a
 // path (a trial's scratch directory, a manifest to load).
 func (s *session) statePath(parts ...string) string {
-	return filepath.Join(append([]string{s.in.dir, StateDir}, parts...)...)
+	return filepath.Join(append([]string{s.in.dir, stateDir}, parts...)...)
 }
 
 // lockBytes reads the lock file's bytes (nil if there is none).
 func (s *session) lockBytes() ([]byte, error) {
-	st, err := s.root.Lstat(LockName)
+	st, err := s.root.Lstat(lockName)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
@@ -230,7 +230,7 @@ func (s *session) lockBytes() ([]byte, error) {
 		return nil, clawerr.New(clawerr.ManifestInvalid, "", "lock", fmt.Sprintf(
 			"%s: not a regular file (%v); the installer writes a regular file only: remove it, or put back the one it wrote", s.in.LockPath(), st.Mode().Type()), nil)
 	}
-	f, err := s.root.Open(LockName)
+	f, err := s.root.Open(lockName)
 	if err != nil {
 		return nil, clawerr.New(clawerr.Unavailable, "", "lock", s.in.LockPath(), err)
 	}
@@ -259,7 +259,7 @@ func (s *session) writeLock(l *lockfile.Lock) error {
 	if err != nil {
 		return err
 	}
-	return lockfile.WriteRoot(s.root, LockName, data, 0o644)
+	return lockfile.WriteRoot(s.root, lockName, data, 0o644)
 }
 
 // journal is the intent of an operation, written (atomically, synced)
@@ -287,13 +287,13 @@ type move struct{ from, to, step string }
 
 // moves are the renames before the commit, each followed by its step.
 func (j *journal) moves() []move {
-	live, backup := j.Name, filepath.Join(StateDir, stBackup, j.Name)
+	live, backup := j.Name, filepath.Join(stateDir, stBackup, j.Name)
 	ms := []move{{live, backup, "backup"}}
 	switch j.Op {
 	case opInstall:
-		ms = append(ms, move{filepath.Join(StateDir, stStaging, j.Staging), live, "move"})
+		ms = append(ms, move{filepath.Join(stateDir, stStaging, j.Staging), live, "move"})
 	case opRollback:
-		ms = append(ms, move{filepath.Join(StateDir, stPrevious, j.Name), live, "move"})
+		ms = append(ms, move{filepath.Join(stateDir, stPrevious, j.Name), live, "move"})
 	}
 	return ms
 }
@@ -364,7 +364,7 @@ func (s *session) run(j *journal, l *lockfile.Lock) error {
 			return undo(err)
 		}
 	}
-	if err := lockfile.WriteRoot(s.root, LockName, data, 0o644); err != nil {
+	if err := lockfile.WriteRoot(s.root, lockName, data, 0o644); err != nil {
 		return undo(fail("writing the lock file", err))
 	}
 	// Committed: whatever fails now, the new state stays.
@@ -377,7 +377,7 @@ func (s *session) run(j *journal, l *lockfile.Lock) error {
 
 // finish does the steps after the commit and removes the journal.
 func (s *session) finish(j *journal) error {
-	backup := filepath.Join(StateDir, stBackup, j.Name)
+	backup := filepath.Join(stateDir, stBackup, j.Name)
 	switch j.Op {
 	case opInstall, opRollback:
 		// The version replaced becomes the one kept. Done when backup is
@@ -386,7 +386,7 @@ func (s *session) finish(j *journal) error {
 			if err := s.sub[stPrevious].RemoveAll(j.Name); err != nil {
 				return clawerr.New(clawerr.Unavailable, j.Name, j.Op, "removing the version kept before", err)
 			}
-			if err := s.root.Rename(backup, filepath.Join(StateDir, stPrevious, j.Name)); err != nil {
+			if err := s.root.Rename(backup, filepath.Join(stateDir, stPrevious, j.Name)); err != nil {
 				return clawerr.New(clawerr.Unavailable, j.Name, j.Op, "keeping the previous version", err)
 			}
 			lockfile.SyncRootDir(s.state, stPrevious)
@@ -394,7 +394,7 @@ func (s *session) finish(j *journal) error {
 	case opRemove:
 		for _, d := range []string{stBackup, stPrevious} {
 			if err := s.sub[d].RemoveAll(j.Name); err != nil {
-				return clawerr.New(clawerr.Unavailable, j.Name, j.Op, "removing "+filepath.Join(StateDir, d, j.Name), err)
+				return clawerr.New(clawerr.Unavailable, j.Name, j.Op, "removing "+filepath.Join(stateDir, d, j.Name), err)
 			}
 		}
 	}
@@ -451,7 +451,7 @@ func (s *session) recover() error {
 	// Temporary files of an atomic write cut short.
 	if ents, err := readDirNames(s.root); err == nil {
 		for _, n := range ents {
-			if strings.HasPrefix(n, "."+LockName+".tmp-") {
+			if strings.HasPrefix(n, "."+lockName+".tmp-") {
 				s.root.Remove(n)
 			}
 		}
@@ -472,7 +472,7 @@ func (s *session) replayJournal() error {
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	where := filepath.Join(s.in.dir, StateDir, journalName)
+	where := filepath.Join(s.in.dir, stateDir, journalName)
 	bad := func(why string) error {
 		return clawerr.New(clawerr.ManifestInvalid, "", "recover", fmt.Sprintf(
 			"%s: %s; the installer did not write it: remove it, then check the plugins with verify", where, why), nil)
@@ -520,7 +520,7 @@ func (s *session) recoverBackups() error {
 	}
 	for _, n := range names {
 		e := lock.Plugins[n]
-		backup := filepath.Join(StateDir, stBackup, n)
+		backup := filepath.Join(stateDir, stBackup, n)
 		switch {
 		case lockfile.CheckName(n) != nil || e == nil:
 		case !s.exists(n):
@@ -528,8 +528,8 @@ func (s *session) recoverBackups() error {
 				return clawerr.New(clawerr.Unavailable, n, "recover", "restoring the installed version", err)
 			}
 			continue
-		case e.Previous != nil && !s.exists(filepath.Join(StateDir, stPrevious, n)):
-			if err := s.root.Rename(backup, filepath.Join(StateDir, stPrevious, n)); err != nil {
+		case e.Previous != nil && !s.exists(filepath.Join(stateDir, stPrevious, n)):
+			if err := s.root.Rename(backup, filepath.Join(stateDir, stPrevious, n)); err != nil {
 				return clawerr.New(clawerr.Unavailable, n, "recover", "keeping the previous version", err)
 			}
 			continue

@@ -3,6 +3,7 @@ package install
 import (
 	"testing"
 
+	"github.com/clawd-go/clawd/internal/pkgindex"
 	"github.com/stretchr/testify/require"
 )
 
@@ -56,6 +57,6 @@ func TestConstraints(t *testing.T) {
 func TestVersionWithVIsRefused(t *testing.T) {
 	_, err := parseConstraint("v1.2")
 	require.ErrorContains(t, err, `no "v" prefix (write 1.2)`)
-	err = checkRelease("echo", Release{Version: "v1.0.0", Archive: "echo-1.0.0.tar.gz", Size: 1}, &Index{})
+	err = pkgindex.CheckRelease("echo", pkgindex.Release{Version: "v1.0.0", Archive: "echo-1.0.0.tar.gz", Size: 1}, &pkgindex.Index{})
 	require.ErrorContains(t, err, `no "v" prefix (write 1.0.0)`)
 }

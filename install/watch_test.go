@@ -17,7 +17,7 @@ func TestWatchingHostSeesInstalls(t *testing.T) {
 	w := newWorld(t)
 	w.publish(w.native("1.0.0", "network.relay"))
 	in := w.installer()
-	h, err := host.New(host.WithPluginDirs(w.pluginDir), host.WithLockFile(filepath.Join(w.pluginDir, LockName)),
+	h, err := host.New(host.WithPluginDirs(w.pluginDir), host.WithLockFile(filepath.Join(w.pluginDir, lockName)),
 		host.WithWatch(true), host.WithDebounce(20*time.Millisecond))
 	require.NoError(t, err)
 	defer h.Close()
@@ -31,7 +31,7 @@ func TestWatchingHostSeesInstalls(t *testing.T) {
 		t.Helper()
 		deadline := time.After(30 * time.Second)
 		for {
-			if info, ok := h.Plugin("echo"); ok && info.State == host.StateActive && info.Version == version {
+			if info, ok := h.Plugin("echo"); ok && info.State == host.StatusActive && info.Version == version {
 				return
 			}
 			select {

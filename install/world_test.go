@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -22,12 +23,13 @@ import (
 
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/internal/cbuild"
+	"github.com/clawd-go/clawd/internal/pkgindex"
 	"github.com/clawd-go/clawd/isolate"
 	"github.com/clawd-go/clawd/manifest"
 )
 
 func TestMain(m *testing.M) {
-	isolate.Main()                // TrialOpen runs native plugins in children of this binary
+	isolate.Main()                // trialOpen runs native plugins in children of this binary
 	if os.Getenv(killEnv) != "" { // a child TestKillAtEachStep kills
 		os.Exit(killChild())
 	}
@@ -97,12 +99,12 @@ func (w *world) pluginSrc(name, version, rt, entry, lib string, caps ...string) 
 }
 
 // publish packs dir into the index directory and rebuilds the index.
-func (w *world) publish(dir string) *Package {
+func (w *world) publish(dir string) *pkgindex.Package {
 	m, err := manifest.LoadDir(dir)
 	require.NoError(w.t, err)
-	p, err := Pack(dir, filepath.Join(w.idxDir, m.Name+"-"+m.Version+".tar.gz"), w.pubKey)
+	p, err := pkgindex.Pack(dir, filepath.Join(w.idxDir, m.Name+"-"+m.Version+".tar.gz"), w.pubKey)
 	require.NoError(w.t, err)
-	_, err = BuildIndex(w.idxDir, w.idxKey, IndexOptions{})
+	_, err = pkgindex.BuildIndex(w.idxDir, w.idxKey, pkgindex.IndexOptions{})
 	require.NoError(w.t, err)
 	return p
 }
@@ -115,19 +117,19 @@ func (w *world) installer(opts ...Option) *Installer {
 
 // readIndex and writeIndex edit the index as a hostile or stale server
 // would serve it, signed with key.
-func (w *world) readIndex() *Index {
-	data, err := os.ReadFile(filepath.Join(w.idxDir, IndexFile))
+func (w *world) readIndex() *pkgindex.Index {
+	data, err := os.ReadFile(filepath.Join(w.idxDir, pkgindex.IndexFile))
 	require.NoError(w.t, err)
-	var idx Index
+	var idx pkgindex.Index
 	require.NoError(w.t, json.Unmarshal(data, &idx))
 	return &idx
 }
 
-func (w *world) writeIndex(idx *Index, key ed25519.PrivateKey) {
+func (w *world) writeIndex(idx *pkgindex.Index, key ed25519.PrivateKey) {
 	data, err := json.MarshalIndent(idx, "", "  ")
 	require.NoError(w.t, err)
-	require.NoError(w.t, os.WriteFile(filepath.Join(w.idxDir, IndexFile), data, 0o644))
-	require.NoError(w.t, os.WriteFile(filepath.Join(w.idxDir, IndexFile+SigSuffix), newSigFile(key, data), 0o644))
+	require.NoError(w.t, os.WriteFile(filepath.Join(w.idxDir, pkgindex.IndexFile), data, 0o644))
+	require.NoError(w.t, os.WriteFile(filepath.Join(w.idxDir, pkgindex.IndexFile+pkgindex.SigSuffix), pkgindex.NewSigFile(key, data), 0o644))
 }
 
 // addRaw lists raw archive bytes in the index as NAME VERSION, signed by
@@ -138,20 +140,20 @@ func (w *world) addRaw(name, version string, archiveBytes []byte, caps ...string
 	require.NoError(w.t, os.WriteFile(filepath.Join(w.idxDir, file), archiveBytes, 0o644))
 	idx := w.readIndex()
 	if idx.Plugins == nil {
-		idx.Plugins = map[string][]Release{}
+		idx.Plugins = map[string][]pkgindex.Release{}
 		idx.Keys = map[string]string{}
-		idx.Schema = IndexSchema
+		idx.Schema = pkgindex.IndexSchema
 	}
 	idx.Serial++
-	id := manifest.KeyID(pub(w.pubKey))
-	idx.Keys[id] = manifest.EncodePublicKey(pub(w.pubKey))
+	id := sigkey.KeyID(pub(w.pubKey))
+	idx.Keys[id] = sigkey.EncodePublicKey(pub(w.pubKey))
 	sum := sha256.Sum256(archiveBytes)
 	if caps == nil {
 		caps = []string{}
 	}
-	idx.Plugins[name] = append(idx.Plugins[name], Release{Version: version, Runtime: "dylib", ABIVersion: abi.Version,
-		Capabilities: caps, Platforms: []string{platformString(goosOf(), goarchOf())}, Archive: file, Size: int64(len(archiveBytes)),
-		SHA256: hex.EncodeToString(sum[:]), Signature: manifest.Sign(w.pubKey, archiveBytes), PublisherKey: id})
+	idx.Plugins[name] = append(idx.Plugins[name], pkgindex.Release{Version: version, Runtime: "dylib", ABIVersion: abi.Version,
+		Capabilities: caps, Platforms: []string{goosOf() + "/" + goarchOf()}, Archive: file, Size: int64(len(archiveBytes)),
+		SHA256: hex.EncodeToString(sum[:]), Signature: sigkey.Sign(w.pubKey, archiveBytes), PublisherKey: id})
 	w.writeIndex(idx, w.idxKey)
 }
 
@@ -196,7 +198,7 @@ func snapshot(t *testing.T, dir string) map[string]string {
 		}
 		rel, _ := filepath.Rel(dir, p)
 		if d.IsDir() {
-			if ents, _ := os.ReadDir(p); len(ents) == 0 && strings.HasPrefix(rel, StateDir) {
+			if ents, _ := os.ReadDir(p); len(ents) == 0 && strings.HasPrefix(rel, stateDir) {
 				return nil
 			}
 			out[rel+"/"] = ""

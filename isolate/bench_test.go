@@ -29,7 +29,7 @@ type benchRig struct {
 
 func newBenchRig(b *testing.B) *benchRig {
 	b.Helper()
-	p, err := isolate.Open(cbuild.Plugin(b, "bench"), isolate.WithFloors())
+	p, err := isolate.OpenPlugin(cbuild.Plugin(b, "bench"), isolate.WithFloors())
 	require.NoError(b, err)
 	b.Cleanup(func() { p.Close() })
 	fl := p.Floors()

@@ -1,7 +1,8 @@
-// Package isolate is the "process" runtime: it runs a plugin in a child
-// process behind the clawd.Plugin interface, so that a plugin that crashes, hangs or misbehaves
-// cannot take the host with it, and the operating system enforces what its
-// manifest was granted.
+// Package isolate runs a plugin in a sandboxed child process, the "process"
+// runtime: Open a plugin (or import the package and use clawd.Open), and call
+// isolate.Main first thing in main. A plugin that crashes, hangs or
+// misbehaves cannot take the host with it, and the operating system enforces
+// what its manifest was granted.
 //
 // A native plugin (package loader) runs in the host's process: a NULL
 // dereference in it kills the host, an endless loop blocks the caller, and

@@ -15,6 +15,7 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/cabi"
 	"github.com/clawd-go/clawd/internal/cbuild"
 	"github.com/clawd-go/clawd/isolate"
 )
@@ -66,7 +67,7 @@ func TestForgedLogLevels(t *testing.T) {
 		require.Len(t, lines, before+1)
 		l := lines[len(lines)-1]
 		assert.Equal(t, c.want, l.Level, "raw level %d", c.raw)
-		if c.raw > int(abi.LogError) {
+		if c.raw > int(cabi.LogError) {
 			assert.Equal(t, uint64(c.raw), uint64(l.ContextMap()["level"].(uint8)), "the raw level is a field")
 		}
 	}

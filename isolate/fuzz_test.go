@@ -66,7 +66,7 @@ func FuzzFrame(f *testing.F) {
 			opts = append(opts, clawd.WithCapabilities(abi.CapNetworkRelay))
 		}
 		opts = append(opts, clawd.WithEventSink(clawd.SinkFunc(func(context.Context, clawd.Event) error { return nil })))
-		p := &Plugin{o: newOptions(opts), errs: outcome.NewErrors("fuzz"), owner: &reentry.Owner{Name: "fuzz"}}
+		p := &plugin{o: newOptions(opts), errs: outcome.NewErrors("fuzz"), owner: &reentry.Owner{Name: "fuzz"}}
 		p.id.Store(&ident{log: zap.NewNop()})
 		p.hook, p.token = hook.NewFrame(clawd.OpToolCall, true, 0), fuzzToken
 
@@ -104,7 +104,7 @@ func FuzzFrame(f *testing.F) {
 
 // judge hands one frame to the host's decoder of its kind, as await and
 // asyncLoop do.
-func judge(p *Plugin, k kind, body []byte) error {
+func judge(p *plugin, k kind, body []byte) error {
 	switch k {
 	case kResult:
 		_, err := p.result(clawd.OpToolCall, fuzzToken, body)

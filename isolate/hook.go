@@ -11,7 +11,7 @@ import (
 	"github.com/clawd-go/clawd/internal/hook"
 )
 
-var _ clawd.Hooker = (*Plugin)(nil)
+var _ clawd.Hooker = (*plugin)(nil)
 
 // Hook runs on_tool_call or on_message in the child like Call and returns
 // the verdict the plugin gave during it (see clawd.Hooker). The child
@@ -23,7 +23,7 @@ var _ clawd.Hooker = (*Plugin)(nil)
 // its call's result) is stale: refused and counted (Stats.StaleEvents and
 // HookRefused), never this call's verdict. A hook that overruns its
 // deadline is killed, as any call, and returns timeout.
-func (p *Plugin) Hook(ctx context.Context, c clawd.Call) (clawd.Verdict, error) {
+func (p *plugin) Hook(ctx context.Context, c clawd.Call) (clawd.Verdict, error) {
 	if _, ok := clawd.HookPointOf(c.Op); !ok {
 		return clawd.Verdict{}, clawerr.New(clawerr.InvalidArgument, p.name(), "hook", c.Op.String()+" gives no verdict", nil)
 	}
@@ -39,7 +39,7 @@ func (p *Plugin) Hook(ctx context.Context, c clawd.Call) (clawd.Verdict, error) 
 }
 
 // setCall makes f and token those of the exchange in flight.
-func (p *Plugin) setCall(f *hook.Frame, token uint32) { p.hook, p.token = f, token }
+func (p *plugin) setCall(f *hook.Frame, token uint32) { p.hook, p.token = f, token }
 
 // newToken draws the token of a call (frame.go): random, so that a frame
 // the plugin writes before the call cannot carry it, and never noCall.
@@ -56,7 +56,7 @@ func newToken() uint32 {
 // any. One with another token (from an earlier call, or written after its
 // call's result) is stale: refused with NotFound, counted as a stale
 // event, as a stale context is in process.
-func (p *Plugin) takeHook(e clawd.Event, token uint32) abi.Code {
+func (p *plugin) takeHook(e clawd.Event, token uint32) abi.Code {
 	if token != p.token {
 		p.host.StaleEvents.Add(1)
 		return p.host.Hook(abi.NotFound)

@@ -45,7 +45,7 @@ func hostSegment(t *testing.T) (key, id int) {
 
 // ipcPlugin is what runs ipcprobe: isolate's Plugin or loader's.
 type ipcPlugin interface {
-	ToolCall(ctx context.Context, session, tool, input string) error
+	Call(ctx context.Context, c clawd.Call) error
 }
 
 // ipcProbes calls the tools of ipcprobe against the host's segment and
@@ -53,7 +53,7 @@ type ipcPlugin interface {
 func ipcProbes(t *testing.T, p ipcPlugin, logs *observer.ObservedLogs, key, id int) (lines []string, errs []error) {
 	t.Helper()
 	for _, tool := range []string{fmt.Sprintf("shmget:%d", key), fmt.Sprintf("shmat:%d", id), "shm_own"} {
-		err := p.ToolCall(bg, "s1", tool, "{}")
+		err := p.Call(bg, clawd.ToolCall("s1", tool, "{}"))
 		var found []string
 		for _, e := range logs.TakeAll() {
 			found = append(found, e.Message)
@@ -67,10 +67,10 @@ func ipcProbes(t *testing.T, p ipcPlugin, logs *observer.ObservedLogs, key, id i
 func TestIPCNamespaceHidesHostSegment(t *testing.T) {
 	key, id := hostSegment(t)
 	core, logs := observer.New(zapcore.DebugLevel)
-	p, err := isolate.Open(cbuild.Plugin(t, "ipcprobe"), clawd.WithLogger(zap.New(core)))
+	p, err := isolate.OpenPlugin(cbuild.Plugin(t, "ipcprobe"), clawd.WithLogger(zap.New(core)))
 	require.NoError(t, err)
 	t.Cleanup(func() { p.Close() })
-	require.NoError(t, p.SessionStart(bg, "s1"))
+	require.NoError(t, p.Call(bg, clawd.SessionStart("s1")))
 
 	lines, errs := ipcProbes(t, p, logs, key, id)
 	require.Equal(t, []string{"shmget: errno 2 (ENOENT)", "shmat: errno 22 (EINVAL)", "shm_own: ok"}, lines)
@@ -95,7 +95,7 @@ func TestIPCSharedNative(t *testing.T) {
 	p, err := loader.Open(cbuild.Plugin(t, "ipcprobe"), clawd.WithLogger(zap.New(core)))
 	require.NoError(t, err)
 	t.Cleanup(func() { p.Close() })
-	require.NoError(t, p.SessionStart(bg, "s1"))
+	require.NoError(t, p.Call(bg, clawd.SessionStart("s1")))
 
 	lines, errs := ipcProbes(t, p, logs, key, id)
 	require.Equal(t, []string{"shmget: ok", "shmat: read " + shmSecret, "shm_own: ok"}, lines)

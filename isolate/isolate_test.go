@@ -442,7 +442,7 @@ func startBystanders(t *testing.T) *bystanders {
 	t.Cleanup(func() { native.Close() })
 	for _, call := range []func() error{
 		func() error { return sandboxed.p.ToolCall(bg, "s1", "bystander", "{}") },
-		func() error { return native.ToolCall(bg, "s1", "bystander", "{}") },
+		func() error { return native.Call(bg, clawd.ToolCall("s1", "bystander", "{}")) },
 	} {
 		b.wg.Add(1)
 		go func() {

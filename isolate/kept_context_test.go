@@ -28,7 +28,7 @@ const keptUses = 10000
 func TestKeptContextIsRefusedWhileCallsGoOn(t *testing.T) {
 	var late atomic.Uint64
 	core, logs := observer.New(zapcore.InfoLevel)
-	p, err := isolate.Open(cbuild.Plugin(t, "keeper"), clawd.WithLogger(zap.New(core)),
+	p, err := isolate.OpenPlugin(cbuild.Plugin(t, "keeper"), clawd.WithLogger(zap.New(core)),
 		clawd.WithCapabilities(abi.CapNetworkRelay),
 		clawd.WithEventSink(clawd.SinkFunc(func(_ context.Context, e clawd.Event) error {
 			if e.Method == "keeper.late" {

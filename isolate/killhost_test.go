@@ -24,7 +24,7 @@ const envHostMode = "CLAWD_ISOLATE_TEST_HOST"
 func hostMode() {
 	var pids []string
 	for _, lib := range strings.Split(os.Getenv(envHostMode), string(os.PathListSeparator)) {
-		p, err := isolate.Open(lib)
+		p, err := isolate.OpenPlugin(lib)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)

@@ -80,7 +80,7 @@ func tryOpen(t *testing.T, lib string, opts ...clawd.Option) (*rig, error) {
 			r.mu.Unlock()
 		}),
 	}
-	p, err := isolate.Open(lib, append(base, opts...)...)
+	p, err := isolate.OpenPlugin(lib, append(base, opts...)...)
 	if err != nil {
 		return nil, err
 	}

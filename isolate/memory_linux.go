@@ -12,7 +12,7 @@ import (
 // /proc/PID/smaps_rollup), not the executable's pages it shares with every
 // other child. ok is false while no child serves or where the kernel does
 // not say (no smaps_rollup, or the file is not ours to read).
-func (p *Plugin) Memory() (bytes uint64, ok bool) {
+func (p *plugin) Memory() (bytes uint64, ok bool) {
 	pid := p.PID()
 	if pid == 0 {
 		return 0, false

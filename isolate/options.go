@@ -96,17 +96,17 @@ func WithLimits(l Limits) Option { return Option{set: func(o *options) { o.limit
 // grants describe, on a host that accepts the risk.
 func WithoutLandlock() Option { return Option{set: func(o *options) { o.noLandlock = true }} }
 
-// DefaultMaxProcesses is how many processes and threads a sandboxed plugin
+// defaultMaxProcesses is how many processes and threads a sandboxed plugin
 // may create when clawd.WithMaxProcesses (a manifest's max_processes) does
 // not say: on Linux a pids cgroup made for the child whose pids.max is the
 // bound plus contain.RuntimeTasks, the allowance for the child's own Go
 // runtime and protocol threads (the cgroup counts every task of the
 // child). A fork past the bound fails with EAGAIN in the plugin. Where no
 // cgroup can be made, nothing bounds it and Containment says so.
-const DefaultMaxProcesses = contain.DefaultMaxProcesses
+const defaultMaxProcesses = contain.DefaultMaxProcesses
 
 // maxProcesses is the bound the child gets: clawd.WithMaxProcesses if
-// positive, none if negative, DefaultMaxProcesses otherwise.
+// positive, none if negative, defaultMaxProcesses otherwise.
 func (o *options) maxProcesses() int {
 	switch {
 	case o.MaxProcesses > 0:
@@ -114,7 +114,7 @@ func (o *options) maxProcesses() int {
 	case o.MaxProcesses < 0:
 		return 0
 	}
-	return DefaultMaxProcesses
+	return defaultMaxProcesses
 }
 
 // benchFloor is set by the package's benchmarks (a test file) and nil in

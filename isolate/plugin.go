@@ -25,19 +25,12 @@ import (
 )
 
 func init() {
-	clawd.Register(clawd.RuntimeProcess, clawd.RuntimeFunc(func(path string, opts ...clawd.Option) (clawd.Plugin, error) {
-		p, err := Open(path, opts...)
-		if err != nil {
-			return nil, err // an untyped nil: never a nil *Plugin in the interface
-		}
-		return p, nil
-	}))
+	clawd.Register(clawd.RuntimeProcess, clawd.RuntimeFunc(Open))
 }
 
-// Plugin is a plugin running in a child process. It has the call surface of
-// loader.Plugin; its methods are safe for concurrent use. Calls into one
-// child are serialized.
-type Plugin struct {
+// plugin is a plugin running in a child process; its methods are safe
+// for concurrent use. Calls into one child are serialized.
+type plugin struct {
 	o       options
 	path    string
 	policy  contain.Policy
@@ -104,9 +97,23 @@ type Plugin struct {
 // with the loader's code (abi_mismatch, on_load_failed, ...); a child that
 // dies or hangs while loading gives crashed or timeout. The error is a
 // *clawerr.Error.
-func Open(path string, opts ...clawd.Option) (*Plugin, error) {
+//
+// The plugin it returns is also a clawd.Hooker, a clawd.Supervised (its
+// state, crashes, restarts and the child's PID) and a clawd.Contained
+// (what the operating system enforces on the child); its Memory() (bytes
+// uint64, ok bool) method tells how much memory the child holds of its
+// own (Linux).
+func Open(path string, opts ...clawd.Option) (clawd.Plugin, error) {
+	p, err := open(path, opts...)
+	if err != nil {
+		return nil, err // an untyped nil: never a nil *plugin in the interface
+	}
+	return p, nil
+}
+
+func open(path string, opts ...clawd.Option) (*plugin, error) {
 	o := newOptions(opts)
-	p := &Plugin{o: o, path: path, states: boundary.NewStates(o.OnState), closing: make(chan struct{})}
+	p := &plugin{o: o, path: path, states: boundary.NewStates(o.OnState), closing: make(chan struct{})}
 	p.id.Store(&ident{log: o.Logger.With(zap.String("library", path))})
 	if o.Name != "" { // the host's name from the start: an event from on_load carries it
 		p.setIdent(&hello{})
@@ -131,7 +138,7 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	return p, nil
 }
 
-func (p *Plugin) name() string {
+func (p *plugin) name() string {
 	if n := p.id.Load().name; n != "" {
 		return n
 	}
@@ -139,22 +146,22 @@ func (p *Plugin) name() string {
 }
 
 // Name is the plugin's name (the file stem if the plugin left it NULL).
-func (p *Plugin) Name() string { return p.hello.Name }
+func (p *plugin) Name() string { return p.hello.Name }
 
 // Version is the plugin's version string ("" if NULL).
-func (p *Plugin) Version() string { return p.hello.Version }
+func (p *plugin) Version() string { return p.hello.Version }
 
 // Path is the library the child loads.
-func (p *Plugin) Path() string { return p.path }
+func (p *plugin) Path() string { return p.path }
 
 // ABIVersion is the abi_version the plugin declared.
-func (p *Plugin) ABIVersion() uint32 { return p.hello.ABIVersion }
+func (p *plugin) ABIVersion() uint32 { return p.hello.ABIVersion }
 
 // Has reports whether the plugin set callback cb.
-func (p *Plugin) Has(cb abi.Callback) bool { return cb < abi.NumCallbacks && p.callbks&(1<<cb) != 0 }
+func (p *plugin) Has(cb abi.Callback) bool { return cb < abi.NumCallbacks && p.callbks&(1<<cb) != 0 }
 
 // Callbacks lists the callbacks the plugin set, in table order.
-func (p *Plugin) Callbacks() []abi.Callback {
+func (p *plugin) Callbacks() []abi.Callback {
 	var cbs []abi.Callback
 	for c := abi.Callback(0); c < abi.NumCallbacks; c++ {
 		if p.Has(c) {
@@ -165,61 +172,41 @@ func (p *Plugin) Callbacks() []abi.Callback {
 }
 
 // Warnings lists what loads but is not right about the plugin.
-func (p *Plugin) Warnings() []string { return append([]string(nil), p.hello.Warnings...) }
+func (p *plugin) Warnings() []string { return append([]string(nil), p.hello.Warnings...) }
 
 // Concurrent is false: calls into one child are serialized.
-func (p *Plugin) Concurrent() bool { return false }
+func (p *plugin) Concurrent() bool { return false }
 
 // Containment says what the operating system enforces on the child.
-func (p *Plugin) Containment() Containment { return p.hello.Containment }
+func (p *plugin) Containment() clawd.Containment { return clawd.Containment(p.hello.Containment) }
 
 // State is the child's state now.
-func (p *Plugin) State() clawd.State { return clawd.State(p.state.Load()) }
+func (p *plugin) State() clawd.State { return clawd.State(p.state.Load()) }
 
 // Crashes counts the children that died or were killed; Restarts the
 // children started again after one.
-func (p *Plugin) Crashes() uint64  { return p.crashes.Load() }
-func (p *Plugin) Restarts() uint64 { return p.restarts.Load() }
+func (p *plugin) Crashes() uint64  { return p.crashes.Load() }
+func (p *plugin) Restarts() uint64 { return p.restarts.Load() }
 
 // Call runs one callback in the child. See the package doc.
-func (p *Plugin) Call(ctx context.Context, c clawd.Call) error {
+func (p *plugin) Call(ctx context.Context, c clawd.Call) error {
 	if c.Op >= clawd.NumOps {
 		return p.errs.BadOp(c.Op)
 	}
 	return p.call(ctx, c.Op, c.Args[0], c.Args[1], c.Args[2])
 }
 
-// SessionStart calls on_session_start.
-func (p *Plugin) SessionStart(ctx context.Context, sessionID string) error {
-	return p.call(ctx, clawd.OpSessionStart, sessionID, "", "")
-}
-
-// SessionEnd calls on_session_end.
-func (p *Plugin) SessionEnd(ctx context.Context, sessionID string) error {
-	return p.call(ctx, clawd.OpSessionEnd, sessionID, "", "")
-}
-
-// ToolCall calls on_tool_call. inputJSON is passed as it is.
-func (p *Plugin) ToolCall(ctx context.Context, sessionID, toolName, inputJSON string) error {
-	return p.call(ctx, clawd.OpToolCall, sessionID, toolName, inputJSON)
-}
-
-// Message calls on_message.
-func (p *Plugin) Message(ctx context.Context, sessionID, role, contentJSON string) error {
-	return p.call(ctx, clawd.OpMessage, sessionID, role, contentJSON)
-}
-
 // reentered reports whether the caller runs inside this plugin's sink, on
 // the call that holds the lock: it may use the call channel without it.
-func (p *Plugin) reentered() bool { return reentry.Inside(p.owner) }
+func (p *plugin) reentered() bool { return reentry.Inside(p.owner) }
 
-func (p *Plugin) call(ctx context.Context, op clawd.Op, a, b, c string) error {
+func (p *plugin) call(ctx context.Context, op clawd.Op, a, b, c string) error {
 	return p.exchange(ctx, op, a, b, c, nil)
 }
 
 // exchange runs one call in the child; hf is the verdict state of a Hook
 // call (hook.go), nil for any other.
-func (p *Plugin) exchange(ctx context.Context, op clawd.Op, a, b, c string, hf *hook.Frame) error {
+func (p *plugin) exchange(ctx context.Context, op clawd.Op, a, b, c string, hf *hook.Frame) error {
 	if !p.Has(op.Callback()) {
 		return nil
 	}
@@ -285,7 +272,7 @@ const maxDetail = 1 << 10
 // outside the contract is a protocol violation (the second error), never
 // an error the host passes on; so is the result of another call (a token
 // not the call's), which only a forged frame can be.
-func (p *Plugin) result(op clawd.Op, token uint32, body []byte) (res, violation error) {
+func (p *plugin) result(op clawd.Op, token uint32, body []byte) (res, violation error) {
 	if len(body) < 8 || body[1] != 0 || body[2] != 0 || body[3] != 0 {
 		return nil, frameError(kResult, "bad header")
 	}
@@ -338,7 +325,7 @@ func clip(s string) string {
 	return strings.ToValidUTF8(s, "\uFFFD")
 }
 
-func (p *Plugin) unavailable(op string) error {
+func (p *plugin) unavailable(op string) error {
 	why := "the plugin's process is down"
 	var cause error
 	if e := p.why.Load(); e != nil {
@@ -381,7 +368,7 @@ func firstLine(s string) string {
 
 // arm starts the call's deadline: the earlier of the context's and the
 // call timeout. It returns the call's number for disarm.
-func (p *Plugin) arm(ctx context.Context) uint64 {
+func (p *plugin) arm(ctx context.Context) uint64 {
 	d := p.o.CallTimeout
 	if dl, ok := ctx.Deadline(); ok {
 		if left := time.Until(dl); d == 0 || left < d {
@@ -406,7 +393,7 @@ func (p *Plugin) arm(ctx context.Context) uint64 {
 }
 
 // disarm ends the call's deadline; true if it expired first.
-func (p *Plugin) disarm(no uint64) bool {
+func (p *plugin) disarm(no uint64) bool {
 	if no == 0 {
 		return false
 	}
@@ -423,7 +410,7 @@ func (p *Plugin) disarm(no uint64) bool {
 
 // expire runs when the armed call's deadline passes or its context is
 // cancelled: it kills the child, which ends the call's read.
-func (p *Plugin) expire() {
+func (p *plugin) expire() {
 	no := p.armed.Load()
 	if no == 0 || !p.armed.CompareAndSwap(no, 0) {
 		return
@@ -437,7 +424,7 @@ func (p *Plugin) expire() {
 // await reads the call channel until a frame of kind want, logging what the
 // plugin logs and answering its events on the way; ctx is the call's, for
 // the sink. For the handshake want is kHello, and kOpenFailed ends it too.
-func (p *Plugin) await(ctx context.Context, pr *proc, want kind) (kind, []byte, error) {
+func (p *plugin) await(ctx context.Context, pr *proc, want kind) (kind, []byte, error) {
 	for {
 		k, _, body, err := pr.rd.next()
 		if err != nil {
@@ -480,7 +467,7 @@ func (p *Plugin) await(ctx context.Context, pr *proc, want kind) (kind, []byte, 
 // emit logs one kLog body with the host's logger. The level is the
 // plugin's ABI level, mapped as in process: never above Error, so no frame
 // can reach zap's DPanic, Panic or Fatal.
-func (p *Plugin) emit(body []byte) error {
+func (p *plugin) emit(body []byte) error {
 	if len(body) < 4 || body[3] != 0 || body[1]&^logFlags != 0 {
 		return frameError(kLog, "bad header")
 	}
@@ -503,7 +490,7 @@ type ident struct {
 
 // ident takes the name and version the child announces before its hello,
 // bounded as the loader bounds them.
-func (p *Plugin) ident(body []byte) error {
+func (p *plugin) ident(body []byte) error {
 	ss, err := readStrings(body, 2)
 	if err != nil || len(ss[0]) >= vtable.MaxString || len(ss[1]) >= vtable.MaxString {
 		return frameError(kIdent, "bad name or version")
@@ -512,7 +499,7 @@ func (p *Plugin) ident(body []byte) error {
 	return nil
 }
 
-func (p *Plugin) setIdent(h *hello) {
+func (p *plugin) setIdent(h *hello) {
 	id := boundary.Identify(h.Name, h.Version, p.o.Name, p.o.Version)
 	p.id.Store(&ident{name: id.Name, version: id.Version, log: id.Logger(p.o.Logger)})
 }
@@ -523,7 +510,7 @@ func (p *Plugin) setIdent(h *hello) {
 // code the plugin would have seen in process: the child's own checks ran
 // in the plugin's address space and count for nothing. A hook event (the
 // host's: the caller answers it, hook.go) needs no network.relay.
-func (p *Plugin) decodeEvent(body []byte) (e clawd.Event, refuse abi.Code, err error) {
+func (p *plugin) decodeEvent(body []byte) (e clawd.Event, refuse abi.Code, err error) {
 	if len(body) < 8 {
 		return e, 0, frameError(kEvent, "short")
 	}
@@ -550,7 +537,7 @@ func (p *Plugin) decodeEvent(body []byte) (e clawd.Event, refuse abi.Code, err e
 
 // event hands one kEvent from the call channel to the sink and returns the
 // plugin's answer.
-func (p *Plugin) event(ctx context.Context, pr *proc, body []byte) (int32, error) {
+func (p *plugin) event(ctx context.Context, pr *proc, body []byte) (int32, error) {
 	e, refuse, err := p.decodeEvent(body)
 	if err != nil || refuse != 0 {
 		return int32(refuse), err
@@ -564,7 +551,7 @@ func (p *Plugin) event(ctx context.Context, pr *proc, body []byte) (int32, error
 // deliver runs the sink by the rules of every runtime (boundary.Deliver);
 // every outcome is a code the plugin sees, and is counted against pr (nil:
 // not counted).
-func (p *Plugin) deliver(ctx context.Context, pr *proc, e clawd.Event) int32 {
+func (p *plugin) deliver(ctx context.Context, pr *proc, e clawd.Event) int32 {
 	code := boundary.Deliver(ctx, &p.host, p.id.Load().log, p.o.Sink, p.owner, e)
 	if pr != nil {
 		if code == abi.None {
@@ -577,14 +564,9 @@ func (p *Plugin) deliver(ctx context.Context, pr *proc, e clawd.Event) int32 {
 }
 
 // PID is the process id of the child serving now, 0 while it is down.
-func (p *Plugin) PID() int {
+func (p *plugin) PID() int {
 	if pr := p.cur.Load(); pr != nil {
 		return pr.cmd.Process.Pid
 	}
 	return 0
 }
-
-// Containment says what the operating system enforces on a sandbox child:
-// Landlock's ABI level and what it restricts, no_new_privs, rlimits, death
-// with the parent, and Notes on what could not be enforced here.
-type Containment = clawd.Containment

@@ -38,7 +38,7 @@ const (
 // proc is one child process and the host's ends of its channels.
 type proc struct {
 	cmd            *exec.Cmd
-	callW, callR   *os.File  // owned by whoever holds Plugin.mu
+	callW, callR   *os.File  // owned by whoever holds plugin.mu
 	asyncW, asyncR *os.File  // owned by the async goroutine
 	asyncRd        *fdReader // the async channel's reader (the async goroutine's)
 	// liveUntil is the async stream offset below which a frame was sent
@@ -80,7 +80,7 @@ func (pr *proc) closeCall() {
 	}
 }
 
-func (p *Plugin) resolveExecutable() error {
+func (p *plugin) resolveExecutable() error {
 	if p.o.exe != "" {
 		p.exe = p.o.exe
 		return nil
@@ -98,7 +98,7 @@ func (p *Plugin) resolveExecutable() error {
 	return nil
 }
 
-func (p *Plugin) makePolicy() contain.Policy {
+func (p *plugin) makePolicy() contain.Policy {
 	return contain.Sandbox{
 		Library: p.path, PluginDir: p.o.PluginDir, ProjectDir: p.o.ProjectDir, Capabilities: p.o.Capabilities,
 		AddressSpace: p.o.limits.AddressSpace, CPUTime: p.o.limits.CPUTime,
@@ -107,7 +107,7 @@ func (p *Plugin) makePolicy() contain.Policy {
 }
 
 // spawn starts a child with its channels; it does not wait for its hello.
-func (p *Plugin) spawn() (*proc, error) {
+func (p *plugin) spawn() (*proc, error) {
 	var hostEnds, childEnds []*os.File
 	closeAll := func() {
 		for _, f := range append(hostEnds, childEnds...) {
@@ -201,7 +201,7 @@ func wake(ends []*os.File) {
 }
 
 // start spawns a child and waits for its hello.
-func (p *Plugin) start() (*proc, *hello, error) {
+func (p *plugin) start() (*proc, *hello, error) {
 	p.beginCall() // on_load runs: the plugin's threads may already log
 	pr, err := p.spawn()
 	if err != nil {
@@ -246,7 +246,7 @@ func (p *Plugin) start() (*proc, *hello, error) {
 
 // lost handles a call whose child died, hung or broke the protocol: it makes
 // sure the child is gone, marks the plugin down and says why.
-func (p *Plugin) lost(pr *proc, op string, cause error, expired bool, ctx context.Context) error {
+func (p *plugin) lost(pr *proc, op string, cause error, expired bool, ctx context.Context) error {
 	d := p.o.CallTimeout
 	if dl, ok := ctx.Deadline(); ok && (d == 0 || time.Until(dl) < d) {
 		d = 0 // the context's own deadline: say so by its error
@@ -258,7 +258,7 @@ func (p *Plugin) lost(pr *proc, op string, cause error, expired bool, ctx contex
 
 // failure kills what is left of the child, waits for it and describes how
 // it ended.
-func (p *Plugin) failure(pr *proc, op string, cause error, expired bool, timeout time.Duration, ctxErr error) error {
+func (p *plugin) failure(pr *proc, op string, cause error, expired bool, timeout time.Duration, ctxErr error) error {
 	if errors.Is(cause, errProtocol) {
 		pr.kill(killProtocol)
 	} else {
@@ -299,7 +299,7 @@ func (p *Plugin) failure(pr *proc, op string, cause error, expired bool, timeout
 
 // down takes a lost child out of service and schedules its restart. The
 // caller holds mu.
-func (p *Plugin) down(pr *proc, why error) {
+func (p *plugin) down(pr *proc, why error) {
 	p.pr = nil
 	p.cur.Store(nil)
 	pr.closeCall()
@@ -323,7 +323,7 @@ func (p *Plugin) down(pr *proc, why error) {
 
 // restart starts a new child after a pause that doubles with each
 // consecutive failure, or gives up after maxRestarts in a row.
-func (p *Plugin) restart(n int) {
+func (p *plugin) restart(n int) {
 	defer p.wg.Done()
 	for {
 		if n >= p.o.maxRestarts {
@@ -375,7 +375,7 @@ func (p *Plugin) restart(n int) {
 
 // asyncLoop serves the async channel of one child: logs and events from
 // the plugin's own threads. It owns the async descriptors.
-func (p *Plugin) asyncLoop(pr *proc) {
+func (p *plugin) asyncLoop(pr *proc) {
 	defer func() {
 		pr.asyncRMu.Lock() // endCall may be asking the pipe how much it holds
 		pr.asyncR.Close()
@@ -456,7 +456,7 @@ func lostStats(last clawd.Stats, pr *proc) clawd.Stats {
 // Stats returns the counters of the plugin's contexts, summed over its
 // children (of a child that crashed, what it had done when last asked,
 // with every event the sink took from it).
-func (p *Plugin) Stats() clawd.Stats {
+func (p *plugin) Stats() clawd.Stats {
 	if p.reentered() {
 		p.statsMu.Lock()
 		defer p.statsMu.Unlock()
@@ -500,7 +500,7 @@ func (p *Plugin) Stats() clawd.Stats {
 }
 
 // withHost adds what the host itself refused to what the children counted.
-func (p *Plugin) withHost(s clawd.Stats) clawd.Stats {
+func (p *plugin) withHost(s clawd.Stats) clawd.Stats {
 	return s.Add(p.host.Snapshot())
 }
 
@@ -508,7 +508,7 @@ func (p *Plugin) withHost(s clawd.Stats) clawd.Stats {
 // after the close timeout) and stops restarting it. Later calls return the
 // first Close's result; calls after it return closed. Calling Close from
 // inside the plugin's own send_event is an error (invalid_argument).
-func (p *Plugin) Close() error {
+func (p *plugin) Close() error {
 	if p.reentered() {
 		return clawerr.New(clawerr.InvalidArgument, p.name(), "close", "Close called from inside the plugin's own send_event", nil)
 	}
@@ -516,7 +516,7 @@ func (p *Plugin) Close() error {
 	return p.closeErr
 }
 
-func (p *Plugin) close() error {
+func (p *plugin) close() error {
 	close(p.closing)
 	p.lock.LockPlain()
 	p.state.Store(int32(clawd.StateClosed))
@@ -533,7 +533,7 @@ func (p *Plugin) close() error {
 	return err
 }
 
-func (p *Plugin) closeChild(pr *proc) error {
+func (p *plugin) closeChild(pr *proc) error {
 	t := time.AfterFunc(p.o.closeTimeout, func() { pr.kill(killTimeout) })
 	defer t.Stop()
 	var h [headerSize]byte
@@ -577,7 +577,7 @@ func (p *Plugin) closeChild(pr *proc) error {
 
 // beginCall opens the window in which the plugin's threads may log and send
 // (the async channel): a call, the hello or the close is under way.
-func (p *Plugin) beginCall() { p.calling.Add(1) }
+func (p *plugin) beginCall() { p.calling.Add(1) }
 
 // endCall closes it. What the child wrote to the async channel before the
 // exchange ended (a plugin thread's send while the callback ran) may not be
@@ -585,7 +585,7 @@ func (p *Plugin) beginCall() { p.calling.Add(1) }
 // end of what counts as live. The pipe is read first, so a read that
 // happens in between can only widen the window, never cut a frame of the
 // call off.
-func (p *Plugin) endCall(pr *proc) {
+func (p *plugin) endCall(pr *proc) {
 	end := uint64(math.MaxUint64) // unknown here: the child's loader judges, as before
 	pr.asyncRMu.Lock()
 	if !pr.asyncRGone {

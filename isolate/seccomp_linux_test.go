@@ -35,7 +35,7 @@ func hostSecret(t *testing.T) {
 func sysprobe(t *testing.T) (*isolate.Plugin, *observer.ObservedLogs) {
 	t.Helper()
 	core, logs := observer.New(zapcore.DebugLevel)
-	p, err := isolate.Open(cbuild.Plugin(t, "sysprobe"), clawd.WithLogger(zap.New(core)))
+	p, err := isolate.OpenPlugin(cbuild.Plugin(t, "sysprobe"), clawd.WithLogger(zap.New(core)))
 	require.NoError(t, err)
 	t.Cleanup(func() { p.Close() })
 	require.NoError(t, p.SessionStart(bg, "s1"))

@@ -17,6 +17,7 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/cabi"
 	"github.com/clawd-go/clawd/internal/child"
 	"github.com/clawd-go/clawd/internal/contain"
 	"github.com/clawd-go/clawd/internal/hook"
@@ -141,7 +142,7 @@ func Main() {
 
 // server is the child's side of one plugin.
 type server struct {
-	p         *loader.Plugin
+	p         clawd.Plugin
 	callIn    *fdReader
 	callOut   uintptr
 	wbuf      []byte // the serving thread's frames
@@ -510,11 +511,11 @@ func (s *server) sendIdent(name, version string) {
 func abiLevel(l zapcore.Level) uint8 {
 	switch {
 	case l <= zapcore.DebugLevel:
-		return uint8(abi.LogDebug)
+		return uint8(cabi.LogDebug)
 	case l == zapcore.InfoLevel:
-		return uint8(abi.LogInfo)
+		return uint8(cabi.LogInfo)
 	case l == zapcore.WarnLevel:
-		return uint8(abi.LogWarn)
+		return uint8(cabi.LogWarn)
 	}
-	return uint8(abi.LogError)
+	return uint8(cabi.LogError)
 }

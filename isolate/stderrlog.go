@@ -18,7 +18,7 @@ const maxStderrLine = 64 << 10
 // host's stderr. It never fails a write: the crash tail beside it must
 // keep every byte.
 type stderrLines struct {
-	p    *Plugin
+	p    *plugin
 	mu   sync.Mutex
 	buf  []byte
 	long bool // the line in buf was cut

@@ -35,7 +35,7 @@ import (
 func treeOpen(t *testing.T, opts ...clawd.Option) (*isolate.Plugin, *observer.ObservedLogs) {
 	t.Helper()
 	core, logs := observer.New(zapcore.DebugLevel)
-	p, err := isolate.Open(cbuild.Plugin(t, "tree"), append([]clawd.Option{clawd.WithLogger(zap.New(core))}, opts...)...)
+	p, err := isolate.OpenPlugin(cbuild.Plugin(t, "tree"), append([]clawd.Option{clawd.WithLogger(zap.New(core))}, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { p.Close() })
 	return p, logs

@@ -41,7 +41,7 @@ var _ [batch.Buckets]uint64 = clawctx.Latency{}.Buckets
 // shim makes whole (Plugin.shim: serialized, and no sink that could call
 // back into a plugin a batch holds, on this very thread), nil otherwise.
 func ticketOf(pl clawd.Plugin) *batch.Ticket {
-	p, ok := pl.(*Plugin)
+	p, ok := pl.(*plugin)
 	if !ok || !p.shim {
 		return nil
 	}
@@ -54,7 +54,7 @@ func ticketOf(pl clawd.Plugin) *batch.Ticket {
 
 // goOn is Ticket.GoOn: a run stopped on p holding its lock, closed or at
 // a chunk of its ring to make, which is made here.
-func (p *Plugin) goOn() bool {
+func (p *plugin) goOn() bool {
 	p.b.SerialLock().Acquired()
 	grown := !p.closed && p.b.ReserveSerial() == nil
 	p.lock.Unlock()
@@ -63,7 +63,7 @@ func (p *Plugin) goOn() bool {
 
 // measured reads what batches measured of p's calls from its cell.
 func measured(pl clawd.Plugin) batch.Latency {
-	p, ok := pl.(*Plugin)
+	p, ok := pl.(*plugin)
 	if !ok {
 		return batch.Latency{}
 	}

@@ -54,7 +54,7 @@ func warm(t *testing.T, rs ...*rig) {
 // runAll runs every admitted call, the ones the batch stops at the
 // ordinary way (as the host does), and empties the batch; the outcomes in
 // admission order.
-func runAll(t *testing.T, b *loader.Batch, ps []*loader.Plugin, c clawd.Call) []error {
+func runAll(t *testing.T, b *loader.Batch, ps []clawd.Plugin, c clawd.Call) []error {
 	t.Helper()
 	require.Equal(t, len(ps), b.Len())
 	errs := make([]error, len(ps))
@@ -134,7 +134,7 @@ func TestBatchMatchesSerial(t *testing.T) {
 		if !strings.Contains(c.Args[0]+c.Args[1], "\x00") {
 			require.GreaterOrEqual(t, len(in), 2)
 		}
-		var ps []*loader.Plugin
+		var ps []clawd.Plugin
 		for _, i := range in {
 			ps = append(ps, batched[i].p)
 		}
@@ -277,12 +277,12 @@ func TestBatchPluginClosedDuringDispatch(t *testing.T) {
 		require.True(t, admitted)
 	}
 	require.NoError(t, a.p.Close())
-	errs := runAll(t, b, []*loader.Plugin{a.p, c.p}, call)
+	errs := runAll(t, b, []clawd.Plugin{a.p, c.p}, call)
 	assert.Equal(t, clawerr.Closed, clawerr.CodeOf(errs[0]), "closed before its turn: refused")
 	assert.NoError(t, errs[1], "the other plugin is unaffected")
 	b.Reset()
 	require.True(t, b.Admit(bg, a.p, &call), "a ticket outlives Close")
-	errs = runAll(t, b, []*loader.Plugin{a.p}, call)
+	errs = runAll(t, b, []clawd.Plugin{a.p}, call)
 	assert.Equal(t, clawerr.Closed, clawerr.CodeOf(errs[0]))
 	// Its lock was given back: a waiter would not wait forever.
 	unlock := loader.HoldLock(a.p)
@@ -417,7 +417,7 @@ func TestShimSerializesCalls(t *testing.T) {
 					b.Reset()
 					continue
 				}
-				assert.NoError(t, r.p.ToolCall(bg, "s", "t", "{}"))
+				assert.NoError(t, toolCall(r.p, bg, "s", "t", "{}"))
 			}
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/internal/benchfloor"
+	"github.com/clawd-go/clawd/internal/cabi"
 	"github.com/clawd-go/clawd/internal/cbuild"
 	"github.com/clawd-go/clawd/internal/cmem"
 	"github.com/clawd-go/clawd/internal/dl"
@@ -28,7 +29,7 @@ var (
 )
 
 type benchRig struct {
-	p      *loader.Plugin
+	p      clawd.Plugin
 	toolFn uintptr // on_tool_call, for the floor
 	loopFn uintptr // bench_log_loop, for the floor
 	ctx    uintptr // a context-sized block of C memory for the floor
@@ -69,7 +70,7 @@ func newBenchRig(b *testing.B, level zapcore.Level) *benchRig {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ctxMem, err := cmem.Alloc(abi.SizeofContext)
+	ctxMem, err := cmem.Alloc(cabi.SizeofContext)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -84,7 +85,7 @@ func (discard) Write(p []byte) (int, error) { return len(p), nil }
 func (r *benchRig) hostToolCall(b *testing.B, n int) {
 	ctx := context.Background()
 	for i := 0; i < n; i++ {
-		if err := r.p.ToolCall(ctx, benchSession, benchTool, benchInput); err != nil {
+		if err := toolCall(r.p, ctx, benchSession, benchTool, benchInput); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -142,7 +143,7 @@ func BenchmarkToolCallRatioChecked(b *testing.B) {
 // n times in one tool call. The host's level is Info, so each line is
 // dropped by level: what is measured is the trampoline, not zap's encoder.
 func (r *benchRig) hostLog(b *testing.B, n int) {
-	if err := r.p.ToolCall(context.Background(), "s", "log", strconv.Itoa(n)); err != nil {
+	if err := toolCall(r.p, context.Background(), "s", "log", strconv.Itoa(n)); err != nil {
 		b.Fatal(err)
 	}
 }

@@ -25,7 +25,7 @@ func TestSinksCallingIntoEachOther(t *testing.T) {
 		"alpha": cbuild.Plugin(t, "echo", `-DECHO_NAME="alpha"`),
 		"beta":  cbuild.Plugin(t, "echo", `-DECHO_NAME="beta"`),
 	}
-	ps := map[string]*loader.Plugin{}
+	ps := map[string]clawd.Plugin{}
 	inside := make(chan string, 2)
 	release := make(chan struct{})
 	nested := make(chan error, 2)
@@ -36,7 +36,7 @@ func TestSinksCallingIntoEachOther(t *testing.T) {
 			}
 			inside <- e.Plugin
 			<-release // both sinks are running now, each holding its plugin
-			nested <- ps[other].Message(ctx, "s1", "user", `"cross"`)
+			nested <- message(ps[other], ctx, "s1", "user", `"cross"`)
 			return nil
 		})
 	}
@@ -48,7 +48,7 @@ func TestSinksCallingIntoEachOther(t *testing.T) {
 	}
 	calls := make(chan error, 2)
 	for _, name := range []string{"alpha", "beta"} {
-		go func() { calls <- ps[name].ToolCall(context.Background(), "s1", "cross", "{}") }()
+		go func() { calls <- toolCall(ps[name], context.Background(), "s1", "cross", "{}") }()
 	}
 	// No deadline of its own: sinks that never start, or wait for each
 	// other for good, fail the test at the test binary's -timeout.

@@ -1,5 +1,6 @@
-// Package loader is the "native" runtime: it opens one ClawD ABI v1 plugin
-// in this process and calls it, behind the clawd.Plugin interface.
+// Package loader runs a plugin in this process, the "native" runtime: Open a
+// ClawD ABI v1 library (or import the package and use clawd.Open) and call it
+// through clawd.Plugin.
 //
 //	p, err := loader.Open("./libhello.so",
 //		clawd.WithLogger(logger),
@@ -56,9 +57,9 @@
 // Close refuses new calls (closed), waits for the calls in flight, calls
 // on_unload once and closes the library, unless a thread of the plugin may
 // still run in it (below). Contexts the plugin kept are stale from then
-// on, and stay harmless. UnloadState tells what became of the library:
-// Unmapped (gone from /proc/self/maps), StillMapped (closed, but the
-// system keeps it) or KeptMapped (left open on purpose).
+// on, and stay harmless. unloadState tells what became of the library:
+// unmapped (gone from /proc/self/maps), stillMapped (closed, but the
+// system keeps it) or keptMapped (left open on purpose).
 //
 // A thread the plugin started and did not stop in on_unload would run
 // unmapped code once the library is closed: the host dies of SIGSEGV. So

@@ -35,9 +35,9 @@ func Example() {
 	defer p.Close()
 
 	ctx := context.Background()
-	_ = p.SessionStart(ctx, "s1")
-	if err := p.ToolCall(ctx, "s1", "grep", `{"pattern":"TODO"}`); errors.Is(err, abi.NotFound) {
+	_ = sessionStart(p, ctx, "s1")
+	if err := toolCall(p, ctx, "s1", "grep", `{"pattern":"TODO"}`); errors.Is(err, abi.NotFound) {
 		fmt.Println("the plugin does not know this tool")
 	}
-	_ = p.SessionEnd(ctx, "s1")
+	_ = sessionEnd(p, ctx, "s1")
 }

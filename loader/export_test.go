@@ -38,7 +38,7 @@ func NewBatch() (*Batch, error) {
 // (no ticket, no such callback), the batch holds another call, or c
 // cannot be made in a batch (Begin): the ordinary path then makes or
 // refuses it.
-func (b *Batch) Admit(ctx context.Context, p *Plugin, c *clawd.Call) bool {
+func (b *Batch) Admit(ctx context.Context, p clawd.Plugin, c *clawd.Call) bool {
 	tk := ticketOf(p)
 	if tk == nil || tk.Fns[c.Op] == 0 || len(b.tks) == MaxBatch {
 		return false
@@ -105,20 +105,34 @@ const (
 
 // HoldLock takes p's serialization lock as a call would and returns what
 // gives it back.
-func HoldLock(p *Plugin) (unlock func()) {
+func HoldLock(pl clawd.Plugin) (unlock func()) {
+	p := pl.(*plugin)
 	p.lock.LockPlain()
 	return p.lock.Unlock
 }
 
 // Waiters is how many callers wait for p's lock.
-func Waiters(p *Plugin) uint32 { return atomic.LoadUint32(&p.b.Cell().Waiters) }
+func Waiters(p clawd.Plugin) uint32 { return atomic.LoadUint32(&p.(*plugin).b.Cell().Waiters) }
 
 // Shim reports whether p's calls are made whole in C.
-func Shim(p *Plugin) bool { return p.shim }
+func Shim(p clawd.Plugin) bool { return p.(*plugin).shim }
 
 // TestBounds are the latency buckets' bounds of the tests' batches: 1us to 1s.
 var TestBounds = batch.Bounds{time.Microsecond, 10 * time.Microsecond, 100 * time.Microsecond,
 	time.Millisecond, 10 * time.Millisecond, 100 * time.Millisecond, time.Second}
 
 // Measured is what batches measured of p.
-func Measured(p *Plugin) batch.Latency { return measured(p) }
+func Measured(p clawd.Plugin) batch.Latency { return measured(p) }
+
+// What the tests read of the plugin Open returns, which is unexported.
+type UnloadState = unloadState
+
+const (
+	NotClosed   = notClosed
+	Unmapped    = unmapped
+	StillMapped = stillMapped
+	KeptMapped  = keptMapped
+)
+
+func UnloadStateOf(p clawd.Plugin) UnloadState { return p.(*plugin).UnloadState() }
+func PathOf(p clawd.Plugin) string             { return p.(*plugin).Path() }

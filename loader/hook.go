@@ -12,14 +12,14 @@ import (
 	"github.com/clawd-go/clawd/internal/vtable"
 )
 
-var _ clawd.Hooker = (*Plugin)(nil)
+var _ clawd.Hooker = (*plugin)(nil)
 
 // Hook runs on_tool_call or on_message like Call and returns the verdict
 // the plugin gave during it (see clawd.Hooker). The goroutine keeps its
 // thread for the call: a verdict counts only from the thread that runs the
 // callback. A native call cannot be interrupted: one that returns after
 // ctx's deadline is an error (timeout) and its verdict is dropped.
-func (p *Plugin) Hook(ctx context.Context, c clawd.Call) (clawd.Verdict, error) {
+func (p *plugin) Hook(ctx context.Context, c clawd.Call) (clawd.Verdict, error) {
 	if _, ok := clawd.HookPointOf(c.Op); !ok {
 		return clawd.Verdict{}, clawerr.New(clawerr.InvalidArgument, p.name, "hook", c.Op.String()+" gives no verdict", nil)
 	}
@@ -75,4 +75,4 @@ func (p *Plugin) Hook(ctx context.Context, c clawd.Call) (clawd.Verdict, error) 
 	return v, nil
 }
 
-func (p *Plugin) hooked(o clawd.Op) bool { return p.hooks[o] }
+func (p *plugin) hooked(o clawd.Op) bool { return p.hooks[o] }

@@ -25,7 +25,7 @@ func TestHookRefusals(t *testing.T) {
 		r := openHook(t, clawd.HookToolCall)
 		dctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 		defer cancel()
-		v, err := r.p.Hook(dctx, clawd.ToolCall("s", "S", `{"n":0}`))
+		v, err := hook(r.p, dctx, clawd.ToolCall("s", "S", `{"n":0}`))
 		require.Equal(t, clawerr.Timeout, clawerr.CodeOf(err))
 		require.Equal(t, clawd.Verdict{}, v)
 	})

@@ -28,17 +28,11 @@ import (
 )
 
 func init() {
-	clawd.Register(clawd.RuntimeNative, clawd.RuntimeFunc(func(path string, opts ...clawd.Option) (clawd.Plugin, error) {
-		p, err := Open(path, opts...)
-		if err != nil {
-			return nil, err // an untyped nil: never a nil *Plugin in the interface
-		}
-		return p, nil
-	}))
+	clawd.Register(clawd.RuntimeNative, clawd.RuntimeFunc(Open))
 }
 
-// Plugin is one open plugin. Its methods are safe for concurrent use.
-type Plugin struct {
+// plugin is one open plugin. Its methods are safe for concurrent use.
+type plugin struct {
 	// What every call reads comes first, together: a dispatch to many
 	// plugins touches the first cache lines of each.
 	fns        [abi.NumCallbacks]uintptr
@@ -72,7 +66,7 @@ type Plugin struct {
 	census        threads.Census // the process's threads before the library was opened
 	censusOK      bool
 	unloadTimeout time.Duration
-	unload        atomic.Uint32 // an UnloadState
+	unload        atomic.Uint32 // an unloadState
 
 	// Concurrent plugins: calls in flight are counted; Close waits for zero.
 	inflight  atomic.Int64
@@ -84,11 +78,20 @@ type Plugin struct {
 	closeErr  error
 }
 
-var _ clawd.Plugin = (*Plugin)(nil)
+var _ clawd.Plugin = (*plugin)(nil)
 
 // Open loads the plugin at path. See the package doc for what it checks.
-// The error is a *clawerr.Error.
-func Open(path string, opts ...clawd.Option) (*Plugin, error) {
+// The error is a *clawerr.Error. The plugin it returns is also a
+// clawd.Hooker; its methods are safe for concurrent use.
+func Open(path string, opts ...clawd.Option) (clawd.Plugin, error) {
+	p, err := open(path, opts...)
+	if err != nil {
+		return nil, err // an untyped nil: never a nil *plugin in the interface
+	}
+	return p, nil
+}
+
+func open(path string, opts ...clawd.Option) (*plugin, error) {
 	cfg, own := clawd.NewConfig(opts), ownOptions(opts)
 	// A path is a path: a bare file name is the file in the working
 	// directory, never a search of the dynamic loader's library path.
@@ -114,7 +117,7 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 		return nil, err
 	}
 	log := cfg.Logger
-	p := &Plugin{path: path, concurrent: cfg.Concurrent, relay: cfg.Granted(abi.CapNetworkRelay)}
+	p := &plugin{path: path, concurrent: cfg.Concurrent, relay: cfg.Granted(abi.CapNetworkRelay)}
 	p.drainCond = sync.NewCond(&p.drainMu)
 
 	p.unloadTimeout = own.unloadTimeout
@@ -128,7 +131,7 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 		return nil, clawerr.New(clawerr.OpenFailed, who, "open", "", dlErr(err))
 	}
 	p.lib = lib
-	fail := func(err error) (*Plugin, error) {
+	fail := func(err error) (*plugin, error) {
 		// init, on_load or a constructor may have started a thread.
 		_, _ = p.closeLibrary(log)
 		p.checkSignals(sigs, log)
@@ -194,7 +197,7 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 
 // checkSignals restores the signal actions saved in s and warns about any
 // the plugin changed.
-func (p *Plugin) checkSignals(s *sigaction.Set, log *zap.Logger) {
+func (p *plugin) checkSignals(s *sigaction.Set, log *zap.Logger) {
 	changed := s.Restore()
 	if len(changed) == 0 {
 		return
@@ -208,41 +211,41 @@ func (p *Plugin) checkSignals(s *sigaction.Set, log *zap.Logger) {
 }
 
 // Name is the plugin's name (the file stem if the plugin left it NULL).
-func (p *Plugin) Name() string { return p.name }
+func (p *plugin) Name() string { return p.name }
 
 // Version is the plugin's version string ("" if NULL).
-func (p *Plugin) Version() string { return p.version }
+func (p *plugin) Version() string { return p.version }
 
 // Path is the file the plugin was opened from.
-func (p *Plugin) Path() string { return p.path }
+func (p *plugin) Path() string { return p.path }
 
 // ABIVersion is the abi_version the plugin declared.
-func (p *Plugin) ABIVersion() uint32 { return p.table.ABIVersion }
+func (p *plugin) ABIVersion() uint32 { return p.table.ABIVersion }
 
 // Has reports whether the plugin set callback cb. (p.fns is the table's
 // copy, in the cache line every call reads.)
-func (p *Plugin) Has(cb abi.Callback) bool { return int(cb) < len(p.fns) && p.fns[cb] != 0 }
+func (p *plugin) Has(cb abi.Callback) bool { return int(cb) < len(p.fns) && p.fns[cb] != 0 }
 
 // Callbacks lists the callbacks the plugin set, in table order.
-func (p *Plugin) Callbacks() []abi.Callback { return p.table.List() }
+func (p *plugin) Callbacks() []abi.Callback { return p.table.List() }
 
 // Warnings lists what loads but is not right about the plugin.
-func (p *Plugin) Warnings() []string {
+func (p *plugin) Warnings() []string {
 	p.warnMu.Lock()
 	defer p.warnMu.Unlock()
 	return append([]string(nil), p.warnings...)
 }
 
 // Stats returns the counters of the plugin's contexts.
-func (p *Plugin) Stats() clawd.Stats { return p.b.Stats() }
+func (p *plugin) Stats() clawd.Stats { return p.b.Stats() }
 
 // Concurrent reports whether calls into the plugin may run in parallel.
-func (p *Plugin) Concurrent() bool { return p.concurrent }
+func (p *plugin) Concurrent() bool { return p.concurrent }
 
 // enter admits one call. For a serialized plugin it takes the lock, unless
 // the caller is re-entering from inside the plugin's own send_event;
 // reentered tells leave not to release what it did not take.
-func (p *Plugin) enter(o clawd.Op) (reentered bool, err error) {
+func (p *plugin) enter(o clawd.Op) (reentered bool, err error) {
 	if !p.concurrent && p.lock.TryLock() { // the common case, inlined
 		if !p.closed {
 			return false, nil
@@ -253,7 +256,7 @@ func (p *Plugin) enter(o clawd.Op) (reentered bool, err error) {
 	return p.enterSlow(o)
 }
 
-func (p *Plugin) enterSlow(o clawd.Op) (reentered bool, err error) {
+func (p *plugin) enterSlow(o clawd.Op) (reentered bool, err error) {
 	if p.concurrent {
 		p.inflight.Add(1)
 		if p.closedFlag.Load() {
@@ -273,7 +276,7 @@ func (p *Plugin) enterSlow(o clawd.Op) (reentered bool, err error) {
 	return re, nil
 }
 
-func (p *Plugin) leave(reentered bool) {
+func (p *plugin) leave(reentered bool) {
 	if !p.concurrent {
 		if !reentered {
 			p.lock.Unlock()
@@ -290,14 +293,14 @@ func (p *Plugin) leave(reentered bool) {
 // acquire takes a context for a call admitted by enter: from the lock-free
 // serial ring when this call holds the plugin's lock, from the shared pool
 // otherwise.
-func (p *Plugin) acquire(reentered bool) (*clawctx.Slot, error) {
+func (p *plugin) acquire(reentered bool) (*clawctx.Slot, error) {
 	if p.concurrent || reentered {
 		return p.b.Acquire()
 	}
 	return p.b.AcquireSerial()
 }
 
-func (p *Plugin) precheck(ctx context.Context, o clawd.Op) error {
+func (p *plugin) precheck(ctx context.Context, o clawd.Op) error {
 	if p.closedFlag.Load() {
 		return p.errs.Closed(o.String())
 	}
@@ -307,12 +310,12 @@ func (p *Plugin) precheck(ctx context.Context, o clawd.Op) error {
 	return nil
 }
 
-func (p *Plugin) memError(o clawd.Op, err error) error {
+func (p *plugin) memError(o clawd.Op, err error) error {
 	return clawerr.New(clawerr.Unavailable, p.name, o.String(), "no memory for the call", err)
 }
 
 // Call runs one callback. See the package doc.
-func (p *Plugin) Call(ctx context.Context, c clawd.Call) error {
+func (p *plugin) Call(ctx context.Context, c clawd.Call) error {
 	if c.Op >= clawd.NumOps {
 		return p.errs.BadOp(c.Op)
 	}
@@ -323,7 +326,7 @@ func (p *Plugin) Call(ctx context.Context, c clawd.Call) error {
 }
 
 // call1 runs a callback that takes (ctx, session_id).
-func (p *Plugin) call1(ctx context.Context, o clawd.Op, s string) error {
+func (p *plugin) call1(ctx context.Context, o clawd.Op, s string) error {
 	fn := p.fns[o.Callback()]
 	if err := p.precheck(ctx, o); err != nil || fn == 0 {
 		return err
@@ -363,7 +366,7 @@ func (p *Plugin) call1(ctx context.Context, o clawd.Op, s string) error {
 }
 
 // shimResult is the outcome of a call the shim made whole.
-func (p *Plugin) shimResult(o clawd.Op, r vtable.SerialResult) error {
+func (p *plugin) shimResult(o clawd.Op, r vtable.SerialResult) error {
 	if r.Wake() {
 		p.b.SerialLock().Wake()
 	}
@@ -373,7 +376,7 @@ func (p *Plugin) shimResult(o clawd.Op, r vtable.SerialResult) error {
 // shimHeld goes on from a shim that made no call: busy, the lock is
 // waited for as enter waits (re-entry, deadlock refusal); held, the call
 // holds the lock and the Go side makes it, or refuses it (closed, a NUL).
-func (p *Plugin) shimHeld(o clawd.Op, r vtable.SerialResult) (reentered bool, err error) {
+func (p *plugin) shimHeld(o clawd.Op, r vtable.SerialResult) (reentered bool, err error) {
 	if r.Busy() {
 		return p.enterSlow(o)
 	}
@@ -390,7 +393,7 @@ func (p *Plugin) shimHeld(o clawd.Op, r vtable.SerialResult) (reentered bool, er
 }
 
 // call3 runs a callback that takes (ctx, session_id, s1, s2).
-func (p *Plugin) call3(ctx context.Context, o clawd.Op, s0, s1, s2 string) error {
+func (p *plugin) call3(ctx context.Context, o clawd.Op, s0, s1, s2 string) error {
 	fn := p.fns[o.Callback()]
 	if err := p.precheck(ctx, o); err != nil || fn == 0 {
 		return err
@@ -432,34 +435,13 @@ func (p *Plugin) call3(ctx context.Context, o clawd.Op, s0, s1, s2 string) error
 	return p.errs.Result(o, r)
 }
 
-// SessionStart calls on_session_start.
-func (p *Plugin) SessionStart(ctx context.Context, sessionID string) error {
-	return p.call1(ctx, clawd.OpSessionStart, sessionID)
-}
-
-// SessionEnd calls on_session_end.
-func (p *Plugin) SessionEnd(ctx context.Context, sessionID string) error {
-	return p.call1(ctx, clawd.OpSessionEnd, sessionID)
-}
-
-// ToolCall calls on_tool_call. inputJSON is passed as it is.
-func (p *Plugin) ToolCall(ctx context.Context, sessionID, toolName, inputJSON string) error {
-	return p.call3(ctx, clawd.OpToolCall, sessionID, toolName, inputJSON)
-}
-
-// Message calls on_message. role is "user" or "assistant" by the ABI; the
-// loader passes what it is given.
-func (p *Plugin) Message(ctx context.Context, sessionID, role, contentJSON string) error {
-	return p.call3(ctx, clawd.OpMessage, sessionID, role, contentJSON)
-}
-
 // Close refuses new calls, waits for the calls in flight, calls on_unload
 // once (waiting at most WithUnloadTimeout, then timeout) and closes the
 // library, unless a thread of the plugin may still run in it (see
-// UnloadState and the package doc). Later calls return the first Close's result.
+// unloadState and the package doc). Later calls return the first Close's result.
 // Calling Close from inside the plugin's own send_event is an error
 // (invalid_argument): it would wait for the call that is running it.
-func (p *Plugin) Close() error {
+func (p *plugin) Close() error {
 	if reentry.Inside(p.b.Owner()) {
 		return clawerr.New(clawerr.InvalidArgument, p.name, "close", "Close called from inside the plugin's own send_event", nil)
 	}
@@ -476,7 +458,7 @@ func (p *Plugin) Close() error {
 // close runs Close once. again is true when it could not even begin: called
 // from inside another plugin's sink while this plugin's call waits for that
 // one, it is refused (unavailable) and may be tried again.
-func (p *Plugin) close() (again bool, err error) {
+func (p *plugin) close() (again bool, err error) {
 	p.closedFlag.Store(true)
 	if p.concurrent {
 		p.drainMu.Lock()
@@ -498,7 +480,7 @@ func (p *Plugin) close() (again bool, err error) {
 	if fn := p.fns[abi.OnUnload]; fn != 0 {
 		// No context memory: on_unload is skipped, the library still closed.
 		if _, returned, err := p.callLifecycle(fn, true, p.unloadTimeout); err == nil && !returned {
-			p.unload.Store(uint32(KeptMapped))
+			p.unload.Store(uint32(keptMapped))
 			msg := fmt.Sprintf("on_unload did not return within %v; its thread stays blocked in the plugin and the library stays mapped", p.unloadTimeout)
 			p.warn(msg)
 			return false, clawerr.New(clawerr.Timeout, p.name, "on_unload", msg, nil)
@@ -514,26 +496,26 @@ func (p *Plugin) close() (again bool, err error) {
 // still run in it (or this system cannot tell): unmapping code under a
 // running thread kills the process, keeping it mapped only leaks it. When
 // it closes the library it checks whether the library is gone.
-func (p *Plugin) closeLibrary(log *zap.Logger) (UnloadState, error) {
+func (p *plugin) closeLibrary(log *zap.Logger) (unloadState, error) {
 	n, known := p.lingering()
 	switch {
 	case unmapAlways:
 	case !known:
-		p.unload.Store(uint32(KeptMapped))
+		p.unload.Store(uint32(keptMapped))
 		log.Info(fmt.Sprintf("plugin %q: its library stays mapped: this system cannot tell whether its threads have ended", p.who()))
-		return KeptMapped, nil
+		return keptMapped, nil
 	case n > 0:
-		p.unload.Store(uint32(KeptMapped))
+		p.unload.Store(uint32(keptMapped))
 		p.warnTo(log, fmt.Sprintf("plugin %q: %s started since it was opened still running after it was closed; its library stays mapped, for a thread running in an unmapped library would crash the process", p.who(), plural(n, "thread", "threads")))
-		return KeptMapped, nil
+		return keptMapped, nil
 	}
 	if err := dl.Close(p.lib); err != nil {
-		p.unload.Store(uint32(StillMapped))
-		return StillMapped, err
+		p.unload.Store(uint32(stillMapped))
+		return stillMapped, err
 	}
-	s := Unmapped
+	s := unmapped
 	if mapped, known := p.file.mapped(); mapped || !known {
-		s = StillMapped
+		s = stillMapped
 		log.Debug("the library is closed but the system keeps it mapped")
 	}
 	p.unload.Store(uint32(s))
@@ -541,9 +523,9 @@ func (p *Plugin) closeLibrary(log *zap.Logger) (UnloadState, error) {
 }
 
 // warn records a warning about the plugin and logs it.
-func (p *Plugin) warn(w string) { p.warnTo(p.log, w) }
+func (p *plugin) warn(w string) { p.warnTo(p.log, w) }
 
-func (p *Plugin) warnTo(log *zap.Logger, w string) {
+func (p *plugin) warnTo(log *zap.Logger, w string) {
 	p.warnMu.Lock()
 	p.warnings = append(p.warnings, w)
 	p.warnMu.Unlock()

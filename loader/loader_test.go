@@ -53,7 +53,7 @@ func TestEchoRoundTripsBytes(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			require.NoError(t, r.p.ToolCall(bg, c.session, c.tool, c.input))
+			require.NoError(t, toolCall(r.p, bg, c.session, c.tool, c.input))
 			assert.Equal(t, []string{"on_tool_call", "session:" + c.session, "tool:" + c.tool, "input:" + c.input, "send_event:0"}, r.takeLines())
 			ev := r.takeEvents()
 			require.Len(t, ev, 1)
@@ -63,12 +63,12 @@ func TestEchoRoundTripsBytes(t *testing.T) {
 			assert.Equal(t, c.tool, m["tool"])
 			assert.Equal(t, float64(len(c.input)), m["input_len"])
 
-			require.NoError(t, r.p.Message(bg, c.session, "user", c.input))
+			require.NoError(t, message(r.p, bg, c.session, "user", c.input))
 			assert.Equal(t, []string{"on_message", "session:" + c.session, "role:user", "content:" + c.input, "send_event:0"}, r.takeLines())
 			require.Len(t, r.takeEvents(), 1)
 
-			require.NoError(t, r.p.SessionStart(bg, c.session))
-			require.NoError(t, r.p.SessionEnd(bg, c.session))
+			require.NoError(t, sessionStart(r.p, bg, c.session))
+			require.NoError(t, sessionEnd(r.p, bg, c.session))
 			assert.Equal(t, []string{"on_session_start", "session:" + c.session, "send_event:0", "on_session_end", "session:" + c.session, "send_event:0"}, r.takeLines())
 			ev = r.takeEvents()
 			require.Len(t, ev, 2)
@@ -93,11 +93,11 @@ func TestEchoOneMebibyteInput(t *testing.T) {
 	h.Write([]byte(in))
 	want := fmt.Sprintf("%016x", h.Sum64())
 	for i := 0; i < 3; i++ { // the large buffer is made and freed per call
-		require.NoError(t, r.p.ToolCall(bg, "s1", "big", in))
+		require.NoError(t, toolCall(r.p, bg, "s1", "big", in))
 		assert.Equal(t, []string{"on_tool_call", "session:s1", "tool:big", fmt.Sprintf("input_len:%d", len(in)), "input_fnv:" + want, "send_event:0"}, r.takeLines())
 	}
 	// a small call after the big ones still works from the kept buffer
-	require.NoError(t, r.p.ToolCall(bg, "s1", "t", "{}"))
+	require.NoError(t, toolCall(r.p, bg, "s1", "t", "{}"))
 	assert.Contains(t, r.takeLines(), "input:{}")
 }
 
@@ -108,11 +108,11 @@ func TestInteriorNULIsInvalidArgument(t *testing.T) {
 		call func() error
 		arg  string
 	}{
-		{func() error { return r.p.ToolCall(bg, "s\x001", "t", "{}") }, "session_id"},
-		{func() error { return r.p.ToolCall(bg, "s", "t\x00", "{}") }, "tool_name"},
-		{func() error { return r.p.ToolCall(bg, "s", "t", "{\x00}") }, "input_json"},
-		{func() error { return r.p.Message(bg, "s", "us\x00er", "{}") }, "role"},
-		{func() error { return r.p.SessionStart(bg, "\x00") }, "session_id"},
+		{func() error { return toolCall(r.p, bg, "s\x001", "t", "{}") }, "session_id"},
+		{func() error { return toolCall(r.p, bg, "s", "t\x00", "{}") }, "tool_name"},
+		{func() error { return toolCall(r.p, bg, "s", "t", "{\x00}") }, "input_json"},
+		{func() error { return message(r.p, bg, "s", "us\x00er", "{}") }, "role"},
+		{func() error { return sessionStart(r.p, bg, "\x00") }, "session_id"},
 	} {
 		err := c.call()
 		require.Error(t, err)
@@ -125,7 +125,7 @@ func TestInteriorNULIsInvalidArgument(t *testing.T) {
 
 func TestCallbackErrorsCarryTheClawaError(t *testing.T) {
 	r := open(t, cbuild.Plugin(t, "echo"), relay())
-	err := r.p.ToolCall(bg, "s", "fail", "{}")
+	err := toolCall(r.p, bg, "s", "fail", "{}")
 	assert.Equal(t, clawerr.CallbackError, clawerr.CodeOf(err))
 	assert.ErrorIs(t, err, abi.CallbackError)
 	assert.ErrorIs(t, err, clawerr.CallbackError)
@@ -134,19 +134,19 @@ func TestCallbackErrorsCarryTheClawaError(t *testing.T) {
 	assert.Equal(t, "echo", ce.Plugin)
 	assert.Equal(t, "on_tool_call", ce.Op)
 
-	err = r.p.ToolCall(bg, "s", "notfound", "{}")
+	err = toolCall(r.p, bg, "s", "notfound", "{}")
 	assert.ErrorIs(t, err, abi.NotFound)
 	assert.False(t, errors.Is(err, abi.CallbackError))
 
 	for _, n := range []int32{42, -1, 6} {
-		err = r.p.ToolCall(bg, "s", fmt.Sprintf("code:%d", n), "{}")
+		err = toolCall(r.p, bg, "s", fmt.Sprintf("code:%d", n), "{}")
 		assert.Equal(t, clawerr.UnknownCode, clawerr.CodeOf(err), "code %d", n)
 		var u *abi.UnknownCodeError
 		require.ErrorAs(t, err, &u)
 		assert.Equal(t, n, u.Code)
 	}
 	for c := abi.InitFailed; c <= abi.DaemonError; c++ {
-		err = r.p.ToolCall(bg, "s", fmt.Sprintf("code:%d", c), "{}")
+		err = toolCall(r.p, bg, "s", fmt.Sprintf("code:%d", c), "{}")
 		assert.Equal(t, clawerr.CallbackError, clawerr.CodeOf(err))
 		assert.ErrorIs(t, err, c)
 	}
@@ -154,29 +154,29 @@ func TestCallbackErrorsCarryTheClawaError(t *testing.T) {
 
 func TestUnknownCodePlugin(t *testing.T) {
 	r := open(t, cbuild.Plugin(t, "unknown_code"))
-	err := r.p.ToolCall(bg, "s", "t", "{}")
+	err := toolCall(r.p, bg, "s", "t", "{}")
 	assert.Equal(t, clawerr.UnknownCode, clawerr.CodeOf(err))
 	var u *abi.UnknownCodeError
 	require.ErrorAs(t, err, &u)
 	assert.Equal(t, int32(42), u.Code)
-	err = r.p.SessionStart(bg, "s")
+	err = sessionStart(r.p, bg, "s")
 	require.ErrorAs(t, err, &u)
 	assert.Equal(t, int32(-1), u.Code)
-	err = r.p.Message(bg, "s", "user", "{}")
+	err = message(r.p, bg, "s", "user", "{}")
 	require.ErrorAs(t, err, &u)
 	assert.Equal(t, int32(6), u.Code)
 	// on_session_end is NULL: skipped, not an error
-	assert.NoError(t, r.p.SessionEnd(bg, "s"))
+	assert.NoError(t, sessionEnd(r.p, bg, "s"))
 }
 
 func TestNullCallbacksAreSkipped(t *testing.T) {
 	r := open(t, cbuild.Plugin(t, "minimal"))
 	assert.Empty(t, r.p.Callbacks())
 	assert.False(t, r.p.Has(abi.OnToolCall))
-	assert.NoError(t, r.p.SessionStart(bg, "s"))
-	assert.NoError(t, r.p.ToolCall(bg, "s", "t", "{}"))
-	assert.NoError(t, r.p.Message(bg, "s", "user", "{}"))
-	assert.NoError(t, r.p.SessionEnd(bg, "s"))
+	assert.NoError(t, sessionStart(r.p, bg, "s"))
+	assert.NoError(t, toolCall(r.p, bg, "s", "t", "{}"))
+	assert.NoError(t, message(r.p, bg, "s", "user", "{}"))
+	assert.NoError(t, sessionEnd(r.p, bg, "s"))
 	assert.NoError(t, r.p.Close())
 }
 
@@ -238,7 +238,7 @@ func TestNullNameLoadsWithWarnings(t *testing.T) {
 		}
 	}
 	assert.Equal(t, 3, warned)
-	require.NoError(t, r.p.ToolCall(bg, "s", "t", "{}"))
+	require.NoError(t, toolCall(r.p, bg, "s", "t", "{}"))
 	assert.Equal(t, []string{"on_load", "on_tool_call"}, withoutPrefix(r.lines(), "plugin loads with a warning"))
 
 	r2 := open(t, cbuild.Plugin(t, "null_name", "-DNULL_VERSION"))
@@ -249,7 +249,7 @@ func TestNullNameLoadsWithWarnings(t *testing.T) {
 func TestLogLevelsMapToZap(t *testing.T) {
 	r := open(t, cbuild.Plugin(t, "echo"), relay())
 	r.logs.TakeAll()
-	require.NoError(t, r.p.ToolCall(bg, "s", "log_levels", "{}"))
+	require.NoError(t, toolCall(r.p, bg, "s", "log_levels", "{}"))
 	got := map[string]string{}
 	for _, e := range r.logs.All() {
 		if strings.HasPrefix(e.Message, "level:") {
@@ -267,7 +267,7 @@ func TestLogLevelsMapToZap(t *testing.T) {
 func TestBadArgumentsFromThePlugin(t *testing.T) {
 	r := open(t, cbuild.Plugin(t, "bad_args"), relay())
 	r.logs.TakeAll()
-	require.NoError(t, r.p.ToolCall(bg, "s", "t", "{}"))
+	require.NoError(t, toolCall(r.p, bg, "s", "t", "{}"))
 	lines := r.lines()
 	assert.Equal(t, []string{
 		"rc null_method=5", "rc null_params=5", "rc empty_method=5", "rc array_params=5",
@@ -290,7 +290,7 @@ func TestBadArgumentsFromThePlugin(t *testing.T) {
 func TestSendEventNeedsNetworkRelay(t *testing.T) {
 	r := open(t, cbuild.Plugin(t, "echo")) // no capability granted
 	assert.Equal(t, []string{"on_load", "loads:1", "send_event:3"}, r.takeLines())
-	require.NoError(t, r.p.ToolCall(bg, "s", "t", "{}"))
+	require.NoError(t, toolCall(r.p, bg, "s", "t", "{}"))
 	assert.Contains(t, r.takeLines(), "send_event:3")
 	assert.Empty(t, r.takeEvents())
 	assert.Equal(t, uint64(2), r.p.Stats().EventsRefused)
@@ -299,13 +299,13 @@ func TestSendEventNeedsNetworkRelay(t *testing.T) {
 func TestSinkAnswerReachesThePlugin(t *testing.T) {
 	r := open(t, cbuild.Plugin(t, "echo"), relay())
 	r.onSend = func(clawd.Event) error { return abi.NotFound }
-	require.NoError(t, r.p.ToolCall(bg, "s", "send:custom.m", `{"k":"v"}`))
+	require.NoError(t, toolCall(r.p, bg, "s", "send:custom.m", `{"k":"v"}`))
 	assert.Contains(t, r.takeLines(), "send_event_custom:4")
 	r.onSend = func(clawd.Event) error { return errors.New("disk full") }
-	require.NoError(t, r.p.ToolCall(bg, "s", "send:custom.m", `{"k":"v"}`))
+	require.NoError(t, toolCall(r.p, bg, "s", "send:custom.m", `{"k":"v"}`))
 	assert.Contains(t, r.takeLines(), "send_event_custom:5")
 	r.onSend = func(clawd.Event) error { panic("sink bug") }
-	require.NoError(t, r.p.ToolCall(bg, "s", "send:custom.m", `{"k":"v"}`))
+	require.NoError(t, toolCall(r.p, bg, "s", "send:custom.m", `{"k":"v"}`))
 	assert.Contains(t, r.takeLines(), "send_event_custom:5")
 	assert.Equal(t, uint64(2), r.p.Stats().Panics, "echo sends echo.on_tool_call first, then the custom event")
 }
@@ -314,7 +314,7 @@ func TestNoSinkRefusesEvents(t *testing.T) {
 	p, err := loader.Open(cbuild.Plugin(t, "echo"), relay())
 	require.NoError(t, err)
 	defer p.Close()
-	require.NoError(t, p.ToolCall(bg, "s", "send:m", `{}`))
+	require.NoError(t, toolCall(p, bg, "s", "send:m", `{}`))
 	assert.Equal(t, uint64(3), p.Stats().EventsRefused) // on_load's, echo.on_tool_call and send:m
 	assert.Equal(t, uint64(0), p.Stats().EventsSent)
 }
@@ -325,10 +325,10 @@ func TestStaleContext(t *testing.T) {
 	for _, mode := range []string{"use_kept", "use_kept_inline"} {
 		t.Run(mode, func(t *testing.T) {
 			r := open(t, cbuild.Plugin(t, "echo"), relay())
-			require.NoError(t, r.p.ToolCall(bg, "s", "keep", "{}"))
+			require.NoError(t, toolCall(r.p, bg, "s", "keep", "{}"))
 			r.takeLines()
 			r.takeEvents()
-			require.NoError(t, r.p.ToolCall(bg, "s", mode, "{}"))
+			require.NoError(t, toolCall(r.p, bg, "s", mode, "{}"))
 			lines := r.takeLines()
 			assert.Contains(t, lines, "kept_is_current:0", "a new call must get a different context")
 			assert.Contains(t, lines, "stale_send_event:5")
@@ -350,7 +350,7 @@ func TestCallbacksFromPluginThreads(t *testing.T) {
 	r.takeLines()
 	r.takeEvents()
 	const n = 8
-	require.NoError(t, r.p.ToolCall(bg, "s", fmt.Sprintf("threads:%d", n), "{}"))
+	require.NoError(t, toolCall(r.p, bg, "s", fmt.Sprintf("threads:%d", n), "{}"))
 	lines := r.takeLines()
 	assert.Len(t, withPrefix(lines, "thread:"), n*100)
 	assert.Contains(t, lines, fmt.Sprintf("threads_joined:%d", n))
@@ -373,14 +373,14 @@ func TestSinkReentersSamePlugin(t *testing.T) {
 	var inner error
 	r.onSend = func(e clawd.Event) error {
 		if e.Method == "echo.reenter" {
-			inner = r.p.ToolCall(bg, "s-inner", "nested", "{}")
+			inner = toolCall(r.p, bg, "s-inner", "nested", "{}")
 			return inner
 		}
 		return nil
 	}
 	// A deadlock keeps the call from returning: the test binary's -timeout
 	// fails the test then.
-	require.NoError(t, r.p.ToolCall(bg, "s", "reenter", "{}"))
+	require.NoError(t, toolCall(r.p, bg, "s", "reenter", "{}"))
 	require.NoError(t, inner)
 	lines := r.takeLines()
 	assert.Contains(t, lines, "session:s-inner")
@@ -393,9 +393,9 @@ func TestSinkReentersSamePlugin(t *testing.T) {
 		}
 		return nil
 	}
-	require.NoError(t, r.p.ToolCall(bg, "s", "reenter", "{}"))
+	require.NoError(t, toolCall(r.p, bg, "s", "reenter", "{}"))
 	assert.Equal(t, clawerr.InvalidArgument, clawerr.CodeOf(closeErr))
-	require.NoError(t, r.p.ToolCall(bg, "s", "t", "{}"), "the plugin still serves")
+	require.NoError(t, toolCall(r.p, bg, "s", "t", "{}"), "the plugin still serves")
 }
 
 // Unbounded recursion through the sink is cut at MaxDepth instead of
@@ -406,11 +406,11 @@ func TestReentryDepthIsCapped(t *testing.T) {
 	r.onSend = func(e clawd.Event) error {
 		if e.Method == "echo.reenter" {
 			depth++
-			return r.p.ToolCall(bg, "s", "reenter", "{}")
+			return toolCall(r.p, bg, "s", "reenter", "{}")
 		}
 		return nil
 	}
-	require.NoError(t, r.p.ToolCall(bg, "s", "reenter", "{}"))
+	require.NoError(t, toolCall(r.p, bg, "s", "reenter", "{}"))
 	assert.Equal(t, clawctx.MaxDepth, depth)
 	// the innermost call's two sends (echo.on_tool_call, echo.reenter) are refused
 	assert.Equal(t, uint64(2), r.p.Stats().DepthExceeded)
@@ -444,7 +444,7 @@ func TestSerializedAndConcurrent(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					assert.NoError(t, r.p.ToolCall(bg, "s", "sleep:100", "{}"))
+					assert.NoError(t, toolCall(r.p, bg, "s", "sleep:100", "{}"))
 				}()
 			}
 			wg.Wait()
@@ -465,8 +465,8 @@ func TestCloseCallsOnUnloadOnceAndRefusesCalls(t *testing.T) {
 	require.NoError(t, r.p.Close())
 	assert.Equal(t, []string{"on_unload", "send_event:0"}, r.takeLines())
 	for _, err := range []error{
-		r.p.ToolCall(bg, "s", "t", "{}"), r.p.SessionStart(bg, "s"),
-		r.p.SessionEnd(bg, "s"), r.p.Message(bg, "s", "user", "{}"),
+		toolCall(r.p, bg, "s", "t", "{}"), sessionStart(r.p, bg, "s"),
+		sessionEnd(r.p, bg, "s"), message(r.p, bg, "s", "user", "{}"),
 	} {
 		assert.Equal(t, clawerr.Closed, clawerr.CodeOf(err))
 	}
@@ -486,7 +486,7 @@ func TestCloseWaitsForCallsInFlight(t *testing.T) {
 				return nil
 			}
 			done := make(chan error, 1)
-			go func() { done <- r.p.ToolCall(bg, "s", "sleep:200", "{}") }()
+			go func() { done <- toolCall(r.p, bg, "s", "sleep:200", "{}") }()
 			<-inside // the call is in the plugin
 			require.NoError(t, r.p.Close())
 			require.NoError(t, <-done)
@@ -512,12 +512,12 @@ func TestContextIsChecked(t *testing.T) {
 	r.takeLines()
 	ctx, cancel := context.WithCancel(bg)
 	cancel()
-	err := r.p.ToolCall(ctx, "s", "t", "{}")
+	err := toolCall(r.p, ctx, "s", "t", "{}")
 	assert.Equal(t, clawerr.Unavailable, clawerr.CodeOf(err))
 	assert.ErrorIs(t, err, context.Canceled)
 	ctx, cancel = context.WithDeadline(bg, time.Now().Add(-time.Second))
 	defer cancel()
-	err = r.p.ToolCall(ctx, "s", "t", "{}")
+	err = toolCall(r.p, ctx, "s", "t", "{}")
 	assert.Equal(t, clawerr.Timeout, clawerr.CodeOf(err))
 	assert.Empty(t, r.lines())
 }
@@ -530,8 +530,8 @@ func TestTwoPluginsIndependent(t *testing.T) {
 	assert.Equal(t, "2.0.0", b.p.Version())
 	_, err := (&rig{}).open(cbuild.Plugin(t, "bad_abi"))
 	require.Error(t, err)
-	require.NoError(t, a.p.ToolCall(bg, "s", "t", "{}"))
-	require.NoError(t, b.p.ToolCall(bg, "s", "t", "{}"))
+	require.NoError(t, toolCall(a.p, bg, "s", "t", "{}"))
+	require.NoError(t, toolCall(b.p, bg, "s", "t", "{}"))
 	ea, eb := a.takeEvents(), b.takeEvents()
 	assert.Equal(t, "1.0.0", ea[len(ea)-1].Version)
 	assert.Equal(t, "2.0.0", eb[len(eb)-1].Version)
@@ -546,7 +546,7 @@ func TestManyOpensShareTwoTrampolines(t *testing.T) {
 	for i := 0; i < 2500; i++ {
 		p, err := loader.Open(so)
 		require.NoError(t, err)
-		require.NoError(t, p.ToolCall(bg, "s", "t", "{}"))
+		require.NoError(t, toolCall(p, bg, "s", "t", "{}"))
 		require.NoError(t, p.Close())
 		if i == 0 {
 			first = clawctx.Trampolines()

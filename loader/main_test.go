@@ -38,7 +38,7 @@ func TestMain(m *testing.M) {
 
 // rig is a plugin opened with an observed logger and a recording sink.
 type rig struct {
-	p    *loader.Plugin
+	p    clawd.Plugin
 	logs *observer.ObservedLogs
 
 	mu     sync.Mutex
@@ -56,7 +56,7 @@ func open(t *testing.T, so string, opts ...clawd.Option) *rig {
 	return r
 }
 
-func (r *rig) open(so string, opts ...clawd.Option) (*loader.Plugin, error) {
+func (r *rig) open(so string, opts ...clawd.Option) (clawd.Plugin, error) {
 	core, logs := observer.New(zapcore.DebugLevel)
 	r.logs = logs
 	sink := clawd.SinkFunc(func(_ context.Context, e clawd.Event) error {
@@ -136,4 +136,26 @@ const childRole = "loader-test"
 type childArgs struct {
 	Mode string `json:"mode"`
 	Lib  string `json:"lib"`
+}
+
+// The calls by op, through Call.
+func sessionStart(p clawd.Plugin, ctx context.Context, s string) error {
+	return p.Call(ctx, clawd.SessionStart(s))
+}
+
+func sessionEnd(p clawd.Plugin, ctx context.Context, s string) error {
+	return p.Call(ctx, clawd.SessionEnd(s))
+}
+
+func toolCall(p clawd.Plugin, ctx context.Context, s, tool, in string) error {
+	return p.Call(ctx, clawd.ToolCall(s, tool, in))
+}
+
+func message(p clawd.Plugin, ctx context.Context, s, role, content string) error {
+	return p.Call(ctx, clawd.Message(s, role, content))
+}
+
+// hook is the plugin's Hook.
+func hook(p clawd.Plugin, ctx context.Context, c clawd.Call) (clawd.Verdict, error) {
+	return p.(clawd.Hooker).Hook(ctx, c)
 }

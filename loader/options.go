@@ -4,8 +4,6 @@ import (
 	"time"
 
 	"github.com/clawd-go/clawd"
-	"github.com/clawd-go/clawd/internal/clawctx"
-	"github.com/clawd-go/clawd/internal/vtable"
 )
 
 // The loader takes the options of package clawd: clawd.WithLogger (the
@@ -29,17 +27,17 @@ type options struct {
 }
 
 func ownOptions(opts []clawd.Option) options {
-	o := options{loadTimeout: DefaultLifecycleTimeout, unloadTimeout: DefaultLifecycleTimeout}
+	o := options{loadTimeout: defaultLifecycleTimeout, unloadTimeout: defaultLifecycleTimeout}
 	for _, opt := range opts {
 		if own, ok := opt.(Option); ok && own.set != nil {
 			own.set(&o)
 		}
 	}
 	if o.loadTimeout == 0 {
-		o.loadTimeout = DefaultLifecycleTimeout
+		o.loadTimeout = defaultLifecycleTimeout
 	}
 	if o.unloadTimeout == 0 {
-		o.unloadTimeout = DefaultLifecycleTimeout
+		o.unloadTimeout = defaultLifecycleTimeout
 	}
 	return o
 }
@@ -51,14 +49,7 @@ func WithMaxFileSize(n int64) Option {
 	return Option{set: func(o *options) { o.maxFileSize = n }}
 }
 
-// How this build reaches plugins: "cgo" (a C shim for calls, //export
-// trampolines) or "purego" (no C compiler needed, at a higher cost).
-const (
-	CallPath       = vtable.Path
-	TrampolinePath = clawctx.TrampolinePath
-)
-
-// WithLoadTimeout bounds on_load (0, the default: DefaultLifecycleTimeout,
+// WithLoadTimeout bounds on_load (0, the default:
 // 10 s). An on_load still running then makes Open return timeout; a native
 // call cannot be interrupted, so its thread stays blocked in the plugin and
 // the library stays mapped for the life of the process. The bounded
@@ -71,7 +62,7 @@ func WithLoadTimeout(d time.Duration) Option {
 }
 
 // WithUnloadTimeout bounds on_unload (0, the default:
-// DefaultLifecycleTimeout, 10 s). An on_unload still running then makes
+// 10 s). An on_unload still running then makes
 // Close return timeout, with the same consequences as WithLoadTimeout's;
 // a negative d, as there, sets no bound.
 func WithUnloadTimeout(d time.Duration) Option {

@@ -28,7 +28,7 @@ func TestOpenRelativePath(t *testing.T) {
 
 	p, err := loader.Open(name)
 	require.NoError(t, err)
-	assert.Equal(t, filepath.Join(dir, name), p.Path())
+	assert.Equal(t, filepath.Join(dir, name), loader.PathOf(p))
 	require.NoError(t, p.Close())
 
 	p, err = loader.Open("libnothere" + cbuild.LibExt)

@@ -38,7 +38,7 @@ func TestPluginSignalHandlersAreRestored(t *testing.T) {
 			require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGUSR1))
 			<-usr1 // never reaching os/signal fails the test at the test binary's -timeout
 			r.logs.TakeAll()
-			require.NoError(t, r.p.ToolCall(bg, "s", "t", "{}"))
+			require.NoError(t, toolCall(r.p, bg, "s", "t", "{}"))
 			assert.Contains(t, r.lines(), "usr1:0", "the plugin's handler must not have run")
 		})
 	}

@@ -10,46 +10,46 @@ import (
 	"github.com/clawd-go/clawd/internal/vtable"
 )
 
-// UnloadState tells what Close did with the plugin's library.
-type UnloadState uint32
+// unloadState tells what Close did with the plugin's library.
+type unloadState uint32
 
 const (
-	// NotClosed: Close has not finished.
-	NotClosed UnloadState = iota
-	// Unmapped: the library was closed and is gone from the process's
+	// notClosed: Close has not finished.
+	notClosed unloadState = iota
+	// unmapped: the library was closed and is gone from the process's
 	// mappings (checked in /proc/self/maps on Linux).
-	Unmapped
-	// StillMapped: the library was closed but the system keeps it mapped
+	unmapped
+	// stillMapped: the library was closed but the system keeps it mapped
 	// (another open of the same file, a library that pins itself, TLS
 	// destructors), or, off Linux, nothing can tell.
-	StillMapped
-	// KeptMapped: the loader did not close the library on purpose: the
+	stillMapped
+	// keptMapped: the loader did not close the library on purpose: the
 	// plugin may have left a thread running in it, or on_unload did not
 	// return in time. It stays mapped for the life of the process.
-	KeptMapped
+	keptMapped
 )
 
-func (s UnloadState) String() string {
+func (s unloadState) String() string {
 	switch s {
-	case NotClosed:
+	case notClosed:
 		return "not closed"
-	case Unmapped:
+	case unmapped:
 		return "unmapped"
-	case StillMapped:
+	case stillMapped:
 		return "still mapped"
-	case KeptMapped:
+	case keptMapped:
 		return "kept mapped"
 	}
-	return fmt.Sprintf("UnloadState(%d)", uint32(s))
+	return fmt.Sprintf("unloadState(%d)", uint32(s))
 }
 
-// UnloadState reports what Close did with the library: NotClosed until Close
+// unloadState reports what Close did with the library: notClosed until Close
 // has finished.
-func (p *Plugin) UnloadState() UnloadState { return UnloadState(p.unload.Load()) }
+func (p *plugin) UnloadState() unloadState { return unloadState(p.unload.Load()) }
 
-// DefaultLifecycleTimeout bounds on_load and on_unload unless
+// defaultLifecycleTimeout bounds on_load and on_unload unless
 // WithLoadTimeout or WithUnloadTimeout says otherwise.
-const DefaultLifecycleTimeout = 10 * time.Second
+const defaultLifecycleTimeout = 10 * time.Second
 
 // threadSettle is how long Close waits for threads that are ending (a
 // thread on_unload joined may still be listed for a moment).
@@ -66,7 +66,7 @@ var unmapAlways bool
 // plugin keeps it; the library must stay mapped under it. A negative d
 // sets no bound: the callback runs on the caller's thread. err is non-nil
 // only when there was no context memory for the call.
-func (p *Plugin) callLifecycle(fn uintptr, unload bool, d time.Duration) (r int32, ok bool, err error) {
+func (p *plugin) callLifecycle(fn uintptr, unload bool, d time.Duration) (r int32, ok bool, err error) {
 	c, err := p.b.Acquire()
 	if err != nil {
 		return 0, false, err
@@ -104,7 +104,7 @@ func (p *Plugin) callLifecycle(fn uintptr, unload bool, d time.Duration) (r int3
 // lingering returns how many threads may have been started by native code
 // since the plugin was opened and are still running, waiting a moment
 // for threads that are ending. ok is false when this system cannot tell.
-func (p *Plugin) lingering() (n int, ok bool) {
+func (p *plugin) lingering() (n int, ok bool) {
 	if !p.censusOK {
 		return 0, false
 	}
@@ -131,7 +131,7 @@ func plural(n int, one, many string) string {
 
 // who names the plugin in a message: its name, or its path before the name
 // is known.
-func (p *Plugin) who() string {
+func (p *plugin) who() string {
 	if p.name != "" {
 		return p.name
 	}

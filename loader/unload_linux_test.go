@@ -46,7 +46,7 @@ func mapped(t *testing.T, path string) bool {
 
 // bystander calls p in a loop from now until the returned stop is called,
 // which returns how many calls were made. Every call must succeed.
-func bystander(t *testing.T, p *loader.Plugin) (stop func() int) {
+func bystander(t *testing.T, p clawd.Plugin) (stop func() int) {
 	t.Helper()
 	first := make(chan struct{})
 	done := make(chan int, 1)
@@ -54,7 +54,7 @@ func bystander(t *testing.T, p *loader.Plugin) (stop func() int) {
 	go func() {
 		n := 0
 		for !quit.Load() {
-			if err := p.ToolCall(bg, "s", "t", "{}"); err != nil {
+			if err := toolCall(p, bg, "s", "t", "{}"); err != nil {
 				t.Errorf("bystander call %d: %v", n, err)
 				break
 			}
@@ -76,12 +76,12 @@ func bystander(t *testing.T, p *loader.Plugin) (stop func() int) {
 func TestCloseUnmapsAPluginWithoutThreads(t *testing.T) {
 	so := cbuild.Plugin(t, "echo", `-DECHO_NAME="unmapped"`)
 	r := open(t, so)
-	require.NoError(t, r.p.ToolCall(bg, "s", "threads:4", "{}"))
+	require.NoError(t, toolCall(r.p, bg, "s", "threads:4", "{}"))
 	assert.Contains(t, r.lines(), "threads_joined:4")
-	assert.Equal(t, loader.NotClosed, r.p.UnloadState())
+	assert.Equal(t, loader.NotClosed, loader.UnloadStateOf(r.p))
 	require.True(t, mapped(t, so))
 	require.NoError(t, r.p.Close())
-	assert.Equal(t, loader.Unmapped, r.p.UnloadState())
+	assert.Equal(t, loader.Unmapped, loader.UnloadStateOf(r.p))
 	assert.False(t, mapped(t, so), "the library is still in /proc/self/maps")
 	assert.Empty(t, r.p.Warnings())
 }
@@ -93,7 +93,7 @@ func TestCloseKeepsALingeringThreadsLibraryMapped(t *testing.T) {
 	r := open(t, so)
 	assert.Equal(t, []string{"thread started"}, r.lines())
 	require.NoError(t, r.p.Close())
-	assert.Equal(t, loader.KeptMapped, r.p.UnloadState())
+	assert.Equal(t, loader.KeptMapped, loader.UnloadStateOf(r.p))
 	assert.True(t, mapped(t, so), "the library must stay mapped under its thread")
 	want := `plugin "lingering_thread": 1 thread started since it was opened still running after it was closed; its library stays mapped`
 	w := r.p.Warnings()
@@ -103,7 +103,7 @@ func TestCloseKeepsALingeringThreadsLibraryMapped(t *testing.T) {
 	require.Len(t, warned, 1)
 	assert.Equal(t, zapcore.WarnLevel, warned[0].Level)
 	assert.Equal(t, "lingering_thread", warned[0].ContextMap()["plugin"])
-	assert.Equal(t, clawerr.Closed, clawerr.CodeOf(r.p.ToolCall(bg, "s", "t", "{}")))
+	assert.Equal(t, clawerr.Closed, clawerr.CodeOf(toolCall(r.p, bg, "s", "t", "{}")))
 }
 
 // threadAfterClose is the scenario run in a child: a plugin thread that
@@ -153,7 +153,7 @@ func threadAfterClose(so string) (*threadAfterCloseReport, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := p.ToolCall(context.Background(), "s", fmt.Sprintf("start:%d:%d", inR.Fd(), outW.Fd()), "{}"); err != nil {
+	if err := toolCall(p, context.Background(), "s", fmt.Sprintf("start:%d:%d", inR.Fd(), outW.Fd()), "{}"); err != nil {
 		return nil, err
 	}
 	b := make([]byte, 1)
@@ -162,7 +162,7 @@ func threadAfterClose(so string) (*threadAfterCloseReport, error) {
 	}
 	// The thread is in read() now, called from the library's code.
 	rep := &threadAfterCloseReport{CloseCode: string(clawerr.CodeOf(p.Close()))}
-	rep.State = p.UnloadState().String()
+	rep.State = loader.UnloadStateOf(p).String()
 	rep.Warnings = p.Warnings()
 	maps, err := os.ReadFile("/proc/self/maps")
 	if err != nil {
@@ -249,7 +249,7 @@ func TestOnUnloadThatNeverReturnsTimesOut(t *testing.T) {
 	pr, pw, err := os.Pipe()
 	require.NoError(t, err)
 	t.Cleanup(func() { pr.Close() })
-	require.NoError(t, r.p.ToolCall(bg, "s", fmt.Sprintf("block_on:%d", pr.Fd()), "{}"))
+	require.NoError(t, toolCall(r.p, bg, "s", fmt.Sprintf("block_on:%d", pr.Fd()), "{}"))
 
 	stop := bystander(t, other.p)
 	start := time.Now()
@@ -266,9 +266,9 @@ func TestOnUnloadThatNeverReturnsTimesOut(t *testing.T) {
 	// ends early, so Close giving up before the bound is caught here.
 	assert.GreaterOrEqual(t, took, bound)
 	<-blocking // the plugin entered on_unload (else the test hangs)
-	assert.Equal(t, loader.KeptMapped, r.p.UnloadState())
+	assert.Equal(t, loader.KeptMapped, loader.UnloadStateOf(r.p))
 	assert.True(t, mapped(t, so))
-	assert.Equal(t, clawerr.Closed, clawerr.CodeOf(r.p.ToolCall(bg, "s", "t", "{}")))
+	assert.Equal(t, clawerr.Closed, clawerr.CodeOf(toolCall(r.p, bg, "s", "t", "{}")))
 	assert.Equal(t, clawerr.Timeout, clawerr.CodeOf(r.p.Close()), "a second Close returns the first one's result")
 	assert.NotContains(t, r.lines(), "send_event failed")
 	require.Len(t, r.p.Warnings(), 1)
@@ -280,7 +280,7 @@ func TestOnUnloadThatNeverReturnsTimesOut(t *testing.T) {
 	<-released // on_unload finishes once released (else the test hangs)
 	assert.Contains(t, r.lines(), "on_unload released")
 	assert.True(t, mapped(t, so))
-	require.NoError(t, other.p.ToolCall(bg, "s", "t", "{}"))
+	require.NoError(t, toolCall(other.p, bg, "s", "t", "{}"))
 }
 
 // An on_load that never returns: Open returns timeout after the bound and

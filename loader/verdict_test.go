@@ -50,8 +50,8 @@ func TestVerdictsBelongToTheirCall(t *testing.T) {
 				// A plugin thread blocks on a context it kept, during the
 				// next Hook call: stale, NotFound, counted.
 				r := open(t, cbuild.Plugin(t, "verdict"), opts...)
-				require.Equal(t, clawd.Verdict{}, hookTool(t, r.p, "late"))
-				require.Equal(t, clawd.Verdict{}, hookTool(t, r.p, "join"), "the late block is the next call's verdict")
+				require.Equal(t, clawd.Verdict{}, hookTool(t, r.p.(clawd.Hooker), "late"))
+				require.Equal(t, clawd.Verdict{}, hookTool(t, r.p.(clawd.Hooker), "join"), "the late block is the next call's verdict")
 				require.Equal(t, []int{int(abi.NotFound)}, r.verdictRCs(t))
 				s := r.p.Stats()
 				require.Equal(t, uint64(1), s.StaleEvents)
@@ -64,7 +64,7 @@ func TestVerdictsBelongToTheirCall(t *testing.T) {
 				// the outer call's (live) context from it is refused.
 				r := open(t, cbuild.Plugin(t, "verdict"), opts...)
 				r.onSend = func(e clawd.Event) error { return nestingSink(r.p, e) }
-				require.Equal(t, clawd.Verdict{}, hookTool(t, r.p, "nest"), "a nested call gave the outer call's verdict")
+				require.Equal(t, clawd.Verdict{}, hookTool(t, r.p.(clawd.Hooker), "nest"), "a nested call gave the outer call's verdict")
 				require.Equal(t, []int{int(abi.NotFound), 0}, r.verdictRCs(t), "the nested block, then the sink's answer")
 				s := r.p.Stats()
 				require.Equal(t, uint64(1), s.HookRefused)
@@ -73,13 +73,13 @@ func TestVerdictsBelongToTheirCall(t *testing.T) {
 				r.mu.Lock()
 				r.onSend = nil
 				r.mu.Unlock()
-				require.Equal(t, clawd.Verdict{Kind: clawd.Block, Reason: "in flight", Plugin: "verdict"}, hookTool(t, r.p, "block"))
+				require.Equal(t, clawd.Verdict{Kind: clawd.Block, Reason: "in flight", Plugin: "verdict"}, hookTool(t, r.p.(clawd.Hooker), "block"))
 				require.Equal(t, []int{0}, r.verdictRCs(t))
 			})
 			t.Run("on a returned nested call", func(t *testing.T) {
 				r := open(t, cbuild.Plugin(t, "verdict"), opts...)
 				r.onSend = func(e clawd.Event) error { return nestingSink(r.p, e) }
-				require.Equal(t, clawd.Verdict{}, hookTool(t, r.p, "after_nested"))
+				require.Equal(t, clawd.Verdict{}, hookTool(t, r.p.(clawd.Hooker), "after_nested"))
 				require.Equal(t, []int{0, int(abi.NotFound)}, r.verdictRCs(t), "the sink's answer, then the stale block")
 				s := r.p.Stats()
 				require.Equal(t, uint64(1), s.StaleEvents)

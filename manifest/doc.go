@@ -1,5 +1,5 @@
-// Package manifest reads a plugin's manifest and decides whether its library
-// may be opened.
+// Package manifest lets a program read a plugin's manifest (Load, LoadDir)
+// and decide, with a Trust, whether its library may be opened.
 //
 // # Two formats, one type
 //
@@ -112,6 +112,6 @@
 // WriteSignature puts a signature into a manifest file, and WriteSignatures
 // the per-entry signatures of an entry table (what `clawd-plugin sign`
 // does), changing nothing else in a plugin.toml; Trust.VerifyEntries checks
-// every entry's signature. Key parsing errors wrap ErrMalformedKey; the
-// key file readers' errors are not_found or invalid_argument.
+// every entry's signature. A Trust's keys are crypto/ed25519 public keys:
+// decode a key file's base64 with encoding/base64 (StdEncoding).
 package manifest

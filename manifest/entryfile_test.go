@@ -2,6 +2,7 @@ package manifest_test
 
 import (
 	"crypto/ed25519"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -76,7 +77,7 @@ func TestVerifyStreams(t *testing.T) {
 	dir, lib := echoDir(t, "")
 	big := append(lib, make([]byte, 64<<20)...) // trailing bytes past every segment
 	require.NoError(t, os.WriteFile(filepath.Join(dir, entry), big, 0o755))
-	writeTOML(t, dir, "signature = \""+manifest.Sign(priv, big)+"\"\nsha256 = \""+hexSum(big)+"\"\n")
+	writeTOML(t, dir, "signature = \""+sigkey.Sign(priv, big)+"\"\nsha256 = \""+hexSum(big)+"\"\n")
 	m := load(t, dir)
 	big = nil
 

@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"encoding/json"
 	"errors"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -26,7 +27,7 @@ import (
 var manifestCodes = []clawerr.Code{clawerr.ManifestInvalid, clawerr.CapabilityUnknown, clawerr.RuntimeUnsupported}
 
 // fuzzSig is a well-formed signature for the rewrite check.
-var fuzzSig = Sign(ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)), []byte("entry"))
+var fuzzSig = sigkey.Sign(ed25519.NewKeyFromSeed(make([]byte, ed25519.SeedSize)), []byte("entry"))
 
 func FuzzLoadTOML(f *testing.F) {
 	for _, s := range []string{
@@ -132,7 +133,7 @@ func checkParse(t *testing.T, path, s string) {
 		t.Fatalf("runtime %q sandbox %q accepted", m.Runtime, m.Sandbox)
 	case m.SHA256 != "" && len(m.SHA256) != 64:
 		t.Fatalf("bad pin accepted: %q", m.SHA256)
-	case m.MaxProcesses < 0 || m.MaxProcesses > MaxProcessesLimit:
+	case m.MaxProcesses < 0 || m.MaxProcesses > maxProcessesLimit:
 		t.Fatalf("max_processes %d accepted", m.MaxProcesses)
 	}
 	rel, err := filepath.Rel(m.Dir, m.EntryPath())

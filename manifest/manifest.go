@@ -102,14 +102,14 @@ type Manifest struct {
 	MemoryLimitMB int
 }
 
-// MaxMemoryLimitMB bounds memory_limit_mb: wasm32's 4 GiB.
-const MaxMemoryLimitMB = 4096
+// maxMemoryLimitMB bounds memory_limit_mb: wasm32's 4 GiB.
+const maxMemoryLimitMB = 4096
 
-// MaxCallTimeout bounds call_timeout_ms: one hour.
-const MaxCallTimeout = time.Hour
+// maxCallTimeout bounds call_timeout_ms: one hour.
+const maxCallTimeout = time.Hour
 
-// MaxProcessesLimit bounds max_processes: the most PIDs Linux allows.
-const MaxProcessesLimit = 1 << 22
+// maxProcessesLimit bounds max_processes: the most PIDs Linux allows.
+const maxProcessesLimit = 1 << 22
 
 // maxManifestSize bounds what Load reads: a manifest is a few hundred bytes,
 // and a huge file is a mistake (or a pointer to the wrong file).
@@ -476,8 +476,8 @@ func (c *checker) validate(vals map[string]any, m *Manifest) error {
 
 	if v, ok := vals["call_timeout_ms"]; ok {
 		ms, ok := wholeNumber(v)
-		if !ok || ms < 1 || ms > MaxCallTimeout.Milliseconds() {
-			return c.fail(clawerr.ManifestInvalid, "call_timeout_ms", "want whole milliseconds from 1 to %d, got %v", MaxCallTimeout.Milliseconds(), v)
+		if !ok || ms < 1 || ms > maxCallTimeout.Milliseconds() {
+			return c.fail(clawerr.ManifestInvalid, "call_timeout_ms", "want whole milliseconds from 1 to %d, got %v", maxCallTimeout.Milliseconds(), v)
 		}
 		m.CallTimeout = time.Duration(ms) * time.Millisecond
 	}
@@ -492,16 +492,16 @@ func (c *checker) validate(vals map[string]any, m *Manifest) error {
 
 	if v, ok := vals["max_processes"]; ok {
 		n, ok := wholeNumber(v)
-		if !ok || n < 0 || n > MaxProcessesLimit {
-			return c.fail(clawerr.ManifestInvalid, "max_processes", "want a whole number from 1 to %d (or 0 or nothing for the host's default), got %v", MaxProcessesLimit, v)
+		if !ok || n < 0 || n > maxProcessesLimit {
+			return c.fail(clawerr.ManifestInvalid, "max_processes", "want a whole number from 1 to %d (or 0 or nothing for the host's default), got %v", maxProcessesLimit, v)
 		}
 		m.MaxProcesses = int(n)
 	}
 
 	if v, ok := vals["memory_limit_mb"]; ok {
 		n, ok := wholeNumber(v)
-		if !ok || n < 1 || n > MaxMemoryLimitMB {
-			return c.fail(clawerr.ManifestInvalid, "memory_limit_mb", "want whole MiB from 1 to %d, got %v", MaxMemoryLimitMB, v)
+		if !ok || n < 1 || n > maxMemoryLimitMB {
+			return c.fail(clawerr.ManifestInvalid, "memory_limit_mb", "want whole MiB from 1 to %d, got %v", maxMemoryLimitMB, v)
 		}
 		if m.Runtime != RuntimeWasm {
 			return c.fail(clawerr.ManifestInvalid, "memory_limit_mb", "applies to runtime %q only (this manifest says %q)", RuntimeWasm, m.Runtime)
@@ -619,16 +619,16 @@ var goosFallback = map[string]string{"android": "linux", "ios": "darwin", "illum
 var goarchNames = []string{"386", "amd64", "arm", "arm64", "loong64", "mips", "mips64", "mips64le", "mipsle",
 	"ppc64", "ppc64le", "riscv64", "s390x", "wasm"}
 
-// EntryFor picks the entry of an entry table for goos/goarch: the key
+// entryFor picks the entry of an entry table for goos/goarch: the key
 // GOOS_GOARCH first, then GOOS, then the same two for the OS goos borrows
 // its libraries from (android: linux, ios: darwin, illumos: solaris).
-func EntryFor(entries map[string]string, goos, goarch string) (string, bool) {
-	k, ok := EntryKeyFor(entries, goos, goarch)
+func entryFor(entries map[string]string, goos, goarch string) (string, bool) {
+	k, ok := entryKeyFor(entries, goos, goarch)
 	return entries[k], ok
 }
 
-// EntryKeyFor is EntryFor's key: the entry table key goos/goarch uses.
-func EntryKeyFor(entries map[string]string, goos, goarch string) (string, bool) {
+// entryKeyFor is entryFor's key: the entry table key goos/goarch uses.
+func entryKeyFor(entries map[string]string, goos, goarch string) (string, bool) {
 	for _, os := range []string{goos, goosFallback[goos]} {
 		if os == "" {
 			continue
@@ -722,7 +722,7 @@ func (c *checker) entry(vals map[string]any, m *Manifest) error {
 			}
 			m.Entries[goos] = p
 		}
-		k, ok := EntryKeyFor(m.Entries, runtime.GOOS, runtime.GOARCH)
+		k, ok := entryKeyFor(m.Entries, runtime.GOOS, runtime.GOARCH)
 		if !ok {
 			return c.fail(clawerr.ManifestInvalid, "entry", "no entry for %s/%s (entries for: %s)", runtime.GOOS, runtime.GOARCH, strings.Join(keys, ", "))
 		}

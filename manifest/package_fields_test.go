@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"runtime"
 	"testing"
 
@@ -61,23 +62,23 @@ func TestLoadEntryPerPlatform(t *testing.T) {
 func TestKeyIDAndSignatureCheck(t *testing.T) {
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	require.NoError(t, err)
-	id := manifest.KeyID(pub)
+	id := sigkey.KeyID(pub)
 	sum := sha256.Sum256(pub)
 	assert.Equal(t, "ed25519:"+hex.EncodeToString(sum[:8]), id)
 	msg := []byte("a package's bytes")
-	sig := manifest.Sign(priv, msg)
-	c := manifest.NewSignatureCheck(pub, sig)
+	sig := sigkey.Sign(priv, msg)
+	c := sigkey.NewSignatureCheck(pub, sig)
 	c.Write(msg[:5])
 	c.Write(msg[5:])
 	assert.True(t, c.Valid())
-	c = manifest.NewSignatureCheck(pub, sig)
+	c = sigkey.NewSignatureCheck(pub, sig)
 	c.Write(append([]byte{}, msg[:len(msg)-1]...))
 	assert.False(t, c.Valid())
 	other, _, _ := ed25519.GenerateKey(rand.Reader)
-	c = manifest.NewSignatureCheck(other, sig)
+	c = sigkey.NewSignatureCheck(other, sig)
 	c.Write(msg)
 	assert.False(t, c.Valid())
-	c = manifest.NewSignatureCheck(pub, "not base64!")
+	c = sigkey.NewSignatureCheck(pub, "not base64!")
 	c.Write(msg)
 	assert.False(t, c.Valid())
 }

@@ -1,6 +1,7 @@
 package manifest_test
 
 import (
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -16,7 +17,7 @@ import (
 
 func TestWriteSignatureTOML(t *testing.T) {
 	_, priv := newKey(t)
-	sig := manifest.Sign(priv, []byte("lib"))
+	sig := sigkey.Sign(priv, []byte("lib"))
 	line := `signature = "` + sig + `"`
 	cases := []struct{ name, in, out string }{
 		{"inserted after version",
@@ -64,7 +65,7 @@ func TestWriteSignatureTOML(t *testing.T) {
 
 func TestWriteSignatureJSON(t *testing.T) {
 	_, priv := newKey(t)
-	sig := manifest.Sign(priv, []byte("lib"))
+	sig := sigkey.Sign(priv, []byte("lib"))
 	cases := []struct{ name, in, out string }{
 		{"replaced in place",
 			`{"name":"x","version":"1","entry":"x.so","signature":"","capabilities":["fs.read"],"extra":{"a":[1,2]}}`,
@@ -91,7 +92,7 @@ func TestWriteSignatureJSON(t *testing.T) {
 
 func TestWriteSignatureRefuses(t *testing.T) {
 	_, priv := newKey(t)
-	sig := manifest.Sign(priv, []byte("lib"))
+	sig := sigkey.Sign(priv, []byte("lib"))
 
 	// An invalid manifest is not touched: the error is Load's.
 	const bad = "name = \"x\"\nversion = \"1\"\nentry = \"../x.so\"\n"
@@ -115,7 +116,7 @@ func TestWriteSignatureRefuses(t *testing.T) {
 // A symlinked manifest: the file it points to is rewritten, the link stays.
 func TestWriteSignatureSymlink(t *testing.T) {
 	_, priv := newKey(t)
-	sig := manifest.Sign(priv, []byte("lib"))
+	sig := sigkey.Sign(priv, []byte("lib"))
 	real := writeManifest(t, manifest.TOMLName, "name = \"x\"\nversion = \"1\"\nentry = \"x.so\"\n")
 	dir := t.TempDir()
 	link := filepath.Join(dir, manifest.TOMLName)

@@ -3,6 +3,7 @@ package manifest_test
 import (
 	"crypto/ed25519"
 	"errors"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -39,7 +40,7 @@ func tableDir(t *testing.T, extra string) (dir string, lib, otherBytes []byte) {
 
 func TestSignaturesTableParse(t *testing.T) {
 	_, priv := newKey(t)
-	sig := manifest.Sign(priv, []byte("x"))
+	sig := sigkey.Sign(priv, []byte("x"))
 	dir, _, _ := tableDir(t, "")
 	path := filepath.Join(dir, manifest.TOMLName)
 	base, err := os.ReadFile(path)
@@ -86,7 +87,7 @@ func TestSignaturesTableParse(t *testing.T) {
 // header, and keeps the keys it is not given.
 func TestWriteSignaturesTOML(t *testing.T) {
 	_, priv := newKey(t)
-	s1, s2, s3 := manifest.Sign(priv, []byte("1")), manifest.Sign(priv, []byte("2")), manifest.Sign(priv, []byte("3"))
+	s1, s2, s3 := sigkey.Sign(priv, []byte("1")), sigkey.Sign(priv, []byte("2")), sigkey.Sign(priv, []byte("3"))
 	dir, _, _ := tableDir(t, "# comment\n")
 	path := filepath.Join(dir, manifest.TOMLName)
 	base, err := os.ReadFile(path)
@@ -128,8 +129,8 @@ func TestWriteSignaturesTOML(t *testing.T) {
 
 func TestWriteSignaturesJSON(t *testing.T) {
 	_, priv := newKey(t)
-	s1 := manifest.Sign(priv, []byte("1"))
-	legacy := manifest.Sign(priv, []byte("legacy"))
+	s1 := sigkey.Sign(priv, []byte("1"))
+	legacy := sigkey.Sign(priv, []byte("legacy"))
 	src := `{"name":"echo","version":"1.0.0","signature":"` + legacy + `","entry":{"` + runtime.GOOS + `":"here.lib","` + other + `":"other.lib"},"capabilities":[]}`
 	dir := writeManifest(t, manifest.JSONName, src)
 	path := filepath.Join(dir, manifest.JSONName)
@@ -156,7 +157,7 @@ func TestVerifyEntries(t *testing.T) {
 	clawErr(t, err, clawerr.Unsigned)
 	require.Len(t, checks, 2)
 
-	require.NoError(t, manifest.WriteSignatures(path, map[string]string{runtime.GOOS: manifest.Sign(priv, lib), other: manifest.Sign(priv, otherBytes)}))
+	require.NoError(t, manifest.WriteSignatures(path, map[string]string{runtime.GOOS: sigkey.Sign(priv, lib), other: sigkey.Sign(priv, otherBytes)}))
 	m := load(t, dir)
 	checks, err = trust.VerifyEntries(m)
 	require.NoError(t, err)
@@ -199,17 +200,17 @@ func TestVerifyEntries(t *testing.T) {
 // invalid_argument; the causes stay testable.
 func TestKeyFileErrorsHaveCodes(t *testing.T) {
 	dir := t.TempDir()
-	_, err := manifest.ReadPublicKeyFile(filepath.Join(dir, "none.pub"))
+	_, err := sigkey.ReadPublicKeyFile(filepath.Join(dir, "none.pub"))
 	clawErr(t, err, clawerr.NotFound)
 	assert.True(t, errors.Is(err, fs.ErrNotExist))
 	assert.Contains(t, err.Error(), "clawd-plugin keygen")
-	_, err = manifest.ReadPrivateKeyFile(filepath.Join(dir, "none.key"))
+	_, err = sigkey.ReadPrivateKeyFile(filepath.Join(dir, "none.key"))
 	clawErr(t, err, clawerr.NotFound)
 	bad := filepath.Join(dir, "bad.key")
 	require.NoError(t, os.WriteFile(bad, []byte("not a key"), 0o600))
-	_, err = manifest.ReadPrivateKeyFile(bad)
+	_, err = sigkey.ReadPrivateKeyFile(bad)
 	clawErr(t, err, clawerr.InvalidArgument)
-	assert.True(t, errors.Is(err, manifest.ErrMalformedKey))
-	_, err = manifest.ReadPublicKeyFile(bad)
+	assert.True(t, errors.Is(err, sigkey.ErrMalformedKey))
+	_, err = sigkey.ReadPublicKeyFile(bad)
 	clawErr(t, err, clawerr.InvalidArgument)
 }

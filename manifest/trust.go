@@ -17,6 +17,7 @@ import (
 
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/libfile"
+	"github.com/clawd-go/clawd/internal/sigkey"
 )
 
 // Policy says what Verify does about signatures.
@@ -125,7 +126,7 @@ func (t Trust) Verify(m *Manifest, copyDir string) (*Verified, error) {
 	var (
 		sig       []byte
 		sigErr    bool
-		sigChecks []*sigCheck
+		sigChecks []*sigkey.Check
 	)
 	checkSig := (t.Policy == PolicyRequire || t.Policy == PolicyWarn) && m.Signature != ""
 	if checkSig {
@@ -133,7 +134,7 @@ func (t Trust) Verify(m *Manifest, copyDir string) (*Verified, error) {
 		sigErr = err != nil || len(sig) != ed25519.SignatureSize
 		if !sigErr {
 			for _, k := range t.Keys {
-				sigChecks = append(sigChecks, newSigCheck(k, sig))
+				sigChecks = append(sigChecks, sigkey.NewCheck(k, sig))
 			}
 		}
 	}
@@ -191,7 +192,7 @@ func (t Trust) Verify(m *Manifest, copyDir string) (*Verified, error) {
 		v.Warnings = append(v.Warnings, "signature not checked: no trusted keys (policy warn)")
 	default:
 		for _, s := range sigChecks {
-			if s.valid() {
+			if s.Valid() {
 				v.Signed = true
 				break
 			}
@@ -304,12 +305,12 @@ func (t Trust) checkEntry(m *Manifest, c *EntryCheck, sig string) {
 	}
 	defer src.Close()
 	check := t.Policy == PolicyRequire || t.Policy == PolicyWarn
-	var sigs []*sigCheck
+	var sigs []*sigkey.Check
 	raw, derr := base64.StdEncoding.DecodeString(strings.TrimSpace(sig))
 	malformed := derr != nil || len(raw) != ed25519.SignatureSize
 	if check && sig != "" && !malformed {
 		for _, k := range t.Keys {
-			sigs = append(sigs, newSigCheck(k, raw))
+			sigs = append(sigs, sigkey.NewCheck(k, raw))
 		}
 	}
 	sum := sha256.New()
@@ -346,7 +347,7 @@ func (t Trust) checkEntry(m *Manifest, c *EntryCheck, sig string) {
 		c.Warning = name + ": signature not checked: no trusted keys (policy warn)"
 	default:
 		for _, s := range sigs {
-			if s.valid() {
+			if s.Valid() {
 				c.Signed = true
 			}
 		}

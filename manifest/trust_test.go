@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -75,7 +76,7 @@ func TestVerifySignedEndToEnd(t *testing.T) {
 	pub, priv := newKey(t)
 	other, _ := newKey(t)
 	dir, lib := echoDir(t, "")
-	writeTOML(t, dir, "signature = \""+manifest.Sign(priv, lib)+"\"\nsha256 = \""+hexSum(lib)+"\"\n")
+	writeTOML(t, dir, "signature = \""+sigkey.Sign(priv, lib)+"\"\nsha256 = \""+hexSum(lib)+"\"\n")
 	m := load(t, dir)
 
 	copies := filepath.Join(t.TempDir(), "copies")
@@ -91,8 +92,8 @@ func TestVerifySignedEndToEnd(t *testing.T) {
 	defer p.Close()
 	assert.Equal(t, "echo", p.Name())
 	assert.Equal(t, "1.0.0", p.Version())
-	require.NoError(t, p.SessionStart(context.Background(), "s1"))
-	require.NoError(t, p.ToolCall(context.Background(), "s1", "grep", `{"pattern":"x"}`))
+	require.NoError(t, p.Call(context.Background(), clawd.SessionStart("s1")))
+	require.NoError(t, p.Call(context.Background(), clawd.ToolCall("s1", "grep", `{"pattern":"x"}`)))
 	assert.Equal(t, []abi.Capability{abi.CapNetworkRelay}, m.Capabilities)
 }
 
@@ -103,7 +104,7 @@ func TestVerifySignedEndToEnd(t *testing.T) {
 func TestVerifyCopy(t *testing.T) {
 	pub, priv := newKey(t)
 	dir, lib := echoDir(t, "")
-	writeTOML(t, dir, "signature = \""+manifest.Sign(priv, lib)+"\"\n")
+	writeTOML(t, dir, "signature = \""+sigkey.Sign(priv, lib)+"\"\n")
 	m := load(t, dir)
 	copies := filepath.Join(t.TempDir(), "a", "copies")
 	trust := manifest.Trust{Keys: []ed25519.PublicKey{pub}}
@@ -155,7 +156,7 @@ func TestVerifyFailures(t *testing.T) {
 	_, lib := echoDir(t, "")
 	flipped := append([]byte(nil), lib...)
 	flipped[len(flipped)/2] ^= 0x01
-	good := manifest.Sign(priv, lib)
+	good := sigkey.Sign(priv, lib)
 
 	cases := []struct {
 		name   string
@@ -170,7 +171,7 @@ func TestVerifyFailures(t *testing.T) {
 			code: clawerr.SignatureInvalid, detail: "libecho" + cbuild.LibExt + ": the signature does not verify with any of the 1 trusted keys"},
 		{name: "flipped byte under warn", bytes: flipped, extra: "signature = \"" + good + "\"\n", policy: manifest.PolicyWarn,
 			code: clawerr.SignatureInvalid, detail: "libecho" + cbuild.LibExt + ": the signature does not verify with any of the 1 trusted keys"},
-		{name: "untrusted key", extra: "signature = \"" + manifest.Sign(strangerPriv, lib) + "\"\n", policy: manifest.PolicyRequire,
+		{name: "untrusted key", extra: "signature = \"" + sigkey.Sign(strangerPriv, lib) + "\"\n", policy: manifest.PolicyRequire,
 			code: clawerr.SignatureInvalid, detail: "libecho" + cbuild.LibExt + ": the signature does not verify with any of the 1 trusted keys"},
 		{name: "not base64", extra: "signature = \"not base64!\"\n", policy: manifest.PolicyRequire,
 			code: clawerr.SignatureInvalid, detail: "libecho" + cbuild.LibExt + ": the signature is not base64 of 64 bytes"},
@@ -216,7 +217,7 @@ func TestVerifyFailures(t *testing.T) {
 func TestVerifyAccepts(t *testing.T) {
 	pub, priv := newKey(t)
 	_, lib := echoDir(t, "")
-	good := manifest.Sign(priv, lib)
+	good := sigkey.Sign(priv, lib)
 	cases := []struct {
 		name     string
 		extra    string
@@ -354,17 +355,17 @@ func TestPolicy(t *testing.T) {
 
 func TestKeys(t *testing.T) {
 	pub, priv := newKey(t)
-	got, err := manifest.ParsePublicKey("  " + manifest.EncodePublicKey(pub) + "\n")
+	got, err := sigkey.ParsePublicKey("  " + sigkey.EncodePublicKey(pub) + "\n")
 	require.NoError(t, err)
 	assert.Equal(t, pub, got)
-	gotPriv, err := manifest.ParsePrivateKey(manifest.EncodePrivateKey(priv) + "\r\n")
+	gotPriv, err := sigkey.ParsePrivateKey(sigkey.EncodePrivateKey(priv) + "\r\n")
 	require.NoError(t, err)
 	assert.Equal(t, priv, gotPriv)
-	assert.Len(t, manifest.EncodePublicKey(pub), 44)
-	assert.Len(t, manifest.EncodePrivateKey(priv), 88)
+	assert.Len(t, sigkey.EncodePublicKey(pub), 44)
+	assert.Len(t, sigkey.EncodePrivateKey(priv), 88)
 
 	// A signature is base64 of 64 bytes and verifies with the public key.
-	sig := manifest.Sign(priv, []byte("library bytes"))
+	sig := sigkey.Sign(priv, []byte("library bytes"))
 	assert.Len(t, sig, 88)
 
 	_, other := newKey(t)
@@ -375,21 +376,21 @@ func TestKeys(t *testing.T) {
 	}{
 		"public not base64":  {"@@@", false},
 		"public short":       {"c2hvcnQ=", false},
-		"public is private":  {manifest.EncodePrivateKey(priv), false},
-		"private is public":  {manifest.EncodePublicKey(pub), true},
+		"public is private":  {sigkey.EncodePrivateKey(priv), false},
+		"private is public":  {sigkey.EncodePublicKey(pub), true},
 		"private not base64": {"@@@", true},
-		"private spliced":    {manifest.EncodePrivateKey(spliced), true},
+		"private spliced":    {sigkey.EncodePrivateKey(spliced), true},
 		"empty":              {"", false},
 	} {
 		var err error
 		if c.private {
-			_, err = manifest.ParsePrivateKey(c.s)
+			_, err = sigkey.ParsePrivateKey(c.s)
 		} else {
-			_, err = manifest.ParsePublicKey(c.s)
+			_, err = sigkey.ParsePublicKey(c.s)
 		}
-		assert.ErrorIs(t, err, manifest.ErrMalformedKey, name)
+		assert.ErrorIs(t, err, sigkey.ErrMalformedKey, name)
 	}
-	_, err = manifest.ParsePublicKey(manifest.EncodePrivateKey(priv))
+	_, err = sigkey.ParsePublicKey(sigkey.EncodePrivateKey(priv))
 	assert.ErrorContains(t, err, "this looks like a private key")
 }
 
@@ -397,19 +398,19 @@ func TestKeyFiles(t *testing.T) {
 	pub, priv := newKey(t)
 	dir := t.TempDir()
 	pubFile, privFile := filepath.Join(dir, "k.pub"), filepath.Join(dir, "k.key")
-	require.NoError(t, os.WriteFile(pubFile, []byte(manifest.EncodePublicKey(pub)+"\n"), 0o644))
-	require.NoError(t, os.WriteFile(privFile, []byte(manifest.EncodePrivateKey(priv)+"\n"), 0o600))
-	gotPub, err := manifest.ReadPublicKeyFile(pubFile)
+	require.NoError(t, os.WriteFile(pubFile, []byte(sigkey.EncodePublicKey(pub)+"\n"), 0o644))
+	require.NoError(t, os.WriteFile(privFile, []byte(sigkey.EncodePrivateKey(priv)+"\n"), 0o600))
+	gotPub, err := sigkey.ReadPublicKeyFile(pubFile)
 	require.NoError(t, err)
 	assert.Equal(t, pub, gotPub)
-	gotPriv, err := manifest.ReadPrivateKeyFile(privFile)
+	gotPriv, err := sigkey.ReadPrivateKeyFile(privFile)
 	require.NoError(t, err)
 	assert.Equal(t, priv, gotPriv)
 
-	_, err = manifest.ReadPublicKeyFile(privFile)
-	assert.ErrorIs(t, err, manifest.ErrMalformedKey)
+	_, err = sigkey.ReadPublicKeyFile(privFile)
+	assert.ErrorIs(t, err, sigkey.ErrMalformedKey)
 	assert.ErrorContains(t, err, privFile)
-	_, err = manifest.ReadPrivateKeyFile(filepath.Join(dir, "missing"))
+	_, err = sigkey.ReadPrivateKeyFile(filepath.Join(dir, "missing"))
 	assert.ErrorIs(t, err, fs.ErrNotExist)
-	assert.False(t, errors.Is(err, manifest.ErrMalformedKey))
+	assert.False(t, errors.Is(err, sigkey.ErrMalformedKey))
 }

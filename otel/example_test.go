@@ -43,8 +43,8 @@ func Example() {
 		fmt.Println(err)
 		return
 	}
-	h, err := host.New(host.WithPluginDirs(plugins), host.WithObserver(obs), host.WithLogger(zap.NewNop()),
-		host.WithEventSink(clawd.SinkFunc(func(context.Context, clawd.Event) error { return nil })))
+	h, err := host.New(host.WithPluginDirs(plugins), host.WithObserver(obs), host.WithPluginOptions(clawd.WithLogger(zap.NewNop())),
+		host.WithPluginOptions(clawd.WithEventSink(clawd.SinkFunc(func(context.Context, clawd.Event) error { return nil }))))
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -54,8 +54,8 @@ func Example() {
 		return
 	}
 	turn, span := tp.Tracer("example").Start(ctx, "agent turn")
-	h.ToolCall(turn, "s1", "grep", `{"pattern":"x"}`)
-	h.ToolCall(turn, "s1\x00", "grep", `{}`) // a NUL byte: refused before the plugin runs
+	h.Call(turn, clawd.ToolCall("s1", "grep", `{"pattern":"x"}`))
+	h.Call(turn, clawd.ToolCall("s1\x00", "grep", `{}`)) // a NUL byte: refused before the plugin runs
 	span.End()
 	h.Close()
 	tp.Shutdown(ctx)

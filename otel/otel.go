@@ -119,7 +119,7 @@ type Observer struct {
 	mu     sync.RWMutex
 	starts map[startKey][]trace.SpanStartOption
 	ends   map[endKey]endAttrs
-	states map[string]host.State // the state each plugin was last counted in
+	states map[string]host.Status // the state each plugin was last counted in
 }
 
 type startKey struct {
@@ -165,7 +165,7 @@ func New(opts ...Option) (*Observer, error) {
 		meter:  m,
 		starts: make(map[startKey][]trace.SpanStartOption),
 		ends:   make(map[endKey]endAttrs),
-		states: make(map[string]host.State),
+		states: make(map[string]host.Status),
 	}
 	var err error
 	counter := func(dst *metric.Int64Counter, name, unit, desc string) {

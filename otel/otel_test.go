@@ -86,7 +86,7 @@ func newRig(t *testing.T, opts ...host.Option) *rig {
 		}
 		return nil
 	})
-	base := []host.Option{host.WithLogger(zap.NewNop()), host.WithObserver(obs), host.WithEventSink(sink)}
+	base := []host.Option{host.WithPluginOptions(clawd.WithLogger(zap.NewNop())), host.WithObserver(obs), host.WithPluginOptions(clawd.WithEventSink(sink))}
 	r.h, err = host.New(append(base, opts...)...)
 	require.NoError(t, err)
 	t.Cleanup(func() { r.h.Close() })
@@ -161,10 +161,10 @@ func TestSpansAndMetrics(t *testing.T) {
 	require.NoError(t, r.h.Load(bg))
 
 	ctx, caller := r.tp.Tracer("caller").Start(bg, "caller")
-	require.NoError(t, host.Errors(r.h.ToolCall(ctx, "s1", "grep", "{}")))
-	outs := r.h.ToolCall(ctx, "s1", "fail", "{}")
+	require.NoError(t, host.Errors(r.h.Call(ctx, clawd.ToolCall("s1", "grep", "{}"))))
+	outs := r.h.Call(ctx, clawd.ToolCall("s1", "fail", "{}"))
 	require.Error(t, outs[0].Err)
-	require.NoError(t, host.Errors(r.h.ToolCall(ctx, "s1", "send:obs.refuse", `{"k":1}`)))
+	require.NoError(t, host.Errors(r.h.Call(ctx, clawd.ToolCall("s1", "send:obs.refuse", `{"k":1}`))))
 	caller.End()
 
 	var calls []sdktrace.ReadOnlySpan
@@ -269,7 +269,7 @@ func TestHookVerdicts(t *testing.T) {
 	}
 	r := newRig(t, host.WithPluginDirs(root))
 	require.NoError(t, r.h.Load(bg))
-	v, _ := r.h.ToolCallHook(bg, "s", "IB", `{"n":0}`)
+	v, _ := r.h.Hook(bg, clawd.ToolCall("s", "IB", `{"n":0}`))
 	require.Equal(t, clawd.Block, v.Kind)
 	var got []string
 	for _, s := range r.spans.Ended() {
@@ -299,14 +299,14 @@ func TestCrashAndRestart(t *testing.T) {
 	root := t.TempDir()
 	plugin(t, root, "alpha", "1.0.0", echo(t, "alpha", "1.0.0"), "sandbox = \"process\"\n")
 	r := newRig(t, host.WithPluginDirs(root),
-		host.WithSandboxOptions(isolate.WithRestart(5, 10*time.Millisecond, time.Second)))
+		host.WithPluginOptions(isolate.WithRestart(5, 10*time.Millisecond, time.Second)))
 	tr, cancel := r.h.Subscribe()
 	defer cancel()
 	require.NoError(t, r.h.Load(bg))
-	outs := r.h.ToolCall(bg, "s1", "crash", "{}")
+	outs := r.h.Call(bg, clawd.ToolCall("s1", "crash", "{}"))
 	require.Error(t, outs[0].Err)
 	for t := range tr { // down, then up again; a restart that never comes fails at -timeout
-		if t.From == host.StateFailed && t.To == host.StateActive {
+		if t.From == host.StatusFailed && t.To == host.StatusActive {
 			break
 		}
 	}

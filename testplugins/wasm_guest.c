@@ -10,6 +10,7 @@
  *   trap           unreachable
  *   oob            a store far outside linear memory
  *   loop           never returns
+ *   send-loop      sends the event "spin" (relay granted), then never returns
  *   grow:<mb>      malloc(mb MiB); logs "grow:ok" (returns 0) or "grow:null" (returns 2)
  *   pages:<n>      memory.grow by n pages of 64 KiB; logs "pages:ok" (returns 0) or
  *                  "pages:refused" (returns 2)
@@ -20,10 +21,13 @@
  *   exit:<n>       exit(n)
  *   recurse        recursion without end (a stack overflow)
  *   count          logs "count:<n>", calls so far in this instance
+ *   bytes          reads input_json byte by byte (an FNV-1a hash, which no compiler
+ *                  vectorizes): a guest loop for the deadline benchmark
  * Variants: -DTRAP_ON_LOAD, -DTRAP_ON_UNLOAD, -DTRAP_IN_INIT, -DNAME_PTR=<addr>
  * (a name pointer outside memory), -DVERSION_PTR=<addr>, -DWRONG_SLOT (on_tool_call
  * is a function of another type), -DBAD_SLOT (on_message is a table index
- * past the table's end).
+ * past the table's end), -DEXPORT_RESERVED (exports a function under the name
+ * the host reserves for its interrupt flag).
  */
 #define _POSIX_C_SOURCE 200809L /* symlink */
 
@@ -36,6 +40,7 @@
 #include <unistd.h>
 
 static int loads, calls;
+static volatile uint32_t hashed; /* keeps bytes' loop from being elided */
 static char *volatile held; /* keeps grow's memory live: the compiler may not elide it */
 
 static void logf_(ClawaContext *ctx, uint8_t level, const char *fmt, const char *a, long n) {
@@ -96,13 +101,25 @@ __attribute__((unused)) static ClawaError on_tool_call(ClawaContext *ctx, const 
                                                      const char *input) {
     trap_if(session);
     calls++;
+    if (strcmp(tool, "bytes") == 0) {
+        uint32_t h = 2166136261u;
+        const unsigned char *p;
+        for (p = (const unsigned char *)input; *p; p++) {
+            h ^= *p;
+            h *= 16777619u;
+        }
+        hashed = h;
+        return CLAWA_ERROR_NONE;
+    }
     if (strcmp(tool, "trap") == 0)
         __builtin_trap();
     if (strcmp(tool, "oob") == 0) {
         *(volatile int *)(uintptr_t)0xfffffff0u = 1;
         return CLAWA_ERROR_NONE;
     }
-    if (strcmp(tool, "loop") == 0) {
+    if (strcmp(tool, "send-loop") == 0)
+        ctx->send_event(ctx, "spin", "{}");
+    if (strcmp(tool, "loop") == 0 || strcmp(tool, "send-loop") == 0) {
         volatile unsigned long n = 0;
         for (;;)
             n++;
@@ -198,6 +215,10 @@ __attribute__((unused)) static ClawaError on_message(ClawaContext *ctx, const ch
     trap_if(session);
     return CLAWA_ERROR_NONE;
 }
+
+#if defined(__wasm__) && defined(EXPORT_RESERVED)
+__attribute__((export_name("clawd.interrupt"))) int reserved(void) { return 0; }
+#endif
 
 #ifdef WRONG_SLOT
 static ClawaError wrong_type(ClawaContext *ctx) {

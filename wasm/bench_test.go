@@ -3,6 +3,7 @@ package wasm_test
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,7 +32,7 @@ func benchPlugin(b *testing.B, opts ...clawd.Option) *wasm.Plugin {
 		b.Fatalf("argument sizes drifted: %d %d %d", len(benchSession), len(benchTool), len(benchInput))
 	}
 	lg := zap.New(zapcore.NewCore(zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig()), zapcore.AddSync(discard{}), zapcore.InfoLevel))
-	p, err := wasm.Open(cbuildWasm(b, "bench"), append([]clawd.Option{clawd.WithLogger(lg)}, opts...)...)
+	p, err := wasm.OpenPlugin(cbuildWasm(b, "bench"), append([]clawd.Option{clawd.WithLogger(lg)}, opts...)...)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -87,7 +88,7 @@ func BenchmarkWasmOpen(b *testing.B) {
 	dir := b.TempDir()
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
-		p, err := wasm.Open(mod, wasm.WithCacheDir(dir))
+		p, err := wasm.OpenPlugin(mod, wasm.WithCacheDir(dir))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -97,7 +98,7 @@ func BenchmarkWasmOpen(b *testing.B) {
 
 // TestToolCallAllocs: the hot path allocates nothing.
 func TestToolCallAllocs(t *testing.T) {
-	p, err := wasm.Open(cbuildWasm(t, "bench"), wasm.WithDeadlines(false))
+	p, err := wasm.OpenPlugin(cbuildWasm(t, "bench"), wasm.WithDeadlines(false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +116,7 @@ func TestToolCallAllocs(t *testing.T) {
 // BenchmarkWasmRestart is a trapping call: the trap, the instance
 // discarded and made again (_initialize, init, on_load).
 func BenchmarkWasmRestart(b *testing.B) {
-	p, err := wasm.Open(cbuildWasm(b, "wasm_guest"))
+	p, err := wasm.OpenPlugin(cbuildWasm(b, "wasm_guest"))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -128,4 +129,56 @@ func BenchmarkWasmRestart(b *testing.B) {
 			b.Fatal("no trap")
 		}
 	}
+}
+
+// BenchmarkWasmGuestLoop is a call whose guest reads a 10 KiB input byte
+// by byte (wasm_guest's tool "bytes"), with deadlines (the instrumented
+// module, the context with a deadline and a call timeout) and without
+// (WithDeadlines(false)), alternated in the same loop: ratio is the
+// first's time over the second's, measured in the same run; ns/op and
+// allocs/op are those of the two calls together.
+func BenchmarkWasmGuestLoop(b *testing.B) {
+	lg := zap.NewNop()
+	mod := cbuildWasm(b, "wasm_guest")
+	on, err := wasm.OpenPlugin(mod, clawd.WithLogger(lg), clawd.WithCallTimeout(time.Minute))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer on.Close()
+	off, err := wasm.OpenPlugin(mod, clawd.WithLogger(lg), wasm.WithDeadlines(false))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer off.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	c := clawd.ToolCall("s", "bytes", `"`+strings.Repeat("x", 10<<10-2)+`"`) // 10 KiB of JSON
+	for _, p := range []*wasm.Plugin{on, off} {                              // warm: the arenas are grown
+		if err := p.Call(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var tOn, tOff time.Duration
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		t0 := time.Now()
+		if err := on.Call(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if err := off.Call(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+		tOn += t1.Sub(t0)
+		tOff += time.Since(t1)
+	}
+	b.ReportMetric(float64(tOn.Nanoseconds())/float64(b.N), "ns/deadline")
+	b.ReportMetric(float64(tOff.Nanoseconds())/float64(b.N), "ns/nodeadline")
+	b.ReportMetric(float64(tOn)/float64(tOff), "ratio")
+	// The guest's loop runs once per input byte: the cost of one
+	// iteration, with the checks and without.
+	iters := float64(b.N) * float64(len(c.Args[2]))
+	b.ReportMetric(float64(tOn.Nanoseconds())/iters, "ns/iter-deadline")
+	b.ReportMetric(float64(tOff.Nanoseconds())/iters, "ns/iter-nodeadline")
 }

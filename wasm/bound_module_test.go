@@ -146,3 +146,20 @@ func TestCountsPastTheEndAllocateNothing(t *testing.T) {
 		assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(16<<20), name)
 	}
 }
+
+// The deadline's checks add branches: a body under the pre-scan's branch
+// limit as written can be over it instrumented, and is refused before the
+// instrumented module compiles; with deadlines off it is not instrumented
+// and passes the pre-scan (it fails later: it is no plugin).
+func TestInstrumentedModuleRescanned(t *testing.T) {
+	var body []byte
+	for range 4000 { // 4,000 loops: half the branch limit as written
+		body = append(body, 0x03, 0x40, 0x0b)
+	}
+	path := writeModule(t, "loops", wasmgen.Module{Bodies: [][]byte{append(body, 0x0b)}}.Bytes())
+	_, err := tryOpen(path, wasm.WithCacheDir(""))
+	codeIs(t, err, clawerr.OpenFailed, "instrumented for deadlines is over the pre-scan's limits", "Limits.Branches")
+	_, err = tryOpen(path, wasm.WithCacheDir(""), wasm.WithDeadlines(false))
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "pre-scan")
+}

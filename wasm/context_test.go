@@ -81,7 +81,7 @@ func testReentry(t *testing.T, opts []clawd.Option) {
 	})
 	core, logs := observer.New(zapcore.DebugLevel)
 	var err error
-	p, err = wasm.Open(cbuildWasm(t, "echo"), append([]clawd.Option{clawd.WithLogger(zap.New(core)), clawd.WithEventSink(sink),
+	p, err = wasm.OpenPlugin(cbuildWasm(t, "echo"), append([]clawd.Option{clawd.WithLogger(zap.New(core)), clawd.WithEventSink(sink),
 		clawd.WithCapabilities(abi.CapNetworkRelay)}, opts...)...)
 	require.NoError(t, err)
 	defer p.Close()
@@ -124,7 +124,7 @@ func testNestedFault(t *testing.T, opts []clawd.Option) {
 	})
 	core, logs := observer.New(zapcore.DebugLevel)
 	var err error
-	p, err = wasm.Open(cbuildWasm(t, "echo"), append([]clawd.Option{clawd.WithLogger(zap.New(core)), clawd.WithEventSink(sink),
+	p, err = wasm.OpenPlugin(cbuildWasm(t, "echo"), append([]clawd.Option{clawd.WithLogger(zap.New(core)), clawd.WithEventSink(sink),
 		clawd.WithCapabilities(abi.CapNetworkRelay)}, opts...)...)
 	require.NoError(t, err)
 	defer p.Close()

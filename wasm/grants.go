@@ -1,9 +1,7 @@
 package wasm
 
 import (
-	"bytes"
 	"fmt"
-	"os"
 	"strings"
 	"time"
 
@@ -44,7 +42,7 @@ func GrantsFor(opts ...clawd.Option) Grants {
 }
 
 // Grants is what this plugin was granted.
-func (p *Plugin) Grants() Grants { return grantsOf(&p.cfg, &p.own) }
+func (p *plugin) Grants() Grants { return grantsOf(&p.cfg, &p.own) }
 
 func grantsOf(cfg *clawd.Config, own *options) Grants {
 	g := Grants{MemoryLimitMB: own.memoryLimitMB, Deadlines: !own.noDeadlines, Relay: cfg.Granted(abi.CapNetworkRelay),
@@ -103,20 +101,4 @@ func (g Grants) String() string {
 		fmt.Fprintf(&b, "up to %d instances", g.Instances)
 	}
 	return b.String()
-}
-
-// IsModule reports whether the file at path is a WebAssembly binary (it
-// opens with the magic "\0asm"): the file the wasm runtime opens.
-func IsModule(path string) bool {
-	if st, err := os.Stat(path); err != nil || !st.Mode().IsRegular() {
-		return false // never open a FIFO or a device: the open may block
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		return false
-	}
-	defer f.Close()
-	var head [4]byte
-	n, _ := f.Read(head[:])
-	return bytes.Equal(head[:n], []byte("\x00asm"))
 }

@@ -63,7 +63,7 @@ func tryOpen(mod string, opts ...clawd.Option) (*guest, error) {
 			g.evs = append(g.evs, e)
 			return nil
 		}))}
-	p, err := wasm.Open(mod, append(base, opts...)...)
+	p, err := wasm.OpenPlugin(mod, append(base, opts...)...)
 	if err != nil {
 		return nil, err
 	}

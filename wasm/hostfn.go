@@ -18,7 +18,7 @@ import (
 // hostLog is the guest's ClawaContext.log: (ctx, level, msg). A uint8_t
 // level arrives as an i32 whose high bits a hostile guest may set: the
 // rule logs such a level as unknown.
-func (p *Plugin) hostLog(_ context.Context, mod api.Module, stack []uint64) {
+func (p *plugin) hostLog(_ context.Context, mod api.Module, stack []uint64) {
 	ctxAddr, level, msg := uint32(stack[0]), uint32(stack[1]), uint32(stack[2])
 	if s := p.slotOf(mod); s == nil || !s.live(ctxAddr) {
 		p.counts.StaleLogs.Add(1)
@@ -29,7 +29,7 @@ func (p *Plugin) hostLog(_ context.Context, mod api.Module, stack []uint64) {
 
 // hostSendEvent is the guest's ClawaContext.send_event: (ctx, method,
 // params_json) -> ClawaError.
-func (p *Plugin) hostSendEvent(ctx context.Context, mod api.Module, stack []uint64) {
+func (p *plugin) hostSendEvent(ctx context.Context, mod api.Module, stack []uint64) {
 	ctxAddr, method, params := uint32(stack[0]), uint64(uint32(stack[1])), uint64(uint32(stack[2]))
 	mem := linear{mod.Memory()}
 	s := p.slotOf(mod)
@@ -46,7 +46,7 @@ func (p *Plugin) hostSendEvent(ctx context.Context, mod api.Module, stack []uint
 	stack[0] = uint64(uint32(c))
 }
 
-func (p *Plugin) sendEvent(ctx context.Context, s *slot, mem linear, method, params uint64) abi.Code {
+func (p *plugin) sendEvent(ctx context.Context, s *slot, mem linear, method, params uint64) abi.Code {
 	m, raw, c := boundary.ReadEvent(&p.counts, p.log, p.relay, mem, method, params)
 	if c != abi.None {
 		return p.counts.Event(c)
@@ -59,7 +59,7 @@ func (p *Plugin) sendEvent(ctx context.Context, s *slot, mem linear, method, par
 // (info for stdout, warn for stderr, field stream), never the host's own
 // output. A line longer than MaxLogMessage is cut there.
 type lineLog struct {
-	p      *Plugin
+	p      *plugin
 	stream string
 	mu     sync.Mutex
 	buf    []byte
@@ -113,7 +113,7 @@ func (l *lineLog) flush() {
 // hookEvent answers a hook.* event, which never reaches the sink and
 // needs no network.relay: a verdict for the Hook call whose context
 // ctxAddr is, NotFound anywhere else (internal/hook).
-func (p *Plugin) hookEvent(s *slot, mem linear, ctxAddr uint32, method, params uint64) abi.Code {
+func (p *plugin) hookEvent(s *slot, mem linear, ctxAddr uint32, method, params uint64) abi.Code {
 	m, raw, c := boundary.ReadHook(&p.counts, p.log, mem, method, params)
 	if c != abi.None {
 		return c

@@ -15,6 +15,7 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/boundary"
 	"github.com/clawd-go/clawd/internal/reentry"
+	"github.com/clawd-go/clawd/internal/wasminterrupt"
 )
 
 // The wasm32 layout of the ABI structs (include.Layout, column Wasm32).
@@ -43,6 +44,7 @@ const (
 type instance struct {
 	mod   api.Module
 	mem   api.Memory
+	flag  *interrupt                     // the instrumentation's globals (deadline.go); nil with deadlines off
 	res   *reservation                   // mem's mapping, released at discard (memory.go); nil: a Go slice
 	fns   [abi.NumCallbacks]api.Function // for calls at depth 0
 	slots [abi.NumCallbacks]uint32       // table indices, for nested calls
@@ -82,18 +84,18 @@ type tableInfo struct {
 // table read and checked, every callback slot resolved through the
 // function table with its signature checked, the context ring placed.
 // on_load is the caller's.
-func (p *Plugin) instantiate(ctx context.Context, s *slot) (*instance, *tableInfo, error) {
+func (p *plugin) instantiate(ctx context.Context, s *slot) (*instance, *tableInfo, error) {
 	prev := s.callCtx
 	s.callCtx = ctx
 	defer func() { s.callCtx = prev }()
 	ictx, alloc := p.mems.allocator(ctx)
+	// No guest code runs in InstantiateModule: the start section, if
+	// any, is the rewriter's Start export, and the start functions are
+	// called below, once the flag is armed.
 	mod, err := p.rt.InstantiateModule(ictx, p.compiled,
 		p.modCfg.WithStdout(s.stdout).WithStderr(s.stderr).WithNanosleep(s.nanosleep))
 	if err != nil {
-		p.mems.release(alloc.res) // the start function, if any, has returned
-		if code, ok := exitOf(err); ok && code == sys.ExitCodeDeadlineExceeded {
-			return nil, nil, clawerr.New(clawerr.Timeout, p.who(), "open", "instantiating the module (_initialize) took too long", err)
-		}
+		p.mems.release(alloc.res)
 		return nil, nil, clawerr.New(clawerr.OpenFailed, p.who(), "open", "instantiating the module", err)
 	}
 	in := &instance{mod: mod, mem: mod.Memory(), res: alloc.res, glue: &s.inGlue, funcTable: p.funcTable}
@@ -102,6 +104,27 @@ func (p *Plugin) instantiate(ctx context.Context, s *slot) (*instance, *tableInf
 		p.discard(in)
 		return nil, nil, err
 	}
+	if !p.own.noDeadlines {
+		flag, ok1 := mod.ExportedGlobal(wasminterrupt.Flag).(api.MutableGlobal)
+		countdown, ok2 := mod.ExportedGlobal(wasminterrupt.Countdown).(api.MutableGlobal)
+		if !ok1 || !ok2 {
+			return fail(clawerr.New(clawerr.OpenFailed, p.who(), "open", "the instrumented module lacks its interrupt globals", nil))
+		}
+		in.flag = &interrupt{flag: flag, countdown: countdown}
+		dog.attach(&s.watch, in.flag)
+	}
+	for _, name := range []string{wasminterrupt.Start, "_initialize"} {
+		f := mod.ExportedFunction(name)
+		if f == nil {
+			continue
+		}
+		if _, err := f.Call(ictx); err != nil {
+			if ce := p.fault(s, "open", name, err); clawerr.CodeOf(ce) == clawerr.Timeout {
+				return fail(clawerr.New(clawerr.Timeout, p.who(), "open", "instantiating the module ("+name+") took too long", err))
+			}
+			return fail(clawerr.New(clawerr.OpenFailed, p.who(), "open", "instantiating the module ("+name+")", err))
+		}
+	}
 	if in.mem == nil {
 		return fail(clawerr.New(clawerr.OpenFailed, p.who(), "open", "the module has no memory", nil))
 	}
@@ -109,7 +132,7 @@ func (p *Plugin) instantiate(ctx context.Context, s *slot) (*instance, *tableInf
 
 	var st [1]uint64
 	if err := mod.ExportedFunction(abi.InitSymbol).CallWithStack(ctx, st[:]); err != nil {
-		return fail(p.fault(nil, "init", abi.InitSymbol, err))
+		return fail(p.fault(s, "init", abi.InitSymbol, err))
 	}
 	addr := uint32(st[0])
 	if addr == 0 {
@@ -131,7 +154,7 @@ func (p *Plugin) instantiate(ctx context.Context, s *slot) (*instance, *tableInf
 		in.fns[c] = f
 	}
 	in.slots = slots
-	if err := p.placeContexts(ctx, in); err != nil {
+	if err := p.placeContexts(ctx, s, in); err != nil {
 		return fail(err)
 	}
 	return in, t, nil
@@ -150,7 +173,7 @@ func lookup(mod api.Module, tbl, idx uint32, params, results []api.ValueType) (f
 
 // readTable copies the ClawaPlugin at addr out of linear memory (the
 // wasm32 layout) and checks it by the one rule (boundary.CheckTable).
-func (p *Plugin) readTable(in *instance, addr uint32) (*tableInfo, [abi.NumCallbacks]uint32, error) {
+func (p *plugin) readTable(in *instance, addr uint32) (*tableInfo, [abi.NumCallbacks]uint32, error) {
 	var slots [abi.NumCallbacks]uint32
 	who := p.who()
 	raw, ok := in.mem.Read(addr, sizeofPlugin)
@@ -210,11 +233,11 @@ func (l linear) CString(addr uint64, max int) ([]byte, bool, error) {
 // placeContexts reads the context template from clawd_wasm_context,
 // and fills a ring
 // of contexts with it.
-func (p *Plugin) placeContexts(ctx context.Context, in *instance) error {
+func (p *plugin) placeContexts(ctx context.Context, s *slot, in *instance) error {
 	who := p.who()
 	var st [1]uint64
 	if err := in.mod.ExportedFunction(exportContext).CallWithStack(ctx, st[:]); err != nil {
-		return p.fault(nil, "init", exportContext, err)
+		return p.fault(s, "init", exportContext, err)
 	}
 	tmpl, ok := in.mem.Read(uint32(st[0]), sizeofContext)
 	if !ok || st[0] == 0 {
@@ -233,7 +256,7 @@ func (p *Plugin) placeContexts(ctx context.Context, in *instance) error {
 		return clawerr.New(clawerr.OpenFailed, who, "open", string(bg), nil)
 	}
 	if err != nil {
-		return p.fault(nil, "init", exportAlloc, err)
+		return p.fault(s, "init", exportAlloc, err)
 	}
 	if base == 0 {
 		return clawerr.New(clawerr.OpenFailed, who, "open", "the guest has no memory for the call contexts", nil)

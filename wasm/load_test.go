@@ -24,6 +24,19 @@ func TestRegistered(t *testing.T) {
 	require.NoError(t, p.Close())
 }
 
+// Open gives a clawd.Plugin that is also a clawd.Hooker, and on failure
+// an untyped nil (never a nil pointer inside the interface).
+func TestOpenGivesThePluginInterface(t *testing.T) {
+	p, err := wasm.Open(cbuildWasm(t, "minimal"))
+	require.NoError(t, err)
+	_, hooks := p.(clawd.Hooker)
+	assert.True(t, hooks)
+	require.NoError(t, p.Close())
+	p, err = wasm.Open(filepath.Join(t.TempDir(), "missing.wasm"))
+	require.Error(t, err)
+	assert.True(t, p == nil, "a failed Open returns a nil interface")
+}
+
 // Each load failure, with its exact code, as the native loader gives it.
 func TestLoadCodes(t *testing.T) {
 	dir := t.TempDir()
@@ -63,7 +76,7 @@ func TestLoadCodes(t *testing.T) {
 			"reference daemon's WASM shape (imports env.clawd_log, env.clawd_send_event; exports on_tool_call): it lacks the ClawaPlugin table"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := wasm.Open(tc.mod(t))
+			_, err := wasm.OpenPlugin(tc.mod(t))
 			codeIs(t, err, tc.code, tc.contains)
 		})
 	}
@@ -87,14 +100,14 @@ func TestUnknownCode(t *testing.T) {
 func TestMemoryCapAtLoad(t *testing.T) {
 	// zig's default 1 MiB stack makes the initial memory 257 pages (16 MiB+).
 	mod := cbuildWasm(t, "minimal", "-Wl,-z,stack-size=16777216")
-	_, err := wasm.Open(mod, clawd.WithMemoryLimitMB(8))
+	_, err := wasm.OpenPlugin(mod, clawd.WithMemoryLimitMB(8))
 	codeIs(t, err, clawerr.OpenFailed, "min 257 pages (16 Mi) over limit of 128 pages (8 Mi)")
 	for _, mb := range []int{-1, 4097} {
-		_, err = wasm.Open(mod, clawd.WithMemoryLimitMB(mb))
+		_, err = wasm.OpenPlugin(mod, clawd.WithMemoryLimitMB(mb))
 		codeIs(t, err, clawerr.InvalidArgument, fmt.Sprintf("memory limit %d MiB: want 1 to 4096", mb))
 	}
 	// 0 is the option's zero value: the default cap, which the module fits.
-	p, err := wasm.Open(mod, clawd.WithMemoryLimitMB(0))
+	p, err := wasm.OpenPlugin(mod, clawd.WithMemoryLimitMB(0))
 	require.NoError(t, err)
 	require.Equal(t, wasm.DefaultMemoryLimitMB, p.Grants().MemoryLimitMB)
 	require.NoError(t, p.Close())
@@ -112,7 +125,7 @@ func TestHostileGlue(t *testing.T) {
 		{"-DTABLE_OUTSIDE", string(clawerr.ABIMismatch), "cannot read the ClawaPlugin table at 0xfffffff0"},
 	} {
 		t.Run(tc.variant, func(t *testing.T) {
-			_, err := wasm.Open(cbuild.WasmBare(t, "wasm_hostile", tc.variant))
+			_, err := wasm.OpenPlugin(cbuild.WasmBare(t, "wasm_hostile", tc.variant))
 			codeIs(t, err, clawerr.Code(tc.code), tc.contains)
 		})
 	}

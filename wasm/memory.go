@@ -17,9 +17,9 @@ import (
 // slice as before.
 //
 // When a mapping may go is this file's business. wazero frees a memory
-// (LinearMemory.Free) when its module closes, and a deadline closes the
-// module from wazero's own goroutine while the guest may still be
-// running, until its next check; unmapping then would fault the host. So
+// (LinearMemory.Free) when its module closes, and a module may be closed
+// from another goroutine (a plugin closing, or a load abandoned) while
+// the guest may still be running; unmapping then would fault the host. So
 // Free only marks, and the mapping is released where this package knows
 // the guest has stopped: when an instance is discarded (after its call
 // returned) and when the plugin closes (after every call returned).

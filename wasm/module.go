@@ -168,12 +168,12 @@ func cacheFor(dir string) (wazero.CompilationCache, error) {
 	return c, nil
 }
 
-// TableElementCost is what one table element may cost the host, in
+// tableElementCost is what one table element may cost the host, in
 // bytes: wazero keeps an element as a uintptr (8 bytes; 8.2 measured for
 // a table grown one element at a time, after a collection), and
 // table.grow appends to a Go slice, whose spare capacity and the array it
 // replaces can double that while it grows.
-const TableElementCost = 16
+const tableElementCost = 16
 
 // scanLimits are the bounds of the pre-scan (wasmscan.DefaultLimits).
 var scanLimits = wasmscan.DefaultLimits()
@@ -197,7 +197,7 @@ func budget(sum *wasmscan.Summary, capMB int, who string) (pages uint32, err err
 			}
 			n = uint64(t.Max)
 		}
-		tables += n * TableElementCost
+		tables += n * tableElementCost
 	}
 	// The cap is in pages: tables count in whole pages, rounded down, and
 	// a memory over the cap on its own is wazero's to refuse, as before.
@@ -214,7 +214,7 @@ func budget(sum *wasmscan.Summary, capMB int, who string) (pages uint32, err err
 		return 0, clawerr.New(clawerr.OpenFailed, who, "open", fmt.Sprintf(
 			"the tables at their %s cost up to %d bytes (%d bytes an element) and the initial memory %d bytes: "+
 				"%d MiB in all, over the memory cap of %d MiB; declare smaller tables or raise the cap (memory_limit_mb)",
-			what, tables, TableElementCost, initial, (tables+initial+(1<<20)-1)>>20, capMB), nil)
+			what, tables, tableElementCost, initial, (tables+initial+(1<<20)-1)>>20, capMB), nil)
 	}
 	if tablePages >= capBytes>>16 {
 		return 0, nil // unreachable: tables over the cap were refused above

@@ -83,11 +83,14 @@ func WithLoadTimeout(d time.Duration) Option {
 	return Option{set: func(o *options) { o.loadTimeout = d }}
 }
 
-// WithDeadlines(false) compiles the module without wazero's termination
-// checks: a call is then refused before it starts if its context is done,
-// but never interrupted, as in the native runtime, and a call costs no
-// allocation. The default (true) interrupts a call at its deadline, at the
-// price of a goroutine per call (wazero's WithCloseOnContextDone).
+// WithDeadlines(false) compiles the module as it is, without the checks
+// that interrupt it: a call is then refused before it starts if its
+// context is done, but never interrupted in the guest's own code, as in
+// the native runtime (a WASI sleep still ends at the call's deadline).
+// The default (true) instruments the module before it compiles: a check
+// at every function entry and loop head of a flag that one watchdog for
+// the process sets at the call's deadline (package doc, Cost). Either way
+// a call allocates nothing.
 func WithDeadlines(on bool) Option {
 	return Option{set: func(o *options) { o.noDeadlines = !on }}
 }

@@ -2,12 +2,9 @@ package wasm
 
 import (
 	"context"
-	"errors"
 	"sync"
-	"time"
 
 	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/clawd-go/clawd/internal/hook"
 	"github.com/clawd-go/clawd/internal/reentry"
@@ -36,6 +33,8 @@ type slot struct {
 	// callCtx is the context of what runs in the instance now (a call, or
 	// the load): the guest's WASI sleeps and clock polls wait on it.
 	callCtx context.Context
+	// watch arms the deadline of what runs in inst (deadline.go).
+	watch watch
 
 	// hookFrame is the verdict state of the Hook call in flight, made at
 	// call depth hookDepth (its context is active[hookDepth]); nil when none.
@@ -45,7 +44,7 @@ type slot struct {
 
 func newSlot(name string) *slot {
 	o := &reentry.Owner{Name: name}
-	return &slot{owner: o, lock: reentry.NewMutex(o)}
+	return &slot{owner: o, lock: reentry.NewMutex(o), watch: watch{index: -1}}
 }
 
 // live reports whether ctxAddr is the context of a call in progress in
@@ -63,34 +62,6 @@ func (s *slot) live(ctxAddr uint32) bool {
 	return false
 }
 
-// nanosleep is the guest's WASI sleep (poll_oneoff's clock
-// subscriptions, and so sleep() and nanosleep()): it waits for ns or for
-// the context of the call in flight, whichever ends first. Past the
-// call's deadline it ends the call (timeout, or unavailable for a
-// cancellation) instead of returning to the guest, so a guest that sleeps
-// is interrupted at once, with deadlines on or off. It runs on the call's
-// goroutine, which holds the slot.
-func (s *slot) nanosleep(ns int64) {
-	if ns <= 0 {
-		return
-	}
-	done := (<-chan struct{})(nil)
-	if s.callCtx != nil {
-		done = s.callCtx.Done()
-	}
-	t := time.NewTimer(time.Duration(ns))
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-done:
-		code := sys.ExitCodeContextCanceled
-		if errors.Is(s.callCtx.Err(), context.DeadlineExceeded) {
-			code = sys.ExitCodeDeadlineExceeded
-		}
-		panic(sys.NewExitError(code)) // wazero returns it as the call's error
-	}
-}
-
 // pool is a concurrent plugin's slots and which of them are free.
 type pool struct {
 	free chan *slot
@@ -101,7 +72,7 @@ type pool struct {
 // sink of this plugin, the slot whose guest sent the event (the call nests
 // on that instance, reentered); otherwise the only slot, or a free one of
 // the pool, waiting for one until ctx is done.
-func (p *Plugin) acquire(ctx context.Context) (s *slot, reentered bool, err error) {
+func (p *plugin) acquire(ctx context.Context) (s *slot, reentered bool, err error) {
 	if p.pool == nil {
 		s = p.slots[0]
 		reentered, err = s.lock.Lock()
@@ -132,7 +103,7 @@ func (p *Plugin) acquire(ctx context.Context) (s *slot, reentered bool, err erro
 }
 
 // release ends a call that acquire admitted.
-func (p *Plugin) release(s *slot, reentered bool) {
+func (p *plugin) release(s *slot, reentered bool) {
 	if reentered {
 		return
 	}
@@ -144,7 +115,7 @@ func (p *Plugin) release(s *slot, reentered bool) {
 
 // slotOf is the slot whose instance mod is, for a host function; nil if
 // none (a module being made or already discarded: no context is live).
-func (p *Plugin) slotOf(mod api.Module) *slot {
+func (p *plugin) slotOf(mod api.Module) *slot {
 	if p.pool == nil {
 		return p.slots[0]
 	}
@@ -156,13 +127,13 @@ func (p *Plugin) slotOf(mod api.Module) *slot {
 
 // track records which slot in serves (pool only); untrack and close the
 // module when it is discarded.
-func (p *Plugin) track(s *slot, in *instance) {
+func (p *plugin) track(s *slot, in *instance) {
 	if p.pool != nil {
 		p.pool.mods.Store(in.mod, s)
 	}
 }
 
-func (p *Plugin) discard(in *instance) {
+func (p *plugin) discard(in *instance) {
 	if p.pool != nil {
 		p.pool.mods.Delete(in.mod)
 	}

@@ -69,7 +69,7 @@ func helloWasm(t testing.TB) string {
 func TestConcurrentPoolOverlaps(t *testing.T) {
 	const size = 3
 	o := newOverlap(size)
-	p, err := wasm.Open(helloWasm(t), clawd.WithConcurrent(true), wasm.WithPoolSize(size),
+	p, err := wasm.OpenPlugin(helloWasm(t), clawd.WithConcurrent(true), wasm.WithPoolSize(size),
 		clawd.WithCapabilities(abi.CapNetworkRelay), clawd.WithEventSink(o))
 	require.NoError(t, err)
 	defer p.Close()
@@ -102,7 +102,7 @@ func TestConcurrentPoolOverlaps(t *testing.T) {
 // whatever WithPoolSize says.
 func TestSerializedNeverOverlaps(t *testing.T) {
 	o := newOverlap(0)
-	p, err := wasm.Open(helloWasm(t), wasm.WithPoolSize(4),
+	p, err := wasm.OpenPlugin(helloWasm(t), wasm.WithPoolSize(4),
 		clawd.WithCapabilities(abi.CapNetworkRelay), clawd.WithEventSink(o))
 	require.NoError(t, err)
 	defer p.Close()
@@ -192,7 +192,7 @@ func TestPoolWaitsForAFreeInstance(t *testing.T) {
 }
 
 func TestPoolSizeOption(t *testing.T) {
-	_, err := wasm.Open(helloWasm(t), clawd.WithConcurrent(true), wasm.WithPoolSize(0))
+	_, err := wasm.OpenPlugin(helloWasm(t), clawd.WithConcurrent(true), wasm.WithPoolSize(0))
 	codeIs(t, err, clawerr.InvalidArgument, "pool size 0")
 	assert.Equal(t, wasm.DefaultPoolSize(), wasm.GrantsFor(clawd.WithConcurrent(true)).Instances)
 }

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
@@ -27,21 +26,16 @@ import (
 	"github.com/clawd-go/clawd/internal/libfile"
 	"github.com/clawd-go/clawd/internal/outcome"
 	"github.com/clawd-go/clawd/internal/reentry"
+	"github.com/clawd-go/clawd/internal/wasminterrupt"
 	"github.com/clawd-go/clawd/internal/wasmscan"
 )
 
 func init() {
-	clawd.Register(clawd.RuntimeWasm, clawd.RuntimeFunc(func(path string, opts ...clawd.Option) (clawd.Plugin, error) {
-		p, err := Open(path, opts...)
-		if err != nil {
-			return nil, err // an untyped nil: never a nil *Plugin in the interface
-		}
-		return p, nil
-	}))
+	clawd.Register(clawd.RuntimeWasm, clawd.RuntimeFunc(Open))
 }
 
-// Plugin is one open WASM plugin. Its methods are safe for concurrent use.
-type Plugin struct {
+// plugin is one open WASM plugin. Its methods are safe for concurrent use.
+type plugin struct {
 	path     string
 	name     string // the library's own
 	version  string
@@ -84,10 +78,10 @@ type Plugin struct {
 	closeErr  error
 }
 
-var _ clawd.Plugin = (*Plugin)(nil)
+var _ clawd.Plugin = (*plugin)(nil)
 
 // who names the plugin in errors: its name once known, else its path.
-func (p *Plugin) who() string {
+func (p *plugin) who() string {
 	if p.name != "" {
 		return p.name
 	}
@@ -95,8 +89,17 @@ func (p *Plugin) who() string {
 }
 
 // Open loads the WASM plugin at path. See the package doc for what it
-// checks. The error is a *clawerr.Error.
-func Open(path string, opts ...clawd.Option) (*Plugin, error) {
+// checks. The error is a *clawerr.Error. Besides clawd.Plugin, the plugin
+// is a clawd.Hooker (hook verdicts).
+func Open(path string, opts ...clawd.Option) (clawd.Plugin, error) {
+	p, err := open(path, opts...)
+	if err != nil {
+		return nil, err // an untyped nil: never a nil *plugin in the interface
+	}
+	return p, nil
+}
+
+func open(path string, opts ...clawd.Option) (*plugin, error) {
 	cfg, own := configure(opts)
 	if own.memoryLimitMB <= 0 || own.memoryLimitMB > 4096 {
 		return nil, clawerr.New(clawerr.InvalidArgument, path, "open",
@@ -124,7 +127,7 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	if cfg.Concurrent && own.poolSize < 1 {
 		return nil, clawerr.New(clawerr.InvalidArgument, path, "open", fmt.Sprintf("pool size %d: want at least 1", own.poolSize), nil)
 	}
-	p := &Plugin{path: path, cfg: cfg, own: own, relay: cfg.Granted(abi.CapNetworkRelay), log: cfg.Logger,
+	p := &plugin{path: path, cfg: cfg, own: own, relay: cfg.Granted(abi.CapNetworkRelay), log: cfg.Logger,
 		states: boundary.NewStates(cfg.OnState)}
 	n := 1
 	if cfg.Concurrent {
@@ -149,6 +152,19 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !own.noDeadlines {
+		// The deadline's checks are compiled in: what is compiled (and
+		// cached) is the instrumented module.
+		if bin, err = wasminterrupt.Rewrite(bin); err != nil {
+			return nil, clawerr.New(clawerr.OpenFailed, path, "open", "the module cannot be instrumented for deadlines", err)
+		}
+		// The checks add branches, and the compile's cost grows with
+		// them: what is compiled is held to the same limits as what was
+		// read (a linear pass over at most wasminterrupt.MaxGrowth more).
+		if _, err := wasmscan.Scan(bin, scanLimits); err != nil {
+			return nil, clawerr.New(clawerr.OpenFailed, path, "open", "the module instrumented for deadlines is over the pre-scan's limits; build the plugin smaller", err)
+		}
+	}
 	for i, t := range sum.Tables {
 		if t.Funcref {
 			p.funcTable = uint32(i)
@@ -165,7 +181,7 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 
 	rc := wazero.NewRuntimeConfig().
 		WithMemoryLimitPages(pages).
-		WithCloseOnContextDone(!own.noDeadlines)
+		WithCloseOnContextDone(false) // deadlines are the flag's (deadline.go)
 	if own.cacheDir != "" {
 		if c, err := cacheFor(own.cacheDir); err == nil {
 			rc = rc.WithCompilationCache(c)
@@ -175,7 +191,7 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 	}
 	bg := context.Background()
 	p.rt = wazero.NewRuntimeWithConfig(bg, rc)
-	fail := func(err error) (*Plugin, error) {
+	fail := func(err error) (*plugin, error) {
 		_ = p.rt.Close(bg)
 		p.mems.releaseAll()
 		if p.root != nil {
@@ -244,9 +260,10 @@ func Open(path string, opts ...clawd.Option) (*Plugin, error) {
 // arguments, the granted environment and mounts, real clocks and
 // randomness. stdout and stderr, log lines, are each slot's own (instantiate):
 // two instances of a pool never mix their partial lines.
-func (p *Plugin) moduleConfig() (wazero.ModuleConfig, error) {
-	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions("_initialize").
-		WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(rand.Reader)
+func (p *plugin) moduleConfig() (wazero.ModuleConfig, error) {
+	mc := wazero.NewModuleConfig().WithName("").WithStartFunctions(). // instantiate runs them, the flag armed
+
+										WithSysWalltime().WithSysNanotime().WithSysNanosleep().WithRandSource(rand.Reader)
 	for _, e := range p.cfg.Env {
 		k, v, ok := strings.Cut(e, "=")
 		if !ok {
@@ -277,11 +294,16 @@ func (p *Plugin) moduleConfig() (wazero.ModuleConfig, error) {
 
 // load instantiates the module for slot s and runs on_load, within the
 // load timeout. Called with s's lock held, or before any call.
-func (p *Plugin) load(ctx context.Context, s *slot) (*instance, *tableInfo, error) {
+func (p *plugin) load(ctx context.Context, s *slot) (*instance, *tableInfo, error) {
 	if p.own.loadTimeout > 0 && !p.own.noDeadlines {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.own.loadTimeout)
 		defer cancel()
+	}
+	if !p.own.noDeadlines {
+		// Armed now for the sleeps; the flag is the instance's, once made.
+		g := dog.enter(&s.watch, nil, deadlineOf(ctx, 0), ctx)
+		defer dog.leave(&s.watch, g)
 	}
 	in, t, err := p.instantiate(ctx, s)
 	if err != nil {
@@ -327,22 +349,22 @@ func (p *Plugin) load(ctx context.Context, s *slot) (*instance, *tableInfo, erro
 }
 
 // Name is the plugin's name (the file stem if the plugin left it NULL).
-func (p *Plugin) Name() string { return p.name }
+func (p *plugin) Name() string { return p.name }
 
 // Version is the plugin's version string ("" if NULL).
-func (p *Plugin) Version() string { return p.version }
+func (p *plugin) Version() string { return p.version }
 
 // Path is the module file the plugin was opened from.
-func (p *Plugin) Path() string { return p.path }
+func (p *plugin) Path() string { return p.path }
 
 // ABIVersion is the abi_version the plugin's table declares.
-func (p *Plugin) ABIVersion() uint32 { return p.table.abiVersion }
+func (p *plugin) ABIVersion() uint32 { return p.table.abiVersion }
 
 // Has reports whether the plugin set callback cb.
-func (p *Plugin) Has(cb abi.Callback) bool { return cb < abi.NumCallbacks && p.table.has[cb] }
+func (p *plugin) Has(cb abi.Callback) bool { return cb < abi.NumCallbacks && p.table.has[cb] }
 
 // Callbacks lists the callbacks the plugin set, in table order.
-func (p *Plugin) Callbacks() []abi.Callback {
+func (p *plugin) Callbacks() []abi.Callback {
 	var cbs []abi.Callback
 	for c := abi.Callback(0); c < abi.NumCallbacks; c++ {
 		if p.table.has[c] {
@@ -353,37 +375,37 @@ func (p *Plugin) Callbacks() []abi.Callback {
 }
 
 // Warnings lists what loads but is not right (NULL name, non-semver version).
-func (p *Plugin) Warnings() []string { return append([]string(nil), p.warnings...) }
+func (p *plugin) Warnings() []string { return append([]string(nil), p.warnings...) }
 
 // Stats returns the counters of the plugin's contexts.
-func (p *Plugin) Stats() clawd.Stats {
+func (p *plugin) Stats() clawd.Stats {
 	return p.counts.Snapshot()
 }
 
 // State is up while an instance serves, failed once a re-instantiation
 // failed (calls return unavailable), closed after Close.
-func (p *Plugin) State() clawd.State { return clawd.State(p.state.Load()) }
+func (p *plugin) State() clawd.State { return clawd.State(p.state.Load()) }
 
 // Instances is how many instances serve calls now: 1 for a serialized
 // plugin (0 once closed, or failed); for a concurrent one those of its
 // pool that calls have needed so far (instances are made lazily).
-func (p *Plugin) Instances() int { return int(p.instances.Load()) }
+func (p *plugin) Instances() int { return int(p.instances.Load()) }
 
 // Crashes counts the calls that trapped, exited or ran past their deadline.
-func (p *Plugin) Crashes() uint64 { return p.crashes.Load() }
+func (p *plugin) Crashes() uint64 { return p.crashes.Load() }
 
 // Restarts counts the instances made again after a fault.
-func (p *Plugin) Restarts() uint64 { return p.restarts.Load() }
+func (p *plugin) Restarts() uint64 { return p.restarts.Load() }
 
 // Call runs one callback. See the package doc.
-func (p *Plugin) Call(ctx context.Context, c clawd.Call) error { return p.call(ctx, c, nil) }
+func (p *plugin) Call(ctx context.Context, c clawd.Call) error { return p.call(ctx, c, nil) }
 
 // Hook runs on_tool_call or on_message and returns the verdict the guest
 // gave during it (clawd.Hooker): send_event(ctx, "hook.block" or
 // "hook.intercept", ...) on that call's context, with the hook granted.
 // The guest has one thread, so every hook event on that context is the
 // calling thread's.
-func (p *Plugin) Hook(ctx context.Context, c clawd.Call) (clawd.Verdict, error) {
+func (p *plugin) Hook(ctx context.Context, c clawd.Call) (clawd.Verdict, error) {
 	if _, ok := clawd.HookPointOf(c.Op); !ok {
 		return clawd.Verdict{}, clawerr.New(clawerr.InvalidArgument, p.name, "hook", c.Op.String()+" gives no verdict", nil)
 	}
@@ -398,7 +420,7 @@ func (p *Plugin) Hook(ctx context.Context, c clawd.Call) (clawd.Verdict, error) 
 	return v, nil
 }
 
-func (p *Plugin) call(ctx context.Context, c clawd.Call, f *hook.Frame) error {
+func (p *plugin) call(ctx context.Context, c clawd.Call, f *hook.Frame) error {
 	o := c.Op
 	if o >= clawd.NumOps {
 		return p.errs.BadOp(o)
@@ -456,7 +478,7 @@ func (p *Plugin) call(ctx context.Context, c clawd.Call, f *hook.Frame) error {
 
 var errGone = errors.New("the module instance is gone")
 
-func (p *Plugin) callLocked(ctx context.Context, s *slot, o clawd.Op, cb abi.Callback, args *[3]string, n int, total uint32) error {
+func (p *plugin) callLocked(ctx context.Context, s *slot, o clawd.Op, cb abi.Callback, args *[3]string, n int, total uint32) error {
 	if s.broken {
 		return clawerr.New(clawerr.Unavailable, p.name, o.String(),
 			"a nested call faulted: the instance is made again when the outermost call returns", errGone)
@@ -474,29 +496,46 @@ func (p *Plugin) callLocked(ctx context.Context, s *slot, o clawd.Op, cb abi.Cal
 		p.instances.Add(1)
 	}
 	in := s.inst
-	if p.cfg.CallTimeout > 0 && !p.own.noDeadlines {
-		if dl, ok := ctx.Deadline(); !ok || time.Until(dl) > p.cfg.CallTimeout {
-			var cancel context.CancelFunc
-			ctx, cancel = context.WithTimeout(ctx, p.cfg.CallTimeout)
-			defer cancel()
-		}
+	if s.depth >= maxDepth {
+		return clawerr.New(clawerr.Unavailable, p.name, o.String(), "calls nested too deep", reentry.ErrTooDeep)
 	}
 	// The guest's sleeps wait on this call's context (the allocator's
 	// too); a nested call's is put back when it returns.
 	prevCtx := s.callCtx
 	s.callCtx = ctx
-	defer func() { s.callCtx = prevCtx }()
-	d := s.depth
-	if d >= maxDepth {
-		return clawerr.New(clawerr.Unavailable, p.name, o.String(), "calls nested too deep", reentry.ErrTooDeep)
+	var g guard
+	if !p.own.noDeadlines {
+		g = dog.enter(&s.watch, in.flag, deadlineOf(ctx, p.cfg.CallTimeout), ctx)
 	}
+	rc, err, fault := p.run(ctx, s, in, o, cb, args, n, total)
+	if !p.own.noDeadlines {
+		dog.leave(&s.watch, g)
+	}
+	s.callCtx = prevCtx
+	if fault {
+		return p.faulted(s, o, err)
+	}
+	if err != nil {
+		return err
+	}
+	if s.broken && s.depth == 0 {
+		p.restart(s, fmt.Errorf("a nested call faulted"))
+	}
+	return p.errs.Result(o, rc)
+}
+
+// run places the call's strings in the guest's memory and calls cb, with
+// the call's deadline armed. fault: err is a fault, which discards the
+// instance.
+func (p *plugin) run(ctx context.Context, s *slot, in *instance, o clawd.Op, cb abi.Callback, args *[3]string, n int, total uint32) (rc int32, err error, fault bool) {
+	d := s.depth
 	base, err := in.arena(ctx, d, total)
 	if err != nil {
-		return p.faulted(s, o, p.fault(&o, o.String(), exportAlloc, err))
+		return 0, p.fault(s, o.String(), exportAlloc, err), true
 	}
 	if base == 0 {
-		return clawerr.New(clawerr.Unavailable, p.name, o.String(),
-			fmt.Sprintf("the plugin has no memory left for the call's %d bytes of arguments", total), nil)
+		return 0, clawerr.New(clawerr.Unavailable, p.name, o.String(),
+			fmt.Sprintf("the plugin has no memory left for the call's %d bytes of arguments", total), nil), false
 	}
 	st := &in.stacks[d]
 	at := base
@@ -506,20 +545,14 @@ func (p *Plugin) callLocked(ctx context.Context, s *slot, o clawd.Op, cb abi.Cal
 		st[1+i] = uint64(at)
 		at += uint32(len(args[i])) + 1
 	}
-	rc, err := p.invoke(ctx, s, in, cb, n, st)
-	if err != nil {
-		return p.faulted(s, o, err)
-	}
-	if s.broken && s.depth == 0 {
-		p.restart(s, fmt.Errorf("a nested call faulted"))
-	}
-	return p.errs.Result(o, rc)
+	rc, err = p.invoke(ctx, s, in, cb, n, st)
+	return rc, err, err != nil
 }
 
 // invoke calls callback cb of in with a fresh context and the n string
 // pointers in st[1:], and returns what it returned. An error is a fault
 // (a *clawerr.Error: crashed, timeout or unavailable).
-func (p *Plugin) invoke(ctx context.Context, s *slot, in *instance, cb abi.Callback, n int, st *[4]uint64) (int32, error) {
+func (p *plugin) invoke(ctx context.Context, s *slot, in *instance, cb abi.Callback, n int, st *[4]uint64) (int32, error) {
 	if st == nil {
 		st = &in.stacks[s.depth]
 	}
@@ -535,16 +568,25 @@ func (p *Plugin) invoke(ctx context.Context, s *slot, in *instance, cb abi.Callb
 	s.depth--
 	s.active[d] = 0
 	if err != nil {
-		return 0, p.fault(nil, cb.String(), cb.String(), err)
+		return 0, p.fault(s, cb.String(), cb.String(), err)
 	}
 	return int32(uint32(st[0])), nil
 }
 
-// fault turns what a call into the guest returned as an error into the
-// error the caller sees: timeout past the deadline, unavailable for a
-// cancellation, crashed for a trap or an exit. fn names the guest
-// function that was called.
-func (p *Plugin) fault(_ *clawd.Op, op, fn string, err error) error {
+// fault turns what a call into the guest in slot s returned as an error
+// into the error the caller sees: timeout past the deadline, unavailable
+// for a cancellation, crashed for a trap or an exit. fn names the guest
+// function that was called. A trap while the slot's flag is set is the
+// deadline's (or the cancellation's): the guest met a check.
+func (p *plugin) fault(s *slot, op, fn string, err error) error {
+	if !p.own.noDeadlines {
+		switch dog.interrupted(&s.watch) {
+		case firedDeadline:
+			return clawerr.New(clawerr.Timeout, p.who(), op, "the call ran past its deadline: the instance is discarded", err)
+		case firedCanceled:
+			return clawerr.New(clawerr.Unavailable, p.who(), op, "the call was canceled: the instance is discarded", err)
+		}
+	}
 	if code, ok := exitOf(err); ok {
 		switch code {
 		case sys.ExitCodeDeadlineExceeded:
@@ -569,7 +611,7 @@ func (p *Plugin) fault(_ *clawd.Op, op, fn string, err error) error {
 // faulted records a fault of a call in slot s and replaces its instance
 // (only that one): now when no call is below, else when the outermost
 // returns.
-func (p *Plugin) faulted(s *slot, o clawd.Op, err error) error {
+func (p *plugin) faulted(s *slot, o clawd.Op, err error) error {
 	p.crashes.Add(1)
 	p.log.Warn("wasm: the plugin faulted; its instance is discarded and made again", zap.String("op", o.String()), zap.Error(err))
 	if s.depth > 0 {
@@ -583,7 +625,7 @@ func (p *Plugin) faulted(s *slot, o clawd.Op, err error) error {
 // restart discards slot s's instance and makes a new one (init and
 // on_load again: guest state is lost). Called with s's lock held, no call
 // below. If that fails, the plugin is failed: every call is refused.
-func (p *Plugin) restart(s *slot, cause error) {
+func (p *plugin) restart(s *slot, cause error) {
 	if s.inst != nil {
 		p.discard(s.inst)
 		s.inst = nil
@@ -606,7 +648,7 @@ func (p *Plugin) restart(s *slot, cause error) {
 
 // setState records a change and reports it to the state function, which
 // runs after the call that caused it has let go of its slot.
-func (p *Plugin) setState(s clawd.State, err error) {
+func (p *plugin) setState(s clawd.State, err error) {
 	p.state.Store(int32(s))
 	p.states.Report(s, err)
 }
@@ -617,7 +659,7 @@ func (p *Plugin) setState(s clawd.State, err error) {
 // instances and the runtime. Later calls return the first Close's result.
 // Calling Close from inside the plugin's own send_event is an error
 // (invalid_argument).
-func (p *Plugin) Close() error {
+func (p *plugin) Close() error {
 	for _, s := range p.slots {
 		if reentry.Inside(s.owner) {
 			return clawerr.New(clawerr.InvalidArgument, p.name, "close", "Close called from inside the plugin's own send_event", nil)
@@ -638,11 +680,16 @@ func (p *Plugin) Close() error {
 		if in := s.inst; in != nil && in.fns[abi.OnUnload] != nil {
 			ctx := context.Background()
 			var cancel context.CancelFunc = func() {}
+			var g guard
 			if p.own.loadTimeout > 0 && !p.own.noDeadlines {
 				ctx, cancel = context.WithTimeout(ctx, p.own.loadTimeout)
+				g = dog.enter(&s.watch, in.flag, deadlineOf(ctx, 0), ctx)
 			}
 			if _, err := p.invoke(ctx, s, in, abi.OnUnload, 0, nil); err != nil {
 				p.log.Warn("wasm: on_unload faulted", zap.Error(err))
+			}
+			if p.own.loadTimeout > 0 && !p.own.noDeadlines {
+				dog.leave(&s.watch, g)
 			}
 			cancel()
 		}

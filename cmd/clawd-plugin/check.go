@@ -7,6 +7,7 @@ import (
 	"encoding/xml"
 	"flag"
 	"fmt"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"io"
 	"os"
 	"os/signal"
@@ -18,7 +19,6 @@ import (
 	"time"
 
 	"github.com/clawd-go/clawd/conformance"
-	"github.com/clawd-go/clawd/manifest"
 )
 
 func init() { verbs["check"] = checkVerb }
@@ -78,7 +78,7 @@ func checkVerb(args []string, stdout, stderr io.Writer) int {
 	}
 	var keys []ed25519.PublicKey
 	for _, p := range pubs {
-		k, err := manifest.ReadPublicKeyFile(p)
+		k, err := sigkey.ReadPublicKeyFile(p)
 		if err != nil {
 			return usage("--pub %s: %v", p, err)
 		}
@@ -98,7 +98,7 @@ func checkVerb(args []string, stdout, stderr io.Writer) int {
 	}
 	target := targets[0]
 	start := time.Now()
-	rep, err := conformance.RunContext(ctx, target, opts...)
+	rep, err := conformance.Run(ctx, target, opts...)
 	if err != nil {
 		fmt.Fprintf(stderr, "clawd-plugin check: %v\n", err)
 		if *asJSON {

@@ -80,7 +80,7 @@ func checkMany(ctx context.Context, targets []string, opts []conformance.Option,
 	failed := 0
 	for i, t := range targets {
 		began := time.Now()
-		rep, err := conformance.RunContext(ctx, t, opts...)
+		rep, err := conformance.Run(ctx, t, opts...)
 		out := checkTargetOut{Target: t}
 		if err != nil {
 			fmt.Fprintf(stderr, "clawd-plugin check: %s: %v\n", t, err)

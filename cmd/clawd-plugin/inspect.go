@@ -22,6 +22,7 @@ import (
 	"github.com/clawd-go/clawd/internal/child"
 	"github.com/clawd-go/clawd/internal/contain"
 	"github.com/clawd-go/clawd/internal/vtable"
+	"github.com/clawd-go/clawd/internal/wasmscan"
 	"github.com/clawd-go/clawd/isolate"
 	"github.com/clawd-go/clawd/loader"
 	"github.com/clawd-go/clawd/manifest"
@@ -60,7 +61,7 @@ type report struct {
 	Error      *errorJSON    `json:"error,omitempty"`
 	// Sandbox is what the operating system enforced on the child that
 	// opened the plugin: the process sandbox's confinement.
-	Sandbox *isolate.Containment `json:"sandbox,omitempty"`
+	Sandbox *contain.Report `json:"sandbox,omitempty"`
 	// Runtime is the runtime a host runs the plugin in: "native",
 	// "process" (the manifest's sandbox) or "wasm"; Grants what the wasm
 	// sandbox gives it (wasm only). Set by the parent.
@@ -218,7 +219,7 @@ func runtimeOf(path string, m *manifest.Manifest) (string, *wasm.Grants) {
 		if placed, _, err := m.Placement(""); err == nil { // a loaded manifest names a known runtime
 			rt = placed
 		}
-	} else if wasm.IsModule(path) {
+	} else if wasmscan.IsModuleFile(path) {
 		rt = clawd.RuntimeWasm
 	}
 	if rt != clawd.RuntimeWasm {
@@ -243,7 +244,7 @@ func runtimeOf(path string, m *manifest.Manifest) (string, *wasm.Grants) {
 // limits (contain.Sandbox, the definition isolate uses). inspect then shows
 // what this system enforced.
 func inspectPolicy(lib string, m *manifest.Manifest) *contain.Policy {
-	s := contain.Sandbox{Library: lib, AddressSpace: isolate.DefaultLimits.AddressSpace, MaxProcesses: isolate.DefaultMaxProcesses}
+	s := contain.Sandbox{Library: lib, AddressSpace: isolate.DefaultLimits.AddressSpace, MaxProcesses: contain.DefaultMaxProcesses}
 	if m != nil {
 		s.PluginDir, s.Capabilities = m.Dir, m.Capabilities
 		if wd, err := os.Getwd(); err == nil {

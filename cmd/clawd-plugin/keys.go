@@ -16,6 +16,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"io"
 	"io/fs"
 	"os"
@@ -64,16 +65,16 @@ func keygen(args []string, stdout, stderr io.Writer) int {
 		return exitInvalid
 	}
 	// O_EXCL: a file that appeared since the check is not overwritten either.
-	if err := writeNew(privPath, manifest.EncodePrivateKey(priv)+"\n", 0o600); err != nil {
+	if err := writeNew(privPath, sigkey.EncodePrivateKey(priv)+"\n", 0o600); err != nil {
 		fmt.Fprintf(stderr, "clawd-plugin keygen: %v\n", err)
 		return exitInvalid
 	}
-	if err := writeNew(pubPath, manifest.EncodePublicKey(pub)+"\n", 0o644); err != nil {
+	if err := writeNew(pubPath, sigkey.EncodePublicKey(pub)+"\n", 0o644); err != nil {
 		os.Remove(privPath)
 		fmt.Fprintf(stderr, "clawd-plugin keygen: %v\n", err)
 		return exitInvalid
 	}
-	fmt.Fprintln(stdout, manifest.EncodePublicKey(pub))
+	fmt.Fprintln(stdout, sigkey.EncodePublicKey(pub))
 	fmt.Fprintf(stderr, "wrote %s (private: keep it secret) and %s (public: give it to hosts that should trust your plugins)\n", privPath, pubPath)
 	return exitOK
 }
@@ -130,7 +131,7 @@ func sign(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	priv, err := manifest.ReadPrivateKeyFile(*keyFile)
+	priv, err := sigkey.ReadPrivateKeyFile(*keyFile)
 	if err != nil {
 		printFailure(stderr, "sign", err)
 		return exitInvalid
@@ -153,7 +154,7 @@ func sign(args []string, stdout, stderr io.Writer) int {
 		printFailure(stderr, "sign", clawerr.New(clawerr.OpenFailed, m.Name, "sign", "reading entry "+m.Entry, err))
 		return exitInvalid
 	}
-	sig := manifest.Sign(priv, data)
+	sig := sigkey.Sign(priv, data)
 	if sum := sha256.Sum256(data); m.SHA256 != "" && m.SHA256 != hex.EncodeToString(sum[:]) {
 		fmt.Fprintf(stderr, "warning: the manifest's sha256 pin does not match %s (sha256 %x): verify will fail with %s until the pin is updated\n",
 			m.Entry, sum, clawerr.ChecksumMismatch)
@@ -194,7 +195,7 @@ func signEntries(m *manifest.Manifest, priv ed25519.PrivateKey, printOnly bool, 
 			printFailure(stderr, "sign", clawerr.New(clawerr.OpenFailed, m.Name, "sign", "reading "+name, err))
 			return exitInvalid
 		}
-		sigs[k] = manifest.Sign(priv, data)
+		sigs[k] = sigkey.Sign(priv, data)
 		signed = append(signed, name)
 		if k == m.EntryKey {
 			if sum := sha256.Sum256(data); m.SHA256 != "" && m.SHA256 != hex.EncodeToString(sum[:]) {
@@ -279,7 +280,7 @@ func verify(args []string, stdout, stderr io.Writer) int {
 	}
 	trust := manifest.Trust{Policy: manifest.PolicyRequire}
 	for _, p := range pubs {
-		k, err := manifest.ReadPublicKeyFile(p)
+		k, err := sigkey.ReadPublicKeyFile(p)
 		if err != nil {
 			printFailure(stdout, "verify", err)
 			return exitInvalid

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -30,9 +31,9 @@ func keygenIn(t *testing.T, dir, name string) (priv, pub string) {
 func TestKeygen(t *testing.T) {
 	dir := t.TempDir()
 	privPath, pubPath := keygenIn(t, dir, "me")
-	priv, err := manifest.ReadPrivateKeyFile(privPath)
+	priv, err := sigkey.ReadPrivateKeyFile(privPath)
 	require.NoError(t, err)
-	pub, err := manifest.ReadPublicKeyFile(pubPath)
+	pub, err := sigkey.ReadPublicKeyFile(pubPath)
 	require.NoError(t, err)
 	assert.Equal(t, pub, priv.Public())
 	if runtime.GOOS != "windows" {
@@ -64,7 +65,7 @@ func TestKeygen(t *testing.T) {
 	data, err := os.ReadFile("clawd-plugin.pub")
 	require.NoError(t, err)
 	assert.Equal(t, string(data), out.String())
-	_, err = manifest.ReadPrivateKeyFile("clawd-plugin.key")
+	_, err = sigkey.ReadPrivateKeyFile("clawd-plugin.key")
 	require.NoError(t, err)
 }
 

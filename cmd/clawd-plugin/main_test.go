@@ -197,7 +197,7 @@ func TestInspectNotALibrary(t *testing.T) {
 
 func TestInspectHuman(t *testing.T) {
 	lib := cbuild.Plugin(t, "echo")
-	sandbox := contain.Probe(contain.Policy{Landlock: true, DenyTCP: true, ScopeSignals: true, NoCoreDumps: true, AddressSpace: 1, MaxProcesses: isolate.DefaultMaxProcesses, DenySockets: true, DenySyscalls: true, PrivateHome: true}).String()
+	sandbox := contain.Probe(contain.Policy{Landlock: true, DenyTCP: true, ScopeSignals: true, NoCoreDumps: true, AddressSpace: 1, MaxProcesses: contain.DefaultMaxProcesses, DenySockets: true, DenySyscalls: true, PrivateHome: true}).String()
 	r := cli(t, "inspect", lib)
 	if runtime.GOOS == "windows" {
 		// The child's job object and token are not this process's, so

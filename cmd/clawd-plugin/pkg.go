@@ -18,6 +18,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"io"
 	"io/fs"
 	"os"
@@ -30,7 +31,8 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/install"
 	"github.com/clawd-go/clawd/internal/archive"
-	"github.com/clawd-go/clawd/manifest"
+	"github.com/clawd-go/clawd/internal/lockfile"
+	"github.com/clawd-go/clawd/internal/pkgindex"
 )
 
 func init() {
@@ -68,7 +70,7 @@ func pkgCode(err error) string {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return string(clawerr.NotFound)
-	case errors.Is(err, manifest.ErrMalformedKey):
+	case errors.Is(err, sigkey.ErrMalformedKey):
 		return string(clawerr.InvalidArgument)
 	}
 	return string(clawerr.Unavailable)
@@ -121,11 +123,11 @@ func packVerb(args []string, stdout, stderr io.Writer) int {
 	if *key == "" || *out == "" || len(pos) != 1 {
 		return p.usage(fs, "--key FILE, -o FILE and one DIR are required")
 	}
-	priv, err := manifest.ReadPrivateKeyFile(*key)
+	priv, err := sigkey.ReadPrivateKeyFile(*key)
 	if err != nil {
 		return p.fail(err)
 	}
-	pk, err := install.Pack(pos[0], *out, priv)
+	pk, err := pkgindex.Pack(pos[0], *out, priv)
 	if err != nil {
 		return p.fail(err)
 	}
@@ -167,13 +169,13 @@ func indexVerb(args []string, stdout, stderr io.Writer) int {
 	if *key == "" || len(pos) < 1 || sub == "build" && len(pos) != 1 || sub != "build" && len(pos) < 2 {
 		return p.usage(fs, "--key FILE and DIR are required (add: DIR PACKAGE...; yank, unyank: DIR NAME@VERSION...)")
 	}
-	priv, err := manifest.ReadPrivateKeyFile(*key)
+	priv, err := sigkey.ReadPrivateKeyFile(*key)
 	if err != nil {
 		return p.fail(err)
 	}
-	o := install.IndexOptions{}
+	o := pkgindex.IndexOptions{}
 	for _, f := range pubs {
-		k, err := manifest.ReadPublicKeyFile(f)
+		k, err := sigkey.ReadPublicKeyFile(f)
 		if err != nil {
 			return p.fail(err)
 		}
@@ -192,7 +194,7 @@ func indexVerb(args []string, stdout, stderr io.Writer) int {
 	case "unyank":
 		o.Unyank = pos[1:]
 	}
-	idx, err := install.BuildIndex(dir, priv, o)
+	idx, err := pkgindex.BuildIndex(dir, priv, o)
 	if err != nil {
 		return p.fail(err)
 	}
@@ -201,14 +203,14 @@ func indexVerb(args []string, stdout, stderr io.Writer) int {
 		n += len(rs)
 	}
 	return p.ok(map[string]any{"dir": dir, "serial": idx.Serial, "generated": idx.Generated, "plugins": len(idx.Plugins), "releases": n,
-		"key_id": manifest.KeyID(priv.Public().(ed25519.PublicKey))},
-		fmt.Sprintf("wrote %s: serial %d, %d plugins, %d releases, signed by %s\n", filepath.Join(dir, install.IndexFile), idx.Serial,
-			len(idx.Plugins), n, manifest.KeyID(priv.Public().(ed25519.PublicKey))))
+		"key_id": sigkey.KeyID(priv.Public().(ed25519.PublicKey))},
+		fmt.Sprintf("wrote %s: serial %d, %d plugins, %d releases, signed by %s\n", filepath.Join(dir, pkgindex.IndexFile), idx.Serial,
+			len(idx.Plugins), n, sigkey.KeyID(priv.Public().(ed25519.PublicKey))))
 }
 
 // copyPackage copies FILE and FILE.sig into dir (nothing if already there).
 func copyPackage(pkg, dir string) error {
-	for _, f := range []string{pkg, pkg + install.SigSuffix} {
+	for _, f := range []string{pkg, pkg + pkgindex.SigSuffix} {
 		dst := filepath.Join(dir, filepath.Base(f))
 		if a, _ := filepath.Abs(f); a == mustAbs(dst) {
 			continue
@@ -248,7 +250,7 @@ func addInstallerFlags(fs *flag.FlagSet, withIndex bool) *installerFlags {
 		fs.Var(&f.pubs, "publisher-key", "install FILE: the public key file the package must be signed by; repeat for several")
 		f.maxFiles = fs.Int("max-files", archive.DefaultMaxFiles, "most files a package may unpack to")
 		f.maxBytes = fs.Int64("max-bytes", archive.DefaultMaxBytes, "most bytes a package may unpack to")
-		f.maxDownload = fs.Int64("max-download", install.DefaultMaxPackageSize, "most bytes of a package download")
+		f.maxDownload = fs.Int64("max-download", pkgindex.MaxPackageSize, "most bytes of a package download")
 	}
 	return f
 }
@@ -259,14 +261,14 @@ func (f *installerFlags) open(p pkgOut, ctx context.Context) (*install.Installer
 		opts = append(opts, install.WithIndex(*f.index), install.WithAllowHTTP(*f.http), install.WithLimits(*f.maxFiles, *f.maxBytes),
 			install.WithMaxDownload(0, *f.maxDownload))
 		if *f.indexKey != "" {
-			k, err := manifest.ReadPublicKeyFile(*f.indexKey)
+			k, err := sigkey.ReadPublicKeyFile(*f.indexKey)
 			if err != nil {
 				return nil, err
 			}
 			opts = append(opts, install.WithIndexKey(k))
 		}
 		for _, pf := range f.pubs {
-			k, err := manifest.ReadPublicKeyFile(pf)
+			k, err := sigkey.ReadPublicKeyFile(pf)
 			if err != nil {
 				return nil, err
 			}
@@ -471,7 +473,7 @@ func dirVerb(verb string, args []string, stdout, stderr io.Writer, needName bool
 	// A name no plugin directory may hold is refused before the directory
 	// is looked at: it is the more precise error.
 	for _, n := range pos {
-		if err := install.CheckName(n); err != nil {
+		if err := lockfile.CheckName(n); err != nil {
 			return p, nil, nil, p.fail(err)
 		}
 	}

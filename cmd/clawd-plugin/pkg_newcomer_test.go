@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
-
-	"github.com/clawd-go/clawd/install"
 )
 
 // pkgJSONFailure decodes a --json failure object and checks that its code
@@ -67,8 +65,8 @@ func TestPkgVerbsRefuseAMissingOrUnusedDirectory(t *testing.T) {
 				code, msg := pkgJSONFailure(t, cli(t, append(args, "--json", "--dir", dir)...))
 				require.Equal(t, "not_found", code)
 				require.Contains(t, msg, dir)
-				require.NoFileExists(t, filepath.Join(dir, install.LockName))
-				require.NoDirExists(t, filepath.Join(dir, install.StateDir))
+				require.NoFileExists(t, filepath.Join(dir, "clawd.lock"))
+				require.NoDirExists(t, filepath.Join(dir, ".clawd"))
 				r := cli(t, append(args, "--dir", dir)...)
 				require.Equal(t, 1, r.exit)
 				require.True(t, strings.HasPrefix(r.stderr, "not_found: "), r.stderr)
@@ -100,7 +98,7 @@ func TestPkgVerifyNamesUnlockedPlugins(t *testing.T) {
 	require.Equal(t, 1, r.exit, r.stdout)
 	require.True(t, strings.HasPrefix(r.stderr, "not_found: "), r.stderr)
 	require.Contains(t, r.stderr, "unlocked plugins (copied in by hand, never verified): byhand")
-	require.NoDirExists(t, filepath.Join(plugins, install.StateDir))
+	require.NoDirExists(t, filepath.Join(plugins, ".clawd"))
 
 	r = cli(t, "install", "--index", index, "--index-key", idx+".pub", "--dir", plugins, "--yes", "echo")
 	require.Equal(t, 0, r.exit, r.stderr)

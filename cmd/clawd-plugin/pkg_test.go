@@ -15,6 +15,7 @@ import (
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/install"
 	"github.com/clawd-go/clawd/internal/cbuild"
+	"github.com/clawd-go/clawd/internal/pkgindex"
 )
 
 func TestPackageVerbs(t *testing.T) {
@@ -281,7 +282,7 @@ func signedEchoPackage(t *testing.T) (pkg string, pub ed25519.PublicKey) {
 	pub, key, err := ed25519.GenerateKey(nil)
 	require.NoError(t, err)
 	pkg = filepath.Join(t.TempDir(), "echo-1.0.0.tar.gz")
-	_, err = install.Pack(src, pkg, key)
+	_, err = pkgindex.Pack(src, pkg, key)
 	require.NoError(t, err)
 	return pkg, pub
 }
@@ -312,8 +313,8 @@ func TestPkgRefusesALinkedStateFolder(t *testing.T) {
 
 	outside := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(outside, "canary"), []byte("x"), 0o644))
-	require.NoError(t, os.RemoveAll(filepath.Join(plugins, install.StateDir)))
-	if err := os.Symlink(outside, filepath.Join(plugins, install.StateDir)); err != nil {
+	require.NoError(t, os.RemoveAll(filepath.Join(plugins, ".clawd")))
+	if err := os.Symlink(outside, filepath.Join(plugins, ".clawd")); err != nil {
 		t.Skipf("no symlink here: %v", err)
 	}
 	r := cli(t, "list", "--dir", plugins)

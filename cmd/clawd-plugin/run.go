@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"flag"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"io"
 	"os"
 	"os/signal"
@@ -83,7 +84,7 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 		return usageFailure(stdout, stderr, *asJSON, "run", "--trust: %v", err)
 	}
 	for _, f := range pubs {
-		k, err := manifest.ReadPublicKeyFile(f)
+		k, err := sigkey.ReadPublicKeyFile(f)
 		if err != nil {
 			return usageFailure(stdout, stderr, *asJSON, "run", "--pub %s: %v", f, err)
 		}
@@ -129,13 +130,15 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 		hostOpts = append(hostOpts, host.WithLockFile(l))
 	}
 	h, err := host.New(append(hostOpts,
-		host.WithLogger(zap.New(&core{p: pr, level: level})),
-		host.WithEventSink(sink),
+		host.WithPluginOptions(
+			clawd.WithLogger(zap.New(&core{p: pr, level: level})),
+			clawd.WithEventSink(sink),
+			clawd.WithProjectDir(*project), // this program is the sandbox child: isolate.Main runs first in main
+		),
 		host.WithPluginDirs(dirs...),
 		host.WithTrust(trust),
 		host.WithWatch(*watch),
 		host.WithSandbox(manifest.Sandbox(*sandbox)),
-		host.WithProjectDir(*project), // this program is the sandbox child: isolate.Main runs first in main
 	)...)
 	if err != nil {
 		pr.print(errorRecord(err))
@@ -163,10 +166,10 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 		if in.Containment != nil {
 			r.Sandbox += ": " + in.Containment.String()
 		}
-		if in.State == host.StateFailed {
+		if in.State == host.StatusFailed {
 			sum.Failed++
 		}
-		if in.State == host.StateActive && in.Sandbox == manifest.SandboxNative {
+		if in.State == host.StatusActive && in.Sandbox == manifest.SandboxNative {
 			note("native", in.Name, in.Version) // in this process: a crash of its is ours
 		}
 		if in.Reason != nil {
@@ -222,7 +225,7 @@ func runVerb(args []string, stdout, stderr io.Writer) int {
 	if *watch { // plugins added or failed while watching count too
 		sum.Plugins, sum.Failed = len(final), 0
 		for _, in := range final {
-			if in.State == host.StateFailed {
+			if in.State == host.StatusFailed {
 				sum.Failed++
 			}
 		}
@@ -249,9 +252,9 @@ func play(ctx context.Context, h *host.Host, pr *printer, s *step, sum *summary)
 	var outs []host.Outcome
 	switch s.Event {
 	case "session_start":
-		outs = h.SessionStart(ctx, s.Session)
+		outs = h.Call(ctx, clawd.SessionStart(s.Session))
 	case "session_end":
-		outs = h.SessionEnd(ctx, s.Session)
+		outs = h.Call(ctx, clawd.SessionEnd(s.Session))
 	case "tool_call", "message": // through the hooks, with a verdict (verdict.go)
 		playHook(ctx, h, pr, s, sum)
 		return

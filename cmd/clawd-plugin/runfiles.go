@@ -10,6 +10,7 @@ import (
 
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/wasmscan"
 	"github.com/clawd-go/clawd/manifest"
 	"github.com/clawd-go/clawd/wasm"
 )
@@ -34,7 +35,7 @@ func bareModules(files []string) (root string, err error) {
 		return "", err
 	}
 	for _, f := range files {
-		if !wasm.IsModule(f) {
+		if !wasmscan.IsModuleFile(f) {
 			return fail(clawerr.New(clawerr.OpenFailed, f, "run", "--plugin takes a plugin directory or a WebAssembly module (.wasm); a shared library needs a plugin directory with its manifest (--plugin DIR)", nil))
 		}
 		// Opened once to learn its name: a guest sees nothing of the host,

@@ -3,6 +3,7 @@ package main
 import (
 	"crypto/ed25519"
 	"encoding/json"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -132,11 +133,11 @@ func TestSignVerifyEntriesNotBuiltHere(t *testing.T) {
 	require.NoError(t, err)
 	_, elsewhere, err := ed25519.GenerateKey(nil)
 	require.NoError(t, err)
-	require.NoError(t, manifest.WriteSignatures(m.Path, map[string]string{gone: manifest.Sign(elsewhere, []byte("x"))}))
+	require.NoError(t, manifest.WriteSignatures(m.Path, map[string]string{gone: sigkey.Sign(elsewhere, []byte("x"))}))
 	require.Equal(t, 0, cli(t, "sign", "--key", priv, dir).exit)
 	m2, err := manifest.LoadDir(dir)
 	require.NoError(t, err)
-	require.Equal(t, manifest.Sign(elsewhere, []byte("x")), m2.Signatures[gone])
+	require.Equal(t, sigkey.Sign(elsewhere, []byte("x")), m2.Signatures[gone])
 }
 
 // A multi-platform manifest signed before per-entry signatures (one

@@ -24,16 +24,16 @@ type hookRecord struct {
 }
 
 // playHook dispatches a tool_call or message step through the hooks
-// (host.ToolCallHook, MessageHook), prints each plugin's outcome and then
+// (host.Host.Hook), prints each plugin's outcome and then
 // the verdict: "verdict: continue", "verdict: rewritten by NAME: ..." or
 // "verdict: blocked by NAME: reason".
 func playHook(ctx context.Context, h *host.Host, pr *printer, s *step, sum *summary) {
 	var v clawd.Verdict
 	var outs []host.HookOutcome
 	if s.Event == "tool_call" {
-		v, outs = h.ToolCallHook(ctx, s.Session, s.Tool, s.Input)
+		v, outs = h.Hook(ctx, clawd.ToolCall(s.Session, s.Tool, s.Input))
 	} else {
-		v, outs = h.MessageHook(ctx, s.Session, s.Role, s.Content)
+		v, outs = h.Hook(ctx, clawd.Message(s.Session, s.Role, s.Content))
 	}
 	for _, o := range outs {
 		r := hookRecord{record: record{Type: "outcome", Plugin: o.Plugin, Version: o.Version, Event: s.Event, Line: s.Line}}

@@ -32,7 +32,7 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/isolate"
-	"github.com/clawd-go/clawd/loader"
+	_ "github.com/clawd-go/clawd/loader" // registers the native runtime
 )
 
 func main() {
@@ -74,7 +74,6 @@ func run(args []string, stdout io.Writer) error {
 		return nil // nil: the plugin's send_event returns CLAWA_ERROR_NONE
 	})
 
-	fmt.Fprintf(out, "host: call path %s, trampolines %s\n", loader.CallPath, loader.TrampolinePath)
 	runtime := clawd.RuntimeNative
 	if *sandbox {
 		runtime = clawd.RuntimeProcess

@@ -14,6 +14,7 @@ import (
 
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/internal/cabi"
 	"github.com/clawd-go/clawd/internal/hook"
 	"github.com/clawd-go/clawd/internal/outcome"
 	"github.com/clawd-go/clawd/internal/reentry"
@@ -33,14 +34,14 @@ const (
 // 4 Error, anything else Warn. Never above Error: zap's DPanic, Panic and
 // Fatal would panic or exit the host.
 func ZapLevel(l uint8) zapcore.Level {
-	switch abi.LogLevel(l) {
-	case abi.LogTrace, abi.LogDebug:
+	switch cabi.LogLevel(l) {
+	case cabi.LogTrace, cabi.LogDebug:
 		return zapcore.DebugLevel
-	case abi.LogInfo:
+	case cabi.LogInfo:
 		return zapcore.InfoLevel
-	case abi.LogWarn:
+	case cabi.LogWarn:
 		return zapcore.WarnLevel
-	case abi.LogError:
+	case cabi.LogError:
 		return zapcore.ErrorLevel
 	}
 	return zapcore.WarnLevel
@@ -110,7 +111,7 @@ func WriteLine(ce *zapcore.CheckedEntry, level uint8, truncated, invalidUTF8 boo
 		return
 	}
 	switch {
-	case abi.LogLevel(level) > abi.LogError:
+	case cabi.LogLevel(level) > cabi.LogError:
 		ce.Write(zap.Uint8("level", level))
 	case truncated:
 		ce.Write(zap.Bool("truncated", true))

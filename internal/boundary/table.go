@@ -5,6 +5,7 @@ import (
 
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/cabi"
 	"github.com/clawd-go/clawd/internal/semver"
 )
 
@@ -17,7 +18,7 @@ const MaxString = 256
 // (pointers are addresses in that memory).
 type RawTable struct {
 	ABIVersion    uint32
-	Reserved      [abi.Reserved]uint64
+	Reserved      [cabi.Reserved]uint64
 	Name, Version uint64
 }
 

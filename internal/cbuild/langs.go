@@ -256,23 +256,24 @@ func toolOrFail(tb testing.TB, argv []string, versionArgs ...string) string {
 }
 
 // CrossEnv names the cross builds a run makes: a comma-separated list of
-// "windows" (DLLs cross-compiled with Zig: `make test-windows`) and "arm64"
-// (linux/arm64 libraries: `make test-arm64`), or "all". `make test` sets
+// "windows" (DLLs cross-compiled with Zig: `make test-windows`), "arm64"
+// (linux/arm64 libraries: `make test-arm64`) and "wasm-cxx" (C++ built
+// for wasm32 with libc++: `make test-wasm-cxx`), or "all". `make test` sets
 // none: a cross build on a cold Zig cache first compiles the target's C
 // library (minutes for Windows' on two cores); the emulator targets, which
 // compile it anyway, run these tests too, and CI runs both.
 const CrossEnv = "CLAWD_CROSS_BUILDS"
 
 // crossTargets maps each name CrossEnv takes to the make target that sets it.
-var crossTargets = map[string]string{"windows": "make test-windows", "arm64": "make test-arm64"}
+var crossTargets = map[string]string{"windows": "make test-windows", "arm64": "make test-arm64", "wasm-cxx": "make test-wasm-cxx"}
 
-// RequireCross skips tb unless CrossEnv names target ("windows" or
-// "arm64"), saying which make target runs it. An unknown target fails tb.
+// RequireCross skips tb unless CrossEnv names target ("windows", "arm64"
+// or "wasm-cxx"), saying which make target runs it. An unknown target fails tb.
 func RequireCross(tb testing.TB, target string) {
 	tb.Helper()
 	mk, ok := crossTargets[target]
 	if !ok {
-		tb.Fatalf("cbuild.RequireCross: unknown target %q (windows or arm64)", target)
+		tb.Fatalf("cbuild.RequireCross: unknown target %q (windows, arm64 or wasm-cxx)", target)
 	}
 	for _, f := range strings.Split(os.Getenv(CrossEnv), ",") {
 		if f = strings.TrimSpace(f); f == target || f == "all" {

@@ -58,7 +58,7 @@ func Register(role string, main func(args json.RawMessage) int) {
 var current *Handoff
 
 // Main must run first thing in main (isolate.Main and
-// conformance.ChildMain call it). In a process started by Command or Run
+// conformance.isolate.Main call it). In a process started by Command or Run
 // it confines the process (contain.Enter: the first image executes itself
 // again), runs the role it was started for and exits with the role's
 // status: it never returns. Anywhere else it returns at once.

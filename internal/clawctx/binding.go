@@ -9,8 +9,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/clawd-go/clawd"
-	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/internal/boundary"
+	"github.com/clawd-go/clawd/internal/cabi"
 	"github.com/clawd-go/clawd/internal/cmem"
 	"github.com/clawd-go/clawd/internal/foreign"
 	"github.com/clawd-go/clawd/internal/reentry"
@@ -150,7 +150,7 @@ func (b *Binding) AcquireSerial() (*Slot, error) {
 	} else {
 		c.I++
 		c.Idx++
-		c.Ctx += abi.SizeofContext
+		c.Ctx += cabi.SizeofContext
 	}
 	sl := &s.slot
 	sl.ch, sl.i, sl.idx, sl.addr = s.ring[c.Chunk], c.I, c.Idx, c.Ctx
@@ -186,7 +186,7 @@ func (b *Binding) nextSerialChunk() error {
 func (c *Slot) use(r ctxRef) {
 	c.ch, c.i = r.ch, r.i
 	c.idx = r.ch.first + r.i
-	c.addr = r.ch.base + uintptr(r.i)*abi.SizeofContext
+	c.addr = r.ch.base + uintptr(r.i)*cabi.SizeofContext
 }
 
 // Acquire takes a context of the shared pool: the least recently released
@@ -253,7 +253,7 @@ func (c *Slot) releaseSlow() {
 func (c *Slot) Addr() uintptr { return c.addr }
 
 // ctx is the call's ClawaContext, as the Go mirror of C memory.
-func (c *Slot) ctx() *abi.Context { return (*abi.Context)(foreign.Ptr(c.addr)) }
+func (c *Slot) ctx() *cabi.Context { return (*cabi.Context)(foreign.Ptr(c.addr)) }
 
 // Begin marks the context live for the call that ctx belongs to: from now
 // on its log and send_event work. The plain store is seen by the plugin

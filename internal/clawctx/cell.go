@@ -6,7 +6,7 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/internal/cabi"
 	"github.com/clawd-go/clawd/internal/foreign"
 )
 
@@ -38,7 +38,7 @@ type Cell struct {
 	Chunk   uint32 // the ring's chunk in use; noChunk before the first call
 	N       uint32 // chunks the ring has made so far
 	_       uint32
-	Step    uintptr // abi.SizeofContext
+	Step    uintptr // cabi.SizeofContext
 	Buf     uintptr // the serial calls' argument buffer (0: none yet, or the Go side must run)
 	BufLen  uintptr
 	Bases   [RingChunks]uintptr // chunk k's first context
@@ -68,7 +68,7 @@ func newCell() (*Cell, error) {
 		return nil, err
 	}
 	c := (*Cell)(foreign.Ptr(cmemAddr(mem)))
-	c.Chunk, c.I, c.Step = noChunk, chunkLen-1, abi.SizeofContext
+	c.Chunk, c.I, c.Step = noChunk, chunkLen-1, cabi.SizeofContext
 	return c, nil
 }
 

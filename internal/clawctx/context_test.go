@@ -15,6 +15,7 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/internal/boundary"
+	"github.com/clawd-go/clawd/internal/cabi"
 	"github.com/clawd-go/clawd/internal/cmem"
 	"github.com/clawd-go/clawd/internal/foreign"
 )
@@ -31,11 +32,11 @@ func TestContextMemoryLayout(t *testing.T) {
 	b := NewBinding(Config{Name: "p", Version: "1"})
 	c, err := b.AcquireSerial()
 	require.NoError(t, err)
-	ctx := (*abi.Context)(foreign.Ptr(c.Addr()))
+	ctx := (*cabi.Context)(foreign.Ptr(c.Addr()))
 	assert.Equal(t, logFn, ctx.Log)
 	assert.Equal(t, sendEventFn, ctx.SendEvent)
 	assert.NotZero(t, ctx.Log)
-	assert.Equal(t, [abi.Reserved]uintptr{}, ctx.Reserved)
+	assert.Equal(t, [cabi.Reserved]uintptr{}, ctx.Reserved)
 	assert.Zero(t, ctx.Inner&1, "stale until Begin")
 	c.Begin(context.Background())
 	assert.Equal(t, uintptr(1), ctx.Inner&1)
@@ -208,10 +209,10 @@ func TestTrampolinesResolveOnlyTheirOwnContexts(t *testing.T) {
 	assert.Equal(t, map[string]any{"plugin": "p", "version": "1"}, logs.All()[0].ContextMap())
 
 	// A copy of a live context elsewhere is not a context the host made.
-	blk, err := cmem.Alloc(abi.SizeofContext)
+	blk, err := cmem.Alloc(cabi.SizeofContext)
 	require.NoError(t, err)
 	defer blk.Free()
-	copy(blk.Bytes(), unsafe.Slice((*byte)(foreign.Ptr(c.Addr())), abi.SizeofContext))
+	copy(blk.Bytes(), unsafe.Slice((*byte)(foreign.Ptr(c.Addr())), cabi.SizeofContext))
 	before := InvalidContexts()
 	hostLog(blk.Addr(), 2, msg)
 	assert.Equal(t, int32(abi.DaemonError), hostSendEvent(blk.Addr(), cstr(t, "m"), cstr(t, "{}"), 0))

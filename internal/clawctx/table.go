@@ -6,7 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/internal/cabi"
 	"github.com/clawd-go/clawd/internal/cmem"
 	"github.com/clawd-go/clawd/internal/foreign"
 	"github.com/clawd-go/clawd/internal/hook"
@@ -21,7 +21,7 @@ const chunkLen = 64
 // be in a plugin's hands.
 type chunk struct {
 	b     *Binding
-	base  uintptr // context i is at base + i*abi.SizeofContext
+	base  uintptr // context i is at base + i*cabi.SizeofContext
 	first uint32  // the table index of context 0
 	// goctx[i] is the context.Context of the call context i serves, handed
 	// to the sink of the events sent during it. Written before the call
@@ -50,7 +50,7 @@ var table struct {
 // newChunk makes chunkLen stale contexts for b in C memory and registers
 // them.
 func newChunk(b *Binding) (*chunk, error) {
-	const size = chunkLen * abi.SizeofContext
+	const size = chunkLen * cabi.SizeofContext
 	table.mu.Lock()
 	defer table.mu.Unlock()
 	mem, err := arena(size)
@@ -94,8 +94,8 @@ func arena(size int) ([]byte, error) {
 }
 
 // at is context i of the chunk, as the Go mirror of C memory.
-func (ch *chunk) at(i uint32) *abi.Context {
-	return (*abi.Context)(foreign.Ptr(ch.base + uintptr(i)*abi.SizeofContext))
+func (ch *chunk) at(i uint32) *cabi.Context {
+	return (*cabi.Context)(foreign.Ptr(ch.base + uintptr(i)*cabi.SizeofContext))
 }
 
 func liveHandle(idx uint32) uintptr  { return uintptr(idx+1)<<1 | 1 }
@@ -120,7 +120,7 @@ func resolve(addr uintptr) (ch *chunk, i uint32, live, ok bool) {
 		return nil, 0, false, false
 	}
 	ch, i = (*p)[idx/chunkLen], uint32(idx%chunkLen)
-	if ch.base+uintptr(i)*abi.SizeofContext != addr { // a context copied elsewhere, or garbage
+	if ch.base+uintptr(i)*cabi.SizeofContext != addr { // a context copied elsewhere, or garbage
 		return nil, 0, false, false
 	}
 	return ch, i, h&1 == 1, true

@@ -57,7 +57,7 @@ func TestCrossBuildTestsListed(t *testing.T) {
 
 	mk, err := os.ReadFile(filepath.Join(root, "Makefile"))
 	require.NoError(t, err)
-	for platform, prefix := range map[string]string{"windows": "WINDOWS", "arm64": "ARM64"} {
+	for platform, prefix := range map[string]string{"windows": "WINDOWS", "arm64": "ARM64", "wasm-cxx": "WASMCXX"} {
 		tests, pkgs := makeVar(t, mk, prefix+"_BUILD_TESTS"), makeVar(t, mk, prefix+"_BUILD_PKGS")
 		var want, gotTests, gotPkgs []string
 		wantPkgs := map[string]bool{}

@@ -48,6 +48,8 @@ var notRun = []struct{ target, pkg, test, why string }{
 	{"linux/arm64", "./host", "TestManifestCallTimeout", confinedWhy},
 	{"linux/arm64", "./host", "TestWithSandboxProcessRunsEveryPluginInAChild", confinedWhy},
 	{"linux/arm64", "./host", "TestHookChains", confinedWhy},
+	{"linux/arm64", "./host", "TestObserverSeesCrashAndRestart", confinedWhy},
+	{"linux/arm64", "./host", "TestObserverContextReachesSink", "its process case starts a sandbox child; " + confinedWhy},
 	{"linux/arm64", "./host", "TestHookPolicyRefuses", confinedWhy},
 	{"linux/arm64", "./host", "TestHookFailures", confinedWhy},
 	{"linux/arm64", "./cmd/clawd-plugin", "TestCheckGoodPlugin", confinedWhy},

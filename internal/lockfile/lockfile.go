@@ -53,7 +53,7 @@ type Entry struct {
 	Source        string       `json:"source"`         // the index (or file) it came from
 	ArchiveSHA256 string       `json:"archive_sha256"` // of the package as downloaded
 	ContentSHA256 string       `json:"content_sha256"` // archive.Tree.Hash of the unpacked tree
-	PublisherKey  string       `json:"publisher_key"`  // manifest.KeyID of the key that signed the package
+	PublisherKey  string       `json:"publisher_key"`  // sigkey.KeyID of the key that signed the package
 	Capabilities  []string     `json:"capabilities"`   // granted: never more than the user agreed to
 	Files         archive.Tree `json:"files"`          // per file, so verify names what changed
 	Installed     time.Time    `json:"installed"`

@@ -22,14 +22,14 @@ var ErrInteriorNUL = errors.New("string contains a NUL byte")
 // Errors holds one plugin's callback_error values, made once.
 type Errors struct {
 	plugin string
-	errs   [clawd.NumOps][abi.MaxKnownCode + 1]error
+	errs   [clawd.NumOps][abi.DaemonError + 1]error
 }
 
 // NewErrors makes the errors of the plugin named plugin.
 func NewErrors(plugin string) *Errors {
 	e := &Errors{plugin: plugin}
 	for o := clawd.Op(0); o < clawd.NumOps; o++ {
-		for c := abi.InitFailed; c <= abi.MaxKnownCode; c++ {
+		for c := abi.InitFailed; c <= abi.DaemonError; c++ {
 			e.errs[o][c] = clawerr.New(clawerr.CallbackError, plugin, o.String(), "", c)
 		}
 	}

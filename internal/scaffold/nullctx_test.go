@@ -1,6 +1,7 @@
 package scaffold_test
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -9,12 +10,13 @@ import (
 	"github.com/clawd-go/clawd/conformance"
 	"github.com/clawd-go/clawd/internal/cbuild"
 	"github.com/clawd-go/clawd/internal/scaffold"
+	"github.com/clawd-go/clawd/isolate"
 )
 
 // The conformance suite re-executes this test binary for each check:
-// ChildMain runs the check and exits when this process is one of those.
+// isolate.Main runs the check and exits when this process is one of those.
 func TestMain(m *testing.M) {
-	conformance.ChildMain()
+	isolate.Main()
 	code := m.Run()
 	cbuild.Cleanup()
 	os.Exit(code)
@@ -40,7 +42,7 @@ func TestFreshProjectSurvivesNullContext(t *testing.T) {
 			if out, err := cbuild.Run(dir, nil, build...); err != nil {
 				t.Fatalf("%s: %v\n%s", strings.Join(build, " "), err, out)
 			}
-			rep, err := conformance.Run(dir, conformance.Only(`^compat\.null_context$`), conformance.WithConcurrency(1))
+			rep, err := conformance.Run(context.Background(), dir, conformance.Only(`^compat\.null_context$`), conformance.WithConcurrency(1))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,7 @@
 // Package slogcore is a zapcore.Core that writes to a log/slog Handler, so
 // a host that logs with slog gets the plugins' lines (and the runtime's)
-// through its own handler: clawd.WithSlog and host.WithSlog.
+// through its own handler: clawd.WithSlog, given to a runtime or to the
+// host through host.WithPluginOptions.
 //
 // The direction, zap over slog and not the reverse, keeps one logging path
 // inside the module: every runtime logs through zap, allocation-free when a

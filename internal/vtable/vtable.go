@@ -23,6 +23,7 @@ import (
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/boundary"
+	"github.com/clawd-go/clawd/internal/cabi"
 	"github.com/clawd-go/clawd/internal/foreign"
 )
 
@@ -43,7 +44,7 @@ func (t *Table) Has(c abi.Callback) bool { return int(c) < len(t.Callbacks) && t
 // (its path, as the name is not known yet). The error is a *clawerr.Error
 // with code abi_mismatch, reserved_slot_set, bad_name or bad_version.
 func Read(addr uintptr, who string) (*Table, error) {
-	var raw abi.Plugin
+	var raw cabi.Plugin
 	if err := foreign.Copy(unsafe.Pointer(&raw), addr, int(unsafe.Sizeof(raw))); err != nil {
 		return nil, clawerr.New(clawerr.ABIMismatch, who, "read vtable", fmt.Sprintf("cannot read the ClawaPlugin table at %#x", addr), err)
 	}

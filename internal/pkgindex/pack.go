@@ -1,4 +1,4 @@
-package install
+package pkgindex
 
 import (
 	"bytes"
@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"io"
 	"io/fs"
 	"os"
@@ -102,7 +103,7 @@ func Pack(dir, out string, key ed25519.PrivateKey) (*Package, error) {
 		return nil, err
 	}
 	data := buf.Bytes()
-	sig := newSigFile(key, data)
+	sig := NewSigFile(key, data)
 	// Describe what was written before publishing it: pack never writes a
 	// package the installer would refuse.
 	tmp, err := os.MkdirTemp("", "clawd-pack-")
@@ -142,15 +143,15 @@ func sortedKeys(m map[string]string) []string {
 // (path.sig) and returns its index entry. With publishers, the signature
 // must verify with one of them; without, with the key the signature file
 // names.
-// A package larger than DefaultMaxPackageSize is refused before it is read.
+// A package larger than MaxPackageSize is refused before it is read.
 func DescribePackage(path string, publishers []ed25519.PublicKey) (*Package, error) {
-	return describePackage(path, publishers, DefaultMaxPackageSize, archive.Limits{})
+	return DescribeBounded(path, publishers, MaxPackageSize, archive.Limits{})
 }
 
-// describePackage is DescribePackage with the installer's bounds: a file
+// DescribeBounded is DescribePackage with the installer's bounds: a file
 // larger than max is refused before it is read (unsafe_archive), the
 // archive unpacks within lim.
-func describePackage(path string, publishers []ed25519.PublicKey, max int64, lim archive.Limits) (*Package, error) {
+func DescribeBounded(path string, publishers []ed25519.PublicKey, max int64, lim archive.Limits) (*Package, error) {
 	if st, err := os.Stat(path); err == nil && st.Mode().IsRegular() && st.Size() > max {
 		return nil, clawerr.New(clawerr.UnsafeArchive, "", "install", fmt.Sprintf("%s: %d bytes, more than the limit of %d for a package", path, st.Size(), max), nil)
 	}
@@ -158,7 +159,7 @@ func describePackage(path string, publishers []ed25519.PublicKey, max int64, lim
 	if err != nil {
 		return nil, clawerr.New(clawerr.NotFound, "", "index", path, err)
 	}
-	sig, err := readSmall(path+SigSuffix, maxSigSize)
+	sig, err := readSmall(path+SigSuffix, MaxSigSize)
 	if err != nil {
 		return nil, clawerr.New(clawerr.SignatureInvalid, "", "index", fmt.Sprintf("%s: no signature file", path+SigSuffix), err)
 	}
@@ -201,7 +202,7 @@ func readSmall(path string, max int64) ([]byte, error) {
 // describe verifies and unpacks one package into scratch and builds its
 // release.
 func describe(r io.ReaderAt, size int64, sigData []byte, scratch, archiveName string, publishers []ed25519.PublicKey, lim archive.Limits) (*Package, error) {
-	s, err := parseSigFile(sigData, archiveName+SigSuffix)
+	s, err := ParseSigFile(sigData, archiveName+SigSuffix)
 	if err != nil {
 		return nil, err
 	}
@@ -211,8 +212,8 @@ func describe(r io.ReaderAt, size int64, sigData []byte, scratch, archiveName st
 	}
 	var key ed25519.PublicKey
 	if len(publishers) == 0 {
-		k, err := manifest.ParsePublicKey(s.PublicKey)
-		if err != nil || manifest.KeyID(k) != s.KeyID {
+		k, err := sigkey.ParsePublicKey(s.PublicKey)
+		if err != nil || sigkey.KeyID(k) != s.KeyID {
 			return nil, clawerr.New(clawerr.SignatureInvalid, "", "index", archiveName+SigSuffix+": names no valid key", err)
 		}
 		if checkSig(k, data, s.Signature) {
@@ -236,7 +237,7 @@ func describe(r io.ReaderAt, size int64, sigData []byte, scratch, archiveName st
 	if err != nil {
 		return nil, err
 	}
-	if err := CheckName(m.Name); err != nil { // an index or a plugin directory names it
+	if err := lockfile.CheckName(m.Name); err != nil { // an index or a plugin directory names it
 		return nil, err
 	}
 	plats, err := platforms(m)
@@ -256,7 +257,7 @@ func describe(r io.ReaderAt, size int64, sigData []byte, scratch, archiveName st
 	return &Package{
 		Release: NamedRelease{Name: m.Name, Release: Release{Version: m.Version, Runtime: rt, ABIVersion: abi.Version,
 			Capabilities: caps, Platforms: plats, Description: m.Description, Archive: archiveName, Size: size,
-			SHA256: hex.EncodeToString(sum[:]), Signature: s.Signature, PublisherKey: manifest.KeyID(key)}},
+			SHA256: hex.EncodeToString(sum[:]), Signature: s.Signature, PublisherKey: sigkey.KeyID(key)}},
 		PublisherKey: key,
 		Files:        names,
 	}, nil

@@ -1,4 +1,9 @@
-package install
+// Package pkgindex is the publisher's side of plugin packages and the
+// format both sides share: packing a plugin directory into a signed
+// archive, building and signing an index of packages, and reading them
+// back. Package install installs from what it writes; the clawd-plugin
+// command packs and indexes with it.
+package pkgindex
 
 import (
 	"bytes"
@@ -6,6 +11,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/clawd-go/clawd/internal/sigkey"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -17,6 +23,7 @@ import (
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/lockfile"
+	"github.com/clawd-go/clawd/internal/semver"
 	"github.com/clawd-go/clawd/manifest"
 )
 
@@ -39,7 +46,7 @@ type Index struct {
 	// Serial grows by at least one with every index written; an installer
 	// refuses one older than the last it saw (index_stale).
 	Serial uint64 `json:"serial"`
-	// Keys are the publishers' public keys by key id (manifest.KeyID),
+	// Keys are the publishers' public keys by key id (sigkey.KeyID),
 	// base64 as keygen writes them: the index pins them.
 	Keys    map[string]string    `json:"keys"`
 	Plugins map[string][]Release `json:"plugins"` // by name, newest first
@@ -70,17 +77,17 @@ type SigFile struct {
 	Schema    int    `json:"schema"`
 	KeyID     string `json:"key_id"`
 	PublicKey string `json:"public_key"`
-	Signature string `json:"signature"` // manifest.Sign's form: base64 Ed25519
+	Signature string `json:"signature"` // sigkey.Sign's form: base64 Ed25519
 }
 
-func newSigFile(priv ed25519.PrivateKey, data []byte) []byte {
+func NewSigFile(priv ed25519.PrivateKey, data []byte) []byte {
 	pub := priv.Public().(ed25519.PublicKey)
-	b, _ := json.MarshalIndent(SigFile{Schema: 1, KeyID: manifest.KeyID(pub), PublicKey: manifest.EncodePublicKey(pub),
-		Signature: manifest.Sign(priv, data)}, "", "  ")
+	b, _ := json.MarshalIndent(SigFile{Schema: 1, KeyID: sigkey.KeyID(pub), PublicKey: sigkey.EncodePublicKey(pub),
+		Signature: sigkey.Sign(priv, data)}, "", "  ")
 	return append(b, '\n')
 }
 
-func parseSigFile(data []byte, what string) (SigFile, error) {
+func ParseSigFile(data []byte, what string) (SigFile, error) {
 	var s SigFile
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(&s); err != nil || s.Signature == "" {
@@ -91,25 +98,25 @@ func parseSigFile(data []byte, what string) (SigFile, error) {
 
 // checkSig verifies sig over data with key.
 func checkSig(key ed25519.PublicKey, data []byte, sig string) bool {
-	c := manifest.NewSignatureCheck(key, sig)
+	c := sigkey.NewSignatureCheck(key, sig)
 	c.Write(data)
 	return c.Valid()
 }
 
-// maxSigSize bounds a signature file.
-const maxSigSize = 4096
+// MaxSigSize bounds a signature file.
+const MaxSigSize = 4096
 
-// parseIndex verifies data, signed by sig, with the trusted index key,
+// ParseIndex verifies data, signed by sig, with the trusted index key,
 // then parses and checks it. Nothing of it is used before the signature
 // verifies.
-func parseIndex(data, sig []byte, key ed25519.PublicKey, where string) (*Index, error) {
-	s, err := parseSigFile(sig, where+SigSuffix)
+func ParseIndex(data, sig []byte, key ed25519.PublicKey, where string) (*Index, error) {
+	s, err := ParseSigFile(sig, where+SigSuffix)
 	if err != nil {
 		return nil, err
 	}
 	if !checkSig(key, data, s.Signature) {
 		return nil, clawerr.New(clawerr.SignatureInvalid, "", "index",
-			fmt.Sprintf("%s: the signature does not verify with the trusted index key %s (the file claims %s)", where, manifest.KeyID(key), safeText(s.KeyID)), nil)
+			fmt.Sprintf("%s: the signature does not verify with the trusted index key %s (the file claims %s)", where, sigkey.KeyID(key), safeText(s.KeyID)), nil)
 	}
 	// Fields a later version adds are ignored (the schema changes when a
 	// field changes meaning).
@@ -121,11 +128,11 @@ func parseIndex(data, sig []byte, key ed25519.PublicKey, where string) (*Index, 
 		return nil, clawerr.New(clawerr.ManifestInvalid, "", "index", fmt.Sprintf("%s: schema %d, this version reads %d", where, idx.Schema, IndexSchema), nil)
 	}
 	for name, rels := range idx.Plugins {
-		if err := CheckName(name); err != nil {
+		if err := lockfile.CheckName(name); err != nil {
 			return nil, clawerr.New(clawerr.BadName, "", "index", fmt.Sprintf("%s: %v", where, err), nil)
 		}
 		for _, r := range rels {
-			if err := checkRelease(name, r, &idx); err != nil {
+			if err := CheckRelease(name, r, &idx); err != nil {
 				return nil, clawerr.New(clawerr.ManifestInvalid, "", "index", fmt.Sprintf("%s: %s %s: %v", where, safeText(name), safeText(r.Version), err), nil)
 			}
 		}
@@ -133,11 +140,11 @@ func parseIndex(data, sig []byte, key ed25519.PublicKey, where string) (*Index, 
 	return &idx, nil
 }
 
-func checkRelease(name string, r Release, idx *Index) error {
-	if err := CheckName(name); err != nil {
+func CheckRelease(name string, r Release, idx *Index) error {
+	if err := lockfile.CheckName(name); err != nil {
 		return err
 	}
-	if _, err := parseVersion(r.Version); err != nil {
+	if _, err := semver.Parse(r.Version); err != nil {
 		return err
 	}
 	if !safeFileName(r.Archive) {
@@ -214,7 +221,7 @@ func BuildIndex(dir string, key ed25519.PrivateKey, o IndexOptions) (*Index, err
 	yanked := map[string]bool{}
 	if data, err := os.ReadFile(filepath.Join(dir, IndexFile)); err == nil {
 		sig, _ := os.ReadFile(filepath.Join(dir, IndexFile+SigSuffix))
-		old, err := parseIndex(data, sig, pub, filepath.Join(dir, IndexFile))
+		old, err := ParseIndex(data, sig, pub, filepath.Join(dir, IndexFile))
 		if err != nil {
 			return nil, fmt.Errorf("the index already in %s: %w (remove it to start a new one)", dir, err)
 		}
@@ -257,7 +264,7 @@ func BuildIndex(dir string, key ed25519.PrivateKey, o IndexOptions) (*Index, err
 		}
 		found[id] = true
 		r.Release.Yanked = yanked[id]
-		idx.Keys[r.PublisherKey] = manifest.EncodePublicKey(d.PublisherKey)
+		idx.Keys[r.PublisherKey] = sigkey.EncodePublicKey(d.PublisherKey)
 		idx.Plugins[r.Name] = append(idx.Plugins[r.Name], r.Release)
 	}
 	for _, y := range append(append([]string{}, o.Yank...), o.Unyank...) {
@@ -266,9 +273,9 @@ func BuildIndex(dir string, key ed25519.PrivateKey, o IndexOptions) (*Index, err
 		}
 	}
 	for n := range idx.Plugins {
-		sortReleases(idx.Plugins[n])
+		SortReleases(idx.Plugins[n])
 		for _, r := range idx.Plugins[n] {
-			if err := checkRelease(n, r, idx); err != nil { // never write an index an installer refuses
+			if err := CheckRelease(n, r, idx); err != nil { // never write an index an installer refuses
 				return nil, clawerr.New(clawerr.ManifestInvalid, n, "index", fmt.Sprintf("%s %s (%s): %v", n, r.Version, r.Archive, err), nil)
 			}
 		}
@@ -279,7 +286,7 @@ func BuildIndex(dir string, key ed25519.PrivateKey, o IndexOptions) (*Index, err
 		return nil, err
 	}
 	data = append(data, '\n')
-	if err := lockfile.WriteFileAtomic(filepath.Join(dir, IndexFile+SigSuffix), newSigFile(key, data), 0o644); err != nil {
+	if err := lockfile.WriteFileAtomic(filepath.Join(dir, IndexFile+SigSuffix), NewSigFile(key, data), 0o644); err != nil {
 		return nil, clawerr.New(clawerr.Unavailable, "", "index", "writing "+filepath.Join(dir, IndexFile+SigSuffix), err)
 	}
 	if err := lockfile.WriteFileAtomic(filepath.Join(dir, IndexFile), data, 0o644); err != nil {
@@ -288,11 +295,11 @@ func BuildIndex(dir string, key ed25519.PrivateKey, o IndexOptions) (*Index, err
 	return idx, nil
 }
 
-// sortReleases sorts newest first.
-func sortReleases(rs []Release) {
+// SortReleases sorts newest first.
+func SortReleases(rs []Release) {
 	sort.SliceStable(rs, func(i, j int) bool {
-		a, _ := parseVersion(rs[i].Version)
-		b, _ := parseVersion(rs[j].Version)
+		a, _ := semver.Parse(rs[i].Version)
+		b, _ := semver.Parse(rs[j].Version)
 		return a.Compare(b) > 0
 	})
 }
@@ -307,9 +314,12 @@ type NamedRelease struct {
 func platformString(goos, goarch string) string { return goos + "/" + goarch }
 
 // serves reports whether r runs on goos/goarch.
-func (r Release) serves(goos, goarch string) bool {
+func (r Release) Serves(goos, goarch string) bool {
 	if r.Runtime == string(manifest.RuntimeWasm) {
 		return slices.Contains(r.Platforms, PlatformAny)
 	}
 	return slices.Contains(r.Platforms, platformString(goos, goarch))
 }
+
+// MaxPackageSize is the default bound on a package file.
+const MaxPackageSize int64 = 256 << 20

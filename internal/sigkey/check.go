@@ -1,4 +1,4 @@
-package manifest
+package sigkey
 
 import (
 	"crypto/ed25519"
@@ -9,31 +9,33 @@ import (
 	"filippo.io/edwards25519"
 )
 
-// sigCheck verifies an Ed25519 signature over a message written to it in
+// Check verifies an Ed25519 signature over a message written to it in
 // pieces, so a library is verified without holding it in memory:
 // crypto/ed25519 takes the message whole, but its verification only hashes
 // it, as SHA-512(R || A || message). The steps below are crypto/ed25519's
 // own (edwards25519 is the package it is built from): the same keys and
 // signatures verify, and the same are refused.
-type sigCheck struct {
+type Check struct {
 	key ed25519.PublicKey
 	sig []byte
 	h   hash.Hash
 }
 
-func newSigCheck(key ed25519.PublicKey, sig []byte) *sigCheck {
+// NewCheck returns a check of the raw 64-byte signature sig by key.
+func NewCheck(key ed25519.PublicKey, sig []byte) *Check {
 	h := sha512.New()
 	if len(sig) == ed25519.SignatureSize {
 		h.Write(sig[:32])
 	}
 	h.Write(key)
-	return &sigCheck{key: key, sig: sig, h: h}
+	return &Check{key: key, sig: sig, h: h}
 }
 
-func (s *sigCheck) Write(p []byte) (int, error) { return s.h.Write(p) }
+// Write adds p to the message.
+func (s *Check) Write(p []byte) (int, error) { return s.h.Write(p) }
 
-// valid reports whether the signature verifies over what was written.
-func (s *sigCheck) valid() bool {
+// Valid reports whether the signature verifies over what was written.
+func (s *Check) Valid() bool {
 	if len(s.key) != ed25519.PublicKeySize || len(s.sig) != ed25519.SignatureSize || s.sig[63]&224 != 0 {
 		return false
 	}

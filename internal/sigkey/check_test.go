@@ -1,4 +1,4 @@
-package manifest
+package sigkey
 
 import (
 	"crypto/ed25519"
@@ -45,13 +45,13 @@ func TestSigCheckMatchesCryptoEd25519(t *testing.T) {
 	}
 	for _, c := range cases {
 		want := len(c.key) == ed25519.PublicKeySize && ed25519.Verify(c.key, c.msg, c.sig)
-		sc := newSigCheck(c.key, c.sig)
+		sc := NewCheck(c.key, c.sig)
 		for rest, n := c.msg, 1; len(rest) > 0; n = n*3 + 1 {
 			n = min(n, len(rest))
 			sc.Write(rest[:n])
 			rest = rest[n:]
 		}
-		if got := sc.valid(); got != want {
+		if got := sc.Valid(); got != want {
 			t.Errorf("%s: streamed %v, crypto/ed25519 %v", c.name, got, want)
 		}
 		if c.name == "good" && !want {

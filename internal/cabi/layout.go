@@ -1,4 +1,11 @@
-package abi
+// Package cabi mirrors the C structs of the ClawD plugin ABI v1 (ClawaPlugin,
+// ClawaContext) for the runtimes that read or build them in native memory.
+package cabi
+
+import "github.com/clawd-go/clawd/abi"
+
+// Reserved is the number of reserved slots at the end of each struct.
+const Reserved = 8
 
 // Plugin mirrors ClawaPlugin (136 bytes, alignment 8 on LP64 and Win64).
 // It describes memory owned by the plugin; the host only reads it.
@@ -32,20 +39,32 @@ const (
 )
 
 // Callback returns the function pointer of callback c in the table.
-func (p *Plugin) Callback(c Callback) uintptr {
+func (p *Plugin) Callback(c abi.Callback) uintptr {
 	switch c {
-	case OnLoad:
+	case abi.OnLoad:
 		return p.OnLoad
-	case OnUnload:
+	case abi.OnUnload:
 		return p.OnUnload
-	case OnSessionStart:
+	case abi.OnSessionStart:
 		return p.OnSessionStart
-	case OnSessionEnd:
+	case abi.OnSessionEnd:
 		return p.OnSessionEnd
-	case OnToolCall:
+	case abi.OnToolCall:
 		return p.OnToolCall
-	case OnMessage:
+	case abi.OnMessage:
 		return p.OnMessage
 	}
 	return 0
 }
+
+// LogLevel is the level argument of ClawaContext.log.
+type LogLevel uint8
+
+// The log levels of ABI v1. Any other value is logged at warn.
+const (
+	LogTrace LogLevel = 0
+	LogDebug LogLevel = 1
+	LogInfo  LogLevel = 2
+	LogWarn  LogLevel = 3
+	LogError LogLevel = 4
+)

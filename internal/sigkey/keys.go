@@ -1,4 +1,8 @@
-package manifest
+// Package sigkey is the Ed25519 plumbing of plugin signatures: key files,
+// their encoding and ids, and a signature checked while the signed file is
+// read. Package manifest verifies with it; the clawd-plugin command signs
+// with it.
+package sigkey
 
 import (
 	"bytes"
@@ -8,7 +12,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
+	"os"
 	"strings"
 
 	"github.com/clawd-go/clawd/clawerr"
@@ -118,7 +124,7 @@ func keyFileErr(path, kind string, err error) error {
 }
 
 func readKeyFile(path string) (string, error) {
-	b, err := readLimited(path)
+	b, err := readLimited(path, maxKeyFile)
 	if err != nil {
 		var pe *fs.PathError
 		if errors.As(err, &pe) {
@@ -140,23 +146,29 @@ func KeyID(k ed25519.PublicKey) string {
 	return "ed25519:" + hex.EncodeToString(sum[:8])
 }
 
-// SignatureCheck verifies a signature in the form Sign writes (base64 of
-// 64 bytes) over a message written to it in pieces, so a large file is
-// verified while it is hashed, in constant memory.
-type SignatureCheck struct{ s *sigCheck }
-
-// NewSignatureCheck returns a check of sig by key. A sig that is not
-// base64 of 64 bytes never verifies.
-func NewSignatureCheck(key ed25519.PublicKey, sig string) *SignatureCheck {
+// NewSignatureCheck returns a check of sig, in the form Sign writes
+// (base64 of 64 bytes), by key. A sig that is not base64 of 64 bytes never
+// verifies.
+func NewSignatureCheck(key ed25519.PublicKey, sig string) *Check {
 	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(sig))
 	if err != nil || len(b) != ed25519.SignatureSize {
 		b = nil
 	}
-	return &SignatureCheck{s: newSigCheck(key, b)}
+	return NewCheck(key, b)
 }
 
-// Write adds p to the message.
-func (c *SignatureCheck) Write(p []byte) (int, error) { return c.s.Write(p) }
-
-// Valid reports whether the signature verifies over what was written.
-func (c *SignatureCheck) Valid() bool { return c.s.valid() }
+// readLimited reads at most limit+1 bytes of the regular file at path.
+func readLimited(path string, limit int64) ([]byte, error) {
+	// Opening a FIFO for reading blocks: look before opening.
+	if st, err := os.Stat(path); err != nil {
+		return nil, err
+	} else if !st.Mode().IsRegular() {
+		return nil, errors.New("not a regular file")
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, limit+1))
+}

@@ -1,0 +1,4 @@
+package manifest
+
+// entryFor, for the external tests.
+var EntryFor = entryFor
