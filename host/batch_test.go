@@ -148,10 +148,11 @@ func TestDispatchIntoAppends(t *testing.T) {
 	assert.Empty(t, r.h.DispatchInto(bg, clawd.Call{Op: clawd.NumOps}, nil), "no plugin has an op out of range")
 }
 
-// A reload swaps an instance out while dispatches run it in batches: the
-// batch holds the plugin's lock in place of the instance's reference, so
-// no call reaches an instance that was already closed (it would fail as
-// closed), and every call is counted once.
+// A reload swaps an instance out while dispatches run it in batches: a
+// batch holds no reference, but the shim refuses an instance closed
+// meanwhile under its lock and the host makes that call on the current
+// one, so no call fails as closed; and every call is counted once, the
+// ones the retired instances measured in batches too.
 func TestReloadWhileDispatchingInBatches(t *testing.T) {
 	root := t.TempDir()
 	names := []string{"alpha", "beta", "echo"}

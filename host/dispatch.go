@@ -36,7 +36,7 @@ func Errors(outs []Outcome) error {
 // instance is one open copy of a plugin. refs counts the dispatches using
 // it plus one for being current (the entry's cur); when the count reaches
 // zero nobody can pick it again and drained is closed. A call in a batch
-// holds the plugin's lock instead of a reference (batchState.admit).
+// holds no reference (batchState).
 type instance struct {
 	e       *entry
 	p       clawd.Plugin
@@ -45,13 +45,16 @@ type instance struct {
 	runtime string // clawd.RuntimeNative, ...: for the observer
 	refs    atomic.Int64
 	drained chan struct{}
-	hooks   hookGrant // the hooks it was opened with (verdict.go)
-	batched bool      // a batch may admit p (internal/batch: an in-process native plugin)
+	hooks   hookGrant    // the hooks it was opened with (verdict.go)
+	batched bool         // a batch takes p (internal/batch): tk is its ticket
+	tk      batch.Ticket // in place: a dispatch reads it next to the instance
 }
 
 func newInstance(e *entry, p clawd.Plugin, path, version string) *instance {
 	in := &instance{e: e, p: p, path: path, version: version, drained: make(chan struct{})}
-	in.batched = batch.Accepts(p)
+	if tk := batch.TicketOf(p); tk != nil {
+		in.batched, in.tk = true, *tk
+	}
 	in.refs.Store(1)
 	return in
 }
@@ -152,6 +155,7 @@ func (h *Host) anySlow(order []*entry) bool {
 // always the host's.
 func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []Outcome) []Outcome {
 	cb := c.Op.Callback()
+	start := len(dst)
 	var bs *batchState
 	// One plugin: one crossing already. An observer gives each call a
 	// context of its own, which a batch cannot carry.
@@ -160,25 +164,26 @@ func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []O
 	timed := false
 	for _, e := range order {
 		if batching && e.slow.Load() == 0 {
-			if bs == nil {
-				bs = h.getBatch()
-			}
-			if bs != nil {
-				if bs.b.Len() == batch.Max {
-					dst = bs.run(h, dst)
+			// A batch call takes no reference: see batchState.
+			if in := e.cur.Load(); in != nil && in.batched {
+				fn := in.tk.Fns[c.Op]
+				if fn == 0 {
+					continue // no such callback
 				}
-				in, admitted, err := bs.admit(ctx, e, c)
-				if admitted {
+				if bs == nil {
+					if bs = h.getBatch(ctx, c); bs == nil {
+						batching = false // the ordinary way, for every plugin
+					}
+				}
+				if bs != nil {
+					if len(bs.ins) == batch.Max {
+						dst = bs.run(h, ctx, dst)
+					}
+					en := &bs.ents[len(bs.ins)]
+					en.Fn, en.Cell = fn, in.tk.Cell
 					bs.ins = append(bs.ins, in)
 					bs.at = append(bs.at, len(dst))
 					dst = append(dst, Outcome{})
-					continue
-				}
-				if err != nil { // refused before it began
-					dst = append(dst, in.outcome(h, err, 0))
-					continue
-				}
-				if in == nil { // not active, or no such callback
 					continue
 				}
 			}
@@ -191,8 +196,8 @@ func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []O
 			in.release()
 			continue
 		}
-		if bs != nil && bs.b.Len() > 0 {
-			dst = bs.run(h, dst)
+		if bs != nil && len(bs.ins) > 0 {
+			dst = bs.run(h, ctx, dst)
 			timed = false
 		}
 		if ob := h.o.obs; ob != nil {
@@ -209,79 +214,123 @@ func (h *Host) serial(ctx context.Context, c clawd.Call, order []*entry, dst []O
 		t = end
 	}
 	if bs != nil {
-		dst = bs.run(h, dst)
+		dst = bs.run(h, ctx, dst)
+		if bs.gone { // rare: a plugin reloaded or stopped mid-dispatch
+			dst = append(dst[:start], slices.DeleteFunc(dst[start:], func(o Outcome) bool { return o.Plugin == "" })...)
+			bs.gone = false
+		}
+		bs.b.Reset()
+		bs.c = clawd.Call{} // keeps no strings in the pool
 		h.batches.Put(bs)
 	}
 	return dst
 }
 
-// batchState is a batch and the instances admitted to it, with the
-// place of each one's outcome in dst. Reused through Host.batches.
+// batchState is a batch and the instances it holds calls for, with the
+// place of each one's outcome in dst. Reused through Host.batches. A call
+// in a batch holds no reference to its instance (two atomic operations
+// fewer per plugin): the shim takes the plugin's lock and checks that it
+// is not closed, and an instance is closed only once it is out of e.cur,
+// so a batch calls at most an instance swapped out but still open, as a
+// dispatch that picked it just before the swap would. One it cannot call
+// (closed meanwhile, or busy) gets the ordinary call, on the instance
+// current then (callNow).
 type batchState struct {
-	b   batch.Batch
-	ins []*instance
-	at  []int
+	c    clawd.Call // the dispatch's call: the batch reads it in place
+	b    batch.Batch
+	ents []batch.Entry // the batch's, in C memory
+	ins  []*instance
+	at   []int
+	gone bool // a call the batch stopped at found no instance: its place in dst is empty
 }
 
-// admit offers e's current instance to the batch. Admitted, the batch
-// holds the plugin's lock until Run, and that lock stands in for the
-// instance's reference (two atomic operations fewer per plugin): an
-// instance is closed only once it is out of e.cur and drained, and its
-// Close waits for the lock. The check of e.cur after the lock is taken
-// is pick's: a call never begins on an instance already swapped out, it
-// goes to the new one. in nil with err nil: nothing to call (inactive, or
-// no such callback); in set, not admitted, err nil: the caller makes the
-// call the ordinary way (picking the instance again, with a reference).
-// A non-nil err is the outcome of a call refused before it began.
-func (bs *batchState) admit(ctx context.Context, e *entry, c clawd.Call) (in *instance, admitted bool, err error) {
-	for {
-		in = e.cur.Load()
-		if in == nil {
-			return nil, false, nil
+// getBatch returns a batch from the pool with call c begun, nil if none
+// can be made (no C memory) or c cannot be made in one (the ordinary
+// path then refuses or makes each call).
+func (h *Host) getBatch(ctx context.Context, c clawd.Call) *batchState {
+	bs, ok := h.batches.Get().(*batchState)
+	if !ok {
+		b, err := batch.New(batch.Bounds(latencyBounds))
+		if err != nil || b == nil {
+			return nil
 		}
-		if !in.batched {
-			return in, false, nil
-		}
-		if !in.p.Has(c.Op.Callback()) {
-			return nil, false, nil
-		}
-		admitted, err = bs.b.Admit(ctx, in.p, c)
-		if e.cur.Load() == in {
-			return in, admitted, err
-		}
-		if admitted {
-			bs.b.Drop()
-		}
+		bs = &batchState{b: b, ents: b.Entries(), ins: make([]*instance, 0, batch.Max), at: make([]int, 0, batch.Max)}
 	}
-}
-
-// getBatch returns a batch from the pool, nil if none can be made (no C
-// memory): the dispatch then takes the ordinary path.
-func (h *Host) getBatch() *batchState {
-	if bs, ok := h.batches.Get().(*batchState); ok {
-		return bs
-	}
-	b, err := batch.New()
-	if err != nil || b == nil {
+	bs.c = c
+	if !bs.b.Begin(ctx, &bs.c) {
+		bs.c = clawd.Call{}
+		h.batches.Put(bs)
 		return nil
 	}
-	return &batchState{b: b, ins: make([]*instance, 0, batch.Max), at: make([]int, 0, batch.Max)}
+	return bs
 }
 
-// run runs the batch and fills in its outcomes.
-func (bs *batchState) run(h *Host, dst []Outcome) []Outcome {
-	if bs.b.Len() == 0 {
+// run runs the batch and fills in its outcomes. A call the batch stops
+// at (its plugin busy with another call, closed meanwhile) is made the
+// ordinary way, on the instance current then, before the batch runs on:
+// the order of calls stays the host's.
+func (bs *batchState) run(h *Host, ctx context.Context, dst []Outcome) []Outcome {
+	n := len(bs.ins)
+	if n == 0 {
 		return dst
 	}
-	bs.b.Run()
-	h.batched.Add(uint64(len(bs.ins)))
-	for k, in := range bs.ins {
-		d, err := bs.b.Result(k)
-		dst[bs.at[k]] = in.outcome(h, err, d) // no reference to release: see admit
-		bs.ins[k] = nil
+	op := bs.c.Op
+	made := 0
+	for k := 0; k < n; {
+		stop, held := bs.b.Run(k, n)
+		made += stop - k
+		for ; k < stop; k++ {
+			en, in := &bs.ents[k], bs.ins[k]
+			if en.Code&batch.WakeBit != 0 {
+				in.tk.Wake()
+			}
+			in.batchedOutcome(h, in.tk.Errs.Result(op, int32(uint32(en.Code))), time.Duration(en.NS), &dst[bs.at[k]])
+		}
+		if stop == n {
+			break
+		}
+		if held && bs.ins[stop].tk.GoOn() {
+			continue // its ring has the chunk it needed: run on from it
+		}
+		o, ok := bs.ins[stop].e.callNow(h, ctx, bs.c)
+		dst[bs.at[stop]] = o
+		bs.gone = bs.gone || !ok
+		k = stop + 1
 	}
+	h.batched.Add(uint64(made))
+	clear(bs.ins)
 	bs.ins, bs.at = bs.ins[:0], bs.at[:0]
 	return dst
+}
+
+// callNow makes c on e's current instance the ordinary way; ok is false
+// when there is none, or it lacks the callback (a reload or stop since the
+// batch took it): then there is no outcome.
+func (e *entry) callNow(h *Host, ctx context.Context, c clawd.Call) (Outcome, bool) {
+	in := e.pick()
+	if in == nil {
+		return Outcome{}, false
+	}
+	if !in.p.Has(c.Op.Callback()) {
+		in.release()
+		return Outcome{}, false
+	}
+	start := clock.Mono()
+	err := in.p.Call(ctx, c)
+	return in.done(h, err, clock.Mono()-start), true
+}
+
+// batchedOutcome writes to o the outcome of a call made in a batch, which
+// counted its time in the plugin's own counters (batch.Measured): only a
+// failure and the fan-out threshold are the host's to note. (Field by
+// field: a whole Outcome copied through the stack stalls on its way.)
+func (in *instance) batchedOutcome(h *Host, err error, d time.Duration, o *Outcome) {
+	e := in.e
+	if err != nil {
+		e.stats.errs[codeIndex(codeOf(err))].Add(1)
+	}
+	e.timed(d, h.o.parallel)
+	o.Plugin, o.Version, o.Err, o.Duration = e.name, in.version, err, d
 }
 
 // maxInline is how many plugins a fanned-out dispatch tracks without a

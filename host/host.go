@@ -17,6 +17,7 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/batch"
 	"github.com/clawd-go/clawd/internal/reentry"
 	"github.com/clawd-go/clawd/manifest"
 )
@@ -62,8 +63,8 @@ type Host struct {
 type entry struct {
 	name  string
 	cur   atomic.Pointer[instance] // the instance serving; nil unless active
+	slow  atomic.Int32             // the latest calls in a row that took at least the fork threshold, up to 2 (dispatch.go); next to cur: a dispatch reads both
 	stats counters
-	slow  atomic.Int32 // the latest calls in a row that took at least the fork threshold, up to 2 (dispatch.go)
 
 	// Guarded by Host.mu.
 	state          Status
@@ -342,6 +343,16 @@ func (h *Host) Plugins() []PluginInfo {
 			Warnings: slices.Clone(e.warnings),
 			Stats:    e.stats.snapshot(),
 			Sandbox:  e.sandbox,
+		}
+		// Calls made in batches are counted in their instances, until
+		// retire folds them into e.stats (under mu, as here).
+		for _, r := range e.retiring {
+			if r.batched {
+				info.Stats.addMeasured(batch.Measured(r.p))
+			}
+		}
+		if in := e.cur.Load(); in != nil && in.batched {
+			info.Stats.addMeasured(batch.Measured(in.p))
 		}
 		info.Stats.Reloads, info.Stats.ReloadFailures = e.reloads, e.reloadFailures
 		info.Stats.Crashes = e.crashes
@@ -709,6 +720,9 @@ func (h *Host) retire(e *entry, old *instance) error {
 	}
 	h.mu.Lock()
 	e.base = e.base.Add(old.p.Stats())
+	if old.batched { // closed: no batch calls it any more
+		e.stats.fold(batch.Measured(old.p))
+	}
 	if i := slices.Index(e.retiring, old); i >= 0 {
 		e.retiring = slices.Delete(e.retiring, i, i+1)
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/batch"
 )
 
 // Stats are the counters of one plugin, summed over every instance it had
@@ -35,7 +36,7 @@ var latencyBounds = [numBuckets - 1]time.Duration{
 	time.Millisecond, 10 * time.Millisecond, 100 * time.Millisecond, time.Second,
 }
 
-const numBuckets = 8
+const numBuckets = batch.Buckets // the batches count in the same buckets
 
 // Latency of the calls, measured around the loader's call (it includes the
 // wait for the plugin's lock when calls are serialized).
@@ -133,6 +134,34 @@ func codeOf(err error) clawerr.Code {
 		return e
 	}
 	return clawerr.CodeOf(err) // wrapped: errors.As may allocate; the loader never wraps
+}
+
+// fold adds what batches measured of an instance's calls (batch.Measured)
+// to the counters: when the instance is retired, its cell is read once
+// more and no longer.
+func (c *counters) fold(l batch.Latency) {
+	c.total.Add(int64(l.Total))
+	for {
+		m := c.max.Load()
+		if int64(l.Max) <= m || c.max.CompareAndSwap(m, int64(l.Max)) {
+			break
+		}
+	}
+	for i, n := range l.Buckets {
+		if n != 0 {
+			c.buckets[i].Add(n)
+		}
+	}
+}
+
+// addMeasured adds what batches measured of an instance's calls to s.
+func (s *Stats) addMeasured(l batch.Latency) {
+	s.Latency.Total += l.Total
+	s.Latency.Max = max(s.Latency.Max, l.Max)
+	for i, n := range l.Buckets {
+		s.Latency.Buckets[i] += n
+		s.Calls += n
+	}
 }
 
 func (c *counters) snapshot() Stats {

@@ -3,6 +3,7 @@ package loader
 import (
 	"context"
 	"runtime"
+	"strings"
 	"time"
 	"unsafe"
 
@@ -21,17 +22,54 @@ const batching = vtable.Batching
 
 func init() {
 	if batching {
-		batch.Register(func() (batch.Batch, error) {
-			b, err := newNativeBatch()
+		batch.Register(func(bounds batch.Bounds) (batch.Batch, error) {
+			b, err := newNativeBatch(bounds)
 			if err != nil {
 				return nil, err // an untyped nil: never a nil *nativeBatch in the interface
 			}
 			return b, nil
-		}, func(p clawd.Plugin) bool { _, ok := p.(*plugin); return ok })
+		}, ticketOf, measured)
 	}
 }
 
 var _ batch.Batch = (*nativeBatch)(nil)
+
+// The cell counts in the buckets a batch is given bounds for.
+var _ [batch.Buckets]uint64 = clawctx.Latency{}.Buckets
+
+// ticketOf is p's batch ticket: a plugin of this runtime whose calls the
+// shim makes whole (Plugin.shim: serialized, and no sink that could call
+// back into a plugin a batch holds, on this very thread), nil otherwise.
+func ticketOf(pl clawd.Plugin) *batch.Ticket {
+	p, ok := pl.(*plugin)
+	if !ok || !p.shim {
+		return nil
+	}
+	t := &batch.Ticket{Cell: p.cell, Errs: p.errs, Wake: p.b.SerialLock().Wake, GoOn: p.goOn}
+	for o := clawd.Op(0); o < clawd.NumOps; o++ {
+		t.Fns[o] = p.fns[o.Callback()]
+	}
+	return t
+}
+
+// goOn is Ticket.GoOn: a run stopped on p holding its lock, closed or at
+// a chunk of its ring to make, which is made here.
+func (p *plugin) goOn() bool {
+	p.b.SerialLock().Acquired()
+	grown := !p.closed && p.b.ReserveSerial() == nil
+	p.lock.Unlock()
+	return grown
+}
+
+// measured reads what batches measured of p's calls from its cell.
+func measured(pl clawd.Plugin) batch.Latency {
+	p, ok := pl.(*plugin)
+	if !ok {
+		return batch.Latency{}
+	}
+	l := p.b.Cell().SnapshotLatency()
+	return batch.Latency{Total: time.Duration(l.Total), Max: time.Duration(l.Max), Buckets: l.Buckets}
+}
 
 // maxBatch is how many plugins one batch runs.
 const maxBatch = batch.Max
@@ -41,42 +79,38 @@ const maxBatch = batch.Max
 const maxBatchArgs = 64 << 10
 
 // nativeBatch (internal/batch's Batch) runs one call on several plugins of
-// this process in one call into
-// C: the host's dispatch of an event to many native plugins. The
-// arguments are staged and checked for a NUL once; each plugin gets its
-// own copy of them, its own context (live only during its callback) and
-// its own serialization: Admit takes the plugin's lock, which Run gives
-// back. A plugin whose lock is taken (busy), that is concurrent, or that
-// may send events (network.relay: its sink could call back into a plugin
-// this batch holds, on this very thread) is not admitted: the caller makes
-// that call the ordinary way, after running what it admitted so far, so
-// that the order of calls stays the caller's. ctx is checked at Admit,
-// not again before each callback.
+// this process in one call into C: the host's dispatch of an event to many
+// native plugins. The arguments are checked and staged once; each plugin
+// gets its own copy of them, its own context (live only during its
+// callback) and its own serialization: the shim takes each plugin's lock
+// in C, as a serial call does, and stops before a plugin whose lock is
+// taken, that is closed, or whose ring needs a chunk made; the caller
+// makes that call the ordinary way (or has the chunk made, Ticket.GoOn)
+// and runs on from there, so that the order of calls stays the caller's.
 //
-// A nativeBatch is for one goroutine at a time; Run ends it and it can be used
-// again.
+// A nativeBatch is for one goroutine at a time; Reset empties it.
 type nativeBatch struct {
-	mem   *batchMem
-	ents  []vtable.BatchEntry // in C memory: the shim reads and writes them
-	args  int                 // the size of each argument area
-	c     clawd.Call
-	n     int
-	ps    [maxBatch]*plugin
-	slots [maxBatch]*clawctx.Slot
-	errs  [maxBatch]error
-	ns    [maxBatch]int64
+	mem  *batchMem
+	ents []batch.Entry // in C memory: the shim reads and writes them
+	args int           // the size of each argument area
+	c    *clawd.Call   // the call staged; nil before Begin
 }
 
-// batchMem owns the batch's C memory: entries, then the staged arguments,
-// then their working copy. A cleanup frees it when the batch is collected.
+// batchMem owns the batch's C memory: entries, the buckets' bounds, then
+// the staged arguments, then their working copy. A cleanup frees it when
+// the batch is collected.
 type batchMem struct{ blk *cmem.Block }
 
-const entriesSize = maxBatch * int(unsafe.Sizeof(vtable.BatchEntry{}))
+const (
+	entriesSize = maxBatch * int(unsafe.Sizeof(batch.Entry{}))
+	boundsSize  = 8 * (batch.Buckets - 1)
+	headSize    = entriesSize + boundsSize
+)
 
 // newNativeBatch returns an empty batch.
-func newNativeBatch() (*nativeBatch, error) {
+func newNativeBatch(bounds batch.Bounds) (*nativeBatch, error) {
 	b := &nativeBatch{mem: &batchMem{}}
-	if err := b.grow(4 << 10); err != nil {
+	if err := b.grow(4<<10, bounds); err != nil {
 		return nil, err
 	}
 	runtime.AddCleanup(b, func(m *batchMem) { _ = m.blk.Free() }, b.mem)
@@ -84,8 +118,8 @@ func newNativeBatch() (*nativeBatch, error) {
 }
 
 // grow makes each argument area at least n bytes. Only between runs.
-func (b *nativeBatch) grow(n int) error {
-	blk, err := cmem.Alloc(entriesSize + 2*n)
+func (b *nativeBatch) grow(n int, bounds batch.Bounds) error {
+	blk, err := cmem.Alloc(headSize + 2*n)
 	if err != nil {
 		return err
 	}
@@ -95,97 +129,55 @@ func (b *nativeBatch) grow(n int) error {
 	b.mem.blk, b.args = blk, n
 	// The entries are Go values in C memory: uintptrs and integers only,
 	// never a Go pointer, so the collector has nothing to see there.
-	b.ents = unsafe.Slice((*vtable.BatchEntry)(foreign.Ptr(blk.Addr())), maxBatch)
+	b.ents = unsafe.Slice((*batch.Entry)(foreign.Ptr(blk.Addr())), maxBatch)
+	bs := unsafe.Slice((*int64)(foreign.Ptr(b.bounds())), batch.Buckets-1)
+	for i, d := range bounds {
+		bs[i] = int64(d)
+	}
 	return nil
 }
 
-func (b *nativeBatch) base() uintptr { return b.mem.blk.Addr() + uintptr(entriesSize) }
-func (b *nativeBatch) work() uintptr { return b.base() + uintptr(b.args) }
+func (b *nativeBatch) bounds() uintptr { return b.mem.blk.Addr() + uintptr(entriesSize) }
+func (b *nativeBatch) base() uintptr   { return b.mem.blk.Addr() + uintptr(headSize) }
+func (b *nativeBatch) work() uintptr   { return b.base() + uintptr(b.args) }
 
-// Len is the number of plugins admitted since the last Run.
-func (b *nativeBatch) Len() int { return b.n }
-
-// Admit takes p for call c at the next Run if it is a plugin of this
-// runtime. admitted false with err nil: make the call the ordinary way
-// (p.Call). A non-nil err is the call's outcome, refused before it began
-// (closed, ctx done), as Call returns it. Every call admitted into one run
-// must be the same call.
-func (b *nativeBatch) Admit(ctx context.Context, pl clawd.Plugin, c clawd.Call) (admitted bool, err error) {
-	p, ok := pl.(*plugin)
-	if !ok || !batching || p.concurrent || p.relay || b.n == maxBatch || c.Op >= clawd.NumOps {
-		return false, nil
+// boundsNow reads back the bounds the batch was made with.
+func (b *nativeBatch) boundsNow() (bs batch.Bounds) {
+	src := unsafe.Slice((*int64)(foreign.Ptr(b.bounds())), batch.Buckets-1)
+	for i := range bs {
+		bs[i] = time.Duration(src[i])
 	}
-	fn := p.fns[c.Op.Callback()]
-	if fn == 0 || (b.n > 0 && !sameCall(b.c, c)) {
-		return false, nil
-	}
-	if err := p.precheck(ctx, c.Op); err != nil {
-		return false, err
-	}
-	if b.n == 0 {
-		// The one check of the run's strings: a later call joins only
-		// with the very same ones (sameCall).
-		if err := p.errs.Validate(c); err != nil {
-			return false, err
-		}
-		if !b.stage(c) {
-			return false, nil
-		}
-	}
-	if !p.lock.TryLock() {
-		return false, nil // busy: the ordinary path waits for it
-	}
-	if p.closed {
-		p.lock.Unlock()
-		return false, p.errs.Closed(c.Op.String())
-	}
-	s, err := p.b.AcquireSerial() // under the lock, as the ring needs
-	if err != nil {
-		p.lock.Unlock()
-		return false, p.memError(c.Op, err)
-	}
-	s.Prepare(ctx)
-	live, stale := s.Handles()
-	b.ents[b.n] = vtable.BatchEntry{Fn: fn, Ctx: s.Addr(), Live: live, Stale: stale}
-	b.ps[b.n], b.slots[b.n] = p, s
-	b.n++
-	return true, nil
+	return bs
 }
 
-// Drop takes back the call admitted last, as if Admit had refused it: its
-// plugin's lock is given back and nothing is called.
-func (b *nativeBatch) Drop() {
-	if b.n == 0 {
-		return
-	}
-	b.n--
-	k := b.n
-	b.slots[k].Release()
-	b.ps[k].lock.Unlock()
-	b.ps[k], b.slots[k] = nil, nil
-	if b.n == 0 {
-		b.c = clawd.Call{}
-	}
-}
+// Entries are the batch's entries, in C memory.
+func (b *nativeBatch) Entries() []batch.Entry { return b.ents }
 
-// sameCall reports whether a and b are the same call: the same op and
-// the very same strings (pointer and length), as a dispatch passes them.
-func sameCall(a, b clawd.Call) bool {
-	if a.Op != b.Op {
+// Begin checks and stages call c for the batch: false, with nothing
+// staged, when a call would be refused before it began (ctx done, c not
+// valid, a NUL in its strings) or is too large for a batch: the caller
+// makes every call the ordinary way, which refuses each with its
+// plugin's name. c is read in place until Reset.
+func (b *nativeBatch) Begin(ctx context.Context, c *clawd.Call) bool {
+	if !batching || c.Op >= clawd.NumOps || ctx.Err() != nil || c.Validate() != nil {
 		return false
 	}
-	for i := range a.Args {
-		if len(a.Args[i]) != len(b.Args[i]) || unsafe.StringData(a.Args[i]) != unsafe.StringData(b.Args[i]) {
+	// Validate leaves no NUL in a JSON text; the others are checked here.
+	for i := 0; i < c.Op.Arity() && i < 2; i++ {
+		if strings.IndexByte(c.Args[i], 0) >= 0 {
 			return false
 		}
 	}
-	return true
+	return b.stage(c)
 }
+
+// Reset empties the batch.
+func (b *nativeBatch) Reset() { b.c = nil }
 
 // stage lays out c's arguments at base (each followed by a separator the
 // shim turns into its terminator, as clawctx's Stage3), false when they are
 // too large for a batch.
-func (b *nativeBatch) stage(c clawd.Call) bool {
+func (b *nativeBatch) stage(c *clawd.Call) bool {
 	need := len(c.Args[0]) + 1
 	if c.Op.Arity() == 3 {
 		need = len(c.Args[0]) + len(c.Args[1]) + len(c.Args[2]) + 3
@@ -193,7 +185,8 @@ func (b *nativeBatch) stage(c clawd.Call) bool {
 	if need > maxBatchArgs {
 		return false
 	}
-	if need > b.args && b.grow(max(need, 2*b.args)) != nil {
+	// The shim copies in 32-byte blocks: room for the last one's overrun.
+	if need+32 > b.args && b.grow(max(need+32, 2*b.args), b.boundsNow()) != nil {
 		return false
 	}
 	buf := foreign.Bytes(b.base(), need)
@@ -207,32 +200,20 @@ func (b *nativeBatch) stage(c clawd.Call) bool {
 	return true
 }
 
-// Run makes the admitted calls, in the order they were admitted, gives
-// every plugin back and makes the batch empty. Result(i) is then the
-// outcome of the i-th admitted call.
-func (b *nativeBatch) Run() {
-	if b.n == 0 {
-		return
+// Run makes the calls of entries from to n-1, in order, and returns where
+// it stopped (see batch.Batch).
+func (b *nativeBatch) Run(from, n int) (stop int, held bool) {
+	if b.c == nil || from >= n {
+		return n, false
 	}
 	c := b.c
-	three := c.Op.Arity() == 3
-	bad := vtable.Batch(b.mem.blk.Addr(), b.n, b.base(), b.work(), three, len(c.Args[0]), len(c.Args[1]), len(c.Args[2]))
-	for k := 0; k < b.n; k++ {
-		p := b.ps[k]
-		b.slots[k].Release()
-		p.lock.Unlock()
-		if bad >= 0 {
-			b.errs[k], b.ns[k] = p.errs.NUL(c.Op, bad), 0
-		} else {
-			e := &b.ents[k]
-			b.errs[k], b.ns[k] = p.errs.Result(c.Op, int32(uint32(e.Code))), e.NS
-		}
-		b.ps[k], b.slots[k] = nil, nil
+	stop, held, bad := vtable.Batch(b.mem.blk.Addr(), from, n, b.base(), b.work(), c.Op.Arity() == 3,
+		len(c.Args[0]), len(c.Args[1]), len(c.Args[2]), b.bounds())
+	if bad >= 0 {
+		// Begin let no NUL through, so the staged strings changed under
+		// the batch: it makes no call, and the caller makes each the
+		// ordinary way, which checks them again.
+		return from, false
 	}
-	b.n = 0
-	b.c = clawd.Call{}
+	return stop, held
 }
-
-// Result is how long the i-th call of the last Run took in its callback,
-// and its outcome.
-func (b *nativeBatch) Result(i int) (time.Duration, error) { return time.Duration(b.ns[i]), b.errs[i] }

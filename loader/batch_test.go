@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -30,15 +33,43 @@ func batchSet(t *testing.T, set string) []*rig {
 	}
 }
 
-// newBatch returns a batch that a failing test still runs before its
-// plugins close (cleanups run last first): an admitted plugin's lock is
-// held until Run.
+// newBatch returns an empty batch.
 func newBatch(t *testing.T) *loader.Batch {
 	t.Helper()
 	b, err := loader.NewBatch()
 	require.NoError(t, err)
-	t.Cleanup(b.Run)
 	return b
+}
+
+// warm makes one call on each plugin the ordinary way: its serial ring's
+// first chunk of contexts and its argument buffer are made, which only the
+// Go side makes.
+func warm(t *testing.T, rs ...*rig) {
+	t.Helper()
+	for _, r := range rs {
+		require.NoError(t, r.p.Call(bg, clawd.ToolCall("s", "warm", "{}")))
+	}
+}
+
+// runAll runs every admitted call, the ones the batch stops at the
+// ordinary way (as the host does), and empties the batch; the outcomes in
+// admission order.
+func runAll(t *testing.T, b *loader.Batch, ps []clawd.Plugin, c clawd.Call) []error {
+	t.Helper()
+	require.Equal(t, len(ps), b.Len())
+	errs := make([]error, len(ps))
+	for k := 0; k < len(ps); {
+		stop := b.Run(k)
+		for ; k < stop; k++ {
+			_, errs[k] = b.Result(k)
+		}
+		if stop < len(ps) {
+			errs[stop] = ps[stop].Call(bg, c)
+			k = stop + 1
+		}
+	}
+	b.Reset()
+	return errs
 }
 
 // describe is what a call left in one plugin: its outcome, its log lines
@@ -89,27 +120,31 @@ func TestBatchMatchesSerial(t *testing.T) {
 			want = append(want, describe(r, r.p.Call(bg, c), "ser"))
 		}
 		// As the host does: what the batch does not admit (a plugin
-		// without the callback) takes the ordinary path.
+		// without the callback; a call with a NUL, which the ordinary
+		// path refuses) takes the ordinary path.
 		var in []int
 		for i, r := range batched {
-			admitted, err := b.Admit(bg, r.p, c)
-			require.NoError(t, err)
-			if admitted {
+			if b.Admit(bg, r.p, &c) {
 				in = append(in, i)
-			} else {
+			} else if !strings.Contains(c.Args[0]+c.Args[1], "\x00") {
 				require.False(t, r.p.Has(c.Op.Callback()), "plugin %d, call %+v", i, c)
 			}
 		}
 		require.Equal(t, len(in), b.Len())
-		require.GreaterOrEqual(t, len(in), 2)
-		b.Run()
-		require.Zero(t, b.Len(), "Run empties the batch")
-		outs := make([]error, len(batched))
-		for k, i := range in {
-			_, outs[i] = b.Result(k)
+		if !strings.Contains(c.Args[0]+c.Args[1], "\x00") {
+			require.GreaterOrEqual(t, len(in), 2)
 		}
+		var ps []clawd.Plugin
+		for _, i := range in {
+			ps = append(ps, batched[i].p)
+		}
+		outs := make([]error, len(batched))
+		for k, err := range runAll(t, b, ps, c) {
+			outs[in[k]] = err
+		}
+		require.Zero(t, b.Len(), "Reset empties the batch")
 		for i, r := range batched {
-			if !r.p.Has(c.Op.Callback()) {
+			if !slices.Contains(in, i) {
 				outs[i] = r.p.Call(bg, c)
 			}
 			got = append(got, describe(r, outs[i], "bat"))
@@ -119,10 +154,9 @@ func TestBatchMatchesSerial(t *testing.T) {
 	// A failing plugin in the middle fails only its own outcome.
 	c := clawd.ToolCall("s1", "grep", "{}")
 	for _, r := range batched {
-		_, err := b.Admit(bg, r.p, c)
-		require.NoError(t, err)
+		require.True(t, b.Admit(bg, r.p, &c))
 	}
-	b.Run()
+	require.Equal(t, len(batched), b.Run(0))
 	for i := range batched {
 		_, err := b.Result(i)
 		if i == 1 {
@@ -138,11 +172,12 @@ func TestBatchTimesEachCallback(t *testing.T) {
 		t.Skip("batches need cgo")
 	}
 	r := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="timed"`))
+	warm(t, r)
 	b := newBatch(t)
-	admitted, err := b.Admit(bg, r.p, clawd.ToolCall("s", "sleep:20", "{}"))
-	require.NoError(t, err)
+	sleep := clawd.ToolCall("s", "sleep:20", "{}")
+	admitted := b.Admit(bg, r.p, &sleep)
 	require.True(t, admitted)
-	b.Run()
+	require.Equal(t, 1, b.Run(0))
 	d, err := b.Result(0)
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, d, 20*time.Millisecond, "the callback's own duration, read in C")
@@ -158,14 +193,14 @@ func TestBatchApportionsTimeToTheCallbackThatTookIt(t *testing.T) {
 	quick1 := open(t, cbuild.Plugin(t, "bench"))
 	slow := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="timed"`))
 	quick2 := open(t, cbuild.Plugin(t, "bench", "-DBENCH_COPY=2"))
+	warm(t, quick1, slow, quick2)
 	b := newBatch(t)
 	c := clawd.ToolCall("s", "sleep:20", "{}") // bench ignores the tool, echo sleeps
 	for _, r := range []*rig{quick1, slow, quick2} {
-		admitted, err := b.Admit(bg, r.p, c)
-		require.NoError(t, err)
+		admitted := b.Admit(bg, r.p, &c)
 		require.True(t, admitted)
 	}
-	b.Run()
+	require.Equal(t, 3, b.Run(0))
 	var d [3]time.Duration
 	for i := range d {
 		var err error
@@ -177,34 +212,58 @@ func TestBatchApportionsTimeToTheCallbackThatTookIt(t *testing.T) {
 	assert.Less(t, d[2], d[1], "a quick callback after it")
 }
 
-func TestBatchLeavesBusyPluginToTheOrdinaryPath(t *testing.T) {
+// A plugin whose lock another call holds is not called in C: the batch
+// stops before it, the caller makes that call the ordinary way (waiting
+// for the lock) and runs on from the next.
+func TestBatchStopsAtBusyPlugin(t *testing.T) {
 	if !loader.Batching {
 		t.Skip("batches need cgo")
 	}
-	r := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="busy"`), relay())
-	// The call "hold" waits in the sink, inside the plugin with its lock
-	// held, until released: no sleep decides how long the lock is taken.
-	inside, release := make(chan struct{}), make(chan struct{})
-	r.onSend = func(e clawd.Event) error {
-		if e.Method == "echo.on_tool_call" && strings.Contains(string(e.Params), `"tool":"hold"`) {
-			close(inside)
-			<-release
-		}
-		return nil
+	a := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="first"`))
+	busy := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="busy"`))
+	c := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="last"`))
+	warm(t, a, busy, c)
+	for _, r := range []*rig{a, busy, c} {
+		r.logs.TakeAll() // on_load's and warm's lines
 	}
-	done := make(chan error, 1)
-	go func() { done <- toolCall(r.p, bg, "s", "hold", "{}") }()
-	<-inside
 	b := newBatch(t)
-	admitted, err := b.Admit(bg, r.p, clawd.ToolCall("s", "grep", "{}"))
+	call := clawd.ToolCall("s", "hello", "{}")
+	for _, r := range []*rig{a, busy, c} {
+		admitted := b.Admit(bg, r.p, &call)
+		require.True(t, admitted, "admission takes no lock")
+	}
+	unlock := loader.HoldLock(busy.p)
+	held := true
+	t.Cleanup(func() {
+		if held {
+			unlock()
+		}
+	})
+	require.Equal(t, 1, b.Run(0), "stops before the busy plugin")
+	_, err := b.Result(0)
 	require.NoError(t, err)
-	assert.False(t, admitted, "its lock is taken: the ordinary path waits for it")
-	assert.Zero(t, b.Len())
-	close(release)
-	require.NoError(t, toolCall(r.p, bg, "s", "grep", "{}"), "the ordinary path")
+	assert.NotZero(t, a.logs.Len(), "the first call was made")
+	assert.Zero(t, busy.logs.Len(), "the busy plugin was not called")
+	// The ordinary path waits for the lock: give it back once the call
+	// waits for it.
+	done := make(chan error, 1)
+	go func() { done <- busy.p.Call(bg, call) }()
+	for loader.Waiters(busy.p) == 0 {
+		runtime.Gosched()
+	}
+	held = false
+	unlock()
 	require.NoError(t, <-done)
+	assert.NotZero(t, busy.logs.Len(), "the ordinary path made the call")
+	require.Equal(t, 3, b.Run(2), "runs on from the next")
+	_, err = b.Result(2)
+	require.NoError(t, err)
+	assert.NotZero(t, c.logs.Len())
+	b.Reset()
 }
 
+// A plugin closed after it was admitted is not called: the batch stops
+// before it, and the ordinary path refuses it (closed).
 func TestBatchPluginClosedDuringDispatch(t *testing.T) {
 	if !loader.Batching {
 		t.Skip("batches need cgo")
@@ -214,32 +273,49 @@ func TestBatchPluginClosedDuringDispatch(t *testing.T) {
 	b := newBatch(t)
 	call := clawd.ToolCall("s", "grep", "{}")
 	for _, r := range []*rig{a, c} {
-		admitted, err := b.Admit(bg, r.p, call)
-		require.NoError(t, err)
+		admitted := b.Admit(bg, r.p, &call)
 		require.True(t, admitted)
 	}
-	closed := make(chan error, 1)
-	go func() { closed <- a.p.Close() }()
-	select {
-	case err := <-closed:
-		t.Fatalf("Close returned (%v) while an admitted call holds the plugin", err)
-	case <-time.After(50 * time.Millisecond):
+	require.NoError(t, a.p.Close())
+	errs := runAll(t, b, []clawd.Plugin{a.p, c.p}, call)
+	assert.Equal(t, clawerr.Closed, clawerr.CodeOf(errs[0]), "closed before its turn: refused")
+	assert.NoError(t, errs[1], "the other plugin is unaffected")
+	b.Reset()
+	require.True(t, b.Admit(bg, a.p, &call), "a ticket outlives Close")
+	errs = runAll(t, b, []clawd.Plugin{a.p}, call)
+	assert.Equal(t, clawerr.Closed, clawerr.CodeOf(errs[0]))
+	// Its lock was given back: a waiter would not wait forever.
+	unlock := loader.HoldLock(a.p)
+	unlock()
+}
+
+// The serial ring's chunks of contexts are made in Go: where a batch
+// reaches a plugin whose ring is at a chunk still to be made, Run makes it
+// and goes on, so that every call is made in C, and counted in the cell.
+func TestBatchGrowsTheRing(t *testing.T) {
+	if !loader.Batching {
+		t.Skip("batches need cgo")
 	}
-	b.Run()
-	for i := range 2 {
-		_, err := b.Result(i)
-		assert.NoError(t, err, "admitted before Close: the call runs")
+	r := open(t, cbuild.Plugin(t, "bench"))
+	b := newBatch(t)
+	call := clawd.ToolCall("s", "grep", "{}")
+	const calls = 300 // five chunks
+	for range calls {
+		admitted := b.Admit(bg, r.p, &call)
+		require.True(t, admitted)
+		require.Equal(t, 1, b.Run(0))
+		_, err := b.Result(0)
+		require.NoError(t, err)
+		b.Reset()
 	}
-	require.NoError(t, <-closed)
-	admitted, err := b.Admit(bg, a.p, call)
-	assert.False(t, admitted)
-	assert.Equal(t, clawerr.Closed, clawerr.CodeOf(err))
-	admitted, err = b.Admit(bg, c.p, call)
-	require.NoError(t, err)
-	assert.True(t, admitted, "the other plugin is unaffected")
-	b.Run()
-	_, err = b.Result(0)
-	require.NoError(t, err)
+	require.NoError(t, r.p.Call(bg, call), "the ordinary path is not counted in the cell")
+	l := loader.Measured(r.p)
+	var n uint64
+	for _, k := range l.Buckets {
+		n += k
+	}
+	assert.Equal(t, uint64(calls), n)
+	assert.LessOrEqual(t, l.Max, l.Total)
 }
 
 func TestBatchAdmitsOnlyWhatItCanRun(t *testing.T) {
@@ -249,42 +325,32 @@ func TestBatchAdmitsOnlyWhatItCanRun(t *testing.T) {
 	b := newBatch(t)
 	call := clawd.ToolCall("s", "grep", "{}")
 	relayed := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="relayed"`), relay())
-	admitted, err := b.Admit(bg, relayed.p, call)
-	assert.False(t, admitted, "its sink could call back into a plugin the batch holds")
-	assert.NoError(t, err)
+	assert.False(t, b.Admit(bg, relayed.p, &call), "its sink could call back into a plugin the batch holds")
 	conc := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="conc"`), clawd.WithConcurrent(true))
-	admitted, err = b.Admit(bg, conc.p, call)
-	assert.False(t, admitted)
-	assert.NoError(t, err)
+	assert.False(t, b.Admit(bg, conc.p, &call))
 	plain := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="plain"`))
+	warm(t, plain)
 	ctx, cancel := context.WithCancel(bg)
 	cancel()
-	admitted, err = b.Admit(ctx, plain.p, call)
-	assert.False(t, admitted)
-	assert.ErrorIs(t, err, context.Canceled, "refused as Call refuses it")
-	admitted, err = b.Admit(bg, plain.p, call)
-	require.NoError(t, err)
-	require.True(t, admitted)
+	assert.False(t, b.Admit(ctx, plain.p, &call))
+	assert.ErrorIs(t, plain.p.Call(ctx, call), context.Canceled, "the ordinary path refuses it")
+	require.True(t, b.Admit(bg, plain.p, &call))
 	other := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="other"`))
-	admitted, err = b.Admit(bg, other.p, clawd.ToolCall(strings.Clone("s"), "grep", "{}"))
-	assert.False(t, admitted, "another call (other strings) cannot join this run")
-	assert.NoError(t, err)
+	otherCall := clawd.ToolCall(strings.Clone("s"), "grep", "{}")
+	assert.False(t, b.Admit(bg, other.p, &otherCall), "another call cannot join this run")
 	big := clawd.ToolCall("s", "grep", `"`+strings.Repeat("x", 1<<17)+`"`)
-	b.Run()
-	admitted, err = b.Admit(bg, plain.p, big)
-	assert.False(t, admitted, "arguments too large for a batch take the ordinary path")
-	assert.NoError(t, err)
-	// Input that is not JSON is refused before it is staged, as Call
-	// refuses it: the plugin is not held and nothing runs.
-	admitted, err = b.Admit(bg, plain.p, clawd.ToolCall("s", "grep", `{"q":`))
-	assert.False(t, admitted)
+	b.Reset()
+	assert.False(t, b.Admit(bg, plain.p, &big), "arguments too large for a batch take the ordinary path")
+	// Input that is not JSON is not staged: the ordinary path refuses it.
+	notJSON := clawd.ToolCall("s", "grep", `{"q":`)
+	assert.False(t, b.Admit(bg, plain.p, &notJSON))
+	err := plain.p.Call(bg, notJSON)
 	assert.Equal(t, clawerr.InvalidArgument, clawerr.CodeOf(err))
 	assert.ErrorIs(t, err, clawd.ErrNotJSON)
 	assert.Zero(t, b.Len())
-	admitted, err = b.Admit(bg, plain.p, call)
-	require.NoError(t, err)
-	assert.True(t, admitted, "the refusal left the plugin free")
-	b.Run()
+	assert.True(t, b.Admit(bg, plain.p, &call))
+	assert.Equal(t, 1, b.Run(0))
+	b.Reset()
 }
 
 func TestBatchWithoutCgoAdmitsNothing(t *testing.T) {
@@ -293,38 +359,68 @@ func TestBatchWithoutCgoAdmitsNothing(t *testing.T) {
 	}
 	r := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="purego"`))
 	b := newBatch(t)
-	admitted, err := b.Admit(bg, r.p, clawd.ToolCall("s", "grep", "{}"))
-	assert.False(t, admitted)
-	assert.NoError(t, err)
-	b.Run() // nothing to run
+	call := clawd.ToolCall("s", "grep", "{}")
+	assert.False(t, b.Admit(bg, r.p, &call))
+	assert.Zero(t, b.Run(0), "nothing to run")
 }
 
-// Drop takes the last admitted call back: it is never made, and the
-// plugin's lock is free again.
+// Drop takes the last admitted call back: it is never made.
 func TestBatchDropTakesBackTheLastCall(t *testing.T) {
 	if !loader.Batching {
 		t.Skip("batches need cgo")
 	}
 	kept := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="kept"`))
 	dropped := open(t, cbuild.Plugin(t, "echo", `-DECHO_NAME="dropped"`))
+	warm(t, kept, dropped)
 	b := newBatch(t)
 	c := clawd.ToolCall("s", "hello", "{}")
 	for _, r := range []*rig{kept, dropped} {
 		r.logs.TakeAll() // on_load's lines
-		admitted, err := b.Admit(bg, r.p, c)
-		require.NoError(t, err)
+		admitted := b.Admit(bg, r.p, &c)
 		require.True(t, admitted)
 	}
 	b.Drop()
 	require.Equal(t, 1, b.Len())
-	b.Run()
+	require.Equal(t, 1, b.Run(0))
 	_, err := b.Result(0)
 	require.NoError(t, err)
+	b.Reset()
 	assert.NotZero(t, kept.logs.Len(), "the call kept logs its arguments")
 	assert.Zero(t, dropped.logs.Len(), "the call dropped is never made")
-	admitted, err := b.Admit(bg, dropped.p, c)
-	require.NoError(t, err)
-	assert.True(t, admitted, "Drop gave the plugin's lock back")
+	admitted := b.Admit(bg, dropped.p, &c)
+	assert.True(t, admitted)
 	b.Drop()
 	assert.Zero(t, b.Len())
+}
+
+// Calls into a serialized plugin never overlap, whether the shim takes its
+// lock in C (a call, a batch) or a caller waits for it in Go: the plugin
+// aborts the process if two of its calls meet inside it. Callers that
+// wait while a shim holds the lock are woken by its release.
+func TestShimSerializesCalls(t *testing.T) {
+	r := open(t, cbuild.Plugin(t, "not_reentrant"))
+	require.Equal(t, loader.Batching, loader.Shim(r.p), "made whole in C with cgo")
+	call := clawd.ToolCall("s", "t", "{}")
+	const goroutines, calls = 4, 10
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		b := newBatch(t)
+		wg.Go(func() {
+			for range calls {
+				if g%2 == 1 && b.Admit(bg, r.p, &call) {
+					if b.Run(0) == 0 { // busy: the ordinary way
+						assert.NoError(t, r.p.Call(bg, call))
+					} else {
+						_, err := b.Result(0)
+						assert.NoError(t, err)
+					}
+					b.Reset()
+					continue
+				}
+				assert.NoError(t, toolCall(r.p, bg, "s", "t", "{}"))
+			}
+		})
+	}
+	wg.Wait()
+	assert.Zero(t, loader.Waiters(r.p), "every waiter got the lock")
 }

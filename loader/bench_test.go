@@ -122,6 +122,23 @@ func BenchmarkToolCallRatio(b *testing.B) {
 	ratio(b, func(n int) { r.floorToolCall(b, n) }, func(n int) { r.hostToolCall(b, n) })
 }
 
+// BenchmarkToolCallRatioChecked is BenchmarkToolCallRatio against a floor
+// that also checks its input as the ABI promises the plugin (clawd.Call's
+// Validate: JSON text), as every runtime does before a call: what is left
+// is the loader's own cost.
+func BenchmarkToolCallRatioChecked(b *testing.B) {
+	r := newBenchRig(b, zapcore.InfoLevel)
+	call := clawd.ToolCall(benchSession, benchTool, benchInput)
+	ratio(b, func(n int) {
+		for i := 0; i < n; i++ {
+			if call.Validate() != nil {
+				b.Fatal("the benchmark's input is not valid")
+			}
+			r.floorToolCall(b, 1)
+		}
+	}, func(n int) { r.hostToolCall(b, n) })
+}
+
 // The log benchmarks: the plugin calls ctx->log(ctx, 1, "x") in a loop,
 // n times in one tool call. The host's level is Info, so each line is
 // dropped by level: what is measured is the trampoline, not zap's encoder.

@@ -80,22 +80,43 @@
 //
 // # Batches
 //
-// A Batch (cgo builds) runs one call on several plugins in one call into
-// C: the host's dispatch to many native plugins, which saves each plugin
-// after the first the Go-to-C transition. Everything an ordinary call
-// guarantees holds for each plugin in it: its own lock, taken at Admit and
-// given back by Run (a plugin whose lock is taken is not admitted: the
-// caller waits for it the ordinary way); its own context, live only during
-// its callback; its own copy of the strings, checked for a NUL once for
-// all; the closed check under its lock. A plugin granted network.relay is
-// never admitted: its sink could call back into another plugin the batch
-// holds on the same thread. Without cgo a Batch admits nothing. Drop takes
-// back the call admitted last (the host does when the instance it admitted
-// was swapped out meanwhile). Each callback is timed in C: the monotonic
-// clock is read at the batch's two ends and its span shared out by the
-// ticks of the processor's time stamp counter between callbacks (x86-64;
-// elsewhere the clock is read between callbacks), so the durations keep
-// the clock's resolution and add up to its span.
+// A batch (cgo builds; the host finds it through internal/batch) runs one
+// call on several plugins in one call into C: the host's dispatch to many
+// native plugins, which saves each plugin after the first the Go-to-C
+// transition. Everything an ordinary call guarantees holds for each plugin
+// in it: its own lock, taken in C just before its callback and given back
+// once the run is timed (a plugin whose lock is taken is not called: the
+// run stops before it, and the caller makes that call the ordinary way,
+// waiting for the lock, then runs on); its own context, live only during
+// its callback; its own copy of the strings, checked once for all (Begin:
+// the checks of an ordinary call, and no NUL); the closed check under its
+// lock (a plugin closed meanwhile also stops the run). A plugin with a
+// sink (network.relay, forwarded hooks) or concurrent has no ticket: its
+// sink could call back into another plugin the batch holds on the same
+// thread. Without cgo there is no batch. Each callback is timed in C: the
+// monotonic clock is read at the run's two ends and its span shared out
+// by the ticks of the processor's time stamp counter read between
+// callbacks (x86-64; elsewhere the clock is read between callbacks), so
+// the durations keep the clock's resolution and add up to its span; each
+// is counted in the plugin's cell, under its lock, where the host reads
+// it (internal/batch.Measured).
+//
+// # The call in C
+//
+// A serialized plugin's state lives in a cell of C memory (package
+// clawctx's Cell): its lock, its closed flag, the cursor of its ring of
+// contexts and its argument buffer. With cgo, a plugin without a sink
+// has each call made whole in one C shim (vtable.Serial): one atomic
+// exchange takes the lock, the ring moves on, the strings are checked
+// for a NUL and copied, the callback runs between the context's live and
+// stale marks, and a release store gives the lock back. What the shim
+// cannot do (a taken lock, a closed plugin, a buffer or a chunk of
+// contexts to make, a NUL) it leaves to the Go side, which holds the lock
+// it took or waits for it with the re-entry and deadlock rules of
+// internal/reentry. A Go caller waiting for the lock sleeps until a
+// release wakes it; a release in C reads the waiters after a plain store,
+// and may miss one that came in the same instant, which then looks again
+// within 200 us.
 //
 // # Timeouts
 //

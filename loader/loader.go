@@ -38,6 +38,12 @@ type plugin struct {
 	fns        [abi.NumCallbacks]uintptr
 	concurrent bool
 	relay      bool // network.relay granted: its callbacks may run the host's sink
+	// shim: a serialized plugin whose calls need nothing of the Go side
+	// while they run (no sink: neither relay nor forwarded hooks), made
+	// whole in C (vtable.Serial) with cgo; cell is the address of its
+	// clawctx.Cell, where the shim takes its lock.
+	shim bool
+	cell uintptr
 	// Serialized plugins: lock is held for the whole of each call; closed
 	// is guarded by it.
 	closed     bool
@@ -150,9 +156,15 @@ func open(path string, opts ...clawd.Option) (*plugin, error) {
 		p.warnings = append(p.warnings, warning)
 	}
 	id := boundary.Identify(p.name, p.version, cfg.Name, cfg.Version)
+	forward := hook.Forwarding(opts)
 	p.b = clawctx.NewBinding(clawctx.Config{Name: id.Name, Version: id.Version, Library: id.Library, Logger: log,
-		Sink: cfg.Sink, Relay: cfg.Granted(abi.CapNetworkRelay), ForwardHooks: hook.Forwarding(opts)})
-	p.lock = reentry.NewMutex(p.b.Owner())
+		Sink: cfg.Sink, Relay: cfg.Granted(abi.CapNetworkRelay), ForwardHooks: forward})
+	if p.cell = p.b.CellAddr(); p.cell == 0 {
+		return fail(clawerr.New(clawerr.OpenFailed, p.name, "open", "no memory for the plugin's state", nil))
+	}
+	// The lock is the cell's, which the shims take in C.
+	p.lock = reentry.NewMutexOn(p.b.Owner(), p.b.SerialLock())
+	p.shim = vtable.Batching && !p.concurrent && !p.relay && !forward
 	p.log = p.b.Logger()
 	for _, w := range p.warnings {
 		p.log.Warn("plugin loads with a warning: " + w)
@@ -319,8 +331,17 @@ func (p *plugin) call1(ctx context.Context, o clawd.Op, s string) error {
 	if err := p.precheck(ctx, o); err != nil || fn == 0 {
 		return err
 	}
-	re, err := p.enter(o)
-	if err != nil {
+	var re bool
+	var err error
+	if p.shim {
+		r := vtable.Serial(p.cell, fn, false, s, "", "")
+		if r >= 0 {
+			return p.shimResult(o, r)
+		}
+		if re, err = p.shimHeld(o, r); err != nil {
+			return err
+		}
+	} else if re, err = p.enter(o); err != nil {
 		return err
 	}
 	c, err := p.acquire(re)
@@ -344,6 +365,33 @@ func (p *plugin) call1(ctx context.Context, o clawd.Op, s string) error {
 	return p.errs.Result(o, r)
 }
 
+// shimResult is the outcome of a call the shim made whole.
+func (p *plugin) shimResult(o clawd.Op, r vtable.SerialResult) error {
+	if r.Wake() {
+		p.b.SerialLock().Wake()
+	}
+	return p.errs.Result(o, r.Code())
+}
+
+// shimHeld goes on from a shim that made no call: busy, the lock is
+// waited for as enter waits (re-entry, deadlock refusal); held, the call
+// holds the lock and the Go side makes it, or refuses it (closed, a NUL).
+func (p *plugin) shimHeld(o clawd.Op, r vtable.SerialResult) (reentered bool, err error) {
+	if r.Busy() {
+		return p.enterSlow(o)
+	}
+	p.b.SerialLock().Acquired()
+	if p.closed {
+		p.lock.Unlock()
+		return false, p.errs.Closed(o.String())
+	}
+	if i := r.NUL(); i >= 0 {
+		p.lock.Unlock()
+		return false, p.errs.NUL(o, i)
+	}
+	return false, nil
+}
+
 // call3 runs a callback that takes (ctx, session_id, s1, s2).
 func (p *plugin) call3(ctx context.Context, o clawd.Op, s0, s1, s2 string) error {
 	fn := p.fns[o.Callback()]
@@ -353,8 +401,17 @@ func (p *plugin) call3(ctx context.Context, o clawd.Op, s0, s1, s2 string) error
 	if err := p.errs.Validate(clawd.Call{Op: o, Args: [3]string{s0, s1, s2}}); err != nil {
 		return err
 	}
-	re, err := p.enter(o)
-	if err != nil {
+	var re bool
+	var err error
+	if p.shim {
+		r := vtable.Serial(p.cell, fn, true, s0, s1, s2)
+		if r >= 0 {
+			return p.shimResult(o, r)
+		}
+		if re, err = p.shimHeld(o, r); err != nil {
+			return err
+		}
+	} else if re, err = p.enter(o); err != nil {
 		return err
 	}
 	c, err := p.acquire(re)
@@ -415,6 +472,7 @@ func (p *plugin) close() (again bool, err error) {
 			return true, p.errs.Deadlock("close", err)
 		}
 		p.closed = true
+		p.b.Cell().Closed = 1 // under the lock: the shims read it under it
 		p.lock.Unlock()
 	}
 	sigs := sigaction.Save()

@@ -17,6 +17,14 @@ static void floor_loop(uintptr_t loop, uintptr_t fn, uintptr_t ctx, long n) {
 static void floor_tool_loop(uintptr_t loop, uintptr_t fn, uintptr_t ctx, uintptr_t a, uintptr_t b, uintptr_t c, long n) {
 	((void (*)(void *, void *, uintptr_t, uintptr_t, uintptr_t, long))loop)((void *)fn, (void *)ctx, a, b, c, n);
 }
+static int32_t floor_each(uintptr_t fns, long n, uintptr_t ctx, uintptr_t a, uintptr_t b, uintptr_t c) {
+	const uintptr_t *f = (const uintptr_t *)fns;
+	int32_t r = 0;
+	for (long i = 0; i < n; i++)
+		r |= ((int32_t (*)(void *, const char *, const char *, const char *))f[i])(
+			(void *)ctx, (const char *)a, (const char *)b, (const char *)c);
+	return r;
+}
 static uintptr_t floor_log_addr(void) { return (uintptr_t)&floorLog; }
 */
 import "C"
@@ -42,6 +50,13 @@ func Call3(fn, ctx uintptr, buf []byte, s0, s1, s2 string) int32 {
 // Call3Ready calls fn with strings already in C memory: the bare cgo call.
 func Call3Ready(fn, ctx, a, b, c uintptr) int32 {
 	return int32(C.floor_call3(C.uintptr_t(fn), C.uintptr_t(ctx), C.uintptr_t(a), C.uintptr_t(b), C.uintptr_t(c)))
+}
+
+// CallEach calls each of the n callbacks at fns (C memory) once, with
+// strings already in C memory, in one cgo call: the floor of a dispatch to
+// n plugins. The ClawaErrors or'd together.
+func CallEach(fns uintptr, n int, ctx, a, b, c uintptr) int32 {
+	return int32(C.floor_each(C.uintptr_t(fns), C.long(n), C.uintptr_t(ctx), C.uintptr_t(a), C.uintptr_t(b), C.uintptr_t(c)))
 }
 
 // LogFn is the address of a bare host log function that does nothing.

@@ -3,7 +3,11 @@
 package benchfloor
 
 import (
+	"unsafe"
+
 	"github.com/ebitengine/purego"
+
+	"github.com/clawd-go/clawd/internal/foreign"
 
 	"github.com/clawd-go/clawd/internal/callback"
 )
@@ -31,6 +35,18 @@ func Call3(fn, ctx uintptr, buf []byte, s0, s1, s2 string) int32 {
 func Call3Ready(fn, ctx, a, b, c uintptr) int32 {
 	r, _, _ := purego.SyscallN(fn, ctx, a, b, c)
 	return int32(r)
+}
+
+// CallEach calls each of the n callbacks at fns (C memory) once, with
+// strings already in C memory: a bare purego.SyscallN each. The
+// ClawaErrors or'd together.
+func CallEach(fns uintptr, n int, ctx, a, b, c uintptr) int32 {
+	var r int32
+	for _, fn := range unsafe.Slice((*uintptr)(foreign.Ptr(fns)), n) {
+		v, _, _ := purego.SyscallN(fn, ctx, a, b, c)
+		r |= int32(v)
+	}
+	return r
 }
 
 // A uintptr result, which the C side ignores: Windows requires one.

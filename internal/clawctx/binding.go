@@ -49,9 +49,10 @@ type Binding struct {
 	// serial serves the calls that the caller serializes (AcquireSerial):
 	// no lock, the caller's own exclusion covers it.
 	serial struct {
-		slot  Slot     // the one call record: serialized calls never overlap
-		ring  []*chunk // up to quarantine/chunkLen chunks, in the order used
-		chunk int      // the ring's chunk in use; -1 before the first call
+		slot Slot       // the one call record: serialized calls never overlap
+		ring []*chunk   // up to RingChunks chunks, in the order made (the cell has their addresses)
+		cell *Cell      // the ring's cursor and the lock, in C memory; nil if none could be made
+		lock SerialLock // over cell
 	}
 
 	// pool serves all other calls: concurrent plugins, and calls that
@@ -75,8 +76,9 @@ func NewBinding(cfg Config) *Binding {
 		lg = zap.NewNop()
 	}
 	b.log = boundary.Identity{Name: cfg.Name, Version: cfg.Version, Library: cfg.Library}.Logger(lg)
-	b.serial.slot = Slot{b: b, serial: true, i: chunkLen - 1}
-	b.serial.chunk = -1
+	b.serial.slot = Slot{b: b, serial: true}
+	b.serial.cell, _ = newCell() // nil: CellAddr is 0, and the caller refuses the plugin
+	b.serial.lock = SerialLock{c: b.serial.cell, wake: make(chan struct{}, 1)}
 	b.pool.next = chunkLen
 	return b
 }
@@ -131,39 +133,53 @@ type Slot struct {
 const keepArgs = 64 << 10
 
 // AcquireSerial takes the next context of the serial ring. The caller must
-// guarantee that no two AcquireSerial calls of b overlap (the loader holds
-// the plugin's lock) and must Release the context before the next one.
+// guarantee that no two AcquireSerial calls of b overlap, nor one with a
+// shim's call (the loader holds the plugin's lock, the cell's), and must
+// Release the context before the next one. The ring's cursor is in the
+// cell: the shims move it too.
 func (b *Binding) AcquireSerial() (*Slot, error) {
-	c := &b.serial.slot
-	if c.i == chunkLen-1 {
-		return b.nextSerialChunk()
+	s := &b.serial
+	c := s.cell
+	if c == nil {
+		return nil, errNoCell
 	}
-	c.i++
-	c.idx++
-	c.addr += cabi.SizeofContext
-	return c, nil
+	if c.I == chunkLen-1 {
+		if err := b.nextSerialChunk(); err != nil {
+			return nil, err
+		}
+	} else {
+		c.I++
+		c.Idx++
+		c.Ctx += cabi.SizeofContext
+	}
+	sl := &s.slot
+	sl.ch, sl.i, sl.idx, sl.addr = s.ring[c.Chunk], c.I, c.Idx, c.Ctx
+	return sl, nil
 }
 
 // nextSerialChunk moves the serial ring to its next chunk, making it while
 // the ring is shorter than the quarantine: contexts are made as calls come,
-// so a plugin that makes few calls has few.
-func (b *Binding) nextSerialChunk() (*Slot, error) {
+// so a plugin that makes few calls has few. The shims move to a chunk
+// already made themselves, and leave the making to this.
+func (b *Binding) nextSerialChunk() error {
 	s := &b.serial
-	n := s.chunk + 1
-	if n == len(s.ring) {
-		if len(s.ring) < quarantine/chunkLen {
+	c := s.cell
+	n := c.Chunk + 1 // noChunk + 1 is 0
+	if n == c.N {
+		if c.N < RingChunks {
 			ch, err := newChunk(b)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			s.ring = append(s.ring, ch)
+			c.Bases[c.N], c.Firsts[c.N] = ch.base, ch.first
+			c.N++
 		} else {
 			n = 0
 		}
 	}
-	s.chunk = n
-	s.slot.use(ctxRef{s.ring[n], 0})
-	return &s.slot, nil
+	c.Chunk, c.I, c.Idx, c.Ctx = n, 0, c.Firsts[n], c.Bases[n]
+	return nil
 }
 
 // use points c at context r.
@@ -248,17 +264,6 @@ func (c *Slot) Begin(ctx context.Context) {
 	c.ctx().Inner = liveHandle(c.idx)
 }
 
-// Prepare is Begin for a call made in a batch (vtable.Batch): it records
-// ctx, and the batch's C shim marks the context live just before its
-// callback and stale just after, with the values Handles gives.
-func (c *Slot) Prepare(ctx context.Context) {
-	c.ch.goctx[c.i] = ctx
-	c.noteCaller()
-}
-
-// Handles are the context's _inner values while its call runs and after.
-func (c *Slot) Handles() (live, stale uintptr) { return liveHandle(c.idx), staleHandle(c.idx) }
-
 // callCtx is the context.Context of the call context i of ch serves;
 // Background if none.
 func (ch *chunk) callCtx(i uint32) context.Context {
@@ -273,7 +278,23 @@ func (c *Slot) buffer(n int) ([]byte, error) {
 	if n <= len(c.argBuf) && c.big == nil {
 		return c.argBuf, nil
 	}
-	return c.growBuffer(n)
+	b, err := c.growBuffer(n)
+	if c.serial {
+		c.publish()
+	}
+	return b, err
+}
+
+// publish tells the shims where the serial calls' argument buffer is: none
+// while a big one is kept, so that the next call comes here and frees it
+// when it no longer needs it.
+func (c *Slot) publish() {
+	cell := c.b.serial.cell
+	if c.big != nil || c.argBuf == nil {
+		cell.Buf, cell.BufLen = 0, 0
+		return
+	}
+	cell.Buf, cell.BufLen = cmemAddr(c.argBuf), uintptr(len(c.argBuf))
 }
 
 func (c *Slot) growBuffer(n int) ([]byte, error) {

@@ -31,7 +31,10 @@
 // 66 KiB of Go memory per full ring, and the pool's FIFO of 16 bytes per
 // released context. Argument buffers are apart from contexts: one for the
 // serial ring, one per concurrent call in the pool, each kept up to 64 KiB
-// between calls.
+// between calls. Each plugin also has a cell (Cell, about 1 KiB of C
+// memory, never freed like the contexts): its serialization lock, the
+// serial ring's cursor and argument buffer, and what batches measured,
+// which the call shims of package vtable read and write in C.
 //
 // Handles. The two trampolines (log and send_event) are created once per
 // process: purego callbacks are never freed and stop at 2000. What a

@@ -53,15 +53,10 @@ func newChunk(b *Binding) (*chunk, error) {
 	const size = chunkLen * cabi.SizeofContext
 	table.mu.Lock()
 	defer table.mu.Unlock()
-	if len(table.arena) < size {
-		blk, err := cmem.Alloc(64 << 10)
-		if err != nil {
-			return nil, fmt.Errorf("allocating context memory: %w", err)
-		}
-		table.arena = blk.Bytes() // never freed: contexts outlive their plugin
+	mem, err := arena(size)
+	if err != nil {
+		return nil, err
 	}
-	mem := table.arena[:size:size]
-	table.arena = table.arena[size:]
 
 	var chunks []*chunk
 	if p := table.chunks.Load(); p != nil {
@@ -79,6 +74,23 @@ func newChunk(b *Binding) (*chunk, error) {
 	grown := append(chunks, ch)
 	table.chunks.Store(&grown)
 	return ch, nil
+}
+
+// arena cuts size bytes, rounded up to a cache line, from the current block
+// of context memory, which is never freed: contexts and cells outlive their
+// plugin. Called with table.mu held.
+func arena(size int) ([]byte, error) {
+	size = (size + 63) &^ 63
+	if len(table.arena) < size {
+		blk, err := cmem.Alloc(64 << 10)
+		if err != nil {
+			return nil, fmt.Errorf("allocating context memory: %w", err)
+		}
+		table.arena = blk.Bytes()
+	}
+	mem := table.arena[:size:size]
+	table.arena = table.arena[size:]
+	return mem, nil
 }
 
 // at is context i of the chunk, as the Go mirror of C memory.

@@ -16,17 +16,30 @@ var ErrDeadlock = errors.New("the call would deadlock")
 // cycle of sinks waiting for each other's plugins is refused.
 type Mutex struct {
 	mu    sync.Mutex
+	on    Locker // the lock itself when it is kept elsewhere (NewMutexOn); nil: mu
 	owner *Owner
+}
+
+// Locker is a lock kept outside the Mutex: in C memory, where a call shim
+// takes it without the Go side (the native runtime's serial calls).
+type Locker interface {
+	TryLock() bool
+	Lock()
+	Unlock()
 }
 
 // NewMutex returns the lock of the plugin o stands for.
 func NewMutex(o *Owner) *Mutex { return &Mutex{owner: o} }
 
+// NewMutexOn returns the lock of the plugin o stands for, over l: the
+// re-entry and deadlock rules are the same, the lock is l.
+func NewMutexOn(o *Owner, l Locker) *Mutex { return &Mutex{owner: o, on: l} }
+
 // Lock admits one call. reentered means the caller runs inside the
 // plugin's own sink, below the call that holds the lock: it proceeds
 // without the lock and must not Unlock. The error wraps ErrDeadlock.
 func (m *Mutex) Lock() (reentered bool, err error) {
-	if m.mu.TryLock() { // the common case, inlined into the caller
+	if m.TryLock() { // the common case, inlined into the caller
 		return false, nil
 	}
 	return m.lockSlow()
@@ -34,7 +47,7 @@ func (m *Mutex) Lock() (reentered bool, err error) {
 
 func (m *Mutex) lockSlow() (bool, error) {
 	if active.Load() == 0 {
-		m.mu.Lock() // no sink runs anywhere: the holder waits for nothing of ours
+		m.lock() // no sink runs anywhere: the holder waits for nothing of ours
 		return false, nil
 	}
 	tid := threadid.Current()
@@ -53,7 +66,7 @@ func (m *Mutex) lockSlow() (bool, error) {
 		}
 	}
 	mu.Unlock()
-	m.mu.Lock()
+	m.lock()
 	if t != nil {
 		mu.Lock()
 		t.waiting = nil
@@ -88,13 +101,32 @@ func cycle(me *thread, want *Owner) string {
 	return ""
 }
 
+func (m *Mutex) lock() {
+	if m.on != nil {
+		m.on.Lock()
+		return
+	}
+	m.mu.Lock()
+}
+
 // Unlock ends a call that Lock admitted with reentered false.
-func (m *Mutex) Unlock() { m.mu.Unlock() }
+func (m *Mutex) Unlock() {
+	if m.on != nil {
+		m.on.Unlock()
+		return
+	}
+	m.mu.Unlock()
+}
 
 // LockPlain waits for the lock, for work outside any call (installing a
 // restarted child, closing): never re-entry, and its wait is not checked
 // for cycles.
-func (m *Mutex) LockPlain() { m.mu.Lock() }
+func (m *Mutex) LockPlain() { m.lock() }
 
 // TryLock takes the lock if it is free.
-func (m *Mutex) TryLock() bool { return m.mu.TryLock() }
+func (m *Mutex) TryLock() bool {
+	if m.on != nil {
+		return m.on.TryLock()
+	}
+	return m.mu.TryLock()
+}

@@ -55,12 +55,19 @@ func Call3(fn, ctx, base uintptr, n0, n1, n2 int) (r int32, bad int) {
 	return int32(v), -1
 }
 
-// Batching tells whether Batch runs many callbacks in one crossing: cgo
-// builds only (without cgo each callback is its own purego call anyway).
+// Batching tells whether Batch runs many callbacks in one crossing and
+// Serial a whole serialized call: cgo builds only (without cgo each
+// callback is its own purego call anyway, and the lock is taken in Go).
 const Batching = false
+
+// Serial is not available without cgo (Batching is false): a caller that
+// ignored Batching fails loudly.
+func Serial(cell, fn uintptr, three bool, s0, s1, s2 string) SerialResult {
+	panic("vtable: Serial needs cgo (Batching is false)")
+}
 
 // Batch is not available without cgo (Batching is false): a caller that
 // ignored Batching fails loudly rather than silently skipping callbacks.
-func Batch(ents uintptr, n int, base, work uintptr, three bool, n0, n1, n2 int) (bad int) {
+func Batch(ents uintptr, from, n int, base, work uintptr, three bool, n0, n1, n2 int, bounds uintptr) (stop int, held bool, bad int) {
 	panic("vtable: Batch needs cgo (Batching is false)")
 }

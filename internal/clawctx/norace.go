@@ -1,0 +1,5 @@
+//go:build !race
+
+package clawctx
+
+const raceEnabled = false
