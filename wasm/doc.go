@@ -19,8 +19,8 @@
 // # The mapping
 //
 // On wasm32 pointers are 4 bytes: ClawaPlugin is 68 bytes (on_tool_call at
-// 28), ClawaContext 44 (send_event at 4, log at 8); include.Layout has the
-// column. clawd_plugin_init returns the table's address in linear memory;
+// 28), ClawaContext 44 (send_event at 4, log at 8); include's layout
+// tests check the whole column. clawd_plugin_init returns the table's address in linear memory;
 // each callback is an index into the module's function table. Open
 // resolves every slot once, checking its signature, so a slot of the wrong
 // type is a load error naming it (abi_mismatch).

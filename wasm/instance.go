@@ -18,7 +18,8 @@ import (
 	"github.com/clawd-go/clawd/internal/wasminterrupt"
 )
 
-// The wasm32 layout of the ABI structs (include.Layout, column Wasm32).
+// The wasm32 layout of the ABI structs (the Wasm32 column of the layout
+// facts that include/layout_test.go checks).
 const (
 	sizeofPlugin  = 68
 	sizeofContext = 44
