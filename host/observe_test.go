@@ -322,7 +322,9 @@ func TestObserverSeesRefusalsBeforeTheSink(t *testing.T) {
 			h := observedHost(t, rec, sink, host.WithPluginDirs(root),
 				host.WithCapabilityPolicy(func(string, abi.Capability) bool { return false }))
 			require.NoError(t, h.Load(bg))
-			require.NoError(t, host.Errors(h.Call(bg, clawd.ToolCall("s1", "grep", "{}"))))
+			for range 3 { // each call's own context, not an earlier one's
+				require.NoError(t, host.Errors(h.Call(bg, clawd.ToolCall("s1", "grep", "{}"))))
+			}
 			rec.mu.Lock()
 			defer rec.mu.Unlock()
 			var refused []host.EventInfo
@@ -331,14 +333,14 @@ func TestObserverSeesRefusalsBeforeTheSink(t *testing.T) {
 					refused = append(refused, e)
 				}
 			}
-			require.Len(t, refused, 2, "on_load's event and the tool call's: %+v", rec.events)
+			require.Len(t, refused, 4, "on_load's event and the tool calls': %+v", rec.events)
 			for _, e := range refused {
 				assert.Equal(t, abi.CapabilityDenied, e.Refused)
 				assert.Equal(t, "p1", e.Plugin)
 				assert.Equal(t, rt, e.Runtime)
 			}
-			require.Len(t, rec.marks["p1"], 1)
-			assert.Equal(t, []string{"", rec.marks["p1"][0]}, rec.seen["p1"], "told with on_load's (none) and the call's context")
+			require.Len(t, rec.marks["p1"], 3)
+			assert.Equal(t, append([]string{""}, rec.marks["p1"]...), rec.seen["p1"], "told with on_load's (none) and each call's context")
 			sink.mu.Lock()
 			defer sink.mu.Unlock()
 			assert.Empty(t, sink.marks["p1"], "nothing reached the sink")

@@ -164,7 +164,7 @@ func open(path string, opts ...clawd.Option) (*plugin, error) {
 	}
 	// The lock is the cell's, which the shims take in C.
 	p.lock = reentry.NewMutexOn(p.b.Owner(), p.b.SerialLock())
-	p.shim = vtable.Batching && !p.concurrent && !p.relay && !forward
+	p.shim = vtable.Batching && !p.concurrent && !p.b.NeedsCallContext()
 	p.log = p.b.Logger()
 	for _, w := range p.warnings {
 		p.log.Warn("plugin loads with a warning: " + w)

@@ -42,6 +42,7 @@ type Binding struct {
 	sink          clawd.Sink
 	relay         bool
 	forwardHooks  bool
+	refusals      bool // the sink is told of refused events (boundary.Refusals)
 	owner         *reentry.Owner
 
 	counts boundary.Counters
@@ -71,6 +72,7 @@ type Binding struct {
 func NewBinding(cfg Config) *Binding {
 	b := &Binding{name: cfg.Name, version: cfg.Version, sink: cfg.Sink, relay: cfg.Relay, forwardHooks: cfg.ForwardHooks,
 		owner: &reentry.Owner{Name: cfg.Name}}
+	_, b.refusals = cfg.Sink.(boundary.Refusals)
 	lg := cfg.Logger
 	if lg == nil {
 		lg = zap.NewNop()
@@ -366,3 +368,10 @@ func (ch *chunk) isCaller(i uint32) bool {
 	t := ch.caller[i%chunkLen].Load()
 	return t != 0 && t == threadid.Current()
 }
+
+// NeedsCallContext reports whether a callback may hand the call's
+// context.Context to the host: to the sink (network.relay, forwarded
+// hooks) or to a sink told of refusals. A call that needs it is made the
+// Go way, which records the context (and, without cgo, the calling
+// thread); one that does not may be made whole in C.
+func (b *Binding) NeedsCallContext() bool { return b.relay || b.forwardHooks || b.refusals }

@@ -30,7 +30,7 @@ func init() {
 // so a plugin that may send events (network.relay, or the sandbox child's
 // forwarded hooks) pays a gettid per call; the others nothing.
 func (c *Slot) noteCaller() {
-	if c.b.relay || c.b.forwardHooks {
+	if c.b.NeedsCallContext() {
 		c.ch.caller[c.i].Store(threadid.Current())
 	}
 }
