@@ -53,21 +53,33 @@ func TestRunServesMetrics(t *testing.T) {
 		}
 	}
 	require.NotEmpty(t, url, "run printed no metrics address")
-	rest := make(chan string, 1)
-	go func() { b, _ := io.ReadAll(out); rest <- string(b) }()
-
-	calls := `clawd_plugin_calls_total{plugin="hello",version="1.0.0"} ` + strconv.Itoa(events)
-	var page string
-	for !strings.Contains(page, calls) { // until the script is played: the test binary's -timeout bounds it
-		resp, err := http.Get(url)
-		require.NoError(t, err)
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		require.NoError(t, err)
-		assert.Equal(t, "text/plain; version=0.0.4; charset=utf-8", resp.Header.Get("Content-Type"))
-		page = string(b)
-		time.Sleep(10 * time.Millisecond)
+	// run prints each call's outcome once the dispatch returned, when the
+	// host has counted it: the script is played when hello has answered
+	// every event.
+	played := 0
+	for played < events && lines.Scan() {
+		if strings.HasPrefix(lines.Text(), "  hello 1.0.0: ") {
+			played++
+		}
 	}
+	require.Equal(t, events, played, "run ended before playing the script")
+	rest := make(chan string, 1)
+	go func() {
+		var b strings.Builder
+		for lines.Scan() {
+			b.WriteString(lines.Text() + "\n")
+		}
+		rest <- b.String()
+	}()
+
+	resp, err := http.Get(url)
+	require.NoError(t, err)
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	require.NoError(t, err)
+	assert.Equal(t, "text/plain; version=0.0.4; charset=utf-8", resp.Header.Get("Content-Type"))
+	page := string(b)
+	assert.Contains(t, page, `clawd_plugin_calls_total{plugin="hello",version="1.0.0"} `+strconv.Itoa(events)+"\n")
 	assert.Contains(t, page, "# TYPE clawd_plugin_call_duration_seconds histogram\n")
 	assert.Contains(t, page, `clawd_plugin_call_duration_seconds_bucket{plugin="hello",le="+Inf"} `+strconv.Itoa(events)+"\n")
 	assert.Contains(t, page, `clawd_plugin_call_duration_seconds_count{plugin="hello"} `+strconv.Itoa(events)+"\n")
