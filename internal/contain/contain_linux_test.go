@@ -212,6 +212,15 @@ func spawner(mode string) result {
 		}
 	}
 	emit(result{PID: cmd.Process.Pid})
+	if mode != "plain" {
+		// Waits to be killed, and never waits for the child: a thread of
+		// a dying process that sits in wait4 can reap the child (killed
+		// by its parent-death signal) before the kernel hands it to the
+		// test's subreaper, which would then never see how it ended.
+		for {
+			_ = unix.Pause()
+		}
+	}
 	_ = cmd.Wait()
 	ws, _ := cmd.ProcessState.Sys().(syscall.WaitStatus)
 	return result{PID: cmd.Process.Pid, Signal: int(ws.Signal())}
