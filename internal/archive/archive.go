@@ -145,22 +145,31 @@ const (
 // made of headers stops too.
 const headerAllowance = 64 << 10
 
-// Extract unpacks the tar.gz read from r into dir, which must exist and
-// be empty, and returns the names of the files written, sorted. Files are
-// created 0644 (directories 0755), never over an existing file, and synced
-// to disk. On error what was written stays in dir: the caller removes dir.
+// Extract unpacks the tar.gz read from r into dir, a scratch directory
+// that must exist and be empty, and returns the names of the files
+// written, sorted. Files are created 0644 (directories 0755), never over
+// an existing file, and not synced to disk: what is read back from a
+// scratch directory needs no durability, and a sync per file made packing
+// wait on the disk. On error what was written stays in dir: the caller
+// removes dir.
 func Extract(r io.Reader, dir string, lim Limits) ([]string, error) {
 	root, err := os.OpenRoot(dir)
 	if err != nil {
 		return nil, err
 	}
 	defer root.Close()
-	return ExtractRoot(r, root, lim)
+	return extract(r, root, lim, false)
 }
 
-// ExtractRoot is Extract into the directory root: every file and
-// directory is created beneath it, never through a link that leaves it.
+// ExtractRoot is Extract into the directory root, with each file synced
+// to disk before it is closed: for a directory that is then renamed into
+// place. Every file and directory is created beneath root, never through
+// a link that leaves it.
 func ExtractRoot(r io.Reader, root *os.Root, lim Limits) ([]string, error) {
+	return extract(r, root, lim, true)
+}
+
+func extract(r io.Reader, root *os.Root, lim Limits, sync bool) ([]string, error) {
 	if lim.MaxFiles <= 0 {
 		lim.MaxFiles = DefaultMaxFiles
 	}
@@ -225,7 +234,7 @@ func ExtractRoot(r io.Reader, root *os.Root, lim Limits) ([]string, error) {
 			return nil, unsafe("entry %q: %d bytes would pass the limit of %d bytes for the whole package (a tar bomb?)", hdr.Name, hdr.Size, lim.MaxBytes)
 		}
 		total += hdr.Size
-		if err := writeEntry(root, hdr.Name, tr, hdr.Size); err != nil {
+		if err := writeEntry(root, hdr.Name, tr, hdr.Size, sync); err != nil {
 			if lr.over {
 				return nil, unsafe("more than %d bytes of archive stream (a tar bomb?)", budget)
 			}
@@ -237,7 +246,7 @@ func ExtractRoot(r io.Reader, root *os.Root, lim Limits) ([]string, error) {
 	return names, nil
 }
 
-func writeEntry(root *os.Root, name string, r io.Reader, size int64) error {
+func writeEntry(root *os.Root, name string, r io.Reader, size int64, sync bool) error {
 	p := filepath.FromSlash(name)
 	if err := root.MkdirAll(filepath.Dir(p), 0o755); err != nil {
 		return clawerr.New(clawerr.UnsafeArchive, "", "extract", fmt.Sprintf("entry %q: its directory cannot be made (a file of that name?)", name), err)
@@ -247,7 +256,7 @@ func writeEntry(root *os.Root, name string, r io.Reader, size int64) error {
 		return clawerr.New(clawerr.UnsafeArchive, "", "extract", fmt.Sprintf("entry %q: cannot be created (it names a directory, or a file that exists)", name), err)
 	}
 	n, err := io.CopyN(f, r, size)
-	if err == nil {
+	if err == nil && sync {
 		err = f.Sync()
 	}
 	if cerr := f.Close(); err == nil {
