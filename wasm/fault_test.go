@@ -90,11 +90,14 @@ func TestCallTimeoutOption(t *testing.T) {
 	require.NoError(t, g.Call(bg, clawd.ToolCall("s", "count", "{}")))
 }
 
+// A cancellation while the guest spins interrupts it; the context is
+// canceled once the guest spins (its event), not after a delay.
 func TestCancelMidCall(t *testing.T) {
-	g := open(t, cbuildWasm(t, "wasm_guest"))
+	sink, spins := spinning()
+	g := open(t, cbuildWasm(t, "wasm_guest"), sink)
 	ctx, cancel := context.WithCancel(bg)
-	time.AfterFunc(20*time.Millisecond, cancel)
-	codeIs(t, g.Call(ctx, clawd.ToolCall("s", "loop", "{}")), clawerr.Unavailable, "canceled")
+	go func() { <-spins; cancel() }()
+	codeIs(t, g.Call(ctx, clawd.ToolCall("s", "send-loop", "{}")), clawerr.Unavailable, "canceled")
 	require.NoError(t, g.Call(bg, clawd.ToolCall("s", "count", "{}")))
 	codeIs(t, g.Call(ctx, clawd.ToolCall("s", "count", "{}")), clawerr.Unavailable, "not called")
 }
