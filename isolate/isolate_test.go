@@ -189,9 +189,12 @@ func TestHangIsKilledAtTheDeadline(t *testing.T) {
 	require.Contains(t, ce.Detail, "did not answer within 300ms")
 	require.False(t, running(hung), "the looping process %d still runs", hung)
 	r.waitUp()
-	require.NoError(t, r.p.ToolCall(bg, "s1", "ok", "{}"))
 
-	// A context's deadline counts too, and is what the error wraps.
+	// Without a call timeout (a call that must succeed has no deadline to
+	// miss on a busy machine), a context's deadline counts too, and is
+	// what the error wraps.
+	r = open(t, lib, isolate.WithRestart(5, 10*time.Millisecond, time.Second))
+	require.NoError(t, r.p.ToolCall(bg, "s1", "ok", "{}"))
 	ctx, cancel := context.WithTimeout(bg, 200*time.Millisecond)
 	defer cancel()
 	err := r.p.ToolCall(ctx, "s1", "loop", "{}")
@@ -211,6 +214,8 @@ func TestHangIsKilledAtTheDeadline(t *testing.T) {
 	err = r.p.ToolCall(ctx2, "s1", "loop", "{}")
 	requireCode(t, err, clawerr.Timeout)
 	require.ErrorIs(t, err, context.Canceled)
+	r.waitUp()
+	require.NoError(t, r.p.ToolCall(bg, "s1", "ok", "{}"))
 	others.check(t)
 }
 
