@@ -280,6 +280,9 @@ func TestTreeGoneAfterHostKilled(t *testing.T) {
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), envHostMode+"="+lib)
 	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe() // held open: the host waits on it
+	require.NoError(t, err)
+	defer stdin.Close()
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
