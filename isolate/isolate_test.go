@@ -244,7 +244,9 @@ func TestRestartsAreGivenUp(t *testing.T) {
 	// Renamed away, not removed: Windows refuses to delete a DLL a process has loaded.
 	require.NoError(t, os.Rename(lib, lib+".gone"))
 	requireCode(t, r.p.ToolCall(bg, "s1", "abort", "{}"), clawerr.Crashed)
-	r.until(func() bool { return r.p.State() == clawd.StateFailed })
+	// The state is stored before the notifier, on a goroutine of its own,
+	// reports it: wait for both.
+	r.until(func() bool { return r.p.State() == clawd.StateFailed && len(r.sawStates()) >= 2 })
 	err = r.p.ToolCall(bg, "s1", "ok", "{}")
 	ce := requireCode(t, err, clawerr.Unavailable)
 	require.Contains(t, ce.Detail, "not restarted any more")
