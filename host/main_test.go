@@ -10,7 +10,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
@@ -97,13 +96,60 @@ func (r *rig) nextOf(t *testing.T, plugin string) host.Transition {
 	}
 }
 
-// quiet asserts that no transition arrives for d.
-func (r *rig) quiet(t *testing.T, d time.Duration) {
+// settled asserts that no transition is pending from earlier file
+// changes, without waiting a while to see none come: it rewrites the
+// entry of marker (a plugin directory of the rig's, watched) twice, one
+// reload each, and asserts the next two transitions are exactly those.
+// The watcher handles events in order, one sync at a time, so a pending
+// transition is published before the first marker's reload or, if it is
+// folded into the same sync, before the second's.
+func (r *rig) settled(t *testing.T, marker string) {
 	t.Helper()
-	select {
-	case tr := <-r.tr:
-		t.Fatalf("unexpected transition %s", show(tr))
-	case <-time.After(d):
+	name := filepath.Base(marker)
+	entry := filepath.Join(marker, libName(name))
+	for range 2 {
+		replace(t, entry, read(t, entry))
+		tr := r.next(t)
+		require.Equal(t, name, tr.Plugin, "unexpected transition %s", show(tr))
+		require.True(t, tr.Reload, "unexpected transition %s", show(tr))
+		require.NoError(t, tr.Reason)
+	}
+}
+
+// progress counts what goroutines have done; past waits for more without
+// polling: each add wakes it.
+type progress struct {
+	mu   sync.Mutex
+	cond sync.Cond
+	n    int64
+}
+
+func newProgress() *progress {
+	p := &progress{}
+	p.cond.L = &p.mu
+	return p
+}
+
+func (p *progress) add() {
+	p.mu.Lock()
+	p.n++
+	p.mu.Unlock()
+	p.cond.Broadcast()
+}
+
+func (p *progress) load() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.n
+}
+
+// past waits until n more are done than when it was called; if they never
+// are, the test binary's -timeout ends the test.
+func (p *progress) past(n int64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for target := p.n + n; p.n < target; {
+		p.cond.Wait()
 	}
 }
 

@@ -80,9 +80,11 @@ func TestSandboxedCrashFailsOnlyThatPlugin(t *testing.T) {
 	// While it is down its calls return unavailable; alpha's succeed. That
 	// the refusal does not wait for the restart is shown in isolate
 	// (TestCallsWhileDownAreRefusedAtOnce, with a restart that never comes).
+	// The restart may have come before this call: then the call succeeds.
+	// Either way it is asserted, whatever the machine's pace.
 	outs = r.h.Call(bg, clawd.ToolCall("s1", "ok", "{}"))
 	assert.NoError(t, outs[0].Err)
-	if info(t, r.h, "hostile").State == host.StatusFailed {
+	if outs[1].Err != nil {
 		assert.Equal(t, clawerr.Unavailable, clawerr.CodeOf(outs[1].Err), "%v", outs[1].Err)
 	}
 	tr = r.nextOf(t, "hostile")

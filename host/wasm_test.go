@@ -63,7 +63,8 @@ func TestWasmPluginHotReload(t *testing.T) {
 	assert.Equal(t, ".wasm", filepath.Ext(p.Library))
 
 	var stop atomic.Bool
-	var dispatches, failures atomic.Int64
+	var failures atomic.Int64
+	dispatches := newProgress()
 	var wg sync.WaitGroup
 	defer func() { stop.Store(true); wg.Wait() }()
 	for g := range 2 {
@@ -75,17 +76,11 @@ func TestWasmPluginHotReload(t *testing.T) {
 						t.Errorf("dispatch: %v", outs)
 					}
 				}
-				dispatches.Add(1)
+				dispatches.add()
 			}
 		})
 	}
-	progress := func() {
-		t.Helper()
-		target := dispatches.Load() + 20
-		for dispatches.Load() < target { // stalled: the test binary's -timeout
-			time.Sleep(time.Millisecond)
-		}
-	}
+	progress := func() { dispatches.past(20) }
 	for i := range 6 {
 		progress()
 		want := []string{"2.0.0", "1.0.0"}[i%2]

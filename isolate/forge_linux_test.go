@@ -41,13 +41,13 @@ func TestForgedFrames(t *testing.T) {
 	r := open(t, lib, isolate.WithRestart(len(violations)+1, time.Millisecond, time.Millisecond))
 	for _, v := range violations {
 		t.Run(v.tool, func(t *testing.T) {
-			waitUp(t, r.p)
+			r.waitUp()
 			ce := requireCode(t, r.p.ToolCall(bg, "s1", v.tool, "{}"), clawerr.Crashed)
 			assert.Contains(t, ce.Detail, "broke the protocol", v.tool)
 			assert.Contains(t, ce.Detail, v.says, v.tool)
 		})
 	}
-	waitUp(t, r.p)
+	r.waitUp()
 	require.NoError(t, r.p.ToolCall(bg, "s1", "ok", "{}"), "the plugin serves again after its restart")
 	b.check(t)
 }
@@ -108,7 +108,8 @@ func TestForgedLateFramesAreStale(t *testing.T) {
 	_, err = f.Write([]byte{1})
 	require.NoError(t, err)
 	require.NoError(t, f.Close())
-	// Polled until the late frames are judged stale; if they never are,
+	// Polled until the late frames are judged stale: a stale frame is
+	// counted and dropped, nothing else tells of it. If they never are,
 	// the test binary's -timeout fails the test.
 	for s := r.p.Stats(); s.StaleLogs < 1 || s.StaleEvents < 1; s = r.p.Stats() {
 		time.Sleep(5 * time.Millisecond)

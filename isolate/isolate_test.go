@@ -162,15 +162,13 @@ func TestCrashIsContainedAndRestarted(t *testing.T) {
 			if (f.tool == "abort" || f.tool == "segv") && runtime.GOOS != "windows" {
 				require.Contains(t, ce.Detail, "last stderr lines")
 			}
-			waitUp(t, r.p)
+			r.waitUp()
 			require.NotEqual(t, before, r.p.PID())
 			require.NoError(t, r.p.ToolCall(bg, "s1", "ok", "{}"))
 			require.Equal(t, uint64(1), r.p.Restarts())
 			// The notifier reports the states on a goroutine of its own:
-			// poll until both arrived (the test binary's -timeout bounds it).
-			for s := r.sawStates(); len(s) < 2; s = r.sawStates() {
-				time.Sleep(time.Millisecond)
-			}
+			// wait until both arrived.
+			r.until(func() bool { return len(r.sawStates()) >= 2 })
 			require.Equal(t, []clawd.State{clawd.StateDown, clawd.StateUp}, r.sawStates())
 		})
 	}
@@ -190,23 +188,34 @@ func TestHangIsKilledAtTheDeadline(t *testing.T) {
 	ce := requireCode(t, r.p.ToolCall(bg, "s1", "loop", "{}"), clawerr.Timeout)
 	require.Contains(t, ce.Detail, "did not answer within 300ms")
 	require.False(t, running(hung), "the looping process %d still runs", hung)
-	waitUp(t, r.p)
-	require.NoError(t, r.p.ToolCall(bg, "s1", "ok", "{}"))
+	r.waitUp()
 
-	// A context's deadline counts too, and is what the error wraps.
+	// Without a call timeout (a call that must succeed has no deadline to
+	// miss on a busy machine), a context's deadline counts too, and is
+	// what the error wraps.
+	r = open(t, lib, isolate.WithRestart(5, 10*time.Millisecond, time.Second))
+	require.NoError(t, r.p.ToolCall(bg, "s1", "ok", "{}"))
 	ctx, cancel := context.WithTimeout(bg, 200*time.Millisecond)
 	defer cancel()
 	err := r.p.ToolCall(ctx, "s1", "loop", "{}")
 	requireCode(t, err, clawerr.Timeout)
 	require.ErrorIs(t, err, context.DeadlineExceeded)
-	waitUp(t, r.p)
+	r.waitUp()
 
-	// So does cancellation.
+	// So does cancellation, made once the plugin is in on_tool_call (it
+	// logs the callback's name, then spins), so never before the call.
+	before := r.logs.FilterMessage("on_tool_call").Len()
 	ctx2, cancel2 := context.WithCancel(bg)
-	time.AfterFunc(100*time.Millisecond, cancel2)
+	defer cancel2()
+	go func() {
+		r.until(func() bool { return r.logs.FilterMessage("on_tool_call").Len() > before })
+		cancel2()
+	}()
 	err = r.p.ToolCall(ctx2, "s1", "loop", "{}")
 	requireCode(t, err, clawerr.Timeout)
 	require.ErrorIs(t, err, context.Canceled)
+	r.waitUp()
+	require.NoError(t, r.p.ToolCall(bg, "s1", "ok", "{}"))
 	others.check(t)
 }
 
@@ -235,9 +244,9 @@ func TestRestartsAreGivenUp(t *testing.T) {
 	// Renamed away, not removed: Windows refuses to delete a DLL a process has loaded.
 	require.NoError(t, os.Rename(lib, lib+".gone"))
 	requireCode(t, r.p.ToolCall(bg, "s1", "abort", "{}"), clawerr.Crashed)
-	for r.p.State() != clawd.StateFailed { // never: the test binary's -timeout
-		time.Sleep(5 * time.Millisecond)
-	}
+	// The state is stored before the notifier, on a goroutine of its own,
+	// reports it: wait for both.
+	r.until(func() bool { return r.p.State() == clawd.StateFailed && len(r.sawStates()) >= 2 })
 	err = r.p.ToolCall(bg, "s1", "ok", "{}")
 	ce := requireCode(t, err, clawerr.Unavailable)
 	require.Contains(t, ce.Detail, "not restarted any more")
@@ -401,7 +410,10 @@ func TestCloseRunsOnUnloadOnce(t *testing.T) {
 	require.Len(t, r.logs.FilterMessage("on_unload").All(), 1)
 	requireCode(t, r.p.ToolCall(bg, "s1", "ok", "{}"), clawerr.Closed)
 	require.Equal(t, clawd.StateClosed, r.p.State())
-	for alive(pid) { // the child outlives Close: the test binary's -timeout
+	// Polled: the child is the plugin's to wait for, and the test has no
+	// other portable way to learn that it exited. A child that outlives
+	// Close fails the test at the test binary's -timeout.
+	for alive(pid) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
@@ -436,6 +448,7 @@ type bystanders struct {
 func startBystanders(t *testing.T) *bystanders {
 	t.Helper()
 	b := &bystanders{stop: make(chan struct{})}
+	var first sync.WaitGroup // each has made a call: check's count is never 0
 	sandboxed := open(t, cbuild.Plugin(t, "echo"))
 	native, err := loader.Open(cbuild.Plugin(t, "echo"))
 	require.NoError(t, err)
@@ -445,9 +458,10 @@ func startBystanders(t *testing.T) *bystanders {
 		func() error { return native.Call(bg, clawd.ToolCall("s1", "bystander", "{}")) },
 	} {
 		b.wg.Add(1)
+		first.Add(1)
 		go func() {
 			defer b.wg.Done()
-			for {
+			for n := 0; ; n++ {
 				select {
 				case <-b.stop:
 					return
@@ -459,10 +473,14 @@ func startBystanders(t *testing.T) *bystanders {
 					b.mu.Unlock()
 				}
 				b.calls.Add(1)
-				time.Sleep(time.Millisecond)
+				if n == 0 {
+					first.Done()
+				}
+				time.Sleep(time.Millisecond) // pacing, not waiting
 			}
 		}()
 	}
+	first.Wait()
 	return b
 }
 

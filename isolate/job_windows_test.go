@@ -30,9 +30,20 @@ func childProcess(t *testing.T, pid int) windows.Handle {
 	return h
 }
 
-func exited(h windows.Handle, within time.Duration) bool {
-	ev, err := windows.WaitForSingleObject(h, uint32(within/time.Millisecond))
+// exited says whether the process has exited, without waiting.
+func exited(h windows.Handle) bool {
+	ev, err := windows.WaitForSingleObject(h, 0)
 	return err == nil && ev == windows.WAIT_OBJECT_0
+}
+
+// waitExit waits for the process to exit, with no deadline of its own: one
+// that outlives what should end it fails the test at the test binary's
+// -timeout.
+func waitExit(t *testing.T, h windows.Handle) {
+	t.Helper()
+	ev, err := windows.WaitForSingleObject(h, windows.INFINITE)
+	require.NoError(t, err)
+	require.Equal(t, uint32(windows.WAIT_OBJECT_0), ev)
 }
 
 // Closing a sandboxed plugin leaves no process of it behind. (Whether the
@@ -42,7 +53,7 @@ func TestChildGoneAfterClose(t *testing.T) {
 	h := childProcess(t, r.p.PID())
 	require.NoError(t, r.p.ToolCall(bg, "s1", "ok", "{}"))
 	require.NoError(t, r.p.Close())
-	assert.True(t, exited(h, 10*time.Second), "the child still runs after Close")
+	waitExit(t, h)
 }
 
 // A call past its deadline kills the child through its job: the process is
@@ -53,7 +64,7 @@ func TestHungChildIsKilledThroughItsJob(t *testing.T) {
 	ctx, cancel := context.WithTimeout(bg, 300*time.Millisecond)
 	defer cancel()
 	requireCode(t, r.p.ToolCall(ctx, "s1", "loop", "{}"), clawerr.Timeout)
-	assert.True(t, exited(h, 10*time.Second), "the hung child still runs")
+	waitExit(t, h)
 }
 
 // The child's token, as it reads it back: every privilege but
@@ -74,9 +85,9 @@ func TestPluginsProcessesDieOnClose(t *testing.T) {
 	r := open(t, cbuild.Plugin(t, "spawner"))
 	require.NoError(t, r.p.ToolCall(bg, "s1", "child", "{}"))
 	h := childProcess(t, loggedPID(t, r, "child "))
-	require.False(t, exited(h, 0), "the plugin's process is not running")
+	require.False(t, exited(h), "the plugin's process is not running")
 	require.NoError(t, r.p.Close())
-	assert.True(t, exited(h, 10*time.Second), "the plugin's process outlived Close")
+	waitExit(t, h)
 }
 
 // A process the plugin started is killed with the job when the child
@@ -85,7 +96,7 @@ func TestPluginsProcessesDieWithACrashedChild(t *testing.T) {
 	r := open(t, cbuild.Plugin(t, "spawner"))
 	requireCode(t, r.p.ToolCall(bg, "s1", "crash", "{}"), clawerr.Crashed)
 	h := childProcess(t, loggedPID(t, r, "child "))
-	assert.True(t, exited(h, 10*time.Second), "the plugin's process outlived its crashed child")
+	waitExit(t, h)
 }
 
 // clawd.WithMaxProcesses bounds what the plugin may start: the job's
@@ -102,12 +113,13 @@ func TestActiveProcessLimitHolds(t *testing.T) {
 	assert.Equal(t, uint32(windows.ERROR_NOT_ENOUGH_QUOTA), code, line)
 }
 
-// The job's per-process CPU-time limit ends a child that spins.
+// The job's per-process CPU-time limit ends a child that spins. The call
+// has no deadline: a busy machine gives the spin its second of CPU late,
+// and a limit that never holds fails the test at the test binary's
+// -timeout.
 func TestCPUTimeLimitHolds(t *testing.T) {
 	r := open(t, cbuild.Plugin(t, "hostile"), isolate.WithLimits(isolate.Limits{CPUTime: time.Second}))
-	ctx, cancel := context.WithTimeout(bg, 30*time.Second)
-	defer cancel()
-	requireCode(t, r.p.ToolCall(ctx, "s1", "loop", "{}"), clawerr.Crashed)
+	requireCode(t, r.p.ToolCall(bg, "s1", "loop", "{}"), clawerr.Crashed)
 }
 
 // The job's per-process memory limit makes malloc fail below it.

@@ -3,6 +3,7 @@ package isolate_test
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -18,7 +19,8 @@ import (
 )
 
 // envHostMode makes the test binary a host that opens the plugin it names,
-// prints its child's pid and waits to be killed.
+// prints its child's pid and waits to be killed: it reads its stdin, which
+// the test holds open, so it never ends on its own before the test does.
 const envHostMode = "CLAWD_ISOLATE_TEST_HOST"
 
 func hostMode() {
@@ -32,7 +34,7 @@ func hostMode() {
 		pids = append(pids, strconv.Itoa(p.PID()))
 	}
 	fmt.Println(strings.Join(pids, " "))
-	time.Sleep(time.Minute)
+	_, _ = io.Copy(io.Discard, os.Stdin)
 	os.Exit(0)
 }
 
@@ -44,6 +46,9 @@ func TestChildrenDieWithTheHost(t *testing.T) {
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), envHostMode+"="+libs)
 	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	defer stdin.Close()
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())
@@ -61,9 +66,9 @@ func TestChildrenDieWithTheHost(t *testing.T) {
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
 	cmd.Wait()
-	// Polled until gone, with no deadline of its own: a child that
-	// outlives its host keeps this loop going until the test binary's
-	// -timeout fails the test.
+	// Polled until gone, with no deadline of its own: the children are not
+	// the test's to wait for. A child that outlives its host keeps this
+	// loop going until the test binary's -timeout fails the test.
 	for _, pid := range pids {
 		for running(pid) {
 			time.Sleep(5 * time.Millisecond)

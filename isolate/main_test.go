@@ -6,7 +6,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/zap"
@@ -47,6 +46,7 @@ type rig struct {
 	events  []clawd.Event
 	states  []clawd.State
 	onEvent func(clawd.Event) error
+	changed chan struct{} // closed, and replaced, at each state change and log line
 }
 
 func open(t *testing.T, lib string, opts ...clawd.Option) *rig {
@@ -58,7 +58,7 @@ func open(t *testing.T, lib string, opts ...clawd.Option) *rig {
 
 func tryOpen(t *testing.T, lib string, opts ...clawd.Option) (*rig, error) {
 	t.Helper()
-	r := &rig{}
+	r := &rig{changed: make(chan struct{})}
 	core, logs := observer.New(zapcore.DebugLevel)
 	r.logs = logs
 	sink := clawd.SinkFunc(func(_ context.Context, e clawd.Event) error {
@@ -72,12 +72,17 @@ func tryOpen(t *testing.T, lib string, opts ...clawd.Option) (*rig, error) {
 		return nil
 	})
 	base := []clawd.Option{
-		clawd.WithLogger(zap.New(core)),
+		// The hook runs after the observer has the line: until sees it.
+		clawd.WithLogger(zap.New(core, zap.Hooks(func(zapcore.Entry) error {
+			r.bump()
+			return nil
+		}))),
 		clawd.WithEventSink(sink),
 		clawd.WithStateFunc(func(s clawd.State, _ error) {
 			r.mu.Lock()
 			r.states = append(r.states, s)
 			r.mu.Unlock()
+			r.bump()
 		}),
 	}
 	p, err := isolate.OpenPlugin(lib, append(base, opts...)...)
@@ -98,19 +103,45 @@ func (r *rig) messages() []string {
 	return out
 }
 
+// bump wakes the waiters of until.
+func (r *rig) bump() {
+	r.mu.Lock()
+	close(r.changed)
+	r.changed = make(chan struct{})
+	r.mu.Unlock()
+}
+
+// until waits for cond, looked at again after each state change and log
+// line (the plugin's and the sandbox's: a restart is logged after the
+// state is stored). It has no deadline of its own: a condition that never
+// holds fails the test at the test binary's -timeout.
+func (r *rig) until(cond func() bool) {
+	for {
+		r.mu.Lock()
+		ch := r.changed // taken before cond: a change after it closes ch
+		r.mu.Unlock()
+		if cond() {
+			return
+		}
+		<-ch
+	}
+}
+
 // logged waits until a log line starting with prefix arrives and returns
-// it. It polls with no deadline of its own: a line that never comes fails
-// the test at the test binary's -timeout.
+// it.
 func (r *rig) logged(t *testing.T, prefix string) string {
 	t.Helper()
-	for {
+	var line string
+	r.until(func() bool {
 		for _, m := range r.messages() {
 			if strings.HasPrefix(m, prefix) {
-				return m
+				line = m
+				return true
 			}
 		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return false
+	})
+	return line
 }
 
 func (r *rig) sawStates() []clawd.State {
@@ -134,12 +165,8 @@ func requireCallbackCode(t *testing.T, err error, want abi.Code) {
 	require.ErrorIs(t, err, want)
 }
 
-// waitUp waits for the plugin's child to be serving again.
-func waitUp(t *testing.T, p *isolate.Plugin) {
-	t.Helper()
-	// Polled without a deadline of its own: a restart that never comes
-	// fails the test at the test binary's -timeout.
-	for p.State() != clawd.StateUp {
-		time.Sleep(5 * time.Millisecond)
-	}
+// waitUp waits for the plugin's child to be serving again: the state is
+// stored before it is reported.
+func (r *rig) waitUp() {
+	r.until(func() bool { return r.p.State() == clawd.StateUp })
 }

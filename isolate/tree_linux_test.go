@@ -2,6 +2,7 @@ package isolate_test
 
 import (
 	"bufio"
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -191,9 +192,13 @@ func TestTreeGoneAfterCrash(t *testing.T) {
 }
 
 func TestTreeGoneAfterTimeout(t *testing.T) {
-	p, logs := treeOpen(t, clawd.WithCallTimeout(300*time.Millisecond), isolate.WithRestart(0, time.Millisecond, time.Millisecond))
+	p, logs := treeOpen(t, isolate.WithRestart(0, time.Millisecond, time.Millisecond))
 	require.NoError(t, p.ToolCall(bg, "s1", "daemon", "{}"))
-	err := p.ToolCall(bg, "s1", "hang", "{}")
+	// The deadline is the hanging call's alone (it spins forever): the
+	// daemon call above has none to miss on a busy machine.
+	ctx, cancel := context.WithTimeout(bg, 300*time.Millisecond)
+	defer cancel()
+	err := p.ToolCall(ctx, "s1", "hang", "{}")
 	requireCode(t, err, clawerr.Timeout)
 	requireGone(t, append(pidsLogged(t, logs, "sleeper"), pidsLogged(t, logs, "daemon")...)...)
 }
@@ -275,6 +280,9 @@ func TestTreeGoneAfterHostKilled(t *testing.T) {
 	cmd := exec.Command(os.Args[0])
 	cmd.Env = append(os.Environ(), envHostMode+"="+lib)
 	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe() // held open: the host waits on it
+	require.NoError(t, err)
+	defer stdin.Close()
 	out, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	require.NoError(t, cmd.Start())

@@ -21,7 +21,9 @@ import (
 func TestUnavailableSaysWhatHappened(t *testing.T) {
 	lib := cbuild.Plugin(t, "hostile")
 
-	r := open(t, lib, clawd.WithCallTimeout(200*time.Millisecond), isolate.WithRestart(5, 5*time.Second, 5*time.Second))
+	// The restart is an hour away, so the process is still down at the
+	// next call however slow the machine (Close ends the wait).
+	r := open(t, lib, clawd.WithCallTimeout(200*time.Millisecond), isolate.WithRestart(5, time.Hour, time.Hour))
 	requireCode(t, r.p.ToolCall(bg, "s1", "loop", "{}"), clawerr.Timeout)
 	err := r.p.ToolCall(bg, "s1", "ok", "{}")
 	ce := requireCode(t, err, clawerr.Unavailable)
@@ -29,7 +31,7 @@ func TestUnavailableSaysWhatHappened(t *testing.T) {
 	require.NotContains(t, err.Error(), "crashed")
 	require.ErrorIs(t, err, clawerr.Timeout, "the reason is the timeout")
 
-	r = open(t, lib, isolate.WithRestart(5, 5*time.Second, 5*time.Second))
+	r = open(t, lib, isolate.WithRestart(5, time.Hour, time.Hour))
 	crash := requireCode(t, r.p.ToolCall(bg, "s1", "segv", "{}"), clawerr.Crashed)
 	require.Contains(t, crash.Detail, "last stderr lines")
 	err = r.p.ToolCall(bg, "s1", "ok", "{}")

@@ -16,15 +16,15 @@ import (
 
 // A guest that spins, sleeps or recurses without end returns timeout
 // under WithCallTimeout as under a context's deadline (the instrumented
-// checks, the watchdog), only its instance is discarded, and the next
-// call runs in a fresh one.
+// checks, the watchdog), and its instance is discarded. No call here must
+// succeed: the timeout bounds every call, and a busy machine could make
+// one miss it (TestDeadlineEndsSleepsAndPolls shows the next call runs
+// in a fresh instance).
 func TestDeadlineCallTimeout(t *testing.T) {
 	g := open(t, cbuildWasm(t, "wasm_block"), clawd.WithCallTimeout(100*time.Millisecond))
 	for i, tool := range []string{"spin", "sleep", "deep"} {
 		codeIs(t, g.Call(bg, clawd.ToolCall("s", tool, "{}")), clawerr.Timeout, "past its deadline")
 		require.Equal(t, uint64(i+1), g.Crashes(), tool)
-		require.NoError(t, g.Call(bg, clawd.ToolCall("s", "count", "{}")), tool)
-		require.Equal(t, []string{"count:1"}, g.lines("count:")[i:], tool) // a fresh instance: its first call
 	}
 }
 

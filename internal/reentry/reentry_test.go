@@ -4,7 +4,6 @@ import (
 	"errors"
 	"runtime"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -108,17 +107,13 @@ func TestMutexRefusesACycle(t *testing.T) {
 	<-inside
 	close(start)
 	var refused, passed int
+	// A deadlock the guard misses hangs here until the test binary's -timeout.
 	for range 2 {
-		select {
-		case err := <-results:
-			if err == nil {
-				passed++
-			} else {
-				assert.True(t, errors.Is(err, ErrDeadlock), "%v", err)
-				refused++
-			}
-		case <-time.After(10 * time.Second):
-			t.Fatal("deadlock")
+		if err := <-results; err == nil {
+			passed++
+		} else {
+			assert.True(t, errors.Is(err, ErrDeadlock), "%v", err)
+			refused++
 		}
 	}
 	<-da
