@@ -89,7 +89,9 @@ type entry struct {
 func New(opts ...Option) (*Host, error) {
 	o := defaults()
 	for _, opt := range opts {
-		opt(&o)
+		if opt != nil {
+			opt.apply(&o)
+		}
 	}
 	o.takePluginOptions()
 	if err := errors.Join(o.errs...); err != nil {

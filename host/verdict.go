@@ -20,7 +20,9 @@ const (
 )
 
 // WithHookFailure sets what a hook that fails means. Default FailOpen.
-func WithHookFailure(f HookFailure) Option { return func(o *options) { o.hooks.failure = f } }
+func WithHookFailure(f HookFailure) Option {
+	return optionFunc(func(o *options) { o.hooks.failure = f })
+}
 
 // WithHookPolicy lets the host refuse hooks a manifest asks for: allow
 // reports whether plugin may give verdicts at point. A refused hook is not
@@ -29,7 +31,7 @@ func WithHookFailure(f HookFailure) Option { return func(o *options) { o.hooks.f
 // every hook asked for is granted. allow is called while plugins load and
 // reload, never during dispatch.
 func WithHookPolicy(allow func(plugin string, point clawd.HookPoint) bool) Option {
-	return func(o *options) { o.hooks.policy = allow }
+	return optionFunc(func(o *options) { o.hooks.policy = allow })
 }
 
 type hookOptions struct {

@@ -32,6 +32,7 @@ import (
 
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/internal/runopt"
 )
 
 // The hook events.
@@ -234,17 +235,17 @@ func parseIntercept(op clawd.Op, params []byte) (clawd.Verdict, error) {
 	return clawd.Verdict{Kind: clawd.Intercept, Input: s}, nil
 }
 
+// forward is what Forward carries (internal/runopt).
+type forward struct{}
+
 // Forward is the option of a runtime's in-process loader whose host is
 // elsewhere (a sandbox child): hook events from a live context go to its
 // sink as they are, for the host to validate and decide.
-type Forward struct{ clawd.RuntimeOption }
+func Forward() clawd.Option { return runopt.Wrap[clawd.Option](forward{}) }
 
 // Forwarding reports whether opts hold Forward.
 func Forwarding(opts []clawd.Option) bool {
-	for _, o := range opts {
-		if _, ok := o.(Forward); ok {
-			return true
-		}
-	}
-	return false
+	found := false
+	runopt.Each(opts, func(forward) { found = true })
+	return found
 }
