@@ -185,7 +185,7 @@ func WithHooks(points ...HookPoint) Option {
 
 // Hooked reports whether the hook point of op is granted.
 func (c *Config) Hooked(op Op) bool {
-	hp, ok := HookPointOf(op)
+	hp, ok := hookPointOf(op)
 	if !ok {
 		return false
 	}

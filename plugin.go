@@ -8,6 +8,7 @@ import (
 
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/cabi"
 	"github.com/clawd-go/clawd/internal/contain"
 )
 
@@ -50,12 +51,6 @@ const (
 
 var opCallbacks = [NumOps]abi.Callback{abi.OnSessionStart, abi.OnSessionEnd, abi.OnToolCall, abi.OnMessage}
 
-var opArgs = [NumOps][3]string{
-	{"session_id"}, {"session_id"},
-	{"session_id", "tool_name", "input_json"},
-	{"session_id", "role", "content_json"},
-}
-
 // Callback is the ClawaPlugin entry the op calls.
 func (o Op) Callback() abi.Callback {
 	if o < NumOps {
@@ -70,14 +65,6 @@ func (o Op) Arity() int {
 		return 3
 	}
 	return 1
-}
-
-// ArgName is the C parameter name of argument i ("session_id", ...).
-func (o Op) ArgName(i int) string {
-	if o < NumOps && i >= 0 && i < 3 {
-		return opArgs[o][i]
-	}
-	return ""
 }
 
 // String is the callback's field name, such as "on_tool_call".
@@ -226,7 +213,7 @@ func (c Call) Validate() error {
 // notJSON is Validate's refusal, with where the text goes wrong (the
 // decoder's syntax error: paid only by a call that is refused).
 func (c Call) notJSON() error {
-	arg := c.Op.ArgName(2)
+	arg := cabi.ArgName(c.Op.Callback(), 2)
 	cause := ErrNotJSON
 	var syn *json.SyntaxError
 	if err := json.Unmarshal([]byte(c.Args[2]), new(json.RawMessage)); errors.As(err, &syn) {

@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/cabi"
 )
 
 // withRegistry runs f with the runtime registry replaced by m: a program
@@ -71,7 +72,7 @@ func TestValidate(t *testing.T) {
 		require.Error(t, err, "%v %q", c.Op, c.Args)
 		assert.ErrorIs(t, err, clawerr.InvalidArgument)
 		assert.ErrorIs(t, err, ErrNotJSON)
-		assert.ErrorContains(t, err, c.Op.ArgName(2)+" is not JSON text")
+		assert.ErrorContains(t, err, cabi.ArgName(c.Op.Callback(), 2)+" is not JSON text")
 	}
 	assert.EqualError(t, ToolCall("s", "t", `{"q":x}`).Validate(),
 		`clawd: on_tool_call: invalid_argument: input_json is not JSON text, which the ABI promises the plugin: pass a JSON value (such as {} for an empty input_json): invalid character 'x' looking for beginning of value (at byte 6)`)

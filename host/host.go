@@ -18,6 +18,7 @@ import (
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/batch"
+	"github.com/clawd-go/clawd/internal/boundary"
 	"github.com/clawd-go/clawd/internal/reentry"
 	"github.com/clawd-go/clawd/manifest"
 )
@@ -381,7 +382,7 @@ func (h *Host) Plugins() []PluginInfo {
 	for i, a := range ask {
 		cs := a.base
 		for _, p := range a.ps {
-			cs = cs.Add(p.Stats())
+			cs = boundary.AddStats(cs, p.Stats())
 		}
 		out[i].Stats.Context = cs
 		if n := len(a.ps); n > 0 && out[i].Library != "" {
@@ -721,7 +722,7 @@ func (h *Host) retire(e *entry, old *instance) error {
 		h.log.Warn("cannot remove the verified copy", zap.String("path", old.path), zap.Error(rerr))
 	}
 	h.mu.Lock()
-	e.base = e.base.Add(old.p.Stats())
+	e.base = boundary.AddStats(e.base, old.p.Stats())
 	if old.batched { // closed: no batch calls it any more
 		e.stats.fold(batch.Measured(old.p))
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/internal/clock"
+	"github.com/clawd-go/clawd/internal/hook"
 	"github.com/clawd-go/clawd/manifest"
 )
 
@@ -55,11 +56,10 @@ func (h *Host) grantHooks(name string, m *manifest.Manifest) hookGrant {
 			continue
 		}
 		g.granted = append(g.granted, hp)
-		for o := clawd.Op(0); o < clawd.NumOps; o++ {
-			if p, ok := clawd.HookPointOf(o); ok && p == hp {
-				g.ops[o] = true
-			}
-		}
+	}
+	cfg := clawd.Config{Hooks: g.granted}
+	for o := clawd.Op(0); o < clawd.NumOps; o++ {
+		g.ops[o] = cfg.Hooked(o)
 	}
 	return g
 }
@@ -86,15 +86,6 @@ type HookOutcome struct {
 	Skipped bool
 }
 
-// HookErrors joins the errors of outs, nil if no plugin failed.
-func HookErrors(outs []HookOutcome) error {
-	plain := make([]Outcome, len(outs))
-	for i, o := range outs {
-		plain[i] = o.Outcome
-	}
-	return Errors(plain)
-}
-
 // Hook offers call c, a clawd.ToolCall or a clawd.Message, to every
 // active plugin that has its callback, in name order, and returns the
 // combined verdict and each plugin's outcome (see Hooks above). With
@@ -102,7 +93,7 @@ func HookErrors(outs []HookOutcome) error {
 // Verdict.Content the content the message should carry. A call of another
 // op gives no verdict: Continue, and no plugin is called.
 func (h *Host) Hook(ctx context.Context, c clawd.Call) (clawd.Verdict, []HookOutcome) {
-	if _, ok := clawd.HookPointOf(c.Op); !ok {
+	if !hook.Gives(c.Op) {
 		return clawd.Verdict{}, nil
 	}
 	return h.hookChain(ctx, c)

@@ -407,7 +407,7 @@ func (p *plugin) Call(ctx context.Context, c clawd.Call) error { return p.call(c
 // The guest has one thread, so every hook event on that context is the
 // calling thread's.
 func (p *plugin) Hook(ctx context.Context, c clawd.Call) (clawd.Verdict, error) {
-	if _, ok := clawd.HookPointOf(c.Op); !ok {
+	if !hook.Gives(c.Op) {
 		return clawd.Verdict{}, clawerr.New(clawerr.InvalidArgument, p.name, "hook", c.Op.String()+" gives no verdict", nil)
 	}
 	f := hook.NewFrame(c.Op, p.cfg.Hooked(c.Op), 0)

@@ -235,6 +235,17 @@ func parseIntercept(op clawd.Op, params []byte) (clawd.Verdict, error) {
 	return clawd.Verdict{Kind: clawd.Intercept, Input: s}, nil
 }
 
+// Points lists the hook points, in the order of their ops.
+var Points = []clawd.HookPoint{clawd.HookToolCall, clawd.HookMessage}
+
+// every grants every hook point: Gives reads which op has one from
+// clawd.Config.Hooked, the rule's one home.
+var every = clawd.Config{Hooks: Points}
+
+// Gives reports whether op gives a verdict (has a hook point): a Hook
+// call with another op is invalid_argument.
+func Gives(op clawd.Op) bool { return every.Hooked(op) }
+
 // forward is what Forward carries (internal/runopt).
 type forward struct{}
 
