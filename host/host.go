@@ -19,6 +19,7 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/batch"
 	"github.com/clawd-go/clawd/internal/boundary"
+	"github.com/clawd-go/clawd/internal/manifestfile"
 	"github.com/clawd-go/clawd/internal/reentry"
 	"github.com/clawd-go/clawd/manifest"
 )
@@ -433,7 +434,7 @@ func (c *candidate) name() string {
 }
 
 func hasManifest(dir string) bool {
-	for _, n := range []string{manifest.TOMLName, manifest.JSONName} {
+	for _, n := range []string{manifestfile.TOMLName, manifestfile.JSONName} {
 		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
 			return true
 		}
@@ -503,7 +504,7 @@ func (h *Host) discover() discovery {
 			c.m, c.err = manifest.LoadDir(dir)
 		} else {
 			c.err = clawerr.New(clawerr.ManifestInvalid, dir, "load",
-				"no "+manifest.TOMLName+" or "+manifest.JSONName+" in the directory", nil)
+				"no "+manifestfile.TOMLName+" or "+manifestfile.JSONName+" in the directory", nil)
 		}
 		consider(c)
 	}
