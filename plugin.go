@@ -200,9 +200,10 @@ var ErrNotJSON = errors.New("not JSON text")
 // reads it, nested at most 10000 deep). It returns nil, or an
 // invalid_argument *clawerr.Error naming the argument and matching
 // ErrNotJSON. It allocates nothing when the call is valid and reads the
-// text once (a few nanoseconds per hundred bytes, not json.Valid's cost). Every runtime of this module runs it before its plugin sees
-// the call (after the checks that the plugin is open and has the
-// callback); a Runtime of your own should too.
+// text once (a few nanoseconds per hundred bytes, not json.Valid's
+// cost). Every runtime of this module runs it before its plugin sees the
+// call (after the checks that the plugin is open and has the callback); a
+// runtime of your own (Register) should too.
 func (c Call) Validate() error {
 	if (c.Op == OpToolCall || c.Op == OpMessage) && !validJSON(c.Args[2]) {
 		return c.notJSON()

@@ -12,7 +12,7 @@ import (
 
 // withRegistry runs f with the runtime registry replaced by m: a program
 // that imports no runtime package, as a newcomer's first one does.
-func withRegistry(t *testing.T, m map[string]Runtime, f func()) {
+func withRegistry(t *testing.T, m map[string]openFunc, f func()) {
 	registry.Lock()
 	saved := registry.m
 	registry.m = m
@@ -43,7 +43,7 @@ func TestOpenNamesTheImportToAdd(t *testing.T) {
 		})
 	}
 	// A name that is no runtime of this module lists the ones that are.
-	withRegistry(t, map[string]Runtime{"mine": RuntimeFunc(func(string, ...Option) (Plugin, error) { return nil, nil })}, func() {
+	withRegistry(t, map[string]openFunc{"mine": func(string, ...Option) (Plugin, error) { return nil, nil }}, func() {
 		_, err := Open("natve", "plugin.so")
 		assert.ErrorIs(t, err, clawerr.RuntimeUnsupported)
 		assert.ErrorContains(t, err, `no runtime "natve"`)

@@ -32,7 +32,7 @@ import (
 )
 
 func init() {
-	clawd.Register(clawd.RuntimeWasm, clawd.RuntimeFunc(Open))
+	clawd.Register(clawd.RuntimeWasm, Open)
 }
 
 // plugin is one open WASM plugin. Its methods are safe for concurrent use.
