@@ -45,18 +45,3 @@ type Stats struct {
 	HookRefused  uint64 // refused: no Hook call, not granted, another thread, a stale context, a call nested below it, or an invalid payload
 	HookInvalid  uint64 // of HookRefused: an invalid payload (also counted in InvalidArgs)
 }
-
-// Add returns the field-by-field sum of s and t.
-func (s Stats) Add(t Stats) Stats {
-	s.EventsSent += t.EventsSent
-	s.EventsRefused += t.EventsRefused
-	s.StaleLogs += t.StaleLogs
-	s.StaleEvents += t.StaleEvents
-	s.InvalidArgs += t.InvalidArgs
-	s.Panics += t.Panics
-	s.DepthExceeded += t.DepthExceeded
-	s.HookVerdicts += t.HookVerdicts
-	s.HookRefused += t.HookRefused
-	s.HookInvalid += t.HookInvalid
-	return s
-}

@@ -49,10 +49,10 @@ func ExampleRuntimes() {
 func ExampleToolCall() {
 	c := clawd.ToolCall("s1", "grep", `{"pattern":"TODO"}`)
 	for i := 0; i < c.Op.Arity(); i++ {
-		fmt.Printf("%s %s=%s\n", c.Op, c.Op.ArgName(i), c.Args[i])
+		fmt.Printf("%s %d: %s\n", c.Op, i, c.Args[i])
 	}
 	// Output:
-	// on_tool_call session_id=s1
-	// on_tool_call tool_name=grep
-	// on_tool_call input_json={"pattern":"TODO"}
+	// on_tool_call 0: s1
+	// on_tool_call 1: grep
+	// on_tool_call 2: {"pattern":"TODO"}
 }

@@ -14,12 +14,9 @@ const (
 	HookMessage  HookPoint = "message"   // on_message
 )
 
-// HookPoints lists the hook points, in the order of their ops.
-var HookPoints = []HookPoint{HookToolCall, HookMessage}
-
-// HookPointOf is the hook point of op; ok is false for an op that gives no
-// verdict.
-func HookPointOf(op Op) (HookPoint, bool) {
+// hookPointOf is the hook point of op; ok is false for an op that gives
+// no verdict. Config.Hooked is its one reader.
+func hookPointOf(op Op) (HookPoint, bool) {
 	switch op {
 	case OpToolCall:
 		return HookToolCall, true

@@ -7,6 +7,7 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/clawd-go/clawd/internal/runopt"
 	"github.com/clawd-go/clawd/internal/slogcore"
 
 	"github.com/clawd-go/clawd/abi"
@@ -70,12 +71,19 @@ type optionFunc func(*Config)
 
 func (f optionFunc) apply(c *Config) { f(c) }
 
-// RuntimeOption is embedded in a runtime's own option types, which makes
-// them Options: NewConfig skips them, and the runtime finds its own by
-// type assertion.
-type RuntimeOption struct{}
+// runtimeOption carries a runtime package's own setting (its With*
+// functions make them through internal/runopt): NewConfig skips it, and
+// the runtime finds its own among the options by the type of v.
+type runtimeOption struct{ v any }
 
-func (RuntimeOption) apply(*Config) {}
+func (runtimeOption) apply(*Config) {}
+
+func init() {
+	runopt.Install(func(v any) any { return runtimeOption{v} }, func(o any) (any, bool) {
+		r, ok := o.(runtimeOption)
+		return r.v, ok
+	})
+}
 
 // WithLogger sets the logger of the plugin's log lines (with fields
 // plugin and version) and of the runtime's own messages.
@@ -177,7 +185,7 @@ func WithHooks(points ...HookPoint) Option {
 
 // Hooked reports whether the hook point of op is granted.
 func (c *Config) Hooked(op Op) bool {
-	hp, ok := HookPointOf(op)
+	hp, ok := hookPointOf(op)
 	if !ok {
 		return false
 	}

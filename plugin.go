@@ -8,6 +8,7 @@ import (
 
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/cabi"
 	"github.com/clawd-go/clawd/internal/contain"
 )
 
@@ -50,12 +51,6 @@ const (
 
 var opCallbacks = [NumOps]abi.Callback{abi.OnSessionStart, abi.OnSessionEnd, abi.OnToolCall, abi.OnMessage}
 
-var opArgs = [NumOps][3]string{
-	{"session_id"}, {"session_id"},
-	{"session_id", "tool_name", "input_json"},
-	{"session_id", "role", "content_json"},
-}
-
 // Callback is the ClawaPlugin entry the op calls.
 func (o Op) Callback() abi.Callback {
 	if o < NumOps {
@@ -70,14 +65,6 @@ func (o Op) Arity() int {
 		return 3
 	}
 	return 1
-}
-
-// ArgName is the C parameter name of argument i ("session_id", ...).
-func (o Op) ArgName(i int) string {
-	if o < NumOps && i >= 0 && i < 3 {
-		return opArgs[o][i]
-	}
-	return ""
 }
 
 // String is the callback's field name, such as "on_tool_call".
@@ -213,9 +200,10 @@ var ErrNotJSON = errors.New("not JSON text")
 // reads it, nested at most 10000 deep). It returns nil, or an
 // invalid_argument *clawerr.Error naming the argument and matching
 // ErrNotJSON. It allocates nothing when the call is valid and reads the
-// text once (a few nanoseconds per hundred bytes, not json.Valid's cost). Every runtime of this module runs it before its plugin sees
-// the call (after the checks that the plugin is open and has the
-// callback); a Runtime of your own should too.
+// text once (a few nanoseconds per hundred bytes, not json.Valid's
+// cost). Every runtime of this module runs it before its plugin sees the
+// call (after the checks that the plugin is open and has the callback); a
+// runtime of your own (Register) should too.
 func (c Call) Validate() error {
 	if (c.Op == OpToolCall || c.Op == OpMessage) && !validJSON(c.Args[2]) {
 		return c.notJSON()
@@ -226,7 +214,7 @@ func (c Call) Validate() error {
 // notJSON is Validate's refusal, with where the text goes wrong (the
 // decoder's syntax error: paid only by a call that is refused).
 func (c Call) notJSON() error {
-	arg := c.Op.ArgName(2)
+	arg := cabi.ArgName(c.Op.Callback(), 2)
 	cause := ErrNotJSON
 	var syn *json.SyntaxError
 	if err := json.Unmarshal([]byte(c.Args[2]), new(json.RawMessage)); errors.As(err, &syn) {

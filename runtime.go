@@ -17,38 +17,31 @@ const (
 	RuntimeWasm    = "wasm"    // package wasm: a WebAssembly module under wazero
 )
 
-// Runtime opens plugins of one kind. Open's error is a *clawerr.Error.
-type Runtime interface {
-	Open(path string, opts ...Option) (Plugin, error)
-}
-
-// RuntimeFunc adapts a function to Runtime.
-type RuntimeFunc func(path string, opts ...Option) (Plugin, error)
-
-// Open calls f.
-func (f RuntimeFunc) Open(path string, opts ...Option) (Plugin, error) { return f(path, opts...) }
+// openFunc is a runtime: it opens plugins of one kind.
+type openFunc = func(path string, opts ...Option) (Plugin, error)
 
 var registry struct {
 	sync.RWMutex
-	m map[string]Runtime
+	m map[string]openFunc
 }
 
-// Register makes a runtime available by name. It panics if the name is
-// taken or r is nil: registration happens in init functions, where a
-// clash is a programming error.
-func Register(name string, r Runtime) {
+// Register makes a runtime available by name: open opens a plugin of its
+// kind, its error a *clawerr.Error. It panics if the name is taken or
+// open is nil: registration happens in init functions, where a clash is a
+// programming error.
+func Register(name string, open func(path string, opts ...Option) (Plugin, error)) {
 	registry.Lock()
 	defer registry.Unlock()
-	if r == nil {
+	if open == nil {
 		panic("clawd: Register of a nil runtime " + name)
 	}
 	if _, dup := registry.m[name]; dup {
 		panic("clawd: Register called twice for runtime " + name)
 	}
 	if registry.m == nil {
-		registry.m = make(map[string]Runtime)
+		registry.m = make(map[string]openFunc)
 	}
-	registry.m[name] = r
+	registry.m[name] = open
 }
 
 // Runtimes lists the registered runtimes' names, sorted.
@@ -68,12 +61,12 @@ func Runtimes() []string {
 // module's runtimes the error names the import that registers it.
 func Open(runtime, path string, opts ...Option) (Plugin, error) {
 	registry.RLock()
-	r := registry.m[runtime]
+	open := registry.m[runtime]
 	registry.RUnlock()
-	if r == nil {
+	if open == nil {
 		return nil, unsupported(runtime, path, Runtimes())
 	}
-	return r.Open(path, opts...)
+	return open(path, opts...)
 }
 
 // runtimeImports names, for each runtime of this module, the package whose

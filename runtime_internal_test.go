@@ -7,11 +7,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/cabi"
 )
 
 // withRegistry runs f with the runtime registry replaced by m: a program
 // that imports no runtime package, as a newcomer's first one does.
-func withRegistry(t *testing.T, m map[string]Runtime, f func()) {
+func withRegistry(t *testing.T, m map[string]openFunc, f func()) {
 	registry.Lock()
 	saved := registry.m
 	registry.m = m
@@ -42,7 +43,7 @@ func TestOpenNamesTheImportToAdd(t *testing.T) {
 		})
 	}
 	// A name that is no runtime of this module lists the ones that are.
-	withRegistry(t, map[string]Runtime{"mine": RuntimeFunc(func(string, ...Option) (Plugin, error) { return nil, nil })}, func() {
+	withRegistry(t, map[string]openFunc{"mine": func(string, ...Option) (Plugin, error) { return nil, nil }}, func() {
 		_, err := Open("natve", "plugin.so")
 		assert.ErrorIs(t, err, clawerr.RuntimeUnsupported)
 		assert.ErrorContains(t, err, `no runtime "natve"`)
@@ -71,7 +72,7 @@ func TestValidate(t *testing.T) {
 		require.Error(t, err, "%v %q", c.Op, c.Args)
 		assert.ErrorIs(t, err, clawerr.InvalidArgument)
 		assert.ErrorIs(t, err, ErrNotJSON)
-		assert.ErrorContains(t, err, c.Op.ArgName(2)+" is not JSON text")
+		assert.ErrorContains(t, err, cabi.ArgName(c.Op.Callback(), 2)+" is not JSON text")
 	}
 	assert.EqualError(t, ToolCall("s", "t", `{"q":x}`).Validate(),
 		`clawd: on_tool_call: invalid_argument: input_json is not JSON text, which the ABI promises the plugin: pass a JSON value (such as {} for an empty input_json): invalid character 'x' looking for beginning of value (at byte 6)`)

@@ -33,7 +33,9 @@ func TestRegistry(t *testing.T) {
 	_, err := clawd.Open("wasm-not-here", "x.wasm")
 	assert.Equal(t, clawerr.RuntimeUnsupported, clawerr.CodeOf(err))
 	assert.ErrorContains(t, err, `no runtime "wasm-not-here"`)
-	assert.Panics(t, func() { clawd.Register(clawd.RuntimeNative, clawd.RuntimeFunc(nil)) }, "a name is registered once")
+	assert.Panics(t, func() {
+		clawd.Register(clawd.RuntimeNative, func(string, ...clawd.Option) (clawd.Plugin, error) { return nil, nil })
+	}, "a name is registered once")
 	assert.Panics(t, func() { clawd.Register("nil", nil) })
 }
 

@@ -18,7 +18,7 @@ import (
 
 	"github.com/clawd-go/clawd/conformance"
 	"github.com/clawd-go/clawd/internal/cbuild"
-	"github.com/clawd-go/clawd/manifest"
+	"github.com/clawd-go/clawd/internal/manifestfile"
 )
 
 // verdict is what one plugin must get: exactly these failing and warning
@@ -107,7 +107,7 @@ func pluginDir(t *testing.T, lib, entry, manifestPath string, edit func(*testing
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, manifest.JSONName), out, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, manifestfile.JSONName), out, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return dir
@@ -226,7 +226,7 @@ func verdicts() []verdict {
 			fail: []string{"manifest.valid"}, notLoaded: "capability_unknown"},
 		{name: "directory without a manifest", path: func(t *testing.T) string {
 			dir := pluginDir(t, cbuild.Plugin(t, "echo"), "libecho"+cbuild.LibExt, "", nil)
-			if err := os.Remove(filepath.Join(dir, manifest.JSONName)); err != nil {
+			if err := os.Remove(filepath.Join(dir, manifestfile.JSONName)); err != nil {
 				t.Fatal(err)
 			}
 			return dir
@@ -414,7 +414,7 @@ func TestRunErrors(t *testing.T) {
 // TestWithManifest checks a library against a manifest kept elsewhere.
 func TestWithManifest(t *testing.T) {
 	dir := dirFor("echo", map[string]any{"name": "not-echo", "capabilities": []string{}})(t)
-	rep, err := conformance.Run(context.Background(), cbuild.Plugin(t, "echo"), conformance.WithManifest(filepath.Join(dir, manifest.JSONName)),
+	rep, err := conformance.Run(context.Background(), cbuild.Plugin(t, "echo"), conformance.WithManifest(filepath.Join(dir, manifestfile.JSONName)),
 		conformance.WithTimingBudgets(time.Minute, time.Minute))
 	if err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/internal/hook"
 )
 
 // checkHooks (context.hooks) runs the workload with every hook granted,
@@ -14,7 +15,7 @@ import (
 // one of those callbacks, on its thread, with a valid payload, and the
 // manifest must ask for the hook it uses.
 func checkHooks(c *cenv) childResult {
-	p, err := c.open(clawd.WithHooks(clawd.HookPoints...))
+	p, err := c.open(clawd.WithHooks(hook.Points...))
 	if err != nil {
 		return loadErr(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/cabi"
 	"github.com/clawd-go/clawd/internal/foreign"
+	"github.com/clawd-go/clawd/internal/manifestfile"
 	"github.com/clawd-go/clawd/internal/semver"
 	"github.com/clawd-go/clawd/internal/vtable"
 	"github.com/clawd-go/clawd/manifest"
@@ -210,11 +211,11 @@ func checkName(c *cenv) childResult {
 	case problem != "":
 	case name == "":
 		problem = "name is empty"
-	case len(name) > manifest.MaxNameLen:
+	case len(name) > manifestfile.MaxNameLen:
 		problem = fmt.Sprintf("name is %d bytes long", len(name))
 	}
 	if problem != "" {
-		return fail("%s: set name to a NUL-terminated UTF-8 string of 1 to %d bytes in static storage (hosts fall back to the file name, and logs and events carry it)", problem, manifest.MaxNameLen)
+		return fail("%s: set name to a NUL-terminated UTF-8 string of 1 to %d bytes in static storage (hosts fall back to the file name, and logs and events carry it)", problem, manifestfile.MaxNameLen)
 	}
 	return pass("name %q", name)
 }

@@ -20,11 +20,9 @@ import (
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/child"
 	"github.com/clawd-go/clawd/internal/contain"
+	"github.com/clawd-go/clawd/internal/optdefaults"
 	"github.com/clawd-go/clawd/manifest"
 )
-
-// DefaultTimeout bounds each check's child process.
-const DefaultTimeout = 10 * time.Second
 
 // Result is the verdict of one check. Its JSON form is the element of
 // "checks" in the Report (docs/cli.md: check --json adds duration_ms): {"id","status","message"}.
@@ -55,8 +53,12 @@ func (r *Report) Count(s Status) int {
 	return n
 }
 
-// Option configures Run.
-type Option func(*options)
+// Option configures Run; the With* functions make them.
+type Option interface{ apply(*options) }
+
+type optionFunc func(*options)
+
+func (f optionFunc) apply(o *options) { f(o) }
 
 type options struct {
 	timeout     time.Duration
@@ -75,33 +77,37 @@ type options struct {
 	uncontained bool
 }
 
-// WithTimeout bounds each check's child process (default DefaultTimeout).
+// WithTimeout bounds each check's child process (default 10s).
 // A check that runs longer fails with "timeout:".
-func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout = d } }
+func WithTimeout(d time.Duration) Option { return optionFunc(func(o *options) { o.timeout = d }) }
 
 // Only runs only the checks whose id matches the regular expression; given
 // more than once, a check matching any of them runs.
-func Only(pattern string) Option { return func(o *options) { o.only = append(o.only, pattern) } }
+func Only(pattern string) Option {
+	return optionFunc(func(o *options) { o.only = append(o.only, pattern) })
+}
 
 // Skip leaves out the checks whose id matches the regular expression.
 // Checks left out do not appear in the report.
-func Skip(pattern string) Option { return func(o *options) { o.skip = append(o.skip, pattern) } }
+func Skip(pattern string) Option {
+	return optionFunc(func(o *options) { o.skip = append(o.skip, pattern) })
+}
 
 // WithManifest checks the library against the manifest file at path (its
 // name, capabilities, concurrency and signature) as if the library's
 // directory had been given. Not needed when Run is given a directory.
-func WithManifest(path string) Option { return func(o *options) { o.manifest = path } }
+func WithManifest(path string) Option { return optionFunc(func(o *options) { o.manifest = path }) }
 
 // WithKeys gives the public keys manifest.signature verifies against.
 // Without keys a signature can only be checked for form, and warns.
 func WithKeys(keys ...ed25519.PublicKey) Option {
-	return func(o *options) { o.keys = append(o.keys, keys...) }
+	return optionFunc(func(o *options) { o.keys = append(o.keys, keys...) })
 }
 
 // WithConcurrency sets how many checks run at once (default GOMAXPROCS).
 // The timing checks measure wall time, so a machine that is busy with
 // other work may want fewer.
-func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = n } }
+func WithConcurrency(n int) Option { return optionFunc(func(o *options) { o.concurrency = n }) }
 
 // Run checks the plugin at path, a shared library or a plugin directory
 // with a manifest, and returns the report. The error is non-nil only when
@@ -115,9 +121,11 @@ func WithConcurrency(n int) Option { return func(o *options) { o.concurrency = n
 // TestMain), the one child entry of this module, which runs the check
 // when the process is one of the suite's children and exits.
 func Run(ctx context.Context, path string, opts ...Option) (*Report, error) {
-	o := options{timeout: DefaultTimeout, concurrency: runtime.GOMAXPROCS(0)}
+	o := options{timeout: optdefaults.CheckTimeout, concurrency: runtime.GOMAXPROCS(0)}
 	for _, opt := range opts {
-		opt(&o)
+		if opt != nil {
+			opt.apply(&o)
+		}
 	}
 	if child.Role() == roleCheck {
 		return nil, errors.New("conformance: Run called inside a conformance child process: call isolate.Main() first thing in main or TestMain")
@@ -553,9 +561,9 @@ func (r *runner) policy() *contain.Policy {
 // withTimingBudgets sets the budgets of timing.load and timing.callbacks
 // (the tests' way to keep them out of verdicts about something else).
 func withTimingBudgets(load, callback time.Duration) Option {
-	return func(o *options) { o.loadBudget, o.callbackBudget = load, callback }
+	return optionFunc(func(o *options) { o.loadBudget, o.callbackBudget = load, callback })
 }
 
 // withoutContainment runs each check's child without the sandbox's policy
 // (a test's way to judge many plugins quickly).
-func withoutContainment() Option { return func(o *options) { o.uncontained = true } }
+func withoutContainment() Option { return optionFunc(func(o *options) { o.uncontained = true }) }

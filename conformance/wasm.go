@@ -10,6 +10,7 @@ import (
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/cabi"
+	"github.com/clawd-go/clawd/internal/manifestfile"
 	"github.com/clawd-go/clawd/internal/semver"
 	"github.com/clawd-go/clawd/internal/wasmscan"
 	"github.com/clawd-go/clawd/manifest"
@@ -224,11 +225,11 @@ func wasmName(c *cenv) childResult {
 	}
 	defer closed(p)
 	problem := hasWarning(p, "name")
-	if problem == "" && len(p.Name()) > manifest.MaxNameLen {
+	if problem == "" && len(p.Name()) > manifestfile.MaxNameLen {
 		problem = fmt.Sprintf("name is %d bytes long", len(p.Name()))
 	}
 	if problem != "" {
-		return fail("%s: set name to a NUL-terminated UTF-8 string of 1 to %d bytes in static storage (hosts fall back to the file name, and logs and events carry it)", problem, manifest.MaxNameLen)
+		return fail("%s: set name to a NUL-terminated UTF-8 string of 1 to %d bytes in static storage (hosts fall back to the file name, and logs and events carry it)", problem, manifestfile.MaxNameLen)
 	}
 	return pass("name %q", p.Name())
 }

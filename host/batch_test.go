@@ -90,7 +90,7 @@ func TestDispatchInBatchesKeepsOrderAndOutcomes(t *testing.T) {
 		st := info(t, r.h, p).Stats
 		assert.Equal(t, uint64(2), st.Calls, p)
 		assert.Equal(t, uint64(3), st.Context.EventsRefused, "%s: on_load's event and the two calls'", p)
-		assert.Zero(t, st.StaleUses(), p)
+		assert.Zero(t, st.Context.StaleLogs+st.Context.StaleEvents, p)
 	}
 	st := info(t, r.h, "c").Stats
 	assert.Equal(t, uint64(2), st.Calls)

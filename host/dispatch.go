@@ -22,16 +22,19 @@ type Outcome struct {
 	Duration time.Duration
 }
 
-// Errors joins the errors of outs, nil if every plugin succeeded.
-func Errors(outs []Outcome) error {
+// Errors joins the errors of outs, a []Outcome or a []HookOutcome, nil
+// if every plugin succeeded.
+func Errors[O interface{ outcome() Outcome }](outs []O) error {
 	var errs []error
 	for _, o := range outs {
-		if o.Err != nil {
-			errs = append(errs, o.Err)
+		if err := o.outcome().Err; err != nil {
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
 }
+
+func (o Outcome) outcome() Outcome { return o }
 
 // instance is one open copy of a plugin. refs counts the dispatches using
 // it plus one for being current (the entry's cur); when the count reaches
@@ -250,7 +253,7 @@ type batchState struct {
 func (h *Host) getBatch(ctx context.Context, c clawd.Call) *batchState {
 	bs, ok := h.batches.Get().(*batchState)
 	if !ok {
-		b, err := batch.New(batch.Bounds(latencyBounds))
+		b, err := batch.New(latencyBounds)
 		if err != nil || b == nil {
 			return nil
 		}

@@ -18,6 +18,8 @@ import (
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/batch"
+	"github.com/clawd-go/clawd/internal/boundary"
+	"github.com/clawd-go/clawd/internal/manifestfile"
 	"github.com/clawd-go/clawd/internal/reentry"
 	"github.com/clawd-go/clawd/manifest"
 )
@@ -89,7 +91,9 @@ type entry struct {
 func New(opts ...Option) (*Host, error) {
 	o := defaults()
 	for _, opt := range opts {
-		opt(&o)
+		if opt != nil {
+			opt.apply(&o)
+		}
 	}
 	o.takePluginOptions()
 	if err := errors.Join(o.errs...); err != nil {
@@ -379,7 +383,7 @@ func (h *Host) Plugins() []PluginInfo {
 	for i, a := range ask {
 		cs := a.base
 		for _, p := range a.ps {
-			cs = cs.Add(p.Stats())
+			cs = boundary.AddStats(cs, p.Stats())
 		}
 		out[i].Stats.Context = cs
 		if n := len(a.ps); n > 0 && out[i].Library != "" {
@@ -430,7 +434,7 @@ func (c *candidate) name() string {
 }
 
 func hasManifest(dir string) bool {
-	for _, n := range []string{manifest.TOMLName, manifest.JSONName} {
+	for _, n := range []string{manifestfile.TOMLName, manifestfile.JSONName} {
 		if _, err := os.Stat(filepath.Join(dir, n)); err == nil {
 			return true
 		}
@@ -500,7 +504,7 @@ func (h *Host) discover() discovery {
 			c.m, c.err = manifest.LoadDir(dir)
 		} else {
 			c.err = clawerr.New(clawerr.ManifestInvalid, dir, "load",
-				"no "+manifest.TOMLName+" or "+manifest.JSONName+" in the directory", nil)
+				"no "+manifestfile.TOMLName+" or "+manifestfile.JSONName+" in the directory", nil)
 		}
 		consider(c)
 	}
@@ -719,7 +723,7 @@ func (h *Host) retire(e *entry, old *instance) error {
 		h.log.Warn("cannot remove the verified copy", zap.String("path", old.path), zap.Error(rerr))
 	}
 	h.mu.Lock()
-	e.base = e.base.Add(old.p.Stats())
+	e.base = boundary.AddStats(e.base, old.p.Stats())
 	if old.batched { // closed: no batch calls it any more
 		e.stats.fold(batch.Measured(old.p))
 	}

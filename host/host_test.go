@@ -398,7 +398,7 @@ func TestStaleContextCounted(t *testing.T) {
 	require.NoError(t, host.Errors(r.h.Call(bg, clawd.ToolCall("s", "use_kept", "{}"))))
 	assert.Contains(t, r.lines("echo"), "stale_send_event:5")
 	s := info(t, r.h, "echo").Stats
-	assert.Equal(t, uint64(2), s.StaleUses())
+	assert.Equal(t, uint64(2), s.Context.StaleLogs+s.Context.StaleEvents)
 	assert.Equal(t, uint64(1), s.Context.StaleLogs)
 	assert.Equal(t, uint64(1), s.Context.StaleEvents)
 }

@@ -26,13 +26,13 @@ import (
 // the plugins beside it, so an install or an update is seen by hot reload.
 // Repeat for several plugin directories.
 func WithLockFile(path string) Option {
-	return func(o *options) {
+	return optionFunc(func(o *options) {
 		if abs, err := filepath.Abs(path); err == nil {
 			o.locks = append(o.locks, abs)
 		} else {
 			o.refuse("WithLockFile", path, err.Error())
 		}
-	}
+	})
 }
 
 // lockFor returns the lock entry covering the plugin directory dir, or nil.

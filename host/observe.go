@@ -139,11 +139,11 @@ type StateInfo struct {
 // implements them, of every event (EventObserver) and state change
 // (StateObserver). Default: none, and then a dispatch pays nothing for it.
 func WithObserver(ob Observer) Option {
-	return func(o *options) {
+	return optionFunc(func(o *options) {
 		o.obs = ob
 		o.events, _ = ob.(EventObserver)
 		o.states, _ = ob.(StateObserver)
-	}
+	})
 }
 
 // observed makes one call on a picked instance with the observer told of

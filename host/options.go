@@ -12,8 +12,12 @@ import (
 	"github.com/clawd-go/clawd/manifest"
 )
 
-// Option configures New.
-type Option func(*options)
+// Option configures New; the With* functions make them.
+type Option interface{ apply(*options) }
+
+type optionFunc func(*options)
+
+func (f optionFunc) apply(o *options) { f(o) }
 
 type options struct {
 	logger   *zap.Logger
@@ -71,7 +75,7 @@ func defaults() options {
 // concurrency, the call timeout, the environment, max processes, the
 // memory limit or a state function makes New fail with invalid_argument.
 func WithPluginOptions(opts ...clawd.Option) Option {
-	return func(o *options) { o.plugin = append(o.plugin, opts...) }
+	return optionFunc(func(o *options) { o.plugin = append(o.plugin, opts...) })
 }
 
 // takePluginOptions reads what the host keeps of the plugin options (the
@@ -111,14 +115,14 @@ func (o *options) takePluginOptions() {
 // that does not exist as not_found and loads the others (with WithWatch it
 // is watched for nothing until it is created and Load runs again).
 func WithPluginDirs(dirs ...string) Option {
-	return func(o *options) { o.dirs = append(o.dirs, dirs...) }
+	return optionFunc(func(o *options) { o.dirs = append(o.dirs, dirs...) })
 }
 
 // WithTrust sets the keys and the signature policy every library is verified
 // with (manifest.Trust.Verify). Default: manifest.PolicyWarn and no keys, so
 // an unsigned plugin, such as one written for the reference daemon, loads
 // with a warning.
-func WithTrust(t manifest.Trust) Option { return func(o *options) { o.trust = t } }
+func WithTrust(t manifest.Trust) Option { return optionFunc(func(o *options) { o.trust = t }) }
 
 // WithCapabilityPolicy lets the host refuse capabilities a manifest asks
 // for: allow reports whether plugin may have c. A refused capability is not
@@ -126,27 +130,27 @@ func WithTrust(t manifest.Trust) Option { return func(o *options) { o.trust = t 
 // PluginInfo.Refused. Default: every capability asked for is granted.
 // allow is called while plugins load and reload, never during dispatch.
 func WithCapabilityPolicy(allow func(plugin string, c abi.Capability) bool) Option {
-	return func(o *options) { o.policy = allow }
+	return optionFunc(func(o *options) { o.policy = allow })
 }
 
 // WithCacheDir sets where verified copies of the libraries are written (one
 // subdirectory per plugin; each copy has a unique name and is removed when
 // its instance is closed). Default: a private temporary directory that
 // Close removes.
-func WithCacheDir(dir string) Option { return func(o *options) { o.cacheDir = dir } }
+func WithCacheDir(dir string) Option { return optionFunc(func(o *options) { o.cacheDir = dir }) }
 
 // WithDebounce sets how long the watcher waits for a plugin's files to stop
 // changing before it reloads. Default 200ms; 0 keeps the default.
 // A negative d makes New fail with invalid_argument.
 func WithDebounce(d time.Duration) Option {
-	return func(o *options) {
+	return optionFunc(func(o *options) {
 		switch {
 		case d < 0:
 			o.refuse("WithDebounce", d, "the debounce must not be negative")
 		case d > 0:
 			o.debounce = d
 		}
-	}
+	})
 }
 
 // refuse records an option given a value that means nothing: New returns it.
@@ -157,7 +161,7 @@ func (o *options) refuse(opt string, v any, why string) {
 // WithWatch makes the host watch its plugin directories (and every directory
 // added with Add) and reload, load or stop plugins as their files change.
 // Default: off.
-func WithWatch(on bool) Option { return func(o *options) { o.watch = on } }
+func WithWatch(on bool) Option { return optionFunc(func(o *options) { o.watch = on }) }
 
 // defaultParallelThreshold is the default of WithParallelThreshold.
 const defaultParallelThreshold = 50 * time.Microsecond
@@ -171,13 +175,13 @@ const defaultParallelThreshold = 50 * time.Microsecond
 // fans out every plugin. Default 50us. A negative d
 // makes New fail with invalid_argument.
 func WithParallelThreshold(d time.Duration) Option {
-	return func(o *options) {
+	return optionFunc(func(o *options) {
 		if d < 0 {
 			o.refuse("WithParallelThreshold", d, "the threshold must not be negative")
 			return
 		}
 		o.parallel = d
-	}
+	})
 }
 
 // WithSandbox sets where plugins run. manifest.SandboxProcess runs every
@@ -185,4 +189,4 @@ func WithParallelThreshold(d time.Duration) Option {
 // says. The default, "" or manifest.SandboxNative, lets each manifest
 // decide: a plugin whose manifest asks for the process sandbox always gets
 // it; the host never moves it into its own process.
-func WithSandbox(s manifest.Sandbox) Option { return func(o *options) { o.sandbox = s } }
+func WithSandbox(s manifest.Sandbox) Option { return optionFunc(func(o *options) { o.sandbox = s }) }

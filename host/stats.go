@@ -25,16 +25,9 @@ type Stats struct {
 	Verdicts       Verdicts // given by the plugin's hook, by kind (Host.Hook)
 }
 
-// StaleUses is the number of calls the plugin made on a context whose
-// callback had returned.
-func (s Stats) StaleUses() uint64 { return s.Context.StaleLogs + s.Context.StaleEvents }
-
-// latencyBounds are the upper bounds of Latency.Buckets: 1us, 10us, 100us,
-// 1ms, 10ms, 100ms, 1s; the last bucket has none.
-var latencyBounds = [numBuckets - 1]time.Duration{
-	time.Microsecond, 10 * time.Microsecond, 100 * time.Microsecond,
-	time.Millisecond, 10 * time.Millisecond, 100 * time.Millisecond, time.Second,
-}
+// latencyBounds are the upper bounds of Latency.Buckets (the last bucket
+// has none).
+var latencyBounds = batch.Decades
 
 const numBuckets = batch.Buckets // the batches count in the same buckets
 
@@ -44,25 +37,8 @@ type Latency struct {
 	Total time.Duration
 	Max   time.Duration
 	// Buckets counts calls by decade: shorter than 1us, 10us, 100us, 1ms,
-	// 10ms, 100ms, 1s, and the rest (Bound gives the bounds).
+	// 10ms, 100ms, 1s, and the rest (the upper bounds are exclusive).
 	Buckets [numBuckets]uint64
-}
-
-// Bound is the upper bound of Buckets[i] (exclusive); 0 for the last bucket,
-// which has none.
-func (Latency) Bound(i int) time.Duration {
-	if i >= 0 && i < len(latencyBounds) {
-		return latencyBounds[i]
-	}
-	return 0
-}
-
-// Mean is Total over n calls (0 if n is 0).
-func (l Latency) Mean(n uint64) time.Duration {
-	if n == 0 {
-		return 0
-	}
-	return l.Total / time.Duration(n)
 }
 
 // codes lists every code a call can count, in a fixed order: counting

@@ -8,6 +8,7 @@ import (
 
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/internal/clock"
+	"github.com/clawd-go/clawd/internal/hook"
 	"github.com/clawd-go/clawd/manifest"
 )
 
@@ -20,7 +21,9 @@ const (
 )
 
 // WithHookFailure sets what a hook that fails means. Default FailOpen.
-func WithHookFailure(f HookFailure) Option { return func(o *options) { o.hooks.failure = f } }
+func WithHookFailure(f HookFailure) Option {
+	return optionFunc(func(o *options) { o.hooks.failure = f })
+}
 
 // WithHookPolicy lets the host refuse hooks a manifest asks for: allow
 // reports whether plugin may give verdicts at point. A refused hook is not
@@ -29,7 +32,7 @@ func WithHookFailure(f HookFailure) Option { return func(o *options) { o.hooks.f
 // every hook asked for is granted. allow is called while plugins load and
 // reload, never during dispatch.
 func WithHookPolicy(allow func(plugin string, point clawd.HookPoint) bool) Option {
-	return func(o *options) { o.hooks.policy = allow }
+	return optionFunc(func(o *options) { o.hooks.policy = allow })
 }
 
 type hookOptions struct {
@@ -53,11 +56,10 @@ func (h *Host) grantHooks(name string, m *manifest.Manifest) hookGrant {
 			continue
 		}
 		g.granted = append(g.granted, hp)
-		for o := clawd.Op(0); o < clawd.NumOps; o++ {
-			if p, ok := clawd.HookPointOf(o); ok && p == hp {
-				g.ops[o] = true
-			}
-		}
+	}
+	cfg := clawd.Config{Hooks: g.granted}
+	for o := clawd.Op(0); o < clawd.NumOps; o++ {
+		g.ops[o] = cfg.Hooked(o)
 	}
 	return g
 }
@@ -84,15 +86,6 @@ type HookOutcome struct {
 	Skipped bool
 }
 
-// HookErrors joins the errors of outs, nil if no plugin failed.
-func HookErrors(outs []HookOutcome) error {
-	plain := make([]Outcome, len(outs))
-	for i, o := range outs {
-		plain[i] = o.Outcome
-	}
-	return Errors(plain)
-}
-
 // Hook offers call c, a clawd.ToolCall or a clawd.Message, to every
 // active plugin that has its callback, in name order, and returns the
 // combined verdict and each plugin's outcome (see Hooks above). With
@@ -100,7 +93,7 @@ func HookErrors(outs []HookOutcome) error {
 // Verdict.Content the content the message should carry. A call of another
 // op gives no verdict: Continue, and no plugin is called.
 func (h *Host) Hook(ctx context.Context, c clawd.Call) (clawd.Verdict, []HookOutcome) {
-	if _, ok := clawd.HookPointOf(c.Op); !ok {
+	if !hook.Gives(c.Op) {
 		return clawd.Verdict{}, nil
 	}
 	return h.hookChain(ctx, c)

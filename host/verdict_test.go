@@ -85,7 +85,7 @@ func TestHookChains(t *testing.T) {
 			v, outs = h.Hook(bg, clawd.ToolCall("s", "BI", `{"n":0}`)) // block stops the chain
 			require.Equal(t, clawd.Verdict{Kind: clawd.Block, Reason: "blocked at 0", Plugin: "a"}, v)
 			require.Equal(t, []string{"a:block", "b:-", "c:-"}, verdicts(outs))
-			require.NoError(t, host.HookErrors(outs))
+			require.NoError(t, host.Errors(outs))
 
 			v, outs = h.Hook(bg, clawd.Message("s", "user", `"IIB 0"`))
 			require.Equal(t, clawd.Verdict{Kind: clawd.Block, Reason: "blocked at 2", Plugin: "c"}, v)

@@ -10,7 +10,7 @@ import (
 	"github.com/fsnotify/fsnotify"
 	"go.uber.org/zap"
 
-	"github.com/clawd-go/clawd/manifest"
+	"github.com/clawd-go/clawd/internal/manifestfile"
 )
 
 // watcher turns file system events into sets of dirty plugin directories.
@@ -75,8 +75,8 @@ func (w *watcher) track(h *Host, d discovery) {
 	for _, c := range d.all {
 		w.plugins[c.dir] = true
 		want[c.dir] = true
-		w.relevant[filepath.Join(c.dir, manifest.TOMLName)] = c.dir
-		w.relevant[filepath.Join(c.dir, manifest.JSONName)] = c.dir
+		w.relevant[filepath.Join(c.dir, manifestfile.TOMLName)] = c.dir
+		w.relevant[filepath.Join(c.dir, manifestfile.JSONName)] = c.dir
 		if c.m == nil {
 			continue
 		}

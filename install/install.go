@@ -52,8 +52,10 @@ type Installer struct {
 // left half done, so the directory holds the old version or the new one.
 func New(dir string, opts ...Option) (*Installer, error) {
 	o := defaults()
-	for _, f := range opts {
-		f(&o)
+	for _, opt := range opts {
+		if opt != nil {
+			opt.apply(&o)
+		}
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -80,8 +82,10 @@ func New(dir string, opts ...Option) (*Installer, error) {
 // until an operation runs; List and Verify create nothing either.
 func Open(dir string, opts ...Option) (*Installer, error) {
 	o := defaults()
-	for _, f := range opts {
-		f(&o)
+	for _, opt := range opts {
+		if opt != nil {
+			opt.apply(&o)
+		}
 	}
 	abs, err := filepath.Abs(dir)
 	if err != nil {

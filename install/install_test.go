@@ -340,14 +340,14 @@ func TestFailureAfterEachStep(t *testing.T) {
 		t.Run(step, func(t *testing.T) {
 			w := tmpl.clone(t)
 			boom := fmt.Errorf("killed after %s", step)
-			in := w.installer(func(o *options) {
+			in := w.installer(optionFunc(func(o *options) {
 				o.failAt = func(s string) error {
 					if s == step {
 						return boom
 					}
 					return nil
 				}
-			})
+			}))
 			_, err := in.Update(bg, "echo")
 			require.ErrorIs(t, err, boom)
 			want := "1.0.0"

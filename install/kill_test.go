@@ -49,7 +49,7 @@ func killChild() int {
 			select {} // Kill of this process does not return: nothing runs after it
 		}
 	}
-	in, err := New(j.Dir, WithIndex(j.Index), WithIndexKey(key), WithConsent(Yes), WithTrial(nil), kill)
+	in, err := New(j.Dir, WithIndex(j.Index), WithIndexKey(key), WithConsent(Yes), WithTrial(nil), optionFunc(kill))
 	if err == nil {
 		switch j.Op {
 		case "install":

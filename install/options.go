@@ -9,12 +9,17 @@ import (
 
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/internal/archive"
+	"github.com/clawd-go/clawd/internal/optdefaults"
 	"github.com/clawd-go/clawd/internal/pkgindex"
 	"github.com/clawd-go/clawd/manifest"
 )
 
-// Option configures New.
-type Option func(*options)
+// Option configures New; the With* functions make them.
+type Option interface{ apply(*options) }
+
+type optionFunc func(*options)
+
+func (f optionFunc) apply(o *options) { f(o) }
 
 type options struct {
 	index      string
@@ -69,9 +74,6 @@ const (
 	defaultMaxIndexSize   int64 = 8 << 20
 	defaultMaxPackageSize       = pkgindex.MaxPackageSize
 	defaultHTTPTimeout          = 60 * time.Second
-	// DefaultLockWait is how long an operation waits for another
-	// installer to finish with the plugin directory before it is busy.
-	DefaultLockWait = 30 * time.Second
 )
 
 func defaults() options {
@@ -79,7 +81,7 @@ func defaults() options {
 		client:     &http.Client{Timeout: defaultHTTPTimeout},
 		maxIndex:   defaultMaxIndexSize,
 		maxPackage: defaultMaxPackageSize,
-		lockWait:   DefaultLockWait,
+		lockWait:   optdefaults.LockWait,
 		trial:      trialOpen,
 		goos:       runtime.GOOS,
 		goarch:     runtime.GOARCH,
@@ -89,44 +91,44 @@ func defaults() options {
 
 // WithIndex sets where the index is read: a directory, a file:// URL or
 // an https:// URL (the directory holding index.json).
-func WithIndex(location string) Option { return func(o *options) { o.index = location } }
+func WithIndex(location string) Option { return optionFunc(func(o *options) { o.index = location }) }
 
 // WithIndexKey sets the public key the index must be signed with. It is
 // the user's configuration, never read from the index's server.
-func WithIndexKey(k ed25519.PublicKey) Option { return func(o *options) { o.indexKey = k } }
+func WithIndexKey(k ed25519.PublicKey) Option { return optionFunc(func(o *options) { o.indexKey = k }) }
 
 // WithPublisherKeys sets the keys a package installed from a file (not
 // through an index) may be signed with.
 func WithPublisherKeys(keys ...ed25519.PublicKey) Option {
-	return func(o *options) { o.publishers = append(o.publishers, keys...) }
+	return optionFunc(func(o *options) { o.publishers = append(o.publishers, keys...) })
 }
 
 // WithHTTPClient sets the client for https:// indexes. Default: one with
 // a 60 s overall timeout.
 func WithHTTPClient(c *http.Client) Option {
-	return func(o *options) {
+	return optionFunc(func(o *options) {
 		if c != nil {
 			o.client = c
 		}
-	}
+	})
 }
 
 // WithAllowHTTP allows a plain http:// index. Everything read is still
 // verified; what is downloaded is visible on the network.
-func WithAllowHTTP(on bool) Option { return func(o *options) { o.allowHTTP = on } }
+func WithAllowHTTP(on bool) Option { return optionFunc(func(o *options) { o.allowHTTP = on }) }
 
 // WithConsent sets who grants capabilities. Without one, a plugin that
 // asks for any capability not granted before is refused with
 // consent_required.
-func WithConsent(c Consent) Option { return func(o *options) { o.consent = c } }
+func WithConsent(c Consent) Option { return optionFunc(func(o *options) { o.consent = c }) }
 
 // WithProgress sets who hears about downloads. Default: nobody.
-func WithProgress(p Progress) Option { return func(o *options) { o.progress = p } }
+func WithProgress(p Progress) Option { return optionFunc(func(o *options) { o.progress = p }) }
 
 // WithLimits bounds what an archive may unpack to (archive.DefaultMaxFiles
 // files and archive.DefaultMaxBytes bytes by default, for 0).
 func WithLimits(maxFiles int, maxBytes int64) Option {
-	return func(o *options) { o.limits = archive.Limits{MaxFiles: maxFiles, MaxBytes: maxBytes} }
+	return optionFunc(func(o *options) { o.limits = archive.Limits{MaxFiles: maxFiles, MaxBytes: maxBytes} })
 }
 
 // WithMaxDownload bounds an index download and a package download
@@ -136,32 +138,32 @@ func WithLimits(maxFiles int, maxBytes int64) Option {
 // (unsafe_archive). A package larger than the index announces is refused
 // whatever this says (checksum_mismatch).
 func WithMaxDownload(index, pkg int64) Option {
-	return func(o *options) {
+	return optionFunc(func(o *options) {
 		if index > 0 {
 			o.maxIndex = index
 		}
 		if pkg > 0 {
 			o.maxPackage = pkg
 		}
-	}
+	})
 }
 
 // WithTrial sets how a new version is tried before it replaces the
 // installed one. Default: the entry opened in the runtime its manifest asks for (a library in the process sandbox); nil tries nothing.
-func WithTrial(t Trial) Option { return func(o *options) { o.trial = t } }
+func WithTrial(t Trial) Option { return optionFunc(func(o *options) { o.trial = t }) }
 
 // WithPlatform sets the GOOS and GOARCH releases are picked for. Default:
 // this program's. The trial open and the host still open the entry of
 // this program's platform: another platform is for a directory prepared
 // for another machine, with WithTrial(nil).
 func WithPlatform(goos, goarch string) Option {
-	return func(o *options) { o.goos, o.goarch = goos, goarch }
+	return optionFunc(func(o *options) { o.goos, o.goarch = goos, goarch })
 }
 
 // WithLockWait sets how long an operation waits for another installer
-// working on the same plugin directory (DefaultLockWait by default; 0:
-// not at all) before it is refused with busy. An operation given a
+// working on the same plugin directory (30s by default; 0: not at
+// all) before it is refused with busy. An operation given a
 // context also stops waiting when it ends.
 func WithLockWait(d time.Duration) Option {
-	return func(o *options) { o.lockWait = max(d, 0) }
+	return optionFunc(func(o *options) { o.lockWait = max(d, 0) })
 }

@@ -8,7 +8,7 @@ import (
 )
 
 // WithFloors gives the child the benchmark's raw echo channels.
-func WithFloors() Option { return Option{set: func(o *options) { o.floors = 2 }} }
+func WithFloors() clawd.Option { return own(func(o *options) { o.floors = 2 }) }
 
 // Floors returns the host ends: request pipe, reply pipe, socket.
 func (p *plugin) Floors() []*os.File { return p.cur.Load().floors }

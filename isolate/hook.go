@@ -24,7 +24,7 @@ var _ clawd.Hooker = (*plugin)(nil)
 // HookRefused), never this call's verdict. A hook that overruns its
 // deadline is killed, as any call, and returns timeout.
 func (p *plugin) Hook(ctx context.Context, c clawd.Call) (clawd.Verdict, error) {
-	if _, ok := clawd.HookPointOf(c.Op); !ok {
+	if !hook.Gives(c.Op) {
 		return clawd.Verdict{}, clawerr.New(clawerr.InvalidArgument, p.name(), "hook", c.Op.String()+" gives no verdict", nil)
 	}
 	f := hook.NewFrame(c.Op, p.o.Hooked(c.Op), 0)

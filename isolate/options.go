@@ -6,6 +6,7 @@ import (
 
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/internal/contain"
+	"github.com/clawd-go/clawd/internal/runopt"
 )
 
 // The sandbox takes the options of package clawd: clawd.WithLogger (the
@@ -18,11 +19,10 @@ import (
 // clawd.WithConcurrent: calls into one child are serialized. Its own
 // options follow; they are clawd.Options too.
 
-// Option is one of the sandbox's own options.
-type Option struct {
-	clawd.RuntimeOption
-	set func(*options)
-}
+// option is what this package's own options carry (internal/runopt).
+type option func(*options)
+
+func own(set option) clawd.Option { return runopt.Wrap[clawd.Option](set) }
 
 // options is the sandbox's configuration: the shared part and its own.
 type options struct {
@@ -46,13 +46,9 @@ func newOptions(opts []clawd.Option) options {
 		maxRestarts:  5,
 		backoff:      100 * time.Millisecond,
 		maxBackoff:   30 * time.Second,
-		limits:       DefaultLimits,
+		limits:       Limits{AddressSpace: contain.DefaultAddressSpace, CPUTime: contain.DefaultCPUTime},
 	}
-	for _, opt := range opts {
-		if own, ok := opt.(Option); ok && own.set != nil {
-			own.set(&o)
-		}
-	}
+	runopt.Each(opts, func(set option) { set(&o) })
 	return o
 }
 
@@ -63,38 +59,36 @@ type Limits struct {
 	CPUTime      time.Duration // CPU time over the child's life, whole seconds; 0: no limit
 }
 
-// DefaultLimits: room for the Go runtime, the plugin and its threads; a
-// plugin that spins for an hour of CPU is restarted.
-var DefaultLimits = Limits{AddressSpace: 4 << 30, CPUTime: time.Hour}
-
 // WithExecutable sets the program run as the child: one that calls Main
 // first thing (the clawd-plugin command does). Default: this program,
 // which must then have called Main.
-func WithExecutable(path string) Option {
-	return Option{set: func(o *options) { o.exe = path }}
+func WithExecutable(path string) clawd.Option {
+	return own(func(o *options) { o.exe = path })
 }
 
 // WithOpenTimeout bounds the start of a child: loading the plugin and its
 // on_load. Default 30s.
-func WithOpenTimeout(d time.Duration) Option {
-	return Option{set: func(o *options) { o.openTimeout = d }}
+func WithOpenTimeout(d time.Duration) clawd.Option {
+	return own(func(o *options) { o.openTimeout = d })
 }
 
 // WithRestart sets how a crashed child is restarted: after first, then
 // twice as long each time up to most, at most max times in a row before the
 // plugin is given up (calls then return unavailable for good). A call that
 // succeeds resets the count. Defaults: 5, 100ms, 30s. max 0 never restarts.
-func WithRestart(max int, first, most time.Duration) Option {
-	return Option{set: func(o *options) { o.maxRestarts, o.backoff, o.maxBackoff = max, first, most }}
+func WithRestart(max int, first, most time.Duration) clawd.Option {
+	return own(func(o *options) { o.maxRestarts, o.backoff, o.maxBackoff = max, first, most })
 }
 
-// WithLimits sets the child's resource limits (DefaultLimits otherwise).
-func WithLimits(l Limits) Option { return Option{set: func(o *options) { o.limits = l }} }
+// WithLimits sets the child's resource limits. Default: 4 GiB of address
+// space and an hour of CPU time, room for the Go runtime, the plugin and
+// its threads; a plugin that spins for an hour of CPU is restarted.
+func WithLimits(l Limits) clawd.Option { return own(func(o *options) { o.limits = l }) }
 
 // WithoutLandlock keeps the child's file and network access unrestricted
 // (the other limits still apply): for plugins that need more than their
 // grants describe, on a host that accepts the risk.
-func WithoutLandlock() Option { return Option{set: func(o *options) { o.noLandlock = true }} }
+func WithoutLandlock() clawd.Option { return own(func(o *options) { o.noLandlock = true }) }
 
 // defaultMaxProcesses is how many processes and threads a sandboxed plugin
 // may create when clawd.WithMaxProcesses (a manifest's max_processes) does

@@ -25,7 +25,7 @@ import (
 )
 
 func init() {
-	clawd.Register(clawd.RuntimeProcess, clawd.RuntimeFunc(Open))
+	clawd.Register(clawd.RuntimeProcess, Open)
 }
 
 // plugin is a plugin running in a child process; its methods are safe

@@ -21,6 +21,7 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/boundary"
 	"github.com/clawd-go/clawd/internal/child"
 	"github.com/clawd-go/clawd/internal/contain"
 	"github.com/clawd-go/clawd/internal/hook"
@@ -304,7 +305,7 @@ func (p *plugin) down(pr *proc, why error) {
 	p.cur.Store(nil)
 	pr.closeCall()
 	p.statsMu.Lock() // what the lost child was last seen to have done
-	p.base = p.base.Add(lostStats(p.live, pr))
+	p.base = boundary.AddStats(p.base, lostStats(p.live, pr))
 	p.live = clawd.Stats{}
 	p.statsMu.Unlock()
 	p.crashes.Add(1)
@@ -468,7 +469,7 @@ func (p *plugin) Stats() clawd.Stats {
 	if !p.lock.TryLock() {
 		p.statsMu.Lock()
 		defer p.statsMu.Unlock()
-		return p.withHost(p.base.Add(p.live))
+		return p.withHost(boundary.AddStats(p.base, p.live))
 	}
 	defer p.lock.Unlock()
 	p.statsMu.Lock()
@@ -496,12 +497,12 @@ func (p *plugin) Stats() clawd.Stats {
 	p.statsMu.Lock()
 	p.live = live
 	p.statsMu.Unlock()
-	return p.withHost(s.Add(live))
+	return p.withHost(boundary.AddStats(s, live))
 }
 
 // withHost adds what the host itself refused to what the children counted.
 func (p *plugin) withHost(s clawd.Stats) clawd.Stats {
-	return s.Add(p.host.Snapshot())
+	return boundary.AddStats(s, p.host.Snapshot())
 }
 
 // Close asks the child to run on_unload and exit, waits for it (killing it
@@ -555,7 +556,7 @@ func (p *plugin) closeChild(pr *proc) error {
 		return e
 	}
 	p.statsMu.Lock()
-	p.base = p.base.Add(c.Stats)
+	p.base = boundary.AddStats(p.base, c.Stats)
 	p.live = clawd.Stats{}
 	p.statsMu.Unlock()
 	select { // it exits by itself; do not wait long for one that does not

@@ -196,7 +196,7 @@ func serveChild(raw json.RawMessage) int {
 		clawd.WithEventSink(clawd.SinkFunc(s.deliver)),
 		clawd.WithCapabilities(spec.Capabilities...),
 		loader.WithLoadTimeout(-1), loader.WithUnloadTimeout(-1),
-		hook.Forward{}) // hook events come to the host, which decides
+		hook.Forward()) // hook events come to the host, which decides
 	if err != nil {
 		s.sendJSON(kOpenFailed, toWire(err))
 		return exitOpenFailed

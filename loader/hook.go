@@ -20,7 +20,7 @@ var _ clawd.Hooker = (*plugin)(nil)
 // callback. A native call cannot be interrupted: one that returns after
 // ctx's deadline is an error (timeout) and its verdict is dropped.
 func (p *plugin) Hook(ctx context.Context, c clawd.Call) (clawd.Verdict, error) {
-	if _, ok := clawd.HookPointOf(c.Op); !ok {
+	if !hook.Gives(c.Op) {
 		return clawd.Verdict{}, clawerr.New(clawerr.InvalidArgument, p.name, "hook", c.Op.String()+" gives no verdict", nil)
 	}
 	o := c.Op

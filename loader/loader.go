@@ -28,7 +28,7 @@ import (
 )
 
 func init() {
-	clawd.Register(clawd.RuntimeNative, clawd.RuntimeFunc(Open))
+	clawd.Register(clawd.RuntimeNative, Open)
 }
 
 // plugin is one open plugin. Its methods are safe for concurrent use.

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/clawd-go/clawd"
+	"github.com/clawd-go/clawd/internal/runopt"
 )
 
 // The loader takes the options of package clawd: clawd.WithLogger (the
@@ -12,13 +13,13 @@ import (
 // allows send_event) and clawd.WithConcurrent. It has no use for the
 // directories, the call timeout or the state function (a native call
 // cannot be interrupted, and nothing restarts it) and ignores them. Its
-// own options follow; they are clawd.Options too.
+// own options follow; they are clawd.Options too, which the other
+// runtimes ignore.
 
-// Option is one of the loader's own options.
-type Option struct {
-	clawd.RuntimeOption
-	set func(*options)
-}
+// option is what the loader's own options carry (internal/runopt).
+type option func(*options)
+
+func own(set option) clawd.Option { return runopt.Wrap[clawd.Option](set) }
 
 type options struct {
 	maxFileSize   int64
@@ -28,11 +29,7 @@ type options struct {
 
 func ownOptions(opts []clawd.Option) options {
 	o := options{loadTimeout: defaultLifecycleTimeout, unloadTimeout: defaultLifecycleTimeout}
-	for _, opt := range opts {
-		if own, ok := opt.(Option); ok && own.set != nil {
-			own.set(&o)
-		}
-	}
+	runopt.Each(opts, func(set option) { set(&o) })
 	if o.loadTimeout == 0 {
 		o.loadTimeout = defaultLifecycleTimeout
 	}
@@ -45,8 +42,8 @@ func ownOptions(opts []clawd.Option) options {
 // WithMaxFileSize sets the largest library file Open accepts, in bytes
 // (0, the default: 256 MiB). A larger file is refused with open_failed
 // before it is read.
-func WithMaxFileSize(n int64) Option {
-	return Option{set: func(o *options) { o.maxFileSize = n }}
+func WithMaxFileSize(n int64) clawd.Option {
+	return own(func(o *options) { o.maxFileSize = n })
 }
 
 // WithLoadTimeout bounds on_load (0, the default:
@@ -57,14 +54,14 @@ func WithMaxFileSize(n int64) Option {
 // it on the caller's thread, for a caller to which the thread matters and
 // that bounds the whole process from outside (the sandbox child, whose
 // parent kills it).
-func WithLoadTimeout(d time.Duration) Option {
-	return Option{set: func(o *options) { o.loadTimeout = d }}
+func WithLoadTimeout(d time.Duration) clawd.Option {
+	return own(func(o *options) { o.loadTimeout = d })
 }
 
 // WithUnloadTimeout bounds on_unload (0, the default:
 // 10 s). An on_unload still running then makes
 // Close return timeout, with the same consequences as WithLoadTimeout's;
 // a negative d, as there, sets no bound.
-func WithUnloadTimeout(d time.Duration) Option {
-	return Option{set: func(o *options) { o.unloadTimeout = d }}
+func WithUnloadTimeout(d time.Duration) clawd.Option {
+	return own(func(o *options) { o.unloadTimeout = d })
 }

@@ -109,9 +109,9 @@
 // `clawd-plugin keygen`; a signature is base64 of the 64-byte Ed25519
 // signature over the entry file's bytes, as the reference daemon expects.
 //
-// WriteSignature puts a signature into a manifest file, and WriteSignatures
-// the per-entry signatures of an entry table (what `clawd-plugin sign`
-// does), changing nothing else in a plugin.toml; Trust.VerifyEntries checks
-// every entry's signature. A Trust's keys are crypto/ed25519 public keys:
-// decode a key file's base64 with encoding/base64 (StdEncoding).
+// `clawd-plugin sign` puts a signature into a manifest file, or the
+// per-entry signatures of an entry table, changing nothing else in a
+// plugin.toml; `clawd-plugin verify` checks every entry's signature. A
+// Trust's keys are crypto/ed25519 public keys: decode a key file's base64
+// with encoding/base64 (StdEncoding).
 package manifest

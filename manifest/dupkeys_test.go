@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/manifestfile"
 	"github.com/clawd-go/clawd/manifest"
 )
 
@@ -19,18 +20,18 @@ func TestJSONDuplicateKeysAreRefused(t *testing.T) {
 		name, src, says string
 	}{
 		{"capabilities twice", "{\n  \"name\": \"x\",\n  \"version\": \"1\",\n  \"entry\": \"x.so\",\n  \"capabilities\": [\"fs.read\"],\n  \"capabilities\": [\"fs.read\", \"network.relay\"]\n}",
-			manifest.JSONName + ":6:3: capabilities: key repeated (first at 5:3)"},
+			manifestfile.JSONName + ":6:3: capabilities: key repeated (first at 5:3)"},
 		{"escaped spelling", `{"name":"x","version":"1","entry":"x.so","n\u0061me":"y"}`,
-			manifest.JSONName + ":1:42: name: key repeated (first at 1:2)"},
+			manifestfile.JSONName + ":1:42: name: key repeated (first at 1:2)"},
 		{"nested in entry", "{\"name\":\"x\",\"version\":\"1\",\n\"entry\":{\"linux\":\"a.so\",\n  \"darwin\":\"a.dylib\", \"linux\":\"b.so\"}}",
-			manifest.JSONName + ":3:23: entry.linux: key repeated (first at 2:10)"},
+			manifestfile.JSONName + ":3:23: entry.linux: key repeated (first at 2:10)"},
 		{"deep in an unknown field", `{"name":"x","version":"1","entry":"x.so","extra":[{"a":{"b":1,"b":2}}]}`,
-			manifest.JSONName + ":1:63: extra[0].a.b: key repeated (first at 1:57)"},
+			manifestfile.JSONName + ":1:63: extra[0].a.b: key repeated (first at 1:57)"},
 		{"after a multi-byte character", "{\"name\":\"é\", \"name\":\"x\",\"version\":\"1\",\"entry\":\"x.so\"}",
-			manifest.JSONName + ":1:14: name: key repeated (first at 1:2)"},
+			manifestfile.JSONName + ":1:14: name: key repeated (first at 1:2)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			dir := writeManifest(t, manifest.JSONName, c.src)
+			dir := writeManifest(t, manifestfile.JSONName, c.src)
 			_, err := manifest.LoadDir(dir)
 			ce := clawErr(t, err, clawerr.ManifestInvalid)
 			assert.Contains(t, ce.Detail, c.says)
@@ -41,7 +42,7 @@ func TestJSONDuplicateKeysAreRefused(t *testing.T) {
 // The same key in different objects, and keys that differ only in case,
 // are not repeats.
 func TestJSONSameKeyInOtherObjectsLoads(t *testing.T) {
-	dir := writeManifest(t, manifest.JSONName,
+	dir := writeManifest(t, manifestfile.JSONName,
 		`{"name":"x","version":"1","entry":{"linux":"a.so","darwin":"a.dylib","windows":"a.dll"},"extra":[{"linux":1},{"linux":2}],"Name":"y"}`)
 	m, err := manifest.LoadDir(dir)
 	require.NoError(t, err)
@@ -54,9 +55,9 @@ func TestTOMLDuplicateKeysAreRefused(t *testing.T) {
 		"name = \"x\"\nversion = \"1\"\nentry = \"x.so\"\ncapabilities = [\"fs.read\"]\ncapabilities = [\"network.relay\"]\n",
 		"name = \"x\"\nversion = \"1\"\n[entry]\nlinux = \"a.so\"\nlinux = \"b.so\"\n",
 	} {
-		dir := writeManifest(t, manifest.TOMLName, src)
+		dir := writeManifest(t, manifestfile.TOMLName, src)
 		_, err := manifest.LoadDir(dir)
 		ce := clawErr(t, err, clawerr.ManifestInvalid)
-		assert.Contains(t, ce.Detail, manifest.TOMLName+":5: invalid TOML")
+		assert.Contains(t, ce.Detail, manifestfile.TOMLName+":5: invalid TOML")
 	}
 }

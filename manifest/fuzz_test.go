@@ -47,7 +47,7 @@ func FuzzLoadTOML(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		indexTOML([]byte(s)) // also on documents the decoder refuses
-		checkParse(t, "/fuzz/"+TOMLName, s)
+		checkParse(t, "/fuzz/"+tomlName, s)
 	})
 }
 
@@ -74,8 +74,8 @@ func FuzzLoadJSON(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		indexJSON([]byte(s))
-		checkParse(t, "/fuzz/"+JSONName, s)
-		if _, err := parse("/fuzz/"+JSONName, []byte(s)); err == nil && repeatsKey(t, []byte(s)) {
+		checkParse(t, "/fuzz/"+jsonName, s)
+		if _, err := parse("/fuzz/"+jsonName, []byte(s)); err == nil && repeatsKey(t, []byte(s)) {
 			t.Fatalf("a manifest with a repeated key loaded")
 		}
 	})
@@ -125,7 +125,7 @@ func checkParse(t *testing.T, path, s string) {
 		return
 	}
 	switch {
-	case m.Name == "" || len(m.Name) > MaxNameLen || m.Version == "":
+	case m.Name == "" || len(m.Name) > maxNameLen || m.Version == "":
 		t.Fatalf("bad name or version accepted: %q %q", m.Name, m.Version)
 	case m.Entry == "" || filepath.IsAbs(m.Entry) || m.Entry[0] == '/' || m.Entry[0] == '\\':
 		t.Fatalf("bad entry accepted: %q", m.Entry)

@@ -7,9 +7,10 @@ import (
 
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/hook"
 )
 
-// hooks checks the hooks key: an array of hook points (clawd.HookPoints),
+// hooks checks the hooks key: an array of hook points (hook.Points),
 // each at most once. An unknown name is manifest_invalid, not
 // capability_unknown: a hook point is not an ABI capability (the reference
 // daemon's parser ignores the key, while an unknown capability would break
@@ -23,8 +24,8 @@ func (c *checker) hooks(vals map[string]any, m *Manifest) error {
 	if !ok {
 		return c.fail(clawerr.ManifestInvalid, "hooks", "want an array of strings, got %s", c.typeName(v))
 	}
-	known := make([]string, len(clawd.HookPoints))
-	for i, k := range clawd.HookPoints {
+	known := make([]string, len(hook.Points))
+	for i, k := range hook.Points {
 		known[i] = string(k)
 	}
 	m.Hooks = make([]clawd.HookPoint, 0, len(list))
@@ -35,7 +36,7 @@ func (c *checker) hooks(vals map[string]any, m *Manifest) error {
 			return c.fail(clawerr.ManifestInvalid, field, "want a string, got %s", c.typeName(e))
 		}
 		hp := clawd.HookPoint(s)
-		if !slices.Contains(clawd.HookPoints, hp) {
+		if !slices.Contains(hook.Points, hp) {
 			return c.fail(clawerr.ManifestInvalid, field, "unknown hook %q (known: %s)", s, strings.Join(known, ", "))
 		}
 		if j := slices.Index(m.Hooks, hp); j >= 0 {

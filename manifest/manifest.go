@@ -22,12 +22,13 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/manifestfile"
 )
 
 // File names Find looks for, in order of preference.
 const (
-	TOMLName = "plugin.toml"
-	JSONName = "clawd-plugin.json"
+	tomlName = manifestfile.TOMLName
+	jsonName = manifestfile.JSONName
 )
 
 // Runtime is how a plugin's entry is run.
@@ -115,8 +116,8 @@ const maxProcessesLimit = 1 << 22
 // and a huge file is a mistake (or a pointer to the wrong file).
 const maxManifestSize = 1 << 20
 
-// MaxNameLen is the longest plugin name a manifest may give, in bytes.
-const MaxNameLen = 128
+// maxNameLen is the longest plugin name a manifest may give, in bytes.
+const maxNameLen = manifestfile.MaxNameLen
 
 // Find returns the absolute path of the manifest in dir: plugin.toml if it
 // exists, else clawd-plugin.json. With neither, the error is a
@@ -126,7 +127,7 @@ func Find(dir string) (string, error) {
 	if err != nil {
 		return "", clawerr.New(clawerr.ManifestInvalid, dir, "manifest", "", err)
 	}
-	for _, name := range []string{TOMLName, JSONName} {
+	for _, name := range []string{tomlName, jsonName} {
 		p := filepath.Join(abs, name)
 		st, err := os.Stat(p)
 		switch {
@@ -144,7 +145,7 @@ func Find(dir string) (string, error) {
 	} else if !st.IsDir() {
 		return "", clawerr.New(clawerr.ManifestInvalid, abs, "manifest", "not a directory", nil)
 	}
-	return "", clawerr.New(clawerr.ManifestInvalid, abs, "manifest", "no "+TOMLName+" or "+JSONName, nil)
+	return "", clawerr.New(clawerr.ManifestInvalid, abs, "manifest", "no "+tomlName+" or "+jsonName, nil)
 }
 
 // LoadDir loads the manifest Find finds in dir.
@@ -230,7 +231,7 @@ func parse(abs string, src []byte) (*Manifest, error) {
 		c.json = true
 		vals, err = c.decodeJSON(src)
 	default:
-		return nil, c.fail(clawerr.ManifestInvalid, "", "unknown manifest format (want "+TOMLName+" or "+JSONName+")")
+		return nil, c.fail(clawerr.ManifestInvalid, "", "unknown manifest format (want "+tomlName+" or "+jsonName+")")
 	}
 	if err != nil {
 		return nil, err
@@ -393,8 +394,8 @@ func (c *checker) validate(vals map[string]any, m *Manifest) error {
 	if m.Name, err = str("name", true); err != nil {
 		return err
 	}
-	if len(m.Name) > MaxNameLen {
-		return c.fail(clawerr.ManifestInvalid, "name", "%d bytes long, at most %d allowed", len(m.Name), MaxNameLen)
+	if len(m.Name) > maxNameLen {
+		return c.fail(clawerr.ManifestInvalid, "name", "%d bytes long, at most %d allowed", len(m.Name), maxNameLen)
 	}
 	if strings.ContainsFunc(m.Name, isControl) {
 		return c.fail(clawerr.ManifestInvalid, "name", "contains a control character")

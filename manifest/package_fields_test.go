@@ -13,12 +13,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/manifestfile"
 	"github.com/clawd-go/clawd/manifest"
 )
 
 // files: the extra files a package of the plugin holds.
 func TestLoadFiles(t *testing.T) {
-	dir := writeManifest(t, manifest.TOMLName, "name = \"echo\"\nversion = \"1.0.0\"\nentry = \"x.so\"\nfiles = [\"README\", \"data/words.txt\"]\n")
+	dir := writeManifest(t, manifestfile.TOMLName, "name = \"echo\"\nversion = \"1.0.0\"\nentry = \"x.so\"\nfiles = [\"README\", \"data/words.txt\"]\n")
 	m, err := manifest.LoadDir(dir)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"README", "data/words.txt"}, m.Files)
@@ -29,7 +30,7 @@ func TestLoadFiles(t *testing.T) {
 		"files = [\"a\", \"a\"]\n":    "files[1]: \"a\" repeated",
 		"files = [1]\n":               "files[0]: want a string",
 	} {
-		dir := writeManifest(t, manifest.TOMLName, "name = \"echo\"\nversion = \"1.0.0\"\nentry = \"x.so\"\n"+content)
+		dir := writeManifest(t, manifestfile.TOMLName, "name = \"echo\"\nversion = \"1.0.0\"\nentry = \"x.so\"\n"+content)
 		_, err := manifest.LoadDir(dir)
 		e := clawErr(t, err, clawerr.ManifestInvalid)
 		assert.Contains(t, e.Detail, msg)
@@ -39,7 +40,7 @@ func TestLoadFiles(t *testing.T) {
 // An entry table key may name the machine too: GOOS_GOARCH wins over GOOS.
 func TestLoadEntryPerPlatform(t *testing.T) {
 	here := runtime.GOOS + "_" + runtime.GOARCH
-	dir := writeManifest(t, manifest.TOMLName, "name = \"echo\"\nversion = \"1.0.0\"\n[entry]\n"+runtime.GOOS+" = \"generic.so\"\n"+here+" = \"exact.so\"\n")
+	dir := writeManifest(t, manifestfile.TOMLName, "name = \"echo\"\nversion = \"1.0.0\"\n[entry]\n"+runtime.GOOS+" = \"generic.so\"\n"+here+" = \"exact.so\"\n")
 	m, err := manifest.LoadDir(dir)
 	require.NoError(t, err)
 	assert.Equal(t, "exact.so", m.Entry)
@@ -53,7 +54,7 @@ func TestLoadEntryPerPlatform(t *testing.T) {
 	_, ok = manifest.EntryFor(map[string]string{"linux_arm64": "b"}, "linux", "amd64")
 	assert.False(t, ok)
 
-	dir = writeManifest(t, manifest.TOMLName, "name = \"echo\"\nversion = \"1.0.0\"\n[entry]\n"+runtime.GOOS+" = \"a.so\"\nlinux_amd65 = \"b.so\"\n")
+	dir = writeManifest(t, manifestfile.TOMLName, "name = \"echo\"\nversion = \"1.0.0\"\n[entry]\n"+runtime.GOOS+" = \"a.so\"\nlinux_amd65 = \"b.so\"\n")
 	_, err = manifest.LoadDir(dir)
 	e := clawErr(t, err, clawerr.ManifestInvalid)
 	assert.Contains(t, e.Detail, "entry.linux_amd65: unknown GOARCH \"amd65\"")

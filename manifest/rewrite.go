@@ -13,9 +13,10 @@ import (
 	"strconv"
 
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/manifestfile"
 )
 
-// WriteSignature sets the signature field of the manifest at path to sig
+// writeSignature sets the signature field of the manifest at path to sig
 // and writes the file back atomically (a temporary file renamed over it).
 //
 // plugin.toml changes by one line: an existing top-level signature = ...
@@ -26,8 +27,13 @@ import (
 // that precede it (name ... capabilities). Either way the result is parsed
 // again and must be the same manifest but for the signature, or nothing is
 // written. The manifest must be valid to begin with (the error is Load's).
-func WriteSignature(path, sig string) error {
+func writeSignature(path, sig string) error {
 	return rewrite(path, func(m *Manifest, src []byte) ([]byte, error) { return setSignature(m, src, sig) })
+}
+
+// The signature writers are for `clawd-plugin sign`, not for a host.
+func init() {
+	manifestfile.WriteSignature, manifestfile.WriteSignatures = writeSignature, writeSignatures
 }
 
 // rewrite loads the manifest at path, has edit make its new bytes from the
@@ -68,7 +74,7 @@ func setSignature(m *Manifest, src []byte, sig string) ([]byte, error) {
 	}
 	if m.Signatures != nil {
 		return nil, clawerr.New(clawerr.ManifestInvalid, m.Dir, "sign", filepath.Base(m.Path)+
-			": its entries are signed one by one ([signatures]): set those (WriteSignatures), not the top-level signature", nil)
+			": its entries are signed one by one ([signatures]): set those (clawd-plugin sign), not the top-level signature", nil)
 	}
 	var (
 		out []byte
@@ -97,15 +103,15 @@ func setSignature(m *Manifest, src []byte, sig string) ([]byte, error) {
 	return out, nil
 }
 
-// WriteSignatures sets the per-entry signatures of the manifest at path,
+// writeSignatures sets the per-entry signatures of the manifest at path,
 // which must have an entry table: each of sigs (entry key -> base64
 // Ed25519 over that entry's bytes) is set, the others already there are
 // kept (an entry signed where it was built stays signed), and a top-level
 // signature, which the table replaces, is emptied. Written back as
-// WriteSignature does, parsed again and compared before anything is
+// writeSignature does, parsed again and compared before anything is
 // written; plugin.toml gets a [signatures] table, at its end if it has
 // none, every other byte kept.
-func WriteSignatures(path string, sigs map[string]string) error {
+func writeSignatures(path string, sigs map[string]string) error {
 	return rewrite(path, func(m *Manifest, src []byte) ([]byte, error) { return setSignatures(m, src, sigs) })
 }
 

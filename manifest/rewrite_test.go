@@ -12,7 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clawd-go/clawd/clawerr"
-	"github.com/clawd-go/clawd/manifest"
+	"github.com/clawd-go/clawd/internal/manifestfile"
 )
 
 func TestWriteSignatureTOML(t *testing.T) {
@@ -41,10 +41,10 @@ func TestWriteSignatureTOML(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			dir := writeManifest(t, manifest.TOMLName, c.in)
-			path := filepath.Join(dir, manifest.TOMLName)
+			dir := writeManifest(t, manifestfile.TOMLName, c.in)
+			path := filepath.Join(dir, manifestfile.TOMLName)
 			require.NoError(t, os.Chmod(path, 0o640))
-			require.NoError(t, manifest.WriteSignature(path, sig))
+			require.NoError(t, manifestfile.WriteSignature(path, sig))
 			got, err := os.ReadFile(path)
 			require.NoError(t, err)
 			assert.Equal(t, c.out, string(got))
@@ -79,9 +79,9 @@ func TestWriteSignatureJSON(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			dir := writeManifest(t, manifest.JSONName, c.in)
-			path := filepath.Join(dir, manifest.JSONName)
-			require.NoError(t, manifest.WriteSignature(path, sig))
+			dir := writeManifest(t, manifestfile.JSONName, c.in)
+			path := filepath.Join(dir, manifestfile.JSONName)
+			require.NoError(t, manifestfile.WriteSignature(path, sig))
 			got, err := os.ReadFile(path)
 			require.NoError(t, err)
 			assert.Equal(t, c.out, string(got))
@@ -96,18 +96,18 @@ func TestWriteSignatureRefuses(t *testing.T) {
 
 	// An invalid manifest is not touched: the error is Load's.
 	const bad = "name = \"x\"\nversion = \"1\"\nentry = \"../x.so\"\n"
-	dir := writeManifest(t, manifest.TOMLName, bad)
-	path := filepath.Join(dir, manifest.TOMLName)
-	clawErr(t, manifest.WriteSignature(path, sig), clawerr.ManifestInvalid)
+	dir := writeManifest(t, manifestfile.TOMLName, bad)
+	path := filepath.Join(dir, manifestfile.TOMLName)
+	clawErr(t, manifestfile.WriteSignature(path, sig), clawerr.ManifestInvalid)
 	got, _ := os.ReadFile(path)
 	assert.Equal(t, bad, string(got))
 
 	// Something that is not a signature is not written.
 	const good = "name = \"x\"\nversion = \"1\"\nentry = \"x.so\"\n"
-	dir = writeManifest(t, manifest.TOMLName, good)
-	path = filepath.Join(dir, manifest.TOMLName)
+	dir = writeManifest(t, manifestfile.TOMLName, good)
+	path = filepath.Join(dir, manifestfile.TOMLName)
 	for _, s := range []string{"", "abc", "\"\nentry = \"", strings.Repeat("A", 87) + "="} {
-		clawErr(t, manifest.WriteSignature(path, s), clawerr.SignatureInvalid)
+		clawErr(t, manifestfile.WriteSignature(path, s), clawerr.SignatureInvalid)
 	}
 	got, _ = os.ReadFile(path)
 	assert.Equal(t, good, string(got))
@@ -117,13 +117,13 @@ func TestWriteSignatureRefuses(t *testing.T) {
 func TestWriteSignatureSymlink(t *testing.T) {
 	_, priv := newKey(t)
 	sig := sigkey.Sign(priv, []byte("lib"))
-	real := writeManifest(t, manifest.TOMLName, "name = \"x\"\nversion = \"1\"\nentry = \"x.so\"\n")
+	real := writeManifest(t, manifestfile.TOMLName, "name = \"x\"\nversion = \"1\"\nentry = \"x.so\"\n")
 	dir := t.TempDir()
-	link := filepath.Join(dir, manifest.TOMLName)
-	if err := os.Symlink(filepath.Join(real, manifest.TOMLName), link); err != nil {
+	link := filepath.Join(dir, manifestfile.TOMLName)
+	if err := os.Symlink(filepath.Join(real, manifestfile.TOMLName), link); err != nil {
 		t.Skip("no symlinks here:", err)
 	}
-	require.NoError(t, manifest.WriteSignature(link, sig))
+	require.NoError(t, manifestfile.WriteSignature(link, sig))
 	st, err := os.Lstat(link)
 	require.NoError(t, err)
 	assert.NotZero(t, st.Mode()&os.ModeSymlink)

@@ -16,6 +16,8 @@ import (
 
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/cbuild"
+	"github.com/clawd-go/clawd/internal/entrysig"
+	"github.com/clawd-go/clawd/internal/manifestfile"
 	"github.com/clawd-go/clawd/manifest"
 )
 
@@ -34,7 +36,7 @@ func tableDir(t *testing.T, extra string) (dir string, lib, otherBytes []byte) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "here.lib"), lib, 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "other.lib"), otherBytes, 0o644))
 	toml := "name = \"echo\"\nversion = \"1.0.0\"\n" + extra + "[entry]\n" + runtime.GOOS + " = \"here.lib\"\n" + other + " = \"other.lib\"\n"
-	require.NoError(t, os.WriteFile(filepath.Join(dir, manifest.TOMLName), []byte(toml), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, manifestfile.TOMLName), []byte(toml), 0o644))
 	return dir, lib, otherBytes
 }
 
@@ -42,7 +44,7 @@ func TestSignaturesTableParse(t *testing.T) {
 	_, priv := newKey(t)
 	sig := sigkey.Sign(priv, []byte("x"))
 	dir, _, _ := tableDir(t, "")
-	path := filepath.Join(dir, manifest.TOMLName)
+	path := filepath.Join(dir, manifestfile.TOMLName)
 	base, err := os.ReadFile(path)
 	require.NoError(t, err)
 	write := func(s string) {
@@ -76,7 +78,7 @@ func TestSignaturesTableParse(t *testing.T) {
 	}
 
 	// A single entry has one signature.
-	single := writeManifest(t, manifest.TOMLName, "name = \"x\"\nversion = \"1\"\nentry = \"x.so\"\n[signatures]\nlinux = \""+sig+"\"\n")
+	single := writeManifest(t, manifestfile.TOMLName, "name = \"x\"\nversion = \"1\"\nentry = \"x.so\"\n[signatures]\nlinux = \""+sig+"\"\n")
 	_, err = manifest.LoadDir(single)
 	clawErr(t, err, clawerr.ManifestInvalid)
 	assert.Contains(t, err.Error(), "use signature = \"...\" instead")
@@ -89,20 +91,20 @@ func TestWriteSignaturesTOML(t *testing.T) {
 	_, priv := newKey(t)
 	s1, s2, s3 := sigkey.Sign(priv, []byte("1")), sigkey.Sign(priv, []byte("2")), sigkey.Sign(priv, []byte("3"))
 	dir, _, _ := tableDir(t, "# comment\n")
-	path := filepath.Join(dir, manifest.TOMLName)
+	path := filepath.Join(dir, manifestfile.TOMLName)
 	base, err := os.ReadFile(path)
 	require.NoError(t, err)
 
-	require.NoError(t, manifest.WriteSignatures(path, map[string]string{runtime.GOOS: s1}))
+	require.NoError(t, manifestfile.WriteSignatures(path, map[string]string{runtime.GOOS: s1}))
 	got, err := os.ReadFile(path)
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(string(got), string(base)), string(got))
 	assert.True(t, strings.HasSuffix(string(got), "\n[signatures]\n"+runtime.GOOS+" = \""+s1+"\"\n"), string(got))
 
-	require.NoError(t, manifest.WriteSignatures(path, map[string]string{runtime.GOOS: s2, other: s3}))
+	require.NoError(t, manifestfile.WriteSignatures(path, map[string]string{runtime.GOOS: s2, other: s3}))
 	m := load(t, dir)
 	assert.Equal(t, map[string]string{runtime.GOOS: s2, other: s3}, m.Signatures)
-	require.NoError(t, manifest.WriteSignatures(path, map[string]string{other: s1}))
+	require.NoError(t, manifestfile.WriteSignatures(path, map[string]string{other: s1}))
 	assert.Equal(t, map[string]string{runtime.GOOS: s2, other: s1}, load(t, dir).Signatures, "the key not given is kept")
 	got, err = os.ReadFile(path)
 	require.NoError(t, err)
@@ -110,11 +112,11 @@ func TestWriteSignaturesTOML(t *testing.T) {
 
 	// Refusals: a key with no entry, not a signature, the top-level
 	// signature of a table-signed manifest.
-	err = manifest.WriteSignatures(path, map[string]string{"plan9": s1})
+	err = manifestfile.WriteSignatures(path, map[string]string{"plan9": s1})
 	clawErr(t, err, clawerr.ManifestInvalid)
-	err = manifest.WriteSignatures(path, map[string]string{other: "bm90IGEgc2lnbmF0dXJl"})
+	err = manifestfile.WriteSignatures(path, map[string]string{other: "bm90IGEgc2lnbmF0dXJl"})
 	clawErr(t, err, clawerr.SignatureInvalid)
-	err = manifest.WriteSignature(path, s1)
+	err = manifestfile.WriteSignature(path, s1)
 	clawErr(t, err, clawerr.ManifestInvalid)
 	assert.Contains(t, err.Error(), "signed one by one")
 	after, err := os.ReadFile(path)
@@ -123,7 +125,7 @@ func TestWriteSignaturesTOML(t *testing.T) {
 
 	// A single entry: one signature, no table.
 	single, _ := echoDir(t, "")
-	err = manifest.WriteSignatures(filepath.Join(single, manifest.TOMLName), map[string]string{runtime.GOOS: s1})
+	err = manifestfile.WriteSignatures(filepath.Join(single, manifestfile.TOMLName), map[string]string{runtime.GOOS: s1})
 	clawErr(t, err, clawerr.ManifestInvalid)
 }
 
@@ -132,10 +134,10 @@ func TestWriteSignaturesJSON(t *testing.T) {
 	s1 := sigkey.Sign(priv, []byte("1"))
 	legacy := sigkey.Sign(priv, []byte("legacy"))
 	src := `{"name":"echo","version":"1.0.0","signature":"` + legacy + `","entry":{"` + runtime.GOOS + `":"here.lib","` + other + `":"other.lib"},"capabilities":[]}`
-	dir := writeManifest(t, manifest.JSONName, src)
-	path := filepath.Join(dir, manifest.JSONName)
+	dir := writeManifest(t, manifestfile.JSONName, src)
+	path := filepath.Join(dir, manifestfile.JSONName)
 	assert.Equal(t, legacy, load(t, dir).Signature, "a manifest written before per-entry signatures")
-	require.NoError(t, manifest.WriteSignatures(path, map[string]string{other: s1}))
+	require.NoError(t, manifestfile.WriteSignatures(path, map[string]string{other: s1}))
 	m := load(t, dir)
 	assert.Equal(t, map[string]string{other: s1}, m.Signatures)
 	assert.Equal(t, "", m.Signature, "the top-level signature is emptied: the table replaces it")
@@ -150,16 +152,16 @@ func TestWriteSignaturesJSON(t *testing.T) {
 func TestVerifyEntries(t *testing.T) {
 	pub, priv := newKey(t)
 	dir, lib, otherBytes := tableDir(t, "")
-	path := filepath.Join(dir, manifest.TOMLName)
+	path := filepath.Join(dir, manifestfile.TOMLName)
 	trust := manifest.Trust{Keys: []ed25519.PublicKey{pub}}
 
-	checks, err := trust.VerifyEntries(load(t, dir))
+	checks, err := entrysig.Verify(trust, load(t, dir))
 	clawErr(t, err, clawerr.Unsigned)
 	require.Len(t, checks, 2)
 
-	require.NoError(t, manifest.WriteSignatures(path, map[string]string{runtime.GOOS: sigkey.Sign(priv, lib), other: sigkey.Sign(priv, otherBytes)}))
+	require.NoError(t, manifestfile.WriteSignatures(path, map[string]string{runtime.GOOS: sigkey.Sign(priv, lib), other: sigkey.Sign(priv, otherBytes)}))
 	m := load(t, dir)
-	checks, err = trust.VerifyEntries(m)
+	checks, err = entrysig.Verify(trust, m)
 	require.NoError(t, err)
 	for _, c := range checks {
 		assert.True(t, c.Built && c.Signed, "%+v", c)
@@ -171,7 +173,7 @@ func TestVerifyEntries(t *testing.T) {
 
 	// The other entry changed: it alone fails, named.
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "other.lib"), []byte("the other build, patched\n"), 0o644))
-	checks, err = trust.VerifyEntries(m)
+	checks, err = entrysig.Verify(trust, m)
 	e := clawErr(t, err, clawerr.SignatureInvalid)
 	assert.Contains(t, e.Detail, "entry."+other+" (other.lib): the signature does not verify")
 	for _, c := range checks {
@@ -182,7 +184,7 @@ func TestVerifyEntries(t *testing.T) {
 
 	// Not built here: reported, not checked.
 	require.NoError(t, os.Remove(filepath.Join(dir, "other.lib")))
-	checks, err = trust.VerifyEntries(m)
+	checks, err = entrysig.Verify(trust, m)
 	require.NoError(t, err)
 	for _, c := range checks {
 		assert.Equal(t, c.Key != other, c.Built, "%+v", c)

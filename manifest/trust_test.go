@@ -22,6 +22,7 @@ import (
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/cbuild"
+	"github.com/clawd-go/clawd/internal/manifestfile"
 	"github.com/clawd-go/clawd/loader"
 	"github.com/clawd-go/clawd/manifest"
 )
@@ -55,7 +56,7 @@ func echoDir(t *testing.T, extra string) (string, []byte) {
 func writeTOML(t *testing.T, dir, extra string) {
 	t.Helper()
 	toml := "name = \"echo\"\nversion = \"1.0.0\"\nentry = \"libecho" + cbuild.LibExt + "\"\ncapabilities = [\"network.relay\"]\n" + extra
-	require.NoError(t, os.WriteFile(filepath.Join(dir, manifest.TOMLName), []byte(toml), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, manifestfile.TOMLName), []byte(toml), 0o644))
 }
 
 func load(t *testing.T, dir string) *manifest.Manifest {
@@ -256,7 +257,7 @@ func TestVerifyReferenceDaemonManifest(t *testing.T) {
 	require.NoError(t, err)
 	dir := t.TempDir()
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "libecho"+cbuild.LibExt), lib, 0o755))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, manifest.JSONName), []byte(`{
+	require.NoError(t, os.WriteFile(filepath.Join(dir, manifestfile.JSONName), []byte(`{
   "name": "echo",
   "version": "1.0.0",
   "description": "echoes",

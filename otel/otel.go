@@ -74,8 +74,12 @@ const (
 // CodeOK is the code attribute of a call or a reload that succeeded.
 const CodeOK = "ok"
 
-// Option configures New.
-type Option func(*config)
+// Option configures New; the With* functions make them.
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
 
 type config struct {
 	tp trace.TracerProvider
@@ -85,21 +89,21 @@ type config struct {
 // WithTracerProvider sets where the spans go. Default: the global one
 // (otel.GetTracerProvider), read when New runs.
 func WithTracerProvider(tp trace.TracerProvider) Option {
-	return func(c *config) {
+	return optionFunc(func(c *config) {
 		if tp != nil {
 			c.tp = tp
 		}
-	}
+	})
 }
 
 // WithMeterProvider sets where the metrics go. Default: the global one
 // (otel.GetMeterProvider), read when New runs.
 func WithMeterProvider(mp metric.MeterProvider) Option {
-	return func(c *config) {
+	return optionFunc(func(c *config) {
 		if mp != nil {
 			c.mp = mp
 		}
-	}
+	})
 }
 
 // Observer is a host.Observer (with host.EventObserver and
@@ -157,7 +161,9 @@ var durationBounds = []float64{1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1, 10}
 func New(opts ...Option) (*Observer, error) {
 	c := config{tp: otel.GetTracerProvider(), mp: otel.GetMeterProvider()}
 	for _, o := range opts {
-		o(&c)
+		if o != nil {
+			o.apply(&c)
+		}
 	}
 	m := c.mp.Meter(ScopeName)
 	o := &Observer{

@@ -56,9 +56,10 @@
 // and at its initial size otherwise; tables and the initial memory over
 // the cap are refused, and the linear memory gets the cap less the
 // tables. It then compiles the module (through the on-disk cache:
-// DefaultCacheDir, WithCacheDir) under the load timeout: wazero's compile
-// cannot be interrupted, so it runs on a goroutine of its own and is
-// abandoned at the deadline (timeout); at most max(2, GOMAXPROCS)
+// WithCacheDir, by default clawd/wasm under os.UserCacheDir) under the
+// load timeout: wazero's compile cannot be interrupted, so it runs on a
+// goroutine of its own and is abandoned at the deadline (timeout); at
+// most max(2, GOMAXPROCS)
 // compiles run at once in the process, an abandoned one holding its place
 // until it ends, so abandoned compiles cannot pile up. It refuses a
 // module in the reference daemon's WASM shape (env.clawd_log and
@@ -80,9 +81,9 @@
 // Calls into one instance are serialized. A plugin opened with
 // clawd.WithConcurrent (the manifest's concurrent = true) gets a pool of
 // instances instead of one: at most WithPoolSize of them (default
-// DefaultPoolSize, GOMAXPROCS), made when calls first need them (one is
-// made at Open), each with its own linear memory and guest state, so
-// calls in different instances run in parallel; a call that finds every
+// GOMAXPROCS), made when calls first need them (one is made at Open),
+// each with its own linear memory and guest state, so calls in different
+// instances run in parallel; a call that finds every
 // instance busy waits for one, or for its context. A sink may call back
 // into the plugin that is sending, which nests on the sending instance. A callback's result maps as in every runtime
 // (callback_error, unknown_code; invalid_argument for a NUL byte; closed).

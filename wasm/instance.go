@@ -105,7 +105,7 @@ func (p *plugin) instantiate(ctx context.Context, s *slot) (*instance, *tableInf
 		p.discard(in)
 		return nil, nil, err
 	}
-	if !p.own.noDeadlines {
+	if !p.own.NoDeadlines {
 		flag, ok1 := mod.ExportedGlobal(wasminterrupt.Flag).(api.MutableGlobal)
 		countdown, ok2 := mod.ExportedGlobal(wasminterrupt.Countdown).(api.MutableGlobal)
 		if !ok1 || !ok2 {

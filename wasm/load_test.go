@@ -14,6 +14,7 @@ import (
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/cbuild"
+	"github.com/clawd-go/clawd/internal/wasmopt"
 	"github.com/clawd-go/clawd/wasm"
 )
 
@@ -109,7 +110,7 @@ func TestMemoryCapAtLoad(t *testing.T) {
 	// 0 is the option's zero value: the default cap, which the module fits.
 	p, err := wasm.OpenPlugin(mod, clawd.WithMemoryLimitMB(0))
 	require.NoError(t, err)
-	require.Equal(t, wasm.DefaultMemoryLimitMB, p.Grants().MemoryLimitMB)
+	require.Equal(t, wasmopt.DefaultMemoryLimitMB, p.Grants().MemoryLimitMB)
 	require.NoError(t, p.Close())
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/internal/cbuild"
+	"github.com/clawd-go/clawd/internal/wasmopt"
 	"github.com/clawd-go/clawd/wasm"
 )
 
@@ -187,7 +188,7 @@ func TestPoolWaitsForAFreeInstance(t *testing.T) {
 func TestPoolSizeOption(t *testing.T) {
 	_, err := wasm.OpenPlugin(helloWasm(t), clawd.WithConcurrent(true), wasm.WithPoolSize(0))
 	codeIs(t, err, clawerr.InvalidArgument, "pool size 0")
-	assert.Equal(t, wasm.DefaultPoolSize(), wasm.GrantsFor(clawd.WithConcurrent(true)).Instances)
+	assert.Equal(t, wasmopt.DefaultPoolSize(), wasmopt.GrantsFor(clawd.WithConcurrent(true)).Instances)
 }
 
 // Verdicts from a pool: calls in different instances at once each get

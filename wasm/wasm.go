@@ -27,11 +27,12 @@ import (
 	"github.com/clawd-go/clawd/internal/outcome"
 	"github.com/clawd-go/clawd/internal/reentry"
 	"github.com/clawd-go/clawd/internal/wasminterrupt"
+	"github.com/clawd-go/clawd/internal/wasmopt"
 	"github.com/clawd-go/clawd/internal/wasmscan"
 )
 
 func init() {
-	clawd.Register(clawd.RuntimeWasm, clawd.RuntimeFunc(Open))
+	clawd.Register(clawd.RuntimeWasm, Open)
 }
 
 // plugin is one open WASM plugin. Its methods are safe for concurrent use.
@@ -45,7 +46,7 @@ type plugin struct {
 	errs     *outcome.Errors
 	log      *zap.Logger
 	cfg      clawd.Config
-	own      options
+	own      wasmopt.Settings
 	relay    bool
 
 	rt       wazero.Runtime
@@ -100,12 +101,12 @@ func Open(path string, opts ...clawd.Option) (clawd.Plugin, error) {
 }
 
 func open(path string, opts ...clawd.Option) (*plugin, error) {
-	cfg, own := configure(opts)
-	if own.memoryLimitMB <= 0 || own.memoryLimitMB > 4096 {
+	cfg, own := wasmopt.Read(opts)
+	if own.MemoryLimitMB <= 0 || own.MemoryLimitMB > 4096 {
 		return nil, clawerr.New(clawerr.InvalidArgument, path, "open",
-			fmt.Sprintf("memory limit %d MiB: want 1 to 4096", own.memoryLimitMB), nil)
+			fmt.Sprintf("memory limit %d MiB: want 1 to 4096", own.MemoryLimitMB), nil)
 	}
-	f, err := libfile.Open(path, libfile.Options{MaxSize: own.maxFileSize, Plugin: path, Op: "open", WASM: true, Name: filepath.Base(path)})
+	f, err := libfile.Open(path, libfile.Options{MaxSize: own.MaxFileSize, Plugin: path, Op: "open", WASM: true, Name: filepath.Base(path)})
 	if err != nil {
 		return nil, err
 	}
@@ -124,14 +125,14 @@ func open(path string, opts ...clawd.Option) (*plugin, error) {
 	}
 	bin := buf.Bytes()
 
-	if cfg.Concurrent && own.poolSize < 1 {
-		return nil, clawerr.New(clawerr.InvalidArgument, path, "open", fmt.Sprintf("pool size %d: want at least 1", own.poolSize), nil)
+	if cfg.Concurrent && own.PoolSize < 1 {
+		return nil, clawerr.New(clawerr.InvalidArgument, path, "open", fmt.Sprintf("pool size %d: want at least 1", own.PoolSize), nil)
 	}
 	p := &plugin{path: path, cfg: cfg, own: own, relay: cfg.Granted(abi.CapNetworkRelay), log: cfg.Logger,
 		states: boundary.NewStates(cfg.OnState)}
 	n := 1
 	if cfg.Concurrent {
-		n = own.poolSize
+		n = own.PoolSize
 		p.pool = &pool{free: make(chan *slot, n)}
 	}
 	for i := 0; i < n; i++ {
@@ -148,11 +149,11 @@ func open(path string, opts ...clawd.Option) (*plugin, error) {
 	if err != nil {
 		return nil, clawerr.New(clawerr.OpenFailed, path, "open", "the module's pre-scan refused it", err)
 	}
-	pages, err := budget(sum, own.memoryLimitMB, path)
+	pages, err := budget(sum, own.MemoryLimitMB, path)
 	if err != nil {
 		return nil, err
 	}
-	if !own.noDeadlines {
+	if !own.NoDeadlines {
 		// The deadline's checks are compiled in: what is compiled (and
 		// cached) is the instrumented module.
 		if bin, err = wasminterrupt.Rewrite(bin); err != nil {
@@ -173,20 +174,20 @@ func open(path string, opts ...clawd.Option) (*plugin, error) {
 	}
 	// One deadline for the compile and the first load.
 	ctx := context.Background()
-	if own.loadTimeout > 0 && !own.noDeadlines {
+	if own.LoadTimeout > 0 && !own.NoDeadlines {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, own.loadTimeout)
+		ctx, cancel = context.WithTimeout(ctx, own.LoadTimeout)
 		defer cancel()
 	}
 
 	rc := wazero.NewRuntimeConfig().
 		WithMemoryLimitPages(pages).
 		WithCloseOnContextDone(false) // deadlines are the flag's (deadline.go)
-	if own.cacheDir != "" {
-		if c, err := cacheFor(own.cacheDir); err == nil {
+	if own.CacheDir != "" {
+		if c, err := cacheFor(own.CacheDir); err == nil {
 			rc = rc.WithCompilationCache(c)
 		} else {
-			p.log.Warn("wasm: compiled modules are not cached", zap.String("dir", own.cacheDir), zap.Error(err))
+			p.log.Warn("wasm: compiled modules are not cached", zap.String("dir", own.CacheDir), zap.Error(err))
 		}
 	}
 	bg := context.Background()
@@ -210,14 +211,14 @@ func open(path string, opts ...clawd.Option) (*plugin, error) {
 		return fail(err)
 	}
 	for _, m := range p.compiled.ImportedMemories() {
-		if lo := m.Min(); lo > uint32(own.memoryLimitMB)*16 {
+		if lo := m.Min(); lo > uint32(own.MemoryLimitMB)*16 {
 			return fail(clawerr.New(clawerr.OpenFailed, path, "open", fmt.Sprintf("the module imports a memory of %d pages, over the cap", lo), nil))
 		}
 	}
 	for _, m := range p.compiled.ExportedMemories() {
-		if lo := m.Min(); lo > uint32(own.memoryLimitMB)*16 {
+		if lo := m.Min(); lo > uint32(own.MemoryLimitMB)*16 {
 			return fail(clawerr.New(clawerr.OpenFailed, path, "open", fmt.Sprintf(
-				"the module's initial memory is %d pages (%d MiB), over the cap of %d MiB", lo, lo/16, own.memoryLimitMB), nil))
+				"the module's initial memory is %d pages (%d MiB), over the cap of %d MiB", lo, lo/16, own.MemoryLimitMB), nil))
 		}
 	}
 	if _, err := wasi_snapshot_preview1.Instantiate(bg, p.rt); err != nil {
@@ -295,12 +296,12 @@ func (p *plugin) moduleConfig() (wazero.ModuleConfig, error) {
 // load instantiates the module for slot s and runs on_load, within the
 // load timeout. Called with s's lock held, or before any call.
 func (p *plugin) load(ctx context.Context, s *slot) (*instance, *tableInfo, error) {
-	if p.own.loadTimeout > 0 && !p.own.noDeadlines {
+	if p.own.LoadTimeout > 0 && !p.own.NoDeadlines {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, p.own.loadTimeout)
+		ctx, cancel = context.WithTimeout(ctx, p.own.LoadTimeout)
 		defer cancel()
 	}
-	if !p.own.noDeadlines {
+	if !p.own.NoDeadlines {
 		// Armed now for the sleeps; the flag is the instance's, once made.
 		g := dog.enter(&s.watch, nil, deadlineOf(ctx, 0), ctx)
 		defer dog.leave(&s.watch, g)
@@ -406,7 +407,7 @@ func (p *plugin) Call(ctx context.Context, c clawd.Call) error { return p.call(c
 // The guest has one thread, so every hook event on that context is the
 // calling thread's.
 func (p *plugin) Hook(ctx context.Context, c clawd.Call) (clawd.Verdict, error) {
-	if _, ok := clawd.HookPointOf(c.Op); !ok {
+	if !hook.Gives(c.Op) {
 		return clawd.Verdict{}, clawerr.New(clawerr.InvalidArgument, p.name, "hook", c.Op.String()+" gives no verdict", nil)
 	}
 	f := hook.NewFrame(c.Op, p.cfg.Hooked(c.Op), 0)
@@ -504,11 +505,11 @@ func (p *plugin) callLocked(ctx context.Context, s *slot, o clawd.Op, cb abi.Cal
 	prevCtx := s.callCtx
 	s.callCtx = ctx
 	var g guard
-	if !p.own.noDeadlines {
+	if !p.own.NoDeadlines {
 		g = dog.enter(&s.watch, in.flag, deadlineOf(ctx, p.cfg.CallTimeout), ctx)
 	}
 	rc, err, fault := p.run(ctx, s, in, o, cb, args, n, total)
-	if !p.own.noDeadlines {
+	if !p.own.NoDeadlines {
 		dog.leave(&s.watch, g)
 	}
 	s.callCtx = prevCtx
@@ -579,7 +580,7 @@ func (p *plugin) invoke(ctx context.Context, s *slot, in *instance, cb abi.Callb
 // function that was called. A trap while the slot's flag is set is the
 // deadline's (or the cancellation's): the guest met a check.
 func (p *plugin) fault(s *slot, op, fn string, err error) error {
-	if !p.own.noDeadlines {
+	if !p.own.NoDeadlines {
 		switch dog.interrupted(&s.watch) {
 		case firedDeadline:
 			return clawerr.New(clawerr.Timeout, p.who(), op, "the call ran past its deadline: the instance is discarded", err)
@@ -681,14 +682,14 @@ func (p *plugin) Close() error {
 			ctx := context.Background()
 			var cancel context.CancelFunc = func() {}
 			var g guard
-			if p.own.loadTimeout > 0 && !p.own.noDeadlines {
-				ctx, cancel = context.WithTimeout(ctx, p.own.loadTimeout)
+			if p.own.LoadTimeout > 0 && !p.own.NoDeadlines {
+				ctx, cancel = context.WithTimeout(ctx, p.own.LoadTimeout)
 				g = dog.enter(&s.watch, in.flag, deadlineOf(ctx, 0), ctx)
 			}
 			if _, err := p.invoke(ctx, s, in, abi.OnUnload, 0, nil); err != nil {
 				p.log.Warn("wasm: on_unload faulted", zap.Error(err))
 			}
-			if p.own.loadTimeout > 0 && !p.own.noDeadlines {
+			if p.own.LoadTimeout > 0 && !p.own.NoDeadlines {
 				dog.leave(&s.watch, g)
 			}
 			cancel()
@@ -715,3 +716,6 @@ func (p *plugin) Close() error {
 	p.states.Close()
 	return p.closeErr
 }
+
+// Grants is what this plugin was granted (the tests read it).
+func (p *plugin) Grants() wasmopt.Grants { return wasmopt.GrantsOf(&p.cfg, &p.own) }

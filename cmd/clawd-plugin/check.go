@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/clawd-go/clawd/conformance"
+	"github.com/clawd-go/clawd/internal/optdefaults"
 )
 
 func init() { verbs["check"] = checkVerb }
@@ -35,7 +36,7 @@ func checkVerb(args []string, stdout, stderr io.Writer) int {
 	fs.Var(&only, "only", "run only the checks whose id matches the regular expression `RE` (repeatable)")
 	fs.Var(&skip, "skip", "leave out the checks whose id matches `RE` (repeatable)")
 	fs.Var(&pubs, "pub", "a trusted public key `FILE` to verify the manifest's signature with (repeatable)")
-	timeout := fs.Duration("timeout", conformance.DefaultTimeout, "how long each check may take")
+	timeout := fs.Duration("timeout", optdefaults.CheckTimeout, "how long each check may take")
 	list := fs.Bool("list", false, "list the checks and exit")
 	fs.Usage = func() { printVerbHelp(stderr, "check", fs) }
 	pos, err := parseInterspersed(fs, args)

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/clawd-go/clawd/conformance"
-	"github.com/clawd-go/clawd/manifest"
+	"github.com/clawd-go/clawd/internal/manifestfile"
 )
 
 // checkTargets expands check's arguments: a directory that holds no
@@ -47,7 +47,7 @@ func checkTargets(args []string) []string {
 }
 
 func hasPluginManifest(dir string) bool {
-	for _, n := range []string{manifest.TOMLName, manifest.JSONName} {
+	for _, n := range []string{manifestfile.TOMLName, manifestfile.JSONName} {
 		if st, err := os.Stat(filepath.Join(dir, n)); err == nil && st.Mode().IsRegular() {
 			return true
 		}

@@ -22,8 +22,8 @@ import (
 	"github.com/clawd-go/clawd/internal/child"
 	"github.com/clawd-go/clawd/internal/contain"
 	"github.com/clawd-go/clawd/internal/vtable"
+	"github.com/clawd-go/clawd/internal/wasmopt"
 	"github.com/clawd-go/clawd/internal/wasmscan"
-	"github.com/clawd-go/clawd/isolate"
 	"github.com/clawd-go/clawd/loader"
 	"github.com/clawd-go/clawd/manifest"
 	"github.com/clawd-go/clawd/wasm"
@@ -65,8 +65,8 @@ type report struct {
 	// Runtime is the runtime a host runs the plugin in: "native",
 	// "process" (the manifest's sandbox) or "wasm"; Grants what the wasm
 	// sandbox gives it (wasm only). Set by the parent.
-	Runtime string       `json:"-"`
-	Grants  *wasm.Grants `json:"-"`
+	Runtime string          `json:"-"`
+	Grants  *wasmopt.Grants `json:"-"`
 }
 
 type errorJSON struct {
@@ -76,16 +76,16 @@ type errorJSON struct {
 
 // The --json shapes: exactly these fields, and [] rather than null.
 type okJSON struct {
-	Schema     int           `json:"schema"`
-	OK         bool          `json:"ok"`
-	Name       string        `json:"name"`
-	Version    string        `json:"version"`
-	ABIVersion uint32        `json:"abi_version"`
-	Callbacks  []string      `json:"callbacks"`
-	Warnings   []string      `json:"warnings"`
-	Manifest   *manifestJSON `json:"manifest,omitempty"`
-	Runtime    string        `json:"runtime"`
-	Grants     *wasm.Grants  `json:"grants,omitempty"`
+	Schema     int             `json:"schema"`
+	OK         bool            `json:"ok"`
+	Name       string          `json:"name"`
+	Version    string          `json:"version"`
+	ABIVersion uint32          `json:"abi_version"`
+	Callbacks  []string        `json:"callbacks"`
+	Warnings   []string        `json:"warnings"`
+	Manifest   *manifestJSON   `json:"manifest,omitempty"`
+	Runtime    string          `json:"runtime"`
+	Grants     *wasmopt.Grants `json:"grants,omitempty"`
 }
 
 // manifestJSON is what inspect shows of a plugin directory's manifest.
@@ -213,7 +213,7 @@ func inspectInChild(lib string, timeout time.Duration) report {
 // wasm what its sandbox grants: the manifest's capabilities, memory cap
 // and call timeout, with the working directory as the project directory
 // (as run's default --project).
-func runtimeOf(path string, m *manifest.Manifest) (string, *wasm.Grants) {
+func runtimeOf(path string, m *manifest.Manifest) (string, *wasmopt.Grants) {
 	rt := clawd.RuntimeNative
 	if m != nil {
 		if placed, _, err := m.Placement(""); err == nil { // a loaded manifest names a known runtime
@@ -234,7 +234,7 @@ func runtimeOf(path string, m *manifest.Manifest) (string, *wasm.Grants) {
 			opts = append(opts, clawd.WithMemoryLimitMB(m.MemoryLimitMB))
 		}
 	}
-	g := wasm.GrantsFor(opts...)
+	g := wasmopt.GrantsFor(opts...)
 	return rt, &g
 }
 
@@ -244,7 +244,7 @@ func runtimeOf(path string, m *manifest.Manifest) (string, *wasm.Grants) {
 // limits (contain.Sandbox, the definition isolate uses). inspect then shows
 // what this system enforced.
 func inspectPolicy(lib string, m *manifest.Manifest) *contain.Policy {
-	s := contain.Sandbox{Library: lib, AddressSpace: isolate.DefaultLimits.AddressSpace, MaxProcesses: contain.DefaultMaxProcesses}
+	s := contain.Sandbox{Library: lib, AddressSpace: contain.DefaultAddressSpace, MaxProcesses: contain.DefaultMaxProcesses}
 	if m != nil {
 		s.PluginDir, s.Capabilities = m.Dir, m.Capabilities
 		if wd, err := os.Getwd(); err == nil {

@@ -25,7 +25,9 @@ import (
 	"strings"
 
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/entrysig"
 	"github.com/clawd-go/clawd/internal/libfile"
+	"github.com/clawd-go/clawd/internal/manifestfile"
 	"github.com/clawd-go/clawd/manifest"
 )
 
@@ -160,7 +162,7 @@ func sign(args []string, stdout, stderr io.Writer) int {
 			m.Entry, sum, clawerr.ChecksumMismatch)
 	}
 	if !*printOnly {
-		if err := manifest.WriteSignature(m.Path, sig); err != nil {
+		if err := manifestfile.WriteSignature(m.Path, sig); err != nil {
 			printFailure(stderr, "sign", err)
 			return exitInvalid
 		}
@@ -210,7 +212,7 @@ func signEntries(m *manifest.Manifest, priv ed25519.PrivateKey, printOnly bool, 
 		return exitInvalid
 	}
 	if !printOnly {
-		if err := manifest.WriteSignatures(m.Path, sigs); err != nil {
+		if err := manifestfile.WriteSignatures(m.Path, sigs); err != nil {
 			printFailure(stderr, "sign", err)
 			return exitInvalid
 		}
@@ -325,7 +327,7 @@ func verify(args []string, stdout, stderr io.Writer) int {
 	// An entry table: every entry built here is checked, each against its
 	// own signature, so a manifest signed on one system is known to
 	// verify on every system it lists.
-	checks, err := trust.VerifyEntries(m)
+	checks, err := entrysig.Verify(trust, m)
 	if err != nil {
 		printFailure(stdout, "verify", err)
 		return exitInvalid

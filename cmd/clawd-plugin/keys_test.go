@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clawd-go/clawd/internal/cbuild"
+	"github.com/clawd-go/clawd/internal/manifestfile"
 	"github.com/clawd-go/clawd/manifest"
 )
 
@@ -90,7 +91,7 @@ func TestSignVerify(t *testing.T) {
 
 	tomlSrc := "# my plugin\nname = \"echo\"\nversion = \"1.0.0\"  # bump me\nentry = \"libecho" + cbuild.LibExt + "\"\ncapabilities = [\"network.relay\"]\n"
 	jsonSrc := "{\"name\":\"echo\",\"version\":\"1.0.0\",\"runtime\":\"dylib\",\"entry\":\"libecho" + cbuild.LibExt + "\",\"capabilities\":[],\"signature\":\"\"}"
-	for file, src := range map[string]string{manifest.TOMLName: tomlSrc, manifest.JSONName: jsonSrc} {
+	for file, src := range map[string]string{manifestfile.TOMLName: tomlSrc, manifestfile.JSONName: jsonSrc} {
 		t.Run(file, func(t *testing.T) {
 			dir, lib := signedPluginDir(t, file, src)
 			mpath := filepath.Join(dir, file)
@@ -115,7 +116,7 @@ func TestSignVerify(t *testing.T) {
 			m, err := manifest.Load(mpath)
 			require.NoError(t, err)
 			assert.Equal(t, sig, m.Signature)
-			if file == manifest.TOMLName {
+			if file == manifestfile.TOMLName {
 				got, _ := os.ReadFile(mpath)
 				want := strings.Replace(src, "# bump me\n", "# bump me\nsignature = \""+sig+"\"\n", 1)
 				assert.Equal(t, want, string(got), "one line added, the rest as it was")
@@ -151,7 +152,7 @@ func TestVerifyPin(t *testing.T) {
 	keys := t.TempDir()
 	priv, pub := keygenIn(t, keys, "k")
 	src := "name = \"echo\"\nversion = \"1\"\nentry = \"libecho" + cbuild.LibExt + "\"\nsha256 = \"" + strings.Repeat("0", 64) + "\"\n"
-	dir, _ := signedPluginDir(t, manifest.TOMLName, src)
+	dir, _ := signedPluginDir(t, manifestfile.TOMLName, src)
 	r := cli(t, "sign", "--key", priv, dir)
 	require.Equal(t, 0, r.exit)
 	assert.Contains(t, r.stderr, "warning: the manifest's sha256 pin does not match")
@@ -163,7 +164,7 @@ func TestVerifyPin(t *testing.T) {
 func TestKeysVerbsFailures(t *testing.T) {
 	keys := t.TempDir()
 	priv, pub := keygenIn(t, keys, "k")
-	dir, _ := signedPluginDir(t, manifest.TOMLName, "name = \"echo\"\nversion = \"1\"\nentry = \"libecho"+cbuild.LibExt+"\"\ncapabilities = [\"net\"]\n")
+	dir, _ := signedPluginDir(t, manifestfile.TOMLName, "name = \"echo\"\nversion = \"1\"\nentry = \"libecho"+cbuild.LibExt+"\"\ncapabilities = [\"net\"]\n")
 
 	r := cli(t, "verify", "--pub", pub, dir)
 	assert.Equal(t, 1, r.exit)

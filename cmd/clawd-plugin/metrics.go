@@ -14,6 +14,7 @@ import (
 
 	"github.com/clawd-go/clawd/clawerr"
 	"github.com/clawd-go/clawd/host"
+	"github.com/clawd-go/clawd/internal/batch"
 )
 
 // run --metrics serves the host's counters in the Prometheus text format
@@ -94,8 +95,8 @@ func writeMetrics(w io.Writer, infos []host.PluginInfo) {
 		for i, n := range s.Latency.Buckets {
 			cum += n
 			le := "+Inf"
-			if b := s.Latency.Bound(i); b > 0 {
-				le = strconv.FormatFloat(b.Seconds(), 'g', -1, 64)
+			if i < len(batch.Decades) {
+				le = strconv.FormatFloat(batch.Decades[i].Seconds(), 'g', -1, 64)
 			}
 			dur.lines = append(dur.lines, fmt.Sprintf("%s_bucket{%s,le=%q} %d", dur.name, p, le, cum))
 		}
@@ -104,7 +105,7 @@ func writeMetrics(w io.Writer, infos []host.PluginInfo) {
 			fmt.Sprintf("%s_count{%s} %d", dur.name, p, cum))
 		sent.add("{"+p+"}", float64(s.Context.EventsSent))
 		refused.add("{"+p+"}", float64(s.Context.EventsRefused))
-		stale.add("{"+p+"}", float64(s.StaleUses()))
+		stale.add("{"+p+"}", float64(s.Context.StaleLogs+s.Context.StaleEvents))
 		crashes.add("{"+p+"}", float64(s.Crashes))
 		reloads.add("{"+p+`,result="ok"}`, float64(s.Reloads))
 		reloads.add("{"+p+`,result="failed"}`, float64(s.ReloadFailures))

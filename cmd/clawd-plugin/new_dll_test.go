@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/clawd-go/clawd/internal/cbuild"
+	"github.com/clawd-go/clawd/internal/manifestfile"
 	"github.com/clawd-go/clawd/internal/scaffold"
-	"github.com/clawd-go/clawd/manifest"
 )
 
 // TestNewBuildsAWindowsDLL: the C, C++ and Zig projects `new` writes
@@ -59,7 +59,7 @@ func TestNewBuildsAWindowsDLL(t *testing.T) {
 // windowsEntry is the entry plugin.toml names for GOOS windows.
 func windowsEntry(t *testing.T, dir string) string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(dir, manifest.TOMLName))
+	data, err := os.ReadFile(filepath.Join(dir, manifestfile.TOMLName))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,6 +32,7 @@ import (
 	"github.com/clawd-go/clawd/install"
 	"github.com/clawd-go/clawd/internal/archive"
 	"github.com/clawd-go/clawd/internal/lockfile"
+	"github.com/clawd-go/clawd/internal/optdefaults"
 	"github.com/clawd-go/clawd/internal/pkgindex"
 )
 
@@ -240,7 +241,7 @@ type installerFlags struct {
 
 func addInstallerFlags(fs *flag.FlagSet, withIndex bool) *installerFlags {
 	f := &installerFlags{dir: fs.String("dir", "", "the plugin directory (its lock file is DIR/clawd.lock)"),
-		wait: fs.Duration("wait", install.DefaultLockWait, "how long to wait for another installer working on the plugin directory (0: not at all)")}
+		wait: fs.Duration("wait", optdefaults.LockWait, "how long to wait for another installer working on the plugin directory (0: not at all)")}
 	if withIndex {
 		f.index = fs.String("index", "", "the index: a directory, file:// or https:// URL (update: default the one the plugins came from)")
 		f.indexKey = fs.String("index-key", "", "the index's public key file: the index must be signed by it")

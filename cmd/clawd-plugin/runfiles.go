@@ -10,8 +10,8 @@ import (
 
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/manifestfile"
 	"github.com/clawd-go/clawd/internal/wasmscan"
-	"github.com/clawd-go/clawd/manifest"
 	"github.com/clawd-go/clawd/wasm"
 )
 
@@ -64,7 +64,7 @@ func bareModules(files []string) (root string, err error) {
 			return fail(err)
 		}
 		toml := fmt.Sprintf("name = %q\nversion = %q\nruntime = \"wasm\"\nentry = %q\ncapabilities = []\n", name, version, name+".wasm")
-		if err := os.WriteFile(filepath.Join(dir, manifest.TOMLName), []byte(toml), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, manifestfile.TOMLName), []byte(toml), 0o644); err != nil {
 			return fail(err)
 		}
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/clawd-go/clawd/internal/cbuild"
+	"github.com/clawd-go/clawd/internal/manifestfile"
 	"github.com/clawd-go/clawd/manifest"
 )
 
@@ -50,7 +51,7 @@ func multiPlatformDir(t *testing.T) (dir string, entries map[string]string) {
 		}
 		require.NoError(t, os.WriteFile(filepath.Join(dir, filepath.FromSlash(p)), data, 0o644))
 	}
-	require.NoError(t, os.WriteFile(filepath.Join(dir, manifest.TOMLName), []byte(toml), 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, manifestfile.TOMLName), []byte(toml), 0o644))
 	return dir, entries
 }
 
@@ -61,7 +62,7 @@ func TestSignVerifyEveryEntryOfAnEntryTable(t *testing.T) {
 	keys := t.TempDir()
 	priv, pub := keygenIn(t, keys, "author")
 	dir, entries := multiPlatformDir(t)
-	before, err := os.ReadFile(filepath.Join(dir, manifest.TOMLName))
+	before, err := os.ReadFile(filepath.Join(dir, manifestfile.TOMLName))
 	require.NoError(t, err)
 
 	r := cli(t, "verify", "--pub", pub, dir)
@@ -70,7 +71,7 @@ func TestSignVerifyEveryEntryOfAnEntryTable(t *testing.T) {
 
 	r = cli(t, "sign", "--key", priv, dir)
 	require.Equal(t, 0, r.exit, r.stderr)
-	after, err := os.ReadFile(filepath.Join(dir, manifest.TOMLName))
+	after, err := os.ReadFile(filepath.Join(dir, manifestfile.TOMLName))
 	require.NoError(t, err)
 	require.True(t, strings.HasPrefix(string(after), string(before)), "sign only adds:\n%s", after)
 	m, err := manifest.LoadDir(dir)
@@ -133,7 +134,7 @@ func TestSignVerifyEntriesNotBuiltHere(t *testing.T) {
 	require.NoError(t, err)
 	_, elsewhere, err := ed25519.GenerateKey(nil)
 	require.NoError(t, err)
-	require.NoError(t, manifest.WriteSignatures(m.Path, map[string]string{gone: sigkey.Sign(elsewhere, []byte("x"))}))
+	require.NoError(t, manifestfile.WriteSignatures(m.Path, map[string]string{gone: sigkey.Sign(elsewhere, []byte("x"))}))
 	require.Equal(t, 0, cli(t, "sign", "--key", priv, dir).exit)
 	m2, err := manifest.LoadDir(dir)
 	require.NoError(t, err)
@@ -151,7 +152,7 @@ func TestVerifyLegacyMultiPlatformSignature(t *testing.T) {
 	r := cli(t, "sign", "--key", priv, "--print", dir)
 	require.Equal(t, 0, r.exit, r.stderr)
 	sig := strings.TrimSpace(r.stdout)
-	mpath := filepath.Join(dir, manifest.TOMLName)
+	mpath := filepath.Join(dir, manifestfile.TOMLName)
 	src, err := os.ReadFile(mpath)
 	require.NoError(t, err)
 	legacy := strings.Replace(string(src), "version = \"1.0.0\"\n", "version = \"1.0.0\"\nsignature = \""+sig+"\"\n", 1)

@@ -28,6 +28,14 @@ const Buckets = 8
 // last, which has none.
 type Bounds [Buckets - 1]time.Duration
 
+// Decades are the bounds package host counts latency in, batched or not:
+// 1us, 10us, 100us, 1ms, 10ms, 100ms, 1s (the clawd-plugin command's
+// metrics label its buckets with them).
+var Decades = Bounds{
+	time.Microsecond, 10 * time.Microsecond, 100 * time.Microsecond,
+	time.Millisecond, 10 * time.Millisecond, 100 * time.Millisecond, time.Second,
+}
+
 // Entry is one call of a batch, in the runtime's C memory: the caller
 // writes Fn and Cell (from the plugin's Ticket); Run writes Code and NS.
 type Entry struct {

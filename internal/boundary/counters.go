@@ -41,3 +41,19 @@ func count(code abi.Code, ok, refused *atomic.Uint64) abi.Code {
 	}
 	return code
 }
+
+// AddStats returns the field-by-field sum of s and t: the counters of
+// several instances or processes of one plugin.
+func AddStats(s, t clawd.Stats) clawd.Stats {
+	s.EventsSent += t.EventsSent
+	s.EventsRefused += t.EventsRefused
+	s.StaleLogs += t.StaleLogs
+	s.StaleEvents += t.StaleEvents
+	s.InvalidArgs += t.InvalidArgs
+	s.Panics += t.Panics
+	s.DepthExceeded += t.DepthExceeded
+	s.HookVerdicts += t.HookVerdicts
+	s.HookRefused += t.HookRefused
+	s.HookInvalid += t.HookInvalid
+	return s
+}

@@ -32,6 +32,7 @@ import (
 
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
+	"github.com/clawd-go/clawd/internal/runopt"
 )
 
 // The hook events.
@@ -234,17 +235,28 @@ func parseIntercept(op clawd.Op, params []byte) (clawd.Verdict, error) {
 	return clawd.Verdict{Kind: clawd.Intercept, Input: s}, nil
 }
 
+// Points lists the hook points, in the order of their ops.
+var Points = []clawd.HookPoint{clawd.HookToolCall, clawd.HookMessage}
+
+// every grants every hook point: Gives reads which op has one from
+// clawd.Config.Hooked, the rule's one home.
+var every = clawd.Config{Hooks: Points}
+
+// Gives reports whether op gives a verdict (has a hook point): a Hook
+// call with another op is invalid_argument.
+func Gives(op clawd.Op) bool { return every.Hooked(op) }
+
+// forward is what Forward carries (internal/runopt).
+type forward struct{}
+
 // Forward is the option of a runtime's in-process loader whose host is
 // elsewhere (a sandbox child): hook events from a live context go to its
 // sink as they are, for the host to validate and decide.
-type Forward struct{ clawd.RuntimeOption }
+func Forward() clawd.Option { return runopt.Wrap[clawd.Option](forward{}) }
 
 // Forwarding reports whether opts hold Forward.
 func Forwarding(opts []clawd.Option) bool {
-	for _, o := range opts {
-		if _, ok := o.(Forward); ok {
-			return true
-		}
-	}
-	return false
+	found := false
+	runopt.Each(opts, func(forward) { found = true })
+	return found
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/clawd-go/clawd"
 	"github.com/clawd-go/clawd/abi"
 	"github.com/clawd-go/clawd/clawerr"
+	"github.com/clawd-go/clawd/internal/cabi"
 )
 
 // ErrInteriorNUL reports a string that cannot cross as a C string.
@@ -74,7 +75,7 @@ func (e *Errors) NotCalled(op clawd.Op, err error) error {
 
 // NUL is the refusal of an argument that holds a NUL byte.
 func (e *Errors) NUL(op clawd.Op, arg int) error {
-	return clawerr.New(clawerr.InvalidArgument, e.plugin, op.String(), op.ArgName(arg), ErrInteriorNUL)
+	return clawerr.New(clawerr.InvalidArgument, e.plugin, op.String(), cabi.ArgName(op.Callback(), arg), ErrInteriorNUL)
 }
 
 // TooLarge is the refusal of arguments larger than limit bytes in all.

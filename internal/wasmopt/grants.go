@@ -1,4 +1,4 @@
-package wasm
+package wasmopt
 
 import (
 	"fmt"
@@ -14,14 +14,14 @@ import (
 // form is what `clawd-plugin inspect --json` prints as "grants".
 type Grants struct {
 	MemoryLimitMB int   `json:"memory_limit_mb"` // the cap on linear memory
-	Deadlines     bool  `json:"deadlines"`       // a call is interrupted at its deadline (WithDeadlines)
+	Deadlines     bool  `json:"deadlines"`       // a call is interrupted at its deadline (wasm.WithDeadlines)
 	CallTimeoutMS int64 `json:"call_timeout_ms"` // the longest call when the caller's context has no earlier deadline; 0: the caller's deadline only
 	// Mounts are the directories the guest sees, one per fs capability
 	// granted (fs.write wins over fs.read: one mount, read-write).
 	Mounts []Mount `json:"mounts"`
 	Relay  bool    `json:"relay"` // send_event reaches the host's sink (network.relay); else CapabilityDenied
 	// Instances is how many instances may serve calls at once: 1 unless
-	// concurrent (clawd.WithConcurrent), then the pool's bound (WithPoolSize).
+	// concurrent (clawd.WithConcurrent), then the pool's bound (wasm.WithPoolSize).
 	Instances int `json:"instances"`
 }
 
@@ -37,21 +37,19 @@ type Mount struct {
 // options, read the way Open reads them, so a tool can show the sandbox
 // without opening the module.
 func GrantsFor(opts ...clawd.Option) Grants {
-	cfg, own := configure(opts)
-	return grantsOf(&cfg, &own)
+	cfg, own := Read(opts)
+	return GrantsOf(&cfg, &own)
 }
 
-// Grants is what this plugin was granted.
-func (p *plugin) Grants() Grants { return grantsOf(&p.cfg, &p.own) }
-
-func grantsOf(cfg *clawd.Config, own *options) Grants {
-	g := Grants{MemoryLimitMB: own.memoryLimitMB, Deadlines: !own.noDeadlines, Relay: cfg.Granted(abi.CapNetworkRelay),
+// GrantsOf is what a plugin with cfg and own is granted.
+func GrantsOf(cfg *clawd.Config, own *Settings) Grants {
+	g := Grants{MemoryLimitMB: own.MemoryLimitMB, Deadlines: !own.NoDeadlines, Relay: cfg.Granted(abi.CapNetworkRelay),
 		Mounts: []Mount{}, Instances: 1}
 	if g.Deadlines {
 		g.CallTimeoutMS = cfg.CallTimeout.Milliseconds()
 	}
 	if cfg.Concurrent {
-		g.Instances = own.poolSize
+		g.Instances = own.PoolSize
 	}
 	switch {
 	case cfg.Granted(abi.CapFSWrite):
