@@ -151,12 +151,16 @@ test: examples
 	@$(if $(SKIPPED_EXAMPLES),echo "make test: skipping examples: $(SKIPPED_EXAMPLES); REQUIRE_ALL_TOOLCHAINS=1 makes that a failure")
 	@echo "make test: leaving out the cross builds with Zig ($(WINDOWS_BUILD_TESTS) in $(WINDOWS_BUILD_PKGS): make test-windows; $(ARM64_BUILD_TESTS) in $(ARM64_BUILD_PKGS): make test-arm64; $(WASMCXX_BUILD_TESTS) in $(WASMCXX_BUILD_PKGS): make test-wasm-cxx)"
 	CGO_ENABLED=1 $(GO) test -p $(TEST_P) -race -count=1 ./...
-	@deps=$$(CGO_ENABLED=0 $(GO) list -f '{{.ImportPath}}{{range .Deps}} {{.}}{{end}}' ./...) && \
+	@echo "cd otel && $(GO) test -race -count=1 ./... (beside the next pass; its output follows it)"
+	@log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
+	(cd otel && $(GO) test -race -count=1 ./... >"$$log" 2>&1) & otel=$$!; \
+	deps=$$(CGO_ENABLED=0 $(GO) list -f '{{.ImportPath}}{{range .Deps}} {{.}}{{end}}' ./...) && \
 	pkgs=$$(echo "$$deps" | awk '/ github.com\/ebitengine\/purego( |$$)/ && $$1 !~ /\/(cmd\/clawd-plugin|install)$$/ { print $$1 }') && test -n "$$pkgs" && \
-	echo CGO_ENABLED=0 $(GO) test -p $(TEST_P) -count=1 $$pkgs && CGO_ENABLED=0 $(GO) test -p $(TEST_P) -count=1 $$pkgs
+	echo CGO_ENABLED=0 $(GO) test -p $(TEST_P) -count=1 $$pkgs && CGO_ENABLED=0 $(GO) test -p $(TEST_P) -count=1 $$pkgs; \
+	status=$$?; wait $$otel; ostatus=$$?; echo "(otel)"; cat "$$log"; \
+	test $$status -eq 0 && test $$ostatus -eq 0
 	@echo "make test: leaving out cgocheck2 (make test-cgocheck)"
 	cd bench && $(GO) test -count=1 ./cmd/...
-	cd otel && $(GO) test -race -count=1 ./...
 	$(GO) build -o bin/clawd-plugin ./cmd/clawd-plugin
 	@set -e; for d in $(EXAMPLE_PLUGINS); do echo "bin/clawd-plugin check $$d"; bin/clawd-plugin check $$d; done
 
